@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh machine (Python 3.10+ with venv):
+#   make train   installs the pinned stack into .venv, then runs the main job
+#   make test    installs both test environments, then runs the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+JAX_VENV ?= .venv-jax
+PYTEST_ARGS ?=
+
+.PHONY: install install-jax train test test-tf test-jax bench clean
+
+$(VENV)/.installed: setup.py constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[tensorflow,test]"
+	touch $@
+
+# A second environment without TensorFlow: layers and abundance must run on the JAX backend.
+$(JAX_VENV)/.installed: setup.py constraints-jax.txt
+	test -x $(JAX_VENV)/bin/python || $(PYTHON) -m venv $(JAX_VENV)
+	$(JAX_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(JAX_VENV)/bin/python -m pip install --quiet -c constraints-jax.txt -e ".[jax]" pytest
+	touch $@
+
+install: $(VENV)/.installed
+install-jax: $(JAX_VENV)/.installed
+
+train: install
+	$(VENV)/bin/python -m mezoo.demo
+
+test: test-tf test-jax
+
+test-tf: install
+	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS) tests
+
+test-jax: install-jax
+	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest $(PYTEST_ARGS) tests/layers tests/test_abundance.py
+
+bench: install
+	$(VENV)/bin/python benchmarks/abundance.py
+
+clean:
+	rm -rf $(VENV) $(JAX_VENV) *.egg-info

@@ -1,0 +1,10 @@
+"""mezoo: a Keras 3 model zoo for CTR prediction built on multi-embedding.
+
+Importing `mezoo` registers every layer (and model) with Keras' serialization, so
+`keras.models.load_model("model.keras")` needs no `custom_objects`. TensorFlow is not needed
+for `mezoo.layers` or `mezoo.abundance`.
+"""
+
+__version__ = "0.1.0"
+
+from mezoo import layers  # noqa: F401  (registers the layers)

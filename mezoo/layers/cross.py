@@ -1,0 +1,125 @@
+"""Cross: one DCNv2 cross layer, weight-compatible with TFRS `tfrs.layers.dcn.Cross`."""
+
+from typing import Optional
+
+import keras
+from keras import ops
+
+from mezoo.layers.per_set import check_set_axis, per_set_initializer, set_einsum, set_shape
+
+
+@keras.saving.register_keras_serializable(package="mezoo")
+class Cross(keras.layers.Layer):
+    """One DCNv2 cross layer: `x0 * (W x + b + diag_scale * x) + x`.
+
+    With `projection_dim` set, `W = V U` is low rank (U: dim -> projection_dim, V back to
+    dim). Argument names and weight order (`[kernel, bias]`, or `[u_kernel, v_kernel, bias]`
+    in low rank) are those of TFRS `Cross`, so weights copy across with `set_weights`.
+    Kernels are stored `(in, out)` as in `keras.layers.Dense`: `W x` is `x @ kernel`.
+
+    With `num_sets=M`, inputs are `(batch, M, dim)` and every weight has a leading axis of
+    size M: M independent cross layers evaluated in one einsum (multi-embedding).
+
+    Args:
+        projection_dim: rank of the low-rank kernel, or None for a full-rank kernel.
+        diag_scale: non-negative constant added to the kernel's diagonal.
+        use_bias: whether to add the bias `b`.
+        kernel_initializer: initializer of each set's kernel(s).
+        bias_initializer: initializer of the bias.
+        kernel_regularizer: regularizer of the kernel(s).
+        bias_regularizer: regularizer of the bias.
+        num_sets: None for one layer, or the number of embedding sets M.
+        **kwargs: standard `keras.layers.Layer` arguments.
+
+    Call args:
+        x0: the cross network's input, `(batch, dim)` or `(batch, M, dim)`.
+        x: the previous layer's output, same shape; defaults to `x0`.
+
+    Example:
+    >>> layer = Cross(kernel_initializer="ones")
+    >>> layer(np.array([[0.1, 0.2, 0.3]]), np.array([[0.4, 0.5, 0.6]]))  # [[0.55, 0.8, 1.05]]
+    """
+
+    def __init__(
+        self,
+        projection_dim: Optional[int] = None,
+        diag_scale: float = 0.0,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        num_sets: Optional[int] = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if diag_scale < 0:
+            raise ValueError(f"diag_scale must be non-negative, got {diag_scale}")
+        self.projection_dim = None if projection_dim is None else int(projection_dim)
+        self.diag_scale = float(diag_scale)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.num_sets = None if num_sets is None else int(num_sets)
+        self._matmul = set_einsum("bmi,mij->bmj", self.num_sets)
+
+    def _kernel(self, name, shape):
+        return self.add_weight(
+            name=name,
+            shape=set_shape(shape, self.num_sets),
+            initializer=per_set_initializer(self.kernel_initializer, self.num_sets, key=name),
+            regularizer=self.kernel_regularizer,
+        )
+
+    def build(self, x0_shape, x_shape=None):
+        check_set_axis("Cross", x0_shape, self.num_sets, rank=2)
+        dim = x0_shape[-1]
+        if self.projection_dim is None:
+            self.kernel = self._kernel("kernel", (dim, dim))
+        else:
+            self.u_kernel = self._kernel("u_kernel", (dim, self.projection_dim))
+            self.v_kernel = self._kernel("v_kernel", (self.projection_dim, dim))
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias",
+                shape=set_shape((dim,), self.num_sets),
+                initializer=per_set_initializer(self.bias_initializer, self.num_sets, key="bias"),
+                regularizer=self.bias_regularizer,
+            )
+
+    def call(self, x0, x=None):
+        if x is None:
+            x = x0
+        if x.shape[-1] is not None and x0.shape[-1] is not None and x.shape[-1] != x0.shape[-1]:
+            raise ValueError(f"Cross: x0 has dim {x0.shape[-1]} but x has dim {x.shape[-1]}")
+        if self.projection_dim is None:
+            prod = ops.einsum(self._matmul, x, self.kernel)
+        else:
+            prod = ops.einsum(self._matmul, ops.einsum(self._matmul, x, self.u_kernel), self.v_kernel)
+        if self.use_bias:
+            prod = prod + self.bias
+        if self.diag_scale:
+            prod = prod + self.diag_scale * x
+        return x0 * prod + x
+
+    def compute_output_shape(self, x0_shape, x_shape=None):
+        return tuple(x0_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "projection_dim": self.projection_dim,
+                "diag_scale": self.diag_scale,
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+                "num_sets": self.num_sets,
+            }
+        )
+        return config

@@ -1,0 +1,136 @@
+"""MultiEmbedding: M independent embedding sets for every field, in one fused table."""
+
+from typing import Optional, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from mezoo.layers.per_set import per_set_initializer
+
+
+@keras.saving.register_keras_serializable(package="mezoo")
+class MultiEmbedding(keras.layers.Layer):
+    """Embeds every field in `num_sets` independent embedding sets with a single gather.
+
+    All fields of all sets live in one fused table of shape
+    `(sum(vocab_sizes), num_sets * embedding_dim)`: field `f` owns rows
+    `offsets[f] : offsets[f] + vocab_sizes[f]` and set `m` owns columns
+    `m * embedding_dim : (m + 1) * embedding_dim`. One `take` fetches every set of every
+    field at once, and the result is numerically identical to `num_sets` separate tables:
+    each set is initialised on its own `(sum(vocab_sizes), embedding_dim)` shape with its own
+    seed (the paper's Xavier-uniform over each set's whole table), so sets are independent.
+    With `num_sets=1` this is an ordinary single-embedding (SE) layer.
+
+    Ids of field `f` must lie in `[0, vocab_sizes[f])`; id 0 is the field's OOV id by
+    mezoo's convention, but the layer treats every id alike.
+
+    Args:
+        vocab_sizes: rows of each field's table, in input column order.
+        embedding_dim: width `d` of one set's embedding.
+        num_sets: number of embedding sets `M` (1 = single embedding).
+        embeddings_initializer: initializer applied to each set's table separately.
+        embeddings_regularizer: regularizer on the fused table.
+        field_names: optional names of the fields (used by abundance reports).
+        **kwargs: standard `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Input: int tensor `(batch, num_fields)`.
+    Output: `(batch, num_sets, num_fields, embedding_dim)` in the layer's compute dtype.
+
+    Example:
+    >>> layer = MultiEmbedding(vocab_sizes=[10, 20, 5], embedding_dim=4, num_sets=3)
+    >>> out = layer(np.array([[0, 19, 4], [9, 0, 1]]))
+    >>> tuple(out.shape)
+    (2, 3, 3, 4)
+    >>> tuple(layer.table(field=1, set=2).shape)
+    (20, 4)
+    """
+
+    def __init__(
+        self,
+        vocab_sizes: Sequence[int],
+        embedding_dim: int,
+        num_sets: int = 1,
+        embeddings_initializer="glorot_uniform",
+        embeddings_regularizer=None,
+        field_names: Optional[Sequence[str]] = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocab_sizes = [int(v) for v in vocab_sizes]
+        if not self.vocab_sizes or min(self.vocab_sizes) < 1:
+            raise ValueError(f"vocab_sizes must be a non-empty list of positive ints, got {vocab_sizes}")
+        if int(embedding_dim) < 1 or int(num_sets) < 1:
+            raise ValueError(f"embedding_dim and num_sets must be >= 1, got {embedding_dim}, {num_sets}")
+        if field_names is not None and len(field_names) != len(self.vocab_sizes):
+            raise ValueError(
+                f"field_names has {len(field_names)} names for {len(self.vocab_sizes)} fields"
+            )
+        self.embedding_dim = int(embedding_dim)
+        self.num_sets = int(num_sets)
+        self.field_names = None if field_names is None else [str(n) for n in field_names]
+        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = keras.regularizers.get(embeddings_regularizer)
+        self.offsets = np.concatenate([[0], np.cumsum(self.vocab_sizes)]).astype("int64")
+
+    @property
+    def num_fields(self) -> int:
+        return len(self.vocab_sizes)
+
+    @property
+    def total_rows(self) -> int:
+        return int(self.offsets[-1])
+
+    def build(self, input_shape):
+        if len(input_shape) != 2 or (input_shape[-1] is not None and input_shape[-1] != self.num_fields):
+            raise ValueError(
+                f"MultiEmbedding expects ids of shape (batch, {self.num_fields}); got {tuple(input_shape)}"
+            )
+        self.embeddings = self.add_weight(
+            name="embeddings",
+            shape=(self.total_rows, self.num_sets * self.embedding_dim),
+            initializer=per_set_initializer(self.embeddings_initializer, self.num_sets, concat_axis=1, key="embeddings"),
+            regularizer=self.embeddings_regularizer,
+        )
+
+    def call(self, inputs):
+        offsets = ops.convert_to_tensor(self.offsets[:-1], dtype=inputs.dtype)
+        rows = ops.take(self.embeddings, inputs + offsets, axis=0)  # (batch, F, M*d)
+        rows = ops.reshape(rows, (-1, self.num_fields, self.num_sets, self.embedding_dim))
+        return ops.cast(ops.transpose(rows, (0, 2, 1, 3)), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_sets, self.num_fields, self.embedding_dim)
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self.compute_dtype)
+
+    def table(self, field: int, set: Optional[int] = None):
+        """Rows of one field: of one set `(vocab_size, d)`, or of all sets `(vocab_size, M*d)`.
+
+        With `set=None` the result is the concatenation `[E^(1) .. E^(M)]` of the field's
+        tables, the matrix whose abundance is compared with a single embedding of width M*d.
+        """
+        if not 0 <= field < self.num_fields:
+            raise IndexError(f"field {field} out of range for {self.num_fields} fields")
+        start, stop = int(self.offsets[field]), int(self.offsets[field + 1])
+        if set is None:
+            return self.embeddings[start:stop]
+        if not 0 <= set < self.num_sets:
+            raise IndexError(f"set {set} out of range for {self.num_sets} sets")
+        d = self.embedding_dim
+        return self.embeddings[start:stop, set * d : (set + 1) * d]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocab_sizes": self.vocab_sizes,
+                "embedding_dim": self.embedding_dim,
+                "num_sets": self.num_sets,
+                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": keras.regularizers.serialize(self.embeddings_regularizer),
+                "field_names": self.field_names,
+            }
+        )
+        return config

@@ -1,0 +1,98 @@
+"""Helpers shared by layers whose weights carry a leading `num_sets` axis.
+
+Every interaction layer in mezoo runs either on one embedding set (`num_sets=None`: no set
+axis anywhere) or on several at once (`num_sets=M`: inputs carry a set axis at position 1 and
+weights a leading axis of size M). The batched form is one einsum, never a loop of layers.
+"""
+
+import zlib
+from typing import Callable, Optional, Sequence
+
+import keras
+from keras import ops
+
+
+def set_einsum(equation: str, num_sets: Optional[int]) -> str:
+    """Drops the set letter `m` from an einsum equation when the layer has no set axis."""
+    return equation if num_sets is not None else equation.replace("m", "")
+
+
+def set_shape(shape: Sequence[int], num_sets: Optional[int]) -> tuple:
+    """A weight's shape: `shape`, with a leading `num_sets` axis when there are sets."""
+    return tuple(shape) if num_sets is None else (num_sets, *shape)
+
+
+def derive_initializer(initializer, *key) -> Callable:
+    """A new instance of `initializer` whose random stream is distinct for each `key`.
+
+    A Keras 3 initializer returns the same values every time it is called, so one instance
+    shared by several weights would make them equal. Unseeded, the new instance draws its own
+    random seed; seeded, its seed is derived from the seed and `key`, so runs stay repeatable.
+    """
+    initializer = keras.initializers.get(initializer)
+    if not isinstance(initializer, keras.initializers.Initializer):
+        return initializer
+    config = initializer.get_config()
+    if "seed" not in config:
+        return initializer
+    seed = config["seed"]
+    if seed is not None:
+        seed = zlib.crc32(repr((seed, *key)).encode()) % (2**31 - 1)
+    return initializer.__class__.from_config({**config, "seed": seed})
+
+
+def per_set_initializer(
+    initializer,
+    num_sets: Optional[int],
+    concat_axis: Optional[int] = None,
+    key: str = "",
+    draw_shape: Optional[Sequence[int]] = None,
+) -> Callable:
+    """An initializer that fills each set's slice as if it were a separate weight.
+
+    Keras computes fans over every axis but the last two, so Glorot on an (M, n, k) weight
+    would scale by M*n and M*k. Each set is instead drawn on its own shape from its own
+    derived initializer (`key` names the weight so that weights differ too), then stacked on
+    a new leading axis, or concatenated along `concat_axis` for fused tables. `draw_shape`,
+    when given, is the 2-D (fan_in, fan_out) shape each set's values are drawn at before
+    being reshaped, for kernels whose fans Keras cannot infer from their shape.
+    """
+
+    def draw(m, part_shape, dtype):
+        init = derive_initializer(initializer, key) if m is None else derive_initializer(initializer, key, m)
+        if draw_shape is None:
+            return init(part_shape, dtype=dtype)
+        return ops.reshape(init(tuple(draw_shape), dtype=dtype), part_shape)
+
+    if num_sets is None:
+        return lambda shape, dtype=None: draw(None, tuple(shape), dtype)
+
+    def initialize(shape, dtype=None):
+        shape = tuple(shape)
+        if concat_axis is None:
+            part_shape = shape[1:]
+        else:
+            part_shape = list(shape)
+            part_shape[concat_axis] //= num_sets
+            part_shape = tuple(part_shape)
+        parts = [draw(m, part_shape, dtype) for m in range(num_sets)]
+        if concat_axis is None:
+            return ops.stack(parts, axis=0)
+        return ops.concatenate(parts, axis=concat_axis)
+
+    return initialize
+
+
+def check_set_axis(layer_name: str, shape, num_sets: Optional[int], rank: int) -> None:
+    """Fails early, naming the layer, when an input's rank or set axis does not match."""
+    expected = rank + (0 if num_sets is None else 1)
+    if len(shape) != expected:
+        where = "(batch, ...)" if num_sets is None else f"(batch, num_sets={num_sets}, ...)"
+        raise ValueError(
+            f"{layer_name} expects inputs of rank {expected} {where}; got shape {tuple(shape)}"
+        )
+    if num_sets is not None and shape[1] is not None and shape[1] != num_sets:
+        raise ValueError(
+            f"{layer_name} was built for num_sets={num_sets} but its input has {shape[1]} sets "
+            f"(shape {tuple(shape)})"
+        )
