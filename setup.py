@@ -19,7 +19,7 @@ setup(
     description="A Keras 3 model zoo for click-through-rate prediction built on multi-embedding",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    license="Apache-2.0",
+    license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["mezoo", "mezoo.*", "tfrecord_tools", "tfrecord_tools.*"]),
     package_data={"mezoo": ["recipes/*.yaml"]},

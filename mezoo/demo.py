@@ -1,0 +1,99 @@
+"""A one-minute demonstration: a multi-embedding DCNv2-style model on generated data.
+
+This stands in for the trainer (`python -m mezoo.train`, still to come): it generates a
+click log whose signal lies in field-pair interactions, fits a small multi-embedding model
+built from `mezoo.layers`, and prints test AUC next to the planted model's own AUC, plus the
+information abundance of the embeddings after each epoch.
+
+    python -m mezoo.demo [--rows 60000] [--sets 4] [--dim 8] [--epochs 3]
+"""
+
+import argparse
+import os
+import tempfile
+import time
+
+import keras
+import numpy as np
+from keras import ops
+
+from mezoo.abundance import MetricCallback
+from mezoo.layers import CrossNet, MLPBlock, MultiEmbedding
+
+
+def planted_click_log(rows, vocab_sizes, seed=0):
+    """Ids, clicks and true click probabilities from a pairwise-interaction logit."""
+    rng = np.random.default_rng(seed)
+    num_fields = len(vocab_sizes)
+    ids = np.stack([rng.zipf(1.3, rows) % v for v in vocab_sizes], axis=1).astype("int32")
+    logit = np.full(rows, -1.0)
+    for i in range(num_fields):
+        for j in range(i + 1, num_fields):
+            if rng.random() < 0.5:  # half of the field pairs carry signal
+                pair_table = rng.normal(scale=0.8, size=(vocab_sizes[i], vocab_sizes[j]))
+                logit += pair_table[ids[:, i], ids[:, j]]
+    prob = 1.0 / (1.0 + np.exp(-logit))
+    clicks = (rng.random(rows) < prob).astype("float32")[:, None]
+    return ids, clicks, prob
+
+
+def build_model(vocab_sizes, num_sets, embedding_dim):
+    """Per-set 2-layer cross net and projection, mean over sets, shared head (PAPER.md §2)."""
+    ids = keras.Input(shape=(len(vocab_sizes),), dtype="int32", name="ids")
+    emb = MultiEmbedding(vocab_sizes, embedding_dim, num_sets, name="multi_embedding")(ids)
+    flat = ops.reshape(emb, (-1, num_sets, len(vocab_sizes) * embedding_dim))
+    crossed = CrossNet(num_layers=2, num_sets=num_sets)(flat)
+    projected = MLPBlock(64, num_sets=num_sets)(crossed)
+    pooled = ops.mean(projected, axis=1)
+    hidden = MLPBlock(64)(pooled)
+    prob = keras.layers.Dense(1, activation="sigmoid")(hidden)
+    return keras.Model(ids, prob)
+
+
+def auc(labels, scores):
+    """Exact ROC AUC by ranks (ties averaged)."""
+    labels = labels.ravel().astype(bool)
+    order = np.argsort(scores.ravel(), kind="mergesort")
+    ranks = np.empty(len(order))
+    sorted_scores = scores.ravel()[order]
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    mean_ranks = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(mean_ranks, counts)
+    positives = labels.sum()
+    return (ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * (len(labels) - positives))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=60_000)
+    parser.add_argument("--sets", type=int, default=4)
+    parser.add_argument("--dim", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    print("mezoo demo: the trainer (python -m mezoo.train) is not built yet; this fits a small")
+    print("multi-embedding model on GENERATED data (signal in field-pair interactions).\n")
+    keras.utils.set_random_seed(args.seed)
+    vocab_sizes = [20, 50, 100, 8, 30, 200, 12, 60]
+    ids, clicks, prob = planted_click_log(args.rows, vocab_sizes, args.seed)
+    split = int(0.8 * args.rows)
+    model = build_model(vocab_sizes, args.sets, args.dim)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    csv_path = os.path.join(tempfile.mkdtemp(prefix="mezoo-demo-"), "abundance.csv")
+    start = time.time()
+    model.fit(
+        ids[:split], clicks[:split], batch_size=512, epochs=args.epochs, verbose=2,
+        callbacks=[MetricCallback(csv_path=csv_path)],
+    )
+    seconds = time.time() - start
+    scores = model.predict(ids[split:], batch_size=4096, verbose=0)
+    test_auc = auc(clicks[split:], scores)
+    planted_auc = auc(clicks[split:], prob[split:])
+    print(f"\n{args.sets} embedding sets x width {args.dim}, {split} training rows, {seconds:.1f} s")
+    print(f"test AUC {test_auc:.4f}   planted model's AUC {planted_auc:.4f} (the ceiling)")
+    print(f"per-field, per-set information abundance: {csv_path}")
+
+
+if __name__ == "__main__":
+    main()
