@@ -5,7 +5,7 @@ click log whose signal lies in field-pair interactions, fits a small multi-embed
 built from `mezoo.layers`, and prints test AUC next to the planted model's own AUC, plus the
 information abundance of the embeddings after each epoch.
 
-    python -m mezoo.demo [--rows 60000] [--sets 4] [--dim 8] [--epochs 3]
+    python -m mezoo.demo [--rows 100000] [--sets 4] [--dim 8] [--epochs 8]
 """
 
 import argparse
@@ -13,9 +13,11 @@ import os
 import tempfile
 import time
 
-import keras
-import numpy as np
-from keras import ops
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the demo
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import ops  # noqa: E402
 
 from mezoo.abundance import MetricCallback
 from mezoo.layers import CrossNet, MLPBlock, MultiEmbedding
@@ -65,10 +67,10 @@ def auc(labels, scores):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=60_000)
+    parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--sets", type=int, default=4)
     parser.add_argument("--dim", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
