@@ -33,7 +33,7 @@ test-tf: install
 	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS) tests
 
 test-jax: install-jax
-	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest $(PYTEST_ARGS) tests/layers tests/test_abundance.py
+	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest $(PYTEST_ARGS) tests/layers tests/models tests/test_abundance.py
 
 bench: install
 	$(VENV)/bin/python benchmarks/abundance.py

@@ -1,0 +1,55 @@
+"""DNN: an MLP over the flattened embeddings, single- or multi-embedding."""
+
+from typing import Sequence
+
+import keras
+from keras import ops
+
+from mezoo.models.ctr_model import CTRModel, field_list, mlp_blocks
+
+
+@keras.saving.register_keras_serializable(package="mezoo")
+class DNN(CTRModel):
+    """The paper's DNN (PAPER.md §2).
+
+    SE: flatten -> Blk(400) -> Blk(400) -> Dense(1). ME with M sets: per set, flatten ->
+    Blk(400); plain mean over sets; shared Blk(400) -> Dense(1). With M=1 both are the same.
+
+    Args:
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        num_embedding_sets: M (1 = single embedding).
+        embedding_dim: width of one set.
+        hidden_units: MLP widths; the first is per set, the rest shared.
+        dropout: dropout of every block.
+        l2_regularization: coupled L2 on every weight (see `CTRModel`).
+
+    Example:
+    >>> model = DNN([("user", 100), ("item", 50)], num_embedding_sets=4)
+    >>> model({"ids": np.array([[1, 2]])}).shape
+    TensorShape([1, 1])
+    """
+
+    def __init__(
+        self,
+        fields,
+        num_embedding_sets: int = 1,
+        embedding_dim: int = 10,
+        hidden_units: Sequence[int] = (400, 400),
+        dropout: float = 0.2,
+        l2_regularization: float = 5e-7,
+        **kwargs,
+    ):
+        fields = field_list(fields)
+        inputs = self._inputs(fields)
+        emb = self._embed(inputs, fields, embedding_dim, num_embedding_sets)
+        flat = ops.reshape(emb, (-1, num_embedding_sets, len(fields) * embedding_dim))
+        per_set = mlp_blocks(flat, hidden_units[:1], dropout, num_sets=num_embedding_sets, prefix="set_mlp")
+        shared = mlp_blocks(ops.mean(per_set, axis=1), hidden_units[1:], dropout, prefix="mlp")
+        super().__init__(
+            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, l2_regularization, **kwargs
+        )
+        self.hidden_units = [int(u) for u in hidden_units]
+        self.dropout = float(dropout)
+
+    def get_config(self):
+        return {**super().get_config(), "hidden_units": self.hidden_units, "dropout": self.dropout}
