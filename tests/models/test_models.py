@@ -151,3 +151,18 @@ def test_batched_me_equals_a_loop_of_separate_se_trunks(key):
 def test_unknown_model_lists_the_known_ones():
     with pytest.raises(KeyError, match="dcnv2"):
         models.get("nope")
+
+
+def test_ipnn_se_sees_embeddings_and_products_me_only_products():
+    n, d, pairs = len(FIELDS), 4, len(FIELDS) * (len(FIELDS) - 1) // 2
+    se = models.get("ipnn")(FIELDS, num_embedding_sets=1, **SMALL)
+    me = models.get("ipnn")(FIELDS, num_embedding_sets=3, **SMALL)
+    assert tuple(se.get_layer("set_mlp_0").kernel.shape) == (1, n * d + pairs, 16)
+    assert tuple(me.get_layer("set_mlp_0").kernel.shape) == (3, pairs, 16)
+
+
+def test_nfwfm_has_a_field_pair_matrix_and_batch_norm_per_set():
+    model = models.get("nfwfm")(FIELDS, num_embedding_sets=3, **SMALL)
+    assert tuple(model.get_layer("fwfm").r.shape) == (3, len(FIELDS), len(FIELDS))
+    assert tuple(model.get_layer("fwfm_batch_norm").gamma.shape) == (3 * 4,)
+    assert tuple(model.get_layer("set_mlp_0").kernel.shape) == (3, 4, 16)

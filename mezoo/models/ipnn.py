@@ -1,0 +1,58 @@
+"""IPNN: pairwise inner products then MLP, single- or multi-embedding."""
+
+from typing import Sequence
+
+import keras
+from keras import ops
+
+from mezoo.layers import InnerProductInteraction
+from mezoo.models.ctr_model import CTRModel, field_list, mlp_blocks
+
+
+@keras.saving.register_keras_serializable(package="mezoo")
+class IPNN(CTRModel):
+    """The paper's IPNN (PAPER.md §2).
+
+    SE: [flattened embeddings ; all <e_i, e_j>, i < j] -> Blk(400) -> Blk(400) -> Dense(1).
+    ME with M >= 2 sets: per set, the inner products only -> Blk(400); plain mean over sets;
+    shared Blk(400) -> Dense(1) (the paper's ME code drops the flattened embeddings).
+
+    Args:
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        num_embedding_sets: M (1 = single embedding).
+        embedding_dim: width of one set.
+        hidden_units: MLP widths; the first is per set, the rest shared.
+        dropout: dropout of every block.
+        l2_regularization: coupled L2 on every weight (see `CTRModel`).
+
+    Example:
+    >>> model = IPNN([("user", 100), ("item", 50), ("hour", 24)], num_embedding_sets=4)
+    """
+
+    def __init__(
+        self,
+        fields,
+        num_embedding_sets: int = 1,
+        embedding_dim: int = 10,
+        hidden_units: Sequence[int] = (400, 400),
+        dropout: float = 0.2,
+        l2_regularization: float = 5e-7,
+        **kwargs,
+    ):
+        fields = field_list(fields)
+        inputs = self._inputs(fields)
+        emb = self._embed(inputs, fields, embedding_dim, num_embedding_sets)
+        products = InnerProductInteraction(name="inner_products")(emb)  # (batch, M, pairs)
+        if num_embedding_sets == 1:
+            flat = ops.reshape(emb, (-1, 1, len(fields) * embedding_dim))
+            products = ops.concatenate([flat, products], axis=-1)
+        per_set = mlp_blocks(products, hidden_units[:1], dropout, num_sets=num_embedding_sets, prefix="set_mlp")
+        shared = mlp_blocks(ops.mean(per_set, axis=1), hidden_units[1:], dropout, prefix="mlp")
+        super().__init__(
+            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, l2_regularization, **kwargs
+        )
+        self.hidden_units = [int(u) for u in hidden_units]
+        self.dropout = float(dropout)
+
+    def get_config(self):
+        return {**super().get_config(), "hidden_units": self.hidden_units, "dropout": self.dropout}
