@@ -1,7 +1,7 @@
 """The zoo: `mezoo.models.get(key)(fields, num_embedding_sets=1, embedding_dim=10, **hparams)`.
 
-Implemented so far: `dnn`, `ipnn`, `nfwfm`, `dcnv2`. The other registry keys of DESIGN.md
-(`xdeepfm`, `finalmlp`, `dcn`, `deepfm`, `autoint_plus`, `dlrm`, `fm`) are still to come
+Implemented so far: `dnn`, `ipnn`, `nfwfm`, `xdeepfm`, `dcnv2`. The other registry keys of
+DESIGN.md (`finalmlp`, `dcn`, `deepfm`, `autoint_plus`, `dlrm`, `fm`) are still to come
 (issue 3); `get` names what exists.
 """
 
@@ -10,8 +10,9 @@ from mezoo.models.dcnv2 import DCNv2
 from mezoo.models.dnn import DNN
 from mezoo.models.ipnn import IPNN
 from mezoo.models.nfwfm import NFwFM
+from mezoo.models.xdeepfm import XDeepFM
 
-_REGISTRY = {"dnn": DNN, "ipnn": IPNN, "nfwfm": NFwFM, "dcnv2": DCNv2}
+_REGISTRY = {"dnn": DNN, "ipnn": IPNN, "nfwfm": NFwFM, "xdeepfm": XDeepFM, "dcnv2": DCNv2}
 
 
 def names():
@@ -27,4 +28,4 @@ def get(key: str):
         raise KeyError(f"unknown model {key!r}; known models: {', '.join(names())}") from None
 
 
-__all__ = ["CTRModel", "DCNv2", "DNN", "IPNN", "NFwFM", "get", "names"]
+__all__ = ["CTRModel", "DCNv2", "DNN", "IPNN", "NFwFM", "XDeepFM", "get", "names"]

@@ -166,3 +166,14 @@ def test_nfwfm_has_a_field_pair_matrix_and_batch_norm_per_set():
     assert tuple(model.get_layer("fwfm").r.shape) == (3, len(FIELDS), len(FIELDS))
     assert tuple(model.get_layer("fwfm_batch_norm").gamma.shape) == (3 * 4,)
     assert tuple(model.get_layer("set_mlp_0").kernel.shape) == (3, 4, 16)
+
+
+def test_xdeepfm_sums_a_cin_logit_and_an_mlp_logit():
+    model = models.get("xdeepfm")(FIELDS, num_embedding_sets=3, **SMALL)
+    assert tuple(model.get_layer("cin_logit").kernel.shape) == (32, 1)  # mean of 32 CIN features
+    assert model.get_layer("cin").num_sets == 3
+    x, _ = batch(8)
+    parts = keras.Model(model.inputs, [model.get_layer("cin_logit").output, model.get_layer("mlp_logit").output])
+    cin_logit, mlp_logit = (keras.ops.convert_to_numpy(t) for t in parts(x))
+    logit = keras.ops.convert_to_numpy(model.logits_model()(x))
+    np.testing.assert_allclose(logit, cin_logit + mlp_logit, rtol=1e-5, atol=1e-6)
