@@ -31,6 +31,12 @@ def mlp_blocks(x, units: Sequence[int], dropout: float, num_sets=None, prefix="m
     return x
 
 
+def set_mean_mlp(features, hidden_units: Sequence[int], dropout: float, num_sets: int):
+    """The paper's ME trunk: first block per set, plain mean over sets, the rest shared."""
+    per_set = mlp_blocks(features, hidden_units[:1], dropout, num_sets=num_sets, prefix="set_mlp")
+    return mlp_blocks(ops.mean(per_set, axis=1), hidden_units[1:], dropout, prefix="mlp")
+
+
 class CTRModel(keras.Model):
     """Base of the zoo: `{"ids": (batch, num_fields)}` in, click probability `(batch, 1)` out.
 
@@ -61,12 +67,16 @@ class CTRModel(keras.Model):
         logit = keras.layers.Dense(1, kernel_initializer=torch_dense_initializer(), name="logit")(hidden)
         return logit
 
-    def __init__(self, inputs, logit, fields, num_embedding_sets, embedding_dim, l2_regularization, **kwargs):
+    def __init__(
+        self, inputs, logit, fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization, **kwargs
+    ):
         probability = keras.layers.Activation("sigmoid", dtype="float32", name="probability")(logit)
         super().__init__(inputs=inputs, outputs=probability, **kwargs)
         self.fields = fields
         self.num_embedding_sets = int(num_embedding_sets)
         self.embedding_dim = int(embedding_dim)
+        self.hidden_units = [int(u) for u in hidden_units]
+        self.dropout = float(dropout)
         self.l2_regularization = float(l2_regularization)
 
     @property
@@ -90,6 +100,8 @@ class CTRModel(keras.Model):
             "fields": [list(f) for f in self.fields],
             "num_embedding_sets": self.num_embedding_sets,
             "embedding_dim": self.embedding_dim,
+            "hidden_units": self.hidden_units,
+            "dropout": self.dropout,
             "l2_regularization": self.l2_regularization,
         }
 

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from mezoo.layers import CrossNet
-from mezoo.models.ctr_model import CTRModel, field_list, mlp_blocks
+from mezoo.models.ctr_model import CTRModel, field_list, set_mean_mlp
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -58,15 +58,12 @@ class DCNv2(CTRModel):
                 num_cross_layers, projection_dim=projection_dim, num_sets=num_embedding_sets, name="cross_net"
             )
             crossed = cross(flat)
-        per_set = mlp_blocks(crossed, hidden_units[:1], dropout, num_sets=num_embedding_sets, prefix="set_mlp")
-        shared = mlp_blocks(ops.mean(per_set, axis=1), hidden_units[1:], dropout, prefix="mlp")
+        shared = set_mean_mlp(crossed, hidden_units, dropout, num_embedding_sets)
         super().__init__(
-            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, l2_regularization, **kwargs
+            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization, **kwargs
         )
         self.num_cross_layers = int(num_cross_layers)
         self.projection_dim = projection_dim
-        self.hidden_units = [int(u) for u in hidden_units]
-        self.dropout = float(dropout)
         self.shared_interaction = bool(shared_interaction)
 
     def get_config(self):
@@ -74,7 +71,5 @@ class DCNv2(CTRModel):
             **super().get_config(),
             "num_cross_layers": self.num_cross_layers,
             "projection_dim": self.projection_dim,
-            "hidden_units": self.hidden_units,
-            "dropout": self.dropout,
             "shared_interaction": self.shared_interaction,
         }

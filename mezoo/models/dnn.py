@@ -5,7 +5,7 @@ from typing import Sequence
 import keras
 from keras import ops
 
-from mezoo.models.ctr_model import CTRModel, field_list, mlp_blocks
+from mezoo.models.ctr_model import CTRModel, field_list, set_mean_mlp
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -43,13 +43,7 @@ class DNN(CTRModel):
         inputs = self._inputs(fields)
         emb = self._embed(inputs, fields, embedding_dim, num_embedding_sets)
         flat = ops.reshape(emb, (-1, num_embedding_sets, len(fields) * embedding_dim))
-        per_set = mlp_blocks(flat, hidden_units[:1], dropout, num_sets=num_embedding_sets, prefix="set_mlp")
-        shared = mlp_blocks(ops.mean(per_set, axis=1), hidden_units[1:], dropout, prefix="mlp")
+        shared = set_mean_mlp(flat, hidden_units, dropout, num_embedding_sets)
         super().__init__(
-            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, l2_regularization, **kwargs
+            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization, **kwargs
         )
-        self.hidden_units = [int(u) for u in hidden_units]
-        self.dropout = float(dropout)
-
-    def get_config(self):
-        return {**super().get_config(), "hidden_units": self.hidden_units, "dropout": self.dropout}

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from mezoo.layers import InnerProductInteraction
-from mezoo.models.ctr_model import CTRModel, field_list, mlp_blocks
+from mezoo.models.ctr_model import CTRModel, field_list, set_mean_mlp
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -46,13 +46,7 @@ class IPNN(CTRModel):
         if num_embedding_sets == 1:
             flat = ops.reshape(emb, (-1, 1, len(fields) * embedding_dim))
             products = ops.concatenate([flat, products], axis=-1)
-        per_set = mlp_blocks(products, hidden_units[:1], dropout, num_sets=num_embedding_sets, prefix="set_mlp")
-        shared = mlp_blocks(ops.mean(per_set, axis=1), hidden_units[1:], dropout, prefix="mlp")
+        shared = set_mean_mlp(products, hidden_units, dropout, num_embedding_sets)
         super().__init__(
-            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, l2_regularization, **kwargs
+            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization, **kwargs
         )
-        self.hidden_units = [int(u) for u in hidden_units]
-        self.dropout = float(dropout)
-
-    def get_config(self):
-        return {**super().get_config(), "hidden_units": self.hidden_units, "dropout": self.dropout}

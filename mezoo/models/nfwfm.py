@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from mezoo.layers import FwFMInteraction
-from mezoo.models.ctr_model import CTRModel, field_list, mlp_blocks
+from mezoo.models.ctr_model import CTRModel, field_list, set_mean_mlp
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -50,11 +50,5 @@ class NFwFM(CTRModel):
         h = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="fwfm_batch_norm")(h)
         h = keras.layers.Dropout(dropout, name="fwfm_dropout")(h)
         h = ops.reshape(h, (-1, sets, embedding_dim))
-        per_set = mlp_blocks(h, hidden_units[:1], dropout, num_sets=sets, prefix="set_mlp")
-        shared = mlp_blocks(ops.mean(per_set, axis=1), hidden_units[1:], dropout, prefix="mlp")
-        super().__init__(inputs, self._head(shared), fields, sets, embedding_dim, l2_regularization, **kwargs)
-        self.hidden_units = [int(u) for u in hidden_units]
-        self.dropout = float(dropout)
-
-    def get_config(self):
-        return {**super().get_config(), "hidden_units": self.hidden_units, "dropout": self.dropout}
+        shared = set_mean_mlp(h, hidden_units, dropout, sets)
+        super().__init__(inputs, self._head(shared), fields, sets, embedding_dim, hidden_units, dropout, l2_regularization, **kwargs)

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from mezoo.layers import CompressedInteraction
-from mezoo.models.ctr_model import CTRModel, field_list, mlp_blocks, torch_dense_initializer
+from mezoo.models.ctr_model import CTRModel, field_list, set_mean_mlp, torch_dense_initializer
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -53,19 +53,14 @@ class XDeepFM(CTRModel):
             ops.mean(cin, axis=1)
         )
         flat = ops.reshape(emb, (-1, sets, len(fields) * embedding_dim))
-        per_set = mlp_blocks(flat, hidden_units[:1], dropout, num_sets=sets, prefix="set_mlp")
-        shared = mlp_blocks(ops.mean(per_set, axis=1), hidden_units[1:], dropout, prefix="mlp")
+        shared = set_mean_mlp(flat, hidden_units, dropout, sets)
         mlp_logit = keras.layers.Dense(1, kernel_initializer=torch_dense_initializer(), name="mlp_logit")(shared)
         logit = keras.layers.Add(name="logit")([cin_logit, mlp_logit])
-        super().__init__(inputs, logit, fields, sets, embedding_dim, l2_regularization, **kwargs)
+        super().__init__(inputs, logit, fields, sets, embedding_dim, hidden_units, dropout, l2_regularization, **kwargs)
         self.cin_layer_sizes = [int(s) for s in cin_layer_sizes]
-        self.hidden_units = [int(u) for u in hidden_units]
-        self.dropout = float(dropout)
 
     def get_config(self):
         return {
             **super().get_config(),
             "cin_layer_sizes": self.cin_layer_sizes,
-            "hidden_units": self.hidden_units,
-            "dropout": self.dropout,
         }
