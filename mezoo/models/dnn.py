@@ -25,8 +25,8 @@ class DNN(CTRModel):
 
     Example:
     >>> model = DNN([("user", 100), ("item", 50)], num_embedding_sets=4)
-    >>> model({"ids": np.array([[1, 2]])}).shape
-    TensorShape([1, 1])
+    >>> tuple(model({"ids": np.array([[1, 2]])}).shape)
+    (1, 1)
     """
 
     def __init__(
