@@ -7,4 +7,4 @@ for `mezoo.layers` or `mezoo.abundance`.
 
 __version__ = "0.1.0"
 
-from mezoo import layers, models  # noqa: F401  (registers the layers and models)
+from mezoo import initializers, layers, models  # noqa: F401  (registers the layers and models)

@@ -14,6 +14,7 @@ from mezoo.layers.fwfm_interaction import FwFMInteraction
 from mezoo.layers.inner_product_interaction import InnerProductInteraction
 from mezoo.layers.mlp_block import MLPBlock
 from mezoo.layers.multi_embedding import MultiEmbedding
+from mezoo.layers.numeric_embedding import NumericEmbedding
 from mezoo.layers.self_attention_interaction import SelfAttentionInteraction
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "InnerProductInteraction",
     "MLPBlock",
     "MultiEmbedding",
+    "NumericEmbedding",
     "SelfAttentionInteraction",
 ]

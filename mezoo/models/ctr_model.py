@@ -5,7 +5,8 @@ from typing import List, Sequence, Tuple
 import keras
 from keras import ops
 
-from mezoo.layers import MLPBlock, MultiEmbedding
+from mezoo.initializers import FanInUniform
+from mezoo.layers import MLPBlock, MultiEmbedding, NumericEmbedding
 
 
 def field_list(fields) -> List[Tuple[str, int]]:
@@ -18,15 +19,28 @@ def field_list(fields) -> List[Tuple[str, int]]:
     return pairs
 
 
+def numeric_list(fields, numeric_fields=None) -> List[str]:
+    """Names of the numeric fields: `numeric_fields` if given, else a FeatureSpec's `numeric`."""
+    if numeric_fields is None:
+        numeric_fields = getattr(fields, "numeric", None) or []
+    return [str(f["name"] if isinstance(f, dict) else f) for f in numeric_fields]
+
+
 def torch_dense_initializer():
     """PyTorch's default Linear kernel init, U(+-1/sqrt(fan_in)), the paper's code's."""
     return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform")
 
 
 def mlp_blocks(x, units: Sequence[int], dropout: float, num_sets=None, prefix="mlp"):
+    """`Blk(n)` for each width: PyTorch-initialised Dense -> BatchNorm -> ReLU -> Dropout."""
     for i, width in enumerate(units):
         x = MLPBlock(
-            width, dropout=dropout, kernel_initializer=torch_dense_initializer(), num_sets=num_sets, name=f"{prefix}_{i}"
+            width,
+            dropout=dropout,
+            kernel_initializer=torch_dense_initializer(),
+            bias_initializer=FanInUniform(x.shape[-1]),
+            num_sets=num_sets,
+            name=f"{prefix}_{i}",
         )(x)
     return x
 
@@ -40,35 +54,68 @@ def set_mean_mlp(features, hidden_units: Sequence[int], dropout: float, num_sets
 class CTRModel(keras.Model):
     """Base of the zoo: `{"ids": (batch, num_fields)}` in, click probability `(batch, 1)` out.
 
-    Subclasses build their graph with `_embed` and `_head` before calling
-    `CTRModel.__init__(self, inputs, logit, ...)`. The model owns the paper's weight decay:
-    coupled L2, `l2_regularization * sum(w^2)` over every trainable weight (embeddings,
-    biases and BatchNorm included) added to the loss, so the gradient gains
-    `2 * l2_regularization * w` (5e-7 gives the paper's 1e-6). The optimiser's own
-    `weight_decay` should stay 0.
+    With numeric fields the input gains `"dense": (batch, num_numeric)` floats. Subclasses
+    build their graph with `_inputs`, `_embed` and `_head` before calling
+    `CTRModel.__init__(self, inputs, logit, ...)`.
+
+    The model owns the paper's weight decay: coupled L2, `l2_regularization * sum(w^2)` over
+    every trainable weight (embeddings, biases and BatchNorm included) added to the loss, so
+    the gradient gains `2 * l2_regularization * w` (5e-7 gives the paper's 1e-6). The
+    optimiser's own `weight_decay` should stay 0. With `sparse_embedding_l2` set (mezoo's
+    fast mode, see `mezoo.training.fast_mode`), the embedding table's share of the penalty
+    covers only the distinct rows the batch looks up, so its gradient stays row-sparse: rows
+    outside the batch no longer decay.
     """
 
     @staticmethod
-    def _inputs(fields):
-        return {"ids": keras.Input(shape=(len(fields),), dtype="int32", name="ids")}
+    def _inputs(fields, numeric_fields=()):
+        inputs = {"ids": keras.Input(shape=(len(fields),), dtype="int32", name="ids")}
+        if numeric_fields:
+            inputs["dense"] = keras.Input(shape=(len(numeric_fields),), dtype="float32", name="dense")
+        return inputs
 
     @staticmethod
-    def _embed(inputs, fields, embedding_dim, num_embedding_sets):
-        return MultiEmbedding(
+    def _embed(inputs, fields, embedding_dim, num_embedding_sets, numeric_fields=()):
+        """(batch, M, fields, d): categorical embeddings, then value x vector per numeric field."""
+        emb = MultiEmbedding(
             [size for _, size in fields],
             embedding_dim,
             num_embedding_sets,
             field_names=[name for name, _ in fields],
             name="multi_embedding",
         )(inputs["ids"])
+        if numeric_fields:
+            numeric = NumericEmbedding(len(numeric_fields), embedding_dim, num_embedding_sets, name="numeric_embedding")
+            emb = ops.concatenate([emb, numeric(inputs["dense"])], axis=2)
+        return emb
+
+    @classmethod
+    def _embedded_inputs(cls, fields, numeric_fields, embedding_dim, num_embedding_sets):
+        """`(field pairs, numeric names, input dict, embeddings (batch, M, fields, d))`."""
+        numeric = numeric_list(fields, numeric_fields)
+        fields = field_list(fields)
+        inputs = cls._inputs(fields, numeric)
+        return fields, numeric, inputs, cls._embed(inputs, fields, embedding_dim, num_embedding_sets, numeric)
 
     @staticmethod
-    def _head(hidden):
-        logit = keras.layers.Dense(1, kernel_initializer=torch_dense_initializer(), name="logit")(hidden)
-        return logit
+    def _head(hidden, name="logit"):
+        return keras.layers.Dense(
+            1, kernel_initializer=torch_dense_initializer(), bias_initializer=FanInUniform(hidden.shape[-1]), name=name
+        )(hidden)
 
     def __init__(
-        self, inputs, logit, fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization, **kwargs
+        self,
+        inputs,
+        logit,
+        fields,
+        num_embedding_sets,
+        embedding_dim,
+        hidden_units,
+        dropout,
+        l2_regularization,
+        numeric_fields=(),
+        sparse_embedding_l2=False,
+        **kwargs,
     ):
         probability = keras.layers.Activation("sigmoid", dtype="float32", name="probability")(logit)
         super().__init__(inputs=inputs, outputs=probability, **kwargs)
@@ -78,6 +125,8 @@ class CTRModel(keras.Model):
         self.hidden_units = [int(u) for u in hidden_units]
         self.dropout = float(dropout)
         self.l2_regularization = float(l2_regularization)
+        self.numeric_fields = list(numeric_fields)
+        self.sparse_embedding_l2 = bool(sparse_embedding_l2)
 
     @property
     def multi_embedding(self) -> MultiEmbedding:
@@ -87,12 +136,34 @@ class CTRModel(keras.Model):
         """A model sharing these weights that returns the pre-sigmoid logit."""
         return keras.Model(self.inputs, self.get_layer("logit").output)
 
+    @property
+    def num_fields(self) -> int:
+        """Categorical plus numeric fields: the field axis every interaction sees."""
+        return len(self.fields) + len(self.numeric_fields)
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
         if self.l2_regularization:
-            penalty = ops.sum(ops.stack([ops.sum(ops.square(w)) for w in self.trainable_weights]))
-            loss = loss + ops.cast(self.l2_regularization * penalty, loss.dtype)
+            loss = loss + ops.cast(self.l2_regularization * self.l2_penalty(x), loss.dtype)
         return loss
+
+    def l2_penalty(self, x=None):
+        """`sum(w^2)` over the trainable weights (batch rows only of the table when sparse)."""
+        table = self.multi_embedding.embeddings
+        sparse = self.sparse_embedding_l2 and isinstance(x, dict) and "ids" in x
+        terms = [ops.sum(ops.square(w)) for w in self.trainable_weights if not (sparse and w is table)]
+        if sparse and table.trainable:
+            terms.append(self._touched_rows_square_sum(x["ids"]))
+        return ops.sum(ops.stack(terms))
+
+    def _touched_rows_square_sum(self, ids):
+        # Each distinct row counted once, so on those rows the gradient equals the dense one.
+        layer = self.multi_embedding
+        offsets = ops.convert_to_tensor(layer.offsets[:-1], dtype="int32")
+        rows = ops.sort(ops.reshape(ops.cast(ids, "int32") + offsets, (-1,)))
+        first = ops.concatenate([ops.ones((1,), "bool"), ops.not_equal(rows[1:], rows[:-1])], axis=0)
+        squares = ops.sum(ops.square(ops.take(layer.embeddings, rows, axis=0)), axis=-1)
+        return ops.sum(ops.where(first, squares, ops.zeros_like(squares)))
 
     def get_config(self):
         return {
@@ -103,6 +174,8 @@ class CTRModel(keras.Model):
             "hidden_units": self.hidden_units,
             "dropout": self.dropout,
             "l2_regularization": self.l2_regularization,
+            "numeric_fields": self.numeric_fields,
+            "sparse_embedding_l2": self.sparse_embedding_l2,
         }
 
     @classmethod

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from mezoo.layers import CrossNet
-from mezoo.models.ctr_model import CTRModel, field_list, set_mean_mlp
+from mezoo.models.ctr_model import CTRModel, set_mean_mlp
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -27,6 +27,8 @@ class DCNv2(CTRModel):
         dropout: dropout of every block.
         shared_interaction: the paper's ME-SI ablation: one cross net shared by all sets.
         l2_regularization: coupled L2 on every weight (see `CTRModel`).
+        numeric_fields: names of numeric fields, fed as `"dense"`; default: a FeatureSpec's.
+        sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
     >>> model = DCNv2([("user", 100), ("item", 50)], num_embedding_sets=4)
@@ -43,12 +45,13 @@ class DCNv2(CTRModel):
         dropout: float = 0.2,
         shared_interaction: bool = False,
         l2_regularization: float = 5e-7,
+        numeric_fields: Optional[Sequence[str]] = None,
+        sparse_embedding_l2: bool = False,
         **kwargs,
     ):
-        fields = field_list(fields)
-        width = len(fields) * embedding_dim
-        inputs = self._inputs(fields)
-        emb = self._embed(inputs, fields, embedding_dim, num_embedding_sets)
+        fields, numeric, inputs, emb = self._embedded_inputs(fields, numeric_fields, embedding_dim, num_embedding_sets)
+        num_fields = emb.shape[2]
+        width = num_fields * embedding_dim
         flat = ops.reshape(emb, (-1, num_embedding_sets, width))
         if shared_interaction:
             cross = CrossNet(num_cross_layers, projection_dim=projection_dim, name="cross_net")
@@ -60,7 +63,8 @@ class DCNv2(CTRModel):
             crossed = cross(flat)
         shared = set_mean_mlp(crossed, hidden_units, dropout, num_embedding_sets)
         super().__init__(
-            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization, **kwargs
+            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization,
+            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
         )
         self.num_cross_layers = int(num_cross_layers)
         self.projection_dim = projection_dim

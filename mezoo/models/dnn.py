@@ -1,11 +1,11 @@
 """DNN: an MLP over the flattened embeddings, single- or multi-embedding."""
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import keras
 from keras import ops
 
-from mezoo.models.ctr_model import CTRModel, field_list, set_mean_mlp
+from mezoo.models.ctr_model import CTRModel, set_mean_mlp
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -22,6 +22,8 @@ class DNN(CTRModel):
         hidden_units: MLP widths; the first is per set, the rest shared.
         dropout: dropout of every block.
         l2_regularization: coupled L2 on every weight (see `CTRModel`).
+        numeric_fields: names of numeric fields, fed as `"dense"`; default: a FeatureSpec's.
+        sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
     >>> model = DNN([("user", 100), ("item", 50)], num_embedding_sets=4)
@@ -37,13 +39,15 @@ class DNN(CTRModel):
         hidden_units: Sequence[int] = (400, 400),
         dropout: float = 0.2,
         l2_regularization: float = 5e-7,
+        numeric_fields: Optional[Sequence[str]] = None,
+        sparse_embedding_l2: bool = False,
         **kwargs,
     ):
-        fields = field_list(fields)
-        inputs = self._inputs(fields)
-        emb = self._embed(inputs, fields, embedding_dim, num_embedding_sets)
-        flat = ops.reshape(emb, (-1, num_embedding_sets, len(fields) * embedding_dim))
+        fields, numeric, inputs, emb = self._embedded_inputs(fields, numeric_fields, embedding_dim, num_embedding_sets)
+        num_fields = emb.shape[2]
+        flat = ops.reshape(emb, (-1, num_embedding_sets, num_fields * embedding_dim))
         shared = set_mean_mlp(flat, hidden_units, dropout, num_embedding_sets)
         super().__init__(
-            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization, **kwargs
+            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization,
+            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
         )

@@ -1,12 +1,12 @@
 """NFwFM: field-weighted FM interaction then MLP, single- or multi-embedding."""
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import keras
 from keras import ops
 
 from mezoo.layers import FwFMInteraction
-from mezoo.models.ctr_model import CTRModel, field_list, set_mean_mlp
+from mezoo.models.ctr_model import CTRModel, set_mean_mlp
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -25,6 +25,8 @@ class NFwFM(CTRModel):
         hidden_units: MLP widths; the first is per set, the rest shared.
         dropout: dropout after the interaction and in every block.
         l2_regularization: coupled L2 on every weight (see `CTRModel`).
+        numeric_fields: names of numeric fields, fed as `"dense"`; default: a FeatureSpec's.
+        sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
     >>> model = NFwFM([("user", 100), ("item", 50)], num_embedding_sets=4, embedding_dim=50)
@@ -38,12 +40,13 @@ class NFwFM(CTRModel):
         hidden_units: Sequence[int] = (400, 400),
         dropout: float = 0.2,
         l2_regularization: float = 5e-7,
+        numeric_fields: Optional[Sequence[str]] = None,
+        sparse_embedding_l2: bool = False,
         **kwargs,
     ):
-        fields = field_list(fields)
         sets = num_embedding_sets
-        inputs = self._inputs(fields)
-        emb = self._embed(inputs, fields, embedding_dim, sets)
+        fields, numeric, inputs, emb = self._embedded_inputs(fields, numeric_fields, embedding_dim, sets)
+        num_fields = emb.shape[2]
         h = FwFMInteraction(num_sets=sets, name="fwfm")(emb)  # (batch, M, d)
         # Sets flattened into the feature axis: BatchNorm keeps statistics per set.
         h = ops.reshape(h, (-1, sets * embedding_dim))
@@ -51,4 +54,7 @@ class NFwFM(CTRModel):
         h = keras.layers.Dropout(dropout, name="fwfm_dropout")(h)
         h = ops.reshape(h, (-1, sets, embedding_dim))
         shared = set_mean_mlp(h, hidden_units, dropout, sets)
-        super().__init__(inputs, self._head(shared), fields, sets, embedding_dim, hidden_units, dropout, l2_regularization, **kwargs)
+        super().__init__(
+            inputs, self._head(shared), fields, sets, embedding_dim, hidden_units, dropout, l2_regularization,
+            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+        )

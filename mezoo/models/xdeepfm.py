@@ -1,12 +1,12 @@
 """xDeepFM: a CIN logit plus an MLP logit, single- or multi-embedding."""
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import keras
 from keras import ops
 
 from mezoo.layers import CompressedInteraction
-from mezoo.models.ctr_model import CTRModel, field_list, set_mean_mlp, torch_dense_initializer
+from mezoo.models.ctr_model import CTRModel, set_mean_mlp, torch_dense_initializer
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -26,6 +26,8 @@ class XDeepFM(CTRModel):
         hidden_units: MLP widths; the first is per set, the rest shared.
         dropout: dropout of every block.
         l2_regularization: coupled L2 on every weight (see `CTRModel`).
+        numeric_fields: names of numeric fields, fed as `"dense"`; default: a FeatureSpec's.
+        sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
     >>> model = XDeepFM([("user", 100), ("item", 50), ("hour", 24)], num_embedding_sets=4)
@@ -40,23 +42,25 @@ class XDeepFM(CTRModel):
         hidden_units: Sequence[int] = (400, 400),
         dropout: float = 0.2,
         l2_regularization: float = 5e-7,
+        numeric_fields: Optional[Sequence[str]] = None,
+        sparse_embedding_l2: bool = False,
         **kwargs,
     ):
-        fields = field_list(fields)
         sets = num_embedding_sets
-        inputs = self._inputs(fields)
-        emb = self._embed(inputs, fields, embedding_dim, sets)
+        fields, numeric, inputs, emb = self._embedded_inputs(fields, numeric_fields, embedding_dim, sets)
+        num_fields = emb.shape[2]
         cin = CompressedInteraction(
             cin_layer_sizes, kernel_initializer=torch_dense_initializer(), num_sets=sets, name="cin"
         )(emb)
-        cin_logit = keras.layers.Dense(1, kernel_initializer=torch_dense_initializer(), name="cin_logit")(
-            ops.mean(cin, axis=1)
-        )
-        flat = ops.reshape(emb, (-1, sets, len(fields) * embedding_dim))
+        cin_logit = self._head(ops.mean(cin, axis=1), name="cin_logit")
+        flat = ops.reshape(emb, (-1, sets, num_fields * embedding_dim))
         shared = set_mean_mlp(flat, hidden_units, dropout, sets)
-        mlp_logit = keras.layers.Dense(1, kernel_initializer=torch_dense_initializer(), name="mlp_logit")(shared)
+        mlp_logit = self._head(shared, name="mlp_logit")
         logit = keras.layers.Add(name="logit")([cin_logit, mlp_logit])
-        super().__init__(inputs, logit, fields, sets, embedding_dim, hidden_units, dropout, l2_regularization, **kwargs)
+        super().__init__(
+            inputs, logit, fields, sets, embedding_dim, hidden_units, dropout, l2_regularization,
+            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+        )
         self.cin_layer_sizes = [int(s) for s in cin_layer_sizes]
 
     def get_config(self):

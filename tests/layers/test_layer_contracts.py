@@ -18,6 +18,8 @@ IDS = np.array([[0, 9, 3], [1, 19, 4], [9, 0, 0], [5, 7, 2]], dtype="int32")
 CASES = {
     "multi_embedding": (layers.MultiEmbedding, {"vocab_sizes": [10, 20, 5], "embedding_dim": 4, "num_sets": 3}, IDS, (B, 3, 3, 4)),
     "multi_embedding_se": (layers.MultiEmbedding, {"vocab_sizes": [10, 20, 5], "embedding_dim": 4}, IDS, (B, 1, 3, 4)),
+    "numeric_embedding": (layers.NumericEmbedding, {"num_fields": 8, "embedding_dim": 4, "num_sets": M}, VEC, (B, M, 8, 4)),
+    "numeric_embedding_se": (layers.NumericEmbedding, {"num_fields": 8, "embedding_dim": 4}, VEC, (B, 1, 8, 4)),
     "cross": (layers.Cross, {}, (VEC, VEC), (B, 8)),
     "cross_low_rank_sets": (layers.Cross, {"projection_dim": 3, "diag_scale": 0.5, "num_sets": M}, (VEC_SETS,), (B, M, 8)),
     "cross_net_matrix": (layers.CrossNet, {"num_layers": 2}, VEC, (B, 8)),
