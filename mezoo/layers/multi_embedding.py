@@ -95,9 +95,17 @@ class MultiEmbedding(keras.layers.Layer):
 
     def call(self, inputs):
         offsets = ops.convert_to_tensor(self.offsets[:-1], dtype=inputs.dtype)
-        rows = ops.take(self.embeddings, inputs + offsets, axis=0)  # (batch, F, M*d)
+        rows = self.gather_rows(inputs + offsets)  # (batch, F, M*d)
         rows = ops.reshape(rows, (-1, self.num_fields, self.num_sets, self.embedding_dim))
         return ops.cast(ops.transpose(rows, (0, 2, 1, 3)), self.compute_dtype)
+
+    def gather_rows(self, row_ids):
+        """Rows of the fused table (`row_ids` already offset), reading only those rows."""
+        if keras.backend.backend() == "tensorflow":
+            # A dense read of a variable that also gets row-sparse updates makes TensorFlow
+            # copy the whole table at every read (copy-on-read mode): O(vocabulary) per step.
+            return self.embeddings.value.sparse_read(row_ids)
+        return ops.take(self.embeddings, row_ids, axis=0)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_sets, self.num_fields, self.embedding_dim)

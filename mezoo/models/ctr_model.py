@@ -62,9 +62,10 @@ class CTRModel(keras.Model):
     every trainable weight (embeddings, biases and BatchNorm included) added to the loss, so
     the gradient gains `2 * l2_regularization * w` (5e-7 gives the paper's 1e-6). The
     optimiser's own `weight_decay` should stay 0. With `sparse_embedding_l2` set (mezoo's
-    fast mode, see `mezoo.training.fast_mode`), the embedding table's share of the penalty
-    covers only the distinct rows the batch looks up, so its gradient stays row-sparse: rows
-    outside the batch no longer decay.
+    fast mode, `mezoo.training.compile_model(model, "fast")`), the embedding table is left out
+    of the penalty, so its gradient stays row-sparse, and the optimiser applies the same
+    coupled L2 to the rows each batch touches (`RowSparseAdam(sparse_l2=...)`): rows outside
+    the batch no longer decay.
     """
 
     @staticmethod
@@ -144,26 +145,14 @@ class CTRModel(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
         if self.l2_regularization:
-            loss = loss + ops.cast(self.l2_regularization * self.l2_penalty(x), loss.dtype)
+            loss = loss + ops.cast(self.l2_regularization * self.l2_penalty(), loss.dtype)
         return loss
 
     def l2_penalty(self, x=None):
-        """`sum(w^2)` over the trainable weights (batch rows only of the table when sparse)."""
+        """`sum(w^2)` over the trainable weights (but the embedding table when sparse)."""
         table = self.multi_embedding.embeddings
-        sparse = self.sparse_embedding_l2 and isinstance(x, dict) and "ids" in x
-        terms = [ops.sum(ops.square(w)) for w in self.trainable_weights if not (sparse and w is table)]
-        if sparse and table.trainable:
-            terms.append(self._touched_rows_square_sum(x["ids"]))
-        return ops.sum(ops.stack(terms))
-
-    def _touched_rows_square_sum(self, ids):
-        # Each distinct row counted once, so on those rows the gradient equals the dense one.
-        layer = self.multi_embedding
-        offsets = ops.convert_to_tensor(layer.offsets[:-1], dtype="int32")
-        rows = ops.sort(ops.reshape(ops.cast(ids, "int32") + offsets, (-1,)))
-        first = ops.concatenate([ops.ones((1,), "bool"), ops.not_equal(rows[1:], rows[:-1])], axis=0)
-        squares = ops.sum(ops.square(ops.take(layer.embeddings, rows, axis=0)), axis=-1)
-        return ops.sum(ops.where(first, squares, ops.zeros_like(squares)))
+        weights = [w for w in self.trainable_weights if not (self.sparse_embedding_l2 and w is table)]
+        return ops.sum(ops.stack([ops.sum(ops.square(w)) for w in weights]))
 
     def get_config(self):
         return {
