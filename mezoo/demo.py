@@ -21,6 +21,7 @@ from keras import ops  # noqa: E402
 
 from mezoo.abundance import MetricCallback
 from mezoo.layers import CrossNet, MLPBlock, MultiEmbedding
+from mezoo.metrics import auc  # noqa: F401  (re-exported: tests and examples use demo.auc)
 
 
 def planted_click_log(rows, vocab_sizes, seed=0):
@@ -50,19 +51,6 @@ def build_model(vocab_sizes, num_sets, embedding_dim):
     hidden = MLPBlock(64)(pooled)
     prob = keras.layers.Dense(1, activation="sigmoid")(hidden)
     return keras.Model(ids, prob)
-
-
-def auc(labels, scores):
-    """Exact ROC AUC by ranks (ties averaged)."""
-    labels = labels.ravel().astype(bool)
-    order = np.argsort(scores.ravel(), kind="mergesort")
-    ranks = np.empty(len(order))
-    sorted_scores = scores.ravel()[order]
-    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
-    mean_ranks = first + (counts + 1) / 2.0
-    ranks[order] = np.repeat(mean_ranks, counts)
-    positives = labels.sum()
-    return (ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * (len(labels) - positives))
 
 
 def main(argv=None):
