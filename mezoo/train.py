@@ -1,0 +1,279 @@
+"""python -m mezoo.train --recipe NAME: train a zoo model, resumably, tracking abundance.
+
+    python -m mezoo.train --recipe dcnv2_me_criteo [--set section.key=value ...] [--data DIR]
+                          [--run_dir DIR] [--strategy auto|one_device|mirrored|multi_worker]
+
+The same from Python: `mezoo.train.run("dcnv2_me_criteo", overrides=[...], data=..., run_dir=...)`.
+Each epoch: the training steps (a progress bar with examples/s; a backup every
+`train.backup_every_steps` steps), exact AUC and log loss over the whole validation split,
+information abundance, the plateau and early-stopping rules on validation AUC. At the end the
+best epoch's weights are restored and the test split is scored once. Running the same
+command again resumes from the backup, or reports the finished run.
+"""
+
+import dataclasses
+import hashlib
+import inspect
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterable, Optional
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import mezoo  # noqa: E402
+from mezoo import metrics, models  # noqa: E402
+from mezoo import recipe as recipes  # noqa: E402
+from mezoo.abundance import MetricCallback  # noqa: E402
+from mezoo.training import compile_model  # noqa: E402
+from mezoo.training.callbacks import StepBackup, ThroughputProgbar  # noqa: E402
+from mezoo.training.run_state import Backup, RunState, atomic_write_text  # noqa: E402
+
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+
+
+def model_keys(name: str):
+    """Constructor arguments of a zoo model, the keys a recipe's `model` section may set."""
+    params = inspect.signature(models.get(name).__init__).parameters
+    return [p for p in params if p not in ("self", "fields", "kwargs")] + ["name"]
+
+
+def default_run_dir(recipe, overrides: Iterable[str], data) -> Path:
+    """`runs/<recipe>` plus a digest of the overrides and data, so a rerun finds its run."""
+    stem = Path(str(recipe)).stem
+    extra = sorted(overrides or ()) + ([f"data={Path(data).resolve()}"] if data else [])
+    if not extra:
+        return Path("runs") / stem
+    return Path("runs") / f"{stem}-{hashlib.sha1(json.dumps(extra).encode()).hexdigest()[:8]}"
+
+
+def predict_split(model, source, split: str, batch_size: int):
+    """Labels and predicted probabilities over the whole split."""
+    labels, scores = [], []
+    for x, y in source.dataset(split, batch_size, training=False):
+        scores.append(np.asarray(model.predict_on_batch(x)).reshape(-1))
+        labels.append(np.asarray(y).reshape(-1))
+    return np.concatenate(labels), np.concatenate(scores)
+
+
+def evaluate_split(model, source, split: str, batch_size: int):
+    labels, scores = predict_split(model, source, split, batch_size)
+    return {"auc": metrics.auc(labels, scores), "logloss": metrics.log_loss(labels, scores), "rows": int(len(labels))}
+
+
+def run_metadata(recipe, overrides, data, seed) -> dict:
+    def version(module):
+        try:
+            return __import__(module).__version__
+        except Exception:  # noqa: BLE001 - a missing optional package is just "absent"
+            return None
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(mezoo.__file__).parent, capture_output=True, text=True, timeout=10
+        ).stdout.strip() or None
+    except OSError:
+        commit = None
+    import tensorflow as tf
+
+    return {
+        "command": [sys.executable, *sys.argv],
+        "recipe": str(recipe),
+        "overrides": list(overrides or ()),
+        "data": str(data) if data else None,
+        "seed": seed,
+        "git_commit": commit,
+        "versions": {m: version(m) for m in ("mezoo", "keras", "tensorflow", "numpy")} | {"python": platform.python_version()},
+        "devices": [d.name for d in tf.config.list_logical_devices()],
+        "keras_backend": keras.backend.backend(),
+    }
+
+
+def run(
+    recipe,
+    overrides: Optional[Iterable[str]] = None,
+    data=None,
+    run_dir=None,
+    strategy: str = "auto",
+    source=None,
+    verbose: int = 1,
+) -> dict:
+    """Trains (or resumes) the run and returns its metrics.json content."""
+    overrides = list(overrides or ())
+    name = recipes.load(recipe, overrides)["model"]["name"]
+    resolved = recipes.load(recipe, overrides, model_keys=model_keys(name))
+    run_dir = Path(run_dir) if run_dir else default_run_dir(recipe, overrides, data)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.exists() and json.loads(metrics_path.read_text()).get("finished"):
+        if verbose:
+            print(f"{run_dir} holds a finished run; delete it (or pass another --run_dir) to train again")
+        return json.loads(metrics_path.read_text())
+
+    data_cfg, model_cfg, train_cfg = resolved["data"], dict(resolved["model"]), resolved["train"]
+    if source is None:
+        from mezoo.training.data_sources import open_source
+
+        source = open_source(data_cfg, data, verbose=verbose)
+    seed = int(train_cfg["seed"])
+    keras.utils.set_random_seed(seed)
+    if train_cfg.get("mixed_precision"):
+        keras.mixed_precision.set_global_policy(train_cfg["mixed_precision"])
+    from mezoo.training.strategies import make_strategy
+
+    dist = make_strategy(strategy)
+    model_name = model_cfg.pop("name")
+    with dist.scope():
+        model = models.get(model_name)(source, **model_cfg)
+        compile_model(model, train_cfg["mode"], learning_rate=float(train_cfg["learning_rate"]))
+
+    atomic_write_text(run_dir / "recipe.yaml", recipes.dump(resolved))
+    if hasattr(source, "spec_json"):
+        atomic_write_text(run_dir / "feature_spec.json", source.spec_json())
+    atomic_write_text(run_dir / "run.json", json.dumps(run_metadata(recipe, overrides, data, seed), indent=1))
+
+    backup = Backup(run_dir)
+    state = backup.load(model) or RunState(learning_rate=float(train_cfg["learning_rate"]))
+    if state.step and verbose:
+        print(f"resuming {run_dir} at step {state.step} (epoch {state.epoch + 1}, step {state.step_in_epoch} in it)")
+    model.optimizer.learning_rate = state.learning_rate
+    batch_size = int(data_cfg["batch_size"])
+    steps_per_epoch = int(train_cfg.get("steps_per_epoch") or source.rows("train") // batch_size)
+    if steps_per_epoch < 1:
+        raise ValueError(f"the training split has {source.rows('train')} rows, fewer than one batch of {batch_size}")
+    abundance = MetricCallback(csv_path=str(run_dir / "abundance.csv"), log_dir=str(run_dir / "tensorboard" / "abundance"))
+    abundance.set_model(model)
+    _truncate_abundance_csv(run_dir / "abundance.csv", state.epoch)
+    tensorboard = keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), update_freq="epoch")
+    epochs, patience = int(train_cfg["epochs"]), int(train_cfg["early_stopping_patience"])
+    lr_factor, lr_patience = train_cfg.get("reduce_lr_factor"), train_cfg.get("reduce_lr_patience")
+
+    while state.epoch < epochs and not state.finished:
+        epoch, skip = state.epoch, state.step_in_epoch
+        progress = ThroughputProgbar(steps_per_epoch - skip, batch_size, epoch, epochs, verbose)
+        train_data = source.dataset("train", batch_size, training=True, seed=seed + epoch, skip_batches=skip)
+        start = time.perf_counter()
+        history = model.fit(
+            train_data,
+            steps_per_epoch=steps_per_epoch - skip,
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            shuffle=False,  # the source shuffles, per epoch, with a seed a resumed run can replay
+            verbose=0,
+            callbacks=[progress, StepBackup(backup, state, train_cfg.get("backup_every_steps"), skip), tensorboard],
+        )
+        train_seconds = time.perf_counter() - start
+        val = evaluate_split(model, source, "valid", batch_size)
+        summary = abundance.compute(epoch)
+        record = {
+            "epoch": epoch,
+            "loss": float(history.history["loss"][-1]),
+            "val_auc": val["auc"],
+            "val_logloss": val["logloss"],
+            "examples_per_sec": (steps_per_epoch - skip) * batch_size / train_seconds,
+            "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+            "abundance": summary,
+        }
+        state.epochs.append(record)
+        if verbose:
+            print(
+                f"epoch {epoch + 1}: val_auc {val['auc']:.5f} val_logloss {val['logloss']:.5f} "
+                f"{record['examples_per_sec']:,.0f} examples/s ia_mean_concat {summary.get('ia_mean_concat', float('nan')):.2f}",
+                flush=True,
+            )
+        if state.best_val_auc is None or val["auc"] > state.best_val_auc:
+            state.best_val_auc, state.best_epoch, state.stop_wait, state.plateau_wait = val["auc"], epoch, 0, 0
+            backup.save_best(model)
+        else:
+            state.stop_wait += 1
+            state.plateau_wait += 1
+            if lr_factor and lr_patience and state.plateau_wait >= int(lr_patience):
+                state.learning_rate *= float(lr_factor)
+                model.optimizer.learning_rate = state.learning_rate
+                state.plateau_wait = 0
+                if verbose:
+                    print(f"validation AUC plateaued: learning rate now {state.learning_rate:g}")
+            if state.stop_wait >= patience:
+                state.finished = True
+                if verbose:
+                    print(f"early stopping: no better validation AUC for {patience} epochs; best epoch {state.best_epoch + 1}")
+        state.epoch, state.step_in_epoch = epoch + 1, 0
+        backup.save(model, state)
+        _write_metrics(metrics_path, state, source, finished=False)
+
+    model.load_weights(backup.best_path)
+    test = evaluate_split(model, source, "test", batch_size)
+    model.save(run_dir / "model.keras")
+    state.finished = True
+    backup.save(model, state)
+    result = _write_metrics(metrics_path, state, source, finished=True, test=test)
+    if verbose:
+        print(f"test_auc {test['auc']:.5f} test_logloss {test['logloss']:.5f} (best epoch {state.best_epoch + 1}); run in {run_dir}")
+    return result
+
+
+def _truncate_abundance_csv(path: Path, epoch: int) -> None:
+    """Drops rows of epochs a resumed run will measure again."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) < epoch]
+    if len(kept) != len(lines):
+        atomic_write_text(path, "".join(kept))
+
+
+def _write_metrics(path: Path, state: RunState, source, finished: bool, test=None) -> dict:
+    result = {
+        "finished": finished,
+        "synthetic": bool(getattr(source, "synthetic", False)),
+        "data": getattr(source, "description", None),
+        "planted_auc": getattr(source, "planted_auc", None),
+        "best_val_auc": state.best_val_auc,
+        "best_epoch": state.best_epoch,
+        "steps": state.step,
+        "test_auc": test["auc"] if test else None,
+        "test_logloss": test["logloss"] if test else None,
+        "epochs": state.epochs,
+    }
+    atomic_write_text(path, json.dumps(result, indent=1))
+    return result
+
+
+def main(argv):
+    from absl import flags
+
+    FLAGS = flags.FLAGS
+    if len(argv) > 1:
+        raise SystemExit(f"unexpected arguments: {argv[1:]}")
+    try:
+        run(FLAGS.recipe, FLAGS.set, data=FLAGS.data, run_dir=FLAGS.run_dir, strategy=FLAGS.strategy)
+    except recipes.RecipeError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
+def define_flags():
+    from absl import flags
+
+    flags.DEFINE_string(
+        "recipe", None, "installed recipe name or path to a YAML file; installed: " + ", ".join(recipes.names())
+    )
+    flags.DEFINE_multi_string("set", [], "override section.key=value (repeatable), e.g. model.num_embedding_sets=4")
+    flags.DEFINE_string("data", None, "directory of converted data (feature_spec.json + shards); default: the recipe's")
+    flags.DEFINE_string("run_dir", None, "run directory; default runs/<recipe>[-<digest of overrides>]")
+    flags.DEFINE_enum("strategy", "auto", STRATEGIES, "auto: mirrored with 2+ GPUs, multi_worker with a TF_CONFIG cluster")
+    flags.mark_flag_as_required("recipe")
+
+
+if __name__ == "__main__":
+    from absl import app
+
+    define_flags()
+    app.run(main)

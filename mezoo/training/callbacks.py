@@ -1,0 +1,42 @@
+"""Callbacks the trainer runs inside each epoch's `fit`: progress and mid-epoch backups."""
+
+import time
+
+import keras
+
+
+class ThroughputProgbar(keras.callbacks.Callback):
+    """A progress bar with the loss and training examples/s."""
+
+    def __init__(self, steps: int, batch_size: int, epoch: int, epochs: int, verbose: int = 1):
+        super().__init__()
+        self.steps, self.batch_size, self.epoch, self.epochs, self.verbose = steps, batch_size, epoch, epochs, verbose
+        self.examples_per_sec = float("nan")
+
+    def on_train_begin(self, logs=None):
+        if self.verbose:
+            print(f"Epoch {self.epoch + 1}/{self.epochs}", flush=True)
+        self.bar = keras.utils.Progbar(self.steps, verbose=self.verbose, stateful_metrics=["loss", "examples/s"])
+        self.start, self.seen = time.perf_counter(), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen = batch + 1
+        self.examples_per_sec = self.seen * self.batch_size / max(time.perf_counter() - self.start, 1e-9)
+        values = [("examples/s", self.examples_per_sec)]
+        if logs and "loss" in logs:
+            values.insert(0, ("loss", float(logs["loss"])))
+        self.bar.update(self.seen, values=values)
+
+
+class StepBackup(keras.callbacks.Callback):
+    """Writes the run's backup every `every_steps` optimizer steps, mid-epoch included."""
+
+    def __init__(self, backup, state, every_steps: int, first_step_in_epoch: int):
+        super().__init__()
+        self.backup, self.state, self.every = backup, state, int(every_steps or 0)
+        self.first = first_step_in_epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every and int(self.model.optimizer.iterations) % self.every == 0:
+            self.state.step_in_epoch = self.first + batch + 1
+            self.backup.save(self.model, self.state)

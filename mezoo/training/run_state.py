@@ -1,0 +1,83 @@
+"""The state a run needs to resume: written atomically, keyed on the optimizer's step."""
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import List, Optional
+
+
+@dataclasses.dataclass
+class RunState:
+    """Where training stands, and the plateau / early-stopping / best-weights bookkeeping.
+
+    `step` is the optimizer's iteration count when the backup was written; `epoch` and
+    `step_in_epoch` say where to continue; `best_*` and the two `wait` counters are the
+    stopping rules' state; `epochs` the per-epoch records already in metrics.json.
+    """
+
+    step: int = 0
+    epoch: int = 0
+    step_in_epoch: int = 0
+    best_val_auc: Optional[float] = None
+    best_epoch: Optional[int] = None
+    stop_wait: int = 0
+    plateau_wait: int = 0
+    learning_rate: Optional[float] = None
+    finished: bool = False
+    epochs: List[dict] = dataclasses.field(default_factory=list)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Writes `text` to a temporary file beside `path`, then renames it over `path`."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class Backup:
+    """A run's resumable backup: `backup/state.json` plus `backup/weights.weights.h5`.
+
+    Model and optimizer variables go to a temporary file that is renamed into place before
+    the state that names its step, so a kill at any moment leaves either the previous
+    backup or the new one, never a mix: the state records the step of the weights it
+    belongs to and `load` refuses a mismatch.
+    """
+
+    def __init__(self, run_dir: Path):
+        self.dir = Path(run_dir) / "backup"
+        self.state_path = self.dir / "state.json"
+        self.weights_path = self.dir / "weights.weights.h5"
+        self.best_path = Path(run_dir) / "best.weights.h5"
+
+    def save(self, model, state: RunState) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        state.step = int(model.optimizer.iterations)
+        tmp = self.dir / f".weights-{os.getpid()}.weights.h5"
+        model.save_weights(tmp)
+        os.replace(tmp, self.weights_path)
+        atomic_write_text(self.state_path, json.dumps(dataclasses.asdict(state), indent=1))
+
+    def save_best(self, model) -> None:
+        tmp = self.best_path.with_name(f".best-{os.getpid()}.weights.h5")
+        model.save_weights(tmp)
+        os.replace(tmp, self.best_path)
+
+    def load(self, model) -> Optional[RunState]:
+        """The saved state, with `model` (and its optimizer) restored; None without a backup."""
+        if not self.state_path.exists():
+            return None
+        state = RunState(**json.loads(self.state_path.read_text()))
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(self.weights_path)
+        if int(model.optimizer.iterations) != state.step:
+            raise RuntimeError(
+                f"backup in {self.dir} is inconsistent: weights at step {int(model.optimizer.iterations)}, "
+                f"state at step {state.step}; delete the folder to start over"
+            )
+        return state

@@ -1,0 +1,32 @@
+"""A small trainer run on planted in-memory data, for the resume tests (run as a script)."""
+
+import sys
+
+from mezoo import demo, train
+from mezoo.training.in_memory_source import InMemorySource
+
+VOCAB = [20, 30, 10, 15, 25]
+OVERRIDES = [
+    "model.num_embedding_sets=2",
+    "model.hidden_units=[16, 16]",
+    "data.batch_size=256",
+    "train.epochs=2",
+    "train.early_stopping_patience=5",
+    "train.backup_every_steps=5",
+]
+
+
+def source(rows=12000):
+    ids, clicks, prob = demo.planted_click_log(rows, VOCAB, seed=1)
+    a, b = int(rows * 0.8), int(rows * 0.9)
+    splits = {"train": (0, a), "valid": (a, b), "test": (b, rows)}
+    return InMemorySource(
+        [(f"f{i}", v) for i, v in enumerate(VOCAB)],
+        {k: ({"ids": ids[i:j]}, clicks[i:j]) for k, (i, j) in splits.items()},
+        synthetic=True,
+        planted_auc=demo.auc(clicks[b:], prob[b:]),
+    )
+
+
+if __name__ == "__main__":
+    train.run("dnn_me_criteo", OVERRIDES, run_dir=sys.argv[1], source=source(), verbose=1)
