@@ -1,0 +1,46 @@
+"""The CLIs' help and error paths, as a user at a shell sees them."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("tensorflow")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args, cwd=None):
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd or ROOT, timeout=300)
+
+
+def test_train_help_lists_flags_and_recipes():
+    result = cli("-m", "mezoo.train", "--help")  # absl's --help exits with status 1
+    for text in ("--recipe", "--set", "--data", "--run_dir", "--strategy", "dcnv2_me_criteo", "finalmlp_se_frappe"):
+        assert text in result.stdout, text
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--recipe", "dcnv2_me_critio"], "unknown recipe 'dcnv2_me_critio'; installed recipes: dcnv2_me_avazu"),
+        (["--recipe", "dcnv2_me_criteo", "--set", "train.lr=1"], "unknown key 'lr' in train; known keys:"),
+        (["--recipe", "dcnv2_me_criteo", "--set", "model.num_sets=2"], "unknown key 'num_sets' in model; known keys:"),
+        (["--recipe", "missing.yaml"], "recipe file missing.yaml does not exist"),
+        (["--recipe", "dcnv2_me_criteo", "--strategy", "tpu"], "--strategy"),
+        ([], "Flag --recipe must have a value other than None"),
+    ],
+)
+def test_train_errors_say_what_is_wrong(args, message, tmp_path):
+    result = cli("-m", "mezoo.train", *args, "--run_dir", str(tmp_path / "run"), cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+def test_evaluate_names_a_missing_model(tmp_path):
+    result = cli("-m", "mezoo.evaluate", "--run_dir", str(tmp_path))
+    assert result.returncode != 0 and f"{tmp_path}/model.keras does not exist" in result.stderr
