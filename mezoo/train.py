@@ -57,9 +57,16 @@ def default_run_dir(recipe, overrides: Iterable[str], data) -> Path:
 
 def predict_split(model, source, split: str, batch_size: int):
     """Labels and predicted probabilities over the whole split."""
+    import tensorflow as tf
+
+    # One compiled forward pass, in cross-replica context (`predict_on_batch` under
+    # MirroredStrategy returned twice the batch's rows).
+    forward = getattr(model, "_mezoo_forward", None)
+    if forward is None:
+        forward = model._mezoo_forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     labels, scores = [], []
     for x, y in source.dataset(split, batch_size, training=False):
-        scores.append(np.asarray(model.predict_on_batch(x)).reshape(-1))
+        scores.append(np.asarray(forward(x)).reshape(-1))
         labels.append(np.asarray(y).reshape(-1))
     return np.concatenate(labels), np.concatenate(scores)
 
@@ -127,13 +134,20 @@ def run(
     keras.utils.set_random_seed(seed)
     if train_cfg.get("mixed_precision"):
         keras.mixed_precision.set_global_policy(train_cfg["mixed_precision"])
-    from mezoo.training.strategies import make_strategy
+    from mezoo.training.strategies import make_strategy, synchronize_batch_norm
 
     dist = make_strategy(strategy)
+    replicas = dist.num_replicas_in_sync
     model_name = model_cfg.pop("name")
     with dist.scope():
         model = models.get(model_name)(source, **model_cfg)
-        compile_model(model, train_cfg["mode"], learning_rate=float(train_cfg["learning_rate"]))
+        synchronize_batch_norm(model, replicas > 1)
+        # XLA can't place a step across several logical CPU devices (its "variable on a
+        # different device" limitation); GPUs keep it.
+        cpu_replicas = replicas > 1 and all("CPU" in d.upper() for d in dist.extended.worker_devices)
+        jit = train_cfg.get("jit_compile", "auto")
+        compile_model(model, train_cfg["mode"], learning_rate=float(train_cfg["learning_rate"]),
+                      jit_compile=False if cpu_replicas else jit)
 
     atomic_write_text(run_dir / "recipe.yaml", recipes.dump(resolved))
     if hasattr(source, "spec_json"):
@@ -159,7 +173,7 @@ def run(
     while state.epoch < epochs and not state.finished:
         epoch, skip = state.epoch, state.step_in_epoch
         progress = ThroughputProgbar(steps_per_epoch - skip, batch_size, epoch, epochs, verbose)
-        train_data = source.dataset("train", batch_size, training=True, seed=seed + epoch, skip_batches=skip)
+        train_data = _training_data(dist, source, batch_size, seed + epoch, skip)
         start = time.perf_counter()
         history = model.fit(
             train_data,
@@ -211,6 +225,7 @@ def run(
 
     model.load_weights(backup.best_path)
     test = evaluate_split(model, source, "test", batch_size)
+    synchronize_batch_norm(model, False)  # saved models load on any backend and device count
     model.save(run_dir / "model.keras")
     state.finished = True
     backup.save(model, state)
@@ -218,6 +233,20 @@ def run(
     if verbose:
         print(f"test_auc {test['auc']:.5f} test_logloss {test['logloss']:.5f} (best epoch {state.best_epoch + 1}); run in {run_dir}")
     return result
+
+
+def _training_data(dist, source, batch_size: int, seed: int, skip: int):
+    """One epoch of training batches; with several replicas, each gets its share of a global batch."""
+    if dist.num_replicas_in_sync == 1:
+        return source.dataset("train", batch_size, training=True, seed=seed, skip_batches=skip)
+
+    def per_replica(context):
+        return source.dataset(
+            "train", context.get_per_replica_batch_size(batch_size), training=True, seed=seed,
+            skip_batches=skip, input_context=context,
+        )
+
+    return dist.distribute_datasets_from_function(per_replica)
 
 
 def _truncate_abundance_csv(path: Path, epoch: int) -> None:

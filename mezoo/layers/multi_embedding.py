@@ -104,7 +104,10 @@ class MultiEmbedding(keras.layers.Layer):
         if keras.backend.backend() == "tensorflow":
             # A dense read of a variable that also gets row-sparse updates makes TensorFlow
             # copy the whole table at every read (copy-on-read mode): O(vocabulary) per step.
-            return self.embeddings.value.sparse_read(row_ids)
+            try:
+                return self.embeddings.value.sparse_read(row_ids)
+            except AttributeError:  # tf.distribute's mirrored variables can't, in a replica
+                pass
         return ops.take(self.embeddings, row_ids, axis=0)
 
     def compute_output_shape(self, input_shape):

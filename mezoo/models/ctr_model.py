@@ -5,6 +5,14 @@ from typing import List, Sequence, Tuple
 import keras
 from keras import ops
 
+try:  # per-replica share of a loss term under tf.distribute; a no-op elsewhere
+    from keras.src.losses.loss import scale_loss_for_distribution
+except ImportError:  # pragma: no cover - a Keras without it: single-replica semantics
+
+    def scale_loss_for_distribution(value):
+        return value
+
+
 from mezoo.initializers import FanInUniform
 from mezoo.layers import MLPBlock, MultiEmbedding, NumericEmbedding
 
@@ -145,7 +153,9 @@ class CTRModel(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
         if self.l2_regularization:
-            loss = loss + ops.cast(self.l2_regularization * self.l2_penalty(), loss.dtype)
+            # Replicas' gradients are summed, so each adds its share, like Keras' own losses.
+            penalty = scale_loss_for_distribution(ops.cast(self.l2_regularization * self.l2_penalty(), loss.dtype))
+            loss = loss + penalty
         return loss
 
     def l2_penalty(self, x=None):

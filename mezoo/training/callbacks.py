@@ -4,6 +4,8 @@ import time
 
 import keras
 
+from mezoo.training.run_state import optimizer_step
+
 
 class ThroughputProgbar(keras.callbacks.Callback):
     """A progress bar with the loss and training examples/s."""
@@ -37,6 +39,6 @@ class StepBackup(keras.callbacks.Callback):
         self.first = first_step_in_epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.every and int(self.model.optimizer.iterations) % self.every == 0:
+        if self.every and optimizer_step(self.model) % self.every == 0:
             self.state.step_in_epoch = self.first + batch + 1
             self.backup.save(self.model, self.state)

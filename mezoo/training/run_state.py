@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import List, Optional
 
+import keras
+
 
 @dataclasses.dataclass
 class RunState:
@@ -26,6 +28,11 @@ class RunState:
     learning_rate: Optional[float] = None
     finished: bool = False
     epochs: List[dict] = dataclasses.field(default_factory=list)
+
+
+def optimizer_step(model) -> int:
+    """The optimizer's iteration count (a plain or a tf.distribute variable)."""
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -56,7 +63,7 @@ class Backup:
 
     def save(self, model, state: RunState) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        state.step = int(model.optimizer.iterations)
+        state.step = optimizer_step(model)
         tmp = self.dir / f".weights-{os.getpid()}.weights.h5"
         model.save_weights(tmp)
         os.replace(tmp, self.weights_path)
@@ -75,9 +82,9 @@ class Backup:
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         model.load_weights(self.weights_path)
-        if int(model.optimizer.iterations) != state.step:
+        if optimizer_step(model) != state.step:
             raise RuntimeError(
-                f"backup in {self.dir} is inconsistent: weights at step {int(model.optimizer.iterations)}, "
+                f"backup in {self.dir} is inconsistent: weights at step {optimizer_step(model)}, "
                 f"state at step {state.step}; delete the folder to start over"
             )
         return state
