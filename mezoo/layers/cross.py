@@ -20,6 +20,15 @@ class Cross(keras.layers.Layer):
     With `num_sets=M`, inputs are `(batch, M, dim)` and every weight has a leading axis of
     size M: M independent cross layers evaluated in one einsum (multi-embedding).
 
+    With `field_blocks=N` (full rank only; the paper's regularised DCNv2), `dim` is N fields
+    of width `d = dim / N` and the kernel is used block-wise scaled: the block
+    `K_ij = kernel[i*d:(i+1)*d, j*d:(j+1)*d]` (input field i to output field j) is
+    multiplied by a learned `block_scale[i, j]` (starting at 1), and
+    `orthogonality_penalty()` returns `sum_ij ||I_d - K_ij K_ij^T||_F^2` over the unscaled
+    blocks (summed over sets too). Penalising that pushes every effective block
+    `block_scale[i, j] * K_ij` toward a scaled orthogonal matrix. The layer does not add the
+    penalty to any loss; its owner does (`DCNv2(orthogonal_regularization=...)`).
+
     Args:
         projection_dim: rank of the low-rank kernel, or None for a full-rank kernel.
         diag_scale: non-negative constant added to the kernel's diagonal.
@@ -28,6 +37,8 @@ class Cross(keras.layers.Layer):
         bias_initializer: initializer of the bias.
         kernel_regularizer: regularizer of the kernel(s).
         bias_regularizer: regularizer of the bias.
+        field_blocks: None, or the number of fields N whose d x d kernel blocks get a
+            learned scale each (see above).
         num_sets: None for one layer, or the number of embedding sets M.
         **kwargs: standard `keras.layers.Layer` arguments.
 
@@ -49,12 +60,16 @@ class Cross(keras.layers.Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        field_blocks: Optional[int] = None,
         num_sets: Optional[int] = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if diag_scale < 0:
             raise ValueError(f"diag_scale must be non-negative, got {diag_scale}")
+        if field_blocks is not None and projection_dim is not None:
+            raise ValueError("field_blocks needs a full-rank kernel (projection_dim=None)")
+        self.field_blocks = None if field_blocks is None else int(field_blocks)
         self.projection_dim = None if projection_dim is None else int(projection_dim)
         self.diag_scale = float(diag_scale)
         self.use_bias = bool(use_bias)
@@ -64,6 +79,7 @@ class Cross(keras.layers.Layer):
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.num_sets = None if num_sets is None else int(num_sets)
         self._matmul = set_einsum("bmi,mij->bmj", self.num_sets)
+        self._block_gram = set_einsum("mapbq,marbq->mabpr", self.num_sets)
 
     def _kernel(self, name, shape):
         return self.add_weight(
@@ -89,6 +105,33 @@ class Cross(keras.layers.Layer):
                 initializer=per_set_initializer(self.bias_initializer, self.num_sets, key="bias"),
                 regularizer=self.bias_regularizer,
             )
+        self.block_scale = None
+        if self.field_blocks is not None:
+            if dim % self.field_blocks:
+                raise ValueError(f"Cross: field_blocks={self.field_blocks} does not divide the width {dim}")
+            self.block_scale = self.add_weight(
+                name="block_scale", shape=set_shape((self.field_blocks, self.field_blocks), self.num_sets), initializer="ones"
+            )
+
+    def _blocks(self, weight):
+        # (..., dim, dim) -> (..., N, d, N, d): axes (input field, its row, output field, its column)
+        n = self.field_blocks
+        return ops.reshape(weight, (*weight.shape[:-2], n, weight.shape[-2] // n, n, weight.shape[-1] // n))
+
+    def effective_kernel(self):
+        """The kernel the layer applies: `kernel`, block-wise scaled when `field_blocks` is set."""
+        if self.block_scale is None:
+            return self.kernel
+        scale = ops.expand_dims(ops.expand_dims(self.block_scale, -1), -3)  # (..., N, 1, N, 1)
+        return ops.reshape(self._blocks(self.kernel) * scale, self.kernel.shape)
+
+    def orthogonality_penalty(self):
+        """`sum ||I_d - K_ij K_ij^T||_F^2` over the unscaled kernel blocks (and sets)."""
+        if self.block_scale is None:
+            raise ValueError("orthogonality_penalty needs a Cross built with field_blocks")
+        blocks = self._blocks(self.kernel)
+        gram = ops.einsum(self._block_gram, blocks, blocks)  # (..., N, N, d, d)
+        return ops.sum(ops.square(gram - ops.eye(gram.shape[-1], dtype=gram.dtype)))
 
     def call(self, x0, x=None):
         if x is None:
@@ -96,7 +139,7 @@ class Cross(keras.layers.Layer):
         if x.shape[-1] is not None and x0.shape[-1] is not None and x.shape[-1] != x0.shape[-1]:
             raise ValueError(f"Cross: x0 has dim {x0.shape[-1]} but x has dim {x.shape[-1]}")
         if self.projection_dim is None:
-            prod = ops.einsum(self._matmul, x, self.kernel)
+            prod = ops.einsum(self._matmul, x, self.effective_kernel())
         else:
             prod = ops.einsum(self._matmul, ops.einsum(self._matmul, x, self.u_kernel), self.v_kernel)
         if self.use_bias:
@@ -119,6 +162,7 @@ class Cross(keras.layers.Layer):
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
                 "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+                "field_blocks": self.field_blocks,
                 "num_sets": self.num_sets,
             }
         )

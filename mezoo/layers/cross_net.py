@@ -32,6 +32,8 @@ class CrossNet(keras.layers.Layer):
         bias_initializer: initializer of the biases.
         kernel_regularizer: regularizer of the kernels.
         bias_regularizer: regularizer of the biases.
+        field_blocks: for `"matrix"`: each layer's kernel blocks between N fields get a
+            learned scale (see `Cross`; the paper's regularised DCNv2).
         num_sets: None for one network, or the number of embedding sets M.
         **kwargs: standard `keras.layers.Layer` arguments.
 
@@ -51,6 +53,7 @@ class CrossNet(keras.layers.Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        field_blocks: Optional[int] = None,
         num_sets: Optional[int] = None,
         **kwargs,
     ):
@@ -61,6 +64,9 @@ class CrossNet(keras.layers.Layer):
             raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
         if parameterization == "vector" and (projection_dim is not None or diag_scale):
             raise ValueError("projection_dim and diag_scale apply to the 'matrix' parameterization only")
+        if parameterization == "vector" and field_blocks is not None:
+            raise ValueError("field_blocks applies to the 'matrix' parameterization only")
+        self.field_blocks = None if field_blocks is None else int(field_blocks)
         self.num_layers = int(num_layers)
         self.parameterization = parameterization
         self.projection_dim = projection_dim
@@ -81,6 +87,7 @@ class CrossNet(keras.layers.Layer):
                     bias_initializer=derive_initializer(self.bias_initializer, i),
                     kernel_regularizer=self.kernel_regularizer,
                     bias_regularizer=self.bias_regularizer,
+                    field_blocks=self.field_blocks,
                     num_sets=num_sets,
                     dtype=self.dtype_policy,
                     name=f"cross_{i}",
@@ -146,6 +153,7 @@ class CrossNet(keras.layers.Layer):
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
                 "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+                "field_blocks": self.field_blocks,
                 "num_sets": self.num_sets,
             }
         )

@@ -53,10 +53,14 @@ def mlp_blocks(x, units: Sequence[int], dropout: float, num_sets=None, prefix="m
     return x
 
 
-def set_mean_mlp(features, hidden_units: Sequence[int], dropout: float, num_sets: int):
-    """The paper's ME trunk: first block per set, plain mean over sets, the rest shared."""
-    per_set = mlp_blocks(features, hidden_units[:1], dropout, num_sets=num_sets, prefix="set_mlp")
-    return mlp_blocks(ops.mean(per_set, axis=1), hidden_units[1:], dropout, prefix="mlp")
+def set_mean_mlp(features, hidden_units: Sequence[int], dropout: float, num_sets: int, prefix: str = ""):
+    """The paper's ME trunk: first block per set, plain mean over sets, the rest shared.
+
+    Blocks are named `{prefix}set_mlp_0` and `{prefix}mlp_i`. With no hidden units this is the
+    plain mean of `features` over sets.
+    """
+    per_set = mlp_blocks(features, hidden_units[:1], dropout, num_sets=num_sets, prefix=f"{prefix}set_mlp")
+    return mlp_blocks(ops.mean(per_set, axis=1), hidden_units[1:], dropout, prefix=f"{prefix}mlp")
 
 
 class CTRModel(keras.Model):

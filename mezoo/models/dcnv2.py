@@ -17,6 +17,18 @@ class DCNv2(CTRModel):
     Blk(400) -> Blk(400) -> Dense(1). ME with M sets: per set, its own cross net -> Blk(400);
     plain mean over sets; shared Blk(400) -> Dense(1). With M=1 both are the same.
 
+    Regularised DCNv2 (the paper's ablation, `orthogonal_regularization=c > 0`, the paper
+    uses 1e-5): with N fields of width d, every cross layer's kernel is used as blocks
+    `s_ij * W_ij` (W_ij the d x d block from field i to field j, s_ij a learned per-pair
+    scale starting at 1, `Cross(field_blocks=N)`), and the training loss gains
+
+        c * sum_{layers, sets, i, j} ||I_d - W_ij W_ij^T||_F^2
+
+    which, written in the effective blocks V_ij = s_ij W_ij, is
+    `||I_d - V_ij V_ij^T / s_ij^2||_F^2`: each block is pushed toward a scaled orthogonal
+    matrix, at a scale it learns (the paper's code's formulation). With c = 0 (default)
+    there are no scales and no penalty. Full-rank kernels only.
+
     Args:
         fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
         num_embedding_sets: M (1 = single embedding).
@@ -26,6 +38,7 @@ class DCNv2(CTRModel):
         hidden_units: MLP widths; the first is per set, the rest shared.
         dropout: dropout of every block.
         shared_interaction: the paper's ME-SI ablation: one cross net shared by all sets.
+        orthogonal_regularization: c of the regularised-DCNv2 ablation (0 = plain DCNv2).
         l2_regularization: coupled L2 on every weight (see `CTRModel`).
         numeric_fields: names of numeric fields, fed as `"dense"`; default: a FeatureSpec's.
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
@@ -44,6 +57,7 @@ class DCNv2(CTRModel):
         hidden_units: Sequence[int] = (400, 400),
         dropout: float = 0.2,
         shared_interaction: bool = False,
+        orthogonal_regularization: float = 0.0,
         l2_regularization: float = 5e-7,
         numeric_fields: Optional[Sequence[str]] = None,
         sparse_embedding_l2: bool = False,
@@ -53,12 +67,19 @@ class DCNv2(CTRModel):
         num_fields = emb.shape[2]
         width = num_fields * embedding_dim
         flat = ops.reshape(emb, (-1, num_embedding_sets, width))
+        if orthogonal_regularization < 0 or (orthogonal_regularization and projection_dim is not None):
+            raise ValueError("orthogonal_regularization must be >= 0 and needs full-rank kernels (projection_dim=None)")
+        field_blocks = num_fields if orthogonal_regularization else None
         if shared_interaction:
-            cross = CrossNet(num_cross_layers, projection_dim=projection_dim, name="cross_net")
+            cross = CrossNet(num_cross_layers, projection_dim=projection_dim, field_blocks=field_blocks, name="cross_net")
             crossed = ops.reshape(cross(ops.reshape(flat, (-1, width))), (-1, num_embedding_sets, width))
         else:
             cross = CrossNet(
-                num_cross_layers, projection_dim=projection_dim, num_sets=num_embedding_sets, name="cross_net"
+                num_cross_layers,
+                projection_dim=projection_dim,
+                field_blocks=field_blocks,
+                num_sets=num_embedding_sets,
+                name="cross_net",
             )
             crossed = cross(flat)
         shared = set_mean_mlp(crossed, hidden_units, dropout, num_embedding_sets)
@@ -69,6 +90,18 @@ class DCNv2(CTRModel):
         self.num_cross_layers = int(num_cross_layers)
         self.projection_dim = projection_dim
         self.shared_interaction = bool(shared_interaction)
+        self.orthogonal_regularization = float(orthogonal_regularization)
+
+    def orthogonality_penalty(self):
+        """`sum ||I - W_ij W_ij^T||_F^2` over every cross layer's blocks (before the factor c)."""
+        layers = self.get_layer("cross_net").cross_layers
+        return ops.sum(ops.stack([layer.orthogonality_penalty() for layer in layers]))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+        if self.orthogonal_regularization:
+            loss = loss + ops.cast(self.orthogonal_regularization * self.orthogonality_penalty(), loss.dtype)
+        return loss
 
     def get_config(self):
         return {
@@ -76,4 +109,5 @@ class DCNv2(CTRModel):
             "num_cross_layers": self.num_cross_layers,
             "projection_dim": self.projection_dim,
             "shared_interaction": self.shared_interaction,
+            "orthogonal_regularization": self.orthogonal_regularization,
         }

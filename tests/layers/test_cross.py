@@ -151,3 +151,47 @@ def test_cross_rejects_wrong_set_axis():
         Cross(num_sets=3)(np.ones((2, 4, 5), "float32"))
     with pytest.raises(ValueError, match="rank 2"):
         Cross()(np.ones((2, 4, 5), "float32"))
+
+
+def numpy_block_penalty(kernel, n):
+    d = kernel.shape[-1] // n
+    total = 0.0
+    for i in range(n):
+        for j in range(n):
+            block = kernel[i * d : (i + 1) * d, j * d : (j + 1) * d]
+            total += np.sum((np.eye(d) - block @ block.T) ** 2)
+    return total
+
+
+def test_cross_field_blocks_scale_each_kernel_block_and_penalise_their_orthogonality():
+    n, d = 3, 2
+    rng = np.random.default_rng(7)
+    x0, x = (rng.normal(size=(5, n * d)).astype("float32") for _ in range(2))
+    layer = Cross(field_blocks=n)
+    layer(x0, x)
+    assert [w.name for w in layer.weights] == ["kernel", "bias", "block_scale"]
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer.block_scale), np.ones((n, n)))
+    kernel, bias, scale = (rng.normal(size=tuple(w.shape)).astype("float32") for w in layer.weights)
+    layer.set_weights([kernel, bias, scale])
+    effective = kernel * np.kron(scale, np.ones((d, d)))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer(x0, x)), numpy_cross(x0, x, [effective, bias], None, 0.0, True), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        float(keras.ops.convert_to_numpy(layer.orthogonality_penalty())), numpy_block_penalty(kernel, n), rtol=1e-5
+    )
+
+
+def test_per_set_cross_with_field_blocks_equals_separate_layers():
+    x = np.random.default_rng(8).normal(size=(6, 3, 6)).astype("float32")
+    assert_per_set_equals_separate(Cross, {"field_blocks": 3}, x, num_sets=3)
+    assert_per_set_equals_separate(CrossNet, {"num_layers": 2, "field_blocks": 2}, x, num_sets=3)
+
+
+def test_field_blocks_need_a_full_rank_kernel_that_they_divide():
+    with pytest.raises(ValueError, match="full-rank"):
+        Cross(projection_dim=2, field_blocks=2)
+    with pytest.raises(ValueError, match="does not divide"):
+        Cross(field_blocks=4)(np.ones((1, 6), "float32"))
+    with pytest.raises(ValueError, match="matrix"):
+        CrossNet(2, parameterization="vector", field_blocks=2)

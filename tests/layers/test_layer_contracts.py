@@ -22,6 +22,7 @@ CASES = {
     "numeric_embedding_se": (layers.NumericEmbedding, {"num_fields": 8, "embedding_dim": 4}, VEC, (B, 1, 8, 4)),
     "cross": (layers.Cross, {}, (VEC, VEC), (B, 8)),
     "cross_low_rank_sets": (layers.Cross, {"projection_dim": 3, "diag_scale": 0.5, "num_sets": M}, (VEC_SETS,), (B, M, 8)),
+    "cross_field_blocks_sets": (layers.Cross, {"field_blocks": 2, "num_sets": M}, (VEC_SETS,), (B, M, 8)),
     "cross_net_matrix": (layers.CrossNet, {"num_layers": 2}, VEC, (B, 8)),
     "cross_net_vector_sets": (layers.CrossNet, {"num_layers": 2, "parameterization": "vector", "num_sets": M}, VEC_SETS, (B, M, 8)),
     "fm_sum": (layers.FMInteraction, {}, EMB, (B, 1)),

@@ -18,6 +18,11 @@ SMALL = {"embedding_dim": 4, "hidden_units": (16, 8)}
 CASES = [(key, sets) for key in models.names() for sets in (1, 3)]
 
 
+def small(key):
+    """Small hyperparameters for `key` (FM has no MLP, so no hidden_units)."""
+    return {"embedding_dim": 4} if key == "fm" else SMALL
+
+
 def batch(rows=64, seed=0):
     rng = np.random.default_rng(seed)
     ids = np.stack([rng.integers(0, v, rows) for _, v in FIELDS], axis=1).astype("int32")
@@ -26,7 +31,7 @@ def batch(rows=64, seed=0):
 
 @pytest.mark.parametrize("key,sets", CASES)
 def test_one_training_step_is_finite(key, sets):
-    model = models.get(key)(FIELDS, num_embedding_sets=sets, **SMALL)
+    model = models.get(key)(FIELDS, num_embedding_sets=sets, **small(key))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     x, y = batch()
     before = keras.ops.convert_to_numpy(model.multi_embedding.embeddings).copy()
@@ -41,7 +46,7 @@ def test_save_and_load_in_a_fresh_process(tmp_path):
     x, _ = batch()
     np.save(tmp_path / "ids.npy", x["ids"])
     for key, sets in CASES:
-        model = models.get(key)(FIELDS, num_embedding_sets=sets, **SMALL)
+        model = models.get(key)(FIELDS, num_embedding_sets=sets, **small(key))
         model.save(tmp_path / f"{key}_{sets}.keras")
         np.save(tmp_path / f"{key}_{sets}.npy", model.predict(x, verbose=0))
     script = textwrap.dedent(
@@ -64,7 +69,7 @@ def test_save_and_load_in_a_fresh_process(tmp_path):
 
 def test_config_round_trip_rebuilds_the_same_architecture():
     for key, sets in CASES:
-        model = models.get(key)(FIELDS, num_embedding_sets=sets, **SMALL)
+        model = models.get(key)(FIELDS, num_embedding_sets=sets, **small(key))
         clone = models.get(key).from_config(model.get_config())
         assert clone.get_config() == model.get_config()
         assert clone.count_params() == model.count_params()
