@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from mezoo.layers.per_set import per_set_initializer
+from mezoo.layers.sparse_rows import read_rows
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -101,14 +102,7 @@ class MultiEmbedding(keras.layers.Layer):
 
     def gather_rows(self, row_ids):
         """Rows of the fused table (`row_ids` already offset), reading only those rows."""
-        if keras.backend.backend() == "tensorflow":
-            # A dense read of a variable that also gets row-sparse updates makes TensorFlow
-            # copy the whole table at every read (copy-on-read mode): O(vocabulary) per step.
-            try:
-                return self.embeddings.value.sparse_read(row_ids)
-            except AttributeError:  # tf.distribute's mirrored variables can't, in a replica
-                pass
-        return ops.take(self.embeddings, row_ids, axis=0)
+        return read_rows(self.embeddings, row_ids)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_sets, self.num_fields, self.embedding_dim)

@@ -74,8 +74,9 @@ class CTRModel(keras.Model):
     every trainable weight (embeddings, biases and BatchNorm included) added to the loss, so
     the gradient gains `2 * l2_regularization * w` (5e-7 gives the paper's 1e-6). The
     optimiser's own `weight_decay` should stay 0. With `sparse_embedding_l2` set (mezoo's
-    fast mode, `mezoo.training.compile_model(model, "fast")`), the embedding table is left out
-    of the penalty, so its gradient stays row-sparse, and the optimiser applies the same
+    fast mode, `mezoo.training.compile_model(model, "fast")`), the gathered tables
+    (`row_tables`: the embeddings, and FM-style first-order weights) are left out of the
+    penalty, so its gradient stays row-sparse, and the optimiser applies the same
     coupled L2 to the rows each batch touches (`RowSparseAdam(sparse_l2=...)`): rows outside
     the batch no longer decay.
     """
@@ -162,10 +163,18 @@ class CTRModel(keras.Model):
             loss = loss + penalty
         return loss
 
+    @property
+    def row_tables(self) -> list:
+        """The gathered tables (embeddings, FM-style first-order weights): row-sparse gradients."""
+        tables = [self.multi_embedding.embeddings]
+        if any(layer.name == "first_order" for layer in self.layers):
+            tables.append(self.get_layer("first_order").table)
+        return tables
+
     def l2_penalty(self, x=None):
-        """`sum(w^2)` over the trainable weights (but the embedding table when sparse)."""
-        table = self.multi_embedding.embeddings
-        weights = [w for w in self.trainable_weights if not (self.sparse_embedding_l2 and w is table)]
+        """`sum(w^2)` over the trainable weights (but the gathered tables when sparse)."""
+        skip = {id(t) for t in self.row_tables} if self.sparse_embedding_l2 else set()
+        weights = [w for w in self.trainable_weights if id(w) not in skip]
         return ops.sum(ops.stack([ops.sum(ops.square(w)) for w in weights]))
 
     def get_config(self):

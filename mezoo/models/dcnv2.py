@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from mezoo.layers import CrossNet
-from mezoo.models.ctr_model import CTRModel, set_mean_mlp
+from mezoo.models.ctr_model import CTRModel, scale_loss_for_distribution, set_mean_mlp
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -100,7 +100,8 @@ class DCNv2(CTRModel):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
         if self.orthogonal_regularization:
-            loss = loss + ops.cast(self.orthogonal_regularization * self.orthogonality_penalty(), loss.dtype)
+            penalty = ops.cast(self.orthogonal_regularization * self.orthogonality_penalty(), loss.dtype)
+            loss = loss + scale_loss_for_distribution(penalty)
         return loss
 
     def get_config(self):

@@ -6,6 +6,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from mezoo.layers.sparse_rows import read_rows
+
 
 @keras.saving.register_keras_serializable(package="mezoo")
 class FirstOrderTerm(keras.layers.Layer):
@@ -48,7 +50,7 @@ class FirstOrderTerm(keras.layers.Layer):
 
     def call(self, ids, dense=None):
         rows = ops.cast(ids, "int32") + ops.convert_to_tensor(self.offsets)
-        out = ops.sum(ops.take(self.table, rows, axis=0), axis=1)
+        out = ops.sum(read_rows(self.table, rows), axis=1)
         if self.numeric_kernel is not None:
             if dense is None:
                 raise ValueError(f"FirstOrderTerm has {self.num_numeric} numeric fields; pass `dense`")

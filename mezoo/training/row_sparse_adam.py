@@ -3,19 +3,11 @@
 import keras
 from keras import ops
 
+from mezoo.layers.sparse_rows import read_rows
+
 
 def _is_indexed_slices(gradient) -> bool:
     return type(gradient).__name__ == "IndexedSlices"
-
-
-def _read_rows(variable, rows):
-    """Only `rows` of a variable: a dense read would copy the whole table (TF's copy-on-read)."""
-    if isinstance(variable, keras.Variable):
-        variable = variable.value
-    try:
-        return variable.sparse_read(rows)
-    except AttributeError:  # e.g. tf.distribute's mirrored variables
-        return ops.take(variable, rows, axis=0)
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -75,7 +67,7 @@ class RowSparseAdam(keras.optimizers.Adam):
         grad = ops.cast(grad, variable.dtype)
         # Sparse reads: a dense read would copy the whole table (TF's copy-on-read mode).
         if self.sparse_l2:
-            grad = grad + (2.0 * self.sparse_l2) * _read_rows(variable, rows)
+            grad = grad + (2.0 * self.sparse_l2) * read_rows(variable, rows)
         lr = ops.cast(learning_rate, variable.dtype)
         step = ops.cast(self.iterations + 1, variable.dtype)
         alpha = lr * ops.sqrt(1 - ops.power(ops.cast(self.beta_2, variable.dtype), step))
@@ -83,8 +75,8 @@ class RowSparseAdam(keras.optimizers.Adam):
 
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
-        m_rows = _read_rows(m, rows)
-        v_rows = _read_rows(v, rows)
+        m_rows = read_rows(m, rows)
+        v_rows = read_rows(v, rows)
         m_rows = m_rows + (grad - m_rows) * (1 - self.beta_1)
         v_rows = v_rows + (ops.square(grad) - v_rows) * (1 - self.beta_2)
         self.assign(m, tf.IndexedSlices(m_rows, rows))

@@ -118,3 +118,14 @@ def test_fast_compiled_model_saves_and_loads_its_optimizer(tmp_path):
     assert isinstance(loaded.optimizer, RowSparseAdam)
     assert loaded.optimizer.sparse_l2 == model.l2_regularization
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_fast_mode_keeps_fm_first_order_weights_row_sparse_too():
+    model = models.get("deepfm")(FIELDS, hidden_units=(8,))
+    assert len(model.row_tables) == 2
+    compile_model(model, "fast")
+    x = {"ids": np.array([[1, 2, 3]], "int32")}
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(x=x, y=np.ones((1, 1), "float32"), y_pred=model(x, training=True))
+    grads = tape.gradient(loss, [t.value for t in model.row_tables])
+    assert [type(g).__name__ for g in grads] == ["IndexedSlices", "IndexedSlices"]
