@@ -1,0 +1,109 @@
+"""Where a run's rows come from: converted TFRecords, or the built-in synthetic sample."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+BUILTIN_VERSION = 1  # bump when the sample's generation or conversion changes
+CONVERTERS = {"criteo": "tfrecord_tools.criteo", "avazu": "tfrecord_tools.avazu", "frappe": "tfrecord_tools.csv"}
+
+
+class TFRecordSource:
+    """A converted directory (`feature_spec.json` + shards) served through `mezoo.data`."""
+
+    def __init__(self, directory, synthetic: bool = False, planted_auc: Optional[float] = None,
+                 shuffle_buffer: int = 262144):
+        from mezoo.data import FeatureSpec
+
+        self.directory = Path(directory)
+        self.spec = FeatureSpec.load(str(self.directory / "feature_spec.json"))
+        self.fields, self.numeric = self.spec.fields, self.spec.numeric
+        self.synthetic, self.planted_auc, self.shuffle_buffer = synthetic, planted_auc, shuffle_buffer
+        self.description = ("built-in synthetic sample at " if synthetic else "") + str(self.directory)
+
+    def rows(self, split: str) -> int:
+        return int(self.spec.rows(split))
+
+    def spec_json(self) -> str:
+        return json.dumps(self.spec.to_dict(), indent=1)
+
+    def dataset(self, split: str, batch_size: int, training: bool = False, seed: int = 0, skip_batches: int = 0,
+                input_context=None):
+        """One pass over `split`; training batches shuffled by `seed` (one seed per epoch, so a
+        resumed run replays the interrupted epoch's order and skips the batches it had done)."""
+        from mezoo.data import make_dataset
+
+        data = make_dataset(
+            self.spec, split, batch_size, training=training, shuffle_buffer=self.shuffle_buffer, seed=seed,
+            repeat=False, drop_remainder=training, deterministic=True, input_context=input_context,
+        )
+        return data.skip(skip_batches) if skip_batches else data
+
+
+def data_directory(data_cfg: dict, data=None) -> Path:
+    """`--data`, else the recipe's `data.location`, else $MEZOO_DATA/<dataset>, else ~/mezoo_data/<dataset>."""
+    if data:
+        return Path(data).expanduser()
+    if data_cfg.get("location"):
+        return Path(data_cfg["location"]).expanduser()
+    root = os.environ.get("MEZOO_DATA") or Path.home() / "mezoo_data"
+    return Path(root).expanduser() / data_cfg["dataset"]
+
+
+def cache_directory() -> Path:
+    return Path(os.environ.get("MEZOO_CACHE") or Path.home() / ".cache" / "mezoo").expanduser()
+
+
+def builtin_sample(dataset: str, rows: int, seed: int, verbose: int = 1) -> Path:
+    """Generates (once, then cached) and converts the built-in synthetic sample of `dataset`."""
+    if dataset not in CONVERTERS:
+        raise ValueError(f"no built-in sample for dataset {dataset!r}; there are: {', '.join(CONVERTERS)}")
+    root = cache_directory() / "builtin" / f"{dataset}-{rows}-seed{seed}-v{BUILTIN_VERSION}"
+    converted = root / "converted"
+    if (converted / "feature_spec.json").exists():
+        return converted
+    from tfrecord_tools import synthetic
+
+    root.mkdir(parents=True, exist_ok=True)
+    raw = root / ("raw" if dataset == "frappe" else {"criteo": "train.txt", "avazu": "train.csv"}[dataset])
+    if verbose:
+        print(f"generating the built-in {dataset} sample ({rows:,} rows) in {root} ...", flush=True)
+    synthetic.generate(dataset, rows, str(raw), seed=seed)
+    planted = raw / "planted.json" if dataset == "frappe" else Path(f"{raw}.planted.json")
+    command = [sys.executable, "-m", CONVERTERS[dataset], "--output", str(converted), "--seed", str(seed)]
+    if dataset == "frappe":
+        command += ["--input", str(raw / "train.csv"), "--schema", str(raw / "schema.yaml")]
+    else:
+        command += ["--input", str(raw)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"converting the built-in sample failed ({' '.join(command)}):\n{result.stderr[-3000:]}")
+    (converted / "planted.json").write_text(planted.read_text())
+    return converted
+
+
+def open_source(data_cfg: dict, data=None, verbose: int = 1):
+    """The run's data: converted data where it exists, else the built-in sample, with a banner."""
+    directory = data_directory(data_cfg, data)
+    shuffle = int(data_cfg.get("shuffle_buffer") or 262144)
+    if (directory / "feature_spec.json").exists():
+        return TFRecordSource(directory, shuffle_buffer=shuffle)
+    if data:
+        raise FileNotFoundError(f"--data {data}: no feature_spec.json there; convert raw data with tfrecord_tools first")
+    dataset = data_cfg["dataset"]
+    converted = builtin_sample(dataset, int(data_cfg.get("synthetic_rows") or 60000), seed=0, verbose=verbose)
+    planted = json.loads((converted / "planted.json").read_text())["planted_auc_heldout"]
+    if verbose:
+        bar = "=" * 78
+        print(
+            f"{bar}\nNo converted {dataset} data in {directory}: training on mezoo's BUILT-IN SYNTHETIC SAMPLE\n"
+            f"({converted}), generated with the published {dataset} statistics and a planted model (its\n"
+            f"own test AUC: {planted:.4f}). Results say nothing about real {dataset} data. To use real data:\n"
+            f"  python -m {CONVERTERS[dataset]} --input <raw file> --output {directory}\n"
+            f"then run the same command again (or pass --data DIR).\n{bar}",
+            flush=True,
+        )
+    return TFRecordSource(converted, synthetic=True, planted_auc=planted, shuffle_buffer=shuffle)
