@@ -33,10 +33,12 @@ test-tf: install
 	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS) tests
 
 test-jax: install-jax
-	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest $(PYTEST_ARGS) tests/layers tests/models tests/test_abundance.py
+	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest $(PYTEST_ARGS) tests/layers tests/models tests/test_abundance.py \
+		tests/test_initializers.py tests/test_metrics.py tests/test_recipe.py
 
 bench: install
 	$(VENV)/bin/python benchmarks/abundance.py
+	$(VENV)/bin/python benchmarks/train_step.py
 
 clean:
 	rm -rf $(VENV) $(JAX_VENV) *.egg-info
