@@ -33,6 +33,7 @@ def define(min_count: int, split_default: str = "0.8,0.1,0.1", input_required: b
                                               "N,FIELD=M. The most frequent values are kept.")
     flags.DEFINE_integer("rows_per_shard", 500_000, "Rows per TFRecord shard (more shards help per-worker sharding).")
     flags.DEFINE_enum("compression", "GZIP", ["GZIP", "NONE"], "Compression of the TFRecord shards.")
+    flags.DEFINE_integer("compression_level", 1, "zlib level of GZIP shards, 1 (fast; default) to 9 (smallest).")
     flags.DEFINE_integer("embedding_dim", 10, "Embedding width used for the memory estimate printed before writing.")
     flags.DEFINE_string("scales", "1,2,3,4,10", "Embedding scales (number of embedding sets) for the memory estimate.")
     flags.DEFINE_string("memory_limit", "", "Stop before writing anything if the float32 embedding tables at the "
@@ -88,6 +89,6 @@ def options(dataset: str) -> Options:
     return Options(
         output=FLAGS.output, dataset=dataset, min_count=FLAGS.min_count, split=split, seed=FLAGS.seed,
         max_vocab_size=parse_max_vocab(FLAGS.max_vocab_size), rows_per_shard=FLAGS.rows_per_shard,
-        compression=FLAGS.compression, chunk_bytes=FLAGS.chunk_mb << 20, embedding_dim=FLAGS.embedding_dim,
+        compression=FLAGS.compression, compression_level=FLAGS.compression_level, chunk_bytes=FLAGS.chunk_mb << 20, embedding_dim=FLAGS.embedding_dim,
         scales=[int(s) for s in FLAGS.scales.split(",") if s.strip()], memory_limit=parse_size(FLAGS.memory_limit),
         max_rejects_logged=FLAGS.max_rejects_logged, parallel=FLAGS.parallel)

@@ -68,6 +68,7 @@ class Options:
     max_vocab_size: Dict[str, int] = dataclasses.field(default_factory=dict)  # field (or "*") -> cap
     rows_per_shard: int = 500_000
     compression: str = "GZIP"
+    compression_level: int = 1  # zlib level: 1 is ~3x faster to write than 6, shards ~6% larger
     chunk_bytes: int = 8 << 20
     embedding_dim: int = 10
     scales: Sequence[int] = (1, 2, 3, 4, 10)
@@ -478,26 +479,39 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
 
     t2 = time.time()
     F, D = len(fields), len(layout.numeric)
-    written = {}
     serialize = tf.function(serialize_examples)
-    for name in names:
-        written[name] = 0
-        for k in range(num_shards[name]):
-            base = os.path.join(spool, f"{name}-{k}")
-            pos = np.fromfile(base + ".pos", np.int32) if os.path.exists(base + ".pos") else np.zeros(0, np.int32)
-            order = np.argsort(pos, kind="stable")
-            ids = np.fromfile(base + ".ids", id_dtype).reshape(-1, F)[order] if len(pos) else np.zeros((0, F), id_dtype)
-            labels = np.fromfile(base + ".lab", np.uint8)[order].astype(np.float32) if len(pos) else np.zeros(0, np.float32)
-            args = [labels, ids.astype(np.int64)]
-            if D:
-                args.append(np.fromfile(base + ".dense", np.float32).reshape(-1, D)[order])
-            serialized = serialize(*args) if len(pos) else tf.zeros([0], tf.string)
-            final = os.path.join(opts.output, _shard_name(name, k, num_shards[name], opts.compression))
-            tmp = final + ".tmp"
-            tf.data.experimental.TFRecordWriter(tmp, compression_type=opts.compression if opts.compression != "NONE" else "").write(
-                tf.data.Dataset.from_tensor_slices(serialized))
-            os.replace(tmp, final)
-            written[name] += len(pos)
+    options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=opts.compression_level) \
+        if opts.compression == "GZIP" else tf.io.TFRecordOptions(compression_type="")
+
+    def write_shard(name, k):
+        base = os.path.join(spool, f"{name}-{k}")
+        if not os.path.exists(base + ".pos"):
+            pos = np.zeros(0, np.int32)
+        else:
+            pos = np.fromfile(base + ".pos", np.int32)
+        order = np.argsort(pos, kind="stable")
+        final = os.path.join(opts.output, _shard_name(name, k, num_shards[name], opts.compression))
+        tmp = final + ".tmp"
+        with tf.io.TFRecordWriter(tmp, options) as writer:
+            if len(pos):
+                ids = np.fromfile(base + ".ids", id_dtype).reshape(-1, F)[order].astype(np.int64)
+                labels = np.fromfile(base + ".lab", np.uint8)[order].astype(np.float32)
+                dense = np.fromfile(base + ".dense", np.float32).reshape(-1, D)[order] if D else None
+                for start in range(0, len(pos), 100_000):
+                    part = slice(start, start + 100_000)
+                    serialized = serialize(labels[part], ids[part], None if dense is None else dense[part])
+                    for record in serialized.numpy():
+                        writer.write(record)
+        os.replace(tmp, final)
+        return name, len(pos)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    written = {name: 0 for name in names}
+    jobs = [(name, k) for name in names for k in range(num_shards[name])]
+    with ThreadPoolExecutor(max(1, opts.parallel)) as pool:
+        for name, n in pool.map(lambda job: write_shard(*job), jobs):
+            written[name] += n
     shutil.rmtree(spool)
     t_write = time.time() - t2
     n_written = sum(written.values())
