@@ -12,21 +12,11 @@ a seeded random 8:1:1 split; train rows shuffled. Integers must be integers (a v
 from absl import app
 
 from tfrecord_tools import common_flags
-from tfrecord_tools.core import Layout, convert, run_main
+from tfrecord_tools.core import convert, run_main
+from tfrecord_tools.formats import criteo_layout
 from tfrecord_tools.reader import FileInfo
 
-INTEGER = [f"I{i}" for i in range(1, 14)]
-CATEGORICAL = [f"C{i}" for i in range(1, 27)]
-
 common_flags.define(min_count=10)
-
-
-def layout() -> Layout:
-    fields = [{"name": n, "kind": "categorical", "source": "integer", "transform": "log_square_bucket", "column": 1 + i}
-              for i, n in enumerate(INTEGER)]
-    fields += [{"name": n, "kind": "categorical", "source": "string", "column": 14 + i}
-               for i, n in enumerate(CATEGORICAL)]
-    return Layout(num_columns=40, label=0, fields=fields, delimiter="\t", header=False, label_name="label")
 
 
 def main(argv):
@@ -34,7 +24,7 @@ def main(argv):
 
     def run():
         files = [FileInfo(p) for p in common_flags.input_paths(common_flags.FLAGS.input)]
-        convert(files, layout(), common_flags.options("criteo"))
+        convert(files, criteo_layout(), common_flags.options("criteo"))
 
     run_main(run)
 
