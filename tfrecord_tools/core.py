@@ -146,15 +146,22 @@ def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True)
 
     parse_text, parse_matrix = make_parser(layout)
     store: Dict[int, Chunk] = {}
+    failure: List[BaseException] = []
 
     def gen():
-        for i, chunk in enumerate(chunks):
-            store[i] = chunk
-            if text:
-                bad = chunk.bad_utf8 if chunk.bad_utf8 is not None else np.zeros(chunk.num_lines, bool)
-                yield i, chunk.data, bad
-            else:
-                yield i, np.stack(chunk.columns, axis=1) if chunk.num_lines else np.zeros((0, layout.num_columns), object)
+        try:
+            for i, chunk in enumerate(chunks):
+                store[i] = chunk
+                yield from encode(i, chunk)
+        except Exception as e:  # re-raised below as itself, not as a TF error
+            failure.append(e)
+
+    def encode(i, chunk):
+        if text:
+            bad = chunk.bad_utf8 if chunk.bad_utf8 is not None else np.zeros(chunk.num_lines, bool)
+            yield i, chunk.data, bad
+        else:
+            yield i, np.stack(chunk.columns, axis=1) if chunk.num_lines else np.zeros((0, layout.num_columns), object)
 
     if text:
         sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool))
@@ -172,6 +179,8 @@ def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True)
     for item in ds:
         i = int(item[0])
         yield store.pop(i), [t.numpy() for t in item[1:]]
+    if failure:
+        raise failure[0]
 
 
 # ------------------------------------------------------------------------------ counting
@@ -277,8 +286,9 @@ def check_output(output: str) -> None:
 
 
 def _escape_line(line: bytes) -> str:
-    text = line.decode("utf-8", "backslashreplace")
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r")[:2000]
+    """One rejects.tsv cell: backslash escapes for \\, tab, CR and bytes that are not UTF-8."""
+    text = line.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+    return text.replace("\t", "\\t").replace("\r", "\\r")[:2000]
 
 
 def _shard_name(split: str, i: int, n: int, compression: str) -> str:
