@@ -8,7 +8,7 @@ dropped; `click` is the label; the 22 other columns are categorical strings, `ho
 seeded random 8:1:1 split; train rows shuffled. Each file's header must be Avazu's.
 """
 
-from absl import app
+from absl import app, flags
 
 from tfrecord_tools import common_flags
 from tfrecord_tools.core import convert, run_main
@@ -16,6 +16,7 @@ from tfrecord_tools.formats import avazu_layout, check_avazu_header
 from tfrecord_tools.reader import FileInfo, check_inputs
 
 common_flags.define(min_count=4)
+flags.adopt_module_key_flags(common_flags)
 
 
 def main(argv):

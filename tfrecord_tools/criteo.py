@@ -9,7 +9,7 @@ a seeded random 8:1:1 split; train rows shuffled. Integers must be integers (a v
 "3.5" rejects its row as bad_integer).
 """
 
-from absl import app
+from absl import app, flags
 
 from tfrecord_tools import common_flags
 from tfrecord_tools.core import convert, run_main
@@ -17,6 +17,7 @@ from tfrecord_tools.formats import criteo_layout
 from tfrecord_tools.reader import FileInfo
 
 common_flags.define(min_count=10)
+flags.adopt_module_key_flags(common_flags)
 
 
 def main(argv):

@@ -32,6 +32,7 @@ from tfrecord_tools.core import ConversionError, Layout, convert, run_main
 from tfrecord_tools.reader import FileInfo, check_inputs, read_header
 
 common_flags.define(min_count=1, input_required=False)
+flags.adopt_module_key_flags(common_flags)
 flags.DEFINE_string("schema", None, "Schema file (YAML or JSON): format, delimiter, header/columns, label, "
                                     "categorical, integer, numeric, optional splits; see the module docstring.")
 flags.mark_flag_as_required("schema")
