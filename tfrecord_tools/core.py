@@ -489,7 +489,7 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
 
     t2 = time.time()
     F, D = len(fields), len(layout.numeric)
-    serialize = tf.function(serialize_examples)
+    serialize = tf.function(serialize_examples, reduce_retracing=True)
     options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=opts.compression_level) \
         if opts.compression == "GZIP" else tf.io.TFRecordOptions(compression_type="")
 
