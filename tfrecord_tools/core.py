@@ -1,20 +1,27 @@
 """The conversion engine shared by the criteo, avazu and csv tools.
 
-Two passes over the input, both through `tf.data` with the parsing in TF ops:
+The input is read and parsed once, through `tf.data` with the parsing in TF ops:
 
-1. **Validate and count.** Every line is parsed and either accepted or rejected with the
-   first reason that applies (`REASONS`, detected, never derived by subtraction); rejected
-   lines go to `rejects.tsv` with file and line number. Tokens of accepted rows are counted
-   per field (TF `unique_with_counts` per chunk, merged with numpy/pyarrow).
-2. **Vocabularies, split, memory check.** Tokens seen at least `min_count` times are kept,
-   in descending count, ties by token (bytes order; integer fields by value), capped at
-   `max_vocab_size - 1` (id 0 is OOV). The embedding-table memory per scale is printed and
-   the run stops here if it exceeds `--memory_limit`. Rows are assigned to splits (a seeded
-   exact 8:1:1-style split, or the given split files), train rows to seeded random positions.
-3. **Transform and write.** The same parse, then the raw -> id transform of `mezoo.data`
-   (the one the exporter embeds) on accepted rows; ids are spooled per shard into a temp
-   directory, then each shard is ordered, serialized in bulk (`tf.io.encode_proto`) and
-   written as TFRecords under a temp name and renamed. The feature spec is written last.
+1. **Validate, count, keep.** Every line is parsed and either accepted or rejected with the
+   first reason that applies (`REASONS`: detected, never derived by subtraction); rejected
+   lines go to `rejects.tsv` with file and line number. For the accepted rows of each chunk
+   and each field, TF `unique_with_counts` gives the chunk's distinct raw values, each row's
+   index into them, and counts; the counts of the tokens (integer fields: the buckets of the
+   distinct values) are merged across chunks (numpy / pyarrow), and the distinct values plus
+   the per-row indices go to a temp directory (`.chunks`, about 4 bytes per field per row).
+2. **Vocabularies, memory check, split.** Tokens seen at least `min_count` times are kept,
+   in descending count, ties by token (bytes order; integer fields by value, missing first),
+   capped at `max_vocab_size - 1` (id 0 is OOV). The embedding-table memory per scale is
+   printed and the run stops here, before writing anything, if it exceeds `--memory_limit`.
+   Accepted rows are assigned to splits (an exact seeded split, or the given split files),
+   train rows to seeded random positions (a uniform shuffle).
+3. **Transform.** Each chunk's distinct values go through the raw -> id transform of
+   `mezoo.data` (`RawToIds`, the one the exporter embeds), run in `tf.data`; each row's ids
+   are gathered through its indices. Ids are spooled per output shard (`.spool`).
+4. **Write.** Each shard is put in order, serialized in bulk (`tf.io.encode_proto`), written
+   as (gzip level 1) TFRecords under a temp name and renamed; vocabularies, rejects and
+   summary follow, and the feature spec is written last, so a directory with a spec is a
+   complete conversion. The same input, options and seed give byte-identical output.
 """
 
 import dataclasses
@@ -338,19 +345,31 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     rejected: Dict[str, int] = {r: 0 for r in REASONS}
     logged = 0
 
-    def count_fn(reason, raw, labels, dense):
-        out = [reason]
-        for i, field in enumerate(fields):
-            col = raw[:, i]
-            if is_int[i]:
-                from mezoo.data.transform import field_tokens
-                key = field_tokens([field], raw[:, i:i + 1])[0]
-            else:
-                key = col
-            uniq, _, cnt = tf.unique_with_counts(key, out_idx=tf.int64)
-            out += [uniq, cnt]
-        return tuple(out)
+    from mezoo.data.transform import field_tokens
 
+    # Each chunk's accepted rows are kept (in a temp directory) as, per field, the chunk's
+    # distinct raw values plus each row's index into them: pass 2 then runs the transform on
+    # the distinct values and gathers, instead of reading and parsing the input again.
+    chunk_dir = os.path.join(opts.output, ".chunks")
+    if os.path.isdir(chunk_dir):
+        shutil.rmtree(chunk_dir)
+    os.makedirs(chunk_dir)
+
+    def count_fn(reason, raw, labels, dense):
+        out = [reason, labels, dense]
+        index, distinct = [], []
+        counts = []
+        for i, field in enumerate(fields):
+            uniq, idx, cnt = tf.unique_with_counts(raw[:, i], out_idx=tf.int32)
+            index.append(idx)
+            distinct.append(tf.io.serialize_tensor(uniq))
+            key = field_tokens([field], uniq[:, None])[0] if is_int[i] else uniq
+            counts += [key, cnt]
+        out.append(tf.stack(index, axis=1) if index else tf.zeros([tf.shape(raw)[0], 0], tf.int32))
+        out.append(tf.io.serialize_tensor(tf.stack(distinct)))
+        return tuple(out + counts)
+
+    chunk_rows: List[int] = []
     with open(rejects_tmp, "w", encoding="utf-8") as rej:
         rej.write("file\tline\treason\ttext\n")
         for chunk, res in _chunk_dataset(chunks(), layout, count_fn, opts.parallel, fmt != "parquet"):
@@ -369,10 +388,20 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
                             str(c[idx]).encode() for c in chunk.columns)
                         rej.write(f"{info.path}\t{chunk.first_line + idx}\t{name}\t{_escape_line(text)}\n")
                         logged += 1
+            n_chunks = len(chunk_rows)
+            labels_, dense_, index_, distinct_ = res[1:5]
+            chunk_rows.append(len(labels_))
+            base = os.path.join(chunk_dir, str(n_chunks))
+            index_.astype(np.int32).tofile(base + ".idx")
+            labels_.astype(np.uint8).tofile(base + ".lab")
+            if layout.numeric:
+                dense_.astype(np.float32).tofile(base + ".dense")
+            with open(base + ".val", "wb") as f:
+                f.write(distinct_)
             if given_splits and info.split not in vocab_splits:
                 continue
             for i in range(len(fields)):
-                counters[i].add(res[1 + 2 * i], res[2 + 2 * i])
+                counters[i].add(res[5 + 2 * i], res[6 + 2 * i])
     t_pass1 = time.time() - t0
     rows_read = sum(f.lines for f in files)
     n_rejected = sum(rejected.values())
@@ -384,6 +413,7 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
             log(f"warning: input {f.path} is empty")
     if n_valid == 0:
         os.replace(rejects_tmp, rejects_path)
+        shutil.rmtree(chunk_dir)
         raise ConversionError(f"no valid rows in {', '.join(f.path for f in files)} "
                               f"({rows_read} lines read, all rejected: see {rejects_path})")
 
@@ -405,6 +435,7 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     if opts.memory_limit and memory and max(m["table_bytes"] for m in memory) > opts.memory_limit:
         worst = max(memory, key=lambda m: m["table_bytes"])
         os.remove(rejects_tmp)
+        shutil.rmtree(chunk_dir)
         raise ConversionError(
             f"stopping before writing anything: the embedding tables at scale {worst['scale']} need "
             f"{human(worst['table_bytes'])}, over --memory_limit {human(opts.memory_limit)}; raise --min_count, "
@@ -449,14 +480,37 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
             handles[key] = open(os.path.join(spool, f"{split}-{shard}.{kind}"), "ab")
         return handles[key]
 
-    def transform_fn(reason, raw, labels, dense):
-        return reason, transform(raw, assume_valid=True), labels, dense
+    def chunk_files():
+        for k in range(len(chunk_rows)):
+            base = os.path.join(chunk_dir, str(k))
+            with open(base + ".val", "rb") as f:
+                distinct = f.read()
+            index = np.fromfile(base + ".idx", np.int32).reshape(chunk_rows[k], len(fields))
+            labels = np.fromfile(base + ".lab", np.uint8)
+            dense = np.fromfile(base + ".dense", np.float32).reshape(chunk_rows[k], -1) if layout.numeric else \
+                np.zeros((chunk_rows[k], 0), np.float32)
+            for ext in (".val", ".idx", ".lab", ".dense"):
+                if os.path.exists(base + ext):
+                    os.remove(base + ext)
+            yield distinct, index, labels, dense
+
+    def transform_fn(distinct, index, labels, dense):
+        values = tf.io.parse_tensor(distinct, tf.string)
+        columns = [tf.io.parse_tensor(values[i], tf.string) for i in range(len(fields))]
+        ids_of_values = transform.per_field(columns, assume_valid=True)
+        ids = tf.stack([tf.gather(ids_of_values[i], index[:, i]) for i in range(len(fields))], axis=1)
+        return ids, labels, dense
+
+    pass2 = tf.data.Dataset.from_generator(chunk_files, output_signature=(
+        tf.TensorSpec([], tf.string), tf.TensorSpec([None, len(fields)], tf.int32), tf.TensorSpec([None], tf.uint8),
+        tf.TensorSpec([None, None], tf.float32)))
+    pass2 = pass2.map(transform_fn, num_parallel_calls=max(1, opts.parallel), deterministic=True).prefetch(2)
 
     t1 = time.time()
     row = 0
     split_names = list(split_rows)
     positives = {n: 0 for n in split_names}
-    for chunk, (reason, ids, labels, dense) in _chunk_dataset(chunks(), layout, transform_fn, opts.parallel, fmt != "parquet"):
+    for ids, labels, dense in pass2.as_numpy_iterator():
         n = len(ids)
         s_of = split_of_row[row:row + n]
         pos = position[row:row + n]
@@ -480,6 +534,7 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
                     spool_file(name, k, "dense").write(dense[rows_].astype(np.float32).tobytes())
     for h in handles.values():
         h.close()
+    shutil.rmtree(chunk_dir)
     if row != n_valid:
         raise ConversionError(f"input changed between passes: {n_valid} valid rows, then {row}")
     t_pass2 = time.time() - t1

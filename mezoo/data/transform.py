@@ -138,11 +138,15 @@ class RawToIds:
         else:
             raw = tf.convert_to_tensor(raw, tf.string)
             columns = [raw[:, i] for i in range(len(self.names))]
+        return tf.stack(self.per_field(columns, assume_valid), axis=-1)
+
+    def per_field(self, columns, assume_valid: bool = False):
+        """One raw string tensor per field (any shapes) -> one int64 id tensor per field."""
         ids = []
         for field, table, column in zip(self.fields, self.tables, columns):
             key = self.integer_keys(column, assume_valid) if self.is_integer(field) else column
             ids.append(table.lookup(key))
-        return tf.stack(ids, axis=-1)
+        return ids
 
     def tokens(self, raw, assume_valid: bool = True):
         """Per field, the token each raw value becomes (int64 keys for integer fields,
