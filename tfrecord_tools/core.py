@@ -92,7 +92,9 @@ class ConversionError(Exception):
 
 # ----------------------------------------------------------------------------------- parsing
 def make_parser(layout: Layout):
-    """A TF function: chunk -> (reason codes per line, raw field strings, labels, dense)."""
+    """TF functions: chunk -> (reason code per line, accepted rows (n, num_columns) strings,
+    labels, dense). Fast paths skip copies when every line has the right column count and
+    when every row is accepted."""
     import tensorflow as tf
 
     field_cols = [f["column"] for f in layout.fields]
@@ -123,21 +125,22 @@ def make_parser(layout: Layout):
             ok = tf.strings.regex_full_match(nums, r"([-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)?")
             reason = mark(reason, tf.logical_not(tf.reduce_all(ok, axis=1)), 7)
         good = tf.equal(reason, 0)
-        rows = tf.boolean_mask(matrix, good)
-        raw = tf.gather(rows, field_cols, axis=1)
+        rows = tf.cond(tf.reduce_all(good), lambda: matrix, lambda: tf.boolean_mask(matrix, good))
         labels = tf.strings.to_number(tf.gather(rows, layout.label, axis=1), tf.float32)
         if num_cols:
             nums = tf.gather(rows, num_cols, axis=1)
             dense = tf.strings.to_number(tf.where(tf.equal(nums, ""), "0", nums), tf.float32)
         else:
             dense = tf.zeros([tf.shape(rows)[0], 0], tf.float32)
-        return reason, raw, labels, dense
+        return reason, rows, labels, dense
 
     def parse_text(data, bad_utf8):
         lines = tf.strings.split(data, "\n")
         cells = tf.strings.split(lines, layout.delimiter)
         ncols = tf.cast(cells.row_lengths(), tf.int32)
-        matrix = cells.to_tensor("", shape=[None, ncol])
+        matrix = tf.cond(tf.reduce_all(tf.equal(ncols, ncol)),
+                         lambda: tf.reshape(cells.flat_values, [-1, ncol]),
+                         lambda: cells.to_tensor("", shape=[None, ncol]))
         return validate(matrix, ncols, bad_utf8, tf.equal(lines, ""))
 
     def parse_matrix(matrix):
@@ -355,17 +358,17 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
         shutil.rmtree(chunk_dir)
     os.makedirs(chunk_dir)
 
-    def count_fn(reason, raw, labels, dense):
+    def count_fn(reason, rows, labels, dense):
         out = [reason, labels, dense]
         index, distinct = [], []
         counts = []
         for i, field in enumerate(fields):
-            uniq, idx, cnt = tf.unique_with_counts(raw[:, i], out_idx=tf.int32)
+            uniq, idx, cnt = tf.unique_with_counts(rows[:, field["column"]], out_idx=tf.int32)
             index.append(idx)
             distinct.append(tf.io.serialize_tensor(uniq))
             key = field_tokens([field], uniq[:, None])[0] if is_int[i] else uniq
             counts += [key, cnt]
-        out.append(tf.stack(index, axis=1) if index else tf.zeros([tf.shape(raw)[0], 0], tf.int32))
+        out.append(tf.stack(index, axis=1))
         out.append(tf.io.serialize_tensor(tf.stack(distinct)))
         return tuple(out + counts)
 
@@ -544,7 +547,13 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
 
     t2 = time.time()
     F, D = len(fields), len(layout.numeric)
-    serialize = tf.function(serialize_examples, reduce_retracing=True)
+    signature = [tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, len(fields)], tf.int64)]
+    if layout.numeric:
+        serialize = tf.function(serialize_examples, input_signature=signature + [
+            tf.TensorSpec([None, len(layout.numeric)], tf.float32)])
+    else:
+        serialize_two = tf.function(lambda labels, ids: serialize_examples(labels, ids), input_signature=signature)
+        serialize = lambda labels, ids, dense=None: serialize_two(labels, ids)  # noqa: E731
     options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=opts.compression_level) \
         if opts.compression == "GZIP" else tf.io.TFRecordOptions(compression_type="")
 
@@ -575,8 +584,15 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     written = {name: 0 for name in names}
     jobs = [(name, k) for name in names for k in range(num_shards[name])]
     with ThreadPoolExecutor(max(1, opts.parallel)) as pool:
-        for name, n in pool.map(lambda job: write_shard(*job), jobs):
-            written[name] += n
+        futures = [pool.submit(write_shard, *job) for job in jobs]
+        try:
+            for future in futures:
+                name, n = future.result()
+                written[name] += n
+        except BaseException:
+            for future in futures:  # stop at the first failure: no more shards
+                future.cancel()
+            raise
     shutil.rmtree(spool)
     t_write = time.time() - t2
     n_written = sum(written.values())

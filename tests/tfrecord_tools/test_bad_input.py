@@ -136,20 +136,23 @@ def test_interrupted_conversion_leaves_no_spec_and_no_partial_shard(tmp_path, mo
     files = write_fixture(tmp_path)
     out = tmp_path / "out"
     convert(files, criteo_layout(), out, min_count=1, rows_per_shard=2)
-    import mezoo.data.examples as examples
+    import tfrecord_tools.core as core
 
-    real, calls = examples.serialize_examples, []
+    real, calls = os.replace, []
 
-    def dying(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt("killed while writing")
-        return real(*args, **kwargs)
+    def dying(src, dst):  # killed after the first shard's rename, while the second is a temp file
+        if ".tfrecord" in str(dst):
+            calls.append(dst)
+            if len(calls) == 2:
+                raise KeyboardInterrupt("killed while writing")
+        return real(src, dst)
 
-    monkeypatch.setattr(examples, "serialize_examples", dying)
+    monkeypatch.setattr(core.os, "replace", dying)
     with pytest.raises(KeyboardInterrupt):
         convert(files, criteo_layout(), out, min_count=1, rows_per_shard=2, parallel=1)
-    assert not (out / "feature_spec.json").exists()
+    monkeypatch.undo()
+    assert len(calls) >= 2 and not (out / "feature_spec.json").exists()
+    assert glob.glob(str(out / "*.tfrecord.gz.tmp"))  # the shard being written kept its temp name
     for path in glob.glob(str(out / "*.tfrecord.gz")):  # whatever has a final name is complete
         assert sum(1 for _ in tf.data.TFRecordDataset(path, compression_type="GZIP")) > 0
 
