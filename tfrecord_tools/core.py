@@ -97,7 +97,6 @@ def make_parser(layout: Layout):
     when every row is accepted."""
     import tensorflow as tf
 
-    field_cols = [f["column"] for f in layout.fields]
     int_cols = [f["column"] for f in layout.fields if f.get("source") == "integer"]
     num_cols = [n["column"] for n in layout.numeric]
     ncol = layout.num_columns

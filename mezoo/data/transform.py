@@ -18,7 +18,7 @@ order, everything else (unseen, rare, or an unparsable integer) takes id 0, the 
 
 import decimal
 import functools
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 

@@ -14,7 +14,6 @@ from tests.shared_data import shared_data  # noqa: E402
 from tests.tfrecord_tools.helpers import (convert, exact_bucket_token, expected_ids, independent_vocab,  # noqa: E402
                                           read_split, sorted_rows, vocab_file)
 from tfrecord_tools.formats import AVAZU_COLUMNS, avazu_layout, criteo_layout  # noqa: E402
-from tfrecord_tools.reader import FileInfo  # noqa: E402
 
 
 def written_rows(directory, splits=("train", "valid", "test")):

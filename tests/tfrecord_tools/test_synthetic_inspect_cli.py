@@ -27,6 +27,7 @@ def test_synthetic_is_deterministic_and_plants_a_learnable_signal(tmp_path):
     a = synthetic.generate("criteo", 5000, str(tmp_path / "a.txt"), seed=5)
     b = synthetic.generate("criteo", 5000, str(tmp_path / "b.txt"), seed=5)
     c = synthetic.generate("criteo", 5000, str(tmp_path / "c.txt"), seed=6)
+    assert c["planted_auc_heldout"] != a["planted_auc_heldout"]
     assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()
     assert (tmp_path / "a.txt").read_bytes() != (tmp_path / "c.txt").read_bytes()
     assert a == b
