@@ -44,7 +44,11 @@ def make_dataset(
     """Batches of `split` from `spec` (a FeatureSpec or the path of one).
 
     training (default: split == "train") turns on file and record shuffling, repeat and
-    drop_remainder; each can be set on its own. `deterministic=True` keeps element order
+    drop_remainder; repeat and drop_remainder can be set on their own. Records are shuffled
+    in windows of `shuffle_buffer` (rounded down to whole batches; <= batch_size: no record
+    shuffle): each window is parsed at once, permuted (stateless, from `seed` and the window's
+    number), cut into batches, and batches are shuffled. Rows never cross a window, which is
+    fine because the converter already shuffled train rows uniformly. `deterministic=True` keeps element order
     fixed for a given seed (interleave and map in order; set `seed` too when shuffling);
     the default lets parallel reads return out of order for speed. `batch_size` is the
     global batch size when `input_context` is given (it is divided among replicas).
