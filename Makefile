@@ -39,6 +39,8 @@ test-jax: install-jax
 bench: install
 	$(VENV)/bin/python benchmarks/abundance.py
 	$(VENV)/bin/python benchmarks/train_step.py
+	$(VENV)/bin/python benchmarks/convert.py
+	$(VENV)/bin/python benchmarks/input_pipeline.py
 
 clean:
 	rm -rf $(VENV) $(JAX_VENV) *.egg-info

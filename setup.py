@@ -27,7 +27,8 @@ setup(
     extras_require={
         "tensorflow": TENSORFLOW,
         # Test oracles: TFRS is Keras 2 code, run in a subprocess with TF_USE_LEGACY_KERAS=1.
-        "test": ["pytest", "tensorflow-recommenders==0.7.3", "tf-keras>=2.16,<2.17"],
+        # moto[server]: a local S3 endpoint for the s3:// input test (tensorflow-io).
+        "test": ["pytest", "tensorflow-recommenders==0.7.3", "tf-keras>=2.16,<2.17", "moto[server]"],
         "jax": ["jax"],
     },
 )

@@ -1,0 +1,232 @@
+"""`feature_spec.json`: what the converter wrote and what models, pipeline and exporter read.
+
+Layout (DESIGN.md): format_version, dataset, label, fields (name, kind, source, optional
+transform, vocab_size, vocabulary), numeric, splits (files glob relative to the spec's
+directory, rows, compression), preprocessing, source. Ids of a categorical field are
+0..vocab_size-1, id 0 is the field's OOV id, kept values take 1.. in vocabulary-file order.
+"""
+
+import copy
+import glob as _glob
+import json
+import os
+from typing import Dict, List, Optional
+
+FORMAT_VERSION = 1
+SPEC_NAME = "feature_spec.json"
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def _gfile():
+    import tensorflow as tf  # remote file systems (s3:// via tensorflow-io) need TensorFlow
+
+    try:
+        import tensorflow_io  # noqa: F401  (registers s3://)
+    except Exception:  # pragma: no cover - tensorflow-io missing or unloadable
+        pass
+    return tf.io.gfile
+
+
+def read_text(path: str) -> str:
+    if _is_remote(path):
+        with _gfile().GFile(path, "r") as f:
+            return f.read()
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+class FeatureSpec:
+    """The feature spec of a converted directory.
+
+    `fields`: list of dicts (name, kind="categorical", source, transform, vocab_size,
+    vocabulary); `numeric`: list of dicts (name); `splits`: {name: {files, rows, compression}}.
+    `directory` is where relative paths (shards, vocabularies) are resolved; it may be s3://.
+    """
+
+    def __init__(self, data: Dict, directory: str = "."):
+        data = copy.deepcopy(data)
+        version = data.get("format_version", FORMAT_VERSION)
+        if version != FORMAT_VERSION:
+            raise ValueError(f"feature spec format_version {version} is not supported (expected {FORMAT_VERSION})")
+        data["format_version"] = FORMAT_VERSION
+        for key in ("fields", "splits"):
+            if key not in data:
+                raise ValueError(f"feature spec lacks {key!r}")
+        data.setdefault("label", "label")
+        data.setdefault("numeric", [])
+        data["numeric"] = [n if isinstance(n, dict) else {"name": n} for n in data["numeric"]]
+        for field in data["fields"]:
+            field.setdefault("kind", "categorical")
+            if field["kind"] == "categorical" and int(field.get("vocab_size", 0)) < 1:
+                raise ValueError(f"field {field.get('name')!r} needs vocab_size >= 1")
+        self._data = data
+        self.directory = directory
+
+    # -- loading and saving -------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str) -> "FeatureSpec":
+        """Loads `path` (a feature_spec.json or the directory holding one; local or s3://)."""
+        if not path.endswith(".json"):
+            path = path.rstrip("/") + "/" + SPEC_NAME
+        try:
+            text = read_text(path)
+        except (OSError, IOError) as e:
+            raise FileNotFoundError(f"cannot read feature spec {path}: {e}") from e
+        except Exception as e:  # tf.errors.NotFoundError and friends
+            raise FileNotFoundError(f"cannot read feature spec {path}: {e}") from e
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"feature spec {path} is not valid JSON: {e}") from e
+        directory = path.rsplit("/", 1)[0] if "/" in path else "."
+        return cls(data, directory)
+
+    def to_dict(self) -> Dict:
+        return copy.deepcopy(self._data)
+
+    def save(self, path: str) -> str:
+        """Writes the spec as JSON (atomically for local paths); returns the path written."""
+        if os.path.isdir(path) or not path.endswith(".json"):
+            path = os.path.join(path, SPEC_NAME)
+        text = json.dumps(self._data, indent=1, sort_keys=False) + "\n"
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+        return path
+
+    # -- contents -------------------------------------------------------------------------
+    @property
+    def dataset(self) -> str:
+        return self._data.get("dataset", "")
+
+    @property
+    def label(self) -> str:
+        return self._data["label"]
+
+    @property
+    def fields(self) -> List[Dict]:
+        return self._data["fields"]
+
+    @property
+    def numeric(self) -> List[Dict]:
+        return self._data["numeric"]
+
+    @property
+    def splits(self) -> Dict[str, Dict]:
+        return self._data["splits"]
+
+    @property
+    def preprocessing(self) -> Dict:
+        return self._data.get("preprocessing", {})
+
+    @property
+    def field_names(self) -> List[str]:
+        return [f["name"] for f in self.fields]
+
+    @property
+    def numeric_names(self) -> List[str]:
+        return [n["name"] for n in self.numeric]
+
+    @property
+    def vocab_sizes(self) -> List[int]:
+        return [int(f["vocab_size"]) for f in self.fields]
+
+    @property
+    def num_fields(self) -> int:
+        return len(self.fields)
+
+    def field(self, name: str) -> Dict:
+        for f in self.fields:
+            if f["name"] == name:
+                return f
+        raise KeyError(f"no field {name!r} in the feature spec")
+
+    def resolve(self, relative: str) -> str:
+        """A path from the spec (vocabulary, shard glob) made absolute against its directory."""
+        if _is_remote(relative) or os.path.isabs(relative):
+            return relative
+        if _is_remote(self.directory):
+            return self.directory.rstrip("/") + "/" + relative
+        return os.path.join(self.directory, relative)
+
+    def compression(self, split: str) -> Optional[str]:
+        entry = self._split(split)
+        if "compression" in entry:
+            return entry["compression"] or None
+        return "GZIP" if entry["files"].endswith(".gz") else None
+
+    def files(self, split: str) -> List[str]:
+        """The split's shard paths, sorted; raises if the glob matches nothing."""
+        pattern = self.resolve(self._split(split)["files"])
+        if _is_remote(pattern):
+            found = sorted(_gfile().glob(pattern))
+        else:
+            found = sorted(_glob.glob(pattern))
+        if not found:
+            raise FileNotFoundError(f"split {split!r}: no shard matches {pattern}")
+        return found
+
+    def rows(self, split: str) -> int:
+        return int(self._split(split).get("rows", -1))
+
+    def vocabulary(self, name: str) -> List[bytes]:
+        """Kept tokens of a field in id order (id = position + 1), as bytes."""
+        return read_vocabulary(self.resolve(self.field(name)["vocabulary"]))
+
+    def _split(self, split: str) -> Dict:
+        if split not in self.splits:
+            raise KeyError(f"no split {split!r} in the feature spec (has {sorted(self.splits)})")
+        return self.splits[split]
+
+    def __repr__(self) -> str:
+        return (f"FeatureSpec(dataset={self.dataset!r}, fields={self.num_fields}, "
+                f"numeric={len(self.numeric)}, splits={ {k: v.get('rows') for k, v in self.splits.items()} })")
+
+
+# Vocabulary files hold one token per line in id order (first line = id 1). Tokens are raw
+# bytes with backslash escapes for "\\", "\n" and "\r", so every token (the empty missing
+# token included: an empty line) is exactly one line.
+def escape_token(token: bytes) -> bytes:
+    return token.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+
+
+def unescape_token(line: bytes) -> bytes:
+    if b"\\" not in line:
+        return line
+    out, i = bytearray(), 0
+    while i < len(line):
+        c = line[i:i + 1]
+        if c == b"\\" and i + 1 < len(line):
+            nxt = line[i + 1:i + 2]
+            out += {b"n": b"\n", b"r": b"\r"}.get(nxt, nxt)
+            i += 2
+        else:
+            out += c
+            i += 1
+    return bytes(out)
+
+
+def write_vocabulary(path: str, tokens: List[bytes]) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        for t in tokens:
+            f.write(escape_token(t) + b"\n")
+    os.replace(tmp, path)
+
+
+def read_vocabulary(path: str) -> List[bytes]:
+    if _is_remote(path):
+        with _gfile().GFile(path, "rb") as f:
+            data = f.read()
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
+    if not data:
+        return []
+    if not data.endswith(b"\n"):
+        raise ValueError(f"vocabulary {path} is truncated (no final newline)")
+    return [unescape_token(line) for line in data[:-1].split(b"\n")]

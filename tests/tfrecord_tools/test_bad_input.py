@@ -1,0 +1,165 @@
+"""Bad input, nothing lost: every line read is written or rejected with its reason and line."""
+
+import glob
+import gzip
+import json
+import os
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
+
+from tests.tfrecord_tools.helpers import convert, read_split, shard_bytes  # noqa: E402
+from tfrecord_tools.core import ConversionError  # noqa: E402
+from tfrecord_tools.formats import criteo_layout  # noqa: E402
+from tfrecord_tools.reader import InputError  # noqa: E402
+
+
+def row(label="0", i1="5", c1="ab12cd34", ncat=26, nint=13):
+    ints = [i1] + [str(k) for k in range(1, nint)]
+    cats = [c1] + [f"{k:08x}" for k in range(1, ncat)]
+    return "\t".join([label] + ints + cats)
+
+
+def fixture_lines():
+    """(line bytes, expected reason or None) in file order; line numbers are 1-based."""
+    good = [row(str(k % 2), i1=str(k)).encode() for k in range(6)]
+    return [
+        (b"\xef\xbb\xbf" + good[0], None),             # 1: UTF-8 BOM at the start of the file
+        (good[1], None),                               # 2
+        (b"", "empty_line"),                           # 3
+        (row(ncat=25).encode(), "wrong_column_count"),  # 4: a column short
+        (row(c1="caf\xe9").encode("latin-1"), "invalid_utf8"),  # 5: not UTF-8
+        (row(label="").encode(), "missing_label"),      # 6
+        (row(label="2").encode(), "bad_label"),         # 7
+        (row(i1="abc").encode(), "bad_integer"),        # 8
+        (row(i1="3.5").encode(), "bad_integer"),        # 9
+        (row(ncat=27).encode(), "wrong_column_count"),  # 10: a column too many
+        (good[2], None),                               # 11
+        (row(label="yes").encode(), "bad_label"),       # 12
+        (row(i1="12345678901234567890").encode(), "bad_integer"),  # 13: beyond int64
+        (row(c1="ünï").encode(), None),                # 14: UTF-8 is fine
+        (good[3], None),                               # 15
+        (good[4][:37], "wrong_column_count"),           # 16: truncated last line, no newline
+    ]
+
+
+def write_fixture(directory):
+    lines = fixture_lines()
+    a = directory / "part-a.tsv"
+    a.write_bytes(b"\n".join(line for line, _ in lines))  # no final newline: truncated last line
+    empty = directory / "part-b.tsv"
+    empty.write_bytes(b"")
+    crlf = [row(str(k % 2), i1=str(100 + k)).encode() for k in range(5)] + [row(label="x").encode()]
+    c = directory / "part-c.tsv.gz"
+    with gzip.open(c, "wb") as f:  # gzip + CRLF line ends; line 6 is bad
+        f.write(b"\r\n".join(crlf) + b"\r\n")
+    return [str(a), str(empty), str(c)]
+
+
+def test_every_line_is_written_or_rejected_with_reason_and_line_number(tmp_path):
+    files = write_fixture(tmp_path)
+    out = tmp_path / "out"
+    summary = convert(files, criteo_layout(), out, min_count=1, split=(0.6, 0.2, 0.2))
+    lines = fixture_lines()
+    expected_a = [(i + 1, r) for i, (_, r) in enumerate(lines) if r]
+    assert summary["rows_read"] == len(lines) + 6
+    assert summary["rows_rejected"] == len(expected_a) + 1
+    assert summary["rows_written"] == summary["rows_read"] - summary["rows_rejected"]
+    assert sum(summary["written"].values()) == summary["rows_written"]
+    assert summary["rejected"] == {"empty_line": 1, "wrong_column_count": 3, "invalid_utf8": 1, "missing_label": 1,
+                                   "bad_label": 3, "bad_integer": 3}
+    a, b, c = summary["inputs"]
+    assert (a["rows_read"], a["rows_rejected"], a["utf8_bom"], a["final_newline"]) == (16, 11, True, False)
+    assert (b["rows_read"], b["empty"]) == (0, True)
+    assert (c["rows_read"], c["rows_rejected"], c["crlf"], c["compression"]) == (6, 1, True, "gzip")
+    # the rejects file, line by line
+    rejects = (out / "rejects.tsv").read_text(encoding="utf-8").splitlines()
+    assert rejects[0] == "file\tline\treason\ttext"
+    got = [tuple(r.split("\t", 3)) for r in rejects[1:]]
+    assert [(f, int(n), reason) for f, n, reason, _ in got] == \
+        [(files[0], n, r) for n, r in expected_a] + [(files[2], 6, "bad_label")]
+    texts = {int(n): t for f, n, _, t in got if f == files[0]}
+    assert texts[3] == ""
+    assert texts[5].startswith("0\\t5\\t1") and "caf\\xe9" in texts[5]  # tabs and bad bytes escaped
+    assert texts[16] == lines[15][0].decode().replace("\t", "\\t")
+    # the written rows: the good lines, with their integer tokens
+    labels = np.concatenate([read_split(out, s)[0] for s in ("train", "valid", "test")])
+    assert len(labels) == summary["rows_written"] == 5 + 5 + 0
+    spec = json.load(open(out / "feature_spec.json"))
+    assert sum(s["rows"] for s in spec["splits"].values()) == 10
+
+
+def test_all_rejected_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("x\ty\n\n")
+    with pytest.raises(ConversionError, match="no valid rows in .*bad.tsv"):
+        convert([str(bad)], criteo_layout(), tmp_path / "out")
+    assert (tmp_path / "out" / "rejects.tsv").read_text().count("\n") == 3
+
+
+def test_missing_input_and_unwritable_output_name_the_path(tmp_path):
+    with pytest.raises(InputError, match="input file not found: .*nope.tsv"):
+        convert([str(tmp_path / "nope.tsv")], criteo_layout(), tmp_path / "out")
+    good = tmp_path / "good.tsv"
+    good.write_text(row() + "\n")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(InputError, match="output directory is not writable: .*a-file/out"):
+        convert([str(good)], criteo_layout(), blocker / "out")
+
+
+def test_corrupt_gzip_input_names_the_file(tmp_path):
+    data = gzip.compress(("\n".join(row(i1=str(k)) for k in range(2000)) + "\n").encode())
+    path = tmp_path / "cut.tsv.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="cut.tsv.gz"):
+        convert([str(path)], criteo_layout(), tmp_path / "out")
+
+
+def test_rerun_is_byte_identical_and_replaces_a_previous_conversion(tmp_path):
+    files = write_fixture(tmp_path)
+    convert(files, criteo_layout(), tmp_path / "one", min_count=1, rows_per_shard=2)
+    convert(files, criteo_layout(), tmp_path / "two", min_count=1, rows_per_shard=2)
+    one, two = shard_bytes(tmp_path / "one"), shard_bytes(tmp_path / "two")
+    assert one == two and len([k for k in one if ".tfrecord" in k]) > 3
+    # again into "one" with other shard sizes: no stale shard of the first run survives
+    convert(files, criteo_layout(), tmp_path / "one", min_count=1, rows_per_shard=100, seed=1)
+    shards = sorted(os.path.basename(p) for p in glob.glob(str(tmp_path / "one" / "*.tfrecord*")))
+    assert shards == ["test-00000-of-00001.tfrecord.gz", "train-00000-of-00001.tfrecord.gz",
+                      "valid-00000-of-00001.tfrecord.gz"]
+
+
+def test_interrupted_conversion_leaves_no_spec_and_no_partial_shard(tmp_path, monkeypatch):
+    files = write_fixture(tmp_path)
+    out = tmp_path / "out"
+    convert(files, criteo_layout(), out, min_count=1, rows_per_shard=2)
+    import tfrecord_tools.core as core
+
+    real, calls = os.replace, []
+
+    def dying(src, dst):  # killed after the first shard's rename, while the second is a temp file
+        if ".tfrecord" in str(dst):
+            calls.append(dst)
+            if len(calls) == 2:
+                raise KeyboardInterrupt("killed while writing")
+        return real(src, dst)
+
+    monkeypatch.setattr(core.os, "replace", dying)
+    with pytest.raises(KeyboardInterrupt):
+        convert(files, criteo_layout(), out, min_count=1, rows_per_shard=2, parallel=1)
+    monkeypatch.undo()
+    assert len(calls) >= 2 and not (out / "feature_spec.json").exists()
+    assert glob.glob(str(out / "*.tfrecord.gz.tmp"))  # the shard being written kept its temp name
+    for path in glob.glob(str(out / "*.tfrecord.gz")):  # whatever has a final name is complete
+        assert sum(1 for _ in tf.data.TFRecordDataset(path, compression_type="GZIP")) > 0
+
+
+def test_memory_limit_stops_before_writing(tmp_path):
+    files = write_fixture(tmp_path)
+    out = tmp_path / "out"
+    with pytest.raises(ConversionError, match=r"scale 10 need .* over --memory_limit"):
+        convert(files, criteo_layout(), out, min_count=1, memory_limit=1000.0)
+    assert sorted(os.listdir(out)) == []

@@ -1,0 +1,8 @@
+"""Raw CTR data -> TFRecord shards + feature_spec.json (DESIGN.md), and synthetic data.
+
+    python -m tfrecord_tools.criteo --input train.txt --output DIR
+    python -m tfrecord_tools.avazu --input train.csv --output DIR
+    python -m tfrecord_tools.csv --schema schema.yaml --input data.csv --output DIR
+    python -m tfrecord_tools.synthetic --dataset criteo --rows 100000 --output train.txt
+    python -m tfrecord_tools.inspect DIR
+"""

@@ -1,0 +1,687 @@
+"""The conversion engine shared by the criteo, avazu and csv tools.
+
+The input is read and parsed once, through `tf.data` with the parsing in TF ops:
+
+1. **Validate, count, keep.** Every line is parsed and either accepted or rejected with the
+   first reason that applies (`REASONS`: detected, never derived by subtraction); rejected
+   lines go to `rejects.tsv` with file and line number. For the accepted rows of each chunk
+   and each field, TF `unique_with_counts` gives the chunk's distinct raw values, each row's
+   index into them, and counts; the counts of the tokens (integer fields: the buckets of the
+   distinct values) are merged across chunks (numpy / pyarrow), and the distinct values plus
+   the per-row indices go to a temp directory (`.chunks`, about 4 bytes per field per row).
+2. **Vocabularies, memory check, split.** Tokens seen at least `min_count` times are kept,
+   in descending count, ties by token (bytes order; integer fields by value, missing first),
+   capped at `max_vocab_size - 1` (id 0 is OOV). The embedding-table memory per scale is
+   printed and the run stops here, before writing anything, if it exceeds `--memory_limit`.
+   Accepted rows are assigned to splits (an exact seeded split, or the given split files),
+   train rows to seeded random positions (a uniform shuffle).
+3. **Transform.** Each chunk's distinct values go through the raw -> id transform of
+   `mezoo.data` (`RawToIds`, the one the exporter embeds), run in `tf.data`; each row's ids
+   are gathered through its indices. Ids are spooled per output shard (`.spool`).
+4. **Write.** Each shard is put in order, serialized in bulk (`tf.io.encode_proto`), written
+   as (gzip level 1) TFRecords under a temp name and renamed; vocabularies, rejects and
+   summary follow, and the feature spec is written last, so a directory with a spec is a
+   complete conversion. The same input, options and seed give byte-identical output.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from tfrecord_tools.reader import Chunk, FileInfo, InputError, check_inputs, read_parquet_chunks, read_text_chunks
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REASONS = [
+    "empty_line",          # nothing on the line (also the blank last line of some files)
+    "invalid_utf8",        # bytes that are not UTF-8
+    "wrong_column_count",  # more or fewer delimited columns than the format has (truncated lines too)
+    "missing_label",       # empty label
+    "bad_label",           # label other than 0 / 1
+    "bad_integer",         # an integer field that is not an integer (e.g. "3.5", "abc", > 18 digits)
+    "bad_number",          # a numeric field that is not a number
+]
+LABEL_VALUES = ("0", "1", "0.0", "1.0")
+SPLITS = ("train", "valid", "test")
+
+
+@dataclasses.dataclass
+class Layout:
+    """Where things are in a raw row: column count, label column, fields and numeric columns."""
+
+    num_columns: int
+    label: int
+    fields: List[Dict]  # spec field dicts (name, kind, source[, transform]) with "column": index
+    numeric: List[Dict] = dataclasses.field(default_factory=list)  # {"name", "column"}
+    delimiter: str = "\t"
+    header: bool = False
+    label_name: str = "label"
+    columns: Optional[List[str]] = None  # column names in file order (Parquet reads by name)
+
+
+@dataclasses.dataclass
+class Options:
+    output: str
+    dataset: str
+    min_count: int = 1
+    split: Sequence[float] = (0.8, 0.1, 0.1)
+    seed: int = 0
+    max_vocab_size: Dict[str, int] = dataclasses.field(default_factory=dict)  # field (or "*") -> cap
+    rows_per_shard: int = 500_000
+    compression: str = "GZIP"
+    compression_level: int = 1  # zlib level: 1 is ~3x faster to write than 6, shards ~6% larger
+    chunk_bytes: int = 8 << 20
+    embedding_dim: int = 10
+    scales: Sequence[int] = (1, 2, 3, 4, 10)
+    memory_limit: Optional[float] = None  # bytes, checked at the largest scale
+    vocabulary_splits: Optional[Sequence[str]] = None  # given splits: which count (default train)
+    max_rejects_logged: int = -1  # lines written to rejects.tsv (-1: all)
+    parallel: int = 2
+    verbose: bool = True
+
+
+class ConversionError(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------------- parsing
+def make_parser(layout: Layout):
+    """TF functions: chunk -> (reason code per line, accepted rows (n, num_columns) strings,
+    labels, dense). Fast paths skip copies when every line has the right column count and
+    when every row is accepted."""
+    import tensorflow as tf
+
+    int_cols = [f["column"] for f in layout.fields if f.get("source") == "integer"]
+    num_cols = [n["column"] for n in layout.numeric]
+    ncol = layout.num_columns
+
+    def validate(matrix, ncols, bad_utf8, empty):
+        n = tf.shape(matrix)[0]
+        reason = tf.zeros([n], tf.int32)
+
+        def mark(reason, cond, code):
+            return tf.where(tf.logical_and(tf.equal(reason, 0), cond), code, reason)
+
+        reason = mark(reason, empty, 1)
+        reason = mark(reason, bad_utf8, 2)
+        reason = mark(reason, tf.not_equal(ncols, ncol), 3)
+        label = matrix[:, layout.label]
+        reason = mark(reason, tf.equal(label, ""), 4)
+        ok_label = tf.reduce_any(tf.equal(label[:, None], tf.constant(LABEL_VALUES)[None, :]), axis=1)
+        reason = mark(reason, tf.logical_not(ok_label), 5)
+        if int_cols:
+            ints = tf.gather(matrix, int_cols, axis=1)
+            ok = tf.strings.regex_full_match(ints, "(-?[0-9]{1,18})?")
+            reason = mark(reason, tf.logical_not(tf.reduce_all(ok, axis=1)), 6)
+        if num_cols:
+            nums = tf.gather(matrix, num_cols, axis=1)
+            ok = tf.strings.regex_full_match(nums, r"([-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)?")
+            reason = mark(reason, tf.logical_not(tf.reduce_all(ok, axis=1)), 7)
+        good = tf.equal(reason, 0)
+        rows = tf.cond(tf.reduce_all(good), lambda: matrix, lambda: tf.boolean_mask(matrix, good))
+        labels = tf.strings.to_number(tf.gather(rows, layout.label, axis=1), tf.float32)
+        if num_cols:
+            nums = tf.gather(rows, num_cols, axis=1)
+            dense = tf.strings.to_number(tf.where(tf.equal(nums, ""), "0", nums), tf.float32)
+        else:
+            dense = tf.zeros([tf.shape(rows)[0], 0], tf.float32)
+        return reason, rows, labels, dense
+
+    def parse_text(data, bad_utf8):
+        lines = tf.strings.split(data, "\n")
+        cells = tf.strings.split(lines, layout.delimiter)
+        ncols = tf.cast(cells.row_lengths(), tf.int32)
+        matrix = tf.cond(tf.reduce_all(tf.equal(ncols, ncol)),
+                         lambda: tf.reshape(cells.flat_values, [-1, ncol]),
+                         lambda: cells.to_tensor("", shape=[None, ncol]))
+        return validate(matrix, ncols, bad_utf8, tf.equal(lines, ""))
+
+    def parse_matrix(matrix):
+        n = tf.shape(matrix)[0]
+        return validate(matrix, tf.fill([n], ncol), tf.zeros([n], tf.bool), tf.zeros([n], tf.bool))
+
+    return parse_text, parse_matrix
+
+
+def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True):
+    """Runs fn(*parsed) over chunks through tf.data (parallel, in order); yields (chunk, numpy results)."""
+    import tensorflow as tf
+
+    parse_text, parse_matrix = make_parser(layout)
+    store: Dict[int, Chunk] = {}
+    failure: List[BaseException] = []
+
+    def gen():
+        try:
+            for i, chunk in enumerate(chunks):
+                store[i] = chunk
+                yield from encode(i, chunk)
+        except Exception as e:  # re-raised below as itself, not as a TF error
+            failure.append(e)
+
+    def encode(i, chunk):
+        if text:
+            bad = chunk.bad_utf8 if chunk.bad_utf8 is not None else np.zeros(chunk.num_lines, bool)
+            yield i, chunk.data, bad
+        else:
+            yield i, np.stack(chunk.columns, axis=1) if chunk.num_lines else np.zeros((0, layout.num_columns), object)
+
+    if text:
+        sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool))
+
+        def parse(i, data, bad):
+            return (i,) + tuple(fn(*parse_text(data, bad)))
+    else:
+        sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([None, layout.num_columns], tf.string))
+
+        def parse(i, matrix):
+            return (i,) + tuple(fn(*parse_matrix(matrix)))
+
+    ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
+    ds = ds.map(parse, num_parallel_calls=parallel, deterministic=True).prefetch(2)
+    for item in ds:
+        i = int(item[0])
+        yield store.pop(i), [t.numpy() for t in item[1:]]
+    if failure:
+        raise failure[0]
+
+
+# ------------------------------------------------------------------------------ counting
+class TokenCounter:
+    """Per-field token counts, merged chunk by chunk (numpy for int64 keys, pyarrow for bytes)."""
+
+    def __init__(self, is_integer: bool):
+        self.is_integer = is_integer
+        self.parts: List = []
+        self.pending = 0
+        self.keys, self.counts = None, None
+
+    def add(self, keys, counts):
+        self.parts.append((keys, counts))
+        self.pending += len(keys)
+        if self.pending > 4_000_000:
+            self._merge()
+
+    def _merge(self):
+        parts = self.parts
+        if self.keys is not None:
+            parts = [(self.keys, self.counts)] + parts
+        self.parts, self.pending = [], 0
+        if not parts:
+            return
+        if self.is_integer:
+            keys = np.concatenate([k for k, _ in parts])
+            counts = np.concatenate([c for _, c in parts])
+            uniq, inverse = np.unique(keys, return_inverse=True)
+            self.keys, self.counts = uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
+        else:
+            import pyarrow as pa
+
+            keys = pa.chunked_array([pa.array(k, type=pa.binary()) for k, _ in parts])
+            counts = pa.chunked_array([pa.array(c, type=pa.int64()) for _, c in parts])
+            table = pa.table({"k": keys, "c": counts}).group_by("k").aggregate([("c", "sum")])
+            self.keys = table.column("k").to_numpy(zero_copy_only=False)
+            self.counts = table.column("c_sum").to_numpy()
+
+    def result(self):
+        self._merge()
+        if self.keys is None:
+            return (np.zeros(0, np.int64) if self.is_integer else np.zeros(0, object)), np.zeros(0, np.int64)
+        return self.keys, self.counts
+
+
+def build_vocabulary(keys, counts, is_integer: bool, min_count: int, max_size: Optional[int]) -> List[bytes]:
+    """Kept tokens in id order: count >= min_count, descending count, ties by token."""
+    from mezoo.data.transform import integer_token
+
+    keep = counts >= min_count
+    keys, counts = keys[keep], counts[keep]
+    if is_integer:
+        order = np.lexsort((keys, -counts))
+        tokens = [integer_token(k) for k in keys[order]]
+    else:
+        # ties by token bytes: sort by token first, then stable by descending count
+        by_token = sorted(range(len(keys)), key=lambda i: keys[i])
+        by_token = np.asarray(by_token, dtype=np.int64)
+        order = by_token[np.argsort(-counts[by_token], kind="stable")]
+        tokens = [bytes(keys[i]) for i in order]
+    if max_size is not None and len(tokens) > max_size - 1:
+        tokens = tokens[: max(max_size - 1, 0)]
+    return tokens
+
+
+# ------------------------------------------------------------------------------- helpers
+def parse_size(text: Optional[str]) -> Optional[float]:
+    """'16GB', '512M', '1e9' -> bytes."""
+    if text in (None, "", "0"):
+        return None
+    text = str(text).strip().upper().rstrip("B")
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    if text and text[-1] in units:
+        return float(text[:-1]) * units[text[-1]]
+    return float(text)
+
+
+def human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+
+
+def memory_table(vocab_total: int, dim: int, scales: Sequence[int]) -> List[Dict]:
+    """Embedding memory per scale: float32 tables (sum of vocabularies x dim x scale), and with
+    Adam's two moment slots (3x): what training would hold."""
+    return [{"scale": int(s), "embedding_dim": dim, "parameters": vocab_total * dim * int(s),
+             "table_bytes": vocab_total * dim * int(s) * 4, "with_adam_bytes": vocab_total * dim * int(s) * 12}
+            for s in scales]
+
+
+def check_output(output: str) -> None:
+    try:
+        os.makedirs(output, exist_ok=True)
+        probe = os.path.join(output, ".write-test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise InputError(f"output directory is not writable: {output} ({e.strerror or e})") from e
+
+
+def _escape_line(line: bytes) -> str:
+    """One rejects.tsv cell: backslash escapes for \\, tab, CR and bytes that are not UTF-8."""
+    text = line.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+    return text.replace("\t", "\\t").replace("\r", "\\r")[:2000]
+
+
+def _shard_name(split: str, i: int, n: int, compression: str) -> str:
+    return f"{split}-{i:05d}-of-{n:05d}.tfrecord" + (".gz" if compression == "GZIP" else "")
+
+
+def _clean_output(output: str) -> None:
+    """Removes what a previous conversion wrote here (its spec first), nothing else."""
+    spec = os.path.join(output, "feature_spec.json")
+    if os.path.exists(spec):
+        os.remove(spec)
+    for name in os.listdir(output):
+        if any(name.startswith(s + "-") and ".tfrecord" in name for s in SPLITS):
+            os.remove(os.path.join(output, name))
+    for d in ("vocab", ".spool"):
+        if os.path.isdir(os.path.join(output, d)):
+            shutil.rmtree(os.path.join(output, d))
+
+
+# ---------------------------------------------------------------------------------- convert
+def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "text") -> Dict:
+    """Converts `files` (FileInfo, with .split set when the splits are given) into opts.output."""
+    import tensorflow as tf
+
+    from mezoo.data.feature_spec import FeatureSpec, write_vocabulary
+    from mezoo.data.transform import RawToIds
+
+    log = (lambda *a: print(*a, flush=True)) if opts.verbose else (lambda *a: None)
+    check_inputs([f.path for f in files])
+    check_output(opts.output)
+    t0 = time.time()
+    given_splits = any(f.split for f in files)
+    fields = [dict(f) for f in layout.fields]
+    is_int = [f.get("source") == "integer" for f in fields]
+    vocab_splits = set(opts.vocabulary_splits or (["train"] if given_splits else SPLITS))
+
+    def chunks():
+        if fmt == "parquet":
+            return read_parquet_chunks(files, layout.columns, batch_rows=max(opts.chunk_bytes // 128, 1024))
+        return read_text_chunks(files, layout.header, opts.chunk_bytes)
+
+    # ---- pass 1: validate, count, reject
+    counters = [TokenCounter(i) for i in is_int]
+    rejects_path = os.path.join(opts.output, "rejects.tsv")
+    rejects_tmp = rejects_path + ".tmp"
+    valid_per_file = [0] * len(files)
+    rejected: Dict[str, int] = {r: 0 for r in REASONS}
+    logged = 0
+
+    from mezoo.data.transform import field_tokens
+
+    # Each chunk's accepted rows are kept (in a temp directory) as, per field, the chunk's
+    # distinct raw values plus each row's index into them: pass 2 then runs the transform on
+    # the distinct values and gathers, instead of reading and parsing the input again.
+    chunk_dir = os.path.join(opts.output, ".chunks")
+    if os.path.isdir(chunk_dir):
+        shutil.rmtree(chunk_dir)
+    os.makedirs(chunk_dir)
+
+    def count_fn(reason, rows, labels, dense):
+        out = [reason, labels, dense]
+        index, distinct = [], []
+        counts = []
+        for i, field in enumerate(fields):
+            uniq, idx, cnt = tf.unique_with_counts(rows[:, field["column"]], out_idx=tf.int32)
+            index.append(idx)
+            distinct.append(tf.io.serialize_tensor(uniq))
+            key = field_tokens([field], uniq[:, None])[0] if is_int[i] else uniq
+            counts += [key, cnt]
+        out.append(tf.stack(index, axis=1))
+        out.append(tf.io.serialize_tensor(tf.stack(distinct)))
+        return tuple(out + counts)
+
+    chunk_rows: List[int] = []
+    with open(rejects_tmp, "w", encoding="utf-8") as rej:
+        rej.write("file\tline\treason\ttext\n")
+        for chunk, res in _chunk_dataset(chunks(), layout, count_fn, opts.parallel, fmt != "parquet"):
+            info = files[chunk.file_index]
+            reason = res[0]
+            bad = np.nonzero(reason)[0]
+            valid_per_file[chunk.file_index] += len(reason) - len(bad)
+            if len(bad):
+                lines = chunk.data.split(b"\n") if chunk.data is not None else None
+                for idx in bad:
+                    name = REASONS[reason[idx] - 1]
+                    rejected[name] += 1
+                    info.rejected[name] = info.rejected.get(name, 0) + 1
+                    if opts.max_rejects_logged < 0 or logged < opts.max_rejects_logged:
+                        text = lines[idx] if lines is not None else b"\t".join(
+                            str(c[idx]).encode() for c in chunk.columns)
+                        rej.write(f"{info.path}\t{chunk.first_line + idx}\t{name}\t{_escape_line(text)}\n")
+                        logged += 1
+            n_chunks = len(chunk_rows)
+            labels_, dense_, index_, distinct_ = res[1:5]
+            chunk_rows.append(len(labels_))
+            base = os.path.join(chunk_dir, str(n_chunks))
+            index_.astype(np.int32).tofile(base + ".idx")
+            labels_.astype(np.uint8).tofile(base + ".lab")
+            if layout.numeric:
+                dense_.astype(np.float32).tofile(base + ".dense")
+            with open(base + ".val", "wb") as f:
+                f.write(distinct_)
+            if given_splits and info.split not in vocab_splits:
+                continue
+            for i in range(len(fields)):
+                counters[i].add(res[5 + 2 * i], res[6 + 2 * i])
+    t_pass1 = time.time() - t0
+    rows_read = sum(f.lines for f in files)
+    n_rejected = sum(rejected.values())
+    n_valid = sum(valid_per_file)
+    if rows_read != n_valid + n_rejected:  # every line was either accepted or rejected
+        raise ConversionError(f"internal error: {rows_read} lines read, {n_valid} accepted, {n_rejected} rejected")
+    for f in files:
+        if f.empty:
+            log(f"warning: input {f.path} is empty")
+    if n_valid == 0:
+        os.replace(rejects_tmp, rejects_path)
+        shutil.rmtree(chunk_dir)
+        raise ConversionError(f"no valid rows in {', '.join(f.path for f in files)} "
+                              f"({rows_read} lines read, all rejected: see {rejects_path})")
+
+    # ---- vocabularies and the memory check
+    vocabularies = []
+    for field, counter, integer in zip(fields, counters, is_int):
+        keys, counts = counter.result()
+        cap = opts.max_vocab_size.get(field["name"], opts.max_vocab_size.get("*"))
+        vocabularies.append(build_vocabulary(keys, counts, integer, opts.min_count, cap))
+        field["vocab_size"] = len(vocabularies[-1]) + 1
+        field["distinct_values"] = int(len(keys))
+    vocab_total = sum(f["vocab_size"] for f in fields)
+    memory = memory_table(vocab_total, opts.embedding_dim, opts.scales)
+    log(f"vocabulary: {len(fields)} fields, sum of vocabulary sizes {vocab_total:,} "
+        f"(largest {max(f['vocab_size'] for f in fields):,}); embedding memory at d={opts.embedding_dim}:")
+    for m in memory:
+        log(f"  scale {m['scale']:>3}: {m['parameters']:>15,} parameters, tables {human(m['table_bytes'])}, "
+            f"with Adam slots {human(m['with_adam_bytes'])}")
+    if opts.memory_limit and memory and max(m["table_bytes"] for m in memory) > opts.memory_limit:
+        worst = max(memory, key=lambda m: m["table_bytes"])
+        os.remove(rejects_tmp)
+        shutil.rmtree(chunk_dir)
+        raise ConversionError(
+            f"stopping before writing anything: the embedding tables at scale {worst['scale']} need "
+            f"{human(worst['table_bytes'])}, over --memory_limit {human(opts.memory_limit)}; raise --min_count, "
+            f"set --max_vocab_size, lower --scales or raise --memory_limit")
+
+    # ---- split assignment (over accepted rows in input order)
+    rng = np.random.default_rng(opts.seed)
+    if given_splits:
+        names = [s for s in SPLITS if any(f.split == s for f in files)]
+        names += sorted({f.split for f in files} - set(names))
+        split_of_row = np.concatenate([np.full(valid_per_file[i], names.index(f.split), np.int8)
+                                       for i, f in enumerate(files)])
+    else:
+        ratios = np.asarray(opts.split, dtype=np.float64)
+        ratios = ratios / ratios.sum()
+        names = list(SPLITS[: len(ratios)])
+        sizes = np.floor(ratios * n_valid + 0.5).astype(np.int64)
+        sizes[0] = n_valid - sizes[1:].sum()
+        split_of_row = rng.permutation(np.repeat(np.arange(len(names), dtype=np.int8), sizes))
+    split_rows = {name: int((split_of_row == i).sum()) for i, name in enumerate(names)}
+    names = [n for n in names if split_rows[n] > 0]
+    # position of each row inside its split: train shuffled (seeded), the others in input order
+    position = np.zeros(n_valid, np.int64)
+    for i, name in enumerate(list(split_rows)):
+        idx = np.nonzero(split_of_row == i)[0]
+        position[idx] = rng.permutation(len(idx)) if name == "train" else np.arange(len(idx))
+    rps = opts.rows_per_shard
+    num_shards = {n: max(1, -(-split_rows[n] // rps)) for n in names}
+
+    # ---- pass 2: transform and spool per shard
+    _clean_output(opts.output)
+    spool = os.path.join(opts.output, ".spool")
+    os.makedirs(spool)
+    os.makedirs(os.path.join(opts.output, "vocab"))
+    transform = RawToIds(fields, vocabularies)
+    id_dtype = np.int32 if vocab_total < 2 ** 31 else np.int64
+    handles = {}
+
+    def spool_file(split, shard, kind):
+        key = (split, shard, kind)
+        if key not in handles:
+            handles[key] = open(os.path.join(spool, f"{split}-{shard}.{kind}"), "ab")
+        return handles[key]
+
+    def chunk_files():
+        for k in range(len(chunk_rows)):
+            base = os.path.join(chunk_dir, str(k))
+            with open(base + ".val", "rb") as f:
+                distinct = f.read()
+            index = np.fromfile(base + ".idx", np.int32).reshape(chunk_rows[k], len(fields))
+            labels = np.fromfile(base + ".lab", np.uint8)
+            dense = np.fromfile(base + ".dense", np.float32).reshape(chunk_rows[k], -1) if layout.numeric else \
+                np.zeros((chunk_rows[k], 0), np.float32)
+            for ext in (".val", ".idx", ".lab", ".dense"):
+                if os.path.exists(base + ext):
+                    os.remove(base + ext)
+            yield distinct, index, labels, dense
+
+    def transform_fn(distinct, index, labels, dense):
+        values = tf.io.parse_tensor(distinct, tf.string)
+        columns = [tf.io.parse_tensor(values[i], tf.string) for i in range(len(fields))]
+        ids_of_values = transform.per_field(columns, assume_valid=True)
+        ids = tf.stack([tf.gather(ids_of_values[i], index[:, i]) for i in range(len(fields))], axis=1)
+        return ids, labels, dense
+
+    pass2 = tf.data.Dataset.from_generator(chunk_files, output_signature=(
+        tf.TensorSpec([], tf.string), tf.TensorSpec([None, len(fields)], tf.int32), tf.TensorSpec([None], tf.uint8),
+        tf.TensorSpec([None, None], tf.float32)))
+    pass2 = pass2.map(transform_fn, num_parallel_calls=max(1, opts.parallel), deterministic=True).prefetch(2)
+
+    t1 = time.time()
+    row = 0
+    split_names = list(split_rows)
+    positives = {n: 0 for n in split_names}
+    for ids, labels, dense in pass2.as_numpy_iterator():
+        n = len(ids)
+        s_of = split_of_row[row:row + n]
+        pos = position[row:row + n]
+        row += n
+        for si, name in enumerate(split_names):
+            sel = np.nonzero(s_of == si)[0]
+            if not len(sel):
+                continue
+            positives[name] += int(labels[sel].sum())
+            shard = pos[sel] // rps
+            order = np.argsort(shard, kind="stable")
+            sel, shard = sel[order], shard[order]
+            bounds = np.nonzero(np.diff(shard))[0] + 1
+            for part in np.split(np.arange(len(sel)), bounds):
+                rows_ = sel[part]
+                k = int(shard[part[0]])
+                spool_file(name, k, "pos").write((pos[rows_] % rps).astype(np.int32).tobytes())
+                spool_file(name, k, "ids").write(ids[rows_].astype(id_dtype).tobytes())
+                spool_file(name, k, "lab").write(labels[rows_].astype(np.uint8).tobytes())
+                if layout.numeric:
+                    spool_file(name, k, "dense").write(dense[rows_].astype(np.float32).tobytes())
+    for h in handles.values():
+        h.close()
+    shutil.rmtree(chunk_dir)
+    if row != n_valid:
+        raise ConversionError(f"input changed between passes: {n_valid} valid rows, then {row}")
+    t_pass2 = time.time() - t1
+
+    # ---- write shards: order, serialize in bulk, temp name, rename
+    from mezoo.data.examples import serialize_examples
+
+    t2 = time.time()
+    F, D = len(fields), len(layout.numeric)
+    signature = [tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, len(fields)], tf.int64)]
+    if layout.numeric:
+        serialize = tf.function(serialize_examples, input_signature=signature + [
+            tf.TensorSpec([None, len(layout.numeric)], tf.float32)])
+    else:
+        serialize_two = tf.function(lambda labels, ids: serialize_examples(labels, ids), input_signature=signature)
+        serialize = lambda labels, ids, dense=None: serialize_two(labels, ids)  # noqa: E731
+    options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=opts.compression_level) \
+        if opts.compression == "GZIP" else tf.io.TFRecordOptions(compression_type="")
+
+    def write_shard(name, k):
+        base = os.path.join(spool, f"{name}-{k}")
+        if not os.path.exists(base + ".pos"):
+            pos = np.zeros(0, np.int32)
+        else:
+            pos = np.fromfile(base + ".pos", np.int32)
+        order = np.argsort(pos, kind="stable")
+        final = os.path.join(opts.output, _shard_name(name, k, num_shards[name], opts.compression))
+        tmp = final + ".tmp"
+        with tf.io.TFRecordWriter(tmp, options) as writer:
+            if len(pos):
+                ids = np.fromfile(base + ".ids", id_dtype).reshape(-1, F)[order].astype(np.int64)
+                labels = np.fromfile(base + ".lab", np.uint8)[order].astype(np.float32)
+                dense = np.fromfile(base + ".dense", np.float32).reshape(-1, D)[order] if D else None
+                for start in range(0, len(pos), 100_000):
+                    part = slice(start, start + 100_000)
+                    serialized = serialize(labels[part], ids[part], None if dense is None else dense[part])
+                    for record in serialized.numpy():
+                        writer.write(record)
+        os.replace(tmp, final)
+        return name, len(pos)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    written = {name: 0 for name in names}
+    jobs = [(name, k) for name in names for k in range(num_shards[name])]
+    with ThreadPoolExecutor(max(1, opts.parallel)) as pool:
+        futures = [pool.submit(write_shard, *job) for job in jobs]
+        try:
+            for future in futures:
+                name, n = future.result()
+                written[name] += n
+        except BaseException:
+            for future in futures:  # stop at the first failure: no more shards
+                future.cancel()
+            raise
+    shutil.rmtree(spool)
+    t_write = time.time() - t2
+    n_written = sum(written.values())
+    if rows_read != n_written + n_rejected:
+        raise ConversionError(f"rows read {rows_read} != written {n_written} + rejected {n_rejected}")
+
+    # ---- vocabularies, rejects, summary, and the spec last
+    for field, vocab in zip(fields, vocabularies):
+        rel = f"vocab/{field['name']}.txt"
+        write_vocabulary(os.path.join(opts.output, rel), vocab)
+        field["vocabulary"] = rel
+    os.replace(rejects_tmp, rejects_path)
+    suffix = ".tfrecord.gz" if opts.compression == "GZIP" else ".tfrecord"
+    spec = {
+        "format_version": 1,
+        "dataset": opts.dataset,
+        "label": layout.label_name,
+        "fields": [{k: v for k, v in f.items() if k not in ("column", "distinct_values")} for f in fields],
+        "numeric": [{"name": n["name"]} for n in layout.numeric],
+        "splits": {n: {"files": f"{n}-*{suffix}", "rows": written[n], "shards": num_shards[n],
+                       "compression": opts.compression if opts.compression != "NONE" else "",
+                       "positive_rate": round(positives[n] / max(written[n], 1), 6)} for n in names},
+        "preprocessing": {
+            "min_count": opts.min_count,
+            "split": "given" if given_splits else [float(r) for r in opts.split],
+            "seed": opts.seed,
+            "vocabulary_from": sorted(vocab_splits) if given_splits else "all",
+            "max_vocab_size": opts.max_vocab_size,
+            "oov_id": 0,
+            "integer_transform": "log_square_bucket: missing -> '', v > 2 -> floor(ln(v)^2), else v - 2",
+        },
+        "source": [{"path": os.path.basename(f.path), "bytes": f.bytes, "sha256": f.sha256,
+                    **({"split": f.split} if f.split else {})} for f in files],
+    }
+    summary = {
+        "dataset": opts.dataset,
+        "rows_read": rows_read,
+        "rows_written": n_written,
+        "rows_rejected": n_rejected,
+        "check": f"rows_read {rows_read} == rows_written {n_written} + rows_rejected {n_rejected}",
+        "written": written,
+        "rejected": {r: c for r, c in rejected.items() if c},
+        "positive_rate": {n: round(positives[n] / max(written[n], 1), 6) for n in names},
+        "vocab_sizes": {f["name"]: f["vocab_size"] for f in fields},
+        "distinct_values": {f["name"]: f["distinct_values"] for f in fields},
+        "vocab_size_total": vocab_total,
+        "memory": memory,
+        "inputs": [{"path": f.path, "split": f.split, "rows_read": f.lines, "rows_rejected": sum(f.rejected.values()),
+                    "rejected": f.rejected, "empty": f.empty, "final_newline": f.final_newline,
+                    "crlf": f.crlf, "utf8_bom": f.bom, "compression": f.compression} for f in files],
+    }
+    with open(os.path.join(opts.output, "summary.json.tmp"), "w") as f:
+        json.dump(summary, f, indent=1)
+        f.write("\n")
+    os.replace(os.path.join(opts.output, "summary.json.tmp"), os.path.join(opts.output, "summary.json"))
+    FeatureSpec(spec, opts.output).save(opts.output)
+    total = time.time() - t0
+    timing = {"pass1_validate_count_s": round(t_pass1, 2), "pass2_transform_s": round(t_pass2, 2),
+              "write_shards_s": round(t_write, 2), "total_s": round(total, 2),
+              "rows_per_s": round(rows_read / max(total, 1e-9))}
+    summary["timing"] = timing
+    log(format_summary(summary))
+    return summary
+
+
+def format_summary(s: Dict) -> str:
+    lines = [f"{s['dataset']}: read {s['rows_read']:,} rows, wrote {s['rows_written']:,}, rejected "
+             f"{s['rows_rejected']:,}  [{s['check']}: OK]"]
+    for name, n in s["written"].items():
+        lines.append(f"  {name:<6} {n:>12,} rows  positive rate {s['positive_rate'][name]:.4f}")
+    if s["rejected"]:
+        lines.append("  rejected: " + ", ".join(f"{r} {n:,}" for r, n in s["rejected"].items()))
+    for f in s["inputs"]:
+        notes = [k for k, v in (("empty", f["empty"]), ("no final newline", not f["final_newline"]),
+                                ("CRLF", f["crlf"]), ("UTF-8 BOM", f["utf8_bom"])) if v]
+        lines.append(f"  input {f['path']}{' [' + f['split'] + ']' if f['split'] else ''}: {f['rows_read']:,} rows, "
+                     f"{f['rows_rejected']:,} rejected" + (f" ({', '.join(notes)})" if notes else ""))
+    lines.append(f"  vocabulary sizes (incl. OOV id 0), total {s['vocab_size_total']:,}: "
+                 + " ".join(f"{k}={v}" for k, v in s["vocab_sizes"].items()))
+    if "timing" in s:
+        t = s["timing"]
+        lines.append(f"  time {t['total_s']} s ({t['rows_per_s']:,} rows/s): validate+count {t['pass1_validate_count_s']} s, "
+                     f"transform {t['pass2_transform_s']} s, write {t['write_shards_s']} s")
+    return "\n".join(lines)
+
+
+def run_main(fn):
+    """CLI wrapper: clear one-line errors (naming the file) instead of tracebacks."""
+    try:
+        fn()
+    except (InputError, ConversionError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,126 @@
+"""Summary and validation of a converted directory.
+
+    python -m tfrecord_tools.inspect DIR [--max_rows N]
+
+Prints the feature spec's summary (splits, rows, positive rates, vocabulary sizes, and the
+converter's summary.json when present), then reads every shard: counts records, parses them
+in batches and checks each row against the spec (the `ids` length, every id inside
+0..vocab_size-1, labels 0/1, `dense` length). A corrupted or truncated shard is named with
+the error. Exit status 0 when everything matches the spec, 1 otherwise.
+"""
+
+import json
+import os
+import re
+import sys
+
+from absl import app, flags
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+FLAGS = flags.FLAGS
+flags.DEFINE_integer("max_rows", 0, "Check at most this many rows per shard (0: all; row counts then need all).")
+flags.DEFINE_integer("batch_size", 8192, "Records parsed per batch while checking.")
+
+
+def check_shard(path, spec, compression, batch_size=8192, max_rows=0):
+    """-> dict(rows, positives, errors: [str]); reading errors name the shard."""
+    import numpy as np
+    import tensorflow as tf
+
+    from mezoo.data.examples import feature_description
+
+    desc = feature_description(spec.num_fields, len(spec.numeric))
+    sizes = np.asarray(spec.vocab_sizes, np.int64)
+    rows, positives, errors = 0, 0, []
+    ds = tf.data.TFRecordDataset(path, compression_type=compression or "").batch(batch_size)
+    it = iter(ds)
+    while True:
+        try:
+            batch = next(it)
+        except StopIteration:
+            break
+        except (tf.errors.DataLossError, tf.errors.OutOfRangeError, tf.errors.InvalidArgumentError) as e:
+            message = re.sub(r"\{\{.*?\}\}\s*", "", e.message.splitlines()[0]).split(" [Op:")[0]
+            errors.append(f"corrupted or truncated shard {path} (after {rows} good records): {message}")
+            break
+        try:
+            parsed = tf.io.parse_example(batch, desc)
+        except tf.errors.InvalidArgumentError as e:
+            errors.append(f"shard {path}: records {rows}..{rows + len(batch)} do not match the spec: "
+                          f"{e.message.splitlines()[0][:300]}")
+            break
+        ids = parsed["ids"].numpy()
+        bad = (ids < 0) | (ids >= sizes[None, :])
+        if bad.any():
+            r, f = np.argwhere(bad)[0]
+            errors.append(f"shard {path}: record {rows + r} field {spec.field_names[f]} id {ids[r, f]} outside "
+                          f"0..{sizes[f] - 1} ({int(bad.sum())} such ids in this batch)")
+        labels = parsed["label"].numpy()
+        if not np.isin(labels, (0.0, 1.0)).all():
+            errors.append(f"shard {path}: labels other than 0/1 near record {rows}")
+        rows += len(labels)
+        positives += int(labels.sum())
+        if max_rows and rows >= max_rows:
+            break
+    return {"rows": rows, "positives": positives, "errors": errors}
+
+
+def inspect_directory(directory, batch_size=8192, max_rows=0, out=print):
+    from mezoo.data.feature_spec import FeatureSpec
+
+    spec = FeatureSpec.load(directory)
+    out(f"{spec.resolve('feature_spec.json')}: dataset {spec.dataset!r}, {spec.num_fields} fields, "
+        f"{len(spec.numeric)} numeric, sum of vocabulary sizes {sum(spec.vocab_sizes):,}")
+    out("  vocab sizes: " + " ".join(f"{n}={v}" for n, v in zip(spec.field_names, spec.vocab_sizes)))
+    summary_path = spec.resolve("summary.json")
+    if os.path.exists(summary_path):
+        with open(summary_path) as f:
+            s = json.load(f)
+        out(f"  converter: read {s['rows_read']:,}, wrote {s['rows_written']:,}, rejected {s['rows_rejected']:,}"
+            + (f" ({', '.join(f'{k} {v:,}' for k, v in s['rejected'].items())})" if s.get("rejected") else ""))
+    problems = []
+    for split, entry in spec.splits.items():
+        try:
+            files = spec.files(split)
+        except FileNotFoundError as e:
+            problems.append(str(e))
+            continue
+        expected_shards = entry.get("shards")
+        if expected_shards is not None and len(files) != expected_shards:
+            problems.append(f"split {split}: {len(files)} shard files, spec says {expected_shards}")
+        rows = positives = 0
+        for path in files:
+            r = check_shard(path, spec, spec.compression(split), batch_size, max_rows)
+            rows += r["rows"]
+            positives += r["positives"]
+            problems += r["errors"]
+        rate = positives / rows if rows else float("nan")
+        line = f"  {split:<6} {len(files):>4} shards {rows:>12,} rows  positive rate {rate:.4f}"
+        if not max_rows and entry.get("rows") is not None and rows != entry["rows"]:
+            problems.append(f"split {split}: {rows} rows in the shards, spec says {entry['rows']}")
+            line += f"  (spec: {entry['rows']:,})"
+        out(line)
+    if problems:
+        out(f"INVALID: {len(problems)} problem(s)")
+        for p in problems:
+            out("  " + p)
+    else:
+        out("OK: every shard matches the spec")
+    return problems
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: python -m tfrecord_tools.inspect DIR", file=sys.stderr)
+        sys.exit(2)
+    try:
+        problems = inspect_directory(argv[1], FLAGS.batch_size, FLAGS.max_rows)
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,232 @@
+"""Reading raw inputs in chunks of whole lines, with nothing lost.
+
+Delimited text (plain or gzip, detected from the magic bytes) is read in blocks cut at line
+ends; a UTF-8 byte-order mark at the start of a file is dropped, CRLF becomes LF, and a last
+line without its newline is still a line (the summary notes the missing newline). Each chunk
+carries its file, the number of its first line, and which of its lines are not valid UTF-8.
+Parquet is read with pyarrow, a record batch at a time, every column cast to string (a null
+becomes the empty string, i.e. missing); row numbers stand in for line numbers.
+"""
+
+import gzip
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import Iterator, List, Optional
+
+import numpy as np
+
+BOM = b"\xef\xbb\xbf"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class InputError(Exception):
+    """A problem with an input or output path, reported with the path."""
+
+
+@dataclass
+class FileInfo:
+    path: str
+    split: Optional[str] = None  # a given split (csv tool), else None
+    bytes: int = 0
+    sha256: str = ""
+    compression: str = ""
+    header: Optional[bytes] = None
+    lines: int = 0  # data lines read (header excluded)
+    empty: bool = False
+    final_newline: bool = True
+    bom: bool = False
+    crlf: bool = False
+    rejected: dict = field(default_factory=dict)
+
+
+@dataclass
+class Chunk:
+    file_index: int
+    first_line: int  # 1-based line number of the chunk's first line in its file
+    data: Optional[bytes] = None  # text: lines joined by b"\n", no final newline
+    num_lines: int = 0
+    bad_utf8: Optional[np.ndarray] = None  # bool (num_lines,) or None when all valid
+    columns: Optional[List[np.ndarray]] = None  # parquet: one object array of bytes per column
+
+
+class _HashingReader:
+    """A file object that hashes the (possibly compressed) bytes it hands out."""
+
+    def __init__(self, f):
+        self.f, self.hash = f, hashlib.sha256()
+
+    def read(self, n=-1):
+        data = self.f.read(n)
+        self.hash.update(data)
+        return data
+
+    def readable(self):
+        return True
+
+    def close(self):
+        self.f.close()
+
+
+def check_inputs(paths: List[str]) -> None:
+    for p in paths:
+        if not os.path.exists(p):
+            raise InputError(f"input file not found: {p}")
+        if os.path.isdir(p):
+            raise InputError(f"input is a directory, not a file: {p}")
+        if not os.access(p, os.R_OK):
+            raise InputError(f"input file is not readable: {p}")
+
+
+def _open(path: str):
+    raw = open(path, "rb")
+    magic = raw.read(2)
+    raw.seek(0)
+    hashing = _HashingReader(raw)
+    if magic == GZIP_MAGIC:
+        return hashing, gzip.GzipFile(fileobj=hashing, mode="rb"), "gzip"
+    return hashing, hashing, ""
+
+
+def _bad_utf8_lines(data: bytes, num_lines: int) -> Optional[np.ndarray]:
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    bad = np.zeros(num_lines, bool)
+    for i, line in enumerate(data.split(b"\n")):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad[i] = True
+    return bad
+
+
+def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 << 20) -> Iterator[Chunk]:
+    """Chunks of whole lines from each file in turn; fills in each FileInfo as it goes.
+
+    With `header`, each file's first line is its header (stored in `FileInfo.header`), not data.
+    """
+    for index, info in enumerate(files):
+        info.bytes = os.path.getsize(info.path)
+        try:
+            hashing, f, info.compression = _open(info.path)
+        except OSError as e:
+            raise InputError(f"cannot open input {info.path}: {e}") from e
+
+        def read():
+            try:
+                return f.read(chunk_bytes)
+            except (OSError, EOFError, gzip.BadGzipFile) as e:
+                raise InputError(f"cannot read input {info.path} (corrupted or truncated gzip?): {e}") from e
+
+        info.lines, info.final_newline = 0, True
+        line_no = 1
+        try:
+            rest = read()
+            info.empty = not rest
+            if rest.startswith(BOM):
+                rest, info.bom = rest[len(BOM):], True
+            if header and rest:
+                while b"\n" not in rest:
+                    block = read()
+                    if not block:
+                        break
+                    rest += block
+                head, _, rest = rest.partition(b"\n")
+                info.header = head.rstrip(b"\r")
+                line_no = 2
+            while True:
+                block = read()
+                data = rest + block
+                if block:
+                    cut = data.rfind(b"\n")
+                    if cut < 0:
+                        rest = data
+                        continue
+                    text, rest = data[:cut], data[cut + 1:]
+                elif not data:
+                    break
+                elif data.endswith(b"\n"):
+                    text, rest = data[:-1], b""
+                else:  # a last line without its newline (maybe truncated)
+                    info.final_newline = False
+                    text, rest = data, b""
+                if b"\r" in text:
+                    if b"\r\n" in text:
+                        info.crlf = True
+                        text = text.replace(b"\r\n", b"\n")
+                    if text.endswith(b"\r"):  # CRLF cut at the chunk's end
+                        text, info.crlf = text[:-1], True
+                n = text.count(b"\n") + 1
+                yield Chunk(index, line_no, data=text, num_lines=n, bad_utf8=_bad_utf8_lines(text, n))
+                line_no += n
+                info.lines += n
+                if not block:
+                    break
+        finally:
+            f.close()
+            if f is not hashing:
+                hashing.close()
+        info.sha256 = hashing.hash.hexdigest()
+
+
+def read_header(path: str) -> bytes:
+    """The first line of a (plain or gzip) text file, without BOM and line end."""
+    check_inputs([path])
+    hashing, f, _ = _open(path)
+    buf = b""
+    try:
+        while b"\n" not in buf:
+            block = f.read(65536)
+            if not block:
+                break
+            buf += block
+    finally:
+        f.close()
+        if f is not hashing:
+            hashing.close()
+    if buf.startswith(BOM):
+        buf = buf[len(BOM):]
+    return buf.split(b"\n", 1)[0].rstrip(b"\r")
+
+
+def read_parquet_chunks(files: List[FileInfo], columns: List[str], batch_rows: int = 65536) -> Iterator[Chunk]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    for index, info in enumerate(files):
+        info.bytes = os.path.getsize(info.path)
+        h = hashlib.sha256()
+        with open(info.path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 22), b""):
+                h.update(block)
+        info.sha256 = h.hexdigest()
+        try:
+            pf = pq.ParquetFile(info.path)
+        except Exception as e:
+            raise InputError(f"cannot read Parquet input {info.path}: {e}") from e
+        missing = [c for c in columns if c not in pf.schema_arrow.names]
+        if missing:
+            raise InputError(f"Parquet input {info.path} lacks columns {missing}")
+        info.lines, info.empty, info.compression = 0, pf.metadata.num_rows == 0, "parquet"
+        line_no = 1
+        for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
+            cols = []
+            for name in columns:
+                col = batch.column(batch.schema.get_field_index(name))
+                if pa.types.is_floating(col.type):
+                    # integral floats (1.0) print as integers so integer fields and labels parse
+                    as_int = pc.cast(col, pa.int64(), safe=False)
+                    integral = pc.equal(pc.cast(as_int, col.type), col)
+                    col = pc.if_else(integral, pc.cast(as_int, pa.string()), pc.cast(col, pa.string()))
+                else:
+                    col = pc.cast(col, pa.string()) if not pa.types.is_binary(col.type) else col
+                col = pc.fill_null(col, "")
+                cols.append(np.asarray(col.to_numpy(zero_copy_only=False), dtype=object))
+            n = batch.num_rows
+            yield Chunk(index, line_no, columns=cols, num_lines=n)
+            line_no += n
+            info.lines += n

@@ -1,0 +1,87 @@
+"""Schema files of the csv tool: loading them and turning them into a core.Layout (no flags)."""
+
+import json
+import os
+
+import yaml
+
+from tfrecord_tools.core import ConversionError, Layout
+from tfrecord_tools.reader import FileInfo, check_inputs, read_header
+
+DELIMITERS = {"csv": ",", "tsv": "\t"}
+
+
+def load_schema(path: str) -> dict:
+    check_inputs([path])
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    schema = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    if not isinstance(schema, dict) or "label" not in schema:
+        raise ConversionError(f"schema {path}: needs at least `label` and some `categorical`/`integer` columns")
+    if not (schema.get("categorical") or schema.get("integer")):
+        raise ConversionError(f"schema {path}: no categorical or integer columns")
+    return schema
+
+
+def build(schema: dict, schema_dir: str, inputs):
+    fmt = schema.get("format", "csv")
+    if fmt not in ("csv", "tsv", "parquet", "text"):
+        raise ConversionError(f"schema format {fmt!r}: use csv, tsv, parquet (or text with a delimiter)")
+    files = []
+    if schema.get("splits"):
+        if inputs:
+            raise ConversionError("the schema gives split files: do not pass --input as well")
+        for split, paths in schema["splits"].items():
+            for p in ([paths] if isinstance(paths, str) else paths):
+                files.append(FileInfo(os.path.join(schema_dir, p), split=split))
+    else:
+        if not inputs:
+            raise ConversionError("pass --input (or give `splits` in the schema)")
+        files = [FileInfo(p) for p in inputs]
+    check_inputs([f.path for f in files])
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+        columns = [schema["label"]] + list(schema.get("categorical", [])) + list(schema.get("integer", [])) + \
+            list(schema.get("numeric", []))
+        for f in files:
+            try:
+                names = pq.ParquetFile(f.path).schema_arrow.names
+            except Exception as e:
+                raise ConversionError(f"cannot read Parquet input {f.path}: {e}") from e
+            missing = [c for c in columns if c not in names]
+            if missing:
+                raise ConversionError(f"{f.path}: columns {missing} not in the file")
+        delimiter, header = ",", False
+    else:
+        delimiter = schema.get("delimiter", DELIMITERS.get(fmt, ","))
+        header = bool(schema.get("header", True))
+        if header:
+            columns = None
+            for f in files:
+                names = read_header(f.path).decode("utf-8", "replace").split(delimiter)
+                if columns is None:
+                    columns = names
+                elif names != columns:
+                    raise ConversionError(f"{f.path}: header {names} differs from {files[0].path}'s {columns}")
+            if schema.get("columns") and schema["columns"] != columns:
+                raise ConversionError(f"{files[0].path}: header {columns} is not the schema's columns {schema['columns']}")
+        else:
+            columns = schema.get("columns")
+            if not columns:
+                raise ConversionError("header: false needs `columns:` in the schema")
+    index = {c: i for i, c in enumerate(columns)}
+    for c in [schema["label"]] + list(schema.get("categorical", [])) + list(schema.get("integer", [])) + \
+            list(schema.get("numeric", [])):
+        if c not in index:
+            raise ConversionError(f"schema column {c!r} is not among the input's columns {columns}")
+    fields = []
+    for c in columns:  # spec field order: the file's column order
+        if c in (schema.get("categorical") or []):
+            fields.append({"name": c, "kind": "categorical", "source": "string", "column": index[c]})
+        elif c in (schema.get("integer") or []):
+            fields.append({"name": c, "kind": "categorical", "source": "integer", "transform": "log_square_bucket",
+                           "column": index[c]})
+    numeric = [{"name": c, "column": index[c]} for c in columns if c in (schema.get("numeric") or [])]
+    layout = Layout(num_columns=len(columns), label=index[schema["label"]], fields=fields, numeric=numeric,
+                    delimiter=delimiter, header=header, label_name=schema["label"], columns=list(columns))
+    return files, layout, ("parquet" if fmt == "parquet" else "text")

@@ -1,0 +1,366 @@
+"""Synthetic CTR data in the raw source formats, with a planted model to measure learners against.
+
+    python -m tfrecord_tools.synthetic --dataset criteo --rows 1000000 --output /tmp/criteo/train.txt
+    python -m tfrecord_tools.synthetic --dataset avazu --rows 100000 --output /tmp/avazu/train.csv
+    python -m tfrecord_tools.synthetic --dataset frappe --rows 100000 --output /tmp/frappe   # a directory
+
+Rows follow the published statistics of the real data (`STATS`, from ../shared/data/stats:
+cardinalities, top-value shares, Criteo's block-structured missingness, integer quantiles,
+positive rates), with Zipf-like skew over each field's values. Labels come from a planted
+model whose signal lies mostly in field-pair interactions: logit = b + 0.3 * sum_f w_f[x_f] +
+sum_{(f,g) in P} <u_f[x_f], v_g[x_g]> over a fixed random set P of field pairs, with b set to
+hit the published positive rate. The planted model's AUC on held-out rows (generated the
+same way, not written) is the ceiling a learner is measured against; it is written beside
+the data as `<output>.planted.json` (frappe: `<output>/planted.json`). The same seed gives
+the same bytes. Criteo and Avazu outputs ending in .gz are gzip-compressed.
+"""
+
+import gzip
+import json
+import math
+import os
+from typing import Dict, List
+
+import numpy as np
+from absl import app, flags
+
+# Published statistics (hand-copied numbers from ../shared/data/stats/*.json; tests check that
+# they still agree with those files). Cardinalities are of the full data sets.
+STATS = {
+    "criteo": {
+        "positive_rate": 0.25622,
+        "integer": {  # name: (p50, p75, min, max)
+            "I1": (1, 3, 0, 556), "I2": (3, 40, -2, 18522), "I3": (8, 23, 0, 65535), "I4": (5, 11, 0, 417),
+            "I5": (2213, 10209, 0, 1741128), "I6": (37, 122, 0, 16290), "I7": (3, 11, 0, 8807),
+            "I8": (8, 20, 0, 4677), "I9": (40, 120, 0, 12661), "I10": (1, 1, 0, 6), "I11": (1, 2, 0, 104),
+            "I12": (0, 1, 0, 493), "I13": (5, 13, 0, 6558)},
+        "categorical": {
+            "C1": 1460, "C2": 583, "C3": 10131227, "C4": 2202608, "C5": 305, "C6": 24, "C7": 12517, "C8": 633,
+            "C9": 3, "C10": 93145, "C11": 5683, "C12": 8351593, "C13": 3194, "C14": 27, "C15": 14992,
+            "C16": 5461306, "C17": 10, "C18": 5652, "C19": 2173, "C20": 4, "C21": 7046547, "C22": 18, "C23": 15,
+            "C24": 286181, "C25": 105, "C26": 142572},
+        "top1_share": {"C1": 0.50, "C5": 0.67, "C8": 0.59, "C9": 0.89, "C17": 0.43, "C23": 0.45},
+        # block-structured missingness (head10k): groups missing together, with their rates
+        "missing_groups": [(("I1", "I10"), 0.45), (("I4", "I13"), 0.20), (("I7", "I9", "I11"), 0.049),
+                           (("C3", "C4", "C12", "C16", "C21", "C24"), 0.036), (("C19", "C20", "C25", "C26"), 0.45),
+                           (("I12",), 0.77), (("C22",), 0.82), (("I3",), 0.20), (("I5",), 0.049), (("I6",), 0.25),
+                           (("C6",), 0.13)],
+    },
+    "avazu": {
+        "positive_rate": 0.16981,
+        "categorical": {
+            "hour": 240, "C1": 7, "banner_pos": 7, "site_id": 4737, "site_domain": 7745, "site_category": 26,
+            "app_id": 8552, "app_domain": 559, "app_category": 36, "device_id": 2686408, "device_ip": 6729486,
+            "device_model": 8251, "device_type": 5, "device_conn_type": 4, "C14": 2626, "C15": 8, "C16": 9,
+            "C17": 435, "C18": 4, "C19": 68, "C20": 172, "C21": 60},
+        "top1_share": {"C1": 0.926, "banner_pos": 0.805, "device_type": 0.927, "device_conn_type": 0.905,
+                       "C15": 0.953, "C16": 0.957, "device_id": 0.872, "app_id": 0.782, "site_id": 0.358,
+                       "C20": 0.623},
+        "decimal": ["C1", "banner_pos", "device_type", "device_conn_type", "C14", "C15", "C16", "C17", "C18",
+                    "C19", "C20", "C21"],
+    },
+    "frappe": {
+        "positive_rate": 0.3333,
+        "split_rows": {"train": 202027, "valid": 57722, "test": 28860},
+        # vocabulary incl. padding and OOV (BARS): distinct values = size - 2
+        "categorical": {"user": 954, "item": 4082, "daytime": 7, "weekday": 7, "isweekend": 2, "homework": 3,
+                        "cost": 2, "weather": 9, "country": 80, "city": 233},
+    },
+}
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("dataset", None, ["criteo", "avazu", "frappe"], "Which raw format and statistics to imitate.")
+flags.DEFINE_integer("rows", None, "Rows to write (frappe: in total over train/valid/test, split 70/20/10).")
+flags.DEFINE_string("output", None, "Output file (criteo: TSV like train.txt; avazu: CSV like train.csv; a .gz "
+                                    "name compresses) or, for frappe, a directory for train/valid/test.csv + "
+                                    "schema.yaml. The planted model's figures go to <output>.planted.json "
+                                    "(frappe: <output>/planted.json).")
+flags.DEFINE_integer("seed", 0, "Random seed: the same seed and arguments give the same bytes.")
+flags.DEFINE_integer("heldout_rows", 0, "Held-out rows for the planted model's AUC (0: max(20000, rows // 5), "
+                                        "at most 1,000,000).")
+flags.DEFINE_float("signal", 1.0, "Scale of the planted logit's variable part (higher: easier, higher AUC).")
+
+
+def _zipf_probs(k: int, top1: float = None, s: float = 1.1) -> np.ndarray:
+    ranks = np.arange(1, k + 1, dtype=np.float64)
+    if top1 is not None and k > 1:
+        lo, hi = 0.0, 8.0
+        for _ in range(60):  # bisection on the exponent for the top value's share
+            s = (lo + hi) / 2
+            p = ranks ** -s
+            if p[0] / p.sum() < top1:
+                lo = s
+            else:
+                hi = s
+    p = ranks ** -s
+    return p / p.sum()
+
+
+def _sample(rng, probs: np.ndarray, n: int) -> np.ndarray:
+    cdf = np.cumsum(probs)
+    cdf /= cdf[-1]
+    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(probs) - 1).astype(np.int64)
+
+
+def _hex8(values: np.ndarray) -> np.ndarray:
+    """uint32 values -> 8 lowercase hex digits each (bytes), vectorised."""
+    v = values.astype(np.uint64) & np.uint64(0xFFFFFFFF)
+    shifts = np.arange(28, -4, -4, dtype=np.uint64)
+    nib = ((v[:, None] >> shifts[None, :]) & np.uint64(0xF)).astype(np.int64)
+    chars = np.frombuffer(b"0123456789abcdef", dtype="S1")[nib]
+    return np.ascontiguousarray(chars).view("S8").ravel()
+
+
+def _mix(x: np.ndarray, salt: int) -> np.ndarray:
+    """splitmix64 of x ^ salt: distinct-looking, deterministic tokens."""
+    with np.errstate(over="ignore"):
+        z = x.astype(np.uint64) + np.uint64((salt * 0x9E3779B97F4A7C15) % (1 << 64))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Exact ROC AUC (Mann-Whitney, ties counted half)."""
+    labels = np.asarray(labels).astype(bool)
+    order = np.argsort(scores, kind="mergesort")
+    s = np.asarray(scores)[order]
+    ranks = np.empty(len(s), np.float64)
+    # average ranks over ties
+    bounds = np.concatenate([[0], np.nonzero(np.diff(s))[0] + 1, [len(s)]])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        ranks[a:b] = (a + b + 1) / 2.0
+    r = np.empty_like(ranks)
+    r[order] = ranks
+    pos = labels.sum()
+    neg = len(labels) - pos
+    if pos == 0 or neg == 0:
+        return float("nan")
+    return float((r[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+class Generator:
+    """Draws field values (as ranks) and labels for one dataset's statistics."""
+
+    def __init__(self, dataset: str, rows: int, seed: int, signal: float = 1.0):
+        self.dataset, self.stats = dataset, STATS[dataset]
+        self.rng = np.random.default_rng(seed)
+        self.seed, self.signal = seed, signal
+        self.fields: List[str] = list(self.stats.get("integer", {})) + list(self.stats["categorical"])
+        cap = max(4 * rows, 1000)
+        self.card: Dict[str, int] = {}
+        self.probs: Dict[str, np.ndarray] = {}
+        for name, k in self.stats["categorical"].items():
+            k_eff = int(min(k, cap))
+            self.card[name] = k_eff
+            self.probs[name] = _zipf_probs(k_eff, self.stats.get("top1_share", {}).get(name), s=1.05)
+        # planted model: first-order weights and pair factors over value ranks (+1 slot: missing)
+        dim = 4
+        self.num_ids = {f: (self.card[f] if f in self.card else 64) + 1 for f in self.fields}
+        self.first = {f: self.rng.normal(0, 1, self.num_ids[f]) for f in self.fields}
+        self.factor = {f: self.rng.normal(0, 1, (self.num_ids[f], dim)) for f in self.fields}
+        n = len(self.fields)
+        all_pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+        picks = self.rng.choice(len(all_pairs), size=min(len(all_pairs), max(3, n // 2)), replace=False)
+        self.pairs = [all_pairs[p] for p in sorted(picks)]
+        self.bias = None
+
+    def draw(self, n: int):
+        """(values: dict field -> int64 ranks or raw integers, missing: dict field -> bool, ids for the model)."""
+        values, missing = {}, {}
+        for name, (p50, p75, lo, hi) in self.stats.get("integer", {}).items():
+            mu = math.log(p50 + 1.0)
+            sigma = max((math.log(p75 + 1.0) - mu) / 0.6745, 0.35)
+            v = np.floor(np.exp(self.rng.normal(mu, sigma, n))).astype(np.int64) - 1
+            v = np.maximum(v, 0)
+            if lo < 0:
+                v = np.where(self.rng.random(n) < 0.02, self.rng.integers(lo, 0, n, endpoint=True), v)
+            values[name] = np.clip(v, lo, hi)
+        for name in self.stats["categorical"]:
+            values[name] = _sample(self.rng, self.probs[name], n)
+        for name in self.fields:
+            missing[name] = np.zeros(n, bool)
+        for group, rate in self.stats.get("missing_groups", []):
+            m = self.rng.random(n) < rate
+            for name in group:
+                missing[name] = missing[name] | m
+        ids = {}
+        for name in self.fields:
+            if name in self.card:
+                x = values[name]
+            else:  # integers: the model sees about their log-square bucket (float64 is close enough here)
+                v = values[name]
+                bucket = np.where(v > 2, np.floor(np.log(np.maximum(v, 1)) ** 2), v - 2).astype(np.int64)
+                x = np.clip(bucket + 8, 0, 62)
+            ids[name] = np.where(missing[name], self.num_ids[name] - 1, x)
+        return values, missing, ids
+
+    def logits(self, ids) -> np.ndarray:
+        n = len(next(iter(ids.values())))
+        z = np.zeros(n)
+        for f in self.fields:
+            z += 0.3 * self.first[f][ids[f]] / math.sqrt(len(self.fields))
+        for i, j in self.pairs:
+            fi, fj = self.fields[i], self.fields[j]
+            z += (self.factor[fi][ids[fi]] * self.factor[fj][ids[fj]]).sum(1) / math.sqrt(2 * len(self.pairs))
+        z *= self.signal
+        if self.bias is None:  # hit the published positive rate
+            target = self.stats["positive_rate"]
+            lo, hi = -20.0, 20.0
+            for _ in range(60):
+                mid = (lo + hi) / 2
+                if (1 / (1 + np.exp(-(z + mid)))).mean() < target:
+                    lo = mid
+                else:
+                    hi = mid
+            self.bias = (lo + hi) / 2
+        return z + self.bias
+
+    def labels(self, logits: np.ndarray) -> np.ndarray:
+        return (self.rng.random(len(logits)) < 1 / (1 + np.exp(-logits))).astype(np.int64)
+
+
+def _write_lines(path: str, columns: List, sep: str, header: str = None) -> None:
+    """columns: pyarrow string arrays (no nulls) -> delimited lines, written atomically."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    last = pc.binary_join_element_wise(columns[-1], pa.array([""] * len(columns[-1]), pa.string()), "\n")
+    joined = pc.binary_join_element_wise(*columns[:-1], last, sep)
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32, count=len(joined) + 1, offset=joined.offset * 4)
+    data = joined.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+    if header is not None:
+        data = (header + "\n").encode() + data
+    tmp = path + ".tmp"
+    if path.endswith(".gz"):
+        with open(tmp, "wb") as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0, filename="") as f:
+                f.write(data)
+    else:
+        with open(tmp, "wb") as f:
+            f.write(data)
+    os.replace(tmp, path)
+
+
+def _int_strings(values: np.ndarray, missing: np.ndarray):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    s = pc.cast(pa.array(values), pa.string())
+    return pc.if_else(pa.array(missing), "", s)
+
+
+def _hex_strings(gen: Generator, name: str, ranks: np.ndarray, missing: np.ndarray):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    salt = sum(ord(c) * 131 ** i for i, c in enumerate(name)) + 7919 * gen.seed
+    vocab = _hex8(_mix(np.arange(gen.card[name], dtype=np.uint64), salt))
+    s = pa.array(vocab[ranks].astype("S8"), pa.binary()).cast(pa.string())
+    return pc.if_else(pa.array(missing), "", s)
+
+
+def generate(dataset: str, rows: int, output: str, seed: int = 0, heldout_rows: int = 0, signal: float = 1.0) -> Dict:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if rows < 1:
+        raise ValueError("--rows must be >= 1")
+    gen = Generator(dataset, rows, seed, signal)
+    values, missing, ids = gen.draw(rows)
+    logits = gen.logits(ids)
+    labels = gen.labels(logits)
+    held = heldout_rows or min(max(20_000, rows // 5), 1_000_000)
+    h_values, h_missing, h_ids = gen.draw(held)
+    h_logits = gen.logits(h_ids)
+    h_labels = gen.labels(h_logits)
+    label_col = pc.cast(pa.array(labels), pa.string())
+    if dataset == "criteo":
+        cols = [label_col]
+        cols += [_int_strings(values[f], missing[f]) for f in STATS["criteo"]["integer"]]
+        cols += [_hex_strings(gen, f, values[f], missing[f]) for f in STATS["criteo"]["categorical"]]
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        _write_lines(output, cols, "\t")
+        planted_path = output + ".planted.json"
+    elif dataset == "avazu":
+        st = STATS["avazu"]
+        order = np.argsort(values["hour"], kind="stable")  # chronological, as train.csv
+        hours = np.asarray([14102100 + 100 * (h // 24) + h % 24 for h in range(240)], np.int64)
+        # hour ranks are skewed by the Zipf draw; map rank r to the r-th hour of a shuffled list
+        hour_of_rank = gen.rng.permutation(hours)
+        values = {k: v[order] for k, v in values.items()}
+        labels, logits = labels[order], logits[order]
+        label_col = pc.cast(pa.array(labels), pa.string())
+        ids_col = pc.cast(pa.array(_mix(np.arange(rows, dtype=np.uint64), seed + 17)), pa.string())
+        hour_values = np.sort(hour_of_rank[values["hour"] % 240])
+        cols = [ids_col, label_col, pc.cast(pa.array(hour_values), pa.string())]
+        for f in list(st["categorical"])[1:]:
+            none = np.zeros(rows, bool)
+            if f in st["decimal"]:
+                base = {"C20": 100000, "C14": 15000, "C17": 1700, "C21": 10, "C1": 1001}.get(f, 0)
+                v = values[f] + base
+                if f == "C20":
+                    v = np.where(values[f] == 0, -1, v)
+                cols.append(_int_strings(v, none))
+            else:
+                cols.append(_hex_strings(gen, f, values[f], none))
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        from tfrecord_tools.formats import AVAZU_COLUMNS
+        _write_lines(output, cols, ",", header=",".join(AVAZU_COLUMNS))
+        planted_path = output + ".planted.json"
+    else:  # frappe: globally indexed ids, given train/valid/test split
+        st = STATS["frappe"]
+        os.makedirs(output, exist_ok=True)
+        offset, cols = 0, [label_col]
+        for f, k in st["categorical"].items():
+            cols.append(pc.cast(pa.array(values[f] + offset), pa.string()))
+            offset += k
+        total = sum(st["split_rows"].values())
+        sizes = [int(round(rows * st["split_rows"][s] / total)) for s in ("train", "valid")]
+        bounds = [0, sizes[0], sizes[0] + sizes[1], rows]
+        header = ",".join(["label"] + list(st["categorical"]))
+        for s, a, b in zip(("train", "valid", "test"), bounds[:-1], bounds[1:]):
+            _write_lines(os.path.join(output, f"{s}.csv"), [c.slice(a, b - a) for c in cols], ",", header=header)
+        with open(os.path.join(output, "schema.yaml"), "w") as f:
+            f.write("dataset: frappe_synthetic\nformat: csv\nheader: true\nlabel: label\n"
+                    f"categorical: [{', '.join(st['categorical'])}]\n"
+                    "splits: {train: train.csv, valid: valid.csv, test: test.csv}\n")
+        planted_path = os.path.join(output, "planted.json")
+    p = 1 / (1 + np.exp(-h_logits))
+    eps = 1e-12
+    info = {
+        "dataset": dataset, "rows": rows, "seed": seed, "signal": signal,
+        "planted_auc_heldout": round(auc(h_labels, h_logits), 6),
+        "planted_logloss_heldout": round(float(-np.mean(h_labels * np.log(p + eps) + (1 - h_labels) * np.log(1 - p + eps))), 6),
+        "heldout_rows": held,
+        "planted_auc_written_rows": round(auc(labels, logits), 6),
+        "positive_rate": round(float(labels.mean()), 6),
+        "interaction_pairs": [[gen.fields[i], gen.fields[j]] for i, j in gen.pairs],
+        "note": "AUC of the true click probabilities on rows drawn like the data but not written: the ceiling "
+                "for a learner trained on the written rows",
+    }
+    with open(planted_path + ".tmp", "w") as f:
+        json.dump(info, f, indent=1)
+        f.write("\n")
+    os.replace(planted_path + ".tmp", planted_path)
+    return info
+
+
+def main(argv):
+    del argv
+    from tfrecord_tools.core import run_main
+
+    def run():
+        for name in ("dataset", "rows", "output"):
+            if FLAGS[name].value is None:
+                raise ValueError(f"--{name} is required")
+        info = generate(FLAGS.dataset, FLAGS.rows, FLAGS.output, FLAGS.seed, FLAGS.heldout_rows, FLAGS.signal)
+        print(f"wrote {FLAGS.rows:,} {FLAGS.dataset} rows to {FLAGS.output}; planted model AUC on "
+              f"{info['heldout_rows']:,} held-out rows {info['planted_auc_heldout']:.4f}, positive rate "
+              f"{info['positive_rate']:.4f}")
+
+    run_main(run)
+
+
+if __name__ == "__main__":
+    app.run(main)
