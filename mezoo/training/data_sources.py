@@ -74,8 +74,8 @@ def builtin_sample(dataset: str, rows: int, seed: int, verbose: int = 1) -> Path
     synthetic.generate(dataset, rows, str(raw), seed=seed)
     planted = raw / "planted.json" if dataset == "frappe" else Path(f"{raw}.planted.json")
     command = [sys.executable, "-m", CONVERTERS[dataset], "--output", str(converted), "--seed", str(seed)]
-    if dataset == "frappe":
-        command += ["--input", str(raw / "train.csv"), "--schema", str(raw / "schema.yaml")]
+    if dataset == "frappe":  # its schema names the given train/valid/test files
+        command += ["--schema", str(raw / "schema.yaml")]
     else:
         command += ["--input", str(raw)]
     result = subprocess.run(command, capture_output=True, text=True)
