@@ -168,6 +168,8 @@ def run(
     _truncate_abundance_csv(run_dir / "abundance.csv", state.epoch)
     tensorboard = keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), update_freq="epoch")
     epochs, patience = int(train_cfg["epochs"]), int(train_cfg["early_stopping_patience"])
+    if getattr(source, "builtin", False) and data_cfg.get("synthetic_epochs"):
+        epochs = min(epochs, int(data_cfg["synthetic_epochs"]))  # the built-in sample: a quick run
     lr_factor, lr_patience = train_cfg.get("reduce_lr_factor"), train_cfg.get("reduce_lr_patience")
 
     while state.epoch < epochs and not state.finished:

@@ -79,6 +79,9 @@ flags.DEFINE_integer("seed", 0, "Random seed: the same seed and arguments give t
 flags.DEFINE_integer("heldout_rows", 0, "Held-out rows for the planted model's AUC (0: max(20000, rows // 5), "
                                         "at most 1,000,000).")
 flags.DEFINE_float("signal", 1.0, "Scale of the planted logit's variable part (higher: easier, higher AUC).")
+flags.DEFINE_integer("max_cardinality", 0, "Cap on each categorical field's number of distinct values (0: the "
+                     "published cardinality, capped at 4 x rows). Small samples need a low cap for their planted "
+                     "pair interactions to be learnable from the rows they have.")
 
 
 def _zipf_probs(k: int, top1: float = None, s: float = 1.1) -> np.ndarray:
@@ -142,12 +145,12 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
 class Generator:
     """Draws field values (as ranks) and labels for one dataset's statistics."""
 
-    def __init__(self, dataset: str, rows: int, seed: int, signal: float = 1.0):
+    def __init__(self, dataset: str, rows: int, seed: int, signal: float = 1.0, max_cardinality: int = 0):
         self.dataset, self.stats = dataset, STATS[dataset]
         self.rng = np.random.default_rng(seed)
         self.seed, self.signal = seed, signal
         self.fields: List[str] = list(self.stats.get("integer", {})) + list(self.stats["categorical"])
-        cap = max(4 * rows, 1000)
+        cap = max_cardinality or max(4 * rows, 1000)
         self.card: Dict[str, int] = {}
         self.probs: Dict[str, np.ndarray] = {}
         for name, k in self.stats["categorical"].items():
@@ -260,13 +263,14 @@ def _hex_strings(gen: Generator, name: str, ranks: np.ndarray, missing: np.ndarr
     return pc.if_else(pa.array(missing), "", s)
 
 
-def generate(dataset: str, rows: int, output: str, seed: int = 0, heldout_rows: int = 0, signal: float = 1.0) -> Dict:
+def generate(dataset: str, rows: int, output: str, seed: int = 0, heldout_rows: int = 0, signal: float = 1.0,
+             max_cardinality: int = 0) -> Dict:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if rows < 1:
         raise ValueError("--rows must be >= 1")
-    gen = Generator(dataset, rows, seed, signal)
+    gen = Generator(dataset, rows, seed, signal, max_cardinality)
     values, missing, ids = gen.draw(rows)
     logits = gen.logits(ids)
     labels = gen.labels(logits)
@@ -329,7 +333,7 @@ def generate(dataset: str, rows: int, output: str, seed: int = 0, heldout_rows: 
     p = 1 / (1 + np.exp(-h_logits))
     eps = 1e-12
     info = {
-        "dataset": dataset, "rows": rows, "seed": seed, "signal": signal,
+        "dataset": dataset, "rows": rows, "seed": seed, "signal": signal, "max_cardinality": max_cardinality,
         "planted_auc_heldout": round(auc(h_labels, h_logits), 6),
         "planted_logloss_heldout": round(float(-np.mean(h_labels * np.log(p + eps) + (1 - h_labels) * np.log(1 - p + eps))), 6),
         "heldout_rows": held,
@@ -354,7 +358,8 @@ def main(argv):
         for name in ("dataset", "rows", "output"):
             if FLAGS[name].value is None:
                 raise ValueError(f"--{name} is required")
-        info = generate(FLAGS.dataset, FLAGS.rows, FLAGS.output, FLAGS.seed, FLAGS.heldout_rows, FLAGS.signal)
+        info = generate(FLAGS.dataset, FLAGS.rows, FLAGS.output, FLAGS.seed, FLAGS.heldout_rows, FLAGS.signal,
+                        FLAGS.max_cardinality)
         print(f"wrote {FLAGS.rows:,} {FLAGS.dataset} rows to {FLAGS.output}; planted model AUC on "
               f"{info['heldout_rows']:,} held-out rows {info['planted_auc_heldout']:.4f}, positive rate "
               f"{info['positive_rate']:.4f}")

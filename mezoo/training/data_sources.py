@@ -22,6 +22,7 @@ class TFRecordSource:
         self.spec = FeatureSpec.load(str(self.directory / "feature_spec.json"))
         self.fields, self.numeric = self.spec.fields, self.spec.numeric
         self.synthetic, self.planted_auc, self.shuffle_buffer = synthetic, planted_auc, shuffle_buffer
+        self.builtin = False  # the built-in sample (open_source sets it): its epochs are capped
         self.description = ("built-in synthetic sample at " if synthetic else "") + str(self.directory)
 
     def rows(self, split: str) -> int:
@@ -57,11 +58,11 @@ def cache_directory() -> Path:
     return Path(os.environ.get("MEZOO_CACHE") or Path.home() / ".cache" / "mezoo").expanduser()
 
 
-def builtin_sample(dataset: str, rows: int, seed: int, verbose: int = 1) -> Path:
+def builtin_sample(dataset: str, rows: int, seed: int, max_cardinality: int = 0, verbose: int = 1) -> Path:
     """Generates (once, then cached) and converts the built-in synthetic sample of `dataset`."""
     if dataset not in CONVERTERS:
         raise ValueError(f"no built-in sample for dataset {dataset!r}; there are: {', '.join(CONVERTERS)}")
-    root = cache_directory() / "builtin" / f"{dataset}-{rows}-seed{seed}-v{BUILTIN_VERSION}"
+    root = cache_directory() / "builtin" / f"{dataset}-{rows}-card{max_cardinality}-seed{seed}-v{BUILTIN_VERSION}"
     converted = root / "converted"
     if (converted / "feature_spec.json").exists():
         return converted
@@ -71,7 +72,7 @@ def builtin_sample(dataset: str, rows: int, seed: int, verbose: int = 1) -> Path
     raw = root / ("raw" if dataset == "frappe" else {"criteo": "train.txt", "avazu": "train.csv"}[dataset])
     if verbose:
         print(f"generating the built-in {dataset} sample ({rows:,} rows) in {root} ...", flush=True)
-    synthetic.generate(dataset, rows, str(raw), seed=seed)
+    synthetic.generate(dataset, rows, str(raw), seed=seed, max_cardinality=max_cardinality)
     planted = raw / "planted.json" if dataset == "frappe" else Path(f"{raw}.planted.json")
     command = [sys.executable, "-m", CONVERTERS[dataset], "--output", str(converted), "--seed", str(seed)]
     if dataset == "frappe":  # its schema names the given train/valid/test files
@@ -94,7 +95,10 @@ def open_source(data_cfg: dict, data=None, verbose: int = 1):
     if data:
         raise FileNotFoundError(f"--data {data}: no feature_spec.json there; convert raw data with tfrecord_tools first")
     dataset = data_cfg["dataset"]
-    converted = builtin_sample(dataset, int(data_cfg.get("synthetic_rows") or 60000), seed=0, verbose=verbose)
+    converted = builtin_sample(
+        dataset, int(data_cfg.get("synthetic_rows") or 60000), seed=0,
+        max_cardinality=int(data_cfg.get("synthetic_max_cardinality") or 0), verbose=verbose,
+    )
     planted = json.loads((converted / "planted.json").read_text())["planted_auc_heldout"]
     if verbose:
         bar = "=" * 78
@@ -106,4 +110,6 @@ def open_source(data_cfg: dict, data=None, verbose: int = 1):
             f"then run the same command again (or pass --data DIR).\n{bar}",
             flush=True,
         )
-    return TFRecordSource(converted, synthetic=True, planted_auc=planted, shuffle_buffer=shuffle)
+    source = TFRecordSource(converted, synthetic=True, planted_auc=planted, shuffle_buffer=shuffle)
+    source.builtin = True
+    return source

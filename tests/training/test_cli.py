@@ -1,5 +1,6 @@
 """The CLIs' help and error paths, as a user at a shell sees them."""
 
+import json
 import os
 import subprocess
 import sys
@@ -44,3 +45,25 @@ def test_train_errors_say_what_is_wrong(args, message, tmp_path):
 def test_evaluate_names_a_missing_model(tmp_path):
     result = cli("-m", "mezoo.evaluate", "--run_dir", str(tmp_path))
     assert result.returncode != 0 and f"{tmp_path}/model.keras does not exist" in result.stderr
+
+
+def test_with_no_data_the_main_job_trains_on_the_builtin_sample_from_any_directory(tmp_path):
+    env_dirs = {"MEZOO_CACHE": tmp_path / "cache", "MEZOO_DATA": tmp_path / "no-data"}
+    os.environ.update({k: str(v) for k, v in env_dirs.items()})
+    try:
+        result = cli(
+            "-m", "mezoo.train", "--recipe", "dcnv2_me_criteo", "--set", "data.synthetic_rows=6000",
+            "--set", "model.num_embedding_sets=2", "--set", "model.hidden_units=[16, 16]",
+            "--set", "data.batch_size=512", "--set", "data.synthetic_epochs=1", cwd=tmp_path,
+        )
+    finally:
+        for key in env_dirs:
+            os.environ.pop(key)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "BUILT-IN SYNTHETIC SAMPLE" in result.stdout and "python -m tfrecord_tools.criteo" in result.stdout
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("dcnv2_me_criteo-")
+    metrics = json.loads((runs[0] / "metrics.json").read_text())
+    assert metrics["synthetic"] is True and metrics["finished"] and len(metrics["epochs"]) == 1
+    assert 0 < metrics["test_auc"] <= 1 and 0.5 < metrics["planted_auc"] <= 1
+    assert (runs[0] / "feature_spec.json").exists() and (runs[0] / "model.keras").exists()
