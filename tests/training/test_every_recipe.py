@@ -1,0 +1,33 @@
+"""Every installed recipe, shrunk (ME keeps 2 sets), trains one short epoch on synthetic data."""
+
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from mezoo import recipe, train  # noqa: E402
+from tests.training import resumable_run  # noqa: E402
+
+RECIPES = recipe.names()
+
+
+def test_there_are_at_least_36_recipes():
+    assert len(RECIPES) >= 36
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_recipe_trains_one_short_epoch(name, tmp_path):
+    sets = recipe.load(name)["model"]["num_embedding_sets"]
+    overrides = [
+        f"model.num_embedding_sets={min(sets, 2)}",
+        "model.embedding_dim=4",
+        "model.hidden_units=[8, 8]",
+        "data.batch_size=256",
+        "train.epochs=1",
+        "train.steps_per_epoch=2",
+        "train.backup_every_steps=0",
+    ]
+    metrics = train.run(name, overrides, run_dir=tmp_path, source=resumable_run.source(rows=3000), verbose=0)
+    assert metrics["finished"] and metrics["steps"] == 2 and len(metrics["epochs"]) == 1
+    assert metrics["epochs"][0]["loss"] > 0 and 0 <= metrics["test_auc"] <= 1
+    assert (tmp_path / "model.keras").exists()
+    assert "num_embedding_sets: " + str(min(sets, 2)) in (tmp_path / "recipe.yaml").read_text()
