@@ -24,6 +24,8 @@ from typing import Dict, List
 import numpy as np
 from absl import app, flags
 
+from mezoo.metrics import auc
+
 # Published statistics (hand-copied numbers from ../shared/data/stats/*.json; tests check that
 # they still agree with those files). Cardinalities are of the full data sets.
 STATS = {
@@ -121,25 +123,6 @@ def _mix(x: np.ndarray, salt: int) -> np.ndarray:
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Exact ROC AUC (Mann-Whitney, ties counted half)."""
-    labels = np.asarray(labels).astype(bool)
-    order = np.argsort(scores, kind="mergesort")
-    s = np.asarray(scores)[order]
-    ranks = np.empty(len(s), np.float64)
-    # average ranks over ties
-    bounds = np.concatenate([[0], np.nonzero(np.diff(s))[0] + 1, [len(s)]])
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        ranks[a:b] = (a + b + 1) / 2.0
-    r = np.empty_like(ranks)
-    r[order] = ranks
-    pos = labels.sum()
-    neg = len(labels) - pos
-    if pos == 0 or neg == 0:
-        return float("nan")
-    return float((r[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
 class Generator:
