@@ -238,14 +238,17 @@ def run(
 
 
 def _training_data(dist, source, batch_size: int, seed: int, skip: int):
-    """One epoch of training batches; with several replicas, each gets its share of a global batch."""
+    """One epoch of training batches; with several replicas, each gets its share of a global batch.
+
+    With an `input_context`, sources take the global batch size and divide it (as
+    `mezoo.data.make_dataset` does).
+    """
     if dist.num_replicas_in_sync == 1:
         return source.dataset("train", batch_size, training=True, seed=seed, skip_batches=skip)
 
     def per_replica(context):
         return source.dataset(
-            "train", context.get_per_replica_batch_size(batch_size), training=True, seed=seed,
-            skip_batches=skip, input_context=context,
+            "train", batch_size, training=True, seed=seed, skip_batches=skip, input_context=context,
         )
 
     return dist.distribute_datasets_from_function(per_replica)

@@ -42,10 +42,17 @@ class InMemorySource:
 
     def dataset(self, split: str, batch_size: int, training: bool = False, seed: int = 0, skip_batches: int = 0,
                 input_context=None):
-        """Batches of `split`: shuffled with `seed` and without a short last batch when training."""
+        """Batches of `split`: shuffled with `seed` and without a short last batch when training.
+
+        With `input_context` (`tf.distribute`), `batch_size` is the global batch size, divided
+        among the replicas (as `mezoo.data.make_dataset`), and each input pipeline serves every
+        n-th row.
+        """
         import tensorflow as tf
 
         x, y = self.splits[split]
+        if input_context is not None:
+            batch_size = input_context.get_per_replica_batch_size(batch_size)
         if input_context is not None and input_context.num_input_pipelines > 1:
             keep = np.arange(len(y)) % input_context.num_input_pipelines == input_context.input_pipeline_id
             x, y = {k: v[keep] for k, v in x.items()}, y[keep]
