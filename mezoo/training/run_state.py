@@ -1,5 +1,6 @@
 """The state a run needs to resume: written atomically, keyed on the optimizer's step."""
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -53,13 +54,17 @@ class Backup:
     the state that names its step, so a kill at any moment leaves either the previous
     backup or the new one, never a mix: the state records the step of the weights it
     belongs to and `load` refuses a mismatch.
+
+    `restore_from`: the run directory `load` reads, when it isn't `run_dir` (a multi-worker
+    run's other workers write to a scratch directory but resume from the chief's backup).
     """
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, restore_from: Optional[Path] = None):
         self.dir = Path(run_dir) / "backup"
         self.state_path = self.dir / "state.json"
         self.weights_path = self.dir / "weights.weights.h5"
         self.best_path = Path(run_dir) / "best.weights.h5"
+        self.restore_dir = Path(restore_from) / "backup" if restore_from else self.dir
 
     def save(self, model, state: RunState) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -76,15 +81,19 @@ class Backup:
 
     def load(self, model) -> Optional[RunState]:
         """The saved state, with `model` (and its optimizer) restored; None without a backup."""
-        if not self.state_path.exists():
+        state_path = self.restore_dir / self.state_path.name
+        if not state_path.exists():
             return None
-        state = RunState(**json.loads(self.state_path.read_text()))
+        state = RunState(**json.loads(state_path.read_text()))
         if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        model.load_weights(self.weights_path)
+            # Under tf.distribute, optimizer variables must be created in the model's strategy scope.
+            strategy = getattr(model, "distribute_strategy", None)
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                model.optimizer.build(model.trainable_variables)
+        model.load_weights(self.restore_dir / self.weights_path.name)
         if optimizer_step(model) != state.step:
             raise RuntimeError(
-                f"backup in {self.dir} is inconsistent: weights at step {optimizer_step(model)}, "
+                f"backup in {self.restore_dir} is inconsistent: weights at step {optimizer_step(model)}, "
                 f"state at step {state.step}; delete the folder to start over"
             )
         return state
