@@ -18,8 +18,10 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Iterable, Optional
@@ -149,15 +151,28 @@ def run(
         compile_model(model, train_cfg["mode"], learning_rate=float(train_cfg["learning_rate"]),
                       jit_compile=False if cpu_replicas else jit)
 
+    # Multi-worker: only the chief writes the run directory; the other workers write theirs to
+    # a scratch directory (TF's convention), deleted at the end, and resume from the chief's.
+    from mezoo.training.strategies import is_multi_worker, worker_role
+
+    chief, task_type, task_id = worker_role(dist)
+    restore_dir = run_dir
+    if not chief:
+        if verbose:
+            print(f"{task_type} {task_id} of a {replicas}-replica cluster: the chief writes {run_dir}", flush=True)
+        run_dir, verbose = Path(tempfile.mkdtemp(prefix=f"mezoo-{task_type}{task_id}-")), 0
+        metrics_path = run_dir / "metrics.json"
+
     atomic_write_text(run_dir / "recipe.yaml", recipes.dump(resolved))
     if hasattr(source, "spec_json"):
         atomic_write_text(run_dir / "feature_spec.json", source.spec_json())
     atomic_write_text(run_dir / "run.json", json.dumps(run_metadata(recipe, overrides, data, seed), indent=1))
 
-    backup = Backup(run_dir)
+    backup = Backup(run_dir, restore_from=restore_dir)
     state = backup.load(model) or RunState(learning_rate=float(train_cfg["learning_rate"]))
     if state.step and verbose:
         print(f"resuming {run_dir} at step {state.step} (epoch {state.epoch + 1}, step {state.step_in_epoch} in it)")
+    loop = _custom_loop(model, dist, train_cfg, state, chief)
     model.optimizer.learning_rate = state.learning_rate
     batch_size = int(data_cfg["batch_size"])
     steps_per_epoch = int(train_cfg.get("steps_per_epoch") or source.rows("train") // batch_size)
@@ -175,23 +190,30 @@ def run(
     while state.epoch < epochs and not state.finished:
         epoch, skip = state.epoch, state.step_in_epoch
         progress = ThroughputProgbar(steps_per_epoch - skip, batch_size, epoch, epochs, verbose)
-        train_data = _training_data(dist, source, batch_size, seed + epoch, skip)
+        train_data = _training_data(dist, source, batch_size, seed + epoch, skip, repeat=loop is not None)
+        callbacks = [progress, StepBackup(backup, state, train_cfg.get("backup_every_steps"), skip), tensorboard]
         start = time.perf_counter()
-        history = model.fit(
-            train_data,
-            steps_per_epoch=steps_per_epoch - skip,
-            initial_epoch=epoch,
-            epochs=epoch + 1,
-            shuffle=False,  # the source shuffles, per epoch, with a seed a resumed run can replay
-            verbose=0,
-            callbacks=[progress, StepBackup(backup, state, train_cfg.get("backup_every_steps"), skip), tensorboard],
-        )
+        if loop is None:
+            history = model.fit(
+                train_data,
+                steps_per_epoch=steps_per_epoch - skip,
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                shuffle=False,  # the source shuffles, per epoch, with a seed a resumed run can replay
+                verbose=0,
+                callbacks=callbacks,
+            )
+            loss = history.history["loss"][-1]
+        else:  # multi-worker (or train.loop=custom): the same step, callbacks and logs without fit
+            loss = loop.train_epoch(train_data, steps_per_epoch - skip, epoch, callbacks)["loss"]
         train_seconds = time.perf_counter() - start
         val = evaluate_split(model, source, "valid", batch_size)
+        if is_multi_worker(dist):
+            val = _agree_on_validation(loop, val, f"{task_type} {task_id}")
         summary = abundance.compute(epoch)
         record = {
             "epoch": epoch,
-            "loss": float(history.history["loss"][-1]),
+            "loss": float(loss),
             "val_auc": val["auc"],
             "val_logloss": val["logloss"],
             "examples_per_sec": (steps_per_epoch - skip) * batch_size / train_seconds,
@@ -225,6 +247,10 @@ def run(
         backup.save(model, state)
         _write_metrics(metrics_path, state, source, finished=False)
 
+    if not chief:  # the chief restores the best weights, scores the test split and saves the model
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return _write_metrics(None, state, source, finished=True)
+
     model.load_weights(backup.best_path)
     test = evaluate_split(model, source, "test", batch_size)
     synchronize_batch_norm(model, False)  # saved models load on any backend and device count
@@ -237,21 +263,53 @@ def run(
     return result
 
 
-def _training_data(dist, source, batch_size: int, seed: int, skip: int):
+def _training_data(dist, source, batch_size: int, seed: int, skip: int, repeat: bool = False):
     """One epoch of training batches; with several replicas, each gets its share of a global batch.
 
     With an `input_context`, sources take the global batch size and divide it (as
-    `mezoo.data.make_dataset` does).
+    `mezoo.data.make_dataset` does). `repeat` (the custom loop): the batches never run out. A
+    multi-worker run's workers read disjoint file shards, in general of unequal sizes, and
+    every worker must take every step, so a worker whose shards run short reads them again;
+    the first pass is the same batches as without it.
     """
+
+    def batches(context=None):
+        data = source.dataset("train", batch_size, training=True, seed=seed, skip_batches=0 if repeat else skip,
+                              input_context=context)
+        return data.repeat().skip(skip) if repeat else data
+
     if dist.num_replicas_in_sync == 1:
-        return source.dataset("train", batch_size, training=True, seed=seed, skip_batches=skip)
+        return batches()
+    return dist.distribute_datasets_from_function(batches)
 
-    def per_replica(context):
-        return source.dataset(
-            "train", batch_size, training=True, seed=seed, skip_batches=skip, input_context=context,
-        )
 
-    return dist.distribute_datasets_from_function(per_replica)
+def _custom_loop(model, dist, train_cfg, state, chief):
+    """The custom training loop where the run needs one (multi-worker, or `train.loop: custom`), else None."""
+    from mezoo.training.custom_loop import DistributedTrainLoop, uses_custom_loop
+    from mezoo.training.strategies import is_multi_worker
+
+    if not uses_custom_loop(train_cfg.get("loop", "auto"), dist):
+        return None
+    multi_worker = is_multi_worker(dist)
+    # XLA stays off across workers (not checked there); elsewhere the loop compiles as fit would.
+    loop = DistributedTrainLoop(model, dist, jit_compile=bool(model.jit_compile) and not multi_worker, chief=chief)
+    if multi_worker:
+        _, same = loop.agree([state.step, state.epoch, state.step_in_epoch])
+        if not same:
+            raise RuntimeError(
+                "the workers restored different backups: every worker must read the chief's run directory "
+                "(the same --run_dir on shared storage)"
+            )
+    return loop
+
+
+def _agree_on_validation(loop, val: dict, worker: str) -> dict:
+    """The chief's validation figures on every worker, so that all take the same decisions."""
+    (auc, logloss), same = loop.agree([val["auc"], val["logloss"]])
+    if not same:
+        print(f"warning: {worker}: validation differs across workers (here AUC {val['auc']!r}, chief {auc!r}); "
+              "following the chief", file=sys.stderr, flush=True)
+    return dict(val, auc=auc, logloss=logloss)
 
 
 def _truncate_abundance_csv(path: Path, epoch: int) -> None:
@@ -264,7 +322,7 @@ def _truncate_abundance_csv(path: Path, epoch: int) -> None:
         atomic_write_text(path, "".join(kept))
 
 
-def _write_metrics(path: Path, state: RunState, source, finished: bool, test=None) -> dict:
+def _write_metrics(path: Optional[Path], state: RunState, source, finished: bool, test=None) -> dict:
     result = {
         "finished": finished,
         "synthetic": bool(getattr(source, "synthetic", False)),
@@ -277,7 +335,8 @@ def _write_metrics(path: Path, state: RunState, source, finished: bool, test=Non
         "test_logloss": test["logloss"] if test else None,
         "epochs": state.epochs,
     }
-    atomic_write_text(path, json.dumps(result, indent=1))
+    if path is not None:
+        atomic_write_text(path, json.dumps(result, indent=1))
     return result
 
 

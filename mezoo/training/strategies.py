@@ -23,10 +23,10 @@ def make_strategy(kind: str = "auto"):
         devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices)
     if kind == "multi_worker":
-        raise NotImplementedError(
-            "multi_worker needs the custom distributed training loop (Keras 3's fit fails under "
-            "MultiWorkerMirroredStrategy on TF 2.16); not built yet"
-        )
+        # The cluster comes from TF_CONFIG (without one: a cluster of this process alone). On
+        # CPUs the collectives run over gRPC (ring); with GPUs, NCCL. Keras 3's `fit` fails
+        # under this strategy on TF 2.16: the trainer drives it with `DistributedTrainLoop`.
+        return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown strategy {kind!r}; choose one of auto, one_device, mirrored, multi_worker")
 
 
@@ -35,3 +35,25 @@ def synchronize_batch_norm(model, synchronized: bool) -> None:
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, __import__("keras").layers.BatchNormalization):
             layer.synchronized = synchronized
+
+
+def is_multi_worker(strategy) -> bool:
+    """Whether `strategy` synchronises several worker processes (and needs the custom loop)."""
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def worker_role(strategy):
+    """`(is_chief, task_type, task_id)` of this process in the strategy's cluster.
+
+    The chief is the task of type `chief`, or worker 0 where the cluster has no chief (the
+    TF convention); a process outside any cluster is its own chief.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    task_id = getattr(resolver, "task_id", None) or 0
+    if not is_multi_worker(strategy) or task_type in (None, "chief"):
+        return True, task_type, task_id
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type == "worker" and task_id == 0 and not has_chief, task_type, task_id
