@@ -143,8 +143,11 @@ def test_two_workers_match_one_process_on_the_same_global_batches(mode, tmp_path
     assert got["finished"] and got["best_epoch"] == 1 and got["steps"] == want["steps"] == 2 * STEPS_PER_EPOCH
     assert len(got["epochs"]) == 2 and got["test_auc"] is not None
     assert [e["loss"] for e in got["epochs"]] == pytest.approx([e["loss"] for e in want["epochs"]], rel=1e-5)
-    # AUC ranks near-tied scores of 512 rows: float32 drift moves it more than the loss
-    assert [e["val_auc"] for e in got["epochs"]] == pytest.approx([e["val_auc"] for e in want["epochs"]], rel=1e-3)
+    # Validation sees the pre-BatchNorm biases' noise (below) through the moving means: log
+    # loss within 1.1e-5 seen; AUC, which ranks the near-tied scores of a barely trained model
+    # on 512 rows, within 8e-4 relative seen. The losses and the weights are the sharp checks.
+    assert [e["val_logloss"] for e in got["epochs"]] == pytest.approx([e["val_logloss"] for e in want["epochs"]], rel=1e-4)
+    assert [e["val_auc"] for e in got["epochs"]] == pytest.approx([e["val_auc"] for e in want["epochs"]], abs=5e-3)
 
     # Final weights and optimizer state (the backup written at the end: the best epoch's).
     weights = mw.h5_arrays(run_dir / "backup" / "weights.weights.h5")
