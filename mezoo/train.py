@@ -11,6 +11,7 @@ best epoch's weights are restored and the test split is scored once. Running the
 command again resumes from the backup, or reports the finished run.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import inspect
@@ -37,15 +38,17 @@ from mezoo import recipe as recipes  # noqa: E402
 from mezoo.abundance import MetricCallback  # noqa: E402
 from mezoo.training import compile_model  # noqa: E402
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar  # noqa: E402
-from mezoo.training.run_state import Backup, RunState, atomic_write_text  # noqa: E402
+from mezoo.training.run_state import Backup, RunState, atomic_write_text, optimizer_step  # noqa: E402
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 
 
 def model_keys(name: str):
     """Constructor arguments of a zoo model, the keys a recipe's `model` section may set."""
+    from mezoo.models.ctr_model import CTRModel
+
     params = inspect.signature(models.get(name).__init__).parameters
-    return [p for p in params if p not in ("self", "fields", "kwargs")] + ["name"]
+    return [p for p in params if p not in ("self", "fields", "kwargs")] + list(CTRModel.COMMON_KEYS) + ["name"]
 
 
 def default_run_dir(recipe, overrides: Iterable[str], data) -> Path:
@@ -73,8 +76,22 @@ def predict_split(model, source, split: str, batch_size: int):
     return np.concatenate(labels), np.concatenate(scores)
 
 
+@contextlib.contextmanager
+def naming_bad_shards(source, split: str):
+    """Re-raises a read error of `split` as one that names the damaged shard, where the source can."""
+    try:
+        yield
+    except Exception as error:
+        explain = getattr(source, "read_error", None)
+        named = explain(split, error) if explain else error
+        if named is error:
+            raise
+        raise named from error
+
+
 def evaluate_split(model, source, split: str, batch_size: int):
-    labels, scores = predict_split(model, source, split, batch_size)
+    with naming_bad_shards(source, split):
+        labels, scores = predict_split(model, source, split, batch_size)
     return {"auc": metrics.auc(labels, scores), "logloss": metrics.log_loss(labels, scores), "rows": int(len(labels))}
 
 
@@ -116,6 +133,14 @@ def run(
     verbose: int = 1,
 ) -> dict:
     """Trains (or resumes) the run and returns its metrics.json content."""
+    policy = keras.mixed_precision.global_policy()
+    try:
+        return _run(recipe, overrides, data, run_dir, strategy, source, verbose)
+    finally:  # a recipe's mixed precision is the run's, not the caller's from then on
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
     overrides = list(overrides or ())
     name = recipes.load(recipe, overrides)["model"]["name"]
     resolved = recipes.load(recipe, overrides, model_keys=model_keys(name))
@@ -186,6 +211,7 @@ def run(
     if getattr(source, "builtin", False) and data_cfg.get("synthetic_epochs"):
         epochs = min(epochs, int(data_cfg["synthetic_epochs"]))  # the built-in sample: a quick run
     lr_factor, lr_patience = train_cfg.get("reduce_lr_factor"), train_cfg.get("reduce_lr_patience")
+    min_lr = train_cfg.get("min_learning_rate")
 
     while state.epoch < epochs and not state.finished:
         epoch, skip = state.epoch, state.step_in_epoch
@@ -193,19 +219,20 @@ def run(
         train_data = _training_data(dist, source, batch_size, seed + epoch, skip, repeat=loop is not None)
         callbacks = [progress, StepBackup(backup, state, train_cfg.get("backup_every_steps"), skip), tensorboard]
         start = time.perf_counter()
-        if loop is None:
-            history = model.fit(
-                train_data,
-                steps_per_epoch=steps_per_epoch - skip,
-                initial_epoch=epoch,
-                epochs=epoch + 1,
-                shuffle=False,  # the source shuffles, per epoch, with a seed a resumed run can replay
-                verbose=0,
-                callbacks=callbacks,
-            )
-            loss = history.history["loss"][-1]
-        else:  # multi-worker (or train.loop=custom): the same step, callbacks and logs without fit
-            loss = loop.train_epoch(train_data, steps_per_epoch - skip, epoch, callbacks)["loss"]
+        with naming_bad_shards(source, "train"):
+            if loop is None:
+                history = model.fit(
+                    train_data,
+                    steps_per_epoch=steps_per_epoch - skip,
+                    initial_epoch=epoch,
+                    epochs=epoch + 1,
+                    shuffle=False,  # the source shuffles, per epoch, with a seed a resumed run can replay
+                    verbose=0,
+                    callbacks=callbacks,
+                )
+                loss = history.history["loss"][-1]
+            else:  # multi-worker (or train.loop=custom): the same step, callbacks and logs without fit
+                loss = loop.train_epoch(train_data, steps_per_epoch - skip, epoch, callbacks)["loss"]
         train_seconds = time.perf_counter() - start
         val = evaluate_split(model, source, "valid", batch_size)
         if is_multi_worker(dist):
@@ -234,7 +261,7 @@ def run(
             state.stop_wait += 1
             state.plateau_wait += 1
             if lr_factor and lr_patience and state.plateau_wait >= int(lr_patience):
-                state.learning_rate *= float(lr_factor)
+                state.learning_rate = max(state.learning_rate * float(lr_factor), float(min_lr or 0.0))
                 model.optimizer.learning_rate = state.learning_rate
                 state.plateau_wait = 0
                 if verbose:
@@ -247,9 +274,10 @@ def run(
         backup.save(model, state)
         _write_metrics(metrics_path, state, source, finished=False)
 
+    trained_steps = optimizer_step(model)  # the best weights restored below carry their own, earlier, step
     if not chief:  # the chief restores the best weights, scores the test split and saves the model
         shutil.rmtree(run_dir, ignore_errors=True)
-        return _write_metrics(None, state, source, finished=True)
+        return _write_metrics(None, state, source, finished=True, steps=trained_steps)
 
     model.load_weights(backup.best_path)
     test = evaluate_split(model, source, "test", batch_size)
@@ -257,7 +285,7 @@ def run(
     model.save(run_dir / "model.keras")
     state.finished = True
     backup.save(model, state)
-    result = _write_metrics(metrics_path, state, source, finished=True, test=test)
+    result = _write_metrics(metrics_path, state, source, finished=True, test=test, steps=trained_steps)
     if verbose:
         print(f"test_auc {test['auc']:.5f} test_logloss {test['logloss']:.5f} (best epoch {state.best_epoch + 1}); run in {run_dir}")
     return result
@@ -322,7 +350,7 @@ def _truncate_abundance_csv(path: Path, epoch: int) -> None:
         atomic_write_text(path, "".join(kept))
 
 
-def _write_metrics(path: Optional[Path], state: RunState, source, finished: bool, test=None) -> dict:
+def _write_metrics(path: Optional[Path], state: RunState, source, finished: bool, test=None, steps=None) -> dict:
     result = {
         "finished": finished,
         "synthetic": bool(getattr(source, "synthetic", False)),
@@ -330,7 +358,7 @@ def _write_metrics(path: Optional[Path], state: RunState, source, finished: bool
         "planted_auc": getattr(source, "planted_auc", None),
         "best_val_auc": state.best_val_auc,
         "best_epoch": state.best_epoch,
-        "steps": state.step,
+        "steps": state.step if steps is None else steps,  # optimizer steps trained
         "test_auc": test["auc"] if test else None,
         "test_logloss": test["logloss"] if test else None,
         "epochs": state.epochs,

@@ -79,7 +79,16 @@ class CTRModel(keras.Model):
     penalty, so its gradient stays row-sparse, and the optimiser applies the same
     coupled L2 to the rows each batch touches (`RowSparseAdam(sparse_l2=...)`): rows outside
     the batch no longer decay.
+
+    Every family also takes `embedding_l2_regularization` (default 0): an extra
+    `embedding_l2_regularization * sum(E^2)` over the gathered tables only, the
+    embedding-only regulariser of FuxiCTR / BARS (their `embedding_regularizer=λ` is
+    `λ/2 * ||E||^2`, so λ = 0.05 is 0.025 here). Fast mode applies it on the touched rows
+    with the optimiser's `sparse_l2`, like the coupled L2.
     """
+
+    # Options every family takes through **kwargs (recipes may set them too).
+    COMMON_KEYS = ("embedding_l2_regularization",)
 
     @staticmethod
     def _inputs(fields, numeric_fields=()):
@@ -131,8 +140,12 @@ class CTRModel(keras.Model):
         sparse_embedding_l2=False,
         **kwargs,
     ):
+        embedding_l2 = float(kwargs.pop("embedding_l2_regularization", 0.0) or 0.0)
+        if embedding_l2 < 0 or l2_regularization < 0:
+            raise ValueError("l2_regularization and embedding_l2_regularization must be >= 0")
         probability = keras.layers.Activation("sigmoid", dtype="float32", name="probability")(logit)
         super().__init__(inputs=inputs, outputs=probability, **kwargs)
+        self.embedding_l2_regularization = embedding_l2
         self.fields = fields
         self.num_embedding_sets = int(num_embedding_sets)
         self.embedding_dim = int(embedding_dim)
@@ -157,11 +170,21 @@ class CTRModel(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
-        if self.l2_regularization:
+        penalty = self.regularization_penalty()
+        if penalty is not None:
             # Replicas' gradients are summed, so each adds its share, like Keras' own losses.
-            penalty = scale_loss_for_distribution(ops.cast(self.l2_regularization * self.l2_penalty(), loss.dtype))
-            loss = loss + penalty
+            loss = loss + scale_loss_for_distribution(ops.cast(penalty, loss.dtype))
         return loss
+
+    def regularization_penalty(self):
+        """The coupled L2 terms this model adds to the loss (None when there are none)."""
+        terms = []
+        if self.l2_regularization:
+            terms.append(self.l2_regularization * self.l2_penalty())
+        if self.embedding_l2_regularization and not self.sparse_embedding_l2:
+            tables = ops.stack([ops.sum(ops.square(t)) for t in self.row_tables])
+            terms.append(self.embedding_l2_regularization * ops.sum(tables))
+        return sum(terms[1:], terms[0]) if terms else None
 
     @property
     def row_tables(self) -> list:
@@ -188,6 +211,7 @@ class CTRModel(keras.Model):
             "l2_regularization": self.l2_regularization,
             "numeric_fields": self.numeric_fields,
             "sparse_embedding_l2": self.sparse_embedding_l2,
+            "embedding_l2_regularization": self.embedding_l2_regularization,
         }
 
     @classmethod

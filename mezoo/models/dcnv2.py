@@ -11,11 +11,16 @@ from mezoo.models.ctr_model import CTRModel, scale_loss_for_distribution, set_me
 
 @keras.saving.register_keras_serializable(package="mezoo")
 class DCNv2(CTRModel):
-    """The paper's DCNv2 (PAPER.md §2), stacked form.
+    """The paper's DCNv2 (PAPER.md §2), stacked form by default.
 
     SE: 4 cross layers `x_{l+1} = x0 * (W_l x_l + b_l) + x_l` on the flattened embeddings ->
     Blk(400) -> Blk(400) -> Dense(1). ME with M sets: per set, its own cross net -> Blk(400);
     plain mean over sets; shared Blk(400) -> Dense(1). With M=1 both are the same.
+
+    `structure="parallel"` is DCNv2's other form (the one BARS tunes on Frappe_x1): the cross
+    net and the MLP both read the embeddings, side by side, and the head reads
+    `concat(mean over sets of the cross outputs, MLP)`; the MLP's first block is per set,
+    then the plain mean, then the shared rest, as in the stacked ME trunk.
 
     Regularised DCNv2 (the paper's ablation, `orthogonal_regularization=c > 0`, the paper
     uses 1e-5): with N fields of width d, every cross layer's kernel is used as blocks
@@ -37,6 +42,7 @@ class DCNv2(CTRModel):
         projection_dim: low-rank cross kernels (None = full rank, the paper's).
         hidden_units: MLP widths; the first is per set, the rest shared.
         dropout: dropout of every block.
+        structure: "stacked" (cross net then MLP, the paper's) or "parallel".
         shared_interaction: the paper's ME-SI ablation: one cross net shared by all sets.
         orthogonal_regularization: c of the regularised-DCNv2 ablation (0 = plain DCNv2).
         l2_regularization: coupled L2 on every weight (see `CTRModel`).
@@ -56,6 +62,7 @@ class DCNv2(CTRModel):
         projection_dim: Optional[int] = None,
         hidden_units: Sequence[int] = (400, 400),
         dropout: float = 0.2,
+        structure: str = "stacked",
         shared_interaction: bool = False,
         orthogonal_regularization: float = 0.0,
         l2_regularization: float = 5e-7,
@@ -67,6 +74,8 @@ class DCNv2(CTRModel):
         num_fields = emb.shape[2]
         width = num_fields * embedding_dim
         flat = ops.reshape(emb, (-1, num_embedding_sets, width))
+        if structure not in ("stacked", "parallel") or (structure == "parallel" and not hidden_units):
+            raise ValueError(f"structure must be 'stacked' or 'parallel' (which needs hidden_units), got {structure!r}")
         if orthogonal_regularization < 0 or (orthogonal_regularization and projection_dim is not None):
             raise ValueError("orthogonal_regularization must be >= 0 and needs full-rank kernels (projection_dim=None)")
         field_blocks = num_fields if orthogonal_regularization else None
@@ -82,12 +91,17 @@ class DCNv2(CTRModel):
                 name="cross_net",
             )
             crossed = cross(flat)
-        shared = set_mean_mlp(crossed, hidden_units, dropout, num_embedding_sets)
+        if structure == "stacked":
+            shared = set_mean_mlp(crossed, hidden_units, dropout, num_embedding_sets)
+        else:
+            deep = set_mean_mlp(flat, hidden_units, dropout, num_embedding_sets, prefix="parallel_")
+            shared = ops.concatenate([ops.mean(crossed, axis=1), deep], axis=-1)
         super().__init__(
             inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization,
             numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
         )
         self.num_cross_layers = int(num_cross_layers)
+        self.structure = structure
         self.projection_dim = projection_dim
         self.shared_interaction = bool(shared_interaction)
         self.orthogonal_regularization = float(orthogonal_regularization)
@@ -108,6 +122,7 @@ class DCNv2(CTRModel):
         return {
             **super().get_config(),
             "num_cross_layers": self.num_cross_layers,
+            "structure": self.structure,
             "projection_dim": self.projection_dim,
             "shared_interaction": self.shared_interaction,
             "orthogonal_regularization": self.orthogonal_regularization,

@@ -28,6 +28,12 @@ class TFRecordSource:
     def rows(self, split: str) -> int:
         return int(self.spec.rows(split))
 
+    def read_error(self, split: str, error: Exception) -> Exception:
+        """For a `tf.data` read error on `split`: an error naming the damaged shard (else `error`)."""
+        from mezoo.data.shard_errors import READ_ERRORS, shard_read_error
+
+        return shard_read_error(self.spec, split, error) if isinstance(error, READ_ERRORS) else error
+
     def spec_json(self) -> str:
         return json.dumps(self.spec.to_dict(), indent=1)
 

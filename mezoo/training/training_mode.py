@@ -14,7 +14,8 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
       weight; the coupled L2 covers every embedding row, so every row decays every step and
       a step costs O(vocabulary).
       Compiled with XLA (`jit_compile=True`) unless told otherwise.
-    - `"fast"`: `RowSparseAdam` with the model's L2 coefficient as `sparse_l2`, and the
+    - `"fast"`: `RowSparseAdam` with the model's L2 coefficient (plus its
+      `embedding_l2_regularization`) as `sparse_l2`, and the
       model's `sparse_embedding_l2` switched on, so the embedding table's gradient, decay and
       update cover only the distinct rows in the batch: a step costs O(batch), whatever the
       vocabulary. Rows outside the batch neither decay nor move; the loss Keras reports
@@ -26,7 +27,7 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
     fast = mode == "fast"
     model.sparse_embedding_l2 = fast
     if fast:
-        optimizer = RowSparseAdam(learning_rate=learning_rate, epsilon=1e-8, sparse_l2=model.l2_regularization)
+        optimizer = RowSparseAdam(learning_rate=learning_rate, epsilon=1e-8, sparse_l2=model.l2_regularization + getattr(model, "embedding_l2_regularization", 0.0))
     else:
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8)
     if jit_compile == "auto":

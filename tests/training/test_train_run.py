@@ -42,7 +42,7 @@ def test_a_run_fills_its_directory_and_metrics(tmp_path):
 def test_early_stopping_and_plateau_follow_validation_auc(tmp_path):
     overrides = resumable_run.OVERRIDES + [
         "train.epochs=30", "train.learning_rate=0.05", "train.early_stopping_patience=2",
-        "train.reduce_lr_factor=0.1", "train.reduce_lr_patience=1",
+        "train.reduce_lr_factor=0.1", "train.reduce_lr_patience=1", "train.min_learning_rate=0.004",
     ]
     metrics = train.run("dnn_me_criteo", overrides, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
     aucs = [e["val_auc"] for e in metrics["epochs"]]
@@ -50,11 +50,14 @@ def test_early_stopping_and_plateau_follow_validation_auc(tmp_path):
     assert len(aucs) < 30, "a high learning rate should plateau long before 30 epochs"
     assert len(aucs) == best + 1 + 2, "stops after `patience` epochs without improvement"
     assert metrics["best_epoch"] == best
+    assert metrics["steps"] == len(aucs) * STEPS_PER_EPOCH, "steps trained, not the best epoch's step"
     rates = [e["learning_rate"] for e in metrics["epochs"]]
     for e in range(len(aucs) - 1):  # patience 1: every epoch without a new best cuts the rate by 10
         improved = e == 0 or aucs[e] > max(aucs[:e])
-        assert rates[e + 1] == pytest.approx(rates[e] * (1 if improved else 0.1)), (e, aucs, rates)
+        assert rates[e + 1] == pytest.approx(max(rates[e] * (1 if improved else 0.1), 0.004)), (e, aucs, rates)
     assert min(rates) < 0.05
+    # the two epochs that stopped the run cut the rate twice: 0.05 -> 0.005 -> floor 0.004
+    assert json.loads((tmp_path / "backup" / "state.json").read_text())["learning_rate"] == pytest.approx(0.004)
 
 
 def test_a_killed_run_resumes_mid_epoch_and_runs_the_same_steps(tmp_path):
@@ -88,3 +91,25 @@ def test_a_killed_run_resumes_mid_epoch_and_runs_the_same_steps(tmp_path):
     assert (run_dir / "model.keras").exists()
     epochs_in_csv = {line.split(",")[0] for line in (run_dir / "abundance.csv").read_text().splitlines()[1:]}
     assert epochs_in_csv == {"0", "1"}
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_in_half_and_leaves_the_global_policy_alone(policy, tmp_path, monkeypatch):
+    import keras
+
+    built = []
+    compile_model = train.compile_model
+    monkeypatch.setattr(train, "compile_model", lambda model, *a, **k: compile_model(built.append(model) or model, *a, **k))
+    overrides = resumable_run.OVERRIDES + ["train.epochs=1", f"train.mixed_precision={policy}"]
+    metrics = train.run("dnn_me_criteo", overrides, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert metrics["finished"] and 0.5 < metrics["test_auc"] <= 1 and metrics["epochs"][0]["loss"] > 0
+    model = built[0]
+    half = policy.split("_")[1]
+    assert model.get_layer("multi_embedding").compute_dtype == half
+    assert all(w.dtype == "float32" for w in model.weights)  # variables stay float32
+    assert model.output.dtype == "float32"  # the sigmoid output is float32 for the loss
+    if policy == "mixed_float16":
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    # the saved model is rebuilt under the loader's policy: float32 unless the caller sets one
+    assert keras.models.load_model(tmp_path / "model.keras").get_layer("multi_embedding").compute_dtype == "float32"

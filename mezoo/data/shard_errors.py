@@ -1,0 +1,50 @@
+"""Naming the shard behind a `tf.data` read error.
+
+A corrupted or truncated TFRecord shard makes `tf.data` raise `DataLossError` (or, for a
+broken gzip stream, `InvalidArgumentError` / `OutOfRangeError`) without saying which file of
+the interleaved split it was reading. Checking the split's shards one by one, only when such
+an error happened, names it without slowing the healthy pipeline.
+"""
+
+import re
+from typing import List, Tuple
+
+import tensorflow as tf
+
+READ_ERRORS = (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError)
+
+
+class ShardReadError(RuntimeError):
+    """A split's shard could not be read; the message names the file and the records before the damage."""
+
+
+def _short(error: Exception) -> str:
+    message = getattr(error, "message", str(error)).splitlines()[0]
+    return re.sub(r"\{\{.*?\}\}\s*", "", message).split(" [Op:")[0][:300]
+
+
+def unreadable_shards(spec, split: str, batch_size: int = 65536) -> List[Tuple[str, int, str]]:
+    """`(path, records read before the failure, error)` for each shard of `split` that fails to read."""
+    compression = spec.compression(split) or ""
+    bad = []
+    for path in spec.files(split):
+        records = tf.data.TFRecordDataset(path, compression_type=compression)
+        try:
+            for _ in records.batch(batch_size):
+                pass
+        except READ_ERRORS as error:
+            # the records before the damage: read again, stopping at the error instead of raising
+            good = records.apply(tf.data.experimental.ignore_errors()).reduce(0, lambda n, _: n + 1)
+            bad.append((path, int(good), _short(error)))
+    return bad
+
+
+def shard_read_error(spec, split: str, error: Exception) -> Exception:
+    """A `ShardReadError` naming the damaged shard(s) of `split`, or `error` itself if every shard reads."""
+    bad = unreadable_shards(spec, split)
+    if not bad:
+        return error
+    lines = [f"split {split!r}: {len(bad)} shard(s) can't be read (re-convert, or check with "
+             f"python -m tfrecord_tools.inspect {spec.directory}):"]
+    lines += [f"  {path}: corrupted or truncated after {records} good records: {message}" for path, records, message in bad]
+    return ShardReadError("\n".join(lines))
