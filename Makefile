@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 install-jax: $(JAX_VENV)/.installed
 
 train: install
-	$(VENV)/bin/python -m mezoo.demo
+	$(VENV)/bin/python -m mezoo.train --recipe dcnv2_me_criteo
 
 test: test-tf test-jax
 

@@ -7,9 +7,10 @@
 Rows follow the published statistics of the real data (`STATS`, from ../shared/data/stats:
 cardinalities, top-value shares, Criteo's block-structured missingness, integer quantiles,
 positive rates), with Zipf-like skew over each field's values. Labels come from a planted
-model whose signal lies mostly in field-pair interactions: logit = b + 0.3 * sum_f w_f[x_f] +
-sum_{(f,g) in P} <u_f[x_f], v_g[x_g]> over a fixed random set P of field pairs, with b set to
-hit the published positive rate. The planted model's AUC on held-out rows (generated the
+model whose signal lies mostly in field-pair interactions: logit = b + s * (a / sqrt(F) *
+sum_f w_f[x_f] + sum_{(f,g) in P} <u_f[x_f], v_g[x_g]> / sqrt(2|P|)) over a fixed random set P
+of field pairs (|P| = --pairs, default max(3, F // 2)), with s = --signal (1), a = --first_order
+(0.3) and b set to hit the published positive rate. The planted model's AUC on held-out rows (generated the
 same way, not written) is the ceiling a learner is measured against; it is written beside
 the data as `<output>.planted.json` (frappe: `<output>/planted.json`). The same seed gives
 the same bytes. Criteo and Avazu outputs ending in .gz are gzip-compressed.
@@ -81,6 +82,9 @@ flags.DEFINE_integer("seed", 0, "Random seed: the same seed and arguments give t
 flags.DEFINE_integer("heldout_rows", 0, "Held-out rows for the planted model's AUC (0: max(20000, rows // 5), "
                                         "at most 1,000,000).")
 flags.DEFINE_float("signal", 1.0, "Scale of the planted logit's variable part (higher: easier, higher AUC).")
+flags.DEFINE_float("first_order", 0.3, "Weight of the planted logit's per-field (additive) part, against the pair "
+                   "interactions' fixed weight: 0.3 leaves almost all the signal to the pairs.")
+flags.DEFINE_integer("pairs", 0, "Number of planted interacting field pairs (0: max(3, fields // 2)).")
 flags.DEFINE_integer("max_cardinality", 0, "Cap on each categorical field's number of distinct values (0: the "
                      "published cardinality, capped at 4 x rows). Small samples need a low cap for their planted "
                      "pair interactions to be learnable from the rows they have.")
@@ -128,10 +132,11 @@ def _mix(x: np.ndarray, salt: int) -> np.ndarray:
 class Generator:
     """Draws field values (as ranks) and labels for one dataset's statistics."""
 
-    def __init__(self, dataset: str, rows: int, seed: int, signal: float = 1.0, max_cardinality: int = 0):
+    def __init__(self, dataset: str, rows: int, seed: int, signal: float = 1.0, max_cardinality: int = 0,
+                 pairs: int = 0, first_order: float = 0.3):
         self.dataset, self.stats = dataset, STATS[dataset]
         self.rng = np.random.default_rng(seed)
-        self.seed, self.signal = seed, signal
+        self.seed, self.signal, self.first_order = seed, signal, first_order
         self.fields: List[str] = list(self.stats.get("integer", {})) + list(self.stats["categorical"])
         cap = max_cardinality or max(4 * rows, 1000)
         self.card: Dict[str, int] = {}
@@ -147,7 +152,7 @@ class Generator:
         self.factor = {f: self.rng.normal(0, 1, (self.num_ids[f], dim)) for f in self.fields}
         n = len(self.fields)
         all_pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-        picks = self.rng.choice(len(all_pairs), size=min(len(all_pairs), max(3, n // 2)), replace=False)
+        picks = self.rng.choice(len(all_pairs), size=min(len(all_pairs), pairs or max(3, n // 2)), replace=False)
         self.pairs = [all_pairs[p] for p in sorted(picks)]
         self.bias = None
 
@@ -185,7 +190,7 @@ class Generator:
         n = len(next(iter(ids.values())))
         z = np.zeros(n)
         for f in self.fields:
-            z += 0.3 * self.first[f][ids[f]] / math.sqrt(len(self.fields))
+            z += self.first_order * self.first[f][ids[f]] / math.sqrt(len(self.fields))
         for i, j in self.pairs:
             fi, fj = self.fields[i], self.fields[j]
             z += (self.factor[fi][ids[fi]] * self.factor[fj][ids[fj]]).sum(1) / math.sqrt(2 * len(self.pairs))
@@ -247,13 +252,13 @@ def _hex_strings(gen: Generator, name: str, ranks: np.ndarray, missing: np.ndarr
 
 
 def generate(dataset: str, rows: int, output: str, seed: int = 0, heldout_rows: int = 0, signal: float = 1.0,
-             max_cardinality: int = 0) -> Dict:
+             max_cardinality: int = 0, first_order: float = 0.3, pairs: int = 0) -> Dict:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if rows < 1:
         raise ValueError("--rows must be >= 1")
-    gen = Generator(dataset, rows, seed, signal, max_cardinality)
+    gen = Generator(dataset, rows, seed, signal, max_cardinality, pairs=pairs, first_order=first_order)
     values, missing, ids = gen.draw(rows)
     logits = gen.logits(ids)
     labels = gen.labels(logits)
@@ -317,6 +322,7 @@ def generate(dataset: str, rows: int, output: str, seed: int = 0, heldout_rows: 
     eps = 1e-12
     info = {
         "dataset": dataset, "rows": rows, "seed": seed, "signal": signal, "max_cardinality": max_cardinality,
+        "first_order": first_order,
         "planted_auc_heldout": round(auc(h_labels, h_logits), 6),
         "planted_logloss_heldout": round(float(-np.mean(h_labels * np.log(p + eps) + (1 - h_labels) * np.log(1 - p + eps))), 6),
         "heldout_rows": held,
@@ -342,7 +348,7 @@ def main(argv):
             if FLAGS[name].value is None:
                 raise ValueError(f"--{name} is required")
         info = generate(FLAGS.dataset, FLAGS.rows, FLAGS.output, FLAGS.seed, FLAGS.heldout_rows, FLAGS.signal,
-                        FLAGS.max_cardinality)
+                        FLAGS.max_cardinality, FLAGS.first_order, FLAGS.pairs)
         print(f"wrote {FLAGS.rows:,} {FLAGS.dataset} rows to {FLAGS.output}; planted model AUC on "
               f"{info['heldout_rows']:,} held-out rows {info['planted_auc_heldout']:.4f}, positive rate "
               f"{info['positive_rate']:.4f}")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-BUILTIN_VERSION = 1  # bump when the sample's generation or conversion changes
+BUILTIN_VERSION = 2  # bump when the sample's generation or conversion changes
 CONVERTERS = {"criteo": "tfrecord_tools.criteo", "avazu": "tfrecord_tools.avazu", "frappe": "tfrecord_tools.csv"}
 
 
@@ -64,11 +64,12 @@ def cache_directory() -> Path:
     return Path(os.environ.get("MEZOO_CACHE") or Path.home() / ".cache" / "mezoo").expanduser()
 
 
-def builtin_sample(dataset: str, rows: int, seed: int, max_cardinality: int = 0, verbose: int = 1) -> Path:
+def builtin_sample(dataset: str, rows: int, seed: int, max_cardinality: int = 0, first_order: float = 0.3,
+                   verbose: int = 1) -> Path:
     """Generates (once, then cached) and converts the built-in synthetic sample of `dataset`."""
     if dataset not in CONVERTERS:
         raise ValueError(f"no built-in sample for dataset {dataset!r}; there are: {', '.join(CONVERTERS)}")
-    root = cache_directory() / "builtin" / f"{dataset}-{rows}-card{max_cardinality}-seed{seed}-v{BUILTIN_VERSION}"
+    root = cache_directory() / "builtin" / f"{dataset}-{rows}-card{max_cardinality}-fo{first_order:g}-seed{seed}-v{BUILTIN_VERSION}"
     converted = root / "converted"
     if (converted / "feature_spec.json").exists():
         return converted
@@ -78,7 +79,7 @@ def builtin_sample(dataset: str, rows: int, seed: int, max_cardinality: int = 0,
     raw = root / ("raw" if dataset == "frappe" else {"criteo": "train.txt", "avazu": "train.csv"}[dataset])
     if verbose:
         print(f"generating the built-in {dataset} sample ({rows:,} rows) in {root} ...", flush=True)
-    synthetic.generate(dataset, rows, str(raw), seed=seed, max_cardinality=max_cardinality)
+    synthetic.generate(dataset, rows, str(raw), seed=seed, max_cardinality=max_cardinality, first_order=first_order)
     planted = raw / "planted.json" if dataset == "frappe" else Path(f"{raw}.planted.json")
     command = [sys.executable, "-m", CONVERTERS[dataset], "--output", str(converted), "--seed", str(seed)]
     if dataset == "frappe":  # its schema names the given train/valid/test files
@@ -103,7 +104,8 @@ def open_source(data_cfg: dict, data=None, verbose: int = 1):
     dataset = data_cfg["dataset"]
     converted = builtin_sample(
         dataset, int(data_cfg.get("synthetic_rows") or 60000), seed=0,
-        max_cardinality=int(data_cfg.get("synthetic_max_cardinality") or 0), verbose=verbose,
+        max_cardinality=int(data_cfg.get("synthetic_max_cardinality") or 0),
+        first_order=float(data_cfg.get("synthetic_first_order", 0.3)), verbose=verbose,
     )
     planted = json.loads((converted / "planted.json").read_text())["planted_auc_heldout"]
     if verbose:

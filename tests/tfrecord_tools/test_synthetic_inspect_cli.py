@@ -37,6 +37,29 @@ def test_synthetic_is_deterministic_and_plants_a_learnable_signal(tmp_path):
     assert all(len(p) == 2 for p in stored["interaction_pairs"]) and len(stored["interaction_pairs"]) >= 3
 
 
+def test_synthetic_first_order_weight_and_pair_count(tmp_path):
+    """--first_order moves signal from the pairs to the per-field part; --pairs sets |P|."""
+    import math
+
+    import numpy as np
+
+    from mezoo.metrics import auc
+
+    def additive_share(first_order):
+        gen = synthetic.Generator("criteo", 20000, 3, max_cardinality=10, first_order=first_order)
+        _, _, ids = gen.draw(20000)
+        z = gen.logits(ids)
+        y = gen.labels(z)
+        additive = sum(first_order * gen.first[f][ids[f]] / math.sqrt(len(gen.fields)) for f in gen.fields)
+        return (auc(y, additive) - 0.5) / (auc(y, z) - 0.5)
+
+    low, high = additive_share(0.3), additive_share(1.5)
+    assert low < 0.35 < 0.5 < high < 0.8, (low, high)  # pairs still carry a third of the lift at 1.5
+    info = synthetic.generate("criteo", 2000, str(tmp_path / "p.txt"), seed=1, first_order=1.5, pairs=4)
+    assert info["first_order"] == 1.5 and len(info["interaction_pairs"]) == 4
+    assert np.isfinite(info["planted_auc_heldout"])
+
+
 def test_synthetic_criteo_missingness_and_format(tmp_path):
     synthetic.generate("criteo", 20000, str(tmp_path / "t.txt"), seed=0)
     rows = [line.split("\t") for line in (tmp_path / "t.txt").read_text().splitlines()]

@@ -13,9 +13,10 @@ pytest.importorskip("tensorflow")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(*args, cwd=None):
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd or ROOT, timeout=300)
+def cli(*args, cwd=None, timeout=300, env_extra=None):
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", **(env_extra or {})}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd or ROOT,
+                          timeout=timeout)
 
 
 def test_train_help_lists_flags_and_recipes():
@@ -48,22 +49,26 @@ def test_evaluate_names_a_missing_model(tmp_path):
 
 
 def test_with_no_data_the_main_job_trains_on_the_builtin_sample_from_any_directory(tmp_path):
+    """The issue's built-in default, unshrunk: `python -m mezoo.train --recipe dcnv2_me_criteo`
+    with no data reaches 80% of the planted model's lift over 0.5 (about 2 minutes on 2 cores)."""
     env_dirs = {"MEZOO_CACHE": tmp_path / "cache", "MEZOO_DATA": tmp_path / "no-data"}
     os.environ.update({k: str(v) for k, v in env_dirs.items()})
     try:
-        result = cli(
-            "-m", "mezoo.train", "--recipe", "dcnv2_me_criteo", "--set", "data.synthetic_rows=6000",
-            "--set", "model.num_embedding_sets=2", "--set", "model.hidden_units=[16, 16]",
-            "--set", "data.batch_size=512", "--set", "data.synthetic_epochs=1", cwd=tmp_path,
-        )
+        result = cli("-m", "mezoo.train", "--recipe", "dcnv2_me_criteo", cwd=tmp_path, timeout=900)
     finally:
         for key in env_dirs:
             os.environ.pop(key)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "BUILT-IN SYNTHETIC SAMPLE" in result.stdout and "python -m tfrecord_tools.criteo" in result.stdout
-    runs = list((tmp_path / "runs").iterdir())
-    assert len(runs) == 1 and runs[0].name.startswith("dcnv2_me_criteo-")
-    metrics = json.loads((runs[0] / "metrics.json").read_text())
-    assert metrics["synthetic"] is True and metrics["finished"] and len(metrics["epochs"]) == 1
-    assert 0 < metrics["test_auc"] <= 1 and 0.5 < metrics["planted_auc"] <= 1
-    assert (runs[0] / "feature_spec.json").exists() and (runs[0] / "model.keras").exists()
+    assert (tmp_path / "runs").is_dir() and [p.name for p in (tmp_path / "runs").iterdir()] == ["dcnv2_me_criteo"]
+    run = tmp_path / "runs" / "dcnv2_me_criteo"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["synthetic"] is True and metrics["finished"] and len(metrics["epochs"]) == 2
+    goal = 0.5 + 0.8 * (metrics["planted_auc"] - 0.5)
+    assert 0.8 < metrics["planted_auc"] < 0.95
+    assert metrics["test_auc"] >= goal, (metrics["test_auc"], goal)
+    assert (run / "feature_spec.json").exists() and (run / "model.keras").exists()
+    # the same command again finds the finished run instead of training
+    again = cli("-m", "mezoo.train", "--recipe", "dcnv2_me_criteo", cwd=tmp_path,
+                env_extra={k: str(v) for k, v in env_dirs.items()})
+    assert again.returncode == 0 and "holds a finished run" in again.stdout
