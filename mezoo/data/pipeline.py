@@ -75,21 +75,27 @@ def make_dataset(
     if training:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     cycle = cycle_length or min(len(files), 8)
-    ds = ds.interleave(
-        lambda f: tf.data.TFRecordDataset(f, compression_type=compression, buffer_size=1 << 20),
-        cycle_length=cycle, block_length=1,
-        num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    window_shuffle = training and shuffle_buffer > batch_size
+    window = max(batch_size, shuffle_buffer // batch_size * batch_size)
+
+    def records(f):
+        data = tf.data.TFRecordDataset(f, compression_type=compression, buffer_size=1 << 20)
+        # Window shuffle: each file's reader also cuts its records into windows, so that the
+        # per-record work runs in the interleave's parallel readers, not in one batch op after it.
+        return data.batch(window) if window_shuffle else data
+
+    ds = ds.interleave(records, cycle_length=cycle, block_length=1, num_parallel_calls=AUTOTUNE,
+                       deterministic=deterministic)
     parse = lambda s: parse_examples(s, num_fields, num_numeric)  # noqa: E731
     if repeat:
         ds = ds.repeat(num_epochs)
-    if training and shuffle_buffer > batch_size:
-        # Window shuffle: parse `window` records at once, permute them with a stateless seed
-        # per window, cut into batches (rebatch: no per-record work), then shuffle batches.
+    if window_shuffle:
+        # Parse a window (up to `window` records of one file) at once, permute it with a stateless
+        # seed per window, cut into batches (rebatch: no per-record work), then shuffle batches.
         # Per-record shuffle buffers cost about half the pipeline's speed; the converter has
-        # already shuffled train rows uniformly, and files are shuffled and interleaved here.
-        window = max(batch_size, shuffle_buffer // batch_size * batch_size)
+        # already shuffled train rows uniformly over the shards, so rows of one file are as
+        # random as rows of several, and file order is shuffled every pass.
         base_seed = seed if seed is not None else int(np.random.randint(0, 2**31 - 1))
-        ds = ds.batch(window, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
         ds = ds.enumerate().map(lambda i, s: _permute(parse(s), base_seed, i), num_parallel_calls=AUTOTUNE,
                                 deterministic=deterministic)
         ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
