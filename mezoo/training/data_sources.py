@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,21 +76,36 @@ def builtin_sample(dataset: str, rows: int, seed: int, max_cardinality: int = 0,
         return converted
     from tfrecord_tools import synthetic
 
-    root.mkdir(parents=True, exist_ok=True)
-    raw = root / ("raw" if dataset == "frappe" else {"criteo": "train.txt", "avazu": "train.csv"}[dataset])
+    # Built in a private directory, then renamed into place: a killed run leaves no half
+    # sample behind, and processes starting together (a cluster's workers) don't collide.
+    root.parent.mkdir(parents=True, exist_ok=True)
+    work = root.parent / f".{root.name}.tmp-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    raw = work / ("raw" if dataset == "frappe" else {"criteo": "train.txt", "avazu": "train.csv"}[dataset])
     if verbose:
         print(f"generating the built-in {dataset} sample ({rows:,} rows) in {root} ...", flush=True)
-    synthetic.generate(dataset, rows, str(raw), seed=seed, max_cardinality=max_cardinality, first_order=first_order)
-    planted = raw / "planted.json" if dataset == "frappe" else Path(f"{raw}.planted.json")
-    command = [sys.executable, "-m", CONVERTERS[dataset], "--output", str(converted), "--seed", str(seed)]
-    if dataset == "frappe":  # its schema names the given train/valid/test files
-        command += ["--schema", str(raw / "schema.yaml")]
-    else:
-        command += ["--input", str(raw)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"converting the built-in sample failed ({' '.join(command)}):\n{result.stderr[-3000:]}")
-    (converted / "planted.json").write_text(planted.read_text())
+    try:
+        synthetic.generate(dataset, rows, str(raw), seed=seed, max_cardinality=max_cardinality, first_order=first_order)
+        planted = raw / "planted.json" if dataset == "frappe" else Path(f"{raw}.planted.json")
+        command = [sys.executable, "-m", CONVERTERS[dataset], "--output", str(work / "converted"), "--seed", str(seed)]
+        if dataset == "frappe":  # its schema names the given train/valid/test files
+            command += ["--schema", str(raw / "schema.yaml")]
+        else:
+            command += ["--input", str(raw)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"converting the built-in sample failed ({' '.join(command)}):\n{result.stderr[-3000:]}")
+        (work / "converted" / "planted.json").write_text(planted.read_text())
+        if not (converted / "feature_spec.json").exists():  # else another process finished first
+            shutil.rmtree(root, ignore_errors=True)  # a partial sample of an older version
+            try:
+                os.rename(work, root)
+            except OSError:
+                if not (converted / "feature_spec.json").exists():
+                    raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return converted
 
 
