@@ -261,11 +261,13 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
             state.stop_wait += 1
             state.plateau_wait += 1
             if lr_factor and lr_patience and state.plateau_wait >= int(lr_patience):
-                state.learning_rate = max(state.learning_rate * float(lr_factor), float(min_lr or 0.0))
+                previous = state.learning_rate
+                state.learning_rate = max(previous * float(lr_factor), float(min_lr or 0.0))
                 model.optimizer.learning_rate = state.learning_rate
                 state.plateau_wait = 0
                 if verbose:
-                    print(f"validation AUC plateaued: learning rate now {state.learning_rate:g}")
+                    change = "now" if state.learning_rate != previous else "stays at its floor,"
+                    print(f"validation AUC plateaued: learning rate {change} {state.learning_rate:g}")
             if state.stop_wait >= patience:
                 state.finished = True
                 if verbose:
