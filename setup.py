@@ -29,6 +29,8 @@ setup(
         # Test oracles: TFRS is Keras 2 code, run in a subprocess with TF_USE_LEGACY_KERAS=1.
         # moto[server]: a local S3 endpoint for the s3:// input test (tensorflow-io).
         "test": ["pytest", "tensorflow-recommenders==0.7.3", "tf-keras>=2.16,<2.17", "moto[server]"],
+        # TF Serving's protos: warm-up requests and gRPC clients of an export (mezoo.serving).
+        "serving": ["tensorflow-serving-api==2.16.1"],
         "jax": ["jax"],
     },
 )

@@ -189,8 +189,8 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
         metrics_path = run_dir / "metrics.json"
 
     atomic_write_text(run_dir / "recipe.yaml", recipes.dump(resolved))
-    if hasattr(source, "spec_json"):
-        atomic_write_text(run_dir / "feature_spec.json", source.spec_json())
+    if hasattr(source, "save_spec"):
+        source.save_spec(run_dir)  # with its vocabularies: what mezoo.export needs
     atomic_write_text(run_dir / "run.json", json.dumps(run_metadata(recipe, overrides, data, seed), indent=1))
 
     backup = Backup(run_dir, restore_from=restore_dir)
@@ -290,7 +290,21 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
     result = _write_metrics(metrics_path, state, source, finished=True, test=test, steps=trained_steps)
     if verbose:
         print(f"test_auc {test['auc']:.5f} test_logloss {test['logloss']:.5f} (best epoch {state.best_epoch + 1}); run in {run_dir}")
+    _export(run_dir, train_cfg, verbose)
     return result
+
+
+def _export(run_dir: Path, train_cfg: dict, verbose: int) -> None:
+    """`train.export`: the finished run as a TF Serving SavedModel in `<run_dir>/export/<version>`."""
+    if not train_cfg.get("export"):
+        return
+    if not (run_dir / "feature_spec.json").exists():  # in-memory data: no vocabularies to serve raw values with
+        if verbose:
+            print("not exported: the run's data has no feature spec (raw values can't be mapped to ids)")
+        return
+    from mezoo.serving.export import export_run
+
+    export_run(run_dir, verbose=bool(verbose))
 
 
 def _training_data(dist, source, batch_size: int, seed: int, skip: int, repeat: bool = False):

@@ -1,4 +1,4 @@
-"""The single raw -> id transform (DESIGN.md), in TF ops, and its integer reference.
+"""The single raw -> id transform, in TF ops, and its integer reference.
 
 Raw values are strings as they appear in the source (the empty string = missing). Per field:
 
@@ -18,9 +18,16 @@ order, everything else (unseen, rare, or an unparsable integer) takes id 0, the 
 
 import decimal
 import functools
-from typing import Dict, List, Sequence
+import json
+import os
+import re
+import shutil
+import tempfile
+import weakref
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import tensorflow as tf
 
 LOG_SQUARE_BUCKET = "log_square_bucket"
 MISSING_INT = np.iinfo(np.int64).min  # the missing integer token inside the int64 tables
@@ -50,7 +57,6 @@ def log_square_bucket_reference(values) -> np.ndarray:
 
 def log_square_bucket(values):
     """TF op: int64 values of any shape -> their log-square buckets (int64)."""
-    import tensorflow as tf
 
     values = tf.convert_to_tensor(values, tf.int64)
     thresholds = tf.constant(log_square_thresholds(), tf.int64)
@@ -69,39 +75,92 @@ def integer_token(bucket: int) -> bytes:
     return b"" if bucket == MISSING_INT else str(int(bucket)).encode()
 
 
-class RawToIds:
-    """Raw string values -> (batch, num_fields) int64 ids, one lookup table per field.
+TABLES_MANIFEST = "tables.json"
+_SPECIAL = (b"\\", b"\t", b"\n", b"\r")  # what cannot stand as is in a `key<TAB>id` line
 
-    Build it with `RawToIds.from_spec(spec)` or from field dicts and their vocabularies
-    (lists of bytes tokens in id order). Call it with a (batch, num_fields) string tensor in
-    field order or a dict name -> (batch,) string tensor. `assume_valid=True` skips the
-    integer syntax check (the converter has validated rows already); otherwise unparsable
-    integers map to the OOV id 0.
+
+def _escape_key(token: bytes) -> bytes:
+    return token.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+
+
+def write_table_file(path: str, field: Dict, vocabulary: Sequence[bytes]) -> Dict:
+    """Writes one field's lookup table as `key<TAB>id` lines (ids 1.. in vocabulary order).
+
+    The spec's vocabulary files can't feed `TextFileInitializer` themselves: the missing token
+    is an empty line, which it refuses. Here every line has a key and an id. Integer fields get
+    int64 keys (the missing token is `MISSING_INT`). A string field whose tokens hold a TAB, LF,
+    CR or backslash is written with backslash escapes, and `RawToIds` escapes raw values the
+    same way before the lookup (`escaped: true`), so such tokens are kept, not dropped.
+    Returns the manifest entry: {name, file, size, escaped}.
+    """
+    vocabulary = list(vocabulary)
+    integer = RawToIds.is_integer(field)
+    escaped = (not integer) and any(s in t for t in vocabulary for s in _SPECIAL)
+    lines = []
+    for i, token in enumerate(vocabulary, start=1):
+        if integer:
+            key = str(int(integer_tokens_to_keys([token])[0])).encode()
+        else:
+            key = _escape_key(token) if escaped else token
+        lines.append(key + b"\t" + str(i).encode() + b"\n")
+    if not vocabulary:  # TF tables need a line: a key that maps to the OOV id anyway
+        lines.append(str(MISSING_INT + 1).encode() + b"\t0\n" if integer else b"<empty vocabulary>\t0\n")
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.writelines(lines)
+    os.replace(tmp, path)
+    return {"name": field["name"], "file": os.path.basename(path), "ids": len(vocabulary), "lines": len(lines),
+            "escaped": escaped}
+
+
+class RawToIds(tf.Module):
+    """Raw string values -> (batch, num_fields) int64 ids, one file-backed lookup table per field.
+
+    The single raw -> id transform: the converter, `mezoo.predict` and the SavedModel export all
+    run this module. It is a `tf.Module`, so `tf.saved_model` (and `keras.export.ExportArchive`)
+    track its tables, and the table files travel as SavedModel assets.
+
+    Args:
+        fields: the spec's field dicts (name, source[, transform]).
+        directory: a directory of table files written by `write_tables` (with its
+            `tables.json` manifest), one per field.
+
+    Build it with `RawToIds.from_spec(spec)` (tables derived from the spec's vocabulary files)
+    or `RawToIds.from_vocabularies(fields, vocabularies)` (lists of bytes tokens in id order);
+    without a `directory`, the table files go to a temporary directory that lives as long as the
+    module. Call it with a (batch, num_fields) string tensor in field order or a dict name ->
+    (batch,) string tensor. `assume_valid=True` skips the integer syntax check (the converter
+    has validated rows already); otherwise unparsable integers map to the OOV id 0.
+
+    Example:
+        >>> to_ids = RawToIds.from_vocabularies(
+        ...     [{"name": "site", "source": "string", "vocab_size": 3}], [[b"news", b""]])
+        >>> to_ids(tf.constant([["news"], [""], ["sports"]])).numpy().tolist()
+        [[1], [2], [0]]
     """
 
-    def __init__(self, fields: List[Dict], vocabularies: List[Sequence[bytes]]):
-        import tensorflow as tf
-
-        if len(fields) != len(vocabularies):
-            raise ValueError("one vocabulary per field is needed")
+    def __init__(self, fields: List[Dict], directory: str):
+        super().__init__(name="raw_to_ids")
+        with open(os.path.join(directory, TABLES_MANIFEST), encoding="utf-8") as f:
+            manifest = {entry["name"]: entry for entry in json.load(f)["fields"]}
         self.fields = [dict(f) for f in fields]
         self.names = [f["name"] for f in fields]
-        self.tables = []
-        for field, vocab in zip(self.fields, vocabularies):
-            vocab = list(vocab)
-            if int(field.get("vocab_size", len(vocab) + 1)) != len(vocab) + 1:
-                raise ValueError(f"field {field['name']!r}: vocab_size {field['vocab_size']} but "
-                                 f"{len(vocab)} vocabulary tokens (+1 OOV)")
-            values = tf.range(1, len(vocab) + 1, dtype=tf.int64)
-            if self.is_integer(field):
-                keys = tf.constant(integer_tokens_to_keys(vocab), tf.int64)
-            else:
-                keys = tf.constant(np.asarray(vocab, dtype=object), tf.string)
-            if len(vocab) == 0:  # TF tables need at least a key: one that cannot occur
-                keys = tf.constant([MISSING_INT + 1] if self.is_integer(field) else [b"\x00<none>"])
-                values = tf.constant([0], tf.int64)
-            self.tables.append(tf.lookup.StaticHashTable(
-                tf.lookup.KeyValueTensorInitializer(keys, values), default_value=tf.constant(0, tf.int64)))
+        self.escaped = []
+        tables = []
+        for field in self.fields:
+            entry = manifest.get(field["name"])
+            if entry is None:
+                raise ValueError(f"no lookup table for field {field['name']!r} in {directory}")
+            if int(field.get("vocab_size", entry["ids"] + 1)) != entry["ids"] + 1:
+                raise ValueError(f"field {field['name']!r}: vocab_size {field['vocab_size']} but the table "
+                                 f"{entry['file']} has {entry['ids']} ids (+1 OOV)")
+            integer = self.is_integer(field)
+            initializer = tf.lookup.TextFileInitializer(
+                os.path.join(directory, entry["file"]), tf.int64 if integer else tf.string, 0, tf.int64, 1,
+                delimiter="\t", vocab_size=entry["lines"])
+            tables.append(tf.lookup.StaticHashTable(initializer, default_value=tf.constant(0, tf.int64)))
+            self.escaped.append(bool(entry["escaped"]))
+        self.tables = tables
 
     @staticmethod
     def is_integer(field: Dict) -> bool:
@@ -112,14 +171,44 @@ class RawToIds:
             return True
         return False
 
+    @staticmethod
+    def write_tables(fields: List[Dict], vocabularies: List[Sequence[bytes]], directory: str) -> str:
+        """One `key<TAB>id` table file per field plus the `tables.json` manifest, in `directory`."""
+        if len(fields) != len(vocabularies):
+            raise ValueError("one vocabulary per field is needed")
+        os.makedirs(directory, exist_ok=True)
+        entries = []
+        for i, (field, vocab) in enumerate(zip(fields, vocabularies)):
+            vocab = list(vocab)
+            if int(field.get("vocab_size", len(vocab) + 1)) != len(vocab) + 1:
+                raise ValueError(f"field {field['name']!r}: vocab_size {field['vocab_size']} but "
+                                 f"{len(vocab)} vocabulary tokens (+1 OOV)")
+            # numbered: field names may hold characters a file name can't, or differ only in case
+            safe = re.sub(r"[^A-Za-z0-9_.-]", "_", str(field["name"]))[:64]
+            entries.append(write_table_file(os.path.join(directory, f"{i:04d}_{safe}.tsv"), field, vocab))
+        with open(os.path.join(directory, TABLES_MANIFEST), "w", encoding="utf-8") as f:
+            json.dump({"format": "key<TAB>id per line; ids 1.. (0 = OOV)", "fields": entries}, f, indent=1)
+        return directory
+
     @classmethod
-    def from_spec(cls, spec) -> "RawToIds":
-        return cls(spec.fields, [spec.vocabulary(f["name"]) for f in spec.fields])
+    def from_vocabularies(cls, fields: List[Dict], vocabularies: List[Sequence[bytes]],
+                          directory: Optional[str] = None) -> "RawToIds":
+        """Writes the table files (into `directory`, else a temporary one) and loads them."""
+        temporary = directory is None
+        directory = tempfile.mkdtemp(prefix="mezoo-tables-") if temporary else directory
+        cls.write_tables(fields, vocabularies, directory)
+        module = cls(fields, directory)
+        if temporary:  # the tables are loaded; the files go with the module
+            weakref.finalize(module, shutil.rmtree, directory, True)
+        return module
+
+    @classmethod
+    def from_spec(cls, spec, directory: Optional[str] = None) -> "RawToIds":
+        """From a `FeatureSpec`'s vocabulary files (table files into `directory`, else a temporary one)."""
+        return cls.from_vocabularies(spec.fields, [spec.vocabulary(f["name"]) for f in spec.fields], directory)
 
     def integer_keys(self, raw, assume_valid: bool = False):
         """Raw integer strings -> int64 table keys (bucket, MISSING_INT, or an unmatched key)."""
-        import tensorflow as tf
-
         missing = tf.equal(raw, "")
         if assume_valid:
             ok = tf.logical_not(missing)
@@ -131,8 +220,6 @@ class RawToIds:
         return tf.where(missing, tf.constant(MISSING_INT, tf.int64), tf.where(ok, bucket, invalid_key))
 
     def __call__(self, raw, assume_valid: bool = False):
-        import tensorflow as tf
-
         if isinstance(raw, dict):
             columns = [tf.convert_to_tensor(raw[name], tf.string) for name in self.names]
         else:
@@ -143,25 +230,24 @@ class RawToIds:
     def per_field(self, columns, assume_valid: bool = False):
         """One raw string tensor per field (any shapes) -> one int64 id tensor per field."""
         ids = []
-        for field, table, column in zip(self.fields, self.tables, columns):
-            key = self.integer_keys(column, assume_valid) if self.is_integer(field) else column
+        for field, table, escaped, column in zip(self.fields, self.tables, self.escaped, columns):
+            if self.is_integer(field):
+                key = self.integer_keys(column, assume_valid)
+            else:
+                key = escape_keys(column) if escaped else column
             ids.append(table.lookup(key))
         return ids
 
-    def tokens(self, raw, assume_valid: bool = True):
-        """Per field, the token each raw value becomes (int64 keys for integer fields,
-        strings otherwise): what the converter counts to build vocabularies."""
-        import tensorflow as tf
 
-        raw = tf.convert_to_tensor(raw, tf.string)
-        return [self.integer_keys(raw[:, i], assume_valid) if self.is_integer(f) else raw[:, i]
-                for i, f in enumerate(self.fields)]
+def escape_keys(raw):
+    """The TF twin of `_escape_key`: backslash, TAB, LF and CR as two-character escapes."""
+    for char, escape in (("\\\\", "\\\\\\\\"), ("\t", "\\\\t"), ("\n", "\\\\n"), ("\r", "\\\\r")):
+        raw = tf.strings.regex_replace(raw, char, escape)
+    return raw
 
 
 def field_tokens(fields: List[Dict], raw, assume_valid: bool = True):
     """Tokens of a (batch, num_fields) raw string tensor without any vocabulary (pass 1)."""
-    import tensorflow as tf
-
     out = []
     for i, field in enumerate(fields):
         column = raw[:, i]

@@ -61,20 +61,74 @@ def test_small_and_negative_values_and_missing():
     # through a table: tokens are decimal strings, b"" is the missing token
     field = {"name": "I1", "source": "integer", "transform": "log_square_bucket", "vocab_size": 5}
     vocab = [b"", b"-4", b"1", b"0"]
-    t = RawToIds([field], [vocab])
+    t = RawToIds.from_vocabularies([field], [vocab])
     raw = tf.constant([[""], ["-2"], ["3"], ["4"], ["2"], ["5"], ["abc"], ["1.5"], ["-1"]])
     np.testing.assert_array_equal(t(raw).numpy()[:, 0], [1, 2, 3, 3, 4, 0, 0, 0, 0])
 
 
 def test_string_lookup_oov_and_dict_input():
     fields = [{"name": "a", "source": "string", "vocab_size": 3}, {"name": "b", "source": "string", "vocab_size": 2}]
-    t = RawToIds(fields, [[b"x", b""], [b"y"]])
+    t = RawToIds.from_vocabularies(fields, [[b"x", b""], [b"y"]])
     ids = t({"a": tf.constant(["x", "", "z"]), "b": tf.constant(["y", "q", ""])})
     np.testing.assert_array_equal(ids.numpy(), [[1, 1], [2, 0], [0, 0]])
     assert ids.dtype == tf.int64
     with pytest.raises(ValueError, match="vocab_size"):
-        RawToIds([dict(fields[0], vocab_size=9)], [[b"x"]])
+        RawToIds.from_vocabularies([dict(fields[0], vocab_size=9)], [[b"x"]])
 
 
 def test_missing_sentinel_is_outside_every_real_bucket():
     assert MISSING_INT < log_square_bucket_reference([-(10**18)])[0]
+
+
+def test_tokens_with_tab_newline_cr_and_backslash_are_kept(tmp_path):
+    # such tokens can't stand as they are in a `key<TAB>id` table line: they are escaped on both sides
+    vocab = [b"a\tb", b"line\nbreak", b"cr\r", b"back\\slash", b"back\\tnot-a-tab", b"", b"plain"]
+    field = {"name": "s", "source": "string", "vocab_size": len(vocab) + 1}
+    t = RawToIds.from_vocabularies([field], [vocab], str(tmp_path))
+    assert t.escaped == [True]
+    raw = [v.decode() for v in vocab] + ["a\\tb", "line\\nbreak", "unseen", "a\tb\t"]
+    ids = t(tf.constant([[r] for r in raw])).numpy()[:, 0]
+    np.testing.assert_array_equal(ids, list(range(1, len(vocab) + 1)) + [0, 0, 0, 0])
+
+
+def test_plain_vocabularies_are_not_escaped_and_raw_specials_are_oov(tmp_path):
+    t = RawToIds.from_vocabularies([{"name": "s", "source": "string", "vocab_size": 3}], [[b"x", b""]], str(tmp_path))
+    assert t.escaped == [False]
+    ids = t(tf.constant([["x"], [""], ["x\t"], ["\\"]])).numpy()[:, 0]
+    np.testing.assert_array_equal(ids, [1, 2, 0, 0])
+
+
+def test_empty_vocabulary_maps_everything_to_oov(tmp_path):
+    fields = [{"name": "s", "source": "string", "vocab_size": 1},
+              {"name": "i", "source": "integer", "transform": "log_square_bucket", "vocab_size": 1}]
+    t = RawToIds.from_vocabularies(fields, [[], []], str(tmp_path))
+    ids = t(tf.constant([["<empty vocabulary>", ""], ["x", "5"]])).numpy()
+    np.testing.assert_array_equal(ids, [[0, 0], [0, 0]])
+
+
+def test_tables_are_assets_of_a_saved_model_and_load_without_their_source(tmp_path):
+    fields = [{"name": "s", "source": "string", "vocab_size": 3},
+              {"name": "i", "source": "integer", "transform": "log_square_bucket", "vocab_size": 3}]
+    tables = tmp_path / "tables"
+    module = RawToIds.from_vocabularies(fields, [[b"x", b"y\tz"], [b"", b"3"]], str(tables))
+    module.serve = tf.function(lambda raw: module(raw), input_signature=[tf.TensorSpec([None, 2], tf.string)])
+    tf.saved_model.save(module, str(tmp_path / "saved"))
+    assets = sorted(p.name for p in (tmp_path / "saved" / "assets").iterdir())
+    assert assets == ["0000_s.tsv", "0001_i.tsv"]
+    import shutil
+
+    shutil.rmtree(tables)
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    ids = loaded.serve(tf.constant([["x", ""], ["y\tz", "7"], ["q", "20"], ["", "abc"]])).numpy()
+    np.testing.assert_array_equal(ids, [[1, 1], [2, 2], [0, 0], [0, 0]])  # 7 -> bucket 3; 20 -> 8, not kept
+
+
+def test_from_spec_matches_the_vocabulary_files(tmp_path):
+    from mezoo.data.feature_spec import FeatureSpec, write_vocabulary
+
+    (tmp_path / "vocab").mkdir()
+    write_vocabulary(str(tmp_path / "vocab" / "a.txt"), [b"new\nline", b"", b"k"])
+    spec = FeatureSpec({"fields": [{"name": "a", "source": "string", "vocab_size": 4, "vocabulary": "vocab/a.txt"}],
+                        "splits": {}}, str(tmp_path))
+    t = RawToIds.from_spec(spec)
+    np.testing.assert_array_equal(t(tf.constant([["new\nline"], [""], ["k"], ["new"]])).numpy()[:, 0], [1, 2, 3, 0])

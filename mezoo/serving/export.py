@@ -1,0 +1,236 @@
+"""A finished run -> a SavedModel that TF Serving loads and answers on raw feature values.
+
+Layout (TF Serving's): `<output>/<version>/` with `saved_model.pb`, `variables/`, `assets/`
+(one `key<TAB>id` lookup table per field: the vocabularies, as SavedModel assets) and
+`assets.extra/` (`feature_spec.json` with its `vocab/` files, `mezoo_export.json`, and
+`tf_serving_warmup_requests`). Signatures:
+
+- `serving_default(examples: string[None])`: serialized `tf.train.Example`s holding the RAW
+  source values, every categorical or integer field a `bytes_list` of its raw text, numeric
+  fields a `float_list`; any feature may be absent (= missing). Returns `probability` (batch, 1).
+- `predict_raw(raw: string[None, F], dense: float[None, D])`: the same on raw values in spec
+  field order, without the Example wrapping (what `mezoo.predict` sends).
+- `predict_ids(ids: int64[None, F], dense: float[None, D])`: ids already mapped.
+
+The raw -> id step is `mezoo.data.RawToIds`, the module the converter ran, so training and
+serving cannot disagree. Nothing in the SavedModel needs Python or mezoo at load time.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import keras
+import tensorflow as tf
+
+from mezoo.data.feature_spec import SPEC_NAME, FeatureSpec, read_vocabulary
+from mezoo.data.transform import RawToIds
+from mezoo.serving.raw_examples import warmup_rows_from_vocabularies
+from mezoo.serving.warmup import WARMUP_FILE, write_warmup_requests
+
+EXPORT_META = "mezoo_export.json"
+
+
+class ExportError(Exception):
+    """A run that can't be exported, with what to do about it."""
+
+
+def run_spec(run_dir: Path) -> FeatureSpec:
+    """The run's feature spec with its vocabularies found: in the run directory (the trainer copies
+    them there), else in the converted data the run recorded, checked against the spec's sizes."""
+    spec_path = run_dir / SPEC_NAME
+    if not spec_path.exists():
+        raise ExportError(f"{spec_path} does not exist: is {run_dir} a mezoo.train run directory?")
+    spec = FeatureSpec.load(str(spec_path))
+    missing = [f["name"] for f in spec.fields if not os.path.exists(spec.resolve(f["vocabulary"]))]
+    if not missing:
+        return spec
+    recorded = _recorded_data(run_dir)
+    if recorded and os.path.exists(os.path.join(recorded, SPEC_NAME)):
+        candidate = FeatureSpec(spec.to_dict(), recorded)
+        if all(os.path.exists(candidate.resolve(f["vocabulary"])) for f in spec.fields):
+            for f in spec.fields:
+                size = len(read_vocabulary(candidate.resolve(f["vocabulary"]))) + 1
+                if size != int(f["vocab_size"]):
+                    raise ExportError(
+                        f"the vocabulary of field {f['name']!r} in {recorded} has {size} ids but the run trained with "
+                        f"{f['vocab_size']}: the data was reconverted after training, so this run can't be exported "
+                        "with it")
+            return candidate
+    where = f"{run_dir / 'vocab'}" + (f" or {recorded}" if recorded else "")
+    raise ExportError(
+        f"the vocabularies of {len(missing)} fields ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}) "
+        f"are not in {where}: the converted data moved or was deleted. Pass --data with the directory the run "
+        "was trained on")
+
+
+def _recorded_data(run_dir: Path) -> Optional[str]:
+    try:
+        data = json.loads((run_dir / "run.json").read_text()).get("data")
+    except (OSError, ValueError):
+        return None
+    if not data:
+        return None
+    path = Path(data)
+    return str(path if path.is_absolute() else (run_dir / path))
+
+
+def next_version(output: Path) -> int:
+    """One above the highest numeric version under `output` (TF Serving serves the highest)."""
+    versions = [int(p.name) for p in output.iterdir() if p.name.isdigit()] if output.exists() else []
+    return max(versions, default=0) + 1
+
+
+def _load_model(run_dir: Path):
+    path = run_dir / "model.keras"
+    if not path.exists():
+        raise ExportError(f"{path} does not exist: the run has not finished (train it to the end first)")
+    import mezoo  # noqa: F401  (registers the zoo's classes for load_model)
+
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")  # served in float32 whatever the run trained in
+    try:
+        return keras.models.load_model(path, compile=False)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = False):
+    """The `keras.export.ExportArchive` with the three signatures (not yet written)."""
+    to_ids = RawToIds.from_spec(spec, table_dir)
+    names, numeric = spec.field_names, spec.numeric_names
+    num_fields, num_numeric = len(names), len(numeric)
+
+    def forward(ids, dense):
+        inputs = {"ids": tf.cast(ids, tf.int32)}
+        if num_numeric:
+            inputs["dense"] = tf.cast(dense, tf.float32)
+        return tf.cast(model(inputs, training=False), tf.float32)
+
+    # XLA for the model part only: table lookups stay outside the cluster. TF Serving runs such
+    # a graph only with --xla_cpu_compilation_enabled=true, hence off by default.
+    model_part = tf.function(forward, jit_compile=True) if jit_compile else forward
+
+    def probability_of_raw(raw, dense):
+        ids = to_ids(raw)
+        return {"probability": model_part(ids, dense)}
+
+    features = {name: tf.io.FixedLenFeature([], tf.string, default_value="") for name in names}
+    features.update({name: tf.io.FixedLenFeature([], tf.float32, default_value=0.0) for name in numeric})
+
+    def serving_default(examples):
+        # Op names are part of the error a client sees: TF's Example parser reads some garbage as
+        # an empty Example (every feature missing), so the strict proto decoder checks first.
+        checked, _ = tf.io.decode_proto(examples, "tensorflow.Example", ["features"], [tf.string],
+                                        name="examples_must_be_serialized_tf_Example_protos")
+        with tf.control_dependencies([checked]):
+            examples = tf.identity(examples)
+        parsed = tf.io.parse_example(examples, features,
+                                     name="raw_features_bytes_list_per_field_float_list_per_numeric_field")
+        raw = tf.stack([parsed[name] for name in names], axis=1)
+        dense = tf.stack([parsed[name] for name in numeric], axis=1) if num_numeric else \
+            tf.zeros([tf.shape(examples)[0], 0], tf.float32)
+        return probability_of_raw(raw, dense)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(to_ids)
+    archive.add_endpoint("serving_default", serving_default,
+                         input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    raw_spec = tf.TensorSpec([None, num_fields], tf.string, name="raw")
+    ids_spec = tf.TensorSpec([None, num_fields], tf.int64, name="ids")
+    if num_numeric:
+        dense_spec = tf.TensorSpec([None, num_numeric], tf.float32, name="dense")
+        archive.add_endpoint("predict_raw", probability_of_raw, input_signature=[raw_spec, dense_spec])
+        archive.add_endpoint("predict_ids", lambda ids, dense: {"probability": model_part(ids, dense)},
+                             input_signature=[ids_spec, dense_spec])
+    else:
+        archive.add_endpoint("predict_raw", lambda raw: probability_of_raw(raw, tf.zeros([tf.shape(raw)[0], 0])),
+                             input_signature=[raw_spec])
+        archive.add_endpoint("predict_ids", lambda ids: {"probability": model_part(ids, None)},
+                             input_signature=[ids_spec])
+    return archive
+
+
+def export_run(run_dir, output=None, version: Optional[int] = None, jit_compile: bool = False,
+               warmup_rows: Optional[Sequence[Dict]] = None, num_warmup: int = 8, verbose: bool = True) -> Path:
+    """Exports a finished `mezoo.train` run; returns the version directory written.
+
+    Args:
+        run_dir: the run directory (holds `model.keras` and `feature_spec.json`).
+        output: TF Serving's base path for the model (default `<run_dir>/export`).
+        version: the version directory's number (default: one above the highest there).
+        jit_compile: compile the model part with XLA (TF Serving then needs
+            `--xla_cpu_compilation_enabled=true`).
+        warmup_rows: raw rows (dicts field -> raw value) for the TF Serving warm-up requests;
+            default: `num_warmup` rows of values from the vocabularies, and one with every
+            feature absent.
+    """
+    run_dir = Path(run_dir)
+    spec = run_spec(run_dir)
+    model = _load_model(run_dir)
+    output = Path(output) if output else run_dir / "export"
+    output.mkdir(parents=True, exist_ok=True)
+    version = int(version) if version is not None else next_version(output)
+    final = output / str(version)
+    if final.exists():
+        raise ExportError(f"{final} exists already: pass another --version (TF Serving serves the highest)")
+    # Written under a name TF Serving ignores (not a number), renamed into place when complete.
+    staging = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=output))
+    tables = Path(tempfile.mkdtemp(prefix="mezoo-export-tables-"))
+    try:
+        archive = build_archive(model, spec, str(tables), jit_compile)
+        archive.write_out(str(staging), verbose=False)
+        extra = staging / "assets.extra"
+        (extra / "vocab").mkdir(parents=True)
+        spec_data = spec.to_dict()
+        for field in spec_data["fields"]:
+            target = f"vocab/{field['name']}.txt"
+            shutil.copyfile(spec.resolve(field["vocabulary"]), extra / target)
+            field["vocabulary"] = target
+        (extra / SPEC_NAME).write_text(json.dumps(spec_data, indent=1) + "\n")
+        rows = list(warmup_rows) if warmup_rows is not None else warmup_rows_from_vocabularies(spec, num_warmup)
+        write_warmup_requests(extra / WARMUP_FILE, spec, rows)
+        meta = {
+            "run_dir": str(run_dir.resolve()),
+            "version": version,
+            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "jit_compile": bool(jit_compile),
+            "signatures": signature_summary(spec),
+            "fields": spec.field_names,
+            "numeric": spec.numeric_names,
+            "warmup_requests": len(rows),
+        }
+        (extra / EXPORT_META).write_text(json.dumps(meta, indent=1) + "\n")
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(tables, ignore_errors=True)
+    if verbose:
+        print(f"exported {run_dir} to {final} (signatures serving_default, predict_raw, predict_ids"
+              f"{'; XLA: serve with --xla_cpu_compilation_enabled=true' if jit_compile else ''})", flush=True)
+    return final
+
+
+def signature_summary(spec: FeatureSpec) -> Dict[str, Dict]:
+    dense = {"dense": f"float32 [batch, {len(spec.numeric)}] ({', '.join(spec.numeric_names)})"} if spec.numeric else {}
+    return {
+        "serving_default": {"inputs": {"examples": "string [batch]: serialized tf.train.Example with raw values "
+                                                   "(bytes_list per field, float_list per numeric field)"},
+                            "outputs": {"probability": "float32 [batch, 1]"}},
+        "predict_raw": {"inputs": {"raw": f"string [batch, {len(spec.fields)}] (spec field order)", **dense},
+                        "outputs": {"probability": "float32 [batch, 1]"}},
+        "predict_ids": {"inputs": {"ids": f"int64 [batch, {len(spec.fields)}]", **dense},
+                        "outputs": {"probability": "float32 [batch, 1]"}},
+    }
+
+
+def field_names(export_dir) -> List[str]:
+    """The raw feature names an export expects (from its `assets.extra/feature_spec.json`)."""
+    return FeatureSpec.load(str(Path(export_dir) / "assets.extra" / SPEC_NAME)).field_names
