@@ -472,7 +472,7 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     spool = os.path.join(opts.output, ".spool")
     os.makedirs(spool)
     os.makedirs(os.path.join(opts.output, "vocab"))
-    transform = RawToIds(fields, vocabularies)
+    transform = RawToIds.from_vocabularies(fields, vocabularies)
     id_dtype = np.int32 if vocab_total < 2 ** 31 else np.int64
     handles = {}
 
