@@ -125,9 +125,10 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
     def serving_default(examples):
         # Op names are part of the error a client sees: TF's Example parser reads some garbage as
         # an empty Example (every feature missing), so the strict proto decoder checks first.
-        checked, _ = tf.io.decode_proto(examples, "tensorflow.Example", ["features"], [tf.string],
-                                        name="examples_must_be_serialized_tf_Example_protos")
-        with tf.control_dependencies([checked]):
+        # (An Assert on its output keeps graph optimisers from pruning the decoder away.)
+        sizes, _ = tf.io.decode_proto(examples, "tensorflow.Example", ["features"], [tf.string],
+                                      name="examples_must_be_serialized_tf_Example_protos")
+        with tf.control_dependencies([tf.debugging.assert_non_negative(sizes)]):
             examples = tf.identity(examples)
         parsed = tf.io.parse_example(examples, features,
                                      name="raw_features_bytes_list_per_field_float_list_per_numeric_field")
