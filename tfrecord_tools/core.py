@@ -56,7 +56,7 @@ class Layout:
     """Where things are in a raw row: column count, label column, fields and numeric columns."""
 
     num_columns: int
-    label: int
+    label: Optional[int]  # None: no label column (raw rows to score)
     fields: List[Dict]  # spec field dicts (name, kind, source[, transform]) with "column": index
     numeric: List[Dict] = dataclasses.field(default_factory=list)  # {"name", "column"}
     delimiter: str = "\t"
@@ -111,10 +111,11 @@ def make_parser(layout: Layout):
         reason = mark(reason, empty, 1)
         reason = mark(reason, bad_utf8, 2)
         reason = mark(reason, tf.not_equal(ncols, ncol), 3)
-        label = matrix[:, layout.label]
-        reason = mark(reason, tf.equal(label, ""), 4)
-        ok_label = tf.reduce_any(tf.equal(label[:, None], tf.constant(LABEL_VALUES)[None, :]), axis=1)
-        reason = mark(reason, tf.logical_not(ok_label), 5)
+        if layout.label is not None:  # (rows to score may come without one)
+            label = matrix[:, layout.label]
+            reason = mark(reason, tf.equal(label, ""), 4)
+            ok_label = tf.reduce_any(tf.equal(label[:, None], tf.constant(LABEL_VALUES)[None, :]), axis=1)
+            reason = mark(reason, tf.logical_not(ok_label), 5)
         if int_cols:
             ints = tf.gather(matrix, int_cols, axis=1)
             ok = tf.strings.regex_full_match(ints, "(-?[0-9]{1,18})?")
@@ -125,7 +126,10 @@ def make_parser(layout: Layout):
             reason = mark(reason, tf.logical_not(tf.reduce_all(ok, axis=1)), 7)
         good = tf.equal(reason, 0)
         rows = tf.cond(tf.reduce_all(good), lambda: matrix, lambda: tf.boolean_mask(matrix, good))
-        labels = tf.strings.to_number(tf.gather(rows, layout.label, axis=1), tf.float32)
+        if layout.label is not None:
+            labels = tf.strings.to_number(tf.gather(rows, layout.label, axis=1), tf.float32)
+        else:
+            labels = tf.zeros([tf.shape(rows)[0]], tf.float32)
         if num_cols:
             nums = tf.gather(rows, num_cols, axis=1)
             dense = tf.strings.to_number(tf.where(tf.equal(nums, ""), "0", nums), tf.float32)

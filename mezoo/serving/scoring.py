@@ -1,0 +1,157 @@
+"""Batch scoring of raw files through an export: the converter's reader and checks, the export's model.
+
+Lines are read and validated exactly as `tfrecord_tools` reads them (gzip, BOM, CRLF; a line
+with the wrong column count, invalid UTF-8, a bad label or a bad integer is rejected with the
+converter's reason names), so a file scores the rows a conversion would have kept. Every line
+read is either scored or rejected: `rows_read == rows_scored + rows_rejected` is checked.
+Accepted rows go through the export's `predict_raw` signature, i.e. the same `RawToIds` tables
+and model as `serving_default`.
+
+The output is a TSV with a header, `file<TAB>line<TAB>probability`, one row per scored line in
+input order; rejected lines go to `<output>.rejects.tsv` (file, line, reason, text).
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from mezoo.data.feature_spec import FeatureSpec
+
+FORMATS = ("criteo", "avazu", "csv", "tsv")
+CRITEO_COLUMNS = ["label"] + [f"I{i}" for i in range(1, 14)] + [f"C{i}" for i in range(1, 27)]
+
+
+class ScoringError(Exception):
+    """An input or export that can't be scored, with the file named."""
+
+
+def input_columns(fmt: str, path: str, spec: FeatureSpec, delimiter: str, header: bool) -> List[str]:
+    """Column names of a raw input: Criteo's are fixed (with or without the label column, told
+    apart by the first line's column count); the others come from the header line."""
+    from tfrecord_tools.reader import read_header
+
+    if fmt == "criteo":
+        first = read_header(path)
+        count = first.count(b"\t") + 1 if first else len(CRITEO_COLUMNS)
+        if count == len(CRITEO_COLUMNS) - 1:
+            return CRITEO_COLUMNS[1:]  # Criteo's test.txt: no label
+        return CRITEO_COLUMNS
+    if not header:
+        raise ScoringError(f"{path}: {fmt} input needs a header line naming its columns")
+    return read_header(path).decode("utf-8", "replace").split(delimiter)
+
+
+def scoring_layout(spec: FeatureSpec, columns: Sequence[str], delimiter: str, header: bool, path: str):
+    """The converter's `Layout` for these columns: the export's fields found by name, the label if present."""
+    from tfrecord_tools.core import Layout
+
+    index = {c: i for i, c in enumerate(columns)}
+    missing = [n for n in spec.field_names + spec.numeric_names if n not in index]
+    if missing:
+        raise ScoringError(f"{path}: columns {missing[:10]} of the model are not among the input's columns "
+                           f"{list(columns)[:50]}")
+    fields = [dict(f, column=index[f["name"]]) for f in spec.fields]
+    numeric = [{"name": n, "column": index[n]} for n in spec.numeric_names]
+    return Layout(num_columns=len(columns), label=index.get(spec.label), fields=fields, numeric=numeric,
+                  delimiter=delimiter, header=header, label_name=spec.label, columns=list(columns))
+
+
+def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: Optional[str] = None,
+                header: Optional[bool] = None, batch_size: int = 8192, chunk_bytes: int = 8 << 20,
+                verbose: bool = True) -> Dict:
+    """Scores raw `inputs` through the export in `export_dir`; returns the summary (counts per reason)."""
+    import tensorflow as tf
+
+    from tfrecord_tools.core import REASONS, _chunk_dataset, _escape_line
+    from tfrecord_tools.reader import FileInfo, check_inputs, read_text_chunks
+
+    if fmt not in FORMATS:
+        raise ScoringError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    export_dir = Path(export_dir)
+    spec_path = export_dir / "assets.extra" / "feature_spec.json"
+    if not spec_path.exists():
+        raise ScoringError(f"{spec_path} does not exist: is {export_dir} a mezoo.export version directory "
+                           "(<output>/<version>)?")
+    spec = FeatureSpec.load(str(spec_path))
+    check_inputs(list(inputs))
+    delimiter = delimiter or {"criteo": "\t", "avazu": ",", "csv": ",", "tsv": "\t"}[fmt]
+    header = (fmt != "criteo") if header is None else header
+    layouts = [scoring_layout(spec, input_columns(fmt, p, spec, delimiter, header), delimiter, header, p)
+               for p in inputs]
+    for path, other in zip(inputs, layouts):
+        if other.columns != layouts[0].columns:
+            raise ScoringError(f"{path}: columns differ from {inputs[0]}'s (score them in separate runs)")
+    layout = layouts[0]
+    predict = tf.saved_model.load(str(export_dir)).signatures["predict_raw"]
+    field_columns = [f["column"] for f in layout.fields]
+    numeric_columns = [n["column"] for n in layout.numeric]
+
+    def select(reason, rows, labels, dense):  # the model's columns of the accepted rows, in spec order
+        return reason, tf.gather(rows, field_columns, axis=1), dense
+
+    files = [FileInfo(p) for p in inputs]
+    rejected = {r: 0 for r in REASONS}
+    output = Path(output)
+    rejects_path = output.with_name(output.name + ".rejects.tsv")
+    scored, start, last_report = 0, time.time(), 0.0
+    tty = sys.stderr.isatty()
+    carriage = "\r" if tty else ""  # one progress line redrawn on a terminal, a line each 10 s in a log
+    tmp, rejects_tmp = output.with_name(output.name + ".tmp"), rejects_path.with_name(rejects_path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as out, open(rejects_tmp, "w", encoding="utf-8") as rej:
+            out.write("file\tline\tprobability\n")
+            rej.write("file\tline\treason\ttext\n")
+            chunks = read_text_chunks(files, layout.header, chunk_bytes)
+            for chunk, (reason, raw, dense) in _chunk_dataset(chunks, layout, select, parallel=2):
+                path = files[chunk.file_index].path
+                bad = np.nonzero(reason)[0]
+                if len(bad):
+                    lines = chunk.data.split(b"\n")
+                    for i in bad:
+                        name = REASONS[reason[i] - 1]
+                        rejected[name] += 1
+                        rej.write(f"{path}\t{chunk.first_line + i}\t{name}\t{_escape_line(lines[i])}\n")
+                kept = np.nonzero(reason == 0)[0]
+                probabilities = []
+                for s in range(0, len(raw), batch_size):
+                    inputs_ = {"raw": tf.constant(raw[s:s + batch_size])}
+                    if numeric_columns:
+                        inputs_["dense"] = tf.constant(dense[s:s + batch_size])
+                    probabilities.append(predict(**inputs_)["probability"].numpy().reshape(-1))
+                probability = np.concatenate(probabilities) if probabilities else np.zeros(0)
+                out.writelines(f"{path}\t{chunk.first_line + i}\t{p:.8g}\n" for i, p in zip(kept, probability))
+                scored += len(kept)
+                now = time.time()
+                if verbose and (now - last_report > (0.5 if tty else 10.0)):
+                    last_report = now
+                    print(f"{carriage}scored {scored:,} rows ({scored / max(now - start, 1e-9):,.0f} rows/s), "
+                          f"rejected {sum(rejected.values()):,}", end="" if tty else "\n", file=sys.stderr, flush=True)
+        rows_read = sum(f.lines for f in files)
+        n_rejected = sum(rejected.values())
+        if rows_read != scored + n_rejected:
+            raise ScoringError(f"internal error: {rows_read} lines read, {scored} scored, {n_rejected} rejected")
+        os.replace(tmp, output)
+        os.replace(rejects_tmp, rejects_path)
+    except BaseException:
+        for p in (tmp, rejects_tmp):
+            if p.exists():
+                p.unlink()
+        raise
+    seconds = time.time() - start
+    summary = {"rows_read": rows_read, "rows_scored": scored, "rows_rejected": n_rejected,
+               "rejected": {r: c for r, c in rejected.items() if c}, "output": str(output),
+               "rejects": str(rejects_path), "seconds": round(seconds, 2),
+               "rows_per_s": round(rows_read / max(seconds, 1e-9))}
+    if verbose:
+        if tty:
+            print(file=sys.stderr)
+        print(f"read {rows_read:,} rows: scored {scored:,}, rejected {n_rejected:,} "
+              f"[rows_read {rows_read} == rows_scored {scored} + rows_rejected {n_rejected}: OK]"
+              + (" (" + ", ".join(f"{r} {c:,}" for r, c in summary["rejected"].items()) + f"; see {rejects_path})"
+                 if n_rejected else "")
+              + f"; {summary['rows_per_s']:,} rows/s; probabilities in {output}", flush=True)
+    return summary
