@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 $(VENV)/.installed: setup.py constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[tensorflow,test]"
+	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[tensorflow,test,serving]"
 	touch $@
 
 # A second environment without TensorFlow: layers and abundance must run on the JAX backend.
@@ -41,6 +41,7 @@ bench: install
 	$(VENV)/bin/python benchmarks/train_step.py
 	$(VENV)/bin/python benchmarks/convert.py
 	$(VENV)/bin/python benchmarks/input_pipeline.py
+	$(VENV)/bin/python benchmarks/serving.py
 
 clean:
 	rm -rf $(VENV) $(JAX_VENV) *.egg-info

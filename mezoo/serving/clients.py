@@ -23,6 +23,21 @@ def rest_request(rows: List[Dict[str, object]], spec: FeatureSpec, signature: st
     return {"signature_name": signature, "inputs": {"examples": encoded}}
 
 
+def rest_raw_request(rows: List[Dict[str, object]], spec: FeatureSpec) -> Dict:
+    """The JSON body of a REST `:predict` call to `predict_raw`: one list of raw strings per row, in the
+    spec's field order ("" = missing), no protobuf needed (`curl -d @body.json`)."""
+    if spec.numeric:
+        raise ValueError("predict_raw with numeric fields takes `raw` and `dense`: use rest_request")
+    return {"signature_name": "predict_raw",
+            "instances": [[_text(row.get(name)) for name in spec.field_names] for row in rows]}
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 def rest_examples(body: Dict) -> List[bytes]:
     """The serialized Examples a REST body carries (what the model server decodes)."""
     return [base64.b64decode(item["b64"]) for item in body["inputs"]["examples"]]

@@ -9,7 +9,7 @@ tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
 from mezoo.data import FeatureSpec  # noqa: E402
-from mezoo.serving.clients import grpc_request, rest_examples, rest_request  # noqa: E402
+from mezoo.serving.clients import grpc_request, rest_examples, rest_raw_request, rest_request  # noqa: E402
 from mezoo.serving.warmup import read_warmup_requests  # noqa: E402
 from tests.serving.conftest import raw_rows  # noqa: E402
 
@@ -52,5 +52,10 @@ def test_rest_and_grpc_requests_from_raw_rows(exported):
     via_grpc = serve(examples=tf.constant(tf.make_ndarray(request.inputs["examples"])))["probability"].numpy()
     assert via_rest.shape == (5, 1)
     np.testing.assert_array_equal(via_rest, via_grpc)
+    raw_body = json.loads(json.dumps(rest_raw_request(rows, spec)))
+    predict_raw = tf.saved_model.load(str(export)).signatures[raw_body["signature_name"]]
+    assert set(signature_inputs(predict_raw)) == {"raw"}
+    via_raw = predict_raw(raw=tf.constant(raw_body["instances"]))["probability"].numpy()
+    np.testing.assert_allclose(via_raw, via_rest, atol=1e-6)
     with pytest.raises(ValueError, match="does not know"):
         rest_request([{"I1": "1", "label": "0", "bogus": "x"}], spec)
