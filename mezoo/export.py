@@ -1,4 +1,5 @@
 """python -m mezoo.export --run_dir DIR [--output DIR] [--version N] [--jit_compile]
+                       [--warmup_input FILE --warmup_format criteo|avazu|csv|tsv]
 
 Exports a finished `mezoo.train` run as a SavedModel in TF Serving's layout,
 `<output>/<version>/` (default `<run_dir>/export/<next version>`): `serving_default` takes
@@ -19,9 +20,12 @@ def main(argv):
     FLAGS = flags.FLAGS
     if len(argv) > 1:
         raise SystemExit(f"unexpected arguments: {argv[1:]}")
+    from mezoo.serving.scoring import ScoringError
+
     try:
-        export_run(FLAGS.run_dir, FLAGS.output, FLAGS.version, jit_compile=FLAGS.jit_compile)
-    except ExportError as error:
+        export_run(FLAGS.run_dir, FLAGS.output, FLAGS.version, jit_compile=FLAGS.jit_compile,
+                   warmup_input=FLAGS.warmup_input, warmup_format=FLAGS.warmup_format)
+    except (ExportError, ScoringError) as error:
         raise SystemExit(f"error: {error}") from None
 
 
@@ -33,5 +37,8 @@ if __name__ == "__main__":
     flags.DEFINE_integer("version", None, "version directory number; default one above the highest in --output")
     flags.DEFINE_bool("jit_compile", False, "compile the model part with XLA; TF Serving then needs "
                                             "--xla_cpu_compilation_enabled=true")
+    flags.DEFINE_string("warmup_input", None, "a raw file whose first accepted lines become TF Serving's warm-up "
+                                              "requests (default: values from the vocabularies)")
+    flags.DEFINE_enum("warmup_format", "criteo", ["criteo", "avazu", "csv", "tsv"], "format of --warmup_input")
     flags.mark_flag_as_required("run_dir")
     app.run(main)

@@ -298,9 +298,10 @@ def _export(run_dir: Path, train_cfg: dict, verbose: int) -> None:
     """`train.export`: the finished run as a TF Serving SavedModel in `<run_dir>/export/<version>`."""
     if not train_cfg.get("export"):
         return
-    if not (run_dir / "feature_spec.json").exists():  # in-memory data: no vocabularies to serve raw values with
-        if verbose:
-            print("not exported: the run's data has no feature spec (raw values can't be mapped to ids)")
+    spec = run_dir / "feature_spec.json"
+    if not spec.exists() or any("vocabulary" not in f for f in json.loads(spec.read_text())["fields"]):
+        if verbose:  # in-memory data, or a spec of ids only: raw values can't be mapped
+            print("not exported: the run's data has no vocabularies to map raw values with")
         return
     from mezoo.serving.export import export_run
 

@@ -158,7 +158,8 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
 
 
 def export_run(run_dir, output=None, version: Optional[int] = None, jit_compile: bool = False,
-               warmup_rows: Optional[Sequence[Dict]] = None, num_warmup: int = 8, verbose: bool = True) -> Path:
+               warmup_rows: Optional[Sequence[Dict]] = None, num_warmup: int = 8, warmup_input: Optional[str] = None,
+               warmup_format: str = "criteo", verbose: bool = True) -> Path:
     """Exports a finished `mezoo.train` run; returns the version directory written.
 
     Args:
@@ -168,11 +169,16 @@ def export_run(run_dir, output=None, version: Optional[int] = None, jit_compile:
         jit_compile: compile the model part with XLA (TF Serving then needs
             `--xla_cpu_compilation_enabled=true`).
         warmup_rows: raw rows (dicts field -> raw value) for the TF Serving warm-up requests;
-            default: `num_warmup` rows of values from the vocabularies, and one with every
-            feature absent.
+            default: the first `num_warmup` accepted lines of `warmup_input` (a raw file in
+            `warmup_format`), else `num_warmup` rows of values from the vocabularies, and one
+            with every feature absent.
     """
     run_dir = Path(run_dir)
     spec = run_spec(run_dir)
+    if warmup_rows is None and warmup_input:
+        from mezoo.serving.scoring import read_raw_rows
+
+        warmup_rows = read_raw_rows(spec, warmup_input, warmup_format, num_warmup)
     model = _load_model(run_dir)
     output = Path(output) if output else run_dir / "export"
     output.mkdir(parents=True, exist_ok=True)

@@ -60,23 +60,11 @@ def scoring_layout(spec: FeatureSpec, columns: Sequence[str], delimiter: str, he
                   delimiter=delimiter, header=header, label_name=spec.label, columns=list(columns))
 
 
-def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: Optional[str] = None,
-                header: Optional[bool] = None, batch_size: int = 8192, chunk_bytes: int = 8 << 20,
-                verbose: bool = True) -> Dict:
-    """Scores raw `inputs` through the export in `export_dir`; returns the summary (counts per reason)."""
-    import tensorflow as tf
-
-    from tfrecord_tools.core import REASONS, _chunk_dataset, _escape_line
-    from tfrecord_tools.reader import FileInfo, check_inputs, read_text_chunks
-
+def _text_layout(spec: FeatureSpec, inputs: Sequence[str], fmt: str, delimiter: Optional[str], header: Optional[bool]):
     if fmt not in FORMATS:
         raise ScoringError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
-    export_dir = Path(export_dir)
-    spec_path = export_dir / "assets.extra" / "feature_spec.json"
-    if not spec_path.exists():
-        raise ScoringError(f"{spec_path} does not exist: is {export_dir} a mezoo.export version directory "
-                           "(<output>/<version>)?")
-    spec = FeatureSpec.load(str(spec_path))
+    from tfrecord_tools.reader import check_inputs
+
     check_inputs(list(inputs))
     delimiter = delimiter or {"criteo": "\t", "avazu": ",", "csv": ",", "tsv": "\t"}[fmt]
     header = (fmt != "criteo") if header is None else header
@@ -85,14 +73,60 @@ def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: 
     for path, other in zip(inputs, layouts):
         if other.columns != layouts[0].columns:
             raise ScoringError(f"{path}: columns differ from {inputs[0]}'s (score them in separate runs)")
-    layout = layouts[0]
-    predict = tf.saved_model.load(str(export_dir)).signatures["predict_raw"]
+    return layouts[0]
+
+
+def _accepted_chunks(files, layout):
+    """(chunk, reason per line, the model's raw columns of the accepted rows, dense) through the converter's parser."""
+    import tensorflow as tf
+
+    from tfrecord_tools.core import _chunk_dataset
+    from tfrecord_tools.reader import read_text_chunks
+
     field_columns = [f["column"] for f in layout.fields]
-    numeric_columns = [n["column"] for n in layout.numeric]
 
     def select(reason, rows, labels, dense):  # the model's columns of the accepted rows, in spec order
         return reason, tf.gather(rows, field_columns, axis=1), dense
 
+    for chunk, (reason, raw, dense) in _chunk_dataset(read_text_chunks(files, layout.header), layout, select, parallel=2):
+        yield chunk, reason, raw, dense
+
+
+def read_raw_rows(spec: FeatureSpec, path: str, fmt: str, count: int) -> List[Dict[str, object]]:
+    """The first `count` lines of a raw file that the converter would accept, as raw rows (dicts)."""
+    from tfrecord_tools.reader import FileInfo
+
+    layout = _text_layout(spec, [path], fmt, None, None)
+    rows: List[Dict[str, object]] = []
+    for _, _, raw, dense in _accepted_chunks([FileInfo(path)], layout):
+        for values, numbers in zip(raw, dense):
+            row = {name: (v.decode("utf-8") if v else None) for name, v in zip(spec.field_names, values)}
+            row.update(zip(spec.numeric_names, (float(x) for x in numbers)))
+            rows.append(row)
+            if len(rows) == count:
+                return rows
+    if not rows:
+        raise ScoringError(f"{path}: no line the converter would accept")
+    return rows
+
+
+def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: Optional[str] = None,
+                header: Optional[bool] = None, batch_size: int = 8192, verbose: bool = True) -> Dict:
+    """Scores raw `inputs` through the export in `export_dir`; returns the summary (counts per reason)."""
+    import tensorflow as tf
+
+    from tfrecord_tools.core import REASONS, _escape_line
+    from tfrecord_tools.reader import FileInfo
+
+    export_dir = Path(export_dir)
+    spec_path = export_dir / "assets.extra" / "feature_spec.json"
+    if not spec_path.exists():
+        raise ScoringError(f"{spec_path} does not exist: is {export_dir} a mezoo.export version directory "
+                           "(<output>/<version>)?")
+    spec = FeatureSpec.load(str(spec_path))
+    layout = _text_layout(spec, inputs, fmt, delimiter, header)
+    predict = tf.saved_model.load(str(export_dir)).signatures["predict_raw"]
+    numeric = bool(layout.numeric)
     files = [FileInfo(p) for p in inputs]
     rejected = {r: 0 for r in REASONS}
     output = Path(output)
@@ -105,8 +139,7 @@ def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: 
         with open(tmp, "w", encoding="utf-8") as out, open(rejects_tmp, "w", encoding="utf-8") as rej:
             out.write("file\tline\tprobability\n")
             rej.write("file\tline\treason\ttext\n")
-            chunks = read_text_chunks(files, layout.header, chunk_bytes)
-            for chunk, (reason, raw, dense) in _chunk_dataset(chunks, layout, select, parallel=2):
+            for chunk, reason, raw, dense in _accepted_chunks(files, layout):
                 path = files[chunk.file_index].path
                 bad = np.nonzero(reason)[0]
                 if len(bad):
@@ -119,7 +152,7 @@ def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: 
                 probabilities = []
                 for s in range(0, len(raw), batch_size):
                     inputs_ = {"raw": tf.constant(raw[s:s + batch_size])}
-                    if numeric_columns:
+                    if numeric:
                         inputs_["dense"] = tf.constant(dense[s:s + batch_size])
                     probabilities.append(predict(**inputs_)["probability"].numpy().reshape(-1))
                 probability = np.concatenate(probabilities) if probabilities else np.zeros(0)

@@ -44,6 +44,8 @@ class TFRecordSource:
         run_dir = Path(run_dir)
         spec = self.spec.to_dict()
         for field in spec["fields"]:
+            if "vocabulary" not in field:  # a hand-made spec (ids only): nothing to copy
+                continue
             target = run_dir / "vocab" / f"{field['name']}.txt"
             target.parent.mkdir(exist_ok=True)
             write_vocabulary(str(target), read_vocabulary(self.spec.resolve(field["vocabulary"])))

@@ -68,6 +68,7 @@ def test_with_no_data_the_main_job_trains_on_the_builtin_sample_from_any_directo
     assert 0.8 < metrics["planted_auc"] < 0.95
     assert metrics["test_auc"] >= goal, (metrics["test_auc"], goal)
     assert (run / "feature_spec.json").exists() and (run / "model.keras").exists()
+    assert (run / "export" / "1" / "saved_model.pb").exists()  # train.export: servable as it ends
     # the same command again finds the finished run instead of training
     again = cli("-m", "mezoo.train", "--recipe", "dcnv2_me_criteo", cwd=tmp_path,
                 env_extra={k: str(v) for k, v in env_dirs.items()})
