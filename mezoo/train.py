@@ -275,6 +275,7 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
 
     while state.epoch < epochs and not state.finished:
         epoch, skip = state.epoch, state.step_in_epoch
+        carried_loss = state.epoch_loss_sum if skip else 0.0  # the mid-epoch backups below overwrite it
         progress = ThroughputProgbar(steps_per_epoch - skip, batch_size, epoch, epochs, verbose)
         train_data = _training_data(dist, source, batch_size, seed + epoch, skip, repeat=loop is not None)
         callbacks = [progress, StepBackup(backup, state, train_cfg.get("backup_every_steps"), skip), tensorboard]
@@ -294,6 +295,8 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
             else:  # multi-worker (or train.loop=custom): the same step, callbacks and logs without fit
                 loss = loop.train_epoch(train_data, steps_per_epoch - skip, epoch, callbacks)["loss"]
         train_seconds = time.perf_counter() - start
+        if skip:  # a resumed epoch: its loss over all its steps, those before the interruption included
+            loss = (carried_loss + float(loss) * (steps_per_epoch - skip)) / steps_per_epoch
         val = evaluate_split(model, source, "valid", batch_size)
         if is_multi_worker(dist):
             val = _agree_on_validation(loop, val, f"{task_type} {task_id}")
@@ -332,7 +335,7 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
                 state.finished = True
                 if verbose:
                     print(f"early stopping: no better validation AUC for {patience} epochs; best epoch {state.best_epoch + 1}")
-        state.epoch, state.step_in_epoch = epoch + 1, 0
+        state.epoch, state.step_in_epoch, state.epoch_loss_sum = epoch + 1, 0, 0.0
         backup.save(model, state)
         _write_metrics(metrics_path, state, source, finished=False)
 
