@@ -10,6 +10,26 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+
+def define_flags():
+    from absl import flags
+
+    flags.DEFINE_string("run_dir", None, "a mezoo.train run directory (holds model.keras and recipe.yaml)")
+    flags.DEFINE_string("split", "test", "split of the converted data to score: train, valid or test")
+    flags.DEFINE_string("data", None, "converted data directory; default: the data the run trained on")
+    flags.DEFINE_bool("verbose", False, "on an error, show the traceback too (also MEZOO_DEBUG=1)")
+    flags.mark_flag_as_required("run_dir")
+
+
+if __name__ == "__main__":
+    from mezoo import startup
+
+    if startup.help_only():  # answered before Keras and TensorFlow load
+        from absl import app
+
+        define_flags()
+        app.run(lambda argv: None)
+
 import keras  # noqa: E402
 
 import mezoo  # noqa: E402,F401  (registers the models for load_model)
@@ -68,11 +88,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from absl import app, flags
+    from absl import app
 
-    flags.DEFINE_string("run_dir", None, "a mezoo.train run directory (holds model.keras and recipe.yaml)")
-    flags.DEFINE_string("split", "test", "split of the converted data to score: train, valid or test")
-    flags.DEFINE_string("data", None, "converted data directory; default: the data the run trained on")
-    flags.DEFINE_bool("verbose", False, "on an error, show the traceback too (also MEZOO_DEBUG=1)")
-    flags.mark_flag_as_required("run_dir")
+    define_flags()
     app.run(main)

@@ -29,6 +29,17 @@ from typing import Iterable, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+if __name__ == "__main__":
+    from mezoo import startup
+
+    if startup.help_only():  # answered before Keras and TensorFlow load
+        from absl import app
+
+        from mezoo.train_flags import define_flags
+
+        define_flags()
+        app.run(lambda argv: None)
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -40,7 +51,7 @@ from mezoo.training import compile_model  # noqa: E402
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar  # noqa: E402
 from mezoo.training.run_state import Backup, RunState, atomic_write_text, optimizer_step  # noqa: E402
 
-STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+from mezoo.train_flags import STRATEGIES, define_flags  # noqa: E402,F401
 # recipe keys a resume may change: they steer the rest of the run, not what was trained so far
 RESUME_MAY_CHANGE = ("train.epochs",)
 
@@ -444,20 +455,6 @@ def main(argv):
         sys.exit(EXIT_BAD_INPUT)
     run_cli(lambda: run(FLAGS.recipe, FLAGS.set, data=FLAGS.data, run_dir=FLAGS.run_dir, strategy=FLAGS.strategy),
             verbose=FLAGS.verbose)
-
-
-def define_flags():
-    from absl import flags
-
-    flags.DEFINE_string(
-        "recipe", None, "installed recipe name or path to a YAML file; installed: " + ", ".join(recipes.names())
-    )
-    flags.DEFINE_multi_string("set", [], "override section.key=value (repeatable), e.g. model.num_embedding_sets=4")
-    flags.DEFINE_string("data", None, "directory of converted data (feature_spec.json + shards); default: the recipe's")
-    flags.DEFINE_string("run_dir", None, "run directory; default runs/<recipe>[-<digest of overrides>]")
-    flags.DEFINE_enum("strategy", "auto", STRATEGIES, "auto: mirrored with 2+ GPUs, multi_worker with a TF_CONFIG cluster")
-    flags.DEFINE_bool("verbose", False, "on an error, show the traceback too (also MEZOO_DEBUG=1)")
-    flags.mark_flag_as_required("recipe")
 
 
 if __name__ == "__main__":

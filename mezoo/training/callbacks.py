@@ -1,5 +1,6 @@
 """Callbacks the trainer runs inside each epoch's `fit`: progress and mid-epoch backups."""
 
+import sys
 import time
 
 import keras
@@ -7,8 +8,15 @@ import keras
 from mezoo.training.run_state import optimizer_step
 
 
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 class ThroughputProgbar(keras.callbacks.Callback):
-    """A progress bar with the loss and training examples/s."""
+    """A progress bar with the loss and training examples/s; one line per epoch when stdout is no terminal."""
 
     def __init__(self, steps: int, batch_size: int, epoch: int, epochs: int, verbose: int = 1):
         super().__init__()
@@ -18,7 +26,10 @@ class ThroughputProgbar(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self.verbose:
             print(f"Epoch {self.epoch + 1}/{self.epochs}", flush=True)
-        self.bar = keras.utils.Progbar(self.steps, verbose=self.verbose, stateful_metrics=["loss", "examples/s"])
+        # Redrawing a bar into a file or pipe fills a log with every redraw: there, one line at
+        # the epoch's end (Keras' Progbar verbose=2).
+        verbose = self.verbose if not self.verbose or _is_terminal(sys.stdout) else 2
+        self.bar = keras.utils.Progbar(self.steps, verbose=verbose, stateful_metrics=["loss", "examples/s"])
         self.start, self.seen = time.perf_counter(), 0
 
     def on_train_batch_end(self, batch, logs=None):

@@ -20,6 +20,8 @@ def test_kill_and_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
     assert not any(o.startswith("model.dropout") for o in OVERRIDES)  # the recipe's dropout (0.2) is on
     whole = run("-m", "tests.training.resumable_run", tmp_path / "whole", timeout=600)
     assert whole.returncode == 0, whole.stdout[-3000:] + whole.stderr[-3000:]
+    # stdout is a pipe: one progress line per epoch, no bar redraws
+    assert "\r" not in whole.stdout and "\x08" not in whole.stdout and whole.stdout.count("\n") < 12, whole.stdout
 
     run_dir = tmp_path / "killed"
     state_path = run_dir / "backup" / "state.json"

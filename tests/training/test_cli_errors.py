@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run(*args, cwd=None, env_extra=None):
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", **(env_extra or {})}
     env.pop("MEZOO_DEBUG", None)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the commands choose it (set by other modules in this process)
     env.update(env_extra or {})
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd or ROOT, timeout=300)
 
@@ -34,6 +35,7 @@ def test_train_refuses_a_bad_override_type_and_an_incompatible_resume(tmp_path):
     result = run("-m", "mezoo.train", "--recipe", "dnn_me_criteo", "--set", "train.epochs=abc",
                  "--run_dir", str(tmp_path / "a"))
     one_error_line(result, "error: override 'train.epochs=abc': 'abc' is a string; this key takes an integer")
+    assert result.stderr.count("\n") == 1, result.stderr  # TensorFlow's start-up logs are hidden too
     assert not (tmp_path / "a").exists()
     run_dir = tmp_path / "b"
     run_dir.mkdir()
@@ -103,3 +105,25 @@ def test_run_cli_reports_user_errors_with_status_2_and_others_with_1(capsys, mon
         cli.run_cli(fail(KeyError("x")), verbose=True)
     assert "Traceback" in capsys.readouterr().err
     assert cli.run_cli(lambda: 7) == 7
+
+
+def test_help_answers_without_tensorflow(tmp_path):
+    """`--help` must not import TensorFlow or Keras (it took about 16 s): here importing either fails."""
+    for name in ("tensorflow", "keras"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f"raise ImportError('{name} imported by --help')\n")
+    for module, flag in (("mezoo.train", "--recipe:"), ("mezoo.evaluate", "--run_dir:")):
+        result = run("-m", module, "--help", env_extra={"PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"})
+        assert "imported by --help" not in result.stdout + result.stderr, result.stderr[-2000:]
+        assert flag in result.stdout and "--[no]verbose" in result.stdout, result.stdout[-2000:]
+
+
+def test_startup_recognises_mezoo_commands_only():
+    from mezoo import startup
+
+    assert startup.command_module(["python", "-m", "mezoo.train", "--recipe", "x"]) == "mezoo.train"
+    assert startup.command_module(["python", "-m", "tfrecord_tools.csv"]) == "tfrecord_tools.csv"
+    assert startup.command_module(["python", "-m", "pytest", "tests"]) is None
+    assert startup.command_module(["python", "script.py", "-m", "x"]) is None
+    assert startup.help_only(["python", "-m", "mezoo.train", "--help"])
+    assert not startup.help_only(["python", "-m", "pytest", "--help"])
