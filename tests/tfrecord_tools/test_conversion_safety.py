@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from tests.tfrecord_tools.helpers import convert, read_split, shard_bytes  # noqa: E402
+from tests.tfrecord_tools.helpers import convert, shard_bytes  # noqa: E402
 from tests.tfrecord_tools.test_bad_input import row, write_fixture  # noqa: E402
 from tfrecord_tools import core  # noqa: E402
 from tfrecord_tools.core import ConversionError  # noqa: E402
@@ -109,13 +109,3 @@ def test_rejects_keep_a_long_line_whole(tmp_path):
     convert([str(path)], criteo_layout(), tmp_path / "out", min_count=1)
     text = (tmp_path / "out" / "rejects.tsv").read_text().splitlines()[1].split("\t", 3)[3]
     assert text == long_line.replace("\t", "\\t") and len(text) > 5000
-
-
-def test_rows_are_not_mixed_between_two_outputs(tmp_path):
-    """Two runs on different outputs at once use their own scratch directories."""
-    a = good_file(tmp_path / "a.tsv", rows=25)
-    b = good_file(tmp_path / "b.tsv", rows=35, offset=1000)
-    one = convert([a], criteo_layout(), tmp_path / "one", min_count=1)
-    two = convert([b], criteo_layout(), tmp_path / "two", min_count=1)
-    assert one["rows_written"] == 25 and two["rows_written"] == 35
-    assert sum(len(read_split(tmp_path / "one", s)[0]) for s in ("train", "valid", "test")) == 25
