@@ -109,3 +109,12 @@ def test_rejects_keep_a_long_line_whole(tmp_path):
     convert([str(path)], criteo_layout(), tmp_path / "out", min_count=1)
     text = (tmp_path / "out" / "rejects.tsv").read_text().splitlines()[1].split("\t", 3)[3]
     assert text == long_line.replace("\t", "\\t") and len(text) > 5000
+
+
+def test_one_file_in_two_given_splits_is_refused(tmp_path):
+    from tfrecord_tools.reader import FileInfo
+
+    source = good_file(tmp_path / "a.tsv")
+    with pytest.raises(ConversionError, match=r"given for split 'test' and as .*a.tsv for split 'train': one file"):
+        core.unique_inputs([FileInfo(source, split="train"), FileInfo(str(tmp_path / "." / "a.tsv"), split="test")],
+                           print)
