@@ -24,21 +24,16 @@ class UserError(Exception):
 
 
 def user_error_types() -> Tuple[Type[BaseException], ...]:
-    """Exception types whose message alone tells the user what to fix (exit status 2)."""
-    from mezoo.recipe import RecipeError
+    """Exception types whose message alone tells the user what to fix (exit status 2).
 
-    types = [UserError, RecipeError, FileNotFoundError]
-    try:  # only where the converter is installed alongside
-        from tfrecord_tools.core import ConversionError
-        from tfrecord_tools.reader import InputError
-
-        types += [ConversionError, InputError]
-    except ImportError:
-        pass
-    if "tensorflow" in sys.modules:  # never import TensorFlow just to report an error
-        from mezoo.data.shard_errors import ShardReadError
-
-        types.append(ShardReadError)
+    Only from modules already imported: an error report must not import TensorFlow (through
+    `mezoo/__init__`) just to name its type.
+    """
+    types = [UserError, FileNotFoundError]
+    for module, names in (("mezoo.recipe", ("RecipeError",)), ("tfrecord_tools.core", ("ConversionError",)),
+                          ("tfrecord_tools.reader", ("InputError",)), ("mezoo.data.shard_errors", ("ShardReadError",))):
+        loaded = sys.modules.get(module)
+        types += [getattr(loaded, name) for name in names if loaded is not None and hasattr(loaded, name)]
     return tuple(types)
 
 
