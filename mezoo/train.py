@@ -306,7 +306,7 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
             else:  # multi-worker (or train.loop=custom): the same step, callbacks and logs without fit
                 loss = loop.train_epoch(train_data, steps_per_epoch - skip, epoch, callbacks)["loss"]
         train_seconds = time.perf_counter() - start
-        if skip:  # a resumed epoch: its loss over all its steps, those before the interruption included
+        if skip and carried_loss is not None:  # a resumed epoch: its loss over all its steps, those before included
             loss = (carried_loss + float(loss) * (steps_per_epoch - skip)) / steps_per_epoch
         val = evaluate_split(model, source, "valid", batch_size)
         if is_multi_worker(dist):

@@ -48,11 +48,13 @@ class StepBackup(keras.callbacks.Callback):
         super().__init__()
         self.backup, self.state, self.every = backup, state, int(every_steps or 0)
         self.first = first_step_in_epoch
-        self.carried_loss = state.epoch_loss_sum if first_step_in_epoch else 0.0  # steps before a resume
+        # the loss summed over the epoch's steps before a resume (None: unknown, an older backup)
+        self.carried_loss = state.epoch_loss_sum if first_step_in_epoch else 0.0
 
     def on_train_batch_end(self, batch, logs=None):
         if self.every and optimizer_step(self.model) % self.every == 0:
             self.state.step_in_epoch = self.first + batch + 1
             # `loss` is the mean over this fit's steps so far
-            self.state.epoch_loss_sum = self.carried_loss + float((logs or {}).get("loss", 0.0)) * (batch + 1)
+            if self.carried_loss is not None:
+                self.state.epoch_loss_sum = self.carried_loss + float((logs or {}).get("loss", 0.0)) * (batch + 1)
             self.backup.save(self.model, self.state)

@@ -33,7 +33,7 @@ class RunState:
     learning_rate: Optional[float] = None
     finished: bool = False
     epochs: List[dict] = dataclasses.field(default_factory=list)
-    epoch_loss_sum: float = 0.0
+    epoch_loss_sum: Optional[float] = 0.0  # None: a backup of an older version, which didn't keep it
     seed_states: List[List[int]] = dataclasses.field(default_factory=list)
 
 
@@ -101,7 +101,9 @@ class Backup:
         state_path = self.restore_dir / self.state_path.name
         if not state_path.exists():
             return None
-        state = RunState(**json.loads(state_path.read_text()))
+        saved = json.loads(state_path.read_text())
+        saved.setdefault("epoch_loss_sum", None)
+        state = RunState(**saved)
         if not model.optimizer.built:
             # Under tf.distribute, optimizer variables must be created in the model's strategy scope.
             strategy = getattr(model, "distribute_strategy", None)

@@ -146,3 +146,22 @@ def test_evaluate_names_a_truncated_model_file(tmp_path):
     (tmp_path / "model.keras").write_bytes(data[: len(data) // 2])
     with pytest.raises(UserError, match=r"model.keras is damaged or truncated \(.* bytes, not a .keras archive\)"):
         evaluation.evaluate(tmp_path, source=resumable_run.source(600))
+
+
+def test_the_epoch_loss_of_a_resume_is_carried_across_backups_or_left_unknown():
+    from types import SimpleNamespace
+
+    from mezoo.training.callbacks import StepBackup
+    from mezoo.training.run_state import RunState
+
+    saved = []
+    backup = SimpleNamespace(save=lambda model, state: saved.append(state.epoch_loss_sum))
+    model = SimpleNamespace(optimizer=SimpleNamespace(iterations=4))
+    resumed = StepBackup(backup, RunState(step_in_epoch=2, epoch_loss_sum=1.5), every_steps=1, first_step_in_epoch=2)
+    resumed.set_model(model)
+    resumed.on_train_batch_end(1, {"loss": 0.25})  # two steps after the resume, mean loss 0.25
+    assert saved == [1.5 + 0.5]
+    older = StepBackup(backup, RunState(step_in_epoch=2, epoch_loss_sum=None), every_steps=1, first_step_in_epoch=2)
+    older.set_model(model)
+    older.on_train_batch_end(1, {"loss": 0.25})  # an older backup didn't keep the sum: it stays unknown
+    assert saved[-1] is None
