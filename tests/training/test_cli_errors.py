@@ -1,6 +1,5 @@
 """Every failure a user can cause ends in one `error: ...` line and exit status 2, not a traceback."""
 
-import json
 import os
 import subprocess
 import sys
