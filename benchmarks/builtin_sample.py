@@ -80,7 +80,7 @@ def main():
     test = result["test_auc"]
     print(f"planted {planted:.4f}  goal {goal:.4f}  test {test:.4f}  share of the lift {(test - 0.5) / (planted - 0.5):.2f}  "
           f"per-field part alone {additive_auc(args.rows, args.max_cardinality, args.first_order, args.pairs, args.signal):.4f}")
-    print(f"validation AUC by epoch {[round(e['val_auc'], 4) for e in result['epochs']]}, best epoch {result['best_epoch'] + 1}")
+    print(f"validation AUC by epoch {[round(e['val_auc'], 4) for e in result['epochs']]}, best epoch {result['best_epoch']}")
     print(f"generate + convert {generated:.0f} s (0 when cached), train + evaluate {trained:.0f} s")
 
 

@@ -7,4 +7,8 @@ for `mezoo.layers` or `mezoo.abundance`.
 
 __version__ = "0.1.0"
 
-from mezoo import initializers, layers, models  # noqa: F401  (registers the layers and models)
+from mezoo import startup as _startup
+
+_startup.quiet_tensorflow()  # only for `python -m mezoo.*` / `tfrecord_tools.*` commands
+if not _startup.help_only():  # a command's --help needs no TensorFlow
+    from mezoo import initializers, layers, models  # noqa: F401  (registers the layers and models)

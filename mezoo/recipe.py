@@ -1,11 +1,14 @@
 """Recipes: YAML files of `data`, `model` and `train` settings, resolved with overrides.
 
 A recipe names an installed file (`mezoo/recipes/NAME.yaml`, e.g. `dcnv2_me_criteo`) or a
-path to a YAML file. `extends: FILE` (relative to the recipe's folder) pulls in a base whose
-sections the recipe updates key by key. Overrides `section.key=value` are applied last; the
+path to a YAML file. `extends: BASE` pulls in a base whose sections the recipe updates key by
+key: BASE is an installed recipe's name (`extends: dcnv2_se_frappe`), else a path relative
+to the recipe's folder (or absolute). Overrides `section.key=value` are applied last; the
 value is read as YAML (`3`, `0.1`, `null`, `[400, 400]`). Only keys that exist in the
 resolved recipe can be set, except in `model`, whose keys are constructor arguments of the
-chosen model. Files are read with `yaml.safe_load` only.
+chosen model. A value that replaces one of another type (`train.epochs=abc`, `3.5` for an
+integer) is refused, in an override or in a recipe over its base; `null` on either side is
+accepted. Files are read with `yaml.safe_load` only.
 """
 
 import copy
@@ -40,6 +43,56 @@ def recipe_path(recipe: Union[str, Path]) -> Path:
     return installed
 
 
+def _base_path(path: Path, name) -> Path:
+    """The file `extends: name` in recipe `path` means: an installed recipe, else a path relative to `path`."""
+    text = str(name)
+    target = Path(text).expanduser()
+    if target.suffix not in (".yaml", ".yml") and "/" not in text and (RECIPES_DIR / f"{text}.yaml").is_file():
+        return (RECIPES_DIR / f"{text}.yaml").resolve()
+    candidate = target if target.is_absolute() else path.parent / target
+    if candidate.is_file():
+        return candidate.resolve()
+    if (RECIPES_DIR / target.name).is_file() and target.name == text:  # an installed base file, e.g. _base.yaml
+        return (RECIPES_DIR / text).resolve()
+    raise RecipeError(f"recipe {path}: extends {text!r}, which is neither an installed recipe "
+                      f"({', '.join(names())}) nor a file ({candidate} does not exist)")
+
+
+def _type_name(value) -> str:
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def check_type(where: str, old, new):
+    """`new`, refused in place of `old` when their types differ (ints are numbers too; null is always fine).
+
+    YAML 1.1 reads `1e-4` (no dot) as a string: where a number is expected, such a string is
+    read as the number. A string setting (`jit_compile: auto`) also takes true/false.
+    """
+    if old is None or new is None:
+        return new
+    if isinstance(old, float) and isinstance(new, str):
+        try:
+            new = float(new)
+        except ValueError:
+            pass
+    if isinstance(old, str):
+        ok = isinstance(new, (str, bool))
+    elif isinstance(old, bool) or isinstance(new, bool):
+        ok = isinstance(old, bool) and isinstance(new, bool)
+    elif isinstance(old, float):
+        ok = isinstance(new, (int, float))
+    elif isinstance(old, int):
+        ok = isinstance(new, int)
+    elif isinstance(old, (list, tuple)):
+        ok = isinstance(new, (list, tuple))
+    else:
+        ok = isinstance(new, type(old))
+    if not ok:
+        raise RecipeError(f"{where}: {new!r} is {_type_name(new)}; this key takes {_type_name(old)} (e.g. {old!r})")
+    return new
+
+
 def _read(path: Path, seen=()) -> Dict:
     if path in seen:
         raise RecipeError(f"recipe {path} extends itself (through {' -> '.join(map(str, seen))})")
@@ -54,12 +107,13 @@ def _read(path: Path, seen=()) -> Dict:
         raise RecipeError(f"recipe {path}: unknown section(s) {sorted(unknown)}; sections are {', '.join(SECTIONS)}")
     base = {s: {} for s in SECTIONS}
     if raw.get("extends"):
-        base = _read((path.parent / raw["extends"]).resolve(), (*seen, path))
+        base = _read(_base_path(path, raw["extends"]), (*seen, path))
     for section in SECTIONS:
         values = raw.get(section) or {}
         if not isinstance(values, dict):
             raise RecipeError(f"recipe {path}: section {section!r} must be a mapping")
-        base[section].update(values)
+        for key, value in values.items():
+            base[section][key] = check_type(f"recipe {path}: {section}.{key}", base[section].get(key), value)
     return base
 
 
@@ -101,10 +155,30 @@ def load(recipe: Union[str, Path], overrides: Optional[Iterable[str]] = None, mo
             raise RecipeError(
                 f"override {text!r}: unknown key {key!r} in {section}; known keys: {', '.join(sorted(allowed))}"
             )
-        resolved[section][key] = value
+        resolved[section][key] = check_type(f"override {text!r}", resolved[section].get(key), value)
     return resolved
 
 
 def dump(resolved: Dict) -> str:
     """The resolved recipe as YAML, sections in their usual order."""
     return yaml.safe_dump({s: resolved[s] for s in SECTIONS}, sort_keys=False)
+
+
+class RecipeChangedError(RecipeError):
+    """A run directory resumed with a recipe other than the one it was started with."""
+
+
+def differences(stored: Dict, resolved: Dict) -> List[str]:
+    """`section.key: stored -> resolved` for every key whose value differs (both read back as YAML)."""
+    old, new = yaml.safe_load(dump(stored)) or {}, yaml.safe_load(dump(resolved)) or {}
+    out = []
+    for section in SECTIONS:
+        a, b = old.get(section) or {}, new.get(section) or {}
+        for key in sorted(set(a) | set(b)):
+            if key not in a:
+                out.append(f"{section}.{key}: (absent) -> {b[key]!r}")
+            elif key not in b:
+                out.append(f"{section}.{key}: {a[key]!r} -> (absent)")
+            elif a[key] != b[key]:
+                out.append(f"{section}.{key}: {a[key]!r} -> {b[key]!r}")
+    return out

@@ -29,6 +29,17 @@ from typing import Iterable, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+if __name__ == "__main__":
+    from mezoo import startup
+
+    if startup.help_only():  # answered before Keras and TensorFlow load
+        from absl import app
+
+        from mezoo.train_flags import define_flags
+
+        define_flags()
+        app.run(lambda argv: None)
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -40,7 +51,9 @@ from mezoo.training import compile_model  # noqa: E402
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar  # noqa: E402
 from mezoo.training.run_state import Backup, RunState, atomic_write_text, optimizer_step  # noqa: E402
 
-STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+from mezoo.train_flags import STRATEGIES, define_flags  # noqa: E402,F401
+# recipe keys a resume may change: they steer the rest of the run, not what was trained so far
+RESUME_MAY_CHANGE = ("train.epochs",)
 
 
 def model_keys(name: str):
@@ -102,25 +115,81 @@ def run_metadata(recipe, overrides, data, seed) -> dict:
         except Exception:  # noqa: BLE001 - a missing optional package is just "absent"
             return None
 
+    package_dir = _package_directory()
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(mezoo.__file__).parent, capture_output=True, text=True, timeout=10
+            ["git", "rev-parse", "HEAD"], cwd=package_dir, capture_output=True, text=True, timeout=10
         ).stdout.strip() or None
     except OSError:
         commit = None
     import tensorflow as tf
 
+    recipe_file = Path(str(recipe)).expanduser()
     return {
         "command": [sys.executable, *sys.argv],
-        "recipe": str(recipe),
+        "cwd": os.getcwd(),
+        # absolute, so that `mezoo.evaluate --run_dir` finds them from any directory
+        "recipe": str(recipe_file.resolve()) if recipe_file.is_file() else str(recipe),
         "overrides": list(overrides or ()),
-        "data": str(data) if data else None,
+        "data": str(Path(data).expanduser().resolve()) if data else None,
         "seed": seed,
         "git_commit": commit,
         "versions": {m: version(m) for m in ("mezoo", "keras", "tensorflow", "numpy")} | {"python": platform.python_version()},
         "devices": [d.name for d in tf.config.list_logical_devices()],
         "keras_backend": keras.backend.backend(),
     }
+
+
+def _package_directory() -> Path:
+    """The folder of the mezoo package this module belongs to.
+
+    `mezoo.__file__` is None when a folder named `mezoo` without `__init__.py` (a clone of the
+    repository, say) in the working directory shadows the package: `import mezoo` then finds
+    a namespace package. This module's own file is always set.
+    """
+    if getattr(mezoo, "__file__", None) is None:
+        where = ", ".join(getattr(mezoo, "__path__", []) or ["?"])
+        print(f"warning: `import mezoo` found a folder without __init__.py ({where}), not the mezoo package; "
+              f"a folder named mezoo in the working directory shadows it: run from another directory. "
+              f"Using {Path(__file__).resolve().parent}", file=sys.stderr, flush=True)
+    return Path(__file__).resolve().parent
+
+
+def check_same_recipe(run_dir: Path, resolved: dict) -> None:
+    """Refuses to resume (or report) a run directory started with another resolved recipe.
+
+    Called before anything in the run directory changes: a resume with other settings would
+    train with the stored ones (or fail deep in Keras) while recipe.yaml said otherwise. Only
+    `RESUME_MAY_CHANGE` (the number of epochs: more, to train on) may differ.
+    """
+    stored_path = Path(run_dir) / "recipe.yaml"
+    if not stored_path.exists():
+        return
+    import yaml
+
+    try:
+        stored = yaml.safe_load(stored_path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise recipes.RecipeChangedError(f"{stored_path} is not valid YAML ({error}); delete {run_dir} to start over")
+    changed = [d for d in recipes.differences(stored, resolved) if d.split(":")[0] not in RESUME_MAY_CHANGE]
+    if changed:
+        raise recipes.RecipeChangedError(
+            f"{run_dir} holds a run started with another recipe; nothing was changed there. Differences "
+            f"(stored -> now): {'; '.join(changed)}. Pass another --run_dir to start a new run, or the "
+            f"stored settings to resume this one (or delete {run_dir} to start over)")
+
+
+def check_same_data(run_dir: Path, source) -> None:
+    """Refuses to resume a run directory on data with another feature spec (other fields or vocabularies)."""
+    stored_path = Path(run_dir) / "feature_spec.json"
+    if not stored_path.exists() or not hasattr(source, "spec_json"):
+        return
+    stored, now = json.loads(stored_path.read_text()), json.loads(source.spec_json())
+    if stored != now:
+        keys = sorted(k for k in set(stored) | set(now) if stored.get(k) != now.get(k))
+        raise recipes.RecipeChangedError(
+            f"{run_dir} holds a run on data with another feature spec (differs in: {', '.join(keys)}); "
+            f"nothing was changed there. Pass another --run_dir to start a new run on {getattr(source, 'description', 'this data')}")
 
 
 def run(
@@ -145,6 +214,7 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
     name = recipes.load(recipe, overrides)["model"]["name"]
     resolved = recipes.load(recipe, overrides, model_keys=model_keys(name))
     run_dir = Path(run_dir) if run_dir else default_run_dir(recipe, overrides, data)
+    check_same_recipe(run_dir, resolved)
     run_dir.mkdir(parents=True, exist_ok=True)
     metrics_path = run_dir / "metrics.json"
     if metrics_path.exists() and json.loads(metrics_path.read_text()).get("finished"):
@@ -157,6 +227,7 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
         from mezoo.training.data_sources import open_source
 
         source = open_source(data_cfg, data, verbose=verbose)
+    check_same_data(run_dir, source)
     seed = int(train_cfg["seed"])
     keras.utils.set_random_seed(seed)
     if train_cfg.get("mixed_precision"):
@@ -215,6 +286,7 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
 
     while state.epoch < epochs and not state.finished:
         epoch, skip = state.epoch, state.step_in_epoch
+        carried_loss = state.epoch_loss_sum if skip else 0.0  # the mid-epoch backups below overwrite it
         progress = ThroughputProgbar(steps_per_epoch - skip, batch_size, epoch, epochs, verbose)
         train_data = _training_data(dist, source, batch_size, seed + epoch, skip, repeat=loop is not None)
         callbacks = [progress, StepBackup(backup, state, train_cfg.get("backup_every_steps"), skip), tensorboard]
@@ -234,12 +306,14 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
             else:  # multi-worker (or train.loop=custom): the same step, callbacks and logs without fit
                 loss = loop.train_epoch(train_data, steps_per_epoch - skip, epoch, callbacks)["loss"]
         train_seconds = time.perf_counter() - start
+        if skip and carried_loss is not None:  # a resumed epoch: its loss over all its steps, those before included
+            loss = (carried_loss + float(loss) * (steps_per_epoch - skip)) / steps_per_epoch
         val = evaluate_split(model, source, "valid", batch_size)
         if is_multi_worker(dist):
             val = _agree_on_validation(loop, val, f"{task_type} {task_id}")
-        summary = abundance.compute(epoch)
+        summary = abundance.compute(epoch + 1)  # epochs count from 1 wherever a user reads them
         record = {
-            "epoch": epoch,
+            "epoch": epoch + 1,
             "loss": float(loss),
             "val_auc": val["auc"],
             "val_logloss": val["logloss"],
@@ -272,7 +346,7 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
                 state.finished = True
                 if verbose:
                     print(f"early stopping: no better validation AUC for {patience} epochs; best epoch {state.best_epoch + 1}")
-        state.epoch, state.step_in_epoch = epoch + 1, 0
+        state.epoch, state.step_in_epoch, state.epoch_loss_sum = epoch + 1, 0, 0.0
         backup.save(model, state)
         _write_metrics(metrics_path, state, source, finished=False)
 
@@ -358,11 +432,11 @@ def _agree_on_validation(loop, val: dict, worker: str) -> dict:
 
 
 def _truncate_abundance_csv(path: Path, epoch: int) -> None:
-    """Drops rows of epochs a resumed run will measure again."""
+    """Drops rows of epochs a resumed run will measure again (`epoch` epochs are done; rows count from 1)."""
     if not path.exists():
         return
     lines = path.read_text().splitlines(keepends=True)
-    kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) < epoch]
+    kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) <= epoch]
     if len(kept) != len(lines):
         atomic_write_text(path, "".join(kept))
 
@@ -374,7 +448,7 @@ def _write_metrics(path: Optional[Path], state: RunState, source, finished: bool
         "data": getattr(source, "description", None),
         "planted_auc": getattr(source, "planted_auc", None),
         "best_val_auc": state.best_val_auc,
-        "best_epoch": state.best_epoch,
+        "best_epoch": None if state.best_epoch is None else state.best_epoch + 1,  # 1-based, as on the console
         "steps": state.step if steps is None else steps,  # optimizer steps trained
         "test_auc": test["auc"] if test else None,
         "test_logloss": test["logloss"] if test else None,
@@ -388,26 +462,14 @@ def _write_metrics(path: Optional[Path], state: RunState, source, finished: bool
 def main(argv):
     from absl import flags
 
+    from mezoo.cli import EXIT_BAD_INPUT, run_cli
+
     FLAGS = flags.FLAGS
     if len(argv) > 1:
-        raise SystemExit(f"unexpected arguments: {argv[1:]}")
-    try:
-        run(FLAGS.recipe, FLAGS.set, data=FLAGS.data, run_dir=FLAGS.run_dir, strategy=FLAGS.strategy)
-    except recipes.RecipeError as error:
-        raise SystemExit(f"error: {error}") from None
-
-
-def define_flags():
-    from absl import flags
-
-    flags.DEFINE_string(
-        "recipe", None, "installed recipe name or path to a YAML file; installed: " + ", ".join(recipes.names())
-    )
-    flags.DEFINE_multi_string("set", [], "override section.key=value (repeatable), e.g. model.num_embedding_sets=4")
-    flags.DEFINE_string("data", None, "directory of converted data (feature_spec.json + shards); default: the recipe's")
-    flags.DEFINE_string("run_dir", None, "run directory; default runs/<recipe>[-<digest of overrides>]")
-    flags.DEFINE_enum("strategy", "auto", STRATEGIES, "auto: mirrored with 2+ GPUs, multi_worker with a TF_CONFIG cluster")
-    flags.mark_flag_as_required("recipe")
+        print(f"error: unexpected arguments: {argv[1:]}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    run_cli(lambda: run(FLAGS.recipe, FLAGS.set, data=FLAGS.data, run_dir=FLAGS.run_dir, strategy=FLAGS.strategy),
+            verbose=FLAGS.verbose)
 
 
 if __name__ == "__main__":

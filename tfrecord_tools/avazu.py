@@ -28,7 +28,7 @@ def main(argv):
         check_avazu_header(paths)
         convert([FileInfo(p) for p in paths], avazu_layout(), common_flags.options("avazu"))
 
-    run_main(run)
+    run_main(run, common_flags.FLAGS.verbose)
 
 
 if __name__ == "__main__":

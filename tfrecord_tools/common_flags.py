@@ -42,6 +42,15 @@ def define(min_count: int, split_default: str = "0.8,0.1,0.1", input_required: b
     flags.DEFINE_integer("parallel", 2, "Chunks parsed in parallel (tf.data map parallelism).")
     flags.DEFINE_integer("max_rejects_logged", -1, "At most this many rejected lines are written to rejects.tsv "
                                                    "(-1: all); all are counted in the summary.")
+    flags.DEFINE_bool("accept_unterminated_last_line", False,
+                      "Accept a file's last line when it has no newline. By default it is rejected as "
+                      "truncated_last_line: a file cut short can end inside a value (c97d7481 -> c97d748), which "
+                      "would still parse. The summary records the choice.")
+    flags.DEFINE_bool("allow_duplicate_inputs", False,
+                      "Convert inputs with identical contents (sha256) anyway; by default they are refused, since "
+                      "a copy would put every row in twice (and across splits). The same path given twice (a glob "
+                      "and a name) is always read once.")
+    flags.DEFINE_bool("verbose", False, "On an error, show the traceback too (also MEZOO_DEBUG=1).")
 
 
 def natural_key(path: str):
@@ -91,4 +100,6 @@ def options(dataset: str) -> Options:
         max_vocab_size=parse_max_vocab(FLAGS.max_vocab_size), rows_per_shard=FLAGS.rows_per_shard,
         compression=FLAGS.compression, compression_level=FLAGS.compression_level, chunk_bytes=FLAGS.chunk_mb << 20, embedding_dim=FLAGS.embedding_dim,
         scales=[int(s) for s in FLAGS.scales.split(",") if s.strip()], memory_limit=parse_size(FLAGS.memory_limit),
-        max_rejects_logged=FLAGS.max_rejects_logged, parallel=FLAGS.parallel)
+        max_rejects_logged=FLAGS.max_rejects_logged, parallel=FLAGS.parallel,
+        accept_unterminated_last_line=FLAGS.accept_unterminated_last_line,
+        allow_duplicate_inputs=FLAGS.allow_duplicate_inputs)

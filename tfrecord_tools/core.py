@@ -19,16 +19,28 @@ The input is read and parsed once, through `tf.data` with the parsing in TF ops:
    `mezoo.data` (`RawToIds`, the one the exporter embeds), run in `tf.data`; each row's ids
    are gathered through its indices. Ids are spooled per output shard (`.spool`).
 4. **Write.** Each shard is put in order, serialized in bulk (`tf.io.encode_proto`), written
-   as (gzip level 1) TFRecords under a temp name and renamed; vocabularies, rejects and
-   summary follow, and the feature spec is written last, so a directory with a spec is a
-   complete conversion. The same input, options and seed give byte-identical output.
+   as (gzip level 1) TFRecords; vocabularies, rejects, summary and feature spec follow. The
+   same input, options and seed give byte-identical output.
+
+Safety (`output_lock`, `install`): a run holds an exclusive lock on the output directory (a
+second run on it stops at once, naming the holder) and writes everything, scratch files
+included, into its own hidden scratch directory inside the output. Only when the conversion
+has succeeded is it installed: the old spec is removed first, the old conversion's files
+next, the new files are moved in and the new spec comes last, so a directory with a spec is
+always one complete conversion and a failed rerun leaves the previous one untouched. The
+scratch directory is removed on failure; one left by a killed run is removed by the next run.
 """
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
+import re
 import shutil
+import socket
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional, Sequence
 
@@ -40,12 +52,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REASONS = [
     "empty_line",          # nothing on the line (also the blank last line of some files)
-    "invalid_utf8",        # bytes that are not UTF-8
+    "invalid_utf8",        # bytes that are not UTF-8 (checked after truncated_last_line)
     "wrong_column_count",  # more or fewer delimited columns than the format has (truncated lines too)
     "missing_label",       # empty label
     "bad_label",           # label other than 0 / 1
     "bad_integer",         # an integer field that is not an integer (e.g. "3.5", "abc", > 18 digits)
     "bad_number",          # a numeric field that is not a number
+    "truncated_last_line",  # a file's last line without its newline (the file may be cut); checked 2nd
 ]
 LABEL_VALUES = ("0", "1", "0.0", "1.0")
 SPLITS = ("train", "valid", "test")
@@ -84,6 +97,8 @@ class Options:
     max_rejects_logged: int = -1  # lines written to rejects.tsv (-1: all)
     parallel: int = 2
     verbose: bool = True
+    accept_unterminated_last_line: bool = False  # else a last line without newline is rejected
+    allow_duplicate_inputs: bool = False  # else byte-identical inputs (same sha256) are refused
 
 
 class ConversionError(Exception):
@@ -91,7 +106,7 @@ class ConversionError(Exception):
 
 
 # ----------------------------------------------------------------------------------- parsing
-def make_parser(layout: Layout):
+def make_parser(layout: Layout, accept_unterminated: bool = False):
     """TF functions: chunk -> (reason code per line, accepted rows (n, num_columns) strings,
     labels, dense). Fast paths skip copies when every line has the right column count and
     when every row is accepted."""
@@ -101,7 +116,9 @@ def make_parser(layout: Layout):
     num_cols = [n["column"] for n in layout.numeric]
     ncol = layout.num_columns
 
-    def validate(matrix, ncols, bad_utf8, empty):
+    truncated_code = REASONS.index("truncated_last_line") + 1
+
+    def validate(matrix, ncols, bad_utf8, empty, truncated=None):
         n = tf.shape(matrix)[0]
         reason = tf.zeros([n], tf.int32)
 
@@ -109,6 +126,8 @@ def make_parser(layout: Layout):
             return tf.where(tf.logical_and(tf.equal(reason, 0), cond), code, reason)
 
         reason = mark(reason, empty, 1)
+        if truncated is not None:
+            reason = mark(reason, truncated, truncated_code)
         reason = mark(reason, bad_utf8, 2)
         reason = mark(reason, tf.not_equal(ncols, ncol), 3)
         if layout.label is not None:  # (rows to score may come without one)
@@ -137,14 +156,18 @@ def make_parser(layout: Layout):
             dense = tf.zeros([tf.shape(rows)[0], 0], tf.float32)
         return reason, rows, labels, dense
 
-    def parse_text(data, bad_utf8):
+    def parse_text(data, bad_utf8, unterminated):
         lines = tf.strings.split(data, "\n")
         cells = tf.strings.split(lines, layout.delimiter)
         ncols = tf.cast(cells.row_lengths(), tf.int32)
         matrix = tf.cond(tf.reduce_all(tf.equal(ncols, ncol)),
                          lambda: tf.reshape(cells.flat_values, [-1, ncol]),
                          lambda: cells.to_tensor("", shape=[None, ncol]))
-        return validate(matrix, ncols, bad_utf8, tf.equal(lines, ""))
+        n = tf.shape(lines)[0]
+        # A last line without its newline may be cut anywhere, even inside its last field
+        # (c97d7481 -> c97d748 still parses): reject it unless told the files end that way.
+        truncated = tf.logical_and(tf.logical_and(unterminated, not accept_unterminated), tf.equal(tf.range(n), n - 1))
+        return validate(matrix, ncols, bad_utf8, tf.equal(lines, ""), truncated)
 
     def parse_matrix(matrix):
         n = tf.shape(matrix)[0]
@@ -153,11 +176,11 @@ def make_parser(layout: Layout):
     return parse_text, parse_matrix
 
 
-def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True):
+def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True, accept_unterminated: bool = False):
     """Runs fn(*parsed) over chunks through tf.data (parallel, in order); yields (chunk, numpy results)."""
     import tensorflow as tf
 
-    parse_text, parse_matrix = make_parser(layout)
+    parse_text, parse_matrix = make_parser(layout, accept_unterminated)
     store: Dict[int, Chunk] = {}
     failure: List[BaseException] = []
 
@@ -172,15 +195,16 @@ def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True)
     def encode(i, chunk):
         if text:
             bad = chunk.bad_utf8 if chunk.bad_utf8 is not None else np.zeros(chunk.num_lines, bool)
-            yield i, chunk.data, bad
+            yield i, chunk.data, bad, chunk.unterminated
         else:
             yield i, np.stack(chunk.columns, axis=1) if chunk.num_lines else np.zeros((0, layout.num_columns), object)
 
     if text:
-        sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool))
+        sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool),
+               tf.TensorSpec([], tf.bool))
 
-        def parse(i, data, bad):
-            return (i,) + tuple(fn(*parse_text(data, bad)))
+        def parse(i, data, bad, unterminated):
+            return (i,) + tuple(fn(*parse_text(data, bad, unterminated)))
     else:
         sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([None, layout.num_columns], tf.string))
 
@@ -299,39 +323,159 @@ def check_output(output: str) -> None:
 
 
 def _escape_line(line: bytes) -> str:
-    """One rejects.tsv cell: backslash escapes for \\, tab, CR and bytes that are not UTF-8."""
+    """One rejects.tsv cell: the whole line, backslash escapes for \\, tab, CR and bytes that are not UTF-8."""
     text = line.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
-    return text.replace("\t", "\\t").replace("\r", "\\r")[:2000]
+    return text.replace("\t", "\\t").replace("\r", "\\r")
 
 
 def _shard_name(split: str, i: int, n: int, compression: str) -> str:
     return f"{split}-{i:05d}-of-{n:05d}.tfrecord" + (".gz" if compression == "GZIP" else "")
 
 
-def _clean_output(output: str) -> None:
-    """Removes what a previous conversion wrote here (its spec first), nothing else."""
+SHARD_NAME = re.compile(r".+-\d{5}-of-\d{5}\.tfrecord(\.gz)?$")
+LOCK_NAME = ".convert.lock"
+SCRATCH_PREFIX = ".convert-"
+# what a conversion writes, besides its shards; the spec goes last (installed) and first (removed)
+CONVERSION_FILES = ("rejects.tsv", "summary.json")
+# scratch names of earlier versions, written straight into the output directory
+OLD_LEFTOVERS = (".chunks", ".spool", "rejects.tsv.tmp", "summary.json.tmp", "feature_spec.json.tmp")
+
+
+@contextlib.contextmanager
+def output_lock(output: str):
+    """An exclusive lock on the output directory for the whole conversion.
+
+    `flock` on `<output>/.convert.lock`: released by the kernel when the process ends, however
+    it ends, so a killed run never leaves a stale lock. The holder writes who it is into the
+    file, for a second run's message, and removes the file when done (a run that opened the
+    file just before that finds its inode gone and opens the path again).
+    """
+    path = os.path.join(output, LOCK_NAME)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            try:
+                with open(path, errors="replace") as f:
+                    holder = f.read().strip() or "another process"
+            except FileNotFoundError:
+                continue  # released meanwhile
+            raise ConversionError(f"output directory {output} is being written by another conversion ({holder}); "
+                                  "wait for it to finish, or choose another --output") from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}, "
+                     f"command: {' '.join(sys.argv)}\n".encode())
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        os.close(fd)  # releases the lock
+
+
+def remove_leftovers(output: str) -> List[str]:
+    """Scratch files of runs that died (call with the lock held: no other run is alive); the names removed."""
+    removed = []
+    for name in sorted(os.listdir(output)):
+        path = os.path.join(output, name)
+        if name.startswith(SCRATCH_PREFIX) or name in OLD_LEFTOVERS or (SHARD_NAME.match(name[:-4])
+                                                                           and name.endswith(".tmp")):
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+            removed.append(name)
+    return removed
+
+
+def install(scratch: str, output: str) -> None:
+    """Replaces the conversion in `output` by the finished one in `scratch`.
+
+    The old spec goes first, so that from then on the directory is no conversion until the new
+    spec, moved in last, makes it the new one. Only a conversion's own files are touched.
+    """
     spec = os.path.join(output, "feature_spec.json")
     if os.path.exists(spec):
         os.remove(spec)
     for name in os.listdir(output):
-        if any(name.startswith(s + "-") and ".tfrecord" in name for s in SPLITS):
-            os.remove(os.path.join(output, name))
-    for d in ("vocab", ".spool"):
-        if os.path.isdir(os.path.join(output, d)):
-            shutil.rmtree(os.path.join(output, d))
+        path = os.path.join(output, name)
+        if SHARD_NAME.match(name) or name in CONVERSION_FILES:
+            os.remove(path)
+        elif name == "vocab" and os.path.isdir(path):
+            shutil.rmtree(path)
+    for name in sorted(os.listdir(scratch)):
+        if name != "feature_spec.json":
+            os.replace(os.path.join(scratch, name), os.path.join(output, name))
+    os.replace(os.path.join(scratch, "feature_spec.json"), spec)
+
+
+def unique_inputs(files: List[FileInfo], log) -> List[FileInfo]:
+    """`files` without repeats of one file (by real path): a glob and a path naming the same file."""
+    seen: Dict[str, FileInfo] = {}
+    out = []
+    for f in files:
+        real = os.path.realpath(f.path)
+        if real in seen:
+            if seen[real].split != f.split:
+                raise ConversionError(f"input {f.path} is given for split {f.split!r} and as {seen[real].path} for "
+                                      f"split {seen[real].split!r}: one file can't be in two splits")
+            log(f"warning: input {f.path} is the same file as {seen[real].path}; read once")
+            continue
+        seen[real] = f
+        out.append(f)
+    return out
+
+
+def check_distinct_contents(files: List[FileInfo], allow: bool) -> None:
+    """Refuses byte-identical inputs (equal sha256, empty files aside): a copy would be read twice."""
+    by_hash: Dict[str, List[str]] = {}
+    for f in files:
+        if f.sha256 and f.lines:
+            by_hash.setdefault(f.sha256, []).append(f.path)
+    same = [paths for paths in by_hash.values() if len(paths) > 1]
+    if same and not allow:
+        raise ConversionError("inputs with identical contents (sha256) would be converted twice: "
+                              + "; ".join(" = ".join(paths) for paths in same)
+                              + ". Remove the copies, or pass --allow_duplicate_inputs if you mean it")
 
 
 # ---------------------------------------------------------------------------------- convert
 def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "text") -> Dict:
-    """Converts `files` (FileInfo, with .split set when the splits are given) into opts.output."""
+    """Converts `files` (FileInfo, with .split set when the splits are given) into opts.output.
+
+    Holds the output's lock throughout; everything is written in a scratch directory and
+    installed only once the conversion has succeeded (see the module docstring).
+    """
+    log = (lambda *a: print(*a, flush=True)) if opts.verbose else (lambda *a: None)
+    check_inputs([f.path for f in files])
+    files = unique_inputs(files, log)
+    check_output(opts.output)
+    with output_lock(opts.output):
+        for name in remove_leftovers(opts.output):
+            log(f"removed {os.path.join(opts.output, name)}, left by a conversion that did not finish")
+        scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=opts.output)
+        try:
+            summary = _convert(files, layout, opts, fmt, scratch, log)
+            install(scratch, opts.output)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    log(format_summary(summary))
+    return summary
+
+
+def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, work: str, log) -> Dict:
+    """The conversion itself, every file (scratch and result) written under `work`."""
     import tensorflow as tf
 
     from mezoo.data.feature_spec import FeatureSpec, write_vocabulary
     from mezoo.data.transform import RawToIds
 
-    log = (lambda *a: print(*a, flush=True)) if opts.verbose else (lambda *a: None)
-    check_inputs([f.path for f in files])
-    check_output(opts.output)
     t0 = time.time()
     given_splits = any(f.split for f in files)
     fields = [dict(f) for f in layout.fields]
@@ -345,8 +489,7 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
 
     # ---- pass 1: validate, count, reject
     counters = [TokenCounter(i) for i in is_int]
-    rejects_path = os.path.join(opts.output, "rejects.tsv")
-    rejects_tmp = rejects_path + ".tmp"
+    rejects_path = os.path.join(work, "rejects.tsv")
     valid_per_file = [0] * len(files)
     rejected: Dict[str, int] = {r: 0 for r in REASONS}
     logged = 0
@@ -356,9 +499,7 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     # Each chunk's accepted rows are kept (in a temp directory) as, per field, the chunk's
     # distinct raw values plus each row's index into them: pass 2 then runs the transform on
     # the distinct values and gathers, instead of reading and parsing the input again.
-    chunk_dir = os.path.join(opts.output, ".chunks")
-    if os.path.isdir(chunk_dir):
-        shutil.rmtree(chunk_dir)
+    chunk_dir = os.path.join(work, ".chunks")
     os.makedirs(chunk_dir)
 
     def count_fn(reason, rows, labels, dense):
@@ -376,9 +517,11 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
         return tuple(out + counts)
 
     chunk_rows: List[int] = []
-    with open(rejects_tmp, "w", encoding="utf-8") as rej:
+    first_rejects: List[str] = []
+    with open(rejects_path, "w", encoding="utf-8") as rej:
         rej.write("file\tline\treason\ttext\n")
-        for chunk, res in _chunk_dataset(chunks(), layout, count_fn, opts.parallel, fmt != "parquet"):
+        for chunk, res in _chunk_dataset(chunks(), layout, count_fn, opts.parallel, fmt != "parquet",
+                                         opts.accept_unterminated_last_line):
             info = files[chunk.file_index]
             reason = res[0]
             bad = np.nonzero(reason)[0]
@@ -389,6 +532,8 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
                     name = REASONS[reason[idx] - 1]
                     rejected[name] += 1
                     info.rejected[name] = info.rejected.get(name, 0) + 1
+                    if len(first_rejects) < 3:
+                        first_rejects.append(f"{info.path} line {chunk.first_line + idx}: {name}")
                     if opts.max_rejects_logged < 0 or logged < opts.max_rejects_logged:
                         text = lines[idx] if lines is not None else b"\t".join(
                             str(c[idx]).encode() for c in chunk.columns)
@@ -417,11 +562,12 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     for f in files:
         if f.empty:
             log(f"warning: input {f.path} is empty")
+    check_distinct_contents(files, opts.allow_duplicate_inputs)  # the hashes are known once read
     if n_valid == 0:
-        os.replace(rejects_tmp, rejects_path)
-        shutil.rmtree(chunk_dir)
-        raise ConversionError(f"no valid rows in {', '.join(f.path for f in files)} "
-                              f"({rows_read} lines read, all rejected: see {rejects_path})")
+        reasons = ", ".join(f"{r} {n:,}" for r, n in rejected.items() if n)
+        raise ConversionError(f"no valid rows in {', '.join(f.path for f in files)} ({rows_read} lines read, all "
+                              f"rejected: {reasons or 'no lines'}; first: {'; '.join(first_rejects) or '-'}); "
+                              f"nothing was written to {opts.output}")
 
     # ---- vocabularies and the memory check
     vocabularies = []
@@ -440,8 +586,6 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
             f"with Adam slots {human(m['with_adam_bytes'])}")
     if opts.memory_limit and memory and max(m["table_bytes"] for m in memory) > opts.memory_limit:
         worst = max(memory, key=lambda m: m["table_bytes"])
-        os.remove(rejects_tmp)
-        shutil.rmtree(chunk_dir)
         raise ConversionError(
             f"stopping before writing anything: the embedding tables at scale {worst['scale']} need "
             f"{human(worst['table_bytes'])}, over --memory_limit {human(opts.memory_limit)}; raise --min_count, "
@@ -472,10 +616,9 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     num_shards = {n: max(1, -(-split_rows[n] // rps)) for n in names}
 
     # ---- pass 2: transform and spool per shard
-    _clean_output(opts.output)
-    spool = os.path.join(opts.output, ".spool")
+    spool = os.path.join(work, ".spool")
     os.makedirs(spool)
-    os.makedirs(os.path.join(opts.output, "vocab"))
+    os.makedirs(os.path.join(work, "vocab"))
     transform = RawToIds.from_vocabularies(fields, vocabularies)
     id_dtype = np.int32 if vocab_total < 2 ** 31 else np.int64
     handles = {}
@@ -567,9 +710,8 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
         else:
             pos = np.fromfile(base + ".pos", np.int32)
         order = np.argsort(pos, kind="stable")
-        final = os.path.join(opts.output, _shard_name(name, k, num_shards[name], opts.compression))
-        tmp = final + ".tmp"
-        with tf.io.TFRecordWriter(tmp, options) as writer:
+        final = os.path.join(work, _shard_name(name, k, num_shards[name], opts.compression))
+        with tf.io.TFRecordWriter(final, options) as writer:
             if len(pos):
                 ids = np.fromfile(base + ".ids", id_dtype).reshape(-1, F)[order].astype(np.int64)
                 labels = np.fromfile(base + ".lab", np.uint8)[order].astype(np.float32)
@@ -579,7 +721,6 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
                     serialized = serialize(labels[part], ids[part], None if dense is None else dense[part])
                     for record in serialized.numpy():
                         writer.write(record)
-        os.replace(tmp, final)
         return name, len(pos)
 
     from concurrent.futures import ThreadPoolExecutor
@@ -605,9 +746,8 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     # ---- vocabularies, rejects, summary, and the spec last
     for field, vocab in zip(fields, vocabularies):
         rel = f"vocab/{field['name']}.txt"
-        write_vocabulary(os.path.join(opts.output, rel), vocab)
+        write_vocabulary(os.path.join(work, rel), vocab)
         field["vocabulary"] = rel
-    os.replace(rejects_tmp, rejects_path)
     suffix = ".tfrecord.gz" if opts.compression == "GZIP" else ".tfrecord"
     spec = {
         "format_version": 1,
@@ -643,21 +783,21 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
         "distinct_values": {f["name"]: f["distinct_values"] for f in fields},
         "vocab_size_total": vocab_total,
         "memory": memory,
+        # a last line without newline may have been cut: what this run did with such lines
+        "unterminated_last_line": "accepted" if opts.accept_unterminated_last_line else "rejected",
         "inputs": [{"path": f.path, "split": f.split, "rows_read": f.lines, "rows_rejected": sum(f.rejected.values()),
                     "rejected": f.rejected, "empty": f.empty, "final_newline": f.final_newline,
                     "crlf": f.crlf, "utf8_bom": f.bom, "compression": f.compression} for f in files],
     }
-    with open(os.path.join(opts.output, "summary.json.tmp"), "w") as f:
+    with open(os.path.join(work, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
         f.write("\n")
-    os.replace(os.path.join(opts.output, "summary.json.tmp"), os.path.join(opts.output, "summary.json"))
-    FeatureSpec(spec, opts.output).save(opts.output)
+    FeatureSpec(spec, work).save(work)
     total = time.time() - t0
     timing = {"pass1_validate_count_s": round(t_pass1, 2), "pass2_transform_s": round(t_pass2, 2),
               "write_shards_s": round(t_write, 2), "total_s": round(total, 2),
               "rows_per_s": round(rows_read / max(total, 1e-9))}
     summary["timing"] = timing
-    log(format_summary(summary))
     return summary
 
 
@@ -673,6 +813,11 @@ def format_summary(s: Dict) -> str:
                                 ("CRLF", f["crlf"]), ("UTF-8 BOM", f["utf8_bom"])) if v]
         lines.append(f"  input {f['path']}{' [' + f['split'] + ']' if f['split'] else ''}: {f['rows_read']:,} rows, "
                      f"{f['rows_rejected']:,} rejected" + (f" ({', '.join(notes)})" if notes else ""))
+        if not f["final_newline"] and not f["empty"]:
+            choice = s.get("unterminated_last_line", "rejected")
+            lines.append(f"    its last line has no newline and was {choice}" + (
+                " as truncated_last_line (pass --accept_unterminated_last_line if the file is complete)"
+                if choice == "rejected" else " (--accept_unterminated_last_line)"))
     lines.append(f"  vocabulary sizes (incl. OOV id 0), total {s['vocab_size_total']:,}: "
                  + " ".join(f"{k}={v}" for k, v in s["vocab_sizes"].items()))
     if "timing" in s:
@@ -682,10 +827,9 @@ def format_summary(s: Dict) -> str:
     return "\n".join(lines)
 
 
-def run_main(fn):
-    """CLI wrapper: clear one-line errors (naming the file) instead of tracebacks."""
-    try:
-        fn()
-    except (InputError, ConversionError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+def run_main(fn, verbose: bool = False):
+    """CLI wrapper: one `error: ...` line (naming the file) instead of a traceback; exit status as
+    `mezoo.cli` documents (2: bad input, 1: unexpected). A bad flag value is bad input too."""
+    from mezoo.cli import run_cli
+
+    run_cli(fn, verbose=verbose, user_errors=(ValueError,))

@@ -27,7 +27,7 @@ def main(argv):
         files = [FileInfo(p) for p in common_flags.input_paths(common_flags.FLAGS.input)]
         convert(files, criteo_layout(), common_flags.options("criteo"))
 
-    run_main(run)
+    run_main(run, common_flags.FLAGS.verbose)
 
 
 if __name__ == "__main__":

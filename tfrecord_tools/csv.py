@@ -53,7 +53,7 @@ def main(argv):
             opts.vocabulary_splits = list(schema["vocabulary_from"])
         convert(files, layout, opts, fmt=fmt)
 
-    run_main(run)
+    run_main(run, common_flags.FLAGS.verbose)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,11 @@ def check_shard(path, spec, compression, batch_size=8192, max_rows=0):
             break
         except (tf.errors.DataLossError, tf.errors.OutOfRangeError, tf.errors.InvalidArgumentError) as e:
             message = re.sub(r"\{\{.*?\}\}\s*", "", e.message.splitlines()[0]).split(" [Op:")[0]
-            errors.append(f"corrupted or truncated shard {path} (after {rows} good records): {message}")
+            # The failing batch holds good records before the damage too: count them one by one,
+            # as the trainer reads them (mezoo.data.shard_errors does the same).
+            good = tf.data.TFRecordDataset(path, compression_type=compression or "").apply(
+                tf.data.experimental.ignore_errors()).reduce(0, lambda n, _: n + 1)
+            errors.append(f"corrupted or truncated shard {path} (after {int(good)} good records): {message}")
             break
         try:
             parsed = tf.io.parse_example(batch, desc)
@@ -69,6 +73,12 @@ def check_shard(path, spec, compression, batch_size=8192, max_rows=0):
 def inspect_directory(directory, batch_size=8192, max_rows=0, out=print):
     from mezoo.data.feature_spec import FeatureSpec
 
+    local = "://" not in str(directory)
+    if local and not os.path.exists(os.path.join(directory, "feature_spec.json")) and not str(directory).endswith(".json"):
+        leftovers = [n for n in ("summary.json", "rejects.tsv", "vocab") if os.path.exists(os.path.join(directory, n))]
+        raise FileNotFoundError(
+            f"{directory} holds no feature_spec.json: not a finished conversion"
+            + (f" ({', '.join(leftovers)} there are from one that did not finish; convert again)" if leftovers else ""))
     spec = FeatureSpec.load(directory)
     out(f"{spec.resolve('feature_spec.json')}: dataset {spec.dataset!r}, {spec.num_fields} fields, "
         f"{len(spec.numeric)} numeric, sum of vocabulary sizes {sum(spec.vocab_sizes):,}")

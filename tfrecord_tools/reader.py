@@ -2,7 +2,8 @@
 
 Delimited text (plain or gzip, detected from the magic bytes) is read in blocks cut at line
 ends; a UTF-8 byte-order mark at the start of a file is dropped, CRLF becomes LF, and a last
-line without its newline is still a line (the summary notes the missing newline). Each chunk
+line without its newline is still a line, marked `unterminated` on its chunk (the converter
+rejects it as truncated unless told to accept it; the summary notes the missing newline). Each chunk
 carries its file, the number of its first line, and which of its lines are not valid UTF-8.
 Parquet is read with pyarrow, a record batch at a time, every column cast to string (a null
 becomes the empty string, i.e. missing); row numbers stand in for line numbers.
@@ -48,6 +49,7 @@ class Chunk:
     num_lines: int = 0
     bad_utf8: Optional[np.ndarray] = None  # bool (num_lines,) or None when all valid
     columns: Optional[List[np.ndarray]] = None  # parquet: one object array of bytes per column
+    unterminated: bool = False  # text: the chunk's last line is its file's last and has no newline
 
 
 class _HashingReader:
@@ -140,6 +142,7 @@ def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 <
             while True:
                 block = read()
                 data = rest + block
+                unterminated = False
                 if block:
                     cut = data.rfind(b"\n")
                     if cut < 0:
@@ -151,7 +154,7 @@ def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 <
                 elif data.endswith(b"\n"):
                     text, rest = data[:-1], b""
                 else:  # a last line without its newline (maybe truncated)
-                    info.final_newline = False
+                    info.final_newline, unterminated = False, True
                     text, rest = data, b""
                 if b"\r" in text:
                     if b"\r\n" in text:
@@ -160,7 +163,8 @@ def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 <
                     if text.endswith(b"\r"):  # CRLF cut at the chunk's end
                         text, info.crlf = text[:-1], True
                 n = text.count(b"\n") + 1
-                yield Chunk(index, line_no, data=text, num_lines=n, bad_utf8=_bad_utf8_lines(text, n))
+                yield Chunk(index, line_no, data=text, num_lines=n, bad_utf8=_bad_utf8_lines(text, n),
+                            unterminated=unterminated)
                 line_no += n
                 info.lines += n
                 if not block:

@@ -11,11 +11,36 @@ from tfrecord_tools.reader import FileInfo, check_inputs, read_header
 DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
+# every key a schema may hold; a misspelt one (`numerc:`) would otherwise be ignored silently
+KEYS = ("dataset", "format", "delimiter", "header", "columns", "label", "categorical", "integer", "numeric",
+        "splits", "min_count", "seed", "split", "vocabulary_from")
+LIST_KEYS = ("columns", "categorical", "integer", "numeric", "vocabulary_from")
+
+
 def load_schema(path: str) -> dict:
     check_inputs([path])
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    schema = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        raise ConversionError(f"schema {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    try:
+        schema = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except json.JSONDecodeError as e:
+        raise ConversionError(f"schema {path}, line {e.lineno}: not valid JSON: {e.msg}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConversionError(f"schema {path}{where}: not a plain YAML schema: {problem} "
+                              "(tags such as !!python/... are not allowed)") from None
+    if isinstance(schema, dict):
+        unknown = sorted(str(k) for k in schema if k not in KEYS)
+        if unknown:
+            raise ConversionError(f"schema {path}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(KEYS)}")
+        for key in LIST_KEYS:
+            if key in schema and schema[key] is not None and not isinstance(schema[key], list):
+                raise ConversionError(f"schema {path}: {key} must be a list of column names, not {schema[key]!r}")
     if not isinstance(schema, dict) or "label" not in schema:
         raise ConversionError(f"schema {path}: needs at least `label` and some `categorical`/`integer` columns")
     if not (schema.get("categorical") or schema.get("integer")):

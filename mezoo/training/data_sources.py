@@ -123,14 +123,27 @@ def builtin_sample(dataset: str, rows: int, seed: int, max_cardinality: int = 0,
     return converted
 
 
+class DataNotFoundError(FileNotFoundError):
+    """Data asked for explicitly (`--data`, a recipe's `data.location`) that isn't a finished conversion."""
+
+
 def open_source(data_cfg: dict, data=None, verbose: int = 1):
-    """The run's data: converted data where it exists, else the built-in sample, with a banner."""
+    """The run's data: converted data where it exists, else the built-in sample, with a banner.
+
+    Only the implicit default ($MEZOO_DATA/<dataset>, ~/mezoo_data/<dataset>) falls back to the
+    built-in sample: data named explicitly must exist, or a run started while it is being
+    (re)converted would train on generated rows and say nothing.
+    """
     directory = data_directory(data_cfg, data)
     shuffle = int(data_cfg.get("shuffle_buffer") or 262144)
     if (directory / "feature_spec.json").exists():
         return TFRecordSource(directory, shuffle_buffer=shuffle)
-    if data:
-        raise FileNotFoundError(f"--data {data}: no feature_spec.json there; convert raw data with tfrecord_tools first")
+    if data or data_cfg.get("location"):
+        named = f"--data {data}" if data else f"the recipe's data.location {data_cfg['location']}"
+        state = "does not exist" if not directory.exists() else "has no feature_spec.json (not a finished conversion)"
+        raise DataNotFoundError(
+            f"{named}: {directory.resolve()} {state}; convert raw data there with "
+            f"python -m {CONVERTERS.get(data_cfg.get('dataset'), 'tfrecord_tools.csv')}, or give another directory")
     dataset = data_cfg["dataset"]
     converted = builtin_sample(
         dataset, int(data_cfg.get("synthetic_rows") or 60000), seed=0,

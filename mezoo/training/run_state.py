@@ -17,6 +17,10 @@ class RunState:
     `step` is the optimizer's iteration count when the backup was written; `epoch` and
     `step_in_epoch` say where to continue; `best_*` and the two `wait` counters are the
     stopping rules' state; `epochs` the per-epoch records already in metrics.json.
+    `epoch_loss_sum` is the sum of the training losses of the `step_in_epoch` steps already
+    done in the current epoch (so a resumed epoch reports its loss over all its steps), and
+    `seed_states` the model's random seed generators (dropout masks) at the backup's step, so
+    that a resumed run draws what the uninterrupted one would have.
     """
 
     step: int = 0
@@ -29,11 +33,22 @@ class RunState:
     learning_rate: Optional[float] = None
     finished: bool = False
     epochs: List[dict] = dataclasses.field(default_factory=list)
+    epoch_loss_sum: Optional[float] = 0.0  # None: a backup of an older version, which didn't keep it
+    seed_states: List[List[int]] = dataclasses.field(default_factory=list)
 
 
 def optimizer_step(model) -> int:
     """The optimizer's iteration count (a plain or a tf.distribute variable)."""
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+
+
+def seed_generator_states(model) -> list:
+    """The state variables of the model's `keras.random.SeedGenerator`s, in the model's variable order.
+
+    `save_weights` leaves them out, so a model restored from weights alone draws its dropout
+    masks again from the start of the stream.
+    """
+    return [v for v in model.variables if v.name == "seed_generator_state"]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -69,6 +84,8 @@ class Backup:
     def save(self, model, state: RunState) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         state.step = optimizer_step(model)
+        state.seed_states = [[int(x) for x in keras.ops.convert_to_numpy(v).reshape(-1)]
+                             for v in seed_generator_states(model)]
         tmp = self.dir / f".weights-{os.getpid()}.weights.h5"
         model.save_weights(tmp)
         os.replace(tmp, self.weights_path)
@@ -84,7 +101,9 @@ class Backup:
         state_path = self.restore_dir / self.state_path.name
         if not state_path.exists():
             return None
-        state = RunState(**json.loads(state_path.read_text()))
+        saved = json.loads(state_path.read_text())
+        saved.setdefault("epoch_loss_sum", None)
+        state = RunState(**saved)
         if not model.optimizer.built:
             # Under tf.distribute, optimizer variables must be created in the model's strategy scope.
             strategy = getattr(model, "distribute_strategy", None)
@@ -96,4 +115,10 @@ class Backup:
                 f"backup in {self.restore_dir} is inconsistent: weights at step {optimizer_step(model)}, "
                 f"state at step {state.step}; delete the folder to start over"
             )
+        generators = seed_generator_states(model)
+        if state.seed_states and len(state.seed_states) != len(generators):
+            raise RuntimeError(f"backup in {self.restore_dir} holds {len(state.seed_states)} random seed states, "
+                               f"the model has {len(generators)}: is it the same model?")
+        for variable, values in zip(generators, state.seed_states):
+            variable.assign(keras.ops.cast(keras.ops.reshape(values, variable.shape), variable.dtype))
         return state

@@ -60,3 +60,21 @@ def test_the_trainer_names_the_damaged_shard(damaged, tmp_path):
                  "data.batch_size=256", "train.epochs=1", "train.jit_compile=false"]
     with pytest.raises(ShardReadError, match=copied.replace("/", ".")):
         train.run("dnn_me_criteo", overrides, run_dir=tmp_path / "run", source=TFRecordSource(directory), verbose=0)
+
+
+def test_inspect_counts_the_good_records_of_a_damaged_shard_as_the_trainer_reads_them(damaged):
+    from tfrecord_tools.inspect import check_shard
+
+    spec, shard = damaged
+    result = check_shard(shard, spec, spec.compression("train"), batch_size=8192)
+    trainer_count = unreadable_shards(spec, "train")[0][1]
+    assert trainer_count > 0
+    assert f"corrupted or truncated shard {shard} (after {trainer_count} good records)" in result["errors"][0]
+
+
+def test_inspect_says_a_directory_without_a_spec_is_no_conversion(tmp_path):
+    from tfrecord_tools.inspect import inspect_directory
+
+    (tmp_path / "summary.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match=r"no feature_spec.json: not a finished conversion \(summary.json"):
+        inspect_directory(str(tmp_path))

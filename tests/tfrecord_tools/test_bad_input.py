@@ -42,7 +42,7 @@ def fixture_lines():
         (row(i1="12345678901234567890").encode(), "bad_integer"),  # 13: beyond int64
         (row(c1="ünï").encode(), None),                # 14: UTF-8 is fine
         (good[3], None),                               # 15
-        (good[4][:37], "wrong_column_count"),           # 16: truncated last line, no newline
+        (good[4][:37], "truncated_last_line"),          # 16: truncated last line, no newline
     ]
 
 
@@ -69,8 +69,9 @@ def test_every_line_is_written_or_rejected_with_reason_and_line_number(tmp_path)
     assert summary["rows_rejected"] == len(expected_a) + 1
     assert summary["rows_written"] == summary["rows_read"] - summary["rows_rejected"]
     assert sum(summary["written"].values()) == summary["rows_written"]
-    assert summary["rejected"] == {"empty_line": 1, "wrong_column_count": 3, "invalid_utf8": 1, "missing_label": 1,
-                                   "bad_label": 3, "bad_integer": 3}
+    assert summary["rejected"] == {"empty_line": 1, "wrong_column_count": 2, "invalid_utf8": 1, "missing_label": 1,
+                                   "bad_label": 3, "bad_integer": 3, "truncated_last_line": 1}
+    assert summary["unterminated_last_line"] == "rejected"
     a, b, c = summary["inputs"]
     assert (a["rows_read"], a["rows_rejected"], a["utf8_bom"], a["final_newline"]) == (16, 11, True, False)
     assert (b["rows_read"], b["empty"]) == (0, True)
@@ -92,12 +93,13 @@ def test_every_line_is_written_or_rejected_with_reason_and_line_number(tmp_path)
     assert sum(s["rows"] for s in spec["splits"].values()) == 10
 
 
-def test_all_rejected_is_a_clear_error(tmp_path):
+def test_all_rejected_is_a_clear_error_and_writes_nothing(tmp_path):
     bad = tmp_path / "bad.tsv"
     bad.write_text("x\ty\n\n")
-    with pytest.raises(ConversionError, match="no valid rows in .*bad.tsv"):
+    with pytest.raises(ConversionError, match=r"no valid rows in .*bad.tsv .*empty_line 1, wrong_column_count 1; "
+                                              r"first: .*bad.tsv line 1: wrong_column_count"):
         convert([str(bad)], criteo_layout(), tmp_path / "out")
-    assert (tmp_path / "out" / "rejects.tsv").read_text().count("\n") == 3
+    assert os.listdir(tmp_path / "out") == []
 
 
 def test_missing_input_and_unwritable_output_name_the_path(tmp_path):
@@ -132,7 +134,7 @@ def test_rerun_is_byte_identical_and_replaces_a_previous_conversion(tmp_path):
                       "valid-00000-of-00001.tfrecord.gz"]
 
 
-def test_interrupted_conversion_leaves_no_spec_and_no_partial_shard(tmp_path, monkeypatch):
+def test_a_conversion_killed_while_installing_leaves_no_spec_and_the_next_run_cleans_up(tmp_path, monkeypatch):
     files = write_fixture(tmp_path)
     out = tmp_path / "out"
     convert(files, criteo_layout(), out, min_count=1, rows_per_shard=2)
@@ -140,21 +142,27 @@ def test_interrupted_conversion_leaves_no_spec_and_no_partial_shard(tmp_path, mo
 
     real, calls = os.replace, []
 
-    def dying(src, dst):  # killed after the first shard's rename, while the second is a temp file
+    def dying(src, dst):  # killed after the first new shard was moved in
         if ".tfrecord" in str(dst):
             calls.append(dst)
             if len(calls) == 2:
-                raise KeyboardInterrupt("killed while writing")
+                raise KeyboardInterrupt("killed while installing")
         return real(src, dst)
 
     monkeypatch.setattr(core.os, "replace", dying)
     with pytest.raises(KeyboardInterrupt):
-        convert(files, criteo_layout(), out, min_count=1, rows_per_shard=2, parallel=1)
+        convert(files, criteo_layout(), out, min_count=1, rows_per_shard=3, parallel=1)
     monkeypatch.undo()
-    assert len(calls) >= 2 and not (out / "feature_spec.json").exists()
-    assert glob.glob(str(out / "*.tfrecord.gz.tmp"))  # the shard being written kept its temp name
-    for path in glob.glob(str(out / "*.tfrecord.gz")):  # whatever has a final name is complete
-        assert sum(1 for _ in tf.data.TFRecordDataset(path, compression_type="GZIP")) > 0
+    assert len(calls) == 2 and not (out / "feature_spec.json").exists()  # no spec: not a conversion
+    assert not [n for n in os.listdir(out) if n.startswith(".")]  # scratch and lock gone
+    with pytest.raises(FileNotFoundError):
+        from mezoo.data import FeatureSpec
+
+        FeatureSpec.load(str(out))
+    convert(files, criteo_layout(), out, min_count=1, rows_per_shard=3, parallel=1)
+    fresh = tmp_path / "fresh"
+    convert(files, criteo_layout(), fresh, min_count=1, rows_per_shard=3, parallel=1)
+    assert shard_bytes(out) == shard_bytes(fresh)
 
 
 def test_memory_limit_stops_before_writing(tmp_path):

@@ -28,5 +28,5 @@ def source(rows=12000):
     )
 
 
-if __name__ == "__main__":
-    train.run("dnn_me_criteo", OVERRIDES, run_dir=sys.argv[1], source=source(), verbose=1)
+if __name__ == "__main__":  # RUN_DIR [extra overrides...]
+    train.run("dnn_me_criteo", OVERRIDES + sys.argv[2:], run_dir=sys.argv[1], source=source(), verbose=1)

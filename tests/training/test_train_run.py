@@ -27,11 +27,13 @@ def test_a_run_fills_its_directory_and_metrics(tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics == json.loads(json.dumps(result))
     assert metrics["finished"] and metrics["synthetic"] and metrics["steps"] == 2 * STEPS_PER_EPOCH
-    assert [e["epoch"] for e in metrics["epochs"]] == [0, 1]
+    assert [e["epoch"] for e in metrics["epochs"]] == [1, 2]  # 1-based, as on the console
     for record in metrics["epochs"]:
         assert 0.5 < record["val_auc"] <= 1 and record["val_logloss"] > 0 and record["examples_per_sec"] > 0
         assert record["abundance"]["ia_mean_concat"] > 1
     assert metrics["best_val_auc"] == max(e["val_auc"] for e in metrics["epochs"])
+    assert metrics["epochs"][metrics["best_epoch"] - 1]["val_auc"] == metrics["best_val_auc"]
+    assert {line.split(",")[0] for line in (tmp_path / "abundance.csv").read_text().splitlines()[1:]} == {"1", "2"}
     assert 0.5 < metrics["test_auc"] <= 1 and metrics["test_logloss"] > 0
     assert "num_embedding_sets: 2" in (tmp_path / "recipe.yaml").read_text()
     # the same call again finds the finished run instead of training
@@ -49,7 +51,7 @@ def test_early_stopping_and_plateau_follow_validation_auc(tmp_path):
     best = max(range(len(aucs)), key=aucs.__getitem__)
     assert len(aucs) < 30, "a high learning rate should plateau long before 30 epochs"
     assert len(aucs) == best + 1 + 2, "stops after `patience` epochs without improvement"
-    assert metrics["best_epoch"] == best
+    assert metrics["best_epoch"] == best + 1  # 1-based, as the console's "best epoch N"
     assert metrics["steps"] == len(aucs) * STEPS_PER_EPOCH, "steps trained, not the best epoch's step"
     rates = [e["learning_rate"] for e in metrics["epochs"]]
     for e in range(len(aucs) - 1):  # patience 1: every epoch without a new best cuts the rate by 10
@@ -87,10 +89,10 @@ def test_a_killed_run_resumes_mid_epoch_and_runs_the_same_steps(tmp_path):
     assert resumed_step > 0
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["finished"] and metrics["steps"] == 2 * STEPS_PER_EPOCH
-    assert [e["epoch"] for e in metrics["epochs"]] == [0, 1]
+    assert [e["epoch"] for e in metrics["epochs"]] == [1, 2]
     assert (run_dir / "model.keras").exists()
     epochs_in_csv = {line.split(",")[0] for line in (run_dir / "abundance.csv").read_text().splitlines()[1:]}
-    assert epochs_in_csv == {"0", "1"}
+    assert epochs_in_csv == {"1", "2"}
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

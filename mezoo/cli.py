@@ -1,0 +1,66 @@
+"""What a command-line tool prints when it fails: one `error: ...` line, not a traceback.
+
+Exit status (every mezoo and tfrecord_tools command):
+
+- 0: done;
+- 1: an unexpected failure (a bug, or the machine): `error: <type>: <message>`;
+- 2: the input is wrong (a recipe, a flag, a schema, an input or data file, a run directory);
+  the message names the file, line or key;
+- 130: interrupted (Ctrl-C).
+
+`--verbose` (where the tool has it) or `MEZOO_DEBUG=1` shows the traceback as well.
+"""
+
+import os
+import sys
+import traceback
+from typing import Callable, Tuple, Type
+
+EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+
+
+class UserError(Exception):
+    """A problem with what the user gave (a file, a flag, a run directory), said in the message."""
+
+
+def user_error_types() -> Tuple[Type[BaseException], ...]:
+    """Exception types whose message alone tells the user what to fix (exit status 2).
+
+    Only from modules already imported: an error report must not import TensorFlow (through
+    `mezoo/__init__`) just to name its type.
+    """
+    types = [UserError, FileNotFoundError]
+    for module, names in (("mezoo.recipe", ("RecipeError",)), ("tfrecord_tools.core", ("ConversionError",)),
+                          ("tfrecord_tools.reader", ("InputError",)), ("mezoo.data.shard_errors", ("ShardReadError",))):
+        loaded = sys.modules.get(module)
+        types += [getattr(loaded, name) for name in names if loaded is not None and hasattr(loaded, name)]
+    return tuple(types)
+
+
+def debugging(verbose: bool = False) -> bool:
+    return bool(verbose) or os.environ.get("MEZOO_DEBUG", "") not in ("", "0")
+
+
+def run_cli(fn: Callable[[], object], verbose: bool = False, user_errors: Tuple[Type[BaseException], ...] = ()):
+    """Runs `fn`; on an exception prints `error: ...` to stderr and exits with the status above.
+
+    `user_errors`: further exception types to report as bad input (exit status 2).
+    """
+    try:
+        return fn()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr, flush=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one readable line
+        if debugging(verbose):
+            traceback.print_exc()
+        known = isinstance(error, user_error_types() + tuple(user_errors))
+        message = str(error) or type(error).__name__
+        if known:
+            print(f"error: {message}", file=sys.stderr, flush=True)
+            sys.exit(EXIT_BAD_INPUT)
+        hint = "" if debugging(verbose) else " (--verbose or MEZOO_DEBUG=1 shows the traceback)"
+        print(f"error: {type(error).__name__}: {message}{hint}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_FAILURE)
