@@ -15,18 +15,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def main(argv):
     from absl import flags
 
+    from mezoo.cli import run_cli
     from mezoo.serving.export import ExportError, export_run
+    from mezoo.serving.scoring import ScoringError
 
     FLAGS = flags.FLAGS
     if len(argv) > 1:
         raise SystemExit(f"unexpected arguments: {argv[1:]}")
-    from mezoo.serving.scoring import ScoringError
-
-    try:
-        export_run(FLAGS.run_dir, FLAGS.output, FLAGS.version, jit_compile=FLAGS.jit_compile,
-                   warmup_input=FLAGS.warmup_input, warmup_format=FLAGS.warmup_format)
-    except (ExportError, ScoringError) as error:
-        raise SystemExit(f"error: {error}") from None
+    run_cli(lambda: export_run(FLAGS.run_dir, FLAGS.output, FLAGS.version, jit_compile=FLAGS.jit_compile,
+                               warmup_input=FLAGS.warmup_input, warmup_format=FLAGS.warmup_format),
+            user_errors=(ExportError, ScoringError))
 
 
 if __name__ == "__main__":

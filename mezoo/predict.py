@@ -15,18 +15,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def main(argv):
     from absl import flags
 
+    from mezoo.cli import run_cli
     from mezoo.serving.scoring import ScoringError, score_files
     from tfrecord_tools.common_flags import input_paths
-    from tfrecord_tools.reader import InputError
 
     FLAGS = flags.FLAGS
     if len(argv) > 1:
         raise SystemExit(f"unexpected arguments: {argv[1:]}")
-    try:
-        score_files(FLAGS.export, input_paths(FLAGS.input), FLAGS.format, FLAGS.output, delimiter=FLAGS.delimiter,
-                    header=None if FLAGS.header == "auto" else FLAGS.header == "true", batch_size=FLAGS.batch_size)
-    except (ScoringError, InputError, FileNotFoundError) as error:
-        raise SystemExit(f"error: {error}") from None
+    run_cli(lambda: score_files(FLAGS.export, input_paths(FLAGS.input), FLAGS.format, FLAGS.output,
+                                delimiter=FLAGS.delimiter, header=None if FLAGS.header == "auto" else FLAGS.header == "true",
+                                batch_size=FLAGS.batch_size),
+            user_errors=(ScoringError,))
 
 
 if __name__ == "__main__":

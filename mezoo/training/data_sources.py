@@ -35,6 +35,14 @@ class TFRecordSource:
 
         return shard_read_error(self.spec, split, error) if isinstance(error, READ_ERRORS) else error
 
+    def spec_json(self) -> str:
+        """The spec as a run directory stores it: its vocabularies in the run's own `vocab/`."""
+        spec = self.spec.to_dict()
+        for field in spec["fields"]:
+            if "vocabulary" in field:  # (a hand-made spec of ids only has none)
+                field["vocabulary"] = f"vocab/{field['name']}.txt"
+        return json.dumps(spec, indent=1)
+
     def save_spec(self, run_dir) -> None:
         """The spec and its vocabulary files into the run directory, so that the run stays
         exportable (`mezoo.export`) after the converted data moves or is reconverted."""
@@ -42,15 +50,12 @@ class TFRecordSource:
         from mezoo.training.run_state import atomic_write_text
 
         run_dir = Path(run_dir)
-        spec = self.spec.to_dict()
-        for field in spec["fields"]:
-            if "vocabulary" not in field:  # a hand-made spec (ids only): nothing to copy
-                continue
-            target = run_dir / "vocab" / f"{field['name']}.txt"
-            target.parent.mkdir(exist_ok=True)
-            write_vocabulary(str(target), read_vocabulary(self.spec.resolve(field["vocabulary"])))
-            field["vocabulary"] = f"vocab/{field['name']}.txt"
-        atomic_write_text(run_dir / "feature_spec.json", json.dumps(spec, indent=1))
+        for field in self.spec.fields:
+            if "vocabulary" in field:
+                target = run_dir / "vocab" / f"{field['name']}.txt"
+                target.parent.mkdir(exist_ok=True)
+                write_vocabulary(str(target), read_vocabulary(self.spec.resolve(field["vocabulary"])))
+        atomic_write_text(run_dir / "feature_spec.json", self.spec_json())
 
     def dataset(self, split: str, batch_size: int, training: bool = False, seed: int = 0, skip_batches: int = 0,
                 input_context=None):

@@ -71,3 +71,17 @@ def test_unlabelled_avazu_rows_and_missing_columns(exported, tmp_path):
     with pytest.raises(ScoringError, match=r"no_hour.csv: columns \['hour'"):
         score_files(export, [str(no_hour)], "avazu", tmp_path / "x.tsv", verbose=False)
     assert not (tmp_path / "x.tsv").exists()
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    raw = tmp_path / "x.tsv"
+    raw.write_text("0\t1\n")
+    for args, message in (
+        (["mezoo.predict", "--export", str(tmp_path / "nope"), "--input", str(raw), "--format", "criteo",
+          "--output", str(tmp_path / "o.tsv")], "a mezoo.export version directory"),
+        (["mezoo.export", "--run_dir", str(tmp_path)], "a mezoo.train run directory"),
+    ):
+        proc = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and message in proc.stderr
+        assert "Traceback" not in proc.stderr
