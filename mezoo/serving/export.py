@@ -16,7 +16,9 @@ The raw -> id step is `mezoo.data.RawToIds`, the module the converter ran, so tr
 serving cannot disagree. Nothing in the SavedModel needs Python or mezoo at load time.
 """
 
+import contextlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -191,7 +193,8 @@ def export_run(run_dir, output=None, version: Optional[int] = None, jit_compile:
     tables = Path(tempfile.mkdtemp(prefix="mezoo-export-tables-"))
     try:
         archive = build_archive(model, spec, str(tables), jit_compile)
-        archive.write_out(str(staging), verbose=False)
+        with _quiet_tensorflow_logger():  # "Assets written to ..." and the fingerprint, at INFO level
+            archive.write_out(str(staging), verbose=False)
         extra = staging / "assets.extra"
         (extra / "vocab").mkdir(parents=True)
         spec_data = spec.to_dict()
@@ -223,6 +226,21 @@ def export_run(run_dir, output=None, version: Optional[int] = None, jit_compile:
         print(f"exported {run_dir} to {final} (signatures serving_default, predict_raw, predict_ids"
               f"{'; XLA: serve with --xla_cpu_compilation_enabled=true' if jit_compile else ''})", flush=True)
     return final
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow_logger():
+    from absl import logging as absl_logging  # TF's saver logs through absl as well as "tensorflow"
+
+    tf_logger = logging.getLogger("tensorflow")
+    tf_level, absl_verbosity = tf_logger.level, absl_logging.get_verbosity()
+    tf_logger.setLevel(max(tf_level, logging.WARNING))
+    absl_logging.set_verbosity(min(absl_verbosity, absl_logging.WARNING))  # absl: higher = more verbose
+    try:
+        yield
+    finally:
+        tf_logger.setLevel(tf_level)
+        absl_logging.set_verbosity(absl_verbosity)
 
 
 def signature_summary(spec: FeatureSpec) -> Dict[str, Dict]:
