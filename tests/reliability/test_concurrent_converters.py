@@ -1,5 +1,8 @@
 """Two converters on one --output: the second stops at once, naming the first; nothing is mixed."""
 
+import os
+import signal
+
 import pytest
 
 pytest.importorskip("tensorflow")
@@ -13,9 +16,14 @@ def test_a_second_converter_on_the_same_output_fails_at_once_and_the_first_is_in
     second_input = criteo_input(tmp_path / "second.txt", 3000, seed=2)
     out = tmp_path / "out"
     first = start("-m", "tfrecord_tools.criteo", "--input", first_input, "--output", out, "--min_count", 2)
-    # the first holds the lock from before it imports TensorFlow until it has installed its result
-    wait_for(lambda: (out / ".convert.lock").exists(), first, what="the first converter's lock")
-    second = run("-m", "tfrecord_tools.criteo", "--input", second_input, "--output", out, "--min_count", 2)
+    # the first holds the lock from before it imports TensorFlow until it has installed its result;
+    # it is paused while the second runs, so that on a loaded machine it can't finish first
+    wait_for(lambda: f"pid {first.pid} on" in lock_text(out), first, what="the first converter's lock")
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        second = run("-m", "tfrecord_tools.criteo", "--input", second_input, "--output", out, "--min_count", 2)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
     first_out, first_err = first.communicate(timeout=300)
     assert first.returncode == 0, first_err[-3000:]
     assert second.returncode == 2 and "Traceback" not in second.stderr, second.stderr[-3000:]
@@ -26,3 +34,10 @@ def test_a_second_converter_on_the_same_output_fails_at_once_and_the_first_is_in
     assert run("-m", "tfrecord_tools.criteo", "--input", first_input, "--output", alone, "--min_count", 2).returncode == 0
     assert directory_bytes(out) == directory_bytes(alone)
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "scratch or lock files left behind"
+
+
+def lock_text(out):
+    try:
+        return (out / ".convert.lock").read_text()
+    except OSError:
+        return ""
