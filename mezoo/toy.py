@@ -1,6 +1,6 @@
 """python -m mezoo.toy: the interaction-collapse toy (PAPER.md §5 claim 2), one command.
 
-    python -m mezoo.toy [--dim 10] [--seeds 3] [--steps 5000] [--out toy_results]
+    python -m mezoo.toy [--dim 50] [--seeds 3] [--steps 5000] [--out toy_results]
 
 Trains only E1 of a 3-field FM (D1 = D2 = 100, D3 = 3 and D3 = 100, E2/E3 frozen, N(0, 1)
 tables, random labels, full-batch SGD with learning rate 1), prints IA(E1) as it trains, and
@@ -17,7 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-DEFAULT_DIM = 10
+DEFAULT_DIM = 50
 
 
 def parse_args(argv):
