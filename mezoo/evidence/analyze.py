@@ -28,7 +28,12 @@ STATS = figures.STATS
 
 @dataclasses.dataclass
 class FieldAbundance:
-    """One field of one run: its table's figures and those of a same-shaped random matrix."""
+    """One field of one run: its table's figures and those of a same-shaped random matrix.
+
+    Example:
+    >>> fields = field_abundance(read_run("runs/dcnv2_me_frappe"))  # doctest: +SKIP
+    >>> fields[0].concat["ia"] / fields[0].random["ia"]  # doctest: +SKIP
+    """
 
     name: str
     vocab_size: int
@@ -224,5 +229,10 @@ def summary_markdown(runs, per_run, written, out: Path, info: Dict[str, str]) ->
     for path in written:
         lines += [f"![{path.stem}]({path.relative_to(out) if path.is_relative_to(out) else path})", ""]
     lines += ["## Provenance", "", prov.provenance_markdown(info)]
-    lines += ["Runs: " + ", ".join(f"`{run.path}`" for run in runs), ""]
+    lines += ["Runs:", ""]
+    for run in runs:
+        command = run.train_command
+        lines.append(f"- `{run.path}`" + (f", trained by `{command}` ({run.metrics.get('data') or 'data not recorded'})"
+                                          if command else ""))
+    lines.append("")
     return "\n".join(lines)

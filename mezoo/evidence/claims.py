@@ -92,7 +92,16 @@ def is_stale(path: Path, stale_after_s: float = DEFAULT_STALE_AFTER_S, now: Opti
 
 
 class Claim:
-    """A held claim: a heartbeat thread keeps its file's mtime fresh until `release`."""
+    """A held claim: a heartbeat thread keeps its file's mtime fresh until `release`.
+
+    Args:
+        path: the claim file, already created by `try_claim`.
+        heartbeat_s: seconds between touches of the file.
+
+    Example:
+    >>> with try_claim(Path("study/claims"), "se_x1_seed0") as claim:  # doctest: +SKIP
+    ...     train_the_cell()
+    """
 
     def __init__(self, path: Path, heartbeat_s: float = DEFAULT_HEARTBEAT_S):
         self.path = path

@@ -3,6 +3,7 @@
 import csv
 import dataclasses
 import json
+import shlex
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -24,6 +25,11 @@ class FinishedRun:
         metrics: `metrics.json`.
         abundance_rows: `abundance.csv` as dicts (empty when the file is absent).
         model: the loaded `model.keras`, or None until `load_model` is called.
+
+    Example:
+    >>> run = read_run("runs/dcnv2_se_frappe")  # doctest: +SKIP
+    >>> run.kind, run.total_width, run.load_model().multi_embedding.num_fields  # doctest: +SKIP
+    ('SE', 10, 10)
     """
 
     path: Path
@@ -53,6 +59,18 @@ class FinishedRun:
     def kind(self) -> str:
         """`"ME"` for several embedding sets, else `"SE"`."""
         return "ME" if self.num_sets > 1 else "SE"
+
+    @property
+    def train_command(self) -> Optional[str]:
+        """The command that trained the run, from its `run.json` (None if absent)."""
+        try:
+            meta = json.loads((self.path / "run.json").read_text())
+        except (OSError, ValueError):
+            return None
+        command = meta.get("command") or []
+        if len(command) >= 2 and str(command[1]).endswith("mezoo/train.py"):
+            return shlex.join(["python", "-m", "mezoo.train", *map(str, command[2:])])
+        return shlex.join(map(str, command[1:])) if command else None
 
     def load_model(self):
         """Loads `model.keras` (once) and returns it."""

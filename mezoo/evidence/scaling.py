@@ -37,7 +37,12 @@ CSV_COLUMNS = (
 
 @dataclasses.dataclass(frozen=True)
 class Cell:
-    """One run of the study."""
+    """One run of the study: a variant ("SE", "ME", "ME-SI") at a scale, seed and training-data fraction.
+
+    Example:
+    >>> Cell("ME", 4, 0).key, Cell("ME", 4, 0).overrides(10, 2024)[:2]
+    ('me_x4_seed0', ['model.num_embedding_sets=4', 'model.embedding_dim=10'])
+    """
 
     variant: str
     scale: int

@@ -76,7 +76,18 @@ def build_toy_model(dim: int, vocab_sizes: Sequence[int], seed: int, train_field
 
 @dataclasses.dataclass
 class ToyResult:
-    """One training run of the toy: IA(E1) over steps and the tables before and after."""
+    """One training run of the toy: IA(E1) over steps and the tables before and after.
+
+    Attributes:
+        dim, d3, seed: the run's width, field-3 size and seed.
+        records: dicts with `step`, `loss`, `ia`, `ia_normalised`, `erank` (of E1), in step order.
+        initial_tables, final_tables: E1, E2, E3 as numpy arrays before and after training.
+        final_loss: the last record's loss.
+
+    Example:
+    >>> run_toy(dim=4, d3=3, seed=0, steps=10, record_every=5).records[-1]["step"]
+    10
+    """
 
     dim: int
     d3: int

@@ -31,7 +31,8 @@ def test_every_figure_and_the_summary(run_dirs, tmp_path, capsys):
         assert (out / name).stat().st_size > 10_000, name  # a drawn figure, not an empty canvas
     summary = (out / "summary.md").read_text()
     for text in ("| se | dcnv2 | SE | 1 x 4 |", "| me | dcnv2 | ME | 2 x 2 |", "SE se: IA / norm. / erank",
-                 "python -m mezoo.analyze", "Git commit", "Machine", "](me_sets_me.png)", "](ia_over_epochs.png)"):
+                 "python -m mezoo.analyze", "Git commit", "Machine", "](me_sets_me.png)", "](ia_over_epochs.png)",
+                 "trained by `"):
         assert text in summary, text
     assert "wrote" in capsys.readouterr().out
 
