@@ -55,7 +55,7 @@ def spectra(fields, run, path) -> Path:
     for ax in axes[:, 0]:
         ax.set_ylabel("s_k / s_1")
     axes.flat[0].legend(fontsize=8, loc="lower left")
-    fig.suptitle(f"Normalised singular-value spectra per field: {_run_title(run)}", fontsize=11)
+    fig.suptitle(f"Normalised singular-value spectra per field\n{_run_title(run)}", fontsize=11)
     return _save(fig, path)
 
 
@@ -75,7 +75,7 @@ def ia_per_field(fields, run, path) -> Path:
     axes[-1].set_xticks(x, [f"{f.name}\n({f.vocab_size:,})" for f in fields], rotation=60 if len(fields) > 12 else 0,
                         fontsize=8)
     axes[-1].set_xlabel("field (vocabulary size D), smallest to largest")
-    fig.suptitle(f"Per-field abundance of the whole embedding table (width {fields[0].width}): {_run_title(run)}",
+    fig.suptitle(f"Per-field abundance of the whole embedding table (width {fields[0].width})\n{_run_title(run)}",
                  fontsize=11)
     return _save(fig, path)
 
