@@ -56,7 +56,8 @@ def markdown(records, pending: List[str], recipe, scales, seeds, fractions, info
         "",
     ]
     for fraction in fractions:
-        title = "" if len(fractions) == 1 and fraction == 1.0 else f" (training data: {fraction:g} of the split)"
+        share = "all" if fraction == 1.0 else f"the first {fraction:g}"
+        title = "" if len(fractions) == 1 and fraction == 1.0 else f" (training on {share} of the training split)"
         lines += [f"## Test AUC{title}", "", "| variant | " + " | ".join(f"{s}x" for s in scales) + " |",
                   "|---|" + "---|" * len(scales)]
         for variant in variants:
@@ -108,7 +109,7 @@ def _plot(records, path, recipe, keys, ylabels, title) -> Path:
                 xs, means, stds = _series(records, variant, fraction, key)
                 if not len(xs) or (variant != "SE" and list(xs) == [1]):
                     continue
-                data = "" if fractions == [1.0] else f", {fraction:g} of the training data"
+                data = "" if fractions == [1.0] else f", {'all' if fraction == 1.0 else fraction} of the training data"
                 ax.errorbar(xs, means, yerr=stds, color=COLORS[variant], linestyle=styles[fi % len(styles)],
                             marker="o", capsize=3, label=f"{variant}{data}")
         all_scales = sorted({r["scale"] for r in records})
