@@ -2,7 +2,7 @@
 
 import math
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 

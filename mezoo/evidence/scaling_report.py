@@ -1,7 +1,7 @@
 """`scaling.md`, `auc_vs_scale.png` and `ia_vs_scale.png` from the finished cells of a study."""
 
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List
 
 import numpy as np
 
