@@ -78,3 +78,4 @@ def provenance_markdown(info: Dict[str, str]) -> str:
         f"- Machine: {info['machine']}",
         f"- Python {info['python']}, Keras {info['keras']}",
     ]) + "\n"
+

@@ -19,6 +19,7 @@ Example:
 
 import csv
 import dataclasses
+import io
 import json
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
@@ -112,7 +113,7 @@ def cell_record(cell: Cell, run_dir: Path) -> Dict:
     import keras
 
     import mezoo  # noqa: F401 - registers the zoo's models for loading
-    from mezoo.training.run_state import atomic_write_text
+    from mezoo.evidence.atomic import atomic_write_text
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     model = keras.models.load_model(run_dir / "model.keras", compile=False)
@@ -242,12 +243,17 @@ def write_outputs(out: Path, records, pending, recipe, scales, seeds, ablations,
     from mezoo.evidence import provenance as prov
     from mezoo.evidence import scaling_report
 
-    with open(out / "scaling.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for record in sorted(records, key=lambda r: (r["fraction"], r["variant"], r["scale"], r["seed"])):
-            writer.writerow({k: record.get(k) for k in CSV_COLUMNS})
+    from mezoo.evidence.atomic import atomic_write_text
+
+    # Every process of a shared study rewrites these: each file is replaced whole (atomic
+    # rename), so a reader never sees a half-written one.
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for record in sorted(records, key=lambda r: (r["fraction"], r["variant"], r["scale"], r["seed"])):
+        writer.writerow({k: record.get(k) for k in CSV_COLUMNS})
+    atomic_write_text(out / "scaling.csv", table.getvalue())
     info = prov.provenance("mezoo.scaling", None if argv is None else list(argv))
-    (out / "scaling.md").write_text(scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info))
+    atomic_write_text(out / "scaling.md", scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info))
     scaling_report.plot_auc(records, out / "auc_vs_scale.png", recipe)
     scaling_report.plot_ia(records, out / "ia_vs_scale.png", recipe)

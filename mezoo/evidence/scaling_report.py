@@ -1,5 +1,7 @@
 """`scaling.md`, `auc_vs_scale.png` and `ia_vs_scale.png` from the finished cells of a study."""
 
+import os
+import threading
 from pathlib import Path
 from typing import Dict, List
 
@@ -123,8 +125,10 @@ def _plot(records, path, recipe, keys, ylabels, title) -> Path:
         ax.legend(fontsize=8)
     fig.suptitle(f"{title}\n{Path(str(recipe)).stem}, mean ± std over seeds", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    partial = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.{threading.get_ident()}.png")
+    fig.savefig(partial, dpi=110)
     plt.close(fig)
+    os.replace(partial, path)  # atomic: processes sharing a study rewrite the same figure
     return Path(path)
 
 
