@@ -232,14 +232,33 @@ def run_study(
                     print(f"{label}: test AUC {record['test_auc']:.5f}, {record['params']:,} parameters", flush=True)
     records = [cell_record(c, out / "cells" / c.key) for c in cells if is_finished(out / "cells" / c.key)]
     pending = [c.key for c in cells if not is_finished(out / "cells" / c.key)]
-    write_outputs(out, records, pending, recipe, scales, seeds, ablations, fractions, argv)
+    write_outputs(out, records, pending, recipe, scales, seeds, ablations, fractions, argv,
+                  data_notes(out / "cells" / c.key for c in cells))
     if verbose:
         print(f"{len(records)} of {len(cells)} cells finished; wrote {out / 'scaling.csv'}, {out / 'scaling.md'}, "
               f"{out / 'auc_vs_scale.png'}, {out / 'ia_vs_scale.png'}", flush=True)
     return {**report, "records": records, "pending": pending}
 
 
-def write_outputs(out: Path, records, pending, recipe, scales, seeds, ablations, fractions, argv=None) -> None:
+def data_notes(run_dirs) -> List[str]:
+    """What the finished cells trained on, from their metrics.json (`data`, `planted_auc`), deduplicated."""
+    notes = []
+    for run_dir in run_dirs:
+        if not is_finished(run_dir):
+            continue
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        note = str(metrics.get("data") or "not recorded")
+        if metrics.get("synthetic"):
+            note = "SYNTHETIC rows: " + note
+        if metrics.get("planted_auc") is not None:
+            note += f" (the planted model's own test AUC: {metrics['planted_auc']:.5f})"
+        if note not in notes:
+            notes.append(note)
+    return notes
+
+
+def write_outputs(out: Path, records, pending, recipe, scales, seeds, ablations, fractions, argv=None,
+                  notes: Sequence[str] = ()) -> None:
     from mezoo.evidence import provenance as prov
     from mezoo.evidence import scaling_report
 
@@ -254,6 +273,7 @@ def write_outputs(out: Path, records, pending, recipe, scales, seeds, ablations,
         writer.writerow({k: record.get(k) for k in CSV_COLUMNS})
     atomic_write_text(out / "scaling.csv", table.getvalue())
     info = prov.provenance("mezoo.scaling", None if argv is None else list(argv))
-    atomic_write_text(out / "scaling.md", scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info))
+    atomic_write_text(out / "scaling.md", scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info,
+                                                                     notes))
     scaling_report.plot_auc(records, out / "auc_vs_scale.png", recipe)
     scaling_report.plot_ia(records, out / "ia_vs_scale.png", recipe)

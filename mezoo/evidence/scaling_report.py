@@ -3,7 +3,7 @@
 import os
 import threading
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -44,8 +44,13 @@ def _series(records, variant: str, fraction: float, key: str):
     return np.array(xs), np.array(means), np.array(stds)
 
 
-def markdown(records, pending: List[str], recipe, scales, seeds, fractions, info: Dict[str, str]) -> str:
-    """The study's tables: test AUC (mean ± std over seeds, with n), parameters, examples/s, IA; pending cells."""
+def markdown(records, pending: List[str], recipe, scales, seeds, fractions, info: Dict[str, str],
+             data_notes: Sequence[str] = ()) -> str:
+    """The study's tables: test AUC (mean ± std over seeds, with n), parameters, examples/s, IA; pending cells.
+
+    `data_notes`: what the cells trained on (metrics.json's `data`, and the planted model's AUC
+    for the built-in synthetic sample), one line each.
+    """
     groups = _groups(records)
     variants = [v for v in VARIANT_ORDER if any(r["variant"] == v for r in records)] or ["SE", "ME"]
     lines = [
@@ -57,6 +62,8 @@ def markdown(records, pending: List[str], recipe, scales, seeds, fractions, info
         "(number of finished seeds in brackets); differences below about 3e-4 are noise on the paper's data.",
         "",
     ]
+    if data_notes:
+        lines += ["Data: " + "; ".join(data_notes) + ".", ""]
     for fraction in fractions:
         share = "all" if fraction == 1.0 else f"the first {fraction:g}"
         title = "" if len(fractions) == 1 and fraction == 1.0 else f" (training on {share} of the training split)"

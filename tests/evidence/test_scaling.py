@@ -47,7 +47,8 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
     for record in records.values():
         assert 0 < record["test_auc"] <= 1 and record["ia_mean"] >= 1 and record["examples_per_sec"] > 0
     md = (out / "scaling.md").read_text()
-    for text in ("| SE |", "| ME |", "| ME-SI |", "(= SE)", "python -m mezoo.scaling", "All cells finished"):
+    for text in ("| SE |", "| ME |", "| ME-SI |", "(= SE)", "All cells finished", "Data: SYNTHETIC rows: in-memory arrays",
+                 "mezoo.scaling called from Python by: "):
         assert text in md, text
     for name in ("auc_vs_scale.png", "ia_vs_scale.png"):
         assert (out / name).read_bytes()[:8] == PNG
