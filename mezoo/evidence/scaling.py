@@ -21,6 +21,7 @@ import csv
 import dataclasses
 import io
 import json
+import shlex
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -232,8 +233,9 @@ def run_study(
                     print(f"{label}: test AUC {record['test_auc']:.5f}, {record['params']:,} parameters", flush=True)
     records = [cell_record(c, out / "cells" / c.key) for c in cells if is_finished(out / "cells" / c.key)]
     pending = [c.key for c in cells if not is_finished(out / "cells" / c.key)]
+    run_dirs = [out / "cells" / c.key for c in cells]
     write_outputs(out, records, pending, recipe, scales, seeds, ablations, fractions, argv,
-                  data_notes(out / "cells" / c.key for c in cells))
+                  data_notes(run_dirs), training_commands(run_dirs))
     if verbose:
         print(f"{len(records)} of {len(cells)} cells finished; wrote {out / 'scaling.csv'}, {out / 'scaling.md'}, "
               f"{out / 'auc_vs_scale.png'}, {out / 'ia_vs_scale.png'}", flush=True)
@@ -257,8 +259,28 @@ def data_notes(run_dirs) -> List[str]:
     return notes
 
 
+def training_commands(run_dirs) -> Dict[str, int]:
+    """`{command: number of cells}` of the commands that trained the finished cells (their run.json).
+
+    A study is usually trained by several invocations (`--max_cells`, several machines);
+    the report names them all, not only the one that wrote it last.
+    """
+    counts: Dict[str, int] = {}
+    for run_dir in run_dirs:
+        if not is_finished(run_dir) or not (run_dir / "run.json").exists():
+            continue
+        command = [str(c) for c in json.loads((run_dir / "run.json").read_text()).get("command") or []]
+        if len(command) >= 2 and command[1].endswith(("mezoo/scaling.py", "mezoo/train.py")):
+            module = "mezoo.scaling" if command[1].endswith("scaling.py") else "mezoo.train"
+            text = shlex.join(["python", "-m", module, *command[2:]])
+        else:
+            text = shlex.join(command[1:]) + " (Python)"
+        counts[text] = counts.get(text, 0) + 1
+    return counts
+
+
 def write_outputs(out: Path, records, pending, recipe, scales, seeds, ablations, fractions, argv=None,
-                  notes: Sequence[str] = ()) -> None:
+                  notes: Sequence[str] = (), commands: Optional[Dict[str, int]] = None) -> None:
     from mezoo.evidence import provenance as prov
     from mezoo.evidence import scaling_report
 
@@ -274,6 +296,6 @@ def write_outputs(out: Path, records, pending, recipe, scales, seeds, ablations,
     atomic_write_text(out / "scaling.csv", table.getvalue())
     info = prov.provenance("mezoo.scaling", None if argv is None else list(argv))
     atomic_write_text(out / "scaling.md", scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info,
-                                                                     notes))
+                                                                     notes, commands))
     scaling_report.plot_auc(records, out / "auc_vs_scale.png", recipe)
     scaling_report.plot_ia(records, out / "ia_vs_scale.png", recipe)

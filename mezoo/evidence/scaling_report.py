@@ -3,7 +3,7 @@
 import os
 import threading
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -45,11 +45,12 @@ def _series(records, variant: str, fraction: float, key: str):
 
 
 def markdown(records, pending: List[str], recipe, scales, seeds, fractions, info: Dict[str, str],
-             data_notes: Sequence[str] = ()) -> str:
+             data_notes: Sequence[str] = (), commands: Optional[Dict[str, int]] = None) -> str:
     """The study's tables: test AUC (mean ± std over seeds, with n), parameters, examples/s, IA; pending cells.
 
     `data_notes`: what the cells trained on (metrics.json's `data`, and the planted model's AUC
-    for the built-in synthetic sample), one line each.
+    for the built-in synthetic sample), one line each. `commands`: the commands that trained
+    the cells, with how many each.
     """
     groups = _groups(records)
     variants = [v for v in VARIANT_ORDER if any(r["variant"] == v for r in records)] or ["SE", "ME"]
@@ -102,8 +103,11 @@ def markdown(records, pending: List[str], recipe, scales, seeds, fractions, info
         lines += ["All cells finished.", ""]
     lines += ["## Provenance", "", prov.provenance_markdown(info),
               f"Scales {', '.join(str(s) for s in scales)}; {seeds} seed(s); training-data fractions "
-              f"{', '.join(f'{f:g}' for f in fractions)}. Every cell's run directory is `cells/<cell>/` "
-              "(recipe.yaml, run.json, metrics.json, abundance.csv).", ""]
+              f"{', '.join(f'{f:g}' for f in fractions)}. Every cell's run directory is `cells/<cell>/` in the "
+              "study directory (recipe.yaml, run.json, metrics.json, abundance.csv, model.keras); a study committed "
+              "under docs/results keeps only its tables and figures.", ""]
+    if commands:
+        lines += ["Cells trained by:", ""] + [f"- `{c}` ({n} cell{'s' if n > 1 else ''})" for c, n in commands.items()] + [""]
     return "\n".join(lines)
 
 

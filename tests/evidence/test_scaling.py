@@ -48,7 +48,7 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
         assert 0 < record["test_auc"] <= 1 and record["ia_mean"] >= 1 and record["examples_per_sec"] > 0
     md = (out / "scaling.md").read_text()
     for text in ("| SE |", "| ME |", "| ME-SI |", "(= SE)", "All cells finished", "Data: SYNTHETIC rows: in-memory arrays",
-                 "mezoo.scaling called from Python by: "):
+                 "mezoo.scaling called from Python by: ", "Cells trained by:", "(4 cells)"):
         assert text in md, text
     for name in ("auc_vs_scale.png", "ia_vs_scale.png"):
         assert (out / name).read_bytes()[:8] == PNG
