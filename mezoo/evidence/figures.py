@@ -125,7 +125,11 @@ def cross_blocks(norms: np.ndarray, names: Sequence[str], run, path, max_sets: i
         ax.set_yticks(range(n), names, fontsize=7)
         ax.set_xlabel("output field j")
         ax.set_ylabel("input field i")
-        ax.set_title(f"set {m}" if len(norms) > 1 else "single embedding", fontsize=9)
+        if len(norms) > 1:
+            title = f"set {m}"
+        else:
+            title = "one cross net shared by all sets (ME-SI)" if run.num_sets > 1 else "single embedding"
+        ax.set_title(title, fontsize=9)
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="||W_ij||_F")
     more = f" (first {max_sets} of {len(norms)} sets)" if len(norms) > max_sets else ""
     fig.suptitle(f"First cross layer: Frobenius norm of each field-pair block{more}\n{_run_title(run)}", fontsize=10)
