@@ -152,7 +152,7 @@ def analyze(run_dirs: Sequence, out, argv: Optional[Sequence[str]] = None, verbo
         fields = per_run[run.label]
         wrote(figures.spectra(fields, run, out / f"spectra_{slug}.png"))
         wrote(figures.ia_per_field(fields, run, out / f"ia_per_field_{slug}.png"))
-        if run.kind == "ME":
+        if run.is_multi_embedding:
             se = matching_se_run(run, runs)
             se_fields = per_run[se.label] if se else None
             wrote(figures.me_sets(fields, run, out / f"me_sets_{slug}.png", se, se_fields))
@@ -205,11 +205,11 @@ def summary_markdown(runs, per_run, written, out: Path, info: Dict[str, str]) ->
         )
     for run in runs:
         fields = sorted(per_run[run.label], key=lambda f: f.vocab_size)
-        se = matching_se_run(run, runs) if run.kind == "ME" else None
+        se = matching_se_run(run, runs) if run.is_multi_embedding else None
         lines += ["", f"## {run.label}: per field (sorted by vocabulary size)", ""]
         header = "| field | rows D | width K | table: IA / norm. / erank | random: IA / norm. / erank | IA / random IA |"
         sep = "|---|---|---|---|---|---|"
-        if run.kind == "ME":
+        if run.is_multi_embedding:
             header += " mean over sets: IA / norm. / erank |"
             sep += "---|"
             if se is not None:
@@ -220,7 +220,7 @@ def summary_markdown(runs, per_run, written, out: Path, info: Dict[str, str]) ->
         for f in fields:
             row = (f"| {f.name} | {f.vocab_size:,} | {f.width} | {_fmt(f.concat)} | {_fmt(f.random)} | "
                    f"{f.concat['ia'] / f.random['ia']:.2f} |")
-            if run.kind == "ME":
+            if run.is_multi_embedding:
                 row += " " + _fmt({k: float(np.mean([s[k] for s in f.sets])) for k in STATS}) + " |"
                 if se is not None:
                     row += " " + (_fmt(se_fields[f.name].concat) if f.name in se_fields else "-") + " |"

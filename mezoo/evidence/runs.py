@@ -57,8 +57,14 @@ class FinishedRun:
 
     @property
     def kind(self) -> str:
-        """`"ME"` for several embedding sets, else `"SE"`."""
-        return "ME" if self.num_sets > 1 else "SE"
+        """`"SE"` for one embedding set, `"ME-SI"` for several sharing one interaction, else `"ME"`."""
+        if self.num_sets == 1:
+            return "SE"
+        return "ME-SI" if self.recipe["model"].get("shared_interaction") else "ME"
+
+    @property
+    def is_multi_embedding(self) -> bool:
+        return self.num_sets > 1
 
     @property
     def train_command(self) -> Optional[str]:

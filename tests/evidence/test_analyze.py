@@ -74,3 +74,13 @@ def test_unfinished_or_missing_runs_are_named(run_dirs, tmp_path):
     (broken / "metrics.json").write_text('{"finished": false}')
     with pytest.raises(SystemExit, match="has not finished"):
         analyze_cli.main([str(broken), "--out", str(tmp_path / "out")])
+
+
+@pytest.mark.parametrize("model, kind", [
+    ({"name": "dcnv2", "num_embedding_sets": 1}, "SE"),
+    ({"name": "dcnv2", "num_embedding_sets": 4}, "ME"),
+    ({"name": "dcnv2", "num_embedding_sets": 4, "shared_interaction": True}, "ME-SI"),
+])
+def test_run_kind_follows_the_recipe(model, kind, tmp_path):
+    run = runs.FinishedRun(tmp_path, "run", {"model": model}, {}, [])
+    assert run.kind == kind and run.is_multi_embedding == (kind != "SE")
