@@ -25,7 +25,7 @@ def pyplot():
 
 
 def _save(fig, path) -> Path:
-    fig.tight_layout()
+    # Figures are made with layout="constrained", which also keeps the suptitle clear of the panels.
     fig.savefig(path, dpi=110)
     pyplot().close(fig)
     return Path(path)
@@ -40,7 +40,8 @@ def spectra(fields, run, path) -> Path:
     plt = pyplot()
     cols = min(5, len(fields))
     rows = math.ceil(len(fields) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.4 * rows + 0.8), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.4 * rows + 0.8), squeeze=False, sharey=True,
+                             layout="constrained")
     for ax, field in zip(axes.flat, fields):
         k = np.arange(1, len(field.spectrum) + 1)
         ax.semilogy(k, field.spectrum / field.spectrum[0], color="tab:red", label="learned table")
@@ -64,7 +65,7 @@ def ia_per_field(fields, run, path) -> Path:
     plt = pyplot()
     fields = sorted(fields, key=lambda f: f.vocab_size)
     x = np.arange(len(fields))
-    fig, axes = plt.subplots(3, 1, figsize=(max(7.0, 0.45 * len(fields) + 3), 9), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(max(7.0, 0.45 * len(fields) + 3), 9), sharex=True, layout="constrained")
     for ax, stat in zip(axes, STATS):
         ax.bar(x - 0.2, [f.concat[stat] for f in fields], width=0.4, color="tab:red", label="learned table")
         ax.bar(x + 0.2, [f.random[stat] for f in fields], width=0.4, color="lightgrey", edgecolor="grey",
@@ -86,7 +87,7 @@ def me_sets(fields, run, path, se_run=None, se_fields=None) -> Path:
     fields = sorted(fields, key=lambda f: f.vocab_size)
     se_by_name = {f.name: f for f in se_fields or []}
     x = np.arange(len(fields))
-    fig, axes = plt.subplots(3, 1, figsize=(max(7.0, 0.5 * len(fields) + 3), 9.5), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(max(7.0, 0.5 * len(fields) + 3), 9.5), sharex=True, layout="constrained")
     for ax, stat in zip(axes, STATS):
         width = 0.27 if se_by_name else 0.4
         ax.bar(x - width / 2 if not se_by_name else x - width, [f.concat[stat] for f in fields], width=width,
@@ -116,13 +117,18 @@ def cross_blocks(norms: np.ndarray, names: Sequence[str], run, path, max_sets: i
     plt = pyplot()
     shown = norms[:max_sets]
     n = len(names)
-    size = max(4.0, 0.35 * n + 2.5)
-    fig, axes = plt.subplots(1, len(shown), figsize=(size * len(shown), size + 0.6), squeeze=False)
-    vmax = float(shown.max()) or 1.0
-    for m, ax in enumerate(axes[0]):
-        image = ax.imshow(shown[m], cmap="viridis", vmin=0.0, vmax=vmax)
-        ax.set_xticks(range(n), names, rotation=90, fontsize=7)
-        ax.set_yticks(range(n), names, fontsize=7)
+    size = min(8.0, max(4.0, 0.2 * n + 3.0))
+    cols = min(2, len(shown))
+    rows = math.ceil(len(shown) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols + 1.0, size * rows + 0.6), squeeze=False,
+                             layout="constrained")
+    vmin, vmax = float(shown.min()), float(shown.max())  # the data's range: the pattern, not the offset
+    for ax in axes.flat[len(shown):]:
+        ax.axis("off")
+    for m, ax in enumerate(axes.flat[: len(shown)]):
+        image = ax.imshow(shown[m], cmap="viridis", vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1.0)
+        ax.set_xticks(range(n), names, rotation=90, fontsize=7 if n <= 20 else 5)
+        ax.set_yticks(range(n), names, fontsize=7 if n <= 20 else 5)
         ax.set_xlabel("output field j")
         ax.set_ylabel("input field i")
         if len(norms) > 1:
@@ -139,7 +145,7 @@ def cross_blocks(norms: np.ndarray, names: Sequence[str], run, path, max_sets: i
 def ia_over_epochs(runs, path) -> Path:
     """Mean over fields of the whole table's IA, normalised IA and erank, per epoch, one line per run."""
     plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), layout="constrained")
     for run in runs:
         rows = [r for r in run.abundance_rows if r["set"] == "concat"]
         if not rows:
