@@ -91,7 +91,7 @@ def me_sets(fields, run, path, se_run=None, se_fields=None) -> Path:
     for ax, stat in zip(axes, STATS):
         width = 0.27 if se_by_name else 0.4
         ax.bar(x - width / 2 if not se_by_name else x - width, [f.concat[stat] for f in fields], width=width,
-               color="tab:blue", label=f"ME: {run.num_sets} sets concatenated (width {run.total_width})")
+               color="tab:blue", label=f"{run.kind}: {run.num_sets} sets concatenated (width {run.total_width})")
         if se_by_name:
             ax.bar(x, [se_by_name[f.name].concat[stat] if f.name in se_by_name else np.nan for f in fields],
                    width=width, color="tab:red", label=f"SE {se_run.label} (width {se_run.total_width})")
@@ -100,7 +100,7 @@ def me_sets(fields, run, path, se_run=None, se_fields=None) -> Path:
         for i, field in enumerate(fields):
             ax.scatter(np.full(len(field.sets), i - (width if se_by_name else width / 2)),
                        [s[stat] for s in field.sets], s=10, color="black", zorder=3,
-                       label=f"ME: each set alone (width {run.embedding_dim})" if i == 0 else None)
+                       label=f"{run.kind}: each set alone (width {run.embedding_dim})" if i == 0 else None)
         ax.set_ylabel(STAT_LABELS[stat], fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8)
