@@ -1,0 +1,148 @@
+"""A finished run directory of `mezoo.train`, read back without retraining."""
+
+import csv
+import dataclasses
+import json
+import shlex
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+
+
+class RunDirError(ValueError):
+    """A run directory that is missing, unfinished, or lacks a file `mezoo.analyze` needs."""
+
+
+@dataclasses.dataclass
+class FinishedRun:
+    """What `mezoo.analyze` reads from one run directory.
+
+    Attributes:
+        path: the run directory.
+        label: a short name for figures (the directory's name, made unique by the caller).
+        recipe: the resolved recipe (`recipe.yaml`).
+        metrics: `metrics.json`.
+        abundance_rows: `abundance.csv` as dicts (empty when the file is absent).
+        model: the loaded `model.keras`, or None until `load_model` is called.
+
+    Example:
+    >>> run = read_run("runs/dcnv2_se_frappe")  # doctest: +SKIP
+    >>> run.kind, run.total_width, run.load_model().multi_embedding.num_fields  # doctest: +SKIP
+    ('SE', 10, 10)
+    """
+
+    path: Path
+    label: str
+    recipe: Dict
+    metrics: Dict
+    abundance_rows: List[Dict]
+    model: Optional[object] = None
+
+    @property
+    def model_name(self) -> str:
+        return str(self.recipe["model"]["name"])
+
+    @property
+    def num_sets(self) -> int:
+        return int(self.recipe["model"].get("num_embedding_sets", 1))
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.recipe["model"].get("embedding_dim", 10))
+
+    @property
+    def total_width(self) -> int:
+        return self.num_sets * self.embedding_dim
+
+    @property
+    def kind(self) -> str:
+        """`"SE"` for one embedding set, `"ME-SI"` for several sharing one interaction, else `"ME"`."""
+        if self.num_sets == 1:
+            return "SE"
+        return "ME-SI" if self.recipe["model"].get("shared_interaction") else "ME"
+
+    @property
+    def is_multi_embedding(self) -> bool:
+        return self.num_sets > 1
+
+    @property
+    def train_command(self) -> Optional[str]:
+        """The command that trained the run, from its `run.json` (None if absent)."""
+        try:
+            meta = json.loads((self.path / "run.json").read_text())
+        except (OSError, ValueError):
+            return None
+        command = meta.get("command") or []
+        if len(command) >= 2 and str(command[1]).endswith("mezoo/train.py"):
+            return shlex.join(["python", "-m", "mezoo.train", *map(str, command[2:])])
+        return shlex.join(map(str, command[1:])) if command else None
+
+    def load_model(self):
+        """Loads `model.keras` (once) and returns it."""
+        if self.model is None:
+            import keras
+
+            import mezoo  # noqa: F401 - registers the zoo's layers and models for loading
+
+            self.model = keras.models.load_model(self.path / "model.keras", compile=False)
+        return self.model
+
+
+def _read_json(path: Path) -> Dict:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise RunDirError(f"{path}: not valid JSON ({error})") from None
+
+
+def read_abundance_csv(path: Path) -> List[Dict]:
+    """Rows of a run's `abundance.csv` with numbers parsed; `set` stays a string ("0", "concat")."""
+    if not path.exists():
+        return []
+    rows = []
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        expected = {"epoch", "field", "set", "ia", "ia_normalised", "erank"}
+        if not expected <= set(reader.fieldnames or ()):
+            raise RunDirError(f"{path}: header {reader.fieldnames} lacks {sorted(expected - set(reader.fieldnames or ()))}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                rows.append({**row, "epoch": int(row["epoch"]), "ia": float(row["ia"]),
+                             "ia_normalised": float(row["ia_normalised"]), "erank": float(row["erank"]),
+                             "width": int(row["width"]), "rows": int(row["rows"])})
+            except (TypeError, ValueError) as error:
+                raise RunDirError(f"{path}, line {line}: {error}") from None
+    return rows
+
+
+def read_run(path, label: Optional[str] = None) -> FinishedRun:
+    """Reads a finished run directory (recipe.yaml, metrics.json, abundance.csv; model.keras must exist).
+
+    Raises:
+        RunDirError: naming the directory and the missing or unfinished part.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise RunDirError(f"{path}: not a directory")
+    for name in ("recipe.yaml", "metrics.json", "model.keras"):
+        if not (path / name).exists():
+            hint = " (the run has not finished: train it to the end first)" if name == "model.keras" else ""
+            raise RunDirError(f"{path}: no {name}{hint}")
+    metrics = _read_json(path / "metrics.json")
+    if not metrics.get("finished"):
+        raise RunDirError(f"{path}: metrics.json says the run has not finished")
+    try:
+        recipe = yaml.safe_load((path / "recipe.yaml").read_text())
+    except yaml.YAMLError as error:
+        raise RunDirError(f"{path / 'recipe.yaml'}: not valid YAML ({error})") from None
+    if not isinstance(recipe, dict) or "model" not in recipe:
+        raise RunDirError(f"{path / 'recipe.yaml'}: no model section")
+    return FinishedRun(path, label or path.name, recipe, metrics, read_abundance_csv(path / "abundance.csv"))
+
+
+def unique_labels(paths) -> List[str]:
+    """Directory names, with the parent's name prepended where two runs share one."""
+    paths = [Path(p).resolve() for p in paths]
+    names = [p.name for p in paths]
+    return [f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in paths]

@@ -1,0 +1,301 @@
+"""The SE / ME scaling study (PAPER.md §5 claims 4 and 5), cell by cell, resumable and shareable.
+
+For a recipe with embedding width `d` and each scale `N`: SE trains one table of width `N*d`,
+ME `N` sets of width `d` (at `N = 1` both are the same model, so only SE runs), and with
+`ablations` ME-SI (`shared_interaction=True`: one interaction module for all sets; DCNv2
+only). Each (data fraction, variant, scale, seed) is a cell: one `mezoo.train` run in
+`OUT/cells/<key>/`. A cell whose `metrics.json` says finished is never trained again; a cell
+interrupted mid-run resumes from its backup. Processes (on one machine or several sharing
+OUT) claim cells atomically (`mezoo.evidence.claims`), so no cell is trained twice at once.
+
+After the cells it holds, a process writes `scaling.csv` (one row per finished cell),
+`scaling.md` (test AUC mean ± std over seeds, parameters, examples/s, per-field IA summary;
+pending cells listed) and `auc_vs_scale.png` / `ia_vs_scale.png`, from every finished cell
+in OUT, whoever trained it.
+
+Example:
+>>> run_study("dcnv2_se_frappe", scales=[1, 2, 4, 10], seeds=3, out="study")  # doctest: +SKIP
+"""
+
+import csv
+import dataclasses
+import io
+import json
+import shlex
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from mezoo.evidence import claims as claiming
+
+VARIANTS = ("SE", "ME", "ME-SI")
+CSV_COLUMNS = (
+    "fraction", "variant", "scale", "seed", "num_sets", "embedding_dim", "width", "test_auc", "test_logloss",
+    "best_val_auc", "best_epoch", "epochs", "params", "examples_per_sec", "ia_mean", "ia_min", "ia_max",
+    "ia_normalised_mean", "erank_mean", "run_dir",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One run of the study: a variant ("SE", "ME", "ME-SI") at a scale, seed and training-data fraction.
+
+    Example:
+    >>> Cell("ME", 4, 0).key, Cell("ME", 4, 0).overrides(10, 2024)[:2]
+    ('me_x4_seed0', ['model.num_embedding_sets=4', 'model.embedding_dim=10'])
+    """
+
+    variant: str
+    scale: int
+    seed: int
+    fraction: float = 1.0
+
+    @property
+    def key(self) -> str:
+        data = "" if self.fraction == 1.0 else f"_data{self.fraction:g}"
+        return f"{self.variant.lower().replace('-', '')}_x{self.scale}_seed{self.seed}{data}"
+
+    def overrides(self, base_dim: int, base_seed: int, has_shared_interaction: bool = False) -> List[str]:
+        """Recipe overrides that make this cell's model and seed."""
+        sets, dim = (1, self.scale * base_dim) if self.variant == "SE" else (self.scale, base_dim)
+        extra = [f"model.num_embedding_sets={sets}", f"model.embedding_dim={dim}", f"train.seed={base_seed + self.seed}"]
+        if has_shared_interaction:
+            extra.append(f"model.shared_interaction={'true' if self.variant == 'ME-SI' else 'false'}")
+        elif self.variant == "ME-SI":
+            raise ValueError("ME-SI needs a model with shared_interaction (DCNv2)")
+        return extra
+
+
+def plan(scales: Sequence[int], seeds: int, ablations: bool = False, fractions: Sequence[float] = (1.0,)) -> List[Cell]:
+    """Every cell, ordered so that a study cut short has whole scales: fraction, scale, seed, variant."""
+    variants = ["SE", "ME"] + (["ME-SI"] if ablations else [])
+    cells = []
+    for fraction in fractions:
+        for scale in scales:
+            for seed in range(seeds):
+                for variant in variants:
+                    if scale == 1 and variant != "SE":
+                        continue  # ME and ME-SI with one set are SE
+                    cells.append(Cell(variant, int(scale), seed, float(fraction)))
+    return cells
+
+
+def is_finished(run_dir: Path) -> bool:
+    metrics = run_dir / "metrics.json"
+    if not metrics.exists():
+        return False
+    try:
+        return bool(json.loads(metrics.read_text()).get("finished"))
+    except ValueError:
+        return False
+
+
+def _ia_summary(run_dir: Path, best_epoch: Optional[int]) -> Dict[str, float]:
+    """Per-field IA of the whole table at the best epoch (the weights the test split scored)."""
+    from mezoo.evidence.runs import read_abundance_csv
+
+    rows = [r for r in read_abundance_csv(run_dir / "abundance.csv") if r["set"] == "concat"]
+    if not rows:
+        return {}
+    epoch = best_epoch if best_epoch is not None and any(r["epoch"] == best_epoch for r in rows) else max(r["epoch"] for r in rows)
+    rows = [r for r in rows if r["epoch"] == epoch]
+    ia = [r["ia"] for r in rows]
+    return {"ia_mean": float(np.mean(ia)), "ia_min": float(np.min(ia)), "ia_max": float(np.max(ia)),
+            "ia_normalised_mean": float(np.mean([r["ia_normalised"] for r in rows])),
+            "erank_mean": float(np.mean([r["erank"] for r in rows]))}
+
+
+def cell_record(cell: Cell, run_dir: Path) -> Dict:
+    """The finished cell's row of `scaling.csv` (written once to `cell.json` beside the run)."""
+    cached = run_dir / "cell.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
+    import keras
+
+    import mezoo  # noqa: F401 - registers the zoo's models for loading
+    from mezoo.evidence.atomic import atomic_write_text
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    model = keras.models.load_model(run_dir / "model.keras", compile=False)
+    speeds = [e["examples_per_sec"] for e in metrics.get("epochs", []) if e.get("examples_per_sec")]
+    record = {
+        "fraction": cell.fraction, "variant": cell.variant, "scale": cell.scale, "seed": cell.seed,
+        "num_sets": int(model.num_embedding_sets), "embedding_dim": int(model.embedding_dim),
+        "width": int(model.num_embedding_sets * model.embedding_dim),
+        "test_auc": metrics.get("test_auc"), "test_logloss": metrics.get("test_logloss"),
+        "best_val_auc": metrics.get("best_val_auc"), "best_epoch": metrics.get("best_epoch"),
+        "epochs": len(metrics.get("epochs", [])), "params": int(model.count_params()),
+        "examples_per_sec": float(np.median(speeds)) if speeds else None,
+        **{k: None for k in ("ia_mean", "ia_min", "ia_max", "ia_normalised_mean", "erank_mean")},
+        **_ia_summary(run_dir, metrics.get("best_epoch")),
+        "run_dir": str(Path("cells") / run_dir.name),
+    }
+    atomic_write_text(cached, json.dumps(record, indent=1))
+    return record
+
+
+def run_study(
+    recipe,
+    scales: Sequence[int],
+    seeds: int,
+    out,
+    data=None,
+    overrides: Sequence[str] = (),
+    ablations: bool = False,
+    fractions: Sequence[float] = (1.0,),
+    source=None,
+    train_fn: Optional[Callable] = None,
+    max_cells: Optional[int] = None,
+    stale_after_s: float = claiming.DEFAULT_STALE_AFTER_S,
+    argv: Optional[Sequence[str]] = None,
+    verbose: int = 1,
+) -> Dict:
+    """Trains the cells nobody else holds, then writes the study's tables and figures.
+
+    Args:
+        recipe: a recipe name or file; its `embedding_dim` is the per-set width d.
+        scales: the scales N.
+        seeds: seeds per cell (0 .. seeds-1, added to the recipe's `train.seed`).
+        out: the study directory (shared by every process of the study).
+        data: converted data directory (default: the recipe's; the built-in sample when none).
+        overrides: extra `section.key=value` overrides for every cell.
+        ablations: add ME-SI cells (models with `shared_interaction`: DCNv2).
+        fractions: fractions of the training split (1 = all of it).
+        source: a trainer source to use instead of opening `data` (tests, notebooks).
+        train_fn: the trainer, `mezoo.train.run` by default (tests pass a stand-in).
+        max_cells: stop after training this many cells (None: all).
+        stale_after_s: a claim without a heartbeat for this long is taken over.
+        argv: the command's arguments for the provenance (default `sys.argv[1:]`).
+        verbose: 0 silent, 1 progress.
+
+    Returns:
+        `{"trained": [keys], "skipped_finished": [...], "held_elsewhere": [...], "records": [...]}`.
+    """
+    from mezoo import recipe as recipes
+    from mezoo import train
+
+    out = Path(out)
+    (out / "cells").mkdir(parents=True, exist_ok=True)
+    base = recipes.load(recipe, list(overrides))
+    base_dim, base_seed = int(base["model"].get("embedding_dim", 10)), int(base["train"]["seed"])
+    has_shared = "shared_interaction" in train.model_keys(base["model"]["name"])
+    if ablations and not has_shared:
+        raise ValueError(f"--ablations trains ME-SI (shared_interaction=True), which model "
+                         f"{base['model']['name']!r} does not have; models with it: dcnv2")
+    if not scales or min(scales) < 1 or seeds < 1:
+        raise ValueError(f"scales must be >= 1 and seeds >= 1, got scales {list(scales)}, seeds {seeds}")
+    cells = plan(scales, seeds, ablations, fractions)
+    train_fn = train_fn or train.run
+    opened = {}
+
+    def source_for(fraction: float):
+        if fraction not in opened:
+            from mezoo.evidence.fraction_source import TrainingFractionSource
+
+            whole = source
+            if whole is None:
+                from mezoo.training.data_sources import open_source
+
+                whole = opened.get(1.0) or open_source(base["data"], data, verbose=verbose)
+                opened[1.0] = whole
+            opened[fraction] = whole if fraction == 1.0 else TrainingFractionSource(whole, fraction)
+        return opened[fraction]
+
+    report = {"trained": [], "skipped_finished": [], "held_elsewhere": []}
+    for number, cell in enumerate(cells, start=1):
+        run_dir = out / "cells" / cell.key
+        label = f"[{number}/{len(cells)}] {cell.key}"
+        if is_finished(run_dir):
+            report["skipped_finished"].append(cell.key)
+            continue
+        if max_cells is not None and len(report["trained"]) >= max_cells:
+            break
+        claim = claiming.try_claim(out / "claims", cell.key, stale_after_s)
+        if claim is None:
+            owner = claiming.holder(out / "claims", cell.key) or {}
+            report["held_elsewhere"].append(cell.key)
+            if verbose:
+                print(f"{label}: held by {owner.get('host')} pid {owner.get('pid')}; skipping", flush=True)
+            continue
+        with claim:
+            if is_finished(run_dir):  # finished by the previous holder between our checks
+                report["skipped_finished"].append(cell.key)
+                continue
+            if verbose:
+                print(f"{label}: training in {run_dir}", flush=True)
+            train_fn(recipe, [*overrides, *cell.overrides(base_dim, base_seed, has_shared)], data=data, run_dir=run_dir,
+                     source=source_for(cell.fraction), verbose=verbose)
+            report["trained"].append(cell.key)
+            if is_finished(run_dir):
+                record = cell_record(cell, run_dir)
+                if verbose:
+                    print(f"{label}: test AUC {record['test_auc']:.5f}, {record['params']:,} parameters", flush=True)
+    records = [cell_record(c, out / "cells" / c.key) for c in cells if is_finished(out / "cells" / c.key)]
+    pending = [c.key for c in cells if not is_finished(out / "cells" / c.key)]
+    run_dirs = [out / "cells" / c.key for c in cells]
+    write_outputs(out, records, pending, recipe, scales, seeds, ablations, fractions, argv,
+                  data_notes(run_dirs), training_commands(run_dirs))
+    if verbose:
+        print(f"{len(records)} of {len(cells)} cells finished; wrote {out / 'scaling.csv'}, {out / 'scaling.md'}, "
+              f"{out / 'auc_vs_scale.png'}, {out / 'ia_vs_scale.png'}", flush=True)
+    return {**report, "records": records, "pending": pending}
+
+
+def data_notes(run_dirs) -> List[str]:
+    """What the finished cells trained on, from their metrics.json (`data`, `planted_auc`), deduplicated."""
+    notes = []
+    for run_dir in run_dirs:
+        if not is_finished(run_dir):
+            continue
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        note = str(metrics.get("data") or "not recorded")
+        if metrics.get("synthetic"):
+            note = "SYNTHETIC rows: " + note
+        if metrics.get("planted_auc") is not None:
+            note += f" (the planted model's own test AUC: {metrics['planted_auc']:.5f})"
+        if note not in notes:
+            notes.append(note)
+    return notes
+
+
+def training_commands(run_dirs) -> Dict[str, int]:
+    """`{command: number of cells}` of the commands that trained the finished cells (their run.json).
+
+    A study is usually trained by several invocations (`--max_cells`, several machines);
+    the report names them all, not only the one that wrote it last.
+    """
+    counts: Dict[str, int] = {}
+    for run_dir in run_dirs:
+        if not is_finished(run_dir) or not (run_dir / "run.json").exists():
+            continue
+        command = [str(c) for c in json.loads((run_dir / "run.json").read_text()).get("command") or []]
+        if len(command) >= 2 and command[1].endswith(("mezoo/scaling.py", "mezoo/train.py")):
+            module = "mezoo.scaling" if command[1].endswith("scaling.py") else "mezoo.train"
+            text = shlex.join(["python", "-m", module, *command[2:]])
+        else:
+            text = shlex.join(command[1:]) + " (Python)"
+        counts[text] = counts.get(text, 0) + 1
+    return counts
+
+
+def write_outputs(out: Path, records, pending, recipe, scales, seeds, ablations, fractions, argv=None,
+                  notes: Sequence[str] = (), commands: Optional[Dict[str, int]] = None) -> None:
+    from mezoo.evidence import provenance as prov
+    from mezoo.evidence import scaling_report
+
+    from mezoo.evidence.atomic import atomic_write_text
+
+    # Every process of a shared study rewrites these: each file is replaced whole (atomic
+    # rename), so a reader never sees a half-written one.
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for record in sorted(records, key=lambda r: (r["fraction"], r["variant"], r["scale"], r["seed"])):
+        writer.writerow({k: record.get(k) for k in CSV_COLUMNS})
+    atomic_write_text(out / "scaling.csv", table.getvalue())
+    info = prov.provenance("mezoo.scaling", None if argv is None else list(argv))
+    atomic_write_text(out / "scaling.md", scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info,
+                                                                     notes, commands))
+    scaling_report.plot_auc(records, out / "auc_vs_scale.png", recipe)
+    scaling_report.plot_ia(records, out / "ia_vs_scale.png", recipe)

@@ -1,0 +1,86 @@
+"""mezoo.analyze on tiny trained runs: every figure, the summary, the numbers behind them."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from mezoo import analyze as analyze_cli  # noqa: E402
+from mezoo.abundance import information_abundance  # noqa: E402
+from mezoo.evidence import analyze, runs  # noqa: E402
+from tests.evidence import tiny_runs  # noqa: E402
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def run_dirs(tmp_path_factory):
+    return tiny_runs.train_pair(tmp_path_factory.mktemp("runs"))
+
+
+def test_every_figure_and_the_summary(run_dirs, tmp_path, capsys):
+    out = tmp_path / "analysis"
+    analyze_cli.main([str(run_dirs["se"]), str(run_dirs["me"]), "--out", str(out)])
+    expected = {
+        "spectra_se.png", "spectra_me.png", "ia_per_field_se.png", "ia_per_field_me.png", "me_sets_me.png",
+        "cross_blocks_se.png", "cross_blocks_me.png", "ia_over_epochs.png", "summary.md",
+    }
+    assert {p.name for p in out.iterdir()} == expected
+    for name in expected - {"summary.md"}:
+        assert (out / name).read_bytes()[:8] == PNG, name
+        assert (out / name).stat().st_size > 10_000, name  # a drawn figure, not an empty canvas
+    summary = (out / "summary.md").read_text()
+    for text in ("| se | dcnv2 | SE | 1 x 4 |", "| me | dcnv2 | ME | 2 x 2 |", "SE se: IA / norm. / erank",
+                 "python -m mezoo.analyze", "Git commit", "Machine", "](me_sets_me.png)", "](ia_over_epochs.png)",
+                 "trained by `"):
+        assert text in summary, text
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_field_figures_are_mezoo_abundance_of_the_saved_tables(run_dirs):
+    import keras
+
+    me = runs.read_run(run_dirs["me"])
+    fields = analyze.field_abundance(me)
+    layer = keras.models.load_model(run_dirs["me"] / "model.keras").multi_embedding
+    assert [f.vocab_size for f in fields] == tiny_runs.VOCAB
+    for f, field in enumerate(fields):
+        table = keras.ops.convert_to_numpy(layer.table(f))
+        assert field.width == 4 and field.concat["ia"] == pytest.approx(information_abundance(table))
+        assert field.sets[1]["ia"] == pytest.approx(information_abundance(table[:, 2:]))
+        assert field.random["width"] == 4 and field.random["rows"] == tiny_runs.VOCAB[f]
+        np.testing.assert_allclose(field.spectrum, np.linalg.svd(table.astype(np.float64), compute_uv=False), rtol=1e-6)
+
+
+def test_cross_block_norms_and_the_se_match(run_dirs):
+    import keras
+
+    me, se = runs.read_run(run_dirs["me"]), runs.read_run(run_dirs["se"])
+    norms = analyze.cross_block_norms(me)
+    assert norms.shape == (2, 5, 5)
+    kernel = keras.ops.convert_to_numpy(me.load_model().get_layer("cross_net").cross_layers[0].kernel)
+    assert norms[1, 0, 3] == pytest.approx(np.linalg.norm(kernel[1, 0:2, 6:8]), rel=1e-6)
+    assert analyze.matching_se_run(me, [se, me]) is se
+    assert analyze.matching_se_run(se, [se, me]) is None
+
+
+def test_unfinished_or_missing_runs_are_named(run_dirs, tmp_path):
+    with pytest.raises(SystemExit, match="no recipe.yaml"):
+        analyze_cli.main([str(tmp_path), "--out", str(tmp_path / "out")])
+    broken = tmp_path / "unfinished"
+    broken.mkdir()
+    for name in ("recipe.yaml", "model.keras"):
+        (broken / name).write_bytes((run_dirs["se"] / name).read_bytes())
+    (broken / "metrics.json").write_text('{"finished": false}')
+    with pytest.raises(SystemExit, match="has not finished"):
+        analyze_cli.main([str(broken), "--out", str(tmp_path / "out")])
+
+
+@pytest.mark.parametrize("model, kind", [
+    ({"name": "dcnv2", "num_embedding_sets": 1}, "SE"),
+    ({"name": "dcnv2", "num_embedding_sets": 4}, "ME"),
+    ({"name": "dcnv2", "num_embedding_sets": 4, "shared_interaction": True}, "ME-SI"),
+])
+def test_run_kind_follows_the_recipe(model, kind, tmp_path):
+    run = runs.FinishedRun(tmp_path, "run", {"model": model}, {}, [])
+    assert run.kind == kind and run.is_multi_embedding == (kind != "SE")

@@ -1,0 +1,172 @@
+"""mezoo.scaling: the cells, resume (a finished cell is never retrained), atomic claims, data fractions."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from mezoo import scaling as scaling_cli  # noqa: E402
+from mezoo.evidence import claims, scaling  # noqa: E402
+from mezoo.evidence.fraction_source import TrainingFractionSource  # noqa: E402
+from tests.evidence import tiny_runs  # noqa: E402
+
+PNG = b"\x89PNG\r\n\x1a\n"
+TINY = tiny_runs.TINY + ["model.embedding_dim=2", "train.epochs=1"]
+
+
+def test_plan_pairs_se_and_me_at_equal_width():
+    cells = scaling.plan([1, 2, 4], seeds=2, ablations=True)
+    assert [c.key for c in cells if c.scale == 1] == ["se_x1_seed0", "se_x1_seed1"]  # ME at 1x is SE
+    assert len(cells) == 2 + 2 * 2 * 3
+    me = scaling.Cell("ME", 4, 1).overrides(10, 2024, True)
+    se = scaling.Cell("SE", 4, 1).overrides(10, 2024, True)
+    assert me == ["model.num_embedding_sets=4", "model.embedding_dim=10", "train.seed=2025", "model.shared_interaction=false"]
+    assert se[:2] == ["model.num_embedding_sets=1", "model.embedding_dim=40"]
+    assert scaling.Cell("ME-SI", 2, 0).overrides(10, 0, True)[-1] == "model.shared_interaction=true"
+    assert scaling.Cell("ME", 2, 0, 0.25).key == "me_x2_seed0_data0.25"
+
+
+def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
+    out = tmp_path / "study"
+    result = scaling.run_study("dcnv2_me_criteo", [1, 2], 1, out, overrides=TINY, ablations=True,
+                               source=tiny_runs.source(), verbose=0)
+    assert sorted(result["trained"]) == ["me_x2_seed0", "mesi_x2_seed0", "se_x1_seed0", "se_x2_seed0"]
+    rows = (out / "scaling.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4 and rows[0].startswith("fraction,variant,scale,seed")
+    records = {(r["variant"], r["scale"]): r for r in result["records"]}
+    assert records[("SE", 2)]["width"] == records[("ME", 2)]["width"] == 4
+    assert records[("ME", 2)]["num_sets"] == 2 and records[("SE", 2)]["num_sets"] == 1
+    # ME-SI shares one cross net: fewer parameters than ME at the same scale
+    assert records[("ME-SI", 2)]["params"] < records[("ME", 2)]["params"]
+    for record in records.values():
+        assert 0 < record["test_auc"] <= 1 and record["ia_mean"] >= 1 and record["examples_per_sec"] > 0
+    md = (out / "scaling.md").read_text()
+    for text in ("| SE |", "| ME |", "| ME-SI |", "(= SE)", "All cells finished", "Data: SYNTHETIC rows: in-memory arrays",
+                 "mezoo.scaling called from Python by: ", "Cells trained by:", "(4 cells)"):
+        assert text in md, text
+    for name in ("auc_vs_scale.png", "ia_vs_scale.png"):
+        assert (out / name).read_bytes()[:8] == PNG
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
+    again = scaling.run_study("dcnv2_me_criteo", [1, 2], 1, out, overrides=TINY, ablations=True,
+                              source=tiny_runs.source(), verbose=0)
+    assert again["trained"] == [] and len(again["skipped_finished"]) == 4
+    assert stamps == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
+
+
+class FakeTrainer:
+    """Stands in for mezoo.train.run: records each call and leaves a finished cell behind."""
+
+    def __init__(self, seconds=0.0):
+        self.calls, self.seconds, self.lock = [], seconds, threading.Lock()
+
+    def __call__(self, recipe, overrides, data=None, run_dir=None, source=None, verbose=0):
+        with self.lock:
+            self.calls.append((run_dir.name, threading.get_ident()))
+        time.sleep(self.seconds)
+        values = dict(o.split("=", 1) for o in overrides)
+        sets, dim = int(values["model.num_embedding_sets"]), int(values["model.embedding_dim"])
+        run_dir.mkdir(parents=True, exist_ok=True)
+        variant, scale, seed = run_dir.name.split("_")[:3]
+        (run_dir / "cell.json").write_text(json.dumps({
+            "fraction": 1.0, "variant": {"se": "SE", "me": "ME", "mesi": "ME-SI"}[variant], "scale": int(scale[1:]),
+            "seed": int(seed[4:]), "num_sets": sets, "embedding_dim": dim, "width": sets * dim, "test_auc": 0.7,
+            "params": 100, "examples_per_sec": 1.0, "epochs": 1, "ia_mean": 2.0, "ia_min": 1.0, "ia_max": 3.0,
+            "ia_normalised_mean": 0.5, "erank_mean": 2.0}))
+        (run_dir / "metrics.json").write_text(json.dumps({"finished": True}))
+
+
+def test_a_stopped_study_continues_with_the_cells_it_had_not_finished(tmp_path):
+    trainer = FakeTrainer()
+    first = scaling.run_study("dnn_me_criteo", [1, 2, 4], 2, tmp_path, train_fn=trainer, source=object(),
+                              max_cells=3, verbose=0)
+    assert len(first["trained"]) == 3 and len(first["pending"]) == 10 - 3  # 2 SE at 1x, 2 x 2 x 2 at 2x and 4x
+    assert "Cells not finished (7)" in (tmp_path / "scaling.md").read_text()
+    second = scaling.run_study("dnn_me_criteo", [1, 2, 4], 2, tmp_path, train_fn=trainer, source=object(), verbose=0)
+    assert sorted(second["skipped_finished"]) == sorted(first["trained"])
+    trained = [name for name, _ in trainer.calls]
+    assert len(trained) == len(set(trained)) == 10, "every cell trained exactly once over both runs"
+    assert second["pending"] == []
+
+
+def test_workers_sharing_a_study_never_train_the_same_cell(tmp_path):
+    trainer = FakeTrainer(seconds=0.05)
+    errors = []
+
+    def worker():
+        try:
+            scaling.run_study("dcnv2_me_criteo", [1, 2, 4, 10], 3, tmp_path, ablations=True, train_fn=trainer,
+                              source=object(), verbose=0)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    trained = [name for name, _ in trainer.calls]
+    expected = {c.key for c in scaling.plan([1, 2, 4, 10], 3, ablations=True)}
+    assert len(trained) == len(set(trained)), "a cell was trained twice"
+    assert set(trained) == expected
+    assert len({thread for _, thread in trainer.calls}) > 1, "the work was shared"
+
+
+def test_claims_are_exclusive_and_stale_ones_are_taken_over_once(tmp_path):
+    held = claims.try_claim(tmp_path, "cell")
+    assert held is not None and claims.try_claim(tmp_path, "cell") is None  # our own process is alive
+    held.release()
+    # a claim by a process of this host that has exited is stale: the next generation takes it, once
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    owner = {**claims.owner_record(), "pid": int(dead.stdout)}
+    (tmp_path / "other.0.claim").write_text(json.dumps(owner))
+    taken = [claims.try_claim(tmp_path, "other") for _ in range(3)]
+    assert [t is not None for t in taken] == [True, False, False]
+    assert taken[0].path.name == "other.1.claim"
+    taken[0].release()
+    # another host's claim: stale only once its heartbeat is older than stale_after_s
+    remote = tmp_path / "remote.0.claim"
+    remote.write_text(json.dumps({"host": "elsewhere", "pid": 1}))
+    assert claims.try_claim(tmp_path, "remote", stale_after_s=3600) is None
+    assert claims.is_stale(remote, stale_after_s=3600, now=time.time() + 7200)
+    assert claims.holder(tmp_path, "remote")["host"] == "elsewhere"
+
+
+def test_a_training_fraction_is_the_same_rows_every_epoch():
+    source = tiny_runs.source(rows=1000)  # 800 training rows
+    quarter = TrainingFractionSource(source, 0.25)
+    assert quarter.rows("train") == 200 and quarter.rows("valid") == source.rows("valid")
+    assert [f["name"] for f in quarter.fields] == [f["name"] for f in source.fields]
+
+    def rows(seed):
+        batches = list(quarter.dataset("train", 32, training=True, seed=seed))
+        return np.concatenate([np.asarray(x["ids"]) for x, _ in batches])
+
+    first, second = rows(1), rows(2)
+    assert len(first) == 192  # 6 full batches of 32; the short last batch is dropped
+    whole = {tuple(r) for r in source.splits["train"][0]["ids"][:200]}
+    assert {tuple(r) for r in first} <= whole and {tuple(r) for r in second} <= whole
+    assert not np.array_equal(first, second)  # reshuffled per epoch
+    with pytest.raises(ValueError):
+        TrainingFractionSource(source, 0.0)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--recipe", "dnn_se_frappe", "--out", "x", "--scales", "0,2"], "--scales"),
+    (["--recipe", "dnn_se_frappe", "--out", "x", "--data_fractions", "0,1"], "--data_fractions"),
+])
+def test_cli_rejects_bad_arguments(args, message, capsys):
+    with pytest.raises(SystemExit):
+        scaling_cli.parse_args(args)
+    assert message in capsys.readouterr().err
+
+
+def test_ablations_need_a_shared_interaction_model(tmp_path):
+    with pytest.raises(SystemExit, match="shared_interaction"):
+        scaling_cli.main(["--recipe", "dnn_se_frappe", "--out", str(tmp_path), "--ablations"])

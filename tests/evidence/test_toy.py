@@ -1,0 +1,74 @@
+"""The interaction-collapse toy: the paper's ordering on every seed, frozen E2/E3, the CLI's files."""
+
+import csv
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from mezoo import toy as toy_cli  # noqa: E402
+from mezoo.evidence import toy  # noqa: E402
+
+# Small enough for CI (a few seconds), large enough that the ordering is clear on every seed:
+# BUILD.md ("Interaction-collapse toy") has the measurements.
+DIM, STEPS, SEEDS = 8, 1000, range(4)
+
+
+def test_data_holds_every_pair_once_and_uniform_x3():
+    ids, labels = toy.toy_data(d3=3, seed=0)
+    assert ids.shape == (10_000, 3) and labels.shape == (10_000, 1)
+    assert len({(a, b) for a, b in ids[:, :2]}) == 10_000
+    assert set(np.unique(ids[:, 2])) == {0, 1, 2}
+    assert 0.45 < labels.mean() < 0.55 and set(np.unique(labels)) == {0.0, 1.0}
+
+
+def test_ia_of_e1_ends_lower_with_three_values_of_field_three_on_every_seed():
+    results = toy.run_study(DIM, SEEDS, steps=STEPS, record_every=STEPS)
+    table = toy.final_ia(results)
+    for seed in SEEDS:
+        assert table[3][seed] < table[100][seed], (seed, table)
+    assert all(toy.ordering_holds(results).values())
+    # E1 moved: the ordering is not an artefact of two untrained tables
+    for result in results:
+        assert result.records[-1]["ia"] != result.records[0]["ia"]
+
+
+def test_only_e1_trains_and_the_check_sees_a_table_that_moves():
+    result = toy.run_toy(DIM, d3=3, seed=0, steps=20, record_every=10)
+    np.testing.assert_array_equal(result.final_tables[1], result.initial_tables[1])
+    np.testing.assert_array_equal(result.final_tables[2], result.initial_tables[2])
+    assert np.abs(result.final_tables[0] - result.initial_tables[0]).max() > 1e-3
+    # the same comparison catches E2/E3 training when they are not frozen
+    unfrozen = toy.run_toy(DIM, d3=3, seed=0, steps=20, record_every=10, train_fields=(0, 1, 2))
+    for field in (1, 2):
+        assert np.abs(unfrozen.final_tables[field] - unfrozen.initial_tables[field]).max() > 1e-3
+    model = toy.build_toy_model(DIM, (100, 100, 3), seed=0)
+    assert [w.path for w in model.trainable_weights] == ["embedding_0/embeddings"]
+
+
+def test_tables_start_standard_normal():
+    result = toy.run_toy(50, d3=100, seed=1, steps=0)
+    values = np.concatenate([t.reshape(-1) for t in result.initial_tables])
+    assert abs(values.mean()) < 0.05 and abs(values.std() - 1) < 0.05
+
+
+def test_cli_writes_csv_figure_and_summary(tmp_path, capsys):
+    toy_cli.main(["--dim", "4", "--seeds", "2", "--steps", "20", "--record_every", "10", "--print_every", "10",
+                  "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert "IA(E1)" in printed and "step    20" in printed
+    rows = list(csv.DictReader(open(tmp_path / "toy.csv")))
+    assert len(rows) == 2 * 2 * 3  # seeds x D3 x (steps 0, 10, 20)
+    assert {r["d3"] for r in rows} == {"3", "100"} and {r["step"] for r in rows} == {"0", "10", "20"}
+    assert (tmp_path / "toy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = (tmp_path / "README.md").read_text()
+    for text in ("python -m mezoo.toy --dim 4", "Git commit", "Machine", "Date", "toy.png", "| 3 | 2 |"):
+        assert text in summary, text
+
+
+@pytest.mark.parametrize("args", [["--dim", "0"], ["--d3", "3,x"], ["--steps", "0"]])
+def test_cli_rejects_bad_arguments(args, capsys):
+    with pytest.raises(SystemExit):
+        toy_cli.parse_args(args)
+    assert "error" in capsys.readouterr().err

@@ -1,0 +1,36 @@
+"""Tiny finished DCNv2 runs (SE width 4, ME 2 sets x 2) on planted in-memory data, for the evidence tests."""
+
+from mezoo import demo, train
+from mezoo.training.in_memory_source import InMemorySource
+
+VOCAB = [20, 30, 10, 15, 25]
+TINY = [
+    "model.hidden_units=[8]",
+    "model.num_cross_layers=1",
+    "data.batch_size=256",
+    "train.epochs=2",
+    "train.early_stopping_patience=5",
+    "train.jit_compile=false",
+]
+
+
+def source(rows=3000):
+    ids, clicks, prob = demo.planted_click_log(rows, VOCAB, seed=1)
+    a, b = int(rows * 0.8), int(rows * 0.9)
+    splits = {"train": (0, a), "valid": (a, b), "test": (b, rows)}
+    return InMemorySource(
+        [(f"f{i}", v) for i, v in enumerate(VOCAB)],
+        {k: ({"ids": ids[i:j]}, clicks[i:j]) for k, (i, j) in splits.items()},
+        synthetic=True,
+        planted_auc=demo.auc(clicks[b:], prob[b:]),
+    )
+
+
+def train_pair(root):
+    """Trains `root/se` (1 set x 4) and `root/me` (2 sets x 2) and returns their directories."""
+    dirs = {}
+    for name, sets, dim in (("se", 1, 4), ("me", 2, 2)):
+        dirs[name] = root / name
+        overrides = TINY + [f"model.num_embedding_sets={sets}", f"model.embedding_dim={dim}"]
+        train.run("dcnv2_me_criteo", overrides, run_dir=dirs[name], source=source(), verbose=0)
+    return dirs
