@@ -57,9 +57,14 @@ def percentile(values, q):
     return float(np.percentile(np.asarray(values) * 1e3, q))
 
 
-def run_row(label: str, jit: bool, smoke: bool) -> dict:
+def run_row(label: str, jit: bool, smoke: bool, threads: str = "") -> dict:
     import numpy as np
     import tensorflow as tf
+
+    if threads:  # TF Serving's --tensorflow_intra_op_parallelism / --tensorflow_inter_op_parallelism
+        intra, inter = (int(x) for x in threads.split(","))
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
 
     from mezoo.data import FeatureSpec
     from mezoo.serving.export import export_run
@@ -84,7 +89,7 @@ def run_row(label: str, jit: bool, smoke: bool) -> dict:
     loaded = tf.saved_model.load(str(export))
     serve, predict_ids = loaded.signatures["serving_default"], loaded.signatures["predict_ids"]
     calls = {1: 30 if smoke else 400, 256: 5 if smoke else 80}
-    result = {"row": label, "xla": jit, "vocab": f"{sum(sizes):,} rows ({source})", "export_s": round(export_seconds, 1)}
+    result = {"row": label, "xla": jit, **({"threads": threads} if threads else {}), "vocab": f"{sum(sizes):,} rows ({source})", "export_s": round(export_seconds, 1)}
     for batch, n in calls.items():
         requests = [tf.constant(serialize_rows(rows(batch), spec)) for _ in range(16)]
         for r in requests[:3]:  # warm-up (TF Serving replays its warm-up file likewise)
@@ -114,17 +119,19 @@ def main(argv=None) -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny vocabularies and few calls, for CI")
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated row labels")
     parser.add_argument("--xla", default="false,true", help="comma-separated: false (the default export), true")
+    parser.add_argument("--threads", default="", help="intra,inter op threads (default: TensorFlow's, all cores)")
     parser.add_argument("--row", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.row:  # one row, in this process
         label, jit = args.row.rsplit("|", 1)
-        print(json.dumps(run_row(label, jit == "true", args.smoke)))
+        print(json.dumps(run_row(label, jit == "true", args.smoke, args.threads)))
         return
     print(f"# {command_line()}")
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} CPUs")
     for label in [r.strip() for r in args.rows.split(",") if r.strip()]:
         for jit in [x.strip() for x in args.xla.split(",") if x.strip()]:
-            cmd = [sys.executable, __file__, "--row", f"{label}|{jit}"] + (["--smoke"] if args.smoke else [])
+            cmd = [sys.executable, __file__, "--row", f"{label}|{jit}", "--threads", args.threads] + \
+                (["--smoke"] if args.smoke else [])
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 sys.stderr.write(proc.stderr[-4000:])

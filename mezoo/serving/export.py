@@ -134,10 +134,9 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
             examples = tf.identity(examples)
         parsed = tf.io.parse_example(examples, features,
                                      name="raw_features_bytes_list_per_field_float_list_per_numeric_field")
-        raw = tf.stack([parsed[name] for name in names], axis=1)
         dense = tf.stack([parsed[name] for name in numeric], axis=1) if num_numeric else \
             tf.zeros([tf.shape(examples)[0], 0], tf.float32)
-        return probability_of_raw(raw, dense)
+        return probability_of_raw({name: parsed[name] for name in names}, dense)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
