@@ -9,6 +9,9 @@ with `tf.saved_model.load`, and called on serialized raw `tf.Example`s (values d
 vocabularies) through `serving_default`: p50/p99 latency of 1-example and 256-example requests,
 examples/s at 256; then `predict_ids` (ids already mapped, forward only) at batch 2048, the
 official code's inference setting. Each row runs in its own process; one line of figures each.
+With `--peer FILE` (the JSON `../shared/peerbench/torch_me_bench.py --jobs infer:dcn-10
+infer:mdcn-10x10 --out FILE` wrote in the same session), each row also shows the official code's
+inference examples/s and the batch-256 ratio to it.
 """
 
 import argparse
@@ -26,6 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import command_line, criteo_vocab_sizes  # noqa: E402
 
 ROWS = {"DCNv2 SE 1x": 1, "DCNv2 ME 10x10": 10}
+PEER_CONFIGS = {"DCNv2 SE 1x": "dcn-10", "DCNv2 ME 10x10": "mdcn-10x10"}  # the official code's config names
+
+
+def peer_inference(path: str) -> dict:
+    """Row label -> the official code's inference examples/s, from `torch_me_bench.py --out` (same run)."""
+    results = json.loads(Path(path).read_text())["results"]
+    by_config = {r["config"]: r["ex_per_s"] for r in results if r.get("mode") == "infer" and "error" not in r}
+    return {label: by_config[config] for label, config in PEER_CONFIGS.items() if config in by_config}
 
 
 def make_run_dir(directory: Path, vocab_sizes, num_sets: int) -> None:
@@ -119,6 +130,8 @@ def main(argv=None) -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny vocabularies and few calls, for CI")
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated row labels")
     parser.add_argument("--xla", default="false,true", help="comma-separated: false (the default export), true")
+    parser.add_argument("--peer", help="torch_me_bench.py --out JSON of the same run (../shared/peerbench): adds "
+                                        "the official code's inference examples/s (batch 2048, ids) and the ratio")
     parser.add_argument("--threads", default="", help="intra,inter op threads (default: TensorFlow's, all cores)")
     parser.add_argument("--row", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -126,6 +139,7 @@ def main(argv=None) -> None:
         label, jit = args.row.rsplit("|", 1)
         print(json.dumps(run_row(label, jit == "true", args.smoke, args.threads)))
         return
+    peer = peer_inference(args.peer) if args.peer else {}
     print(f"# {command_line()}")
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} CPUs")
     for label in [r.strip() for r in args.rows.split(",") if r.strip()]:
@@ -136,7 +150,11 @@ def main(argv=None) -> None:
             if proc.returncode != 0:
                 sys.stderr.write(proc.stderr[-4000:])
                 raise SystemExit(f"row {label} (xla {jit}) failed")
-            print(proc.stdout.strip().splitlines()[-1], flush=True)
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            if label in peer:
+                result["peer_infer_examples_per_s"] = round(peer[label])
+                result["b256_vs_peer"] = round(result["b256_examples_per_s"] / peer[label], 2)
+            print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
