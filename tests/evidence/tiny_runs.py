@@ -1,9 +1,10 @@
 """Tiny finished DCNv2 runs (SE width 4, ME 2 sets x 2) on planted in-memory data, for the evidence tests."""
 
-from mezoo import demo, train
-from mezoo.training.in_memory_source import InMemorySource
+from mezoo import train
+from tests.training import resumable_run
 
-VOCAB = [20, 30, 10, 15, 25]
+VOCAB = resumable_run.VOCAB
+
 TINY = [
     "model.hidden_units=[8]",
     "model.num_cross_layers=1",
@@ -15,15 +16,8 @@ TINY = [
 
 
 def source(rows=3000):
-    ids, clicks, prob = demo.planted_click_log(rows, VOCAB, seed=1)
-    a, b = int(rows * 0.8), int(rows * 0.9)
-    splits = {"train": (0, a), "valid": (a, b), "test": (b, rows)}
-    return InMemorySource(
-        [(f"f{i}", v) for i, v in enumerate(VOCAB)],
-        {k: ({"ids": ids[i:j]}, clicks[i:j]) for k, (i, j) in splits.items()},
-        synthetic=True,
-        planted_auc=demo.auc(clicks[b:], prob[b:]),
-    )
+    """The resume tests' planted in-memory data, smaller."""
+    return resumable_run.source(rows)
 
 
 def train_pair(root):
