@@ -24,7 +24,8 @@ def main(argv):
         raise SystemExit(f"unexpected arguments: {argv[1:]}")
     run_cli(lambda: score_files(FLAGS.export, input_paths(FLAGS.input), FLAGS.format, FLAGS.output,
                                 delimiter=FLAGS.delimiter, header=None if FLAGS.header == "auto" else FLAGS.header == "true",
-                                batch_size=FLAGS.batch_size),
+                                batch_size=FLAGS.batch_size,
+                                accept_unterminated_last_line=FLAGS.accept_unterminated_last_line),
             user_errors=(ScoringError,))
 
 
@@ -41,6 +42,8 @@ if __name__ == "__main__":
     flags.DEFINE_enum("header", "auto", ["auto", "true", "false"], "whether the input has a header line "
                                                                    "(auto: all formats but criteo)")
     flags.DEFINE_integer("batch_size", 8192, "rows per call of the model")
+    flags.DEFINE_bool("accept_unterminated_last_line", False, "score a last line that has no newline (by default it "
+                                                              "is rejected as truncated_last_line: the file may be cut)")
     for name in ("export", "input", "format", "output"):
         flags.mark_flag_as_required(name)
     app.run(main)

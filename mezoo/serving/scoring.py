@@ -76,7 +76,7 @@ def _text_layout(spec: FeatureSpec, inputs: Sequence[str], fmt: str, delimiter: 
     return layouts[0]
 
 
-def _accepted_chunks(files, layout):
+def _accepted_chunks(files, layout, accept_unterminated: bool = False):
     """(chunk, reason per line, the model's raw columns of the accepted rows, dense) through the converter's parser."""
     import tensorflow as tf
 
@@ -88,7 +88,9 @@ def _accepted_chunks(files, layout):
     def select(reason, rows, labels, dense):  # the model's columns of the accepted rows, in spec order
         return reason, tf.gather(rows, field_columns, axis=1), dense
 
-    for chunk, (reason, raw, dense) in _chunk_dataset(read_text_chunks(files, layout.header), layout, select, parallel=2):
+    chunks = read_text_chunks(files, layout.header)
+    for chunk, (reason, raw, dense) in _chunk_dataset(chunks, layout, select, parallel=2,
+                                                      accept_unterminated=accept_unterminated):
         yield chunk, reason, raw, dense
 
 
@@ -111,8 +113,13 @@ def read_raw_rows(spec: FeatureSpec, path: str, fmt: str, count: int) -> List[Di
 
 
 def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: Optional[str] = None,
-                header: Optional[bool] = None, batch_size: int = 8192, verbose: bool = True) -> Dict:
-    """Scores raw `inputs` through the export in `export_dir`; returns the summary (counts per reason)."""
+                header: Optional[bool] = None, batch_size: int = 8192, accept_unterminated_last_line: bool = False,
+                verbose: bool = True) -> Dict:
+    """Scores raw `inputs` through the export in `export_dir`; returns the summary (counts per reason).
+
+    A last line without its newline may have been cut: it is rejected as `truncated_last_line`,
+    as the converter does, unless `accept_unterminated_last_line`.
+    """
     import tensorflow as tf
 
     from tfrecord_tools.core import REASONS, _escape_line
@@ -139,7 +146,7 @@ def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: 
         with open(tmp, "w", encoding="utf-8") as out, open(rejects_tmp, "w", encoding="utf-8") as rej:
             out.write("file\tline\tprobability\n")
             rej.write("file\tline\treason\ttext\n")
-            for chunk, reason, raw, dense in _accepted_chunks(files, layout):
+            for chunk, reason, raw, dense in _accepted_chunks(files, layout, accept_unterminated_last_line):
                 path = files[chunk.file_index].path
                 bad = np.nonzero(reason)[0]
                 if len(bad):

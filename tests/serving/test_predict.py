@@ -85,3 +85,15 @@ def test_cli_errors_are_one_line(tmp_path):
         assert proc.returncode == 2, proc.stderr[-2000:]
         assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and message in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_a_last_line_without_newline_is_rejected_unless_accepted(exported, tmp_path):
+    export = exported("criteo", "se")
+    lines = open(shared_data("criteo", "criteo_kaggle_head10k.tsv"), "rb").read().split(b"\n")[:5]
+    raw = tmp_path / "cut.tsv"
+    raw.write_bytes(b"\n".join(lines))  # no final newline
+    summary = score_files(export, [str(raw)], "criteo", tmp_path / "a.tsv", verbose=False)
+    assert summary["rows_scored"] == 4 and summary["rejected"] == {"truncated_last_line": 1}
+    summary = score_files(export, [str(raw)], "criteo", tmp_path / "b.tsv", accept_unterminated_last_line=True,
+                          verbose=False)
+    assert summary["rows_scored"] == 5 and summary["rows_rejected"] == 0
