@@ -50,8 +50,6 @@ ROWS = [
     ("DNN SE 1x", "dnn", 1, 10, 8848),
     ("DNN ME 10x10", "dnn", 10, 10, 1077),
 ]
-# Rows bound by their full-width cross matmuls: the goal there is 1.0x and 70% of the matmul rate.
-MATMUL_BOUND = {"DCNv2 SE 4x", "DCNv2 SE 10x"}
 
 
 def forward_matmul_flops(model) -> int:
