@@ -72,13 +72,18 @@ def ia_per_field(fields, run, path) -> Path:
                label="random Gaussian, same shape")
         ax.set_ylabel(STAT_LABELS[stat], fontsize=9)
         ax.grid(axis="y", alpha=0.3)
+    _label_field_axes(axes, x, fields)
+    fig.suptitle(f"Per-field abundance of the whole embedding table (width {fields[0].width})\n{_run_title(run)}",
+                 fontsize=11)
+    return _save(fig, path)
+
+
+def _label_field_axes(axes, x, fields) -> None:
+    """Legend on top; fields (with their vocabulary sizes) along the shared x axis."""
     axes[0].legend(fontsize=8)
     axes[-1].set_xticks(x, [f"{f.name}\n({f.vocab_size:,})" for f in fields], rotation=60 if len(fields) > 12 else 0,
                         fontsize=8)
     axes[-1].set_xlabel("field (vocabulary size D), smallest to largest")
-    fig.suptitle(f"Per-field abundance of the whole embedding table (width {fields[0].width})\n{_run_title(run)}",
-                 fontsize=11)
-    return _save(fig, path)
 
 
 def me_sets(fields, run, path, se_run=None, se_fields=None) -> Path:
@@ -103,10 +108,7 @@ def me_sets(fields, run, path, se_run=None, se_fields=None) -> Path:
                        label=f"{run.kind}: each set alone (width {run.embedding_dim})" if i == 0 else None)
         ax.set_ylabel(STAT_LABELS[stat], fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=8)
-    axes[-1].set_xticks(x, [f"{f.name}\n({f.vocab_size:,})" for f in fields], rotation=60 if len(fields) > 12 else 0,
-                        fontsize=8)
-    axes[-1].set_xlabel("field (vocabulary size D), smallest to largest")
+    _label_field_axes(axes, x, fields)
     against = f" against SE at equal width ({se_run.label})" if se_run is not None else " (no SE run of equal width given)"
     fig.suptitle(f"Multi-embedding per set and concatenated{against}:\n{_run_title(run)}", fontsize=11)
     return _save(fig, path)

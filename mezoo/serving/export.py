@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import keras
 import tensorflow as tf
@@ -253,8 +253,3 @@ def signature_summary(spec: FeatureSpec) -> Dict[str, Dict]:
         "predict_ids": {"inputs": {"ids": f"int64 [batch, {len(spec.fields)}]", **dense},
                         "outputs": {"probability": "float32 [batch, 1]"}},
     }
-
-
-def field_names(export_dir) -> List[str]:
-    """The raw feature names an export expects (from its `assets.extra/feature_spec.json`)."""
-    return FeatureSpec.load(str(Path(export_dir) / "assets.extra" / SPEC_NAME)).field_names

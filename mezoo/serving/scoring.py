@@ -29,7 +29,7 @@ class ScoringError(Exception):
     """An input or export that can't be scored, with the file named."""
 
 
-def input_columns(fmt: str, path: str, spec: FeatureSpec, delimiter: str, header: bool) -> List[str]:
+def input_columns(fmt: str, path: str, delimiter: str, header: bool) -> List[str]:
     """Column names of a raw input: Criteo's are fixed (with or without the label column, told
     apart by the first line's column count); the others come from the header line."""
     from tfrecord_tools.reader import read_header
@@ -68,7 +68,7 @@ def _text_layout(spec: FeatureSpec, inputs: Sequence[str], fmt: str, delimiter: 
     check_inputs(list(inputs))
     delimiter = delimiter or {"criteo": "\t", "avazu": ",", "csv": ",", "tsv": "\t"}[fmt]
     header = (fmt != "criteo") if header is None else header
-    layouts = [scoring_layout(spec, input_columns(fmt, p, spec, delimiter, header), delimiter, header, p)
+    layouts = [scoring_layout(spec, input_columns(fmt, p, delimiter, header), delimiter, header, p)
                for p in inputs]
     for path, other in zip(inputs, layouts):
         if other.columns != layouts[0].columns:
