@@ -26,7 +26,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import command_line, criteo_vocab_sizes  # noqa: E402
+from benchmarks.common import command_line, criteo_vocab_sizes, peer_rates  # noqa: E402
 
 ROWS = {"DCNv2 SE 1x": 1, "DCNv2 ME 10x10": 10}
 PEER_CONFIGS = {"DCNv2 SE 1x": "dcn-10", "DCNv2 ME 10x10": "mdcn-10x10"}  # the official code's config names
@@ -34,8 +34,7 @@ PEER_CONFIGS = {"DCNv2 SE 1x": "dcn-10", "DCNv2 ME 10x10": "mdcn-10x10"}  # the 
 
 def peer_inference(path: str) -> dict:
     """Row label -> the official code's inference examples/s, from `torch_me_bench.py --out` (same run)."""
-    results = json.loads(Path(path).read_text())["results"]
-    by_config = {r["config"]: r["ex_per_s"] for r in results if r.get("mode") == "infer" and "error" not in r}
+    by_config = peer_rates(path, "infer")
     return {label: by_config[config] for label, config in PEER_CONFIGS.items() if config in by_config}
 
 

@@ -1,27 +1,28 @@
-"""Benchmark: training examples/s of zoo models at Criteo shapes, exact and fast mode.
+"""Benchmark: training examples/s of zoo models over data-set shapes, modes and XLA settings.
 
-For each row of the issue's table (DCNv2 SE 1x/4x/10x, ME 4x10/10x10; DNN SE 1x, ME 10x10)
-and each training mode of `mezoo.training.compile_model`:
+For each shape (`--shapes`: criteo, avazu, frappe, small; see `benchmarks.common.shape_vocab_sizes`),
+each row (Criteo: the official code's rows DCNv2 SE 1x/4x/10x, ME 4x10/10x10, DNN SE 1x/ME 10x10;
+other shapes: DCNv2 and DNN, SE 1x, ME 4x10 and 10x10), each training mode of
+`mezoo.training.compile_model` (`--modes`: exact, fast) and each XLA setting (`--jit`: any of
+auto, true, false), a process of its own trains on in-memory uniform ids, batch 2048, float32,
+`steps_per_execution=1` as `mezoo.train` does. A cell's figure is the median over `--repeats`
+timed epochs of about `--seconds` each, after an untimed epoch that traces and compiles and a
+two-step estimate of the step time. Each cell also reports TensorFlow's oneDNN "MatMul reference
+implementation" warnings (counted in the process's log), what `jit_compile="auto"` resolved to,
+and peak resident memory; each (shape, row, mode) line says which XLA setting was fastest, what
+`jit_compile="auto"` picks there (`mezoo.training.training_mode.auto_jit_compile`) and how far
+its pick is from the fastest.
 
-- `exact`: the paper's optimiser semantics (dense Adam over every weight, coupled L2 on
-  every embedding row), compiled with XLA;
-- `fast`: `RowSparseAdam` and the L2 on the batch's rows only (rows outside a batch neither
-  decay nor move), without XLA (`tf.unique` has none).
+With `--peer FILE` (`../shared/peerbench/torch_me_bench.py --out FILE`, run on the same machine
+just before), Criteo rows gain the ratio to the official PyTorch code's training examples/s.
 
-Shapes: 39 fields with the vocabulary sizes `vocab_min_count_10_Criteo_x4_001` of
-`../shared/data/stats/criteo_kaggle_stats.json` (910,747 rows), batch 2048, float32, ids
-uniform per field (more distinct rows per batch than real, skewed data). Each row runs in
-its own process, so `peak_rss_mb` is that row's peak resident memory. A row's figure is the
-median over `--repeats` timed epochs of `--seconds` each, after one untimed epoch that
-traces and compiles. The table also gives the model's forward matmul FLOPs per example, the
-achieved training FLOP rate (3x forward: forward, input and weight gradients) and its
-share of this machine's measured float32 matmul rate.
+`--epoch_costs` adds, per Criteo row, the time of one epoch's abundance measurement
+(`mezoo.abundance.embedding_abundance` over every table) and of an exact validation AUC pass,
+each against a 1M-example training epoch at that row's speed.
 
-Then the vocabulary-growth check: DNN SE 1x with the 39 fields scaled to 100k and to 10M
-rows in total, both modes; fast mode must grow by less than 1.5x.
-
-    python benchmarks/train_step.py                # full table
-    python benchmarks/train_step.py --smoke        # CI: tiny, checks the script works
+    python benchmarks/train_step.py --peer peer.json --epoch_costs          # Criteo table
+    python benchmarks/train_step.py --shapes criteo,avazu,frappe,small --jit true,false
+    python benchmarks/train_step.py --smoke                                 # CI: tiny, checks the script works
 """
 
 import argparse
@@ -35,21 +36,31 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep oneDNN's warnings: they are counted
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import command_line, criteo_vocab_sizes  # noqa: E402
+from benchmarks.common import command_line, peer_rates, shape_vocab_sizes  # noqa: E402
 
-# label, model key, sets, embedding_dim, the official PyTorch code's examples/s (issue 3)
-ROWS = [
-    ("DCNv2 SE 1x", "dcnv2", 1, 10, 6241),
-    ("DCNv2 SE 4x", "dcnv2", 1, 40, 1157),
-    ("DCNv2 SE 10x", "dcnv2", 1, 100, 176),
-    ("DCNv2 ME 4x10", "dcnv2", 4, 10, 1777),
-    ("DCNv2 ME 10x10", "dcnv2", 10, 10, 699),
-    ("DNN SE 1x", "dnn", 1, 10, 8848),
-    ("DNN ME 10x10", "dnn", 10, 10, 1077),
+# label, model key, sets, embedding_dim, the official code's config name (../shared/peerbench)
+CRITEO_ROWS = [
+    ("DCNv2 SE 1x", "dcnv2", 1, 10, "dcn-10"),
+    ("DCNv2 SE 4x", "dcnv2", 1, 40, "dcn-40"),
+    ("DCNv2 SE 10x", "dcnv2", 1, 100, "dcn-100"),
+    ("DCNv2 ME 4x10", "dcnv2", 4, 10, "mdcn-4x10"),
+    ("DCNv2 ME 10x10", "dcnv2", 10, 10, "mdcn-10x10"),
+    ("DNN SE 1x", "dnn", 1, 10, "dnn-10"),
+    ("DNN ME 10x10", "dnn", 10, 10, "mdnnW-10x10"),
 ]
+OTHER_ROWS = [
+    ("DCNv2 SE 1x", "dcnv2", 1, 10, None),
+    ("DCNv2 ME 4x10", "dcnv2", 4, 10, None),
+    ("DCNv2 ME 10x10", "dcnv2", 10, 10, None),
+    ("DNN SE 1x", "dnn", 1, 10, None),
+    ("DNN ME 4x10", "dnn", 4, 10, None),
+    ("DNN ME 10x10", "dnn", 10, 10, None),
+]
+REFERENCE_MATMUL = "MatMul reference implementation"
+JIT = {"auto": "auto", "true": True, "false": False}
 
 
 def forward_matmul_flops(model) -> int:
@@ -79,7 +90,7 @@ def matmul_rate(n: int = 2048, k: int = 1024, repeats: int = 7) -> float:
 
 
 def run_row(spec: dict) -> dict:
-    """One (model, mode) in this process: examples/s over timed epochs, peak memory."""
+    """One (shape, model, mode, XLA) cell in this process: examples/s over timed epochs."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -87,6 +98,7 @@ def run_row(spec: dict) -> dict:
     import mezoo  # noqa: F401
     from mezoo import models
     from mezoo.training import compile_model
+    from mezoo.training.training_mode import auto_jit_compile
 
     keras.utils.set_random_seed(0)
     vocab = spec["vocab_sizes"]
@@ -94,7 +106,7 @@ def run_row(spec: dict) -> dict:
     model = models.get(spec["model"])(
         fields, num_embedding_sets=spec["sets"], embedding_dim=spec["dim"], **spec.get("hparams", {})
     )
-    compile_model(model, spec["mode"], jit_compile=spec.get("jit_compile", "auto"), steps_per_execution=spec["steps"])
+    compile_model(model, spec["mode"], jit_compile=JIT[spec["jit"]])
     rng = np.random.default_rng(0)
     batch, batches = spec["batch"], 8
     ids = np.stack([rng.integers(0, v, batch * batches) for v in vocab], axis=1).astype("int32")
@@ -110,19 +122,47 @@ def run_row(spec: dict) -> dict:
         def on_epoch_end(self, epoch, logs=None):
             times.append(time.perf_counter() - self.start)
 
-    model.fit(data, steps_per_epoch=spec["steps"], epochs=1, verbose=0, callbacks=[EpochTimer()])
+    def fit(steps, epochs):
+        model.fit(data, steps_per_epoch=steps, epochs=epochs, verbose=0, callbacks=[EpochTimer()])
+
+    fit(1, 1)
     first = times.pop()  # tracing and compilation
-    model.fit(data, steps_per_epoch=spec["steps"], epochs=spec["repeats"], verbose=0, callbacks=[EpochTimer()])
-    step_s = statistics.median(times) / spec["steps"]
-    return {
+    fit(2, 1)
+    steps = max(1, min(50, round(spec["seconds"] / (times.pop() / 2))))
+    fit(steps, spec["repeats"])
+    step_s = statistics.median(times) / steps
+    result = {
         "examples_per_s": batch / step_s,
         "step_ms": 1000 * step_s,
-        "step_ms_range": [1000 * min(times) / spec["steps"], 1000 * max(times) / spec["steps"]],
+        "step_ms_range": [1000 * min(times) / steps, 1000 * max(times) / steps],
         "first_epoch_s": first,
+        "jit_used": bool(model.jit_compile),
+        "auto_choice": bool(auto_jit_compile(model, spec["mode"])),
         "forward_mflops": forward_matmul_flops(model) / 1e6,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "table_rows": int(sum(vocab)),
     }
+    if spec.get("epoch_costs"):
+        result.update(epoch_costs(model, data, batch))
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def epoch_costs(model, data, batch: int, eval_batches: int = 8) -> dict:
+    """Seconds of one epoch's abundance measurement, and validation examples/s (predict + exact AUC)."""
+    import numpy as np
+
+    from mezoo.abundance import embedding_abundance
+    from mezoo.metrics import auc
+
+    start = time.perf_counter()
+    embedding_abundance(model.multi_embedding)
+    abundance_s = time.perf_counter() - start
+    model.predict(data.take(1), verbose=0)  # traces the predict function
+    labels = np.concatenate([y for _, y in data.take(eval_batches).as_numpy_iterator()])
+    start = time.perf_counter()
+    scores = model.predict(data.take(eval_batches), verbose=0)
+    auc(labels.ravel(), scores.ravel())
+    return {"abundance_s": abundance_s, "eval_examples_per_s": eval_batches * batch / (time.perf_counter() - start)}
 
 
 def in_subprocess(spec: dict) -> dict:
@@ -132,24 +172,21 @@ def in_subprocess(spec: dict) -> dict:
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
         raise RuntimeError(f"row {spec['model']} {spec['mode']} failed:\n{result.stderr[-3000:]}")
-    return json.loads(lines[-1])
-
-
-def steps_for(spec: dict, seconds: float) -> int:
-    """Steps per timed epoch: about `seconds` long, from a one-step probe (at least 1)."""
-    probe = in_subprocess({**spec, "steps": 1, "repeats": 1})
-    return max(1, min(50, round(seconds * 1000 / probe["step_ms"])))
+    return {**json.loads(lines[-1]), "reference_matmul_warnings": result.stderr.count(REFERENCE_MATMUL)}
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny shapes and two rows, for CI")
-    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per row")
+    parser.add_argument("--shapes", default="criteo", help="comma-separated: criteo, avazu, frappe, small")
+    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per cell")
     parser.add_argument("--seconds", type=float, default=3.0, help="target length of one timed epoch")
     parser.add_argument("--modes", default="exact,fast", help="comma-separated training modes")
+    parser.add_argument("--jit", default="auto", help="comma-separated XLA settings: auto, true, false")
     parser.add_argument("--rows", default="", help="comma-separated row labels to run (default all)")
-    parser.add_argument("--skip-growth", action="store_true", help="skip the 100k vs 10M rows check")
-    parser.add_argument("--jit", default="auto", choices=["auto", "true", "false"], help="XLA for every mode")
+    parser.add_argument("--peer", help="torch_me_bench.py --out JSON of the same run: adds the ratio to the official code")
+    parser.add_argument("--epoch_costs", action="store_true", help="time abundance and validation per Criteo row")
+    parser.add_argument("--out", help="also write every cell as JSON here")
     parser.add_argument("--row", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.row:
@@ -157,54 +194,69 @@ def main(argv=None) -> None:
         return
 
     print("command:", command_line(), flush=True)
-    vocab, source = criteo_vocab_sizes()
-    rows, batch, growth = ROWS, 2048, (100_000, 10_000_000)
+    peer = peer_rates(args.peer, "train") if args.peer else {}
+    modes, jits = args.modes.split(","), args.jit.split(",")
+    for jit in jits:
+        if jit not in JIT:
+            parser.error(f"--jit: {jit!r} is not one of auto, true, false")
+    batch, hparams = 2048, {}
     if args.smoke:
-        vocab = [max(2, v // 1000) for v in vocab]
-        rows = [("DCNv2 ME 2x4 (smoke)", "dcnv2", 2, 4, None), ("DNN SE 1x4 (smoke)", "dnn", 1, 4, None)]
-        batch, growth, args.repeats, args.seconds = 256, (10_000, 100_000), 2, 0.2
-    elif args.rows:
-        wanted = {r.strip() for r in args.rows.split(",")}
-        rows = [r for r in ROWS if r[0] in wanted]
-    modes = args.modes.split(",")
-    jit = {"auto": "auto", "true": True, "false": False}[args.jit]
-    hparams = {"hidden_units": (32, 32)} if args.smoke else {}
+        batch, hparams, args.repeats, args.seconds = 256, {"hidden_units": (32, 32)}, 2, 0.2
     n, k = (256, 256) if args.smoke else (2048, 1024)
     rate = matmul_rate(n, k)
     print(f"float32 matmul rate: {rate:.1f} GFLOP/s (median, {n}x{k} @ {k}x{k}, TensorFlow)", flush=True)
-    print(f"shapes: 39 fields, {sum(vocab):,} rows ({source}), batch {batch}, float32", flush=True)
-    print("| model | mode | examples/s | vs official | step ms (min-max) | train GFLOP/s | of matmul rate | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
-    for label, key, sets, dim, official in rows:
-        for mode in modes:
-            spec = {"model": key, "sets": sets, "dim": dim, "mode": mode, "vocab_sizes": vocab, "batch": batch,
-                    "repeats": args.repeats, "hparams": hparams, "jit_compile": jit}
-            spec["steps"] = steps_for(spec, args.seconds)
-            r = in_subprocess(spec)
-            train_gflops = 3 * r["forward_mflops"] * 1e6 * r["examples_per_s"] / 1e9
-            ratio = f"{r['examples_per_s'] / official:.2f}x" if official else "-"
-            print(
-                f"| {label} | {mode} | {r['examples_per_s']:,.0f} | {ratio} | {r['step_ms']:.0f} "
-                f"({r['step_ms_range'][0]:.0f}-{r['step_ms_range'][1]:.0f}) | {train_gflops:.1f} | "
-                f"{100 * train_gflops / rate:.0f}% | {r['peak_rss_mb']:,.0f} |",
-                flush=True,
-            )
-    if args.skip_growth:
-        return
-    print("vocabulary growth, DNN SE 1x (d=10), 39 equal fields:", flush=True)
-    for mode in modes:
-        step = {}
-        for total in growth:
-            spec = {"model": "dnn", "sets": 1, "dim": 10 if not args.smoke else 4, "mode": mode,
-                    "vocab_sizes": [total // 39] * 39, "batch": batch, "repeats": args.repeats, "hparams": hparams}
-            spec["steps"] = steps_for(spec, args.seconds)
-            step[total] = in_subprocess(spec)
-        small, big = (step[t]["step_ms"] for t in growth)
-        print(
-            f"  {mode}: step {small:.0f} ms at {growth[0]:,} rows, {big:.0f} ms at {growth[1]:,} rows: "
-            f"x{big / small:.2f} (peak RSS {step[growth[1]]['peak_rss_mb']:,.0f} MB)",
-            flush=True,
-        )
+    cells = []
+    for shape in args.shapes.split(","):
+        vocab, source = shape_vocab_sizes(shape)
+        rows = CRITEO_ROWS if shape == "criteo" else OTHER_ROWS
+        if args.smoke:
+            vocab = [max(2, v // 1000) for v in vocab]
+            rows = [("DCNv2 ME 2x4 (smoke)", "dcnv2", 2, 4, None), ("DNN SE 1x4 (smoke)", "dnn", 1, 4, None)]
+        elif args.rows:
+            wanted = {r.strip() for r in args.rows.split(",")}
+            rows = [r for r in rows if r[0] in wanted]
+        print(f"\nshape {shape}: {len(vocab)} fields, {sum(vocab):,} rows ({source}), batch {batch}, float32", flush=True)
+        print("| model | mode | XLA | examples/s | vs official | step ms (min-max) | train GFLOP/s | of matmul rate "
+              "| ref. matmul warnings | peak RSS MB |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for label, key, sets, dim, peer_config in rows:
+            for mode in modes:
+                line = {}
+                for jit in jits:
+                    spec = {"model": key, "sets": sets, "dim": dim, "mode": mode, "vocab_sizes": vocab, "batch": batch,
+                            "repeats": args.repeats, "seconds": args.seconds, "hparams": hparams, "jit": jit,
+                            "epoch_costs": args.epoch_costs and shape == "criteo" and jit == jits[0]}
+                    r = in_subprocess(spec)
+                    line[jit] = r
+                    cells.append({"shape": shape, "row": label, "mode": mode, "jit": jit, **r})
+                    train_gflops = 3 * r["forward_mflops"] * 1e6 * r["examples_per_s"] / 1e9
+                    ratio = f"{r['examples_per_s'] / peer[peer_config]:.2f}x" if peer_config in peer else "-"
+                    xla = f"{jit} ({'on' if r['jit_used'] else 'off'})" if jit == "auto" else jit
+                    print(
+                        f"| {label} | {mode} | {xla} | {r['examples_per_s']:,.0f} | {ratio} | {r['step_ms']:.0f} "
+                        f"({r['step_ms_range'][0]:.0f}-{r['step_ms_range'][1]:.0f}) | {train_gflops:.1f} | "
+                        f"{100 * train_gflops / rate:.0f}% | {r['reference_matmul_warnings']} | {r['peak_rss_mb']:,.0f} |",
+                        flush=True,
+                    )
+                    if "abundance_s" in r:
+                        epoch_s = 1e6 / r["examples_per_s"]
+                        print(f"|  | one epoch's abundance {r['abundance_s']:.2f} s = {100 * r['abundance_s'] / epoch_s:.1f}% "
+                              f"of a 1M-example epoch ({epoch_s:.0f} s); validation {r['eval_examples_per_s']:,.0f} "
+                              "examples/s (predict + exact AUC) |||||||||", flush=True)
+                print(choice_summary(line), flush=True)
+    if args.out:
+        Path(args.out).write_text(json.dumps({"command": command_line(), "matmul_gflops": rate, "cells": cells}, indent=1))
+
+
+def choice_summary(line: dict) -> str:
+    """Which XLA setting was fastest in this (shape, row, mode), and how far auto's choice is from it."""
+    speed = {"true" if r["jit_used"] else "false": r["examples_per_s"] for r in line.values()}
+    if len(speed) < 2:
+        return "|  | (one XLA setting measured) |||||||||"
+    best = max(speed, key=speed.get)
+    chosen = "true" if next(iter(line.values()))["auto_choice"] else "false"
+    return (f"|  | fastest: XLA {best}; auto picks {chosen}: {100 * (1 - speed[chosen] / speed[best]):.0f}% below "
+            "the fastest |||||||||")
 
 
 if __name__ == "__main__":

@@ -284,6 +284,7 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
     lr_factor, lr_patience = train_cfg.get("reduce_lr_factor"), train_cfg.get("reduce_lr_patience")
     min_lr = train_cfg.get("min_learning_rate")
 
+    seconds = {"train": 0.0, "evaluate": 0.0}  # this process's, a resumed run's earlier ones not included
     while state.epoch < epochs and not state.finished:
         epoch, skip = state.epoch, state.step_in_epoch
         carried_loss = state.epoch_loss_sum if skip else 0.0  # the mid-epoch backups below overwrite it
@@ -306,12 +307,15 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
             else:  # multi-worker (or train.loop=custom): the same step, callbacks and logs without fit
                 loss = loop.train_epoch(train_data, steps_per_epoch - skip, epoch, callbacks)["loss"]
         train_seconds = time.perf_counter() - start
+        seconds["train"] += train_seconds
+        start = time.perf_counter()
         if skip and carried_loss is not None:  # a resumed epoch: its loss over all its steps, those before included
             loss = (carried_loss + float(loss) * (steps_per_epoch - skip)) / steps_per_epoch
         val = evaluate_split(model, source, "valid", batch_size)
         if is_multi_worker(dist):
             val = _agree_on_validation(loop, val, f"{task_type} {task_id}")
         summary = abundance.compute(epoch + 1)  # epochs count from 1 wherever a user reads them
+        seconds["evaluate"] += time.perf_counter() - start
         record = {
             "epoch": epoch + 1,
             "loss": float(loss),
@@ -356,14 +360,18 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
         return _write_metrics(None, state, source, finished=True, steps=trained_steps)
 
     model.load_weights(backup.best_path)
+    start = time.perf_counter()
     test = evaluate_split(model, source, "test", batch_size)
+    seconds["evaluate"] += time.perf_counter() - start
     synchronize_batch_norm(model, False)  # saved models load on any backend and device count
     model.save(run_dir / "model.keras")
     state.finished = True
     backup.save(model, state)
-    result = _write_metrics(metrics_path, state, source, finished=True, test=test, steps=trained_steps)
+    result = _write_metrics(metrics_path, state, source, finished=True, test=test, steps=trained_steps, seconds=seconds)
     if verbose:
         print(f"test_auc {test['auc']:.5f} test_logloss {test['logloss']:.5f} (best epoch {state.best_epoch + 1}); run in {run_dir}")
+        print(f"{seconds['train'] + seconds['evaluate']:.1f} s of training and evaluation ({seconds['train']:.1f} s training, "
+              f"{seconds['evaluate']:.1f} s validation, abundance and test)", flush=True)
     _export(run_dir, train_cfg, verbose)
     return result
 
@@ -441,7 +449,8 @@ def _truncate_abundance_csv(path: Path, epoch: int) -> None:
         atomic_write_text(path, "".join(kept))
 
 
-def _write_metrics(path: Optional[Path], state: RunState, source, finished: bool, test=None, steps=None) -> dict:
+def _write_metrics(path: Optional[Path], state: RunState, source, finished: bool, test=None, steps=None,
+                   seconds=None) -> dict:
     result = {
         "finished": finished,
         "synthetic": bool(getattr(source, "synthetic", False)),
@@ -454,6 +463,8 @@ def _write_metrics(path: Optional[Path], state: RunState, source, finished: bool
         "test_logloss": test["logloss"] if test else None,
         "epochs": state.epochs,
     }
+    if seconds is not None:
+        result["seconds"] = {key: round(value, 1) for key, value in seconds.items()}
     if path is not None:
         atomic_write_text(path, json.dumps(result, indent=1))
     return result

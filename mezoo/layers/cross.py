@@ -45,6 +45,9 @@ class Cross(keras.layers.Layer):
     Call args:
         x0: the cross network's input, `(batch, dim)` or `(batch, M, dim)`.
         x: the previous layer's output, same shape; defaults to `x0`.
+        set_major: with `num_sets`, inputs are `(M, batch, dim)` instead (what `CrossNet`
+            passes between its layers: each layer is then one batched matmul, without the
+            two transposes a batch-major einsum costs).
 
     Example:
     >>> layer = Cross(kernel_initializer="ones")
@@ -133,17 +136,22 @@ class Cross(keras.layers.Layer):
         gram = ops.einsum(self._block_gram, blocks, blocks)  # (..., N, N, d, d)
         return ops.sum(ops.square(gram - ops.eye(gram.shape[-1], dtype=gram.dtype)))
 
-    def call(self, x0, x=None):
+    def call(self, x0, x=None, set_major: bool = False):
         if x is None:
             x = x0
         if x.shape[-1] is not None and x0.shape[-1] is not None and x.shape[-1] != x0.shape[-1]:
             raise ValueError(f"Cross: x0 has dim {x0.shape[-1]} but x has dim {x.shape[-1]}")
-        if self.projection_dim is None:
-            prod = ops.einsum(self._matmul, x, self.effective_kernel())
+        set_major = set_major and self.num_sets is not None
+        if set_major:  # (M, batch, dim): a plain batched matmul, no transposes (see CrossNet)
+            matmul = ops.matmul
         else:
-            prod = ops.einsum(self._matmul, ops.einsum(self._matmul, x, self.u_kernel), self.v_kernel)
+            matmul = lambda a, b: ops.einsum(self._matmul, a, b)  # noqa: E731
+        if self.projection_dim is None:
+            prod = matmul(x, self.effective_kernel())
+        else:
+            prod = matmul(matmul(x, self.u_kernel), self.v_kernel)
         if self.use_bias:
-            prod = prod + self.bias
+            prod = prod + (ops.expand_dims(self.bias, 1) if set_major else self.bias)
         if self.diag_scale:
             prod = prod + self.diag_scale * x
         return x0 * prod + x

@@ -126,9 +126,16 @@ class CrossNet(keras.layers.Layer):
     def call(self, inputs):
         x0 = x = inputs
         if self.parameterization == "matrix":
+            if self.num_sets is None:
+                for layer in self.cross_layers:
+                    x = layer(x0, x)
+                return x
+            # Set-major between layers: one transpose in and one out instead of two per layer
+            # (1.7x faster forward + backward at (2048, 10, 390) without XLA, 1.2x with; BUILD.md).
+            x0 = x = ops.transpose(inputs, (1, 0, 2))
             for layer in self.cross_layers:
-                x = layer(x0, x)
-            return x
+                x = layer(x0, x, set_major=True)
+            return ops.transpose(x, (1, 0, 2))
         project = set_einsum("bmi,mio->bmo", self.num_sets)
         for i in range(self.num_layers):
             x_next = x0 * ops.einsum(project, x, self.kernels[i]) + x

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from mezoo.layers.sparse_rows import read_rows
+from mezoo.training.fused_adam import FusedAdam
 
 
 def _is_indexed_slices(gradient) -> bool:
@@ -11,7 +12,7 @@ def _is_indexed_slices(gradient) -> bool:
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
-class RowSparseAdam(keras.optimizers.Adam):
+class RowSparseAdam(FusedAdam):
     """Adam with lazy, row-sparse updates for gathered tables (TensorFlow backend).
 
     Keras 3's Adam turns the gradient of a gathered table (a `tf.IndexedSlices`) into a dense
@@ -19,7 +20,7 @@ class RowSparseAdam(keras.optimizers.Adam):
     rows for a bare 39-field lookup. This optimiser updates only the distinct rows the batch
     touched: duplicate row gradients are summed, those rows' moments are gathered, updated
     and scattered back, and the rows get the Adam step. Everything else (dense gradients,
-    other backends, whose gradients are dense) is plain Adam.
+    other backends, whose gradients are dense) is Adam as `FusedAdam` computes it.
 
     The semantics differ from dense Adam on rows outside the batch: their moments do not
     decay and they do not move, while dense Adam keeps moving them with their decaying

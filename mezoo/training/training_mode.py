@@ -1,7 +1,9 @@
 """The two ways mezoo trains a zoo model: the paper's exact semantics, or fast."""
 
 import keras
+import numpy as np
 
+from mezoo.training.fused_adam import FusedAdam
 from mezoo.training.row_sparse_adam import RowSparseAdam
 
 MODES = ("exact", "fast")
@@ -13,9 +15,8 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
     - `"exact"`: the paper's optimiser semantics. Dense Adam (epsilon 1e-8) over every
       weight; the coupled L2 covers every embedding row, so every row decays every step and
       a step costs O(vocabulary).
-      Compiled with XLA (`jit_compile=True`) unless told otherwise, or unless it computes in
-      bfloat16 with no GPU: XLA's CPU backend in TF 2.16 refuses the bfloat16 dot ("unsupported
-      operand type BF16 in op dot", seen on a Xeon with AVX512_BF16 and AMX).
+      Adam is `FusedAdam` (one TensorFlow kernel per variable). `jit_compile="auto"` is
+      `auto_jit_compile`: XLA where the tables are big enough for its fusion to pay.
     - `"fast"`: `RowSparseAdam` with the model's L2 coefficient (plus its
       `embedding_l2_regularization`) as `sparse_l2`, and the
       model's `sparse_embedding_l2` switched on, so the embedding table's gradient, decay and
@@ -31,11 +32,38 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
     if fast:
         optimizer = RowSparseAdam(learning_rate=learning_rate, epsilon=1e-8, sparse_l2=model.l2_regularization + getattr(model, "embedding_l2_regularization", 0.0))
     else:
-        optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8)
+        optimizer = FusedAdam(learning_rate=learning_rate, epsilon=1e-8)
     if jit_compile == "auto":
-        jit_compile = not fast and not _bfloat16_on_cpu(model)
+        jit_compile = auto_jit_compile(model, mode)
     model.compile(optimizer=optimizer, loss="binary_crossentropy", jit_compile=jit_compile, **compile_kwargs)
     return model
+
+
+# Embedding tables from this size up make XLA the faster choice in exact mode on a CPU: every
+# step passes over them several times (L2, its gradient, the dense Adam update), and XLA fuses
+# those passes; below it, TensorFlow's own kernels (oneDNN matmuls) win. Measured over four
+# data-set shapes (benchmarks/train_step.py --shapes, BUILD.md "Training speed").
+XLA_TABLE_BYTES = 256 * 2**20
+
+
+def auto_jit_compile(model, mode: str) -> bool:
+    """What `jit_compile="auto"` resolves to for `model` trained in `mode`.
+
+    - fast mode: never (`tf.unique` has no XLA kernel);
+    - a GPU: always in exact mode (no measurements contradict it);
+    - a CPU: only when the model's embedding tables take at least `XLA_TABLE_BYTES`, and
+      never for bfloat16 (XLA's CPU backend in TF 2.16 refuses the bfloat16 dot).
+    """
+    if mode == "fast" or _bfloat16_on_cpu(model):
+        return False
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if tf.config.list_logical_devices("GPU"):
+            return True
+    tables = getattr(model, "row_tables", [])
+    table_bytes = sum(int(np.prod(t.shape)) * np.dtype(t.dtype).itemsize for t in tables)
+    return table_bytes >= XLA_TABLE_BYTES
 
 
 def _bfloat16_on_cpu(model) -> bool:

@@ -8,7 +8,7 @@ tf = pytest.importorskip("tensorflow")
 
 import mezoo  # noqa: E402,F401
 from mezoo import models  # noqa: E402
-from mezoo.training import RowSparseAdam, compile_model  # noqa: E402
+from mezoo.training import FusedAdam, RowSparseAdam, compile_model  # noqa: E402
 
 LR, B1, B2, EPS, L2 = 0.01, 0.9, 0.999, 1e-7, 0.05
 
@@ -52,12 +52,13 @@ def test_dense_gradients_are_plain_adam():
     rng = np.random.default_rng(1)
     start, grads = rng.normal(size=(4, 3)).astype("float32"), rng.normal(size=(3, 4, 3)).astype("float32")
     results = []
-    for optimizer in (RowSparseAdam(LR, sparse_l2=L2), keras.optimizers.Adam(LR)):
+    for optimizer in (RowSparseAdam(LR, sparse_l2=L2), FusedAdam(LR), keras.optimizers.Adam(LR)):
         variable = keras.Variable(start)
         for g in grads:
             optimizer.apply_gradients([(tf.constant(g), variable)])
         results.append(keras.ops.convert_to_numpy(variable))
-    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[1])  # dense gradients: FusedAdam's kernel
+    np.testing.assert_allclose(results[0], results[2], rtol=1e-5, atol=1e-6)  # Keras' formula, to rounding
 
 
 def test_amsgrad_and_unknown_mode_are_refused():
