@@ -18,17 +18,34 @@ class FusedAdam(keras.optimizers.Adam):
 
     with t the step about to be taken. Elsewhere (another backend, amsgrad, a
     `tf.distribute` strategy, whose variables the raw kernel can't address) it is Keras'
-    Adam unchanged. A row-sparse gradient (`tf.IndexedSlices`) is made dense first, as
-    Keras' Adam does: every row moves, which is the exact semantics.
+    Adam's own update. A row-sparse gradient (`tf.IndexedSlices`, a gathered table's) is
+    made dense first, as Keras' Adam does: every row moves, which is the exact semantics.
+
+    `table_l2` is the coupled L2 of gathered tables, applied here rather than through the
+    loss: a table's row-sparse gradient becomes `2 * table_l2 * w` for every row with the
+    batch's rows added in place (`tensor_scatter_nd_add`), exactly the gradient a
+    `table_l2 * sum(w^2)` loss term adds, so every row still decays every step. Through the
+    loss the same gradient costs a dense read, square, sum and their backward pass, plus
+    merging the sparse and dense gradients: 49 of a 187 ms DCNv2 step at Criteo
+    vocabularies without XLA (BUILD.md). Leave the tables out of the loss's penalty (a zoo
+    model's `sparse_embedding_l2=True`), or they decay twice.
 
     Args:
-        As `keras.optimizers.Adam`.
+        table_l2: coupled L2 coefficient for gathered tables (a zoo model's
+            `l2_regularization` plus its `embedding_l2_regularization`).
+        Others: as `keras.optimizers.Adam`.
 
     Example:
     >>> model.compile(optimizer=FusedAdam(1e-3, epsilon=1e-8), loss="binary_crossentropy")
     """
 
+    def __init__(self, learning_rate=0.001, table_l2: float = 0.0, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.table_l2 = float(table_l2)
+
     def update_step(self, gradient, variable, learning_rate):
+        if self.table_l2 and type(gradient).__name__ == "IndexedSlices":
+            gradient = self._with_table_l2(gradient, variable)
         if keras.backend.backend() != "tensorflow" or self.amsgrad:
             return super().update_step(gradient, variable, learning_rate)
         import tensorflow as tf
@@ -50,6 +67,18 @@ class FusedAdam(keras.optimizers.Adam):
             epsilon=tf.cast(self.epsilon, dtype),
             grad=tf.cast(tf.convert_to_tensor(gradient), dtype),
         )
+
+
+    def _with_table_l2(self, gradient, variable):
+        import tensorflow as tf  # IndexedSlices only exist on the TensorFlow backend
+
+        value = variable.value if isinstance(variable, keras.Variable) else variable
+        decay = tf.cast(2.0 * self.table_l2, value.dtype) * tf.convert_to_tensor(value)
+        rows = tf.expand_dims(tf.cast(gradient.indices, tf.int64), -1)
+        return tf.tensor_scatter_nd_add(decay, rows, tf.cast(gradient.values, value.dtype))
+
+    def get_config(self):
+        return {**super().get_config(), "table_l2": self.table_l2}
 
 
 def _handle(variable):

@@ -15,8 +15,11 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
     - `"exact"`: the paper's optimiser semantics. Dense Adam (epsilon 1e-8) over every
       weight; the coupled L2 covers every embedding row, so every row decays every step and
       a step costs O(vocabulary).
-      Adam is `FusedAdam` (one TensorFlow kernel per variable). `jit_compile="auto"` is
-      `auto_jit_compile`: XLA where the tables are big enough for its fusion to pay.
+      Adam is `FusedAdam` (one TensorFlow kernel per variable), which also applies the
+      tables' coupled L2 (`table_l2`, every row, every step: the same gradient as through
+      the loss, much cheaper), so the loss Keras reports leaves out the tables' L2 term, as
+      in fast mode. `jit_compile="auto"` is `auto_jit_compile`: XLA where the tables are big
+      enough for its fusion to pay.
     - `"fast"`: `RowSparseAdam` with the model's L2 coefficient (plus its
       `embedding_l2_regularization`) as `sparse_l2`, and the
       model's `sparse_embedding_l2` switched on, so the embedding table's gradient, decay and
@@ -28,11 +31,13 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
     if mode not in MODES:
         raise ValueError(f"unknown training mode {mode!r}; choose one of {', '.join(MODES)}")
     fast = mode == "fast"
-    model.sparse_embedding_l2 = fast
+    # Both modes apply the tables' coupled L2 in the optimiser, so the loss leaves it out.
+    model.sparse_embedding_l2 = True
+    table_l2 = model.l2_regularization + getattr(model, "embedding_l2_regularization", 0.0)
     if fast:
-        optimizer = RowSparseAdam(learning_rate=learning_rate, epsilon=1e-8, sparse_l2=model.l2_regularization + getattr(model, "embedding_l2_regularization", 0.0))
+        optimizer = RowSparseAdam(learning_rate=learning_rate, epsilon=1e-8, sparse_l2=table_l2)
     else:
-        optimizer = FusedAdam(learning_rate=learning_rate, epsilon=1e-8)
+        optimizer = FusedAdam(learning_rate=learning_rate, epsilon=1e-8, table_l2=table_l2)
     if jit_compile == "auto":
         jit_compile = auto_jit_compile(model, mode)
     model.compile(optimizer=optimizer, loss="binary_crossentropy", jit_compile=jit_compile, **compile_kwargs)
