@@ -364,6 +364,9 @@ def _run(recipe, overrides, data, run_dir, strategy, source, verbose) -> dict:
     test = evaluate_split(model, source, "test", batch_size)
     seconds["evaluate"] += time.perf_counter() - start
     synchronize_batch_norm(model, False)  # saved models load on any backend and device count
+    # Exact mode's optimiser applies the tables' L2; the saved model carries the plain
+    # formulation (L2 through the loss), right for any optimiser it is compiled with later.
+    model.sparse_embedding_l2 = train_cfg["mode"] == "fast"
     model.save(run_dir / "model.keras")
     state.finished = True
     backup.save(model, state)

@@ -18,8 +18,8 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
       Adam is `FusedAdam` (one TensorFlow kernel per variable), which also applies the
       tables' coupled L2 (`table_l2`, every row, every step: the same gradient as through
       the loss, much cheaper), so the loss Keras reports leaves out the tables' L2 term, as
-      in fast mode. `jit_compile="auto"` is `auto_jit_compile`: XLA where the tables are big
-      enough for its fusion to pay.
+      in fast mode. `jit_compile="auto"` is `auto_jit_compile`: XLA for single-embedding models
+      and for multi-embedding ones with big tables.
     - `"fast"`: `RowSparseAdam` with the model's L2 coefficient (plus its
       `embedding_l2_regularization`) as `sparse_l2`, and the
       model's `sparse_embedding_l2` switched on, so the embedding table's gradient, decay and
@@ -44,10 +44,12 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
     return model
 
 
-# Embedding tables from this size up make XLA the faster choice in exact mode on a CPU: every
-# step passes over them several times (L2, its gradient, the dense Adam update), and XLA fuses
-# those passes; below it, TensorFlow's own kernels (oneDNN matmuls) win. Measured over four
-# data-set shapes (benchmarks/train_step.py --shapes, BUILD.md "Training speed").
+# In exact mode on a CPU, XLA fuses the step's passes over the embedding tables (the dense
+# Adam update with its L2) and the small elementwise work around the matrix products, but runs
+# batched matrix products (one per embedding set) slower than TensorFlow's oneDNN kernels. So
+# it pays for single-embedding models, and for multi-embedding ones only once the tables are
+# big enough (from this size up). Measured over four data-set shapes
+# (benchmarks/train_step.py --shapes, BUILD.md "Training speed").
 XLA_TABLE_BYTES = 256 * 2**20
 
 
@@ -55,9 +57,10 @@ def auto_jit_compile(model, mode: str) -> bool:
     """What `jit_compile="auto"` resolves to for `model` trained in `mode`.
 
     - fast mode: never (`tf.unique` has no XLA kernel);
-    - a GPU: always in exact mode (no measurements contradict it);
-    - a CPU: only when the model's embedding tables take at least `XLA_TABLE_BYTES`, and
-      never for bfloat16 (XLA's CPU backend in TF 2.16 refuses the bfloat16 dot).
+    - exact mode on a GPU: always (no measurements contradict it);
+    - exact mode on a CPU: for single-embedding models, and for multi-embedding models whose
+      embedding tables take at least `XLA_TABLE_BYTES`; never for bfloat16 (XLA's CPU
+      backend in TF 2.16 refuses the bfloat16 dot).
     """
     if mode == "fast" or _bfloat16_on_cpu(model):
         return False
@@ -66,6 +69,8 @@ def auto_jit_compile(model, mode: str) -> bool:
 
         if tf.config.list_logical_devices("GPU"):
             return True
+    if getattr(model, "num_embedding_sets", 1) == 1:
+        return True
     tables = getattr(model, "row_tables", [])
     table_bytes = sum(int(np.prod(t.shape)) * np.dtype(t.dtype).itemsize for t in tables)
     return table_bytes >= XLA_TABLE_BYTES

@@ -51,12 +51,15 @@ def test_it_is_the_exact_mode_optimizer_and_saves():
     assert isinstance(keras.optimizers.deserialize(config), FusedAdam)
 
 
-def test_auto_xla_follows_table_size(monkeypatch):
+def test_auto_xla_follows_sets_and_table_size(monkeypatch):
     if tf.config.list_logical_devices("GPU"):
         pytest.skip("on a GPU auto always compiles with XLA in exact mode")
-    model = models.get("dnn")([("a", 30), ("b", 20)], hidden_units=(8,))  # a 50 x 10 float32 table: 2,000 bytes
-    assert XLA_TABLE_BYTES > 2000 and not auto_jit_compile(model, "exact")
-    monkeypatch.setattr(training_mode, "XLA_TABLE_BYTES", 2000)
+    single = models.get("dnn")([("a", 30), ("b", 20)], hidden_units=(8,))
+    assert auto_jit_compile(single, "exact") and not auto_jit_compile(single, "fast")
+    model = models.get("dnn")([("a", 30), ("b", 20)], num_embedding_sets=2, hidden_units=(8,))  # 50 x 20 floats: 4,000 bytes
+    assert XLA_TABLE_BYTES > 4000 and not auto_jit_compile(model, "exact")
+    assert not compile_model(model, "exact").jit_compile
+    monkeypatch.setattr(training_mode, "XLA_TABLE_BYTES", 4000)
     assert auto_jit_compile(model, "exact")
     assert not auto_jit_compile(model, "fast")
     assert compile_model(model, "exact").jit_compile
