@@ -49,7 +49,7 @@ import numpy as np
 from tfrecord_tools.core import (REASONS, SPLITS, ConversionError, Layout, Options, _escape_line, _shard_name,
                                  assign_splits, build_vocabulary, check_accepted, check_memory, chunk_rejects,
                                  format_summary, make_count_fn, make_parser, make_serializer, make_transform_fn,
-                                 merge_counts, shard_pieces, spec_and_summary)
+                                 merge_counts, shard_pieces, spec_and_summary, token_keys)
 from tfrecord_tools.reader import FileInfo, InputError, read_text_chunks
 
 try:
@@ -207,7 +207,10 @@ class ParseChunk(_DoFn):
         if chunk.file_index not in self.count_files:
             return
         for i in range(len(self.is_int)):
-            keys, counts = res[5 + 2 * i], res[6 + 2 * i].astype(np.int64)
+            keys = token_keys(self.is_int[i], res[5 + 3 * i], res[6 + 3 * i])
+            counts = res[7 + 3 * i].astype(np.int64)
+            if not self.is_int[i]:
+                keys = np.asarray(keys.to_numpy(zero_copy_only=False), dtype=object)
             if self.is_int[i]:
                 bucket = np.mod(keys, COUNT_BUCKETS)
             else:
@@ -360,6 +363,8 @@ class TransformChunk(_DoFn):
         if not len(labels):
             return
         ids = self._ids_fn(vocab)(tf.constant(distinct), tf.constant(index)).numpy()
+        if sum(len(v[0]) + 1 for v in vocab.values()) < 2 ** 31:
+            ids = ids.astype(np.int32)  # half the bytes through the shuffle to the shards
         for name, k, rows_ in shard_pieces(plan["split_names"], split_of, position, self.rps):
             yield (name, k), ((position[rows_] % self.rps).astype(np.int32), ids[rows_], labels[rows_], dense[rows_])
 

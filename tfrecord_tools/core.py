@@ -212,6 +212,8 @@ def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True,
             return (i,) + tuple(fn(*parse_matrix(matrix)))
 
     ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
+    # no AutoGraph: the parser has no Python control flow on tensors, and converting it costs ~1 s a run
+    parse = tf.autograph.experimental.do_not_convert(parse)
     ds = ds.map(parse, num_parallel_calls=parallel, deterministic=True).prefetch(2)
     for item in ds:
         i = int(item[0])
@@ -222,7 +224,8 @@ def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True,
 
 def make_count_fn(fields: List[Dict]):
     """TF function of a parsed chunk (reason, rows, labels, dense) -> (reason, labels, dense,
-    index (n, F) int32, serialized distinct values, then per field its token keys and counts).
+    index (n, F) int32, serialized distinct values, then per field three tensors: its token keys
+    packed (`token_keys` unpacks them) and their counts).
 
     Per field, `unique_with_counts` gives the chunk's distinct raw values, each accepted row's
     index into them and their counts; integer fields count their log-square buckets. Both
@@ -242,8 +245,10 @@ def make_count_fn(fields: List[Dict]):
             uniq, idx, cnt = tf.unique_with_counts(rows[:, field["column"]], out_idx=tf.int32)
             index.append(idx)
             distinct.append(tf.io.serialize_tensor(uniq))
-            key = field_tokens([field], uniq[:, None])[0] if is_int[i] else uniq
-            counts += [key, cnt]
+            if is_int[i]:
+                counts += [field_tokens([field], uniq[:, None])[0], tf.zeros([0], tf.string), cnt]
+            else:  # byte lengths + one joined string: no Python object per token on the way out
+                counts += [tf.strings.length(uniq), tf.strings.reduce_join(uniq), cnt]
         out.append(tf.stack(index, axis=1))
         out.append(tf.io.serialize_tensor(tf.stack(distinct)))
         return tuple(out + counts)
@@ -339,8 +344,23 @@ def make_serializer(num_fields: int, num_numeric: int):
 
 
 # ------------------------------------------------------------------------------ counting
-def merge_counts(parts, is_integer: bool):
-    """[(keys, counts), ...] -> (distinct keys, summed counts): numpy for int64 keys, pyarrow for bytes."""
+def token_keys(is_integer: bool, first, second):
+    """The packed token keys of `make_count_fn` (numpy) -> int64 keys, or a pyarrow binary array
+    built straight from the byte lengths and the joined bytes (no Python object per token)."""
+    if is_integer:
+        return np.asarray(first, np.int64)
+    import pyarrow as pa
+
+    offsets = np.zeros(len(first) + 1, np.int64)
+    np.cumsum(first, out=offsets[1:])
+    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(first),
+                                            [None, pa.py_buffer(offsets), pa.py_buffer(second)])
+
+
+def merge_counts(parts, is_integer: bool, as_arrow: bool = False):
+    """[(keys, counts), ...] -> (distinct keys, summed counts): numpy for int64 keys, pyarrow for
+    bytes (keys given as numpy object arrays or pyarrow arrays; returned as a numpy object array,
+    or with `as_arrow` as a pyarrow array)."""
     if is_integer:
         keys = np.concatenate([np.asarray(k, np.int64) for k, _ in parts])
         counts = np.concatenate([c for _, c in parts])
@@ -348,9 +368,12 @@ def merge_counts(parts, is_integer: bool):
         return uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
     import pyarrow as pa
 
-    keys = pa.chunked_array([pa.array(k, type=pa.binary()) for k, _ in parts])
+    keys = pa.chunked_array([k.cast(pa.large_binary()) if isinstance(k, (pa.Array, pa.ChunkedArray))
+                             else pa.array(k, type=pa.large_binary()) for k, _ in parts], type=pa.large_binary())
     counts = pa.chunked_array([pa.array(c, type=pa.int64()) for _, c in parts])
     table = pa.table({"k": keys, "c": counts}).group_by("k").aggregate([("c", "sum")])
+    if as_arrow:
+        return table.column("k").combine_chunks(), table.column("c_sum").to_numpy()
     return table.column("k").to_numpy(zero_copy_only=False), table.column("c_sum").to_numpy()
 
 
@@ -376,12 +399,14 @@ class TokenCounter:
         self.parts, self.pending = [], 0
         if not parts:
             return
-        self.keys, self.counts = merge_counts(parts, self.is_integer)
+        self.keys, self.counts = merge_counts(parts, self.is_integer, as_arrow=True)
 
     def result(self):
         self._merge()
         if self.keys is None:
             return (np.zeros(0, np.int64) if self.is_integer else np.zeros(0, object)), np.zeros(0, np.int64)
+        if not self.is_integer:
+            return np.asarray(self.keys.to_numpy(zero_copy_only=False), dtype=object), self.counts
         return self.keys, self.counts
 
 
@@ -655,7 +680,7 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
             if given_splits and info.split not in vocab_splits:
                 continue
             for i in range(len(fields)):
-                counters[i].add(res[5 + 2 * i], res[6 + 2 * i])
+                counters[i].add(token_keys(is_int[i], res[5 + 3 * i], res[6 + 3 * i]), res[7 + 3 * i])
     t_pass1 = time.time() - t0
     rows_read = sum(f.lines for f in files)
     n_rejected = sum(rejected.values())
@@ -716,7 +741,7 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
     pass2 = tf.data.Dataset.from_generator(chunk_files, output_signature=(
         tf.TensorSpec([], tf.string), tf.TensorSpec([None, len(fields)], tf.int32), tf.TensorSpec([None], tf.uint8),
         tf.TensorSpec([None, None], tf.float32)))
-    pass2 = pass2.map(transform_fn, num_parallel_calls=max(1, opts.parallel), deterministic=True).prefetch(2)
+    pass2 = pass2.map(tf.autograph.experimental.do_not_convert(transform_fn), num_parallel_calls=max(1, opts.parallel), deterministic=True).prefetch(2)
 
     t1 = time.time()
     row = 0
