@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 $(VENV)/.installed: setup.py constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[tensorflow,test,serving]"
+	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[tensorflow,test,serving,beam]"
 	touch $@
 
 # A second environment without TensorFlow: layers and abundance must run on the JAX backend.

@@ -32,5 +32,7 @@ setup(
         # TF Serving's protos: warm-up requests and gRPC clients of an export (mezoo.serving).
         "serving": ["tensorflow-serving-api==2.16.1"],
         "jax": ["jax"],
+        # tfrecord_tools.beam: the converter as an Apache Beam pipeline (Dataflow, Flink, Spark).
+        "beam": ["apache-beam>=2.77,<3"],
     },
 )

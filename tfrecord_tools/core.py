@@ -212,6 +212,8 @@ def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True,
             return (i,) + tuple(fn(*parse_matrix(matrix)))
 
     ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
+    # no AutoGraph: the parser has no Python control flow on tensors, and converting it costs ~1 s a run
+    parse = tf.autograph.experimental.do_not_convert(parse)
     ds = ds.map(parse, num_parallel_calls=parallel, deterministic=True).prefetch(2)
     for item in ds:
         i = int(item[0])
@@ -220,7 +222,161 @@ def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True,
         raise failure[0]
 
 
+def make_count_fn(fields: List[Dict]):
+    """TF function of a parsed chunk (reason, rows, labels, dense) -> (reason, labels, dense,
+    index (n, F) int32, serialized distinct values, then per field three tensors: its token keys
+    packed (`token_keys` unpacks them) and their counts).
+
+    Per field, `unique_with_counts` gives the chunk's distinct raw values, each accepted row's
+    index into them and their counts; integer fields count their log-square buckets. Both
+    converters (core and beam) run this one function.
+    """
+    import tensorflow as tf
+
+    from mezoo.data.transform import field_tokens
+
+    is_int = [f.get("source") == "integer" for f in fields]
+
+    def count_fn(reason, rows, labels, dense):
+        out = [reason, labels, dense]
+        index, distinct = [], []
+        counts = []
+        for i, field in enumerate(fields):
+            uniq, idx, cnt = tf.unique_with_counts(rows[:, field["column"]], out_idx=tf.int32)
+            index.append(idx)
+            distinct.append(tf.io.serialize_tensor(uniq))
+            if is_int[i]:
+                counts += [field_tokens([field], uniq[:, None])[0], tf.zeros([0], tf.string), cnt]
+            else:  # byte lengths + one joined string: no Python object per token on the way out
+                counts += [tf.strings.length(uniq), tf.strings.reduce_join(uniq), cnt]
+        out.append(tf.stack(index, axis=1))
+        out.append(tf.io.serialize_tensor(tf.stack(distinct)))
+        return tuple(out + counts)
+
+    return count_fn
+
+
+def make_transform_fn(transform, num_fields: int):
+    """TF function: (serialized distinct values, index (n, F)) of a chunk -> ids (n, F), through
+    `RawToIds.per_field` on the distinct values and a gather per field."""
+    import tensorflow as tf
+
+    def transform_fn(distinct, index):
+        values = tf.io.parse_tensor(distinct, tf.string)
+        columns = [tf.io.parse_tensor(values[i], tf.string) for i in range(num_fields)]
+        ids_of_values = transform.per_field(columns, assume_valid=True)
+        return tf.stack([tf.gather(ids_of_values[i], index[:, i]) for i in range(num_fields)], axis=1)
+
+    return transform_fn
+
+
+def chunk_rejects(chunk: Chunk, reason: np.ndarray):
+    """(index in chunk, line number, reason name, line bytes) of each rejected line of a chunk."""
+    bad = np.nonzero(reason)[0]
+    if not len(bad):
+        return
+    lines = chunk.data.split(b"\n") if chunk.data is not None else None
+    for idx in bad:
+        text = lines[idx] if lines is not None else b"\t".join(str(c[idx]).encode() for c in chunk.columns)
+        yield int(idx), chunk.first_line + int(idx), REASONS[reason[idx] - 1], text
+
+
+def assign_splits(valid_per_file: Sequence[int], file_splits: Sequence[Optional[str]], ratios: Sequence[float],
+                  seed: int):
+    """The exact seeded split of the accepted rows (in input order) and each row's position in its split.
+
+    Returns (split names in use, split_rows {name: rows} over all names, split_of_row int8
+    (index into list(split_rows)), position int64): with given splits (file_splits) each file's
+    rows go to its split, else a seeded permutation of exactly rounded split sizes (train takes
+    the rest); train rows get seeded random positions (a uniform shuffle), the others keep
+    input order. Both converters call this one function, so they split identically.
+    """
+    rng = np.random.default_rng(seed)
+    n_valid = int(sum(valid_per_file))
+    if any(file_splits):
+        names = [s for s in SPLITS if any(f == s for f in file_splits)]
+        names += sorted(set(file_splits) - set(names))
+        split_of_row = np.concatenate([np.full(n, names.index(s), np.int8)
+                                       for n, s in zip(valid_per_file, file_splits)] or [np.zeros(0, np.int8)])
+    else:
+        ratios = np.asarray(ratios, dtype=np.float64)
+        ratios = ratios / ratios.sum()
+        names = list(SPLITS[: len(ratios)])
+        sizes = np.floor(ratios * n_valid + 0.5).astype(np.int64)
+        sizes[0] = n_valid - sizes[1:].sum()
+        split_of_row = rng.permutation(np.repeat(np.arange(len(names), dtype=np.int8), sizes))
+    split_rows = {name: int((split_of_row == i).sum()) for i, name in enumerate(names)}
+    used = [n for n in names if split_rows[n] > 0]
+    position = np.zeros(n_valid, np.int64)
+    for i, name in enumerate(list(split_rows)):
+        idx = np.nonzero(split_of_row == i)[0]
+        position[idx] = rng.permutation(len(idx)) if name == "train" else np.arange(len(idx))
+    return used, split_rows, split_of_row, position
+
+
+def shard_pieces(split_names: List[str], split_of: np.ndarray, position: np.ndarray, rows_per_shard: int):
+    """(split name, shard, row indices) of a batch of rows, given each row's split index and
+    position in its split: the rows that go to one shard, in batch order."""
+    for si, name in enumerate(split_names):
+        sel = np.nonzero(split_of == si)[0]
+        if not len(sel):
+            continue
+        shard = position[sel] // rows_per_shard
+        order = np.argsort(shard, kind="stable")
+        sel, shard = sel[order], shard[order]
+        bounds = np.nonzero(np.diff(shard))[0] + 1
+        for part in np.split(np.arange(len(sel)), bounds):
+            yield name, int(shard[part[0]]), sel[part]
+
+
+def make_serializer(num_fields: int, num_numeric: int):
+    """tf.function (labels, ids[, dense]) -> serialized Examples (`mezoo.data.examples`)."""
+    import tensorflow as tf
+
+    from mezoo.data.examples import serialize_examples
+
+    signature = [tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, num_fields], tf.int64)]
+    if num_numeric:
+        return tf.function(serialize_examples, input_signature=signature + [
+            tf.TensorSpec([None, num_numeric], tf.float32)])
+    serialize_two = tf.function(lambda labels, ids: serialize_examples(labels, ids), input_signature=signature)
+    return lambda labels, ids, dense=None: serialize_two(labels, ids)
+
+
 # ------------------------------------------------------------------------------ counting
+def token_keys(is_integer: bool, first, second):
+    """The packed token keys of `make_count_fn` (numpy) -> int64 keys, or a pyarrow binary array
+    built straight from the byte lengths and the joined bytes (no Python object per token)."""
+    if is_integer:
+        return np.asarray(first, np.int64)
+    import pyarrow as pa
+
+    offsets = np.zeros(len(first) + 1, np.int64)
+    np.cumsum(first, out=offsets[1:])
+    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(first),
+                                            [None, pa.py_buffer(offsets), pa.py_buffer(second)])
+
+
+def merge_counts(parts, is_integer: bool, as_arrow: bool = False):
+    """[(keys, counts), ...] -> (distinct keys, summed counts): numpy for int64 keys, pyarrow for
+    bytes (keys given as numpy object arrays or pyarrow arrays; returned as a numpy object array,
+    or with `as_arrow` as a pyarrow array)."""
+    if is_integer:
+        keys = np.concatenate([np.asarray(k, np.int64) for k, _ in parts])
+        counts = np.concatenate([c for _, c in parts])
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        return uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
+    import pyarrow as pa
+
+    keys = pa.chunked_array([k.cast(pa.large_binary()) if isinstance(k, (pa.Array, pa.ChunkedArray))
+                             else pa.array(k, type=pa.large_binary()) for k, _ in parts], type=pa.large_binary())
+    counts = pa.chunked_array([pa.array(c, type=pa.int64()) for _, c in parts])
+    table = pa.table({"k": keys, "c": counts}).group_by("k").aggregate([("c", "sum")])
+    if as_arrow:
+        return table.column("k").combine_chunks(), table.column("c_sum").to_numpy()
+    return table.column("k").to_numpy(zero_copy_only=False), table.column("c_sum").to_numpy()
+
+
 class TokenCounter:
     """Per-field token counts, merged chunk by chunk (numpy for int64 keys, pyarrow for bytes)."""
 
@@ -243,24 +399,14 @@ class TokenCounter:
         self.parts, self.pending = [], 0
         if not parts:
             return
-        if self.is_integer:
-            keys = np.concatenate([k for k, _ in parts])
-            counts = np.concatenate([c for _, c in parts])
-            uniq, inverse = np.unique(keys, return_inverse=True)
-            self.keys, self.counts = uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
-        else:
-            import pyarrow as pa
-
-            keys = pa.chunked_array([pa.array(k, type=pa.binary()) for k, _ in parts])
-            counts = pa.chunked_array([pa.array(c, type=pa.int64()) for _, c in parts])
-            table = pa.table({"k": keys, "c": counts}).group_by("k").aggregate([("c", "sum")])
-            self.keys = table.column("k").to_numpy(zero_copy_only=False)
-            self.counts = table.column("c_sum").to_numpy()
+        self.keys, self.counts = merge_counts(parts, self.is_integer, as_arrow=True)
 
     def result(self):
         self._merge()
         if self.keys is None:
             return (np.zeros(0, np.int64) if self.is_integer else np.zeros(0, object)), np.zeros(0, np.int64)
+        if not self.is_integer:
+            return np.asarray(self.keys.to_numpy(zero_copy_only=False), dtype=object), self.counts
         return self.keys, self.counts
 
 
@@ -494,27 +640,13 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
     rejected: Dict[str, int] = {r: 0 for r in REASONS}
     logged = 0
 
-    from mezoo.data.transform import field_tokens
-
     # Each chunk's accepted rows are kept (in a temp directory) as, per field, the chunk's
     # distinct raw values plus each row's index into them: pass 2 then runs the transform on
     # the distinct values and gathers, instead of reading and parsing the input again.
     chunk_dir = os.path.join(work, ".chunks")
     os.makedirs(chunk_dir)
 
-    def count_fn(reason, rows, labels, dense):
-        out = [reason, labels, dense]
-        index, distinct = [], []
-        counts = []
-        for i, field in enumerate(fields):
-            uniq, idx, cnt = tf.unique_with_counts(rows[:, field["column"]], out_idx=tf.int32)
-            index.append(idx)
-            distinct.append(tf.io.serialize_tensor(uniq))
-            key = field_tokens([field], uniq[:, None])[0] if is_int[i] else uniq
-            counts += [key, cnt]
-        out.append(tf.stack(index, axis=1))
-        out.append(tf.io.serialize_tensor(tf.stack(distinct)))
-        return tuple(out + counts)
+    count_fn = make_count_fn(fields)
 
     chunk_rows: List[int] = []
     first_rejects: List[str] = []
@@ -524,21 +656,17 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
                                          opts.accept_unterminated_last_line):
             info = files[chunk.file_index]
             reason = res[0]
-            bad = np.nonzero(reason)[0]
-            valid_per_file[chunk.file_index] += len(reason) - len(bad)
-            if len(bad):
-                lines = chunk.data.split(b"\n") if chunk.data is not None else None
-                for idx in bad:
-                    name = REASONS[reason[idx] - 1]
-                    rejected[name] += 1
-                    info.rejected[name] = info.rejected.get(name, 0) + 1
-                    if len(first_rejects) < 3:
-                        first_rejects.append(f"{info.path} line {chunk.first_line + idx}: {name}")
-                    if opts.max_rejects_logged < 0 or logged < opts.max_rejects_logged:
-                        text = lines[idx] if lines is not None else b"\t".join(
-                            str(c[idx]).encode() for c in chunk.columns)
-                        rej.write(f"{info.path}\t{chunk.first_line + idx}\t{name}\t{_escape_line(text)}\n")
-                        logged += 1
+            n_bad = 0
+            for _, line_no, name, text in chunk_rejects(chunk, reason):
+                n_bad += 1
+                rejected[name] += 1
+                info.rejected[name] = info.rejected.get(name, 0) + 1
+                if len(first_rejects) < 3:
+                    first_rejects.append(f"{info.path} line {line_no}: {name}")
+                if opts.max_rejects_logged < 0 or logged < opts.max_rejects_logged:
+                    rej.write(f"{info.path}\t{line_no}\t{name}\t{_escape_line(text)}\n")
+                    logged += 1
+            valid_per_file[chunk.file_index] += len(reason) - n_bad
             n_chunks = len(chunk_rows)
             labels_, dense_, index_, distinct_ = res[1:5]
             chunk_rows.append(len(labels_))
@@ -552,22 +680,14 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
             if given_splits and info.split not in vocab_splits:
                 continue
             for i in range(len(fields)):
-                counters[i].add(res[5 + 2 * i], res[6 + 2 * i])
+                counters[i].add(token_keys(is_int[i], res[5 + 3 * i], res[6 + 3 * i]), res[7 + 3 * i])
     t_pass1 = time.time() - t0
     rows_read = sum(f.lines for f in files)
     n_rejected = sum(rejected.values())
     n_valid = sum(valid_per_file)
     if rows_read != n_valid + n_rejected:  # every line was either accepted or rejected
         raise ConversionError(f"internal error: {rows_read} lines read, {n_valid} accepted, {n_rejected} rejected")
-    for f in files:
-        if f.empty:
-            log(f"warning: input {f.path} is empty")
-    check_distinct_contents(files, opts.allow_duplicate_inputs)  # the hashes are known once read
-    if n_valid == 0:
-        reasons = ", ".join(f"{r} {n:,}" for r, n in rejected.items() if n)
-        raise ConversionError(f"no valid rows in {', '.join(f.path for f in files)} ({rows_read} lines read, all "
-                              f"rejected: {reasons or 'no lines'}; first: {'; '.join(first_rejects) or '-'}); "
-                              f"nothing was written to {opts.output}")
+    check_accepted(files, rejected, n_valid, rows_read, first_rejects, opts, log)
 
     # ---- vocabularies and the memory check
     vocabularies = []
@@ -577,41 +697,11 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
         vocabularies.append(build_vocabulary(keys, counts, integer, opts.min_count, cap))
         field["vocab_size"] = len(vocabularies[-1]) + 1
         field["distinct_values"] = int(len(keys))
-    vocab_total = sum(f["vocab_size"] for f in fields)
-    memory = memory_table(vocab_total, opts.embedding_dim, opts.scales)
-    log(f"vocabulary: {len(fields)} fields, sum of vocabulary sizes {vocab_total:,} "
-        f"(largest {max(f['vocab_size'] for f in fields):,}); embedding memory at d={opts.embedding_dim}:")
-    for m in memory:
-        log(f"  scale {m['scale']:>3}: {m['parameters']:>15,} parameters, tables {human(m['table_bytes'])}, "
-            f"with Adam slots {human(m['with_adam_bytes'])}")
-    if opts.memory_limit and memory and max(m["table_bytes"] for m in memory) > opts.memory_limit:
-        worst = max(memory, key=lambda m: m["table_bytes"])
-        raise ConversionError(
-            f"stopping before writing anything: the embedding tables at scale {worst['scale']} need "
-            f"{human(worst['table_bytes'])}, over --memory_limit {human(opts.memory_limit)}; raise --min_count, "
-            f"set --max_vocab_size, lower --scales or raise --memory_limit")
+    vocab_total, memory = check_memory(fields, opts, log)
 
     # ---- split assignment (over accepted rows in input order)
-    rng = np.random.default_rng(opts.seed)
-    if given_splits:
-        names = [s for s in SPLITS if any(f.split == s for f in files)]
-        names += sorted({f.split for f in files} - set(names))
-        split_of_row = np.concatenate([np.full(valid_per_file[i], names.index(f.split), np.int8)
-                                       for i, f in enumerate(files)])
-    else:
-        ratios = np.asarray(opts.split, dtype=np.float64)
-        ratios = ratios / ratios.sum()
-        names = list(SPLITS[: len(ratios)])
-        sizes = np.floor(ratios * n_valid + 0.5).astype(np.int64)
-        sizes[0] = n_valid - sizes[1:].sum()
-        split_of_row = rng.permutation(np.repeat(np.arange(len(names), dtype=np.int8), sizes))
-    split_rows = {name: int((split_of_row == i).sum()) for i, name in enumerate(names)}
-    names = [n for n in names if split_rows[n] > 0]
-    # position of each row inside its split: train shuffled (seeded), the others in input order
-    position = np.zeros(n_valid, np.int64)
-    for i, name in enumerate(list(split_rows)):
-        idx = np.nonzero(split_of_row == i)[0]
-        position[idx] = rng.permutation(len(idx)) if name == "train" else np.arange(len(idx))
+    names, split_rows, split_of_row, position = assign_splits(valid_per_file, [f.split for f in files], opts.split,
+                                                              opts.seed)
     rps = opts.rows_per_shard
     num_shards = {n: max(1, -(-split_rows[n] // rps)) for n in names}
 
@@ -643,17 +733,15 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
                     os.remove(base + ext)
             yield distinct, index, labels, dense
 
+    ids_fn = make_transform_fn(transform, len(fields))
+
     def transform_fn(distinct, index, labels, dense):
-        values = tf.io.parse_tensor(distinct, tf.string)
-        columns = [tf.io.parse_tensor(values[i], tf.string) for i in range(len(fields))]
-        ids_of_values = transform.per_field(columns, assume_valid=True)
-        ids = tf.stack([tf.gather(ids_of_values[i], index[:, i]) for i in range(len(fields))], axis=1)
-        return ids, labels, dense
+        return ids_fn(distinct, index), labels, dense
 
     pass2 = tf.data.Dataset.from_generator(chunk_files, output_signature=(
         tf.TensorSpec([], tf.string), tf.TensorSpec([None, len(fields)], tf.int32), tf.TensorSpec([None], tf.uint8),
         tf.TensorSpec([None, None], tf.float32)))
-    pass2 = pass2.map(transform_fn, num_parallel_calls=max(1, opts.parallel), deterministic=True).prefetch(2)
+    pass2 = pass2.map(tf.autograph.experimental.do_not_convert(transform_fn), num_parallel_calls=max(1, opts.parallel), deterministic=True).prefetch(2)
 
     t1 = time.time()
     row = 0
@@ -664,23 +752,13 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
         s_of = split_of_row[row:row + n]
         pos = position[row:row + n]
         row += n
-        for si, name in enumerate(split_names):
-            sel = np.nonzero(s_of == si)[0]
-            if not len(sel):
-                continue
-            positives[name] += int(labels[sel].sum())
-            shard = pos[sel] // rps
-            order = np.argsort(shard, kind="stable")
-            sel, shard = sel[order], shard[order]
-            bounds = np.nonzero(np.diff(shard))[0] + 1
-            for part in np.split(np.arange(len(sel)), bounds):
-                rows_ = sel[part]
-                k = int(shard[part[0]])
-                spool_file(name, k, "pos").write((pos[rows_] % rps).astype(np.int32).tobytes())
-                spool_file(name, k, "ids").write(ids[rows_].astype(id_dtype).tobytes())
-                spool_file(name, k, "lab").write(labels[rows_].astype(np.uint8).tobytes())
-                if layout.numeric:
-                    spool_file(name, k, "dense").write(dense[rows_].astype(np.float32).tobytes())
+        for name, k, rows_ in shard_pieces(split_names, s_of, pos, rps):
+            positives[name] += int(labels[rows_].sum())
+            spool_file(name, k, "pos").write((pos[rows_] % rps).astype(np.int32).tobytes())
+            spool_file(name, k, "ids").write(ids[rows_].astype(id_dtype).tobytes())
+            spool_file(name, k, "lab").write(labels[rows_].astype(np.uint8).tobytes())
+            if layout.numeric:
+                spool_file(name, k, "dense").write(dense[rows_].astype(np.float32).tobytes())
     for h in handles.values():
         h.close()
     shutil.rmtree(chunk_dir)
@@ -689,17 +767,9 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
     t_pass2 = time.time() - t1
 
     # ---- write shards: order, serialize in bulk, temp name, rename
-    from mezoo.data.examples import serialize_examples
-
     t2 = time.time()
     F, D = len(fields), len(layout.numeric)
-    signature = [tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, len(fields)], tf.int64)]
-    if layout.numeric:
-        serialize = tf.function(serialize_examples, input_signature=signature + [
-            tf.TensorSpec([None, len(layout.numeric)], tf.float32)])
-    else:
-        serialize_two = tf.function(lambda labels, ids: serialize_examples(labels, ids), input_signature=signature)
-        serialize = lambda labels, ids, dense=None: serialize_two(labels, ids)  # noqa: E731
+    serialize = make_serializer(F, D)
     options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=opts.compression_level) \
         if opts.compression == "GZIP" else tf.io.TFRecordOptions(compression_type="")
 
@@ -748,6 +818,62 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
         rel = f"vocab/{field['name']}.txt"
         write_vocabulary(os.path.join(work, rel), vocab)
         field["vocabulary"] = rel
+    spec, summary = spec_and_summary(files, fields, layout, opts, names, written, num_shards, positives,
+                                     rejected, vocab_total, memory, vocab_splits)
+    with open(os.path.join(work, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+        f.write("\n")
+    FeatureSpec(spec, work).save(work)
+    total = time.time() - t0
+    timing = {"pass1_validate_count_s": round(t_pass1, 2), "pass2_transform_s": round(t_pass2, 2),
+              "write_shards_s": round(t_write, 2), "total_s": round(total, 2),
+              "rows_per_s": round(rows_read / max(total, 1e-9))}
+    summary["timing"] = timing
+    return summary
+
+
+def check_accepted(files: List[FileInfo], rejected: Dict[str, int], n_valid: int, rows_read: int,
+                   first_rejects: List[str], opts: Options, log) -> None:
+    """After the first pass: empty inputs noted, byte-identical inputs refused, no valid rows an error."""
+    for f in files:
+        if f.empty:
+            log(f"warning: input {f.path} is empty")
+    check_distinct_contents(files, opts.allow_duplicate_inputs)  # the hashes are known once read
+    if n_valid == 0:
+        reasons = ", ".join(f"{r} {n:,}" for r, n in rejected.items() if n)
+        raise ConversionError(f"no valid rows in {', '.join(f.path for f in files)} ({rows_read} lines read, all "
+                              f"rejected: {reasons or 'no lines'}; first: {'; '.join(first_rejects) or '-'}); "
+                              f"nothing was written to {opts.output}")
+
+
+def check_memory(fields: List[Dict], opts: Options, log):
+    """Embedding memory per scale of the fields' vocab_size; stops (before anything is written)
+    over --memory_limit. Returns (sum of vocab sizes, memory table)."""
+    vocab_total = sum(f["vocab_size"] for f in fields)
+    memory = memory_table(vocab_total, opts.embedding_dim, opts.scales)
+    log(f"vocabulary: {len(fields)} fields, sum of vocabulary sizes {vocab_total:,} "
+        f"(largest {max(f['vocab_size'] for f in fields):,}); embedding memory at d={opts.embedding_dim}:")
+    for m in memory:
+        log(f"  scale {m['scale']:>3}: {m['parameters']:>15,} parameters, tables {human(m['table_bytes'])}, "
+            f"with Adam slots {human(m['with_adam_bytes'])}")
+    if opts.memory_limit and memory and max(m["table_bytes"] for m in memory) > opts.memory_limit:
+        worst = max(memory, key=lambda m: m["table_bytes"])
+        raise ConversionError(
+            f"stopping before writing anything: the embedding tables at scale {worst['scale']} need "
+            f"{human(worst['table_bytes'])}, over --memory_limit {human(opts.memory_limit)}; raise --min_count, "
+            f"set --max_vocab_size, lower --scales or raise --memory_limit")
+    return vocab_total, memory
+
+
+def spec_and_summary(files: List[FileInfo], fields: List[Dict], layout: Layout, opts: Options, names: List[str],
+                     written: Dict[str, int], num_shards: Dict[str, int], positives: Dict[str, int],
+                     rejected: Dict[str, int], vocab_total: int, memory: List[Dict], vocab_splits):
+    """The feature spec and summary.json of a finished conversion (fields carry vocab_size,
+    vocabulary and distinct_values; files their statistics)."""
+    given_splits = any(f.split for f in files)
+    rows_read = sum(f.lines for f in files)
+    n_written = sum(written.values())
+    n_rejected = sum(rejected.values())
     suffix = ".tfrecord.gz" if opts.compression == "GZIP" else ".tfrecord"
     spec = {
         "format_version": 1,
@@ -789,16 +915,7 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
                     "rejected": f.rejected, "empty": f.empty, "final_newline": f.final_newline,
                     "crlf": f.crlf, "utf8_bom": f.bom, "compression": f.compression} for f in files],
     }
-    with open(os.path.join(work, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1)
-        f.write("\n")
-    FeatureSpec(spec, work).save(work)
-    total = time.time() - t0
-    timing = {"pass1_validate_count_s": round(t_pass1, 2), "pass2_transform_s": round(t_pass2, 2),
-              "write_shards_s": round(t_write, 2), "total_s": round(total, 2),
-              "rows_per_s": round(rows_read / max(total, 1e-9))}
-    summary["timing"] = timing
-    return summary
+    return spec, summary
 
 
 def format_summary(s: Dict) -> str:

@@ -31,9 +31,9 @@ def avazu_layout() -> Layout:
                   label_name="click")
 
 
-def check_avazu_header(paths: List[str]) -> None:
+def check_avazu_header(paths: List[str], opener=None) -> None:
     for path in paths:
-        header = read_header(path).decode("utf-8", "replace").split(",")
+        header = read_header(path, opener).decode("utf-8", "replace").split(",")
         if header != AVAZU_COLUMNS:
             raise ConversionError(f"{path}: header is not Avazu's train.csv header (expected "
                                   f"{','.join(AVAZU_COLUMNS)}, got {','.join(header)[:300]})")

@@ -80,8 +80,8 @@ def check_inputs(paths: List[str]) -> None:
             raise InputError(f"input file is not readable: {p}")
 
 
-def _open(path: str):
-    raw = open(path, "rb")
+def _open(path: str, opener=None):
+    raw = opener(path) if opener is not None else open(path, "rb")
     magic = raw.read(2)
     raw.seek(0)
     hashing = _HashingReader(raw)
@@ -105,15 +105,19 @@ def _bad_utf8_lines(data: bytes, num_lines: int) -> Optional[np.ndarray]:
     return bad
 
 
-def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 << 20) -> Iterator[Chunk]:
+def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 << 20, opener=None, sizer=None,
+                     first_index: int = 0) -> Iterator[Chunk]:
     """Chunks of whole lines from each file in turn; fills in each FileInfo as it goes.
 
     With `header`, each file's first line is its header (stored in `FileInfo.header`), not data.
+    `opener(path)` / `sizer(path)` (default: local `open`, `os.path.getsize`) let other file
+    systems in (the Beam converter passes `apache_beam.io.filesystems`'s); chunks number their
+    file from `first_index`.
     """
-    for index, info in enumerate(files):
-        info.bytes = os.path.getsize(info.path)
+    for index, info in enumerate(files, start=first_index):
+        info.bytes = sizer(info.path) if sizer is not None else os.path.getsize(info.path)
         try:
-            hashing, f, info.compression = _open(info.path)
+            hashing, f, info.compression = _open(info.path, opener)
         except OSError as e:
             raise InputError(f"cannot open input {info.path}: {e}") from e
 
@@ -176,10 +180,11 @@ def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 <
         info.sha256 = hashing.hash.hexdigest()
 
 
-def read_header(path: str) -> bytes:
+def read_header(path: str, opener=None) -> bytes:
     """The first line of a (plain or gzip) text file, without BOM and line end."""
-    check_inputs([path])
-    hashing, f, _ = _open(path)
+    if opener is None:
+        check_inputs([path])
+    hashing, f, _ = _open(path, opener)
     buf = b""
     try:
         while b"\n" not in buf:

@@ -1,0 +1,143 @@
+"""The Beam converter (tfrecord_tools.beam, DirectRunner) against the single-machine one.
+
+Same options and seed on the real Criteo and Avazu samples and on a synthetic file with
+injected bad rows: identical vocabulary files, identical (label, ids) rows per split (as
+multisets, and in fact in the same order: both take the split and the train shuffle from
+`core.assign_splits`), identical per-reason reject counts and rejects.tsv, identical specs and
+summaries. What may differ: the gzip bytes of a shard (zlib framing) and the order in which
+shards are finished. The chunk sizes differ on purpose: the result must not depend on them.
+"""
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+pytest.importorskip("apache_beam", reason="the `beam` extra is not installed (pip install 'mezoo[beam]')")
+pytestmark = pytest.mark.tensorflow
+
+from tests.shared_data import shared_data  # noqa: E402
+from tests.tfrecord_tools.helpers import convert, read_split, sorted_rows  # noqa: E402
+from tests.tfrecord_tools.test_bad_input import fixture_lines, row  # noqa: E402
+from tfrecord_tools.core import Options  # noqa: E402
+from tfrecord_tools.formats import avazu_layout, criteo_layout  # noqa: E402
+from tfrecord_tools.reader import FileInfo  # noqa: E402
+
+BEAM_ARGS = ["--runner=DirectRunner", "--direct_num_workers=1"]
+
+
+def beam_convert(paths, layout, output, **options):
+    from tfrecord_tools import beam
+
+    options.setdefault("verbose", False)
+    opts = Options(output=str(output), dataset=options.pop("dataset", "test"), **options)
+    return beam.run([FileInfo(p) for p in paths], layout, opts, BEAM_ARGS)
+
+
+def assert_equivalent(single_dir, beam_dir, single, beamed, fields):
+    # vocabularies: the same files, byte for byte
+    for name in fields:
+        assert (beam_dir / "vocab" / f"{name}.txt").read_bytes() == (single_dir / "vocab" / f"{name}.txt").read_bytes(), name
+    # spec and summary (timings aside)
+    assert json.loads((beam_dir / "feature_spec.json").read_text()) == \
+        json.loads((single_dir / "feature_spec.json").read_text())
+    assert json.loads((beam_dir / "summary.json").read_text()) == json.loads((single_dir / "summary.json").read_text())
+    assert beamed["rejected"] == single["rejected"]
+    assert beamed["rows_read"] == beamed["rows_written"] + beamed["rows_rejected"]
+    assert {k: v for k, v in (beamed.get("metrics_rejected") or {}).items() if v} == single["rejected"]
+    # rejects: the same lines, reasons and texts
+    assert (beam_dir / "rejects.tsv").read_text() == (single_dir / "rejects.tsv").read_text()
+    # rows per split: the same multiset of (label, ids), and the same order
+    for split in single["written"]:
+        a_labels, a_ids, a_dense = read_split(single_dir, split)
+        b_labels, b_ids, b_dense = read_split(beam_dir, split)
+        np.testing.assert_array_equal(sorted_rows(b_labels, b_ids), sorted_rows(a_labels, a_ids))
+        np.testing.assert_array_equal(b_ids, a_ids)
+        np.testing.assert_array_equal(b_labels, a_labels)
+        np.testing.assert_array_equal(b_dense, a_dense)
+
+
+def test_criteo_sample_same_as_single_machine(tmp_path):
+    path = shared_data("criteo", "criteo_kaggle_head10k.tsv")
+    options = dict(min_count=10, seed=3, dataset="criteo", rows_per_shard=3000)
+    single = convert([path], criteo_layout(), tmp_path / "single", chunk_bytes=1 << 20, **options)
+    beamed = beam_convert([path], criteo_layout(), tmp_path / "beam", chunk_bytes=300 << 10, **options)
+    assert single["written"] == {"train": 8000, "valid": 1000, "test": 1000}
+    assert len(list((tmp_path / "beam").glob("train-*-of-00003.tfrecord.gz"))) == 3
+    fields = [f["name"] for f in criteo_layout().fields]
+    assert_equivalent(tmp_path / "single", tmp_path / "beam", single, beamed, fields)
+
+
+def test_avazu_sample_same_as_single_machine(tmp_path):
+    path = shared_data("avazu", "avazu_head10k.csv")
+    options = dict(min_count=4, seed=0, dataset="avazu", max_vocab_size={"*": 50, "device_ip": 7})
+    single = convert([path], avazu_layout(), tmp_path / "single", **options)
+    beamed = beam_convert([path], avazu_layout(), tmp_path / "beam", chunk_bytes=256 << 10, **options)
+    assert single["vocab_sizes"]["device_ip"] == 7
+    fields = [f["name"] for f in avazu_layout().fields]
+    assert_equivalent(tmp_path / "single", tmp_path / "beam", single, beamed, fields)
+
+
+def test_synthetic_with_bad_rows_same_as_single_machine(tmp_path):
+    """Generated Criteo rows with bad lines injected (every reason), over a plain file, an
+    empty one and a gzip CRLF one; min count 2, a cap with ties at the cut."""
+    from tfrecord_tools.synthetic import generate
+
+    gen = tmp_path / "gen.txt"
+    generate("criteo", 3000, str(gen), seed=5)
+    good = gen.read_bytes().rstrip(b"\n").split(b"\n")
+    bad = [line for line, reason in fixture_lines() if reason and reason != "truncated_last_line"]
+    lines = []
+    for k, line in enumerate(good[:2000]):
+        lines.append(line)
+        if k % 97 == 0:
+            lines.append(bad[(k // 97) % len(bad)])
+    a = tmp_path / "a.tsv"
+    a.write_bytes(b"\n".join(lines) + b"\n" + good[2000][:50])  # ends with a truncated line
+    empty = tmp_path / "empty.tsv"
+    empty.write_bytes(b"")
+    c = tmp_path / "c.tsv.gz"
+    with gzip.open(c, "wb") as f:
+        f.write(b"\r\n".join(good[2000:] + [row(label="x").encode()]) + b"\r\n")
+    paths = [str(a), str(empty), str(c)]
+    options = dict(min_count=2, seed=11, split=(0.7, 0.2, 0.1), max_vocab_size={"C3": 20, "I5": 9},
+                   rows_per_shard=700, max_rejects_logged=25)
+    single = convert(paths, criteo_layout(), tmp_path / "single", chunk_bytes=64 << 10, **options)
+    beamed = beam_convert(paths, criteo_layout(), tmp_path / "beam", chunk_bytes=40 << 10, **options)
+    assert set(single["rejected"]) == {"empty_line", "wrong_column_count", "invalid_utf8", "missing_label",
+                                       "bad_label", "bad_integer", "truncated_last_line"}
+    fields = [f["name"] for f in criteo_layout().fields]
+    assert_equivalent(tmp_path / "single", tmp_path / "beam", single, beamed, fields)
+
+
+def test_beam_cli_on_a_sample(tmp_path):
+    """`python -m tfrecord_tools.beam criteo ... --runner DirectRunner`: the check line, and a
+    directory mezoo.data reads."""
+    import subprocess
+    import sys
+
+    from tests.shared_data import ROOT
+
+    path = shared_data("criteo", "criteo_kaggle_head10k.tsv")
+    raw = tmp_path / "raw.tsv"  # 199 real rows and one bad line (2 columns)
+    with open(path, "rb") as f:
+        head = [next(f) for _ in range(199)]
+    raw.write_bytes(b"".join(head[:50]) + b"2\tbad label\n" + b"".join(head[50:]))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "tfrecord_tools.beam", "criteo", "--input", str(raw), "--output",
+                           str(out), "--min_count", "1", "--runner", "DirectRunner"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "rows_read 200 == rows_written 199 + rows_rejected 1: OK" in proc.stdout
+    assert "Beam counters (mezoo.rejects): wrong_column_count 1" in proc.stdout
+    from mezoo.data import FeatureSpec
+
+    spec = FeatureSpec.load(str(out))
+    summary = json.loads((out / "summary.json").read_text())
+    assert sum(spec.rows(s) for s in spec.splits) == summary["rows_written"]
+    bad = subprocess.run([sys.executable, "-m", "tfrecord_tools.beam", "criteo", "--input",
+                          str(tmp_path / "missing.tsv"), "--output", str(out)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert bad.returncode == 2 and "input file not found" in bad.stderr and "missing.tsv" in bad.stderr

@@ -1,0 +1,617 @@
+"""The converter as an Apache Beam pipeline: Dataflow, Flink, Spark, or a local runner.
+
+    python -m tfrecord_tools.beam criteo --input 'gs://b/day_*.gz' --output gs://b/criteo1tb \\
+        --runner DataflowRunner --project P --region R --temp_location gs://b/tmp --setup_file ./setup.py
+    python -m tfrecord_tools.beam avazu --input train.csv --output DIR --runner DirectRunner
+    python -m tfrecord_tools.beam csv --schema schema.yaml --input data.csv --output DIR
+
+The same conversion as `tfrecord_tools.criteo|avazu|csv` (same flags, same defaults), with every
+piece of it taken from `tfrecord_tools.core` and `mezoo.data`, not written again:
+
+- Files are read (plain or gzip, through `apache_beam.io.filesystems`: local, gs://, s3://...)
+  by the same chunk reader (`reader.read_text_chunks`), one file per worker stream; chunks are
+  parsed and validated by the same TF parser (`core.make_parser`) and counted by the same TF
+  function (`core.make_count_fn`). Rejected lines carry file, line, reason (`core.REASONS`) and
+  text into `rejects.tsv`; each reason is a Beam counter (namespace `mezoo.rejects`) and the
+  per-reason, per-file counts go to `summary.json`.
+- Vocabularies: token counts are combined per (field, hash bucket of the token), so no worker
+  holds a whole field's distinct values; only the tokens with count >= `--min_count` meet, per
+  field, in `core.build_vocabulary` (same order, same ties, same `--max_vocab_size`).
+- The split: `core.assign_splits` on the accepted-row counts per file (the same exact seeded
+  permutation, so every row lands in the same split at the same position), computed once and
+  handed to each chunk as its slice. Its arrays take about 9 bytes per accepted row on one
+  worker (40 GB for Criteo 1TB's 4.4 B rows: use a high-memory worker type).
+- Ids: each chunk's distinct values go through `mezoo.data.RawToIds` (`core.make_transform_fn`),
+  the tables built once per worker process (`apache_beam.utils.shared`), then rows are
+  grouped per output shard, put in their position order and serialized by
+  `mezoo.data.examples.serialize_examples`; a shard is written as a gzip TFRecord locally,
+  copied to its final name (temp name, then rename). Vocabularies, `rejects.tsv`,
+  `summary.json` follow, `feature_spec.json` last.
+
+What differs from the single-machine converter, and why it is harmless: the bytes of a shard's
+gzip stream (the same records in the same order; zlib framing only), and the order in which
+shards appear. `rows_read == rows_written + rows_rejected` is checked by the last step, which
+fails the pipeline (nothing is installed: no spec) when it does not hold. There is no output
+lock across machines: do not run two conversions into one output directory. Parquet input
+(csv tool) is not supported here yet.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from typing import Dict, List
+
+import numpy as np
+
+from tfrecord_tools.core import (REASONS, SPLITS, ConversionError, Layout, Options, _escape_line, _shard_name,
+                                 assign_splits, build_vocabulary, check_accepted, check_memory, chunk_rejects,
+                                 format_summary, make_count_fn, make_parser, make_serializer, make_transform_fn,
+                                 merge_counts, shard_pieces, spec_and_summary, token_keys)
+from tfrecord_tools.reader import FileInfo, InputError, read_text_chunks
+
+try:
+    import apache_beam as beam
+    from apache_beam import pvalue
+except ImportError:  # the `beam` extra is absent: the module still imports, run() says what to install
+    beam = pvalue = None
+
+COUNT_BUCKETS = 64  # token counts are combined per (field, bucket): spreads a field over workers
+METRICS_NAMESPACE = "mezoo.rejects"
+
+
+def _require_beam():
+    if beam is None:
+        raise ConversionError("tfrecord_tools.beam needs Apache Beam: pip install 'mezoo[beam]' "
+                              "(or make install, which installs the extra)")
+
+
+_DoFn = beam.DoFn if beam is not None else object
+_CombineFn = beam.CombineFn if beam is not None else object
+
+
+# ------------------------------------------------------------------------- file systems
+def fs_open(path: str):
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def fs_size(path: str) -> int:
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+
+
+def fs_write(path: str, data: bytes) -> None:
+    """Writes `data` to `path` under a temporary name, then renames it (atomic where the file system is)."""
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    tmp = path + ".tmp"
+    with FileSystems.create(tmp, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        f.write(data)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+
+
+def fs_copy_file(local: str, path: str) -> None:
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    tmp = path + ".tmp"
+    with open(local, "rb") as src, FileSystems.create(tmp, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        for block in iter(lambda: src.read(8 << 20), b""):
+            f.write(block)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+
+
+def expand_inputs(values: List[str]) -> List[str]:
+    """Comma-separated paths and globs on any Beam file system; globs sorted naturally (day_2 < day_10)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from tfrecord_tools.common_flags import natural_key
+
+    out = []
+    for value in values or []:
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            found = [m.path for m in FileSystems.match([part])[0].metadata_list]
+            if not found:
+                raise InputError(f"input file not found: {part}" if not any(c in part for c in "*?[")
+                                 else f"no input file matches {part}")
+            out += sorted(found, key=natural_key) if any(c in part for c in "*?[") else [part]
+    return out
+
+
+def prepare_output(output: str) -> None:
+    """Removes a previous conversion from `output` (its spec first) so that, until this run's spec
+    is written last, the directory is no conversion."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from tfrecord_tools.core import CONVERSION_FILES, SHARD_NAME
+
+    FileSystems.mkdirs(output) if not FileSystems.exists(output) else None
+    spec = FileSystems.join(output, "feature_spec.json")
+    if FileSystems.exists(spec):
+        FileSystems.delete([spec])
+    old = [m.path for m in FileSystems.match([FileSystems.join(output, "*")])[0].metadata_list
+           if SHARD_NAME.match(os.path.basename(m.path)) or os.path.basename(m.path) in CONVERSION_FILES]
+    old += [m.path for m in FileSystems.match([FileSystems.join(output, "vocab", "*")])[0].metadata_list]
+    if old:
+        FileSystems.delete(old)
+
+
+# ------------------------------------------------------------------------------- DoFns
+class ReadFile(_DoFn):
+    """(file index, FileInfo) -> ((file index, chunk number), Chunk) ...; tagged `files`: the
+    file's statistics once read (lines, sha256, final newline, ...)."""
+
+    def __init__(self, header: bool, chunk_bytes: int):
+        self.header, self.chunk_bytes = header, chunk_bytes
+
+    def process(self, element):
+        index, info = element
+        for k, chunk in enumerate(read_text_chunks([info], self.header, self.chunk_bytes, opener=fs_open,
+                                                   sizer=fs_size, first_index=index)):
+            yield (index, k), chunk
+        yield pvalue.TaggedOutput("files", (index, info))
+
+
+class ParseChunk(_DoFn):
+    """A chunk -> parsed and counted with the converter's own TF functions. Outputs:
+    main ((file, chunk), rows: labels, dense, index, distinct); `valid` ((file, chunk), accepted
+    rows); `rejects` (file, line, reason, text); `reasons` ((file, reason), n); `tokens`
+    ((field, bucket), (keys, counts))."""
+
+    def __init__(self, layout: Layout, accept_unterminated: bool, count_files):
+        self.layout, self.accept_unterminated, self.count_files = layout, accept_unterminated, set(count_files)
+
+    def setup(self):
+        import tensorflow as tf
+
+        parse_text, _ = make_parser(self.layout, self.accept_unterminated)
+        count_fn = make_count_fn([dict(f) for f in self.layout.fields])
+        self.fn = tf.function(lambda data, bad, unterminated: count_fn(*parse_text(data, bad, unterminated)),
+                              input_signature=[tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool),
+                                               tf.TensorSpec([], tf.bool)])
+        self.is_int = [f.get("source") == "integer" for f in self.layout.fields]
+
+    def process(self, element):
+        import tensorflow as tf
+        from apache_beam.metrics import Metrics
+
+        key, chunk = element
+        bad = chunk.bad_utf8 if chunk.bad_utf8 is not None else np.zeros(chunk.num_lines, bool)
+        res = [t.numpy() for t in self.fn(tf.constant(chunk.data), tf.constant(bad), tf.constant(chunk.unterminated))]
+        reason = res[0]
+        n_bad, per_reason = 0, {}
+        for _, line_no, name, text in chunk_rejects(chunk, reason):
+            n_bad += 1
+            per_reason[name] = per_reason.get(name, 0) + 1
+            yield pvalue.TaggedOutput("rejects", (chunk.file_index, line_no, name, text))
+        for name, n in per_reason.items():
+            Metrics.counter(METRICS_NAMESPACE, name).inc(n)
+            yield pvalue.TaggedOutput("reasons", ((chunk.file_index, name), n))
+        yield pvalue.TaggedOutput("valid", (key, len(reason) - n_bad))
+        labels, dense, index, distinct = res[1:5]
+        yield key, (labels.astype(np.uint8), dense.astype(np.float32), index.astype(np.int32), distinct)
+        if chunk.file_index not in self.count_files:
+            return
+        for i in range(len(self.is_int)):
+            keys = token_keys(self.is_int[i], res[5 + 3 * i], res[6 + 3 * i])
+            counts = res[7 + 3 * i].astype(np.int64)
+            if not self.is_int[i]:
+                keys = np.asarray(keys.to_numpy(zero_copy_only=False), dtype=object)
+            if self.is_int[i]:
+                bucket = np.mod(keys, COUNT_BUCKETS)
+            else:
+                bucket = tf.strings.to_hash_bucket_fast(keys, COUNT_BUCKETS).numpy()
+            for b in np.unique(bucket):
+                sel = bucket == b
+                yield pvalue.TaggedOutput("tokens", ((i, int(b)), (keys[sel], counts[sel])))
+
+
+class MergeCounts(_CombineFn):
+    """CombineFn: (keys, counts) parts of one (field, bucket) -> summed counts (`core.merge_counts`)."""
+
+    def create_accumulator(self):
+        return []
+
+    def add_input(self, acc, part):
+        acc.append(part)
+        if len(acc) > 64:
+            acc = [self._merge(acc)]
+        return acc
+
+    def merge_accumulators(self, accs):
+        parts = [p for acc in accs for p in acc]
+        return [self._merge(parts)] if parts else []
+
+    def extract_output(self, acc):
+        return self._merge(acc) if acc else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+    @staticmethod
+    def _merge(parts):
+        return merge_counts(parts, parts[0][0].dtype != object)
+
+
+def kept_tokens(element, min_count: int):
+    """((field, bucket), (keys, counts)) -> (field, (kept keys, their counts, distinct values in the bucket))."""
+    (field, _), (keys, counts) = element
+    keep = counts >= min_count
+    return field, (keys[keep], counts[keep], len(keys))
+
+
+def field_vocabulary(element, fields: List[Dict], opts: Options):
+    """(field, [(keys, counts, distinct)...]) -> (field, (vocabulary tokens, distinct values))."""
+    field, parts = element
+    parts = list(parts)
+    integer = fields[field].get("source") == "integer"
+    distinct = sum(p[2] for p in parts)
+    if integer:
+        keys = np.concatenate([np.asarray(p[0], np.int64) for p in parts] or [np.zeros(0, np.int64)])
+    else:
+        keys = np.concatenate([np.asarray(p[0], object) for p in parts] or [np.zeros(0, object)])
+    counts = np.concatenate([np.asarray(p[1], np.int64) for p in parts] or [np.zeros(0, np.int64)])
+    cap = opts.max_vocab_size.get(fields[field]["name"], opts.max_vocab_size.get("*"))
+    return field, (build_vocabulary(keys, counts, integer, opts.min_count, cap), distinct)
+
+
+def _files_with_stats(files: List[FileInfo], stats, reasons) -> List[FileInfo]:
+    by_index = dict(stats)
+    out = []
+    for i, f in enumerate(files):
+        info = dataclasses.replace(by_index[i]) if i in by_index else dataclasses.replace(f)
+        info.rejected = {}
+        out.append(info)
+    for (i, name), n in sorted(reasons, key=lambda r: (r[0][0], REASONS.index(r[0][1]))):
+        out[i].rejected[name] = out[i].rejected.get(name, 0) + n
+    return out
+
+
+def _fields_with_vocab(layout: Layout, vocab: Dict) -> List[Dict]:
+    fields = [dict(f) for f in layout.fields]
+    for i, f in enumerate(fields):
+        tokens, distinct = vocab.get(i, ([], 0))
+        f["vocab_size"] = len(tokens) + 1
+        f["distinct_values"] = int(distinct)
+    return fields
+
+
+def make_plan(_, valid, stats, reasons, vocab, files: List[FileInfo], layout: Layout, opts: Options):
+    """Once, after the first pass: the checks of core (every line accepted or rejected, duplicate
+    inputs, no valid rows, the memory limit), then `core.assign_splits`; yields the plan (tagged
+    `plan`) and each chunk's slice of the split assignment."""
+    log = print if opts.verbose else (lambda *a: None)
+    files = _files_with_stats(files, stats, reasons)
+    rejected = {r: 0 for r in REASONS}
+    for (_, name), n in reasons:
+        rejected[name] += n
+    chunks = sorted(valid)
+    valid_per_file = [0] * len(files)
+    for (i, _), n in chunks:
+        valid_per_file[i] += n
+    rows_read, n_valid, n_rejected = sum(f.lines for f in files), sum(valid_per_file), sum(rejected.values())
+    if rows_read != n_valid + n_rejected:
+        raise ConversionError(f"internal error: {rows_read} lines read, {n_valid} accepted, {n_rejected} rejected")
+    check_accepted(files, rejected, n_valid, rows_read, [], opts, log)
+    fields = _fields_with_vocab(layout, vocab)
+    check_memory(fields, opts, log)
+    names, split_rows, split_of_row, position = assign_splits(valid_per_file, [f.split for f in files], opts.split,
+                                                              opts.seed)
+    num_shards = {n: max(1, -(-split_rows[n] // opts.rows_per_shard)) for n in names}
+    yield pvalue.TaggedOutput("plan", {"names": names, "split_names": list(split_rows),
+                                            "num_shards": num_shards})
+    offset = 0
+    for key, n in chunks:
+        yield key, (split_of_row[offset:offset + n], position[offset:offset + n])
+        offset += n
+
+
+class TransformChunk(_DoFn):
+    """(chunk key, {rows, assignment}) -> ((split, shard), (position in shard, ids, labels, dense)) pieces,
+    through `mezoo.data.RawToIds` built once per worker process from the vocabularies."""
+
+    def __init__(self, layout: Layout, rows_per_shard: int):
+        self.layout, self.rps = layout, rows_per_shard
+
+    def setup(self):
+        from apache_beam.utils import shared
+
+        self._shared = shared.Shared()
+
+    def _ids_fn(self, vocab):
+        layout = self.layout
+
+        def build():
+            from mezoo.data.transform import RawToIds
+
+            fields = _fields_with_vocab(layout, vocab)
+            transform = RawToIds.from_vocabularies(fields, [vocab.get(i, ([], 0))[0] for i in range(len(fields))])
+
+            class Holder:  # weak-referenceable, as `shared` needs
+                pass
+
+            holder = Holder()
+            holder.transform = transform
+            holder.fn = make_transform_fn(transform, len(fields))
+            return holder
+
+        return self._shared.acquire(build).fn
+
+    def process(self, element, vocab, plan):
+        import tensorflow as tf
+
+        key, grouped = element
+        rows, assignment = list(grouped["rows"]), list(grouped["assignment"])
+        if len(rows) != 1 or len(assignment) != 1:
+            raise ConversionError(f"internal error: chunk {key}: {len(rows)} parsed, {len(assignment)} assignments")
+        labels, dense, index, distinct = rows[0]
+        split_of, position = assignment[0]
+        if len(labels) != len(split_of):
+            raise ConversionError(f"input changed between passes: chunk {key}: {len(labels)} rows, "
+                                  f"{len(split_of)} assigned")
+        if not len(labels):
+            return
+        ids = self._ids_fn(vocab)(tf.constant(distinct), tf.constant(index)).numpy()
+        if sum(len(v[0]) + 1 for v in vocab.values()) < 2 ** 31:
+            ids = ids.astype(np.int32)  # half the bytes through the shuffle to the shards
+        for name, k, rows_ in shard_pieces(plan["split_names"], split_of, position, self.rps):
+            yield (name, k), ((position[rows_] % self.rps).astype(np.int32), ids[rows_], labels[rows_], dense[rows_])
+
+
+class WriteShard(_DoFn):
+    """((split, shard), pieces) -> the shard, rows in position order, serialized by mezoo.data and
+    written as a (gzip) TFRecord under a temp name, then renamed. Yields (split, rows, positives)."""
+
+    def __init__(self, output: str, num_fields: int, num_numeric: int, opts: Options):
+        self.output, self.F, self.D, self.opts = output, num_fields, num_numeric, opts
+
+    def setup(self):
+        self.serialize = make_serializer(self.F, self.D)
+
+    def process(self, element, plan):
+        import tensorflow as tf
+
+        (name, k), pieces = element
+        pieces = list(pieces)
+        pos = np.concatenate([p[0] for p in pieces])
+        order = np.argsort(pos, kind="stable")
+        ids = np.concatenate([p[1] for p in pieces])[order].astype(np.int64)
+        labels = np.concatenate([p[2] for p in pieces])[order].astype(np.float32)
+        dense = np.concatenate([p[3] for p in pieces])[order].astype(np.float32) if self.D else None
+        opts = self.opts
+        options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=opts.compression_level) \
+            if opts.compression == "GZIP" else tf.io.TFRecordOptions(compression_type="")
+        final = _join(self.output, _shard_name(name, k, plan["num_shards"][name], opts.compression))
+        with tempfile.TemporaryDirectory(prefix="mezoo-beam-shard-") as tmp:
+            local = os.path.join(tmp, "shard")
+            with tf.io.TFRecordWriter(local, options) as writer:
+                for start in range(0, len(pos), 100_000):
+                    part = slice(start, start + 100_000)
+                    for record in self.serialize(labels[part], ids[part], None if dense is None else dense[part]).numpy():
+                        writer.write(record)
+            fs_copy_file(local, final)
+        yield name, (len(pos), int(labels.sum()))
+
+
+def _join(*parts):
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.join(*parts)
+
+
+def write_rejects(rejects, files: List[FileInfo], output: str, limit: int):
+    """All (or the first `limit`, in file and line order) rejected lines -> rejects.tsv."""
+    rows = sorted(rejects, key=lambda r: (r[0], r[1]))
+    if limit >= 0:
+        rows = rows[:limit]
+    text = "file\tline\treason\ttext\n" + "".join(
+        f"{files[i].path}\t{line}\t{name}\t{_escape_line(line_text)}\n" for i, line, name, line_text in rows)
+    fs_write(_join(output, "rejects.tsv"), text.encode("utf-8"))
+    return len(rows)
+
+
+def finish(_, stats, reasons, vocab, plan, written, rejects_done, files: List[FileInfo], layout: Layout,
+           opts: Options, vocab_splits):
+    """Last: the rows check, vocabulary files, summary.json, and feature_spec.json last of all."""
+    from mezoo.data.feature_spec import escape_token
+
+    del rejects_done  # (a side input only so that rejects.tsv is written before the spec)
+    files = _files_with_stats(files, stats, reasons)
+    rejected = {r: 0 for r in REASONS}
+    for (_, name), n in reasons:
+        rejected[name] += n
+    names = plan["names"]
+    totals = {n: [0, 0] for n in names}
+    for name, (n, pos) in written:
+        totals[name][0] += n
+        totals[name][1] += pos
+    written_rows = {n: totals[n][0] for n in names}
+    positives = {n: totals[n][1] for n in names}
+    fields = _fields_with_vocab(layout, vocab)
+    rows_read, n_written, n_rejected = sum(f.lines for f in files), sum(written_rows.values()), sum(rejected.values())
+    if rows_read != n_written + n_rejected:
+        raise ConversionError(f"rows read {rows_read} != written {n_written} + rejected {n_rejected}")
+    vocab_total, memory = check_memory(fields, opts, lambda *a: None)
+    for i, field in enumerate(fields):
+        rel = f"vocab/{field['name']}.txt"
+        fs_write(_join(opts.output, "vocab", f"{field['name']}.txt"),
+                 b"".join(escape_token(t) + b"\n" for t in vocab.get(i, ([], 0))[0]))
+        field["vocabulary"] = rel
+    spec, summary = spec_and_summary(files, fields, layout, opts, names, written_rows, plan["num_shards"], positives,
+                                     rejected, vocab_total, memory, vocab_splits)
+    from mezoo.data.feature_spec import FeatureSpec
+
+    FeatureSpec(spec, opts.output)  # validates the spec as mezoo.data will read it
+    fs_write(_join(opts.output, "summary.json"), (json.dumps(summary, indent=1) + "\n").encode())
+    fs_write(_join(opts.output, "feature_spec.json"), (json.dumps(spec, indent=1) + "\n").encode())
+    yield summary
+
+
+# ---------------------------------------------------------------------------- pipeline
+def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options):
+    """Adds the conversion to pipeline `p`; returns the PCollection of the (one) summary."""
+    given_splits = any(f.split for f in files)
+    vocab_splits = set(opts.vocabulary_splits or (["train"] if given_splits else SPLITS))
+    count_files = [i for i, f in enumerate(files) if not given_splits or f.split in vocab_splits]
+    fields = [dict(f) for f in layout.fields]
+    AsList, AsDict, AsSingleton = pvalue.AsList, pvalue.AsDict, pvalue.AsSingleton
+
+    read = (p | "Files" >> beam.Create(list(enumerate(files)))
+            | "Reshuffle files" >> beam.Reshuffle()
+            | "Read" >> beam.ParDo(ReadFile(layout.header, opts.chunk_bytes)).with_outputs("files",
+                                                                                              main="chunks"))
+    parsed = (read.chunks
+              | "Spread chunks" >> beam.Reshuffle()
+              | "Parse, validate, count" >> beam.ParDo(
+                  ParseChunk(layout, opts.accept_unterminated_last_line, count_files)).with_outputs(
+                      "valid", "rejects", "reasons", "tokens", main="rows"))
+    reasons = parsed.reasons | "Reject counts" >> beam.CombinePerKey(sum)
+    vocab = (parsed.tokens
+             | "Count tokens" >> beam.CombinePerKey(MergeCounts())
+             | "Min count" >> beam.Map(kept_tokens, opts.min_count)
+             | "Per field" >> beam.GroupByKey()
+             | "Vocabulary" >> beam.Map(field_vocabulary, fields, opts))
+    one = p | "Once" >> beam.Create([None])
+    planned = one | "Split plan" >> beam.FlatMap(
+        make_plan, AsList(parsed.valid), AsList(read.files), AsList(reasons), AsDict(vocab), files, layout,
+        opts).with_outputs("plan", main="assignment")
+    plan = AsSingleton(planned.plan)
+    pieces = ({"rows": parsed.rows, "assignment": planned.assignment}
+              | "Join" >> beam.CoGroupByKey()
+              | "Ids" >> beam.ParDo(TransformChunk(layout, opts.rows_per_shard), AsDict(vocab), plan))
+    written = (pieces
+               | "Per shard" >> beam.GroupByKey()
+               | "Write shards" >> beam.ParDo(WriteShard(opts.output, len(fields), len(layout.numeric), opts),
+                                              plan))
+    if opts.max_rejects_logged >= 0:
+        logged = (parsed.rejects
+                  | "First rejects" >> beam.combiners.Top.Smallest(opts.max_rejects_logged, key=lambda r: (r[0], r[1])))
+    else:
+        logged = parsed.rejects | "All rejects" >> beam.combiners.ToList()
+    rejects_done = one | "Write rejects" >> beam.Map(
+        lambda _, rows: write_rejects(rows, files, opts.output, opts.max_rejects_logged), AsSingleton(logged))
+    return one | "Finish" >> beam.FlatMap(
+        finish, AsList(read.files), AsList(reasons), AsDict(vocab), plan, AsList(written), AsSingleton(rejects_done),
+        files, layout, opts, vocab_splits)
+
+
+def run(files: List[FileInfo], layout: Layout, opts: Options, beam_args: List[str]) -> Dict:
+    """Runs the conversion with the given Beam pipeline options; returns the summary (read back
+    from the output) with the reject counters of the pipeline's metrics and the wall time."""
+    _require_beam()
+    from apache_beam.metrics.metric import MetricsFilter
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    t0 = time.time()
+    prepare_output(opts.output)
+    p = beam.Pipeline(options=PipelineOptions(beam_args))
+    build_pipeline(p, files, layout, opts)
+    result = p.run()
+    result.wait_until_finish()
+    with fs_open(_join(opts.output, "summary.json")) as f:
+        summary = json.loads(f.read().decode())
+    metrics = {}
+    try:
+        for counter in result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))["counters"]:
+            metrics[counter.key.metric.name] = metrics.get(counter.key.metric.name, 0) + int(counter.committed or 0)
+    except Exception:  # some runners report no metrics; summary.json has the counts anyway
+        metrics = None
+    total = time.time() - t0
+    summary["metrics_rejected"] = metrics
+    summary["timing"] = {"total_s": round(total, 2), "rows_per_s": round(summary["rows_read"] / max(total, 1e-9))}
+    return summary
+
+
+# --------------------------------------------------------------------------------- CLI
+DATASETS = {"criteo": 10, "avazu": 4, "csv": 1}  # each tool's default --min_count
+
+
+def _define_flags():
+    from absl import flags
+
+    from tfrecord_tools import common_flags
+
+    common_flags.define(min_count=None, input_required=False)
+    flags.DEFINE_string("schema", None, "csv only: the schema file (YAML or JSON), as tfrecord_tools.csv takes it.")
+
+
+def main(argv: List[str]) -> None:
+    """`python -m tfrecord_tools.beam DATASET [the tool's flags] [Beam pipeline options]`."""
+    from absl import flags
+
+    from tfrecord_tools import common_flags
+    from tfrecord_tools.core import run_main
+
+    FLAGS = flags.FLAGS
+    rest = FLAGS(argv, known_only=True)
+    positional = [a for a in rest[1:] if a in DATASETS]
+    beam_args = [a for a in rest[1:] if a not in DATASETS or a is not positional[0]] if positional else rest[1:]
+
+    def run_cli():
+        if len(positional) < 1:
+            raise ValueError(f"usage: python -m tfrecord_tools.beam {{{'|'.join(DATASETS)}}} --input ... --output ... "
+                             "[--runner DirectRunner|PrismRunner|DataflowRunner|FlinkRunner|SparkRunner ...]")
+        dataset = positional[0]
+        if FLAGS.min_count is None:
+            FLAGS.min_count = DATASETS[dataset]
+        _require_beam()
+        if dataset == "csv":
+            from tfrecord_tools.schema import build, load_schema
+
+            if not FLAGS.schema:
+                raise ValueError("csv needs --schema")
+            schema = load_schema(FLAGS.schema)
+            for key in ("min_count", "seed", "split"):
+                if key in schema and not FLAGS[key].present:
+                    value = schema[key]
+                    FLAGS[key].value = ",".join(map(str, value)) if isinstance(value, list) else value
+            files, layout, fmt = build(schema, os.path.dirname(os.path.abspath(FLAGS.schema)),
+                                       common_flags.input_paths(FLAGS.input))
+            if fmt == "parquet":
+                raise ConversionError("Parquet input is not supported by tfrecord_tools.beam yet: use "
+                                      "tfrecord_tools.csv, or convert to delimited text")
+            opts = common_flags.options(schema.get("dataset", "csv"))
+            if schema.get("vocabulary_from"):
+                opts.vocabulary_splits = list(schema["vocabulary_from"])
+        else:
+            from tfrecord_tools.formats import avazu_layout, check_avazu_header, criteo_layout
+
+            if not FLAGS.input:
+                raise ValueError("--input is required")
+            paths = expand_inputs(FLAGS.input)
+            layout = criteo_layout() if dataset == "criteo" else avazu_layout()
+            if dataset == "avazu":
+                check_avazu_header(paths, opener=fs_open)
+            files = [FileInfo(p) for p in paths]
+            opts = common_flags.options(dataset)
+        opts.output = opts.output.rstrip("/") if "://" in opts.output else os.path.abspath(opts.output)
+        print(f"tfrecord_tools.beam {dataset}: {len(files)} input file(s) -> {opts.output}; Beam options: "
+              f"{' '.join(beam_args) or '(defaults: DirectRunner)'}", flush=True)
+        summary = run(files, layout, opts, beam_args)
+        print(format_summary({k: v for k, v in summary.items() if k != "timing"}))
+        if summary.get("metrics_rejected") is not None:
+            print("  Beam counters (mezoo.rejects): " + (", ".join(
+                f"{k} {v:,}" for k, v in sorted(summary["metrics_rejected"].items())) or "none"))
+        print(f"  time {summary['timing']['total_s']} s ({summary['timing']['rows_per_s']:,} rows/s end to end)")
+
+    run_main(run_cli, bool(FLAGS.verbose))
+
+
+if __name__ == "__main__":
+    # Run the module's importable twin, so that the DoFns pickle by reference
+    # (tfrecord_tools.beam.ParseChunk), as workers import them, not as classes of __main__.
+    from tfrecord_tools import beam as _module
+
+    _module._define_flags()
+    _module.main(sys.argv)
