@@ -51,7 +51,8 @@ def test_a_recipe_file_may_extend_an_installed_base(tmp_path):
 @pytest.mark.parametrize(
     "name,overrides,message",
     [
-        ("dcnv2_me_critio", [], "unknown recipe 'dcnv2_me_critio'; installed recipes: dcnv2_me_avazu"),
+        ("dcnv2_me_critio", [], "unknown recipe 'dcnv2_me_critio'; installed recipes: autoint_plus_se_frappe, dcn_se_frappe, "
+                                "dcnv2_me_avazu"),
         ("_base", [], "unknown recipe '_base'"),
         ("dcnv2_me_criteo", ["train.lr=1"], "unknown key 'lr' in train; known keys: backup_every_steps"),
         ("dcnv2_me_criteo", ["optim.lr=1"], "unknown section 'optim'"),
