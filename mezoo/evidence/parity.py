@@ -57,7 +57,7 @@ def parity_rows(run_dirs: Sequence) -> List[Dict]:
             auc = float(metrics["test_auc"])
             row.update({
                 "test_auc": auc, "gap": auc - bars, "within_tolerance": auc >= bars - TOLERANCE,
-                "test_logloss": float(metrics["test_logloss"]), "best_epoch": int(metrics["best_epoch"]) + 1,
+                "test_logloss": float(metrics["test_logloss"]), "best_epoch": int(metrics["best_epoch"]),
                 "epochs": len(metrics.get("epochs", [])), "run_dir": str(run.path),
                 "train_command": run.train_command or "",
             })

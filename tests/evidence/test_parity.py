@@ -27,6 +27,7 @@ def test_table_has_every_bars_family_and_the_runs_numbers(run_dirs, tmp_path, ca
     assert float(dcnv2["test_auc"]) == pytest.approx(metrics["test_auc"])
     assert float(dcnv2["gap"]) == pytest.approx(metrics["test_auc"] - 0.9845)
     assert dcnv2["within_tolerance"] == str(metrics["test_auc"] >= 0.9845 - parity.TOLERANCE)
+    assert int(dcnv2["best_epoch"]) == metrics["best_epoch"] and int(dcnv2["epochs"]) == len(metrics["epochs"])
     assert all(row["test_auc"] == "" for row in rows if row["model"] != "dcnv2")
     text = (out / "parity.md").read_text()
     for expected in ("| DCNv2 | 0.9845 | " + f"{metrics['test_auc']:.5f}", "| DNN | 0.9833 | not run |",
