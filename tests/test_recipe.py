@@ -51,7 +51,8 @@ def test_a_recipe_file_may_extend_an_installed_base(tmp_path):
 @pytest.mark.parametrize(
     "name,overrides,message",
     [
-        ("dcnv2_me_critio", [], "unknown recipe 'dcnv2_me_critio'; installed recipes: dcnv2_me_avazu"),
+        ("dcnv2_me_critio", [], "unknown recipe 'dcnv2_me_critio'; installed recipes: autoint_plus_se_frappe, dcn_se_frappe, "
+                                "dcnv2_me_avazu"),
         ("_base", [], "unknown recipe '_base'"),
         ("dcnv2_me_criteo", ["train.lr=1"], "unknown key 'lr' in train; known keys: backup_every_steps"),
         ("dcnv2_me_criteo", ["optim.lr=1"], "unknown section 'optim'"),
@@ -71,3 +72,22 @@ def test_model_keys_can_be_restricted_to_the_constructor(tmp_path):
     bad.write_text("model: [1, 2]\n")
     with pytest.raises(recipe.RecipeError, match="must be a mapping"):
         recipe.load(bad)
+
+
+@pytest.mark.parametrize(
+    "name,model",
+    [
+        ("deepfm_se_frappe", {"name": "deepfm", "hidden_units": [400, 400, 400], "dropout": 0.2}),
+        ("dcn_se_frappe", {"name": "dcn", "num_cross_layers": 3, "hidden_units": [400, 400, 400], "dropout": 0.2}),
+        ("autoint_plus_se_frappe", {"name": "autoint_plus", "num_attention_layers": 5, "num_heads": 4, "head_dim": 32,
+                                    "dropout": 0.1, "embedding_l2_regularization": 0.05}),
+    ],
+)
+def test_bars_frappe_recipes_of_the_further_families(name, model):
+    r = recipe.load(name)
+    assert r["data"]["dataset"] == "frappe" and r["data"]["batch_size"] == 4096
+    assert r["model"]["num_embedding_sets"] == 1 and r["model"]["embedding_dim"] == 10
+    assert r["model"]["l2_regularization"] == 0.0
+    assert r["model"]["embedding_l2_regularization"] == model.pop("embedding_l2_regularization", 0.025)
+    assert {key: r["model"][key] for key in model} == model
+    assert r["train"]["early_stopping_patience"] == 2 and r["train"]["reduce_lr_factor"] == 0.1

@@ -200,7 +200,7 @@ def summary_markdown(runs, per_run, written, out: Path, info: Dict[str, str]) ->
         mean_ia = np.mean([f.concat["ia"] for f in per_run[run.label]])
         lines.append(
             f"| {run.label} | {run.model_name} | {run.kind} | {run.num_sets} x {run.embedding_dim} | "
-            f"{'-' if test_auc is None else f'{test_auc:.5f}'} | {'-' if best is None else best + 1} | "
+            f"{'-' if test_auc is None else f'{test_auc:.5f}'} | {'-' if best is None else best} | "
             f"{len(run.metrics.get('epochs', []))} | {mean_ia:.2f} |"
         )
     for run in runs:

@@ -155,7 +155,7 @@ def ia_over_epochs(runs, path) -> Path:
         epochs = sorted({r["epoch"] for r in rows})
         for ax, stat in zip(axes, STATS):
             means = [np.mean([r[stat] for r in rows if r["epoch"] == e]) for e in epochs]
-            ax.plot([e + 1 for e in epochs], means, marker="o", label=f"{run.label} ({run.kind}, width {run.total_width})")
+            ax.plot(epochs, means, marker="o", label=f"{run.label} ({run.kind}, width {run.total_width})")
     for ax, stat in zip(axes, STATS):
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"mean over fields: {STAT_LABELS[stat]}", fontsize=9)

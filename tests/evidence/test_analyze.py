@@ -84,3 +84,13 @@ def test_unfinished_or_missing_runs_are_named(run_dirs, tmp_path):
 def test_run_kind_follows_the_recipe(model, kind, tmp_path):
     run = runs.FinishedRun(tmp_path, "run", {"model": model}, {}, [])
     assert run.kind == kind and run.is_multi_embedding == (kind != "SE")
+
+
+def test_best_epoch_is_shown_as_metrics_json_has_it(run_dirs, tmp_path):
+    # metrics.json and abundance.csv number epochs from 1, as the console does
+    import json
+
+    analyze_cli.main([str(run_dirs["se"]), "--out", str(tmp_path / "a")])
+    metrics = json.loads((run_dirs["se"] / "metrics.json").read_text())
+    row = next(line for line in (tmp_path / "a" / "summary.md").read_text().splitlines() if line.startswith("| se |"))
+    assert row.split("|")[6].strip() == str(metrics["best_epoch"])

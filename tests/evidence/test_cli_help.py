@@ -8,6 +8,7 @@ import pytest
 @pytest.mark.parametrize("module, words", [
     ("mezoo.toy", ["--dim", "--seeds", "--steps", "--out"]),
     ("mezoo.analyze", ["RUN_DIR", "--out"]),
+    ("mezoo.parity", ["RUN_DIR", "--out"]),
     ("mezoo.scaling", ["--recipe", "--scales", "--seeds", "--data", "--out", "--ablations", "--data_fractions"]),
 ])
 def test_help(module, words, capsys):

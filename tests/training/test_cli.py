@@ -28,7 +28,8 @@ def test_train_help_lists_flags_and_recipes():
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["--recipe", "dcnv2_me_critio"], "unknown recipe 'dcnv2_me_critio'; installed recipes: dcnv2_me_avazu"),
+        (["--recipe", "dcnv2_me_critio"],
+         "unknown recipe 'dcnv2_me_critio'; installed recipes: autoint_plus_se_frappe, dcn_se_frappe, dcnv2_me_avazu"),
         (["--recipe", "dcnv2_me_criteo", "--set", "train.lr=1"], "unknown key 'lr' in train; known keys:"),
         (["--recipe", "dcnv2_me_criteo", "--set", "model.num_sets=2"], "unknown key 'num_sets' in model; known keys:"),
         (["--recipe", "missing.yaml"], "recipe file missing.yaml does not exist"),

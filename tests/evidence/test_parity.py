@@ -1,0 +1,45 @@
+"""mezoo.parity on tiny trained runs: one row per BARS family, the run's numbers, the errors."""
+
+import csv
+import json
+
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from mezoo import parity as parity_cli  # noqa: E402
+from mezoo.evidence import parity  # noqa: E402
+from tests.evidence import tiny_runs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def run_dirs(tmp_path_factory):
+    return tiny_runs.train_pair(tmp_path_factory.mktemp("runs"))
+
+
+def test_table_has_every_bars_family_and_the_runs_numbers(run_dirs, tmp_path, capsys):
+    out = tmp_path / "parity"
+    parity_cli.main([str(run_dirs["se"]), "--out", str(out)])
+    metrics = json.loads((run_dirs["se"] / "metrics.json").read_text())
+    rows = list(csv.DictReader(open(out / "parity.csv")))
+    assert [row["model"] for row in rows] == list(parity.BARS_FRAPPE_X1)
+    dcnv2 = next(row for row in rows if row["model"] == "dcnv2")
+    assert float(dcnv2["test_auc"]) == pytest.approx(metrics["test_auc"])
+    assert float(dcnv2["gap"]) == pytest.approx(metrics["test_auc"] - 0.9845)
+    assert dcnv2["within_tolerance"] == str(metrics["test_auc"] >= 0.9845 - parity.TOLERANCE)
+    assert int(dcnv2["best_epoch"]) == metrics["best_epoch"] and int(dcnv2["epochs"]) == len(metrics["epochs"])
+    assert all(row["test_auc"] == "" for row in rows if row["model"] != "dcnv2")
+    text = (out / "parity.md").read_text()
+    for expected in ("| DCNv2 | 0.9845 | " + f"{metrics['test_auc']:.5f}", "| DNN | 0.9833 | not run |",
+                     "python -m mezoo.parity", "Git commit", "Machine"):
+        assert expected in text, expected
+    assert "BARS parity" in capsys.readouterr().out
+
+
+def test_errors_name_the_run(run_dirs, tmp_path):
+    with pytest.raises(SystemExit, match="parity is for single-embedding runs, this one has 2 sets"):
+        parity_cli.main([str(run_dirs["me"]), "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="two runs of dcnv2"):
+        parity_cli.main([str(run_dirs["se"]), str(run_dirs["se"]), "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="no recipe.yaml"):
+        parity_cli.main([str(tmp_path), "--out", str(tmp_path / "x")])
