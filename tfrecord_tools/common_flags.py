@@ -53,6 +53,14 @@ def define(min_count: int, split_default: str = "0.8,0.1,0.1", input_required: b
     flags.DEFINE_bool("verbose", False, "On an error, show the traceback too (also MEZOO_DEBUG=1).")
 
 
+def apply_schema_defaults(schema: dict) -> None:
+    """A CSV schema's `min_count`, `seed` and `split` become the flags' values unless given on the command line."""
+    for key in ("min_count", "seed", "split"):
+        if key in schema and not FLAGS[key].present:
+            value = schema[key]
+            FLAGS[key].value = ",".join(map(str, value)) if isinstance(value, list) else value
+
+
 def natural_key(path: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
 

@@ -42,10 +42,7 @@ def main(argv):
 
     def run():
         schema = load_schema(FLAGS.schema)
-        for key in ("min_count", "seed", "split"):
-            if key in schema and not FLAGS[key].present:
-                value = schema[key]
-                FLAGS[key].value = ",".join(map(str, value)) if isinstance(value, list) else value
+        common_flags.apply_schema_defaults(schema)
         files, layout, fmt = build(schema, os.path.dirname(os.path.abspath(FLAGS.schema)),
                                    common_flags.input_paths(FLAGS.input))
         opts = common_flags.options(schema.get("dataset", "csv"))
