@@ -6,12 +6,12 @@ VENV ?= .venv
 JAX_VENV ?= .venv-jax
 PYTEST_ARGS ?=
 
-.PHONY: install install-jax train test test-tf test-jax bench clean
+.PHONY: install install-jax train lint test test-tf test-jax bench clean
 
 $(VENV)/.installed: setup.py constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[tensorflow,test,serving,beam]"
+	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[tensorflow,test,serving,beam,lint]"
 	touch $@
 
 # A second environment without TensorFlow: layers and abundance must run on the JAX backend.
@@ -23,6 +23,12 @@ $(JAX_VENV)/.installed: setup.py constraints-jax.txt
 
 install: $(VENV)/.installed
 install-jax: $(JAX_VENV)/.installed
+
+# ruff (pyflakes, pycodestyle, isort), ruff's formatter and mypy; settings in pyproject.toml.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 train: install
 	$(VENV)/bin/python -m mezoo.train --recipe dcnv2_me_criteo

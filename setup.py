@@ -34,5 +34,7 @@ setup(
         "jax": ["jax"],
         # tfrecord_tools.beam: the converter as an Apache Beam pipeline (Dataflow, Flink, Spark).
         "beam": ["apache-beam>=2.77,<3"],
+        # make lint: ruff (lint + format) and mypy, settings in pyproject.toml.
+        "lint": ["ruff", "mypy", "types-PyYAML"],
     },
 )
