@@ -35,6 +35,7 @@ from benchmarks.common import command_line, criteo_vocab_sizes  # noqa: E402
 from mezoo.abundance import information_abundance  # noqa: E402
 from mezoo.layers import MultiEmbedding  # noqa: E402
 
+
 def time_it(function, repeats: int):
     times = []
     for _ in range(repeats):
@@ -57,6 +58,18 @@ def lookup_throughput(vocab_sizes, num_sets: int, dim: int, batch: int, repeats:
     return batch / median, batch * len(vocab_sizes) / median
 
 
+def time_ia(rows: int, cols: int, repeats: int):
+    """IA of a random rows x cols table, and the Gram and SVD paths' timings (the table freed after)."""
+    table = np.random.default_rng(0).standard_normal((rows, cols), dtype=np.float32)
+    ia = information_abundance(table, "gram")
+    gram = time_it(lambda: information_abundance(table, "gram"), repeats)
+    small = table[: rows // 10]
+    svd_repeats = max(1, min(3, repeats))
+    svd_median, _ = time_it(lambda: information_abundance(small, "svd"), svd_repeats)
+    gram_small_median, _ = time_it(lambda: information_abundance(small, "gram"), svd_repeats)
+    return ia, gram, svd_median, gram_small_median
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the IA table")
@@ -74,14 +87,7 @@ def main(argv=None) -> None:
 
     print("command:", command_line(), flush=True)
 
-    table = np.random.default_rng(0).standard_normal((args.rows, args.cols), dtype=np.float32)
-    ia = information_abundance(table, "gram")
-    gram_median, gram_min = time_it(lambda: information_abundance(table, "gram"), args.repeats)
-    small = table[: args.rows // 10]
-    svd_repeats = max(1, min(3, args.repeats))
-    svd_median, _ = time_it(lambda: information_abundance(small, "svd"), svd_repeats)
-    gram_small_median, _ = time_it(lambda: information_abundance(small, "gram"), svd_repeats)
-    del table, small
+    ia, (gram_median, gram_min), svd_median, gram_small_median = time_ia(args.rows, args.cols, args.repeats)
 
     lookups = {m: lookup_throughput(vocab_sizes, m, 10, args.batch, args.repeats) for m in (1, 10)}
 

@@ -62,10 +62,31 @@ def main():
     if not (converted / "feature_spec.json").exists():
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
-        info = synthetic.generate("criteo", args.rows, str(root / "train.txt"), seed=0, signal=args.signal,
-                                  max_cardinality=args.max_cardinality, first_order=args.first_order, pairs=args.pairs)
-        subprocess.run([sys.executable, "-m", "tfrecord_tools.criteo", "--input", str(root / "train.txt"),
-                        "--output", str(converted), "--seed", "0"], check=True, capture_output=True)
+        info = synthetic.generate(
+            "criteo",
+            args.rows,
+            str(root / "train.txt"),
+            seed=0,
+            signal=args.signal,
+            max_cardinality=args.max_cardinality,
+            first_order=args.first_order,
+            pairs=args.pairs,
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tfrecord_tools.criteo",
+                "--input",
+                str(root / "train.txt"),
+                "--output",
+                str(converted),
+                "--seed",
+                "0",
+            ],
+            check=True,
+            capture_output=True,
+        )
         (converted / "planted.json").write_text(json.dumps(info))
     planted = json.loads((converted / "planted.json").read_text())["planted_auc_heldout"]
     generated = time.perf_counter() - start
@@ -73,14 +94,24 @@ def main():
     shutil.rmtree(run_dir, ignore_errors=True)
     overrides = [f"train.epochs={args.epochs}", f"data.batch_size={args.batch_size}", *args.set]
     start = time.perf_counter()
-    result = train.run(args.recipe, overrides, run_dir=run_dir,
-                       source=TFRecordSource(converted, synthetic=True, planted_auc=planted), verbose=0)
+    result = train.run(
+        args.recipe,
+        overrides,
+        run_dir=run_dir,
+        source=TFRecordSource(converted, synthetic=True, planted_auc=planted),
+        verbose=0,
+    )
     trained = time.perf_counter() - start
     goal = 0.5 + 0.8 * (planted - 0.5)
     test = result["test_auc"]
-    print(f"planted {planted:.4f}  goal {goal:.4f}  test {test:.4f}  share of the lift {(test - 0.5) / (planted - 0.5):.2f}  "
-          f"per-field part alone {additive_auc(args.rows, args.max_cardinality, args.first_order, args.pairs, args.signal):.4f}")
-    print(f"validation AUC by epoch {[round(e['val_auc'], 4) for e in result['epochs']]}, best epoch {result['best_epoch']}")
+    share = (test - 0.5) / (planted - 0.5)
+    additive = additive_auc(args.rows, args.max_cardinality, args.first_order, args.pairs, args.signal)
+    print(
+        f"planted {planted:.4f}  goal {goal:.4f}  test {test:.4f}  share of the lift {share:.2f}  "
+        f"per-field part alone {additive:.4f}"
+    )
+    val_aucs = [round(e["val_auc"], 4) for e in result["epochs"]]
+    print(f"validation AUC by epoch {val_aucs}, best epoch {result['best_epoch']}")
     print(f"generate + convert {generated:.0f} s (0 when cached), train + evaluate {trained:.0f} s")
 
 

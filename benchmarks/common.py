@@ -44,9 +44,30 @@ def _stats(name: str):
 
 
 # Avazu as tfrecord_tools.avazu converts it: 22 categorical fields, `hour` raw.
-AVAZU_FIELDS = ["hour", "C1", "banner_pos", "site_id", "site_domain", "site_category", "app_id", "app_domain",
-                "app_category", "device_id", "device_ip", "device_model", "device_type", "device_conn_type",
-                "C14", "C15", "C16", "C17", "C18", "C19", "C20", "C21"]
+AVAZU_FIELDS = [
+    "hour",
+    "C1",
+    "banner_pos",
+    "site_id",
+    "site_domain",
+    "site_category",
+    "app_id",
+    "app_domain",
+    "app_category",
+    "device_id",
+    "device_ip",
+    "device_model",
+    "device_type",
+    "device_conn_type",
+    "C14",
+    "C15",
+    "C16",
+    "C17",
+    "C18",
+    "C19",
+    "C20",
+    "C21",
+]
 
 
 def shape_vocab_sizes(shape: str):

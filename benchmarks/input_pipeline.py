@@ -49,7 +49,9 @@ def per_field_dataset(spec, batch_size):
     desc.update({n: tf.io.FixedLenFeature([1], tf.int64) for n in names})
     path = spec.resolve("per_field.tfrecord.gz")
     if not os.path.exists(path):
-        with tf.io.TFRecordWriter(path + ".tmp", tf.io.TFRecordOptions(compression_type="GZIP", compression_level=1)) as w:
+        with tf.io.TFRecordWriter(
+            path + ".tmp", tf.io.TFRecordOptions(compression_type="GZIP", compression_level=1)
+        ) as w:
             for features, labels in make_dataset(spec, "train", 4096, training=False).take(25):
                 ids, lab = features["ids"].numpy(), labels.numpy()[:, 0]
                 for i in range(len(lab)):
@@ -65,8 +67,12 @@ def per_field_dataset(spec, batch_size):
         return {"ids": tf.cast(tf.concat([p[n] for n in names], axis=1), tf.int32)}, p["label"][:, None]
 
     ds = tf.data.TFRecordDataset([path], compression_type="GZIP", buffer_size=1 << 20)
-    return ds.repeat().batch(batch_size, drop_remainder=True).map(
-        parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return (
+        ds.repeat()
+        .batch(batch_size, drop_remainder=True)
+        .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def main():
@@ -95,24 +101,34 @@ def main():
         os.makedirs(args.workdir, exist_ok=True)
         source = os.path.join(args.workdir, f"criteo_{args.rows}.txt")
         generate("criteo", args.rows, source, seed=0)
-        convert([FileInfo(source)], criteo_layout(),
-                Options(output=out, dataset="criteo", min_count=10, rows_per_shard=max(args.rows // 16, 1000),
-                        verbose=False))
+        convert(
+            [FileInfo(source)],
+            criteo_layout(),
+            Options(
+                output=out, dataset="criteo", min_count=10, rows_per_shard=max(args.rows // 16, 1000), verbose=False
+            ),
+        )
         os.remove(source)
     spec = FeatureSpec.load(out)
-    rates = [time_batches(make_dataset(spec, "train", args.batch_size, seed=r), args.batches)
-             for r in range(args.repeats)]
-    line = (f"input_pipeline: {spec.rows('train'):,} train rows in {len(spec.files('train'))} gzip shards, batch "
-            f"{args.batch_size}, {args.batches} batches x {args.repeats} repeats, {os.cpu_count()} CPUs: packed ids "
-            f"median {statistics.median(rates):,.0f} examples/s (min {min(rates):,.0f}, max {max(rates):,.0f})")
+    rates = [
+        time_batches(make_dataset(spec, "train", args.batch_size, seed=r), args.batches) for r in range(args.repeats)
+    ]
+    line = (
+        f"input_pipeline: {spec.rows('train'):,} train rows in {len(spec.files('train'))} gzip shards, batch "
+        f"{args.batch_size}, {args.batches} batches x {args.repeats} repeats, {os.cpu_count()} CPUs: packed ids "
+        f"median {statistics.median(rates):,.0f} examples/s (min {min(rates):,.0f}, max {max(rates):,.0f})"
+    )
     if args.per_field:
         # parse cost alone: both read 100,000 rows in order (no shuffle), repeated
         def packed():
             return make_dataset(spec, "train", args.batch_size, training=False, repeat=True, drop_remainder=True)
+
         pk = [time_batches(packed(), args.batches) for _ in range(args.repeats)]
         pf = [time_batches(per_field_dataset(spec, args.batch_size), args.batches) for _ in range(args.repeats)]
-        line += (f"; no shuffle: packed ids {statistics.median(pk):,.0f} vs one feature per field "
-                 f"{statistics.median(pf):,.0f} examples/s ({statistics.median(pk) / statistics.median(pf):.1f}x)")
+        line += (
+            f"; no shuffle: packed ids {statistics.median(pk):,.0f} vs one feature per field "
+            f"{statistics.median(pf):,.0f} examples/s ({statistics.median(pk) / statistics.median(pf):.1f}x)"
+        )
     print(line, flush=True)
 
 

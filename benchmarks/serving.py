@@ -50,8 +50,13 @@ def make_run_dir(directory: Path, vocab_sizes, num_sets: int) -> None:
         name = f"I{i + 1}" if integer else f"C{i - 12}"
         tokens = [b""] + [str(k).encode() if integer else f"{k:08x}".encode() for k in range(size - 2)]
         write_vocabulary(str(directory / "vocab" / f"{name}.txt"), tokens[: size - 1])
-        field = {"name": name, "kind": "categorical", "source": "integer" if integer else "string",
-                 "vocab_size": size, "vocabulary": f"vocab/{name}.txt"}
+        field = {
+            "name": name,
+            "kind": "categorical",
+            "source": "integer" if integer else "string",
+            "vocab_size": size,
+            "vocabulary": f"vocab/{name}.txt",
+        }
         if integer:
             field["transform"] = "log_square_bucket"
         fields.append(field)
@@ -93,13 +98,24 @@ def run_row(label: str, jit: bool, smoke: bool, threads: str = "") -> dict:
     vocab = {f["name"]: spec.vocabulary(f["name"]) for f in spec.fields}
 
     def rows(n):
-        return [{f["name"]: raw_value_of_token(f, vocab[f["name"]][rng.integers(len(vocab[f["name"]]))])
-                 for f in spec.fields} for _ in range(n)]
+        return [
+            {
+                f["name"]: raw_value_of_token(f, vocab[f["name"]][rng.integers(len(vocab[f["name"]]))])
+                for f in spec.fields
+            }
+            for _ in range(n)
+        ]
 
     loaded = tf.saved_model.load(str(export))
     serve, predict_ids = loaded.signatures["serving_default"], loaded.signatures["predict_ids"]
     calls = {1: 30 if smoke else 400, 256: 5 if smoke else 80}
-    result = {"row": label, "xla": jit, **({"threads": threads} if threads else {}), "vocab": f"{sum(sizes):,} rows ({source})", "export_s": round(export_seconds, 1)}
+    result = {
+        "row": label,
+        "xla": jit,
+        **({"threads": threads} if threads else {}),
+        "vocab": f"{sum(sizes):,} rows ({source})",
+        "export_s": round(export_seconds, 1),
+    }
     for batch, n in calls.items():
         requests = [tf.constant(serialize_rows(rows(batch), spec)) for _ in range(16)]
         for r in requests[:3]:  # warm-up (TF Serving replays its warm-up file likewise)
@@ -129,8 +145,11 @@ def main(argv=None) -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny vocabularies and few calls, for CI")
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated row labels")
     parser.add_argument("--xla", default="false,true", help="comma-separated: false (the default export), true")
-    parser.add_argument("--peer", help="torch_me_bench.py --out JSON of the same run (../shared/peerbench): adds "
-                                        "the official code's inference examples/s (batch 2048, ids) and the ratio")
+    parser.add_argument(
+        "--peer",
+        help="torch_me_bench.py --out JSON of the same run (../shared/peerbench): adds "
+        "the official code's inference examples/s (batch 2048, ids) and the ratio",
+    )
     parser.add_argument("--threads", default="", help="intra,inter op threads (default: TensorFlow's, all cores)")
     parser.add_argument("--row", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -143,8 +162,9 @@ def main(argv=None) -> None:
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} CPUs")
     for label in [r.strip() for r in args.rows.split(",") if r.strip()]:
         for jit in [x.strip() for x in args.xla.split(",") if x.strip()]:
-            cmd = [sys.executable, __file__, "--row", f"{label}|{jit}", "--threads", args.threads] + \
-                (["--smoke"] if args.smoke else [])
+            cmd = [sys.executable, __file__, "--row", f"{label}|{jit}", "--threads", args.threads] + (
+                ["--smoke"] if args.smoke else []
+            )
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 sys.stderr.write(proc.stderr[-4000:])

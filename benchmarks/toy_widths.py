@@ -30,9 +30,12 @@ def main():
         holds = toy.ordering_holds(results)
         low = [table[3][s] for s in range(args.seeds)]
         high = [table[100][s] for s in range(args.seeds)]
-        gap = sum(h - l for l, h in zip(low, high)) / args.seeds
-        print(f"{dim} | {', '.join(f'{v:.2f}' for v in low)} | {', '.join(f'{v:.2f}' for v in high)} | "
-              f"{gap:+.2f} | {'yes' if all(holds.values()) else 'no'} ({sum(holds.values())}/{len(holds)})", flush=True)
+        gap = sum(hi - lo for lo, hi in zip(low, high)) / args.seeds
+        print(
+            f"{dim} | {', '.join(f'{v:.2f}' for v in low)} | {', '.join(f'{v:.2f}' for v in high)} | "
+            f"{gap:+.2f} | {'yes' if all(holds.values()) else 'no'} ({sum(holds.values())}/{len(holds)})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

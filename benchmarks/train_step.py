@@ -175,6 +175,24 @@ def in_subprocess(spec: dict) -> dict:
     return {**json.loads(lines[-1]), "reference_matmul_warnings": result.stderr.count(REFERENCE_MATMUL)}
 
 
+def table_row(label: str, mode: str, xla: str, r: dict, ratio: str, train_gflops: float, rate: float) -> str:
+    """One row of the printed table, plus a line on abundance and validation cost when measured."""
+    low, high = r["step_ms_range"]
+    text = (
+        f"| {label} | {mode} | {xla} | {r['examples_per_s']:,.0f} | {ratio} | {r['step_ms']:.0f} ({low:.0f}-{high:.0f})"
+        f" | {train_gflops:.1f} | {100 * train_gflops / rate:.0f}% | {r['reference_matmul_warnings']}"
+        f" | {r['peak_rss_mb']:,.0f} |"
+    )
+    if "abundance_s" in r:
+        epoch_s = 1e6 / r["examples_per_s"]
+        share = 100 * r["abundance_s"] / epoch_s
+        text += (
+            f"\n|  | one epoch's abundance {r['abundance_s']:.2f} s = {share:.1f}% of a 1M-example epoch"
+            f" ({epoch_s:.0f} s); validation {r['eval_examples_per_s']:,.0f} examples/s (predict + exact AUC) |||||||||"
+        )
+    return text
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny shapes and two rows, for CI")
@@ -184,7 +202,9 @@ def main(argv=None) -> None:
     parser.add_argument("--modes", default="exact,fast", help="comma-separated training modes")
     parser.add_argument("--jit", default="auto", help="comma-separated XLA settings: auto, true, false")
     parser.add_argument("--rows", default="", help="comma-separated row labels to run (default all)")
-    parser.add_argument("--peer", help="torch_me_bench.py --out JSON of the same run: adds the ratio to the official code")
+    parser.add_argument(
+        "--peer", help="torch_me_bench.py --out JSON of the same run: adds the ratio to the official code"
+    )
     parser.add_argument("--epoch_costs", action="store_true", help="time abundance and validation per Criteo row")
     parser.add_argument("--out", help="also write every cell as JSON here")
     parser.add_argument("--row", help=argparse.SUPPRESS)
@@ -215,37 +235,43 @@ def main(argv=None) -> None:
         elif args.rows:
             wanted = {r.strip() for r in args.rows.split(",")}
             rows = [r for r in rows if r[0] in wanted]
-        print(f"\nshape {shape}: {len(vocab)} fields, {sum(vocab):,} rows ({source}), batch {batch}, float32", flush=True)
-        print("| model | mode | XLA | examples/s | vs official | step ms (min-max) | train GFLOP/s | of matmul rate "
-              "| ref. matmul warnings | peak RSS MB |")
+        print(
+            f"\nshape {shape}: {len(vocab)} fields, {sum(vocab):,} rows ({source}), batch {batch}, float32", flush=True
+        )
+        print(
+            "| model | mode | XLA | examples/s | vs official | step ms (min-max) | train GFLOP/s | of matmul rate "
+            "| ref. matmul warnings | peak RSS MB |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|")
         for label, key, sets, dim, peer_config in rows:
             for mode in modes:
                 line = {}
                 for jit in jits:
-                    spec = {"model": key, "sets": sets, "dim": dim, "mode": mode, "vocab_sizes": vocab, "batch": batch,
-                            "repeats": args.repeats, "seconds": args.seconds, "hparams": hparams, "jit": jit,
-                            "epoch_costs": args.epoch_costs and shape == "criteo" and jit == jits[0]}
+                    spec = {
+                        "model": key,
+                        "sets": sets,
+                        "dim": dim,
+                        "mode": mode,
+                        "vocab_sizes": vocab,
+                        "batch": batch,
+                        "repeats": args.repeats,
+                        "seconds": args.seconds,
+                        "hparams": hparams,
+                        "jit": jit,
+                        "epoch_costs": args.epoch_costs and shape == "criteo" and jit == jits[0],
+                    }
                     r = in_subprocess(spec)
                     line[jit] = r
                     cells.append({"shape": shape, "row": label, "mode": mode, "jit": jit, **r})
                     train_gflops = 3 * r["forward_mflops"] * 1e6 * r["examples_per_s"] / 1e9
                     ratio = f"{r['examples_per_s'] / peer[peer_config]:.2f}x" if peer_config in peer else "-"
                     xla = f"{jit} ({'on' if r['jit_used'] else 'off'})" if jit == "auto" else jit
-                    print(
-                        f"| {label} | {mode} | {xla} | {r['examples_per_s']:,.0f} | {ratio} | {r['step_ms']:.0f} "
-                        f"({r['step_ms_range'][0]:.0f}-{r['step_ms_range'][1]:.0f}) | {train_gflops:.1f} | "
-                        f"{100 * train_gflops / rate:.0f}% | {r['reference_matmul_warnings']} | {r['peak_rss_mb']:,.0f} |",
-                        flush=True,
-                    )
-                    if "abundance_s" in r:
-                        epoch_s = 1e6 / r["examples_per_s"]
-                        print(f"|  | one epoch's abundance {r['abundance_s']:.2f} s = {100 * r['abundance_s'] / epoch_s:.1f}% "
-                              f"of a 1M-example epoch ({epoch_s:.0f} s); validation {r['eval_examples_per_s']:,.0f} "
-                              "examples/s (predict + exact AUC) |||||||||", flush=True)
+                    print(table_row(label, mode, xla, r, ratio, train_gflops, rate), flush=True)
                 print(choice_summary(line), flush=True)
     if args.out:
-        Path(args.out).write_text(json.dumps({"command": command_line(), "matmul_gflops": rate, "cells": cells}, indent=1))
+        Path(args.out).write_text(
+            json.dumps({"command": command_line(), "matmul_gflops": rate, "cells": cells}, indent=1)
+        )
 
 
 def choice_summary(line: dict) -> str:
@@ -255,8 +281,10 @@ def choice_summary(line: dict) -> str:
         return "|  | (one XLA setting measured) |||||||||"
     best = max(speed, key=speed.get)
     chosen = "true" if next(iter(line.values()))["auto_choice"] else "false"
-    return (f"|  | fastest: XLA {best}; auto picks {chosen}: {100 * (1 - speed[chosen] / speed[best]):.0f}% below "
-            "the fastest |||||||||")
+    return (
+        f"|  | fastest: XLA {best}; auto picks {chosen}: {100 * (1 - speed[chosen] / speed[best]):.0f}% below "
+        "the fastest |||||||||"
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ import csv
 import importlib.util
 import math
 import os
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
@@ -260,7 +260,9 @@ def embedding_abundance(
     results = []
     for field in range(num_fields):
         rows = table[int(offsets[field]) : int(offsets[field + 1])]
-        blocks = [(m, rows[:, m * dim : (m + 1) * dim]) for m in range(num_sets)]
+        blocks: List[Tuple[Union[int, str], np.ndarray]] = [
+            (m, rows[:, m * dim : (m + 1) * dim]) for m in range(num_sets)
+        ]
         blocks.append(("concat", rows))
         for set_id, block in blocks:
             results.append({"field": str(field_names[field]), "set": set_id, **abundance_stats(block, method)})
@@ -375,7 +377,7 @@ class MetricCallback(keras.callbacks.Callback):
         self.latest_epoch: Optional[int] = None
         self._last_seen_epoch: Optional[int] = None
         self._last_measured_epoch: Optional[int] = None
-        self._writer = None
+        self._writer: Any = None  # a tf.summary writer, made on first use
 
     def _layers(self) -> List[MultiEmbedding]:
         if self.layer is not None:
@@ -384,7 +386,8 @@ class MetricCallback(keras.callbacks.Callback):
             if self.model is None:
                 raise ValueError("MetricCallback has no model: pass layer=, or use it in model.fit")
             layers = [
-                sub for sub in self.model._flatten_layers(include_self=False, recursive=True)
+                sub
+                for sub in self.model._flatten_layers(include_self=False, recursive=True)
                 if isinstance(sub, MultiEmbedding)
             ]
             if not layers:
@@ -402,12 +405,13 @@ class MetricCallback(keras.callbacks.Callback):
     def compute(self, epoch: int) -> Dict[str, float]:
         """Measures every embedding layer now, records the result for `epoch`, returns the summary."""
         layers = self._layers()
-        all_rows, summary = [], {}
+        all_rows: List[Dict[str, Any]] = []
+        summary: Dict[str, float] = {}
         for sub in layers:
             rows = embedding_abundance(sub, self.field_names, self.method)
             prefix = f"{sub.name}/" if len(layers) > 1 else ""
             for row in rows:
-                all_rows.append({"epoch": int(epoch), **row, "field": prefix + row["field"]})
+                all_rows.append({"epoch": int(epoch), **row, "field": prefix + str(row["field"])})
             summary.update({prefix + key: value for key, value in summarize(rows).items()})
         self.latest_rows, self.latest_summary, self.latest_epoch = all_rows, summary, int(epoch)
         self._last_measured_epoch = int(epoch)
@@ -418,20 +422,19 @@ class MetricCallback(keras.callbacks.Callback):
         return summary
 
     def _append_csv(self, rows: List[Dict]) -> None:
+        path = self.csv_path
+        assert path is not None, "called only when csv_path is set"
         header = ",".join(CSV_COLUMNS)
-        is_new = not os.path.exists(self.csv_path) or os.path.getsize(self.csv_path) == 0
+        is_new = not os.path.exists(path) or os.path.getsize(path) == 0
         if not is_new:
-            with open(self.csv_path, newline="") as f:
+            with open(path, newline="") as f:
                 existing = f.readline().strip()
             if existing != header:
-                raise ValueError(
-                    f"{self.csv_path} exists with header {existing!r}, not {header!r}: "
-                    "pass another csv_path"
-                )
-        directory = os.path.dirname(self.csv_path)
+                raise ValueError(f"{path} exists with header {existing!r}, not {header!r}: pass another csv_path")
+        directory = os.path.dirname(path)
         if directory:
             os.makedirs(directory, exist_ok=True)
-        with open(self.csv_path, "a", newline="") as f:
+        with open(path, "a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
             if is_new:
                 writer.writeheader()
@@ -442,10 +445,11 @@ class MetricCallback(keras.callbacks.Callback):
 
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
-        with self._writer.as_default():
+        writer = self._writer
+        with writer.as_default():
             for key, value in summary.items():
                 tf.summary.scalar(f"abundance/{key}", value, step=step)
-        self._writer.flush()
+        writer.flush()
 
     def on_train_begin(self, logs=None):
         self._last_seen_epoch = self._last_measured_epoch = None

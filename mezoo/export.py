@@ -22,9 +22,17 @@ def main(argv):
     FLAGS = flags.FLAGS
     if len(argv) > 1:
         raise SystemExit(f"unexpected arguments: {argv[1:]}")
-    run_cli(lambda: export_run(FLAGS.run_dir, FLAGS.output, FLAGS.version, jit_compile=FLAGS.jit_compile,
-                               warmup_input=FLAGS.warmup_input, warmup_format=FLAGS.warmup_format),
-            user_errors=(ExportError, ScoringError))
+    run_cli(
+        lambda: export_run(
+            FLAGS.run_dir,
+            FLAGS.output,
+            FLAGS.version,
+            jit_compile=FLAGS.jit_compile,
+            warmup_input=FLAGS.warmup_input,
+            warmup_format=FLAGS.warmup_format,
+        ),
+        user_errors=(ExportError, ScoringError),
+    )
 
 
 if __name__ == "__main__":
@@ -33,10 +41,17 @@ if __name__ == "__main__":
     flags.DEFINE_string("run_dir", None, "a finished mezoo.train run directory (model.keras, feature_spec.json)")
     flags.DEFINE_string("output", None, "TF Serving's base path for the model; default <run_dir>/export")
     flags.DEFINE_integer("version", None, "version directory number; default one above the highest in --output")
-    flags.DEFINE_bool("jit_compile", False, "compile the model part with XLA; TF Serving then needs "
-                                            "--xla_cpu_compilation_enabled=true")
-    flags.DEFINE_string("warmup_input", None, "a raw file whose first accepted lines become TF Serving's warm-up "
-                                              "requests (default: values from the vocabularies)")
+    flags.DEFINE_bool(
+        "jit_compile",
+        False,
+        "compile the model part with XLA; TF Serving then needs --xla_cpu_compilation_enabled=true",
+    )
+    flags.DEFINE_string(
+        "warmup_input",
+        None,
+        "a raw file whose first accepted lines become TF Serving's warm-up "
+        "requests (default: values from the vocabularies)",
+    )
     flags.DEFINE_enum("warmup_format", "criteo", ["criteo", "avazu", "csv", "tsv"], "format of --warmup_input")
     flags.mark_flag_as_required("run_dir")
     app.run(main)

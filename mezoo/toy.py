@@ -22,8 +22,12 @@ DEFAULT_DIM = 50
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m mezoo.toy", description=__doc__.split("\n")[0])
-    parser.add_argument("--dim", type=int, default=DEFAULT_DIM,
-                        help=f"embedding width K (the paper does not give it; default {DEFAULT_DIM}, see BUILD.md)")
+    parser.add_argument(
+        "--dim",
+        type=int,
+        default=DEFAULT_DIM,
+        help=f"embedding width K (the paper does not give it; default {DEFAULT_DIM}, see BUILD.md)",
+    )
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0 .. seeds-1)")
     parser.add_argument("--steps", type=int, default=5000, help="full-batch SGD steps (the paper: 5000)")
     parser.add_argument("--d3", default="3,100", help="comma-separated values of D3 (the paper: 3,100)")
@@ -52,12 +56,22 @@ def main(argv=None):
 
     def progress(entry):
         if entry["step"] % args.print_every == 0 or entry["step"] == args.steps:
-            print(f"K={entry['dim']} D3={entry['d3']:<3} seed {entry['seed']} step {entry['step']:>5}: "
-                  f"IA(E1) {entry['ia']:6.2f}  normalised {entry['ia_normalised']:.3f}  erank {entry['erank']:6.2f}  "
-                  f"loss {entry['loss']:.4f}", flush=True)
+            print(
+                f"K={entry['dim']} D3={entry['d3']:<3} seed {entry['seed']} step {entry['step']:>5}: "
+                f"IA(E1) {entry['ia']:6.2f}  normalised {entry['ia_normalised']:.3f}  erank {entry['erank']:6.2f}  "
+                f"loss {entry['loss']:.4f}",
+                flush=True,
+            )
 
-    results = toy.run_study(args.dim, range(args.seeds), args.d3_values, steps=args.steps,
-                            record_every=args.record_every, learning_rate=args.learning_rate, progress=progress)
+    results = toy.run_study(
+        args.dim,
+        range(args.seeds),
+        args.d3_values,
+        steps=args.steps,
+        record_every=args.record_every,
+        learning_rate=args.learning_rate,
+        progress=progress,
+    )
     info = provenance.provenance("mezoo.toy", sys.argv[1:] if argv is None else argv)
     toy.write_csv(results, out / "toy.csv")
     toy.plot(results, out / "toy.png")

@@ -221,13 +221,9 @@ def test_embedding_abundance_per_set_and_concat():
     table = known_table()
     rows = embedding_abundance(built_layer(table, field_names=["f0", "f1", "f2"]))
 
-    assert [(r["field"], r["set"]) for r in rows] == [
-        (f, s) for f in ("f0", "f1", "f2") for s in (0, 1, "concat")
-    ]
+    assert [(r["field"], r["set"]) for r in rows] == [(f, s) for f in ("f0", "f1", "f2") for s in (0, 1, "concat")]
     assert all(set(r) == set(CSV_COLUMNS) - {"epoch"} for r in rows)
-    assert [(r["rows"], r["width"]) for r in rows] == [
-        (v, w) for v in VOCAB for w in (DIM, DIM, SETS * DIM)
-    ]
+    assert [(r["rows"], r["width"]) for r in rows] == [(v, w) for v in VOCAB for w in (DIM, DIM, SETS * DIM)]
     by_key = {(r["field"], r["set"]): r for r in rows}
 
     # Field 0: hand-computed spectra.
@@ -401,7 +397,8 @@ def test_callback_finds_nested_layers_and_prefixes_each(tmp_path):
     ids = keras.Input((2,), dtype="int32")
     inner_ids = keras.Input((2,), dtype="int32")
     inner = keras.Model(
-        inner_ids, keras.layers.Flatten()(MultiEmbedding([5, 8], 3, num_sets=2, name="inner_emb")(inner_ids)),
+        inner_ids,
+        keras.layers.Flatten()(MultiEmbedding([5, 8], 3, num_sets=2, name="inner_emb")(inner_ids)),
         name="tower",
     )
     outer_emb = MultiEmbedding([5, 8], 2, name="outer_emb", field_names=["u", "v"])
@@ -412,9 +409,7 @@ def test_callback_finds_nested_layers_and_prefixes_each(tmp_path):
 
     callback = MetricCallback(csv_path=tmp_path / "a.csv")
     history = model.fit(x, y, epochs=1, callbacks=[callback], verbose=0)
-    assert {"inner_emb/ia_mean_set_1", "inner_emb/ia_mean_concat", "outer_emb/ia_mean_concat"} <= set(
-        history.history
-    )
+    assert {"inner_emb/ia_mean_set_1", "inner_emb/ia_mean_concat", "outer_emb/ia_mean_concat"} <= set(history.history)
     assert "ia_mean_concat" not in history.history
     _, rows = read_csv(tmp_path / "a.csv")
     assert {r["field"] for r in rows} == {"inner_emb/0", "inner_emb/1", "outer_emb/u", "outer_emb/v"}

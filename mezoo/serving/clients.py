@@ -28,8 +28,10 @@ def rest_raw_request(rows: List[Dict[str, object]], spec: FeatureSpec) -> Dict:
     spec's field order ("" = missing), no protobuf needed (`curl -d @body.json`)."""
     if spec.numeric:
         raise ValueError("predict_raw with numeric fields takes `raw` and `dense`: use rest_request")
-    return {"signature_name": "predict_raw",
-            "instances": [[_text(row.get(name)) for name in spec.field_names] for row in rows]}
+    return {
+        "signature_name": "predict_raw",
+        "instances": [[_text(row.get(name)) for name in spec.field_names] for row in rows],
+    }
 
 
 def _text(value) -> str:

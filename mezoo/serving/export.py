@@ -61,13 +61,15 @@ def run_spec(run_dir: Path) -> FeatureSpec:
                     raise ExportError(
                         f"the vocabulary of field {f['name']!r} in {recorded} has {size} ids but the run trained with "
                         f"{f['vocab_size']}: the data was reconverted after training, so this run can't be exported "
-                        "with it")
+                        "with it"
+                    )
             return candidate
     where = f"{run_dir / 'vocab'}" + (f" or {recorded}" if recorded else "")
     raise ExportError(
         f"the vocabularies of {len(missing)} fields ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}) "
         f"are not in {where}: the converted data moved or was deleted. Pass --data with the directory the run "
-        "was trained on")
+        "was trained on"
+    )
 
 
 def _recorded_data(run_dir: Path) -> Optional[str]:
@@ -128,39 +130,64 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
         # Op names are part of the error a client sees: TF's Example parser reads some garbage as
         # an empty Example (every feature missing), so the strict proto decoder checks first.
         # (An Assert on its output keeps graph optimisers from pruning the decoder away.)
-        sizes, _ = tf.io.decode_proto(examples, "tensorflow.Example", ["features"], [tf.string],
-                                      name="examples_must_be_serialized_tf_Example_protos")
+        sizes, _ = tf.io.decode_proto(
+            examples,
+            "tensorflow.Example",
+            ["features"],
+            [tf.string],
+            name="examples_must_be_serialized_tf_Example_protos",
+        )
         with tf.control_dependencies([tf.debugging.assert_non_negative(sizes)]):
             examples = tf.identity(examples)
-        parsed = tf.io.parse_example(examples, features,
-                                     name="raw_features_bytes_list_per_field_float_list_per_numeric_field")
-        dense = tf.stack([parsed[name] for name in numeric], axis=1) if num_numeric else \
-            tf.zeros([tf.shape(examples)[0], 0], tf.float32)
+        parsed = tf.io.parse_example(
+            examples, features, name="raw_features_bytes_list_per_field_float_list_per_numeric_field"
+        )
+        dense = (
+            tf.stack([parsed[name] for name in numeric], axis=1)
+            if num_numeric
+            else tf.zeros([tf.shape(examples)[0], 0], tf.float32)
+        )
         return probability_of_raw({name: parsed[name] for name in names}, dense)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.track(to_ids)
-    archive.add_endpoint("serving_default", serving_default,
-                         input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    archive.add_endpoint(
+        "serving_default", serving_default, input_signature=[tf.TensorSpec([None], tf.string, name="examples")]
+    )
     raw_spec = tf.TensorSpec([None, num_fields], tf.string, name="raw")
     ids_spec = tf.TensorSpec([None, num_fields], tf.int64, name="ids")
     if num_numeric:
         dense_spec = tf.TensorSpec([None, num_numeric], tf.float32, name="dense")
         archive.add_endpoint("predict_raw", probability_of_raw, input_signature=[raw_spec, dense_spec])
-        archive.add_endpoint("predict_ids", lambda ids, dense: {"probability": model_part(ids, dense)},
-                             input_signature=[ids_spec, dense_spec])
+        archive.add_endpoint(
+            "predict_ids",
+            lambda ids, dense: {"probability": model_part(ids, dense)},
+            input_signature=[ids_spec, dense_spec],
+        )
     else:
-        archive.add_endpoint("predict_raw", lambda raw: probability_of_raw(raw, tf.zeros([tf.shape(raw)[0], 0])),
-                             input_signature=[raw_spec])
-        archive.add_endpoint("predict_ids", lambda ids: {"probability": model_part(ids, None)},
-                             input_signature=[ids_spec])
+        archive.add_endpoint(
+            "predict_raw",
+            lambda raw: probability_of_raw(raw, tf.zeros([tf.shape(raw)[0], 0])),
+            input_signature=[raw_spec],
+        )
+        archive.add_endpoint(
+            "predict_ids", lambda ids: {"probability": model_part(ids, None)}, input_signature=[ids_spec]
+        )
     return archive
 
 
-def export_run(run_dir, output=None, version: Optional[int] = None, jit_compile: bool = False,
-               warmup_rows: Optional[Sequence[Dict]] = None, num_warmup: int = 8, warmup_input: Optional[str] = None,
-               warmup_format: str = "criteo", verbose: bool = True) -> Path:
+def export_run(
+    run_dir,
+    output=None,
+    version: Optional[int] = None,
+    jit_compile: bool = False,
+    warmup_rows: Optional[Sequence[Dict]] = None,
+    num_warmup: int = 8,
+    warmup_input: Optional[str] = None,
+    warmup_format: str = "criteo",
+    verbose: bool = True,
+) -> Path:
     """Exports a finished `mezoo.train` run; returns the version directory written.
 
     Args:
@@ -222,8 +249,11 @@ def export_run(run_dir, output=None, version: Optional[int] = None, jit_compile:
     finally:
         shutil.rmtree(tables, ignore_errors=True)
     if verbose:
-        print(f"exported {run_dir} to {final} (signatures serving_default, predict_raw, predict_ids"
-              f"{'; XLA: serve with --xla_cpu_compilation_enabled=true' if jit_compile else ''})", flush=True)
+        print(
+            f"exported {run_dir} to {final} (signatures serving_default, predict_raw, predict_ids"
+            f"{'; XLA: serve with --xla_cpu_compilation_enabled=true' if jit_compile else ''})",
+            flush=True,
+        )
     return final
 
 
@@ -245,11 +275,19 @@ def _quiet_tensorflow_logger():
 def signature_summary(spec: FeatureSpec) -> Dict[str, Dict]:
     dense = {"dense": f"float32 [batch, {len(spec.numeric)}] ({', '.join(spec.numeric_names)})"} if spec.numeric else {}
     return {
-        "serving_default": {"inputs": {"examples": "string [batch]: serialized tf.train.Example with raw values "
-                                                   "(bytes_list per field, float_list per numeric field)"},
-                            "outputs": {"probability": "float32 [batch, 1]"}},
-        "predict_raw": {"inputs": {"raw": f"string [batch, {len(spec.fields)}] (spec field order)", **dense},
-                        "outputs": {"probability": "float32 [batch, 1]"}},
-        "predict_ids": {"inputs": {"ids": f"int64 [batch, {len(spec.fields)}]", **dense},
-                        "outputs": {"probability": "float32 [batch, 1]"}},
+        "serving_default": {
+            "inputs": {
+                "examples": "string [batch]: serialized tf.train.Example with raw values "
+                "(bytes_list per field, float_list per numeric field)"
+            },
+            "outputs": {"probability": "float32 [batch, 1]"},
+        },
+        "predict_raw": {
+            "inputs": {"raw": f"string [batch, {len(spec.fields)}] (spec field order)", **dense},
+            "outputs": {"probability": "float32 [batch, 1]"},
+        },
+        "predict_ids": {
+            "inputs": {"ids": f"int64 [batch, {len(spec.fields)}]", **dense},
+            "outputs": {"probability": "float32 [batch, 1]"},
+        },
     }

@@ -27,7 +27,7 @@ def raw_example(row: Dict[str, object], spec: FeatureSpec):
         value = row.get(name)
         if value is None or value == "":
             continue
-        feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
+        feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(str(value))]))
     unknown = sorted(set(row) - set(spec.field_names) - set(spec.numeric_names) - {spec.label})
     if unknown:
         raise ValueError(f"raw row has features the model does not know: {unknown[:10]}")
@@ -56,9 +56,9 @@ def warmup_rows_from_vocabularies(spec: FeatureSpec, count: int = 8) -> List[Dic
     """`count` raw rows whose values are the fields' most frequent ones (row k: each field's k-th),
     and a last row with every feature absent: requests that touch every code path."""
     vocabularies = {f["name"]: spec.vocabulary(f["name"]) for f in spec.fields}
-    rows = []
+    rows: List[Dict[str, object]] = []
     for k in range(count):
-        row = {}
+        row: Dict[str, object] = {}
         for field in spec.fields:
             vocab = vocabularies[field["name"]]
             if vocab:

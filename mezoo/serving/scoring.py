@@ -52,12 +52,21 @@ def scoring_layout(spec: FeatureSpec, columns: Sequence[str], delimiter: str, he
     index = {c: i for i, c in enumerate(columns)}
     missing = [n for n in spec.field_names + spec.numeric_names if n not in index]
     if missing:
-        raise ScoringError(f"{path}: columns {missing[:10]} of the model are not among the input's columns "
-                           f"{list(columns)[:50]}")
+        raise ScoringError(
+            f"{path}: columns {missing[:10]} of the model are not among the input's columns {list(columns)[:50]}"
+        )
     fields = [dict(f, column=index[f["name"]]) for f in spec.fields]
     numeric = [{"name": n, "column": index[n]} for n in spec.numeric_names]
-    return Layout(num_columns=len(columns), label=index.get(spec.label), fields=fields, numeric=numeric,
-                  delimiter=delimiter, header=header, label_name=spec.label, columns=list(columns))
+    return Layout(
+        num_columns=len(columns),
+        label=index.get(spec.label),
+        fields=fields,
+        numeric=numeric,
+        delimiter=delimiter,
+        header=header,
+        label_name=spec.label,
+        columns=list(columns),
+    )
 
 
 def _text_layout(spec: FeatureSpec, inputs: Sequence[str], fmt: str, delimiter: Optional[str], header: Optional[bool]):
@@ -68,8 +77,7 @@ def _text_layout(spec: FeatureSpec, inputs: Sequence[str], fmt: str, delimiter: 
     check_inputs(list(inputs))
     delimiter = delimiter or {"criteo": "\t", "avazu": ",", "csv": ",", "tsv": "\t"}[fmt]
     header = (fmt != "criteo") if header is None else header
-    layouts = [scoring_layout(spec, input_columns(fmt, p, delimiter, header), delimiter, header, p)
-               for p in inputs]
+    layouts = [scoring_layout(spec, input_columns(fmt, p, delimiter, header), delimiter, header, p) for p in inputs]
     for path, other in zip(inputs, layouts):
         if other.columns != layouts[0].columns:
             raise ScoringError(f"{path}: columns differ from {inputs[0]}'s (score them in separate runs)")
@@ -89,8 +97,9 @@ def _accepted_chunks(files, layout, accept_unterminated: bool = False):
         return reason, tf.gather(rows, field_columns, axis=1), dense
 
     chunks = read_text_chunks(files, layout.header)
-    for chunk, (reason, raw, dense) in _chunk_dataset(chunks, layout, select, parallel=2,
-                                                      accept_unterminated=accept_unterminated):
+    for chunk, (reason, raw, dense) in _chunk_dataset(
+        chunks, layout, select, parallel=2, accept_unterminated=accept_unterminated
+    ):
         yield chunk, reason, raw, dense
 
 
@@ -112,9 +121,17 @@ def read_raw_rows(spec: FeatureSpec, path: str, fmt: str, count: int) -> List[Di
     return rows
 
 
-def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: Optional[str] = None,
-                header: Optional[bool] = None, batch_size: int = 8192, accept_unterminated_last_line: bool = False,
-                verbose: bool = True) -> Dict:
+def score_files(
+    export_dir,
+    inputs: Sequence[str],
+    fmt: str,
+    output,
+    delimiter: Optional[str] = None,
+    header: Optional[bool] = None,
+    batch_size: int = 8192,
+    accept_unterminated_last_line: bool = False,
+    verbose: bool = True,
+) -> Dict:
     """Scores raw `inputs` through the export in `export_dir`; returns the summary (counts per reason).
 
     A last line without its newline may have been cut: it is rejected as `truncated_last_line`,
@@ -128,8 +145,9 @@ def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: 
     export_dir = Path(export_dir)
     spec_path = export_dir / "assets.extra" / "feature_spec.json"
     if not spec_path.exists():
-        raise ScoringError(f"{spec_path} does not exist: is {export_dir} a mezoo.export version directory "
-                           "(<output>/<version>)?")
+        raise ScoringError(
+            f"{spec_path} does not exist: is {export_dir} a mezoo.export version directory (<output>/<version>)?"
+        )
     spec = FeatureSpec.load(str(spec_path))
     layout = _text_layout(spec, inputs, fmt, delimiter, header)
     predict = tf.saved_model.load(str(export_dir)).signatures["predict_raw"]
@@ -158,9 +176,9 @@ def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: 
                 kept = np.nonzero(reason == 0)[0]
                 probabilities = []
                 for s in range(0, len(raw), batch_size):
-                    inputs_ = {"raw": tf.constant(raw[s:s + batch_size])}
+                    inputs_ = {"raw": tf.constant(raw[s : s + batch_size])}
                     if numeric:
-                        inputs_["dense"] = tf.constant(dense[s:s + batch_size])
+                        inputs_["dense"] = tf.constant(dense[s : s + batch_size])
                     probabilities.append(predict(**inputs_)["probability"].numpy().reshape(-1))
                 probability = np.concatenate(probabilities) if probabilities else np.zeros(0)
                 out.writelines(f"{path}\t{chunk.first_line + i}\t{p:.8g}\n" for i, p in zip(kept, probability))
@@ -168,8 +186,13 @@ def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: 
                 now = time.time()
                 if verbose and (now - last_report > (0.5 if tty else 10.0)):
                     last_report = now
-                    print(f"{carriage}scored {scored:,} rows ({scored / max(now - start, 1e-9):,.0f} rows/s), "
-                          f"rejected {sum(rejected.values()):,}", end="" if tty else "\n", file=sys.stderr, flush=True)
+                    print(
+                        f"{carriage}scored {scored:,} rows ({scored / max(now - start, 1e-9):,.0f} rows/s), "
+                        f"rejected {sum(rejected.values()):,}",
+                        end="" if tty else "\n",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         rows_read = sum(f.lines for f in files)
         n_rejected = sum(rejected.values())
         if rows_read != scored + n_rejected:
@@ -182,16 +205,29 @@ def score_files(export_dir, inputs: Sequence[str], fmt: str, output, delimiter: 
                 p.unlink()
         raise
     seconds = time.time() - start
-    summary = {"rows_read": rows_read, "rows_scored": scored, "rows_rejected": n_rejected,
-               "rejected": {r: c for r, c in rejected.items() if c}, "output": str(output),
-               "rejects": str(rejects_path), "seconds": round(seconds, 2),
-               "rows_per_s": round(rows_read / max(seconds, 1e-9))}
+    rejected_counts = {r: c for r, c in rejected.items() if c}
+    summary = {
+        "rows_read": rows_read,
+        "rows_scored": scored,
+        "rows_rejected": n_rejected,
+        "rejected": rejected_counts,
+        "output": str(output),
+        "rejects": str(rejects_path),
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows_read / max(seconds, 1e-9)),
+    }
     if verbose:
         if tty:
             print(file=sys.stderr)
-        print(f"read {rows_read:,} rows: scored {scored:,}, rejected {n_rejected:,} "
-              f"[rows_read {rows_read} == rows_scored {scored} + rows_rejected {n_rejected}: OK]"
-              + (" (" + ", ".join(f"{r} {c:,}" for r, c in summary["rejected"].items()) + f"; see {rejects_path})"
-                 if n_rejected else "")
-              + f"; {summary['rows_per_s']:,} rows/s; probabilities in {output}", flush=True)
+        print(
+            f"read {rows_read:,} rows: scored {scored:,}, rejected {n_rejected:,} "
+            f"[rows_read {rows_read} == rows_scored {scored} + rows_rejected {n_rejected}: OK]"
+            + (
+                " (" + ", ".join(f"{r} {c:,}" for r, c in rejected_counts.items()) + f"; see {rejects_path})"
+                if n_rejected
+                else ""
+            )
+            + f"; {summary['rows_per_s']:,} rows/s; probabilities in {output}",
+            flush=True,
+        )
     return summary

@@ -19,8 +19,9 @@ def serving_apis():
     try:
         from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
     except ImportError as error:  # pragma: no cover - the serving extra is part of make install
-        raise ImportError("TF Serving's protos are missing: pip install 'mezoo[serving]' "
-                          "(tensorflow-serving-api)") from error
+        raise ImportError(
+            "TF Serving's protos are missing: pip install 'mezoo[serving]' (tensorflow-serving-api)"
+        ) from error
     return predict_pb2, prediction_log_pb2
 
 
@@ -46,7 +47,8 @@ def write_warmup_requests(path: Path, spec: FeatureSpec, rows: List[Dict[str, ob
     with tf.io.TFRecordWriter(str(path)) as writer:
         for batch in batches:
             log = prediction_log_pb2.PredictionLog(
-                predict_log=prediction_log_pb2.PredictLog(request=predict_request(batch)))
+                predict_log=prediction_log_pb2.PredictLog(request=predict_request(batch))
+            )
             writer.write(log.SerializeToString())
     return len(batches)
 

@@ -16,13 +16,20 @@ def environment():
 
 
 def start(*args, log=None):
-    return subprocess.Popen([sys.executable, *map(str, args)], cwd=ROOT, env=environment(), text=True,
-                            stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT if log else subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, *map(str, args)],
+        cwd=ROOT,
+        env=environment(),
+        text=True,
+        stdout=log or subprocess.PIPE,
+        stderr=subprocess.STDOUT if log else subprocess.PIPE,
+    )
 
 
 def run(*args, timeout=300):
-    return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, env=environment(), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *map(str, args)], cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def wait_for(condition, process, timeout=120.0, what="the condition"):

@@ -31,7 +31,9 @@ def test_a_second_converter_on_the_same_output_fails_at_once_and_the_first_is_in
     assert "rows_read 10000 == rows_written" in first_out
     # the output is exactly what the first converter alone writes
     alone = tmp_path / "alone"
-    assert run("-m", "tfrecord_tools.criteo", "--input", first_input, "--output", alone, "--min_count", 2).returncode == 0
+    assert (
+        run("-m", "tfrecord_tools.criteo", "--input", first_input, "--output", alone, "--min_count", 2).returncode == 0
+    )
     assert directory_bytes(out) == directory_bytes(alone)
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "scratch or lock files left behind"
 

@@ -46,8 +46,11 @@ def test_kill_and_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
     assert got["steps"] == want["steps"] == 2 * STEPS_PER_EPOCH
     assert [e["val_auc"] for e in got["epochs"]] == [e["val_auc"] for e in want["epochs"]]
     assert [e["val_logloss"] for e in got["epochs"]] == [e["val_logloss"] for e in want["epochs"]]
-    assert (got["test_auc"], got["test_logloss"], got["best_epoch"]) == (want["test_auc"], want["test_logloss"],
-                                                                         want["best_epoch"])
+    assert (got["test_auc"], got["test_logloss"], got["best_epoch"]) == (
+        want["test_auc"],
+        want["test_logloss"],
+        want["best_epoch"],
+    )
     # the interrupted epoch's loss is over all its steps (summed in another order: float rounding)
     assert [e["loss"] for e in got["epochs"]] == pytest.approx([e["loss"] for e in want["epochs"]], rel=1e-6)
     a = keras.models.load_model(tmp_path / "whole" / "model.keras")

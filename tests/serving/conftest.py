@@ -52,13 +52,15 @@ def converted(tmp_path_factory):
 
     def get(dataset):
         if dataset not in cache:
-            path = shared_data(*(("criteo", "criteo_kaggle_head10k.tsv") if dataset == "criteo"
-                                 else ("avazu", "avazu_head10k.csv")))
+            path = shared_data(
+                *(("criteo", "criteo_kaggle_head10k.tsv") if dataset == "criteo" else ("avazu", "avazu_head10k.csv"))
+            )
             root = tmp_path_factory.mktemp(f"{dataset}-data")
             min_count = 10 if dataset == "criteo" else 4
             convert([path], _layout(dataset), root / "train", min_count=min_count, dataset=dataset)
-            convert([path], _layout(dataset), root / "all_rows", min_count=min_count, dataset=dataset,
-                    split=(0.0, 0.0, 1.0))
+            convert(
+                [path], _layout(dataset), root / "all_rows", min_count=min_count, dataset=dataset, split=(0.0, 0.0, 1.0)
+            )
             cache[dataset] = {"train": root / "train", "all_rows": root / "all_rows"}
         return cache[dataset]
 

@@ -33,8 +33,11 @@ def expected_id(spec, field, value):
 def served(exported):
     export = exported("criteo", "se")
     loaded = tf.saved_model.load(str(export))
-    return FeatureSpec.load(str(export / "assets.extra")), loaded.signatures["serving_default"], \
-        loaded.signatures["predict_ids"]
+    return (
+        FeatureSpec.load(str(export / "assets.extra")),
+        loaded.signatures["serving_default"],
+        loaded.signatures["predict_ids"],
+    )
 
 
 def test_unseen_absent_and_unparsable_values(served):
@@ -43,9 +46,9 @@ def test_unseen_absent_and_unparsable_values(served):
     variants = [
         dict(base),
         dict(base, C1="never-seen-value", C2="", I3="99999999999"),  # unseen string, empty, unseen bucket
-        {k: v for k, v in base.items() if not k.startswith("C")},      # absent features
-        dict(base, I1="3.5", I2="abc", I4="1e3", I5=" 7"),              # unparsable integers
-        {},                                                              # nothing at all
+        {k: v for k, v in base.items() if not k.startswith("C")},  # absent features
+        dict(base, I1="3.5", I2="abc", I4="1e3", I5=" 7"),  # unparsable integers
+        {},  # nothing at all
     ]
     ids = np.asarray([[expected_id(spec, f, row.get(f["name"])) for f in spec.fields] for row in variants])
     assert ids[3, 0] == ids[3, 1] == ids[3, 3] == ids[3, 4] == 0 and ids[1, 13] == 0
@@ -60,12 +63,14 @@ def test_wrong_dtype_and_undecodable_examples_are_refused_and_serving_goes_on(se
     spec, serve, _ = served
     good = serialize_rows([{"I1": "5", "C1": "x"}], spec)
     before = serve(examples=tf.constant(good))["probability"].numpy()
-    as_int = tf.train.Example(features=tf.train.Features(feature={
-        "I1": tf.train.Feature(int64_list=tf.train.Int64List(value=[5]))})).SerializeToString()
+    as_int = tf.train.Example(
+        features=tf.train.Features(feature={"I1": tf.train.Feature(int64_list=tf.train.Int64List(value=[5]))})
+    ).SerializeToString()
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"Key: I1.*Data types don't match.*expected type: string"):
         serve(examples=tf.constant(good + [as_int]))
-    two_values = tf.train.Example(features=tf.train.Features(feature={
-        "C1": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"a", b"b"]))})).SerializeToString()
+    two_values = tf.train.Example(
+        features=tf.train.Features(feature={"C1": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"a", b"b"]))})
+    ).SerializeToString()
     with pytest.raises(tf.errors.InvalidArgumentError, match="C1"):
         serve(examples=tf.constant([two_values]))
     for garbage in (b"\x01\x02garbage", b"\xff\xff\xff", good[0][:-1]):

@@ -44,8 +44,13 @@ def test_layout_assets_and_spec(exported):
 
 def test_saved_model_cli_shows_the_signatures(exported):
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
-    out = subprocess.run([cli, "show", "--all", "--dir", str(exported("criteo", "se"))], capture_output=True,
-                         text=True, timeout=300, check=True).stdout
+    out = subprocess.run(
+        [cli, "show", "--all", "--dir", str(exported("criteo", "se"))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     default = out.split("signature_def['serving_default']:", 1)[1].split("signature_def[", 1)[0]
     assert "inputs['examples'] tensor_info:" in default and "dtype: DT_STRING" in default
     assert "shape: (-1)" in default and "outputs['probability'] tensor_info:" in default
@@ -71,8 +76,14 @@ def test_tf1_loader_without_mezoo_or_keras_after_the_sources_are_gone(exported, 
             for e in examples:
                 writer.write(e)
         out = tmp_path / "out.json"
-        proc = subprocess.run([sys.executable, os.path.join(HERE, "tf1_loader.py"), str(moved), str(requests), str(out)],
-                              cwd=str(tmp_path), env=env_without_mezoo(), capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, os.path.join(HERE, "tf1_loader.py"), str(moved), str(requests), str(out)],
+            cwd=str(tmp_path),
+            env=env_without_mezoo(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
     finally:
         os.rename(hidden, source)
@@ -87,8 +98,13 @@ def test_tf1_loader_without_mezoo_or_keras_after_the_sources_are_gone(exported, 
 def test_export_cli_versions_and_jit(trained, tmp_path):
     run = trained("criteo", "se")
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(HERE)))
-    proc = subprocess.run([sys.executable, "-m", "mezoo.export", "--run_dir", str(run), "--output", str(tmp_path / "m"),
-                           "--jit_compile"], capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mezoo.export", "--run_dir", str(run), "--output", str(tmp_path / "m"), "--jit_compile"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "m" / "1" / "saved_model.pb").exists() and "xla_cpu_compilation_enabled" in proc.stdout
     second = export_run(run, tmp_path / "m", verbose=False)  # the next version

@@ -18,26 +18,41 @@ def test_numeric_fields_through_every_signature(tmp_path):
     from tfrecord_tools.schema import build
 
     rng = np.random.default_rng(3)
-    rows = [{"label": str(rng.integers(2)), "site": f"s{rng.integers(30)}", "hour": str(rng.integers(24)),
-             "price": "" if i % 7 == 0 else f"{rng.normal(3, 2):.3f}", "depth": f"{rng.integers(1, 5)}"}
-            for i in range(3000)]
+    rows = [
+        {
+            "label": str(rng.integers(2)),
+            "site": f"s{rng.integers(30)}",
+            "hour": str(rng.integers(24)),
+            "price": "" if i % 7 == 0 else f"{rng.normal(3, 2):.3f}",
+            "depth": f"{rng.integers(1, 5)}",
+        }
+        for i in range(3000)
+    ]
     csv = tmp_path / "log.csv"
-    csv.write_text("label,site,hour,price,depth\n" + "".join(
-        f"{r['label']},{r['site']},{r['hour']},{r['price']},{r['depth']}\n" for r in rows))
+    csv.write_text(
+        "label,site,hour,price,depth\n"
+        + "".join(f"{r['label']},{r['site']},{r['hour']},{r['price']},{r['depth']}\n" for r in rows)
+    )
     schema = {"label": "label", "categorical": ["site"], "integer": ["hour"], "numeric": ["price", "depth"]}
     for name, split in (("train", (0.8, 0.1, 0.1)), ("all_rows", (0.0, 0.0, 1.0))):
         files, layout, fmt = build(schema, str(tmp_path), [str(csv)])
         convert(files, layout, tmp_path / name, fmt=fmt, split=split, dataset="csv")
     run = tmp_path / "run"
-    train.run("dnn_me_criteo", TRAIN + ["model.num_embedding_sets=2"], data=str(tmp_path / "train"), run_dir=str(run),
-              verbose=0)
+    train.run(
+        "dnn_me_criteo",
+        TRAIN + ["model.num_embedding_sets=2"],
+        data=str(tmp_path / "train"),
+        run_dir=str(run),
+        verbose=0,
+    )
     export = run / "export" / "1"
     spec = FeatureSpec.load(str(export / "assets.extra"))
     assert spec.numeric_names == ["price", "depth"]
     model = keras.models.load_model(run / "model.keras")
     converted = FeatureSpec.load(str(tmp_path / "all_rows"))
-    expected = np.concatenate([model(x, training=False).numpy()
-                               for x, _ in make_dataset(converted, "test", 1000, training=False)]).reshape(-1)
+    expected = np.concatenate(
+        [model(x, training=False).numpy() for x, _ in make_dataset(converted, "test", 1000, training=False)]
+    ).reshape(-1)
     raw = [{"site": r["site"], "hour": r["hour"], "price": r["price"] or None, "depth": r["depth"]} for r in rows]
     served = load_signature(export)(examples=tf.constant(serialize_rows(raw, spec)))["probability"].numpy().reshape(-1)
     np.testing.assert_allclose(served, expected, atol=1e-6)  # an absent price is 0.0, as the converter made it

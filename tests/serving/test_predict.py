@@ -29,24 +29,46 @@ def read_scores(path):
 def test_criteo_file_with_bad_lines_through_the_cli(exported, tmp_path):
     export = exported("criteo", "se")
     lines = open(shared_data("criteo", "criteo_kaggle_head10k.tsv"), "rb").read().split(b"\n")[:300]
-    lines[10] = b"\t".join(lines[10].split(b"\t")[:-1])           # 39 columns: wrong_column_count
-    lines[20] = b"x" + lines[20]                                   # bad_label
+    lines[10] = b"\t".join(lines[10].split(b"\t")[:-1])  # 39 columns: wrong_column_count
+    lines[20] = b"x" + lines[20]  # bad_label
     cells = lines[30].split(b"\t")
-    lines[30] = b"\t".join(cells[:1] + [b"3.5"] + cells[2:])     # I1 = "3.5": bad_integer
-    lines[40] = b""                                                # empty_line
+    lines[30] = b"\t".join(cells[:1] + [b"3.5"] + cells[2:])  # I1 = "3.5": bad_integer
+    lines[40] = b""  # empty_line
     raw = tmp_path / "day.tsv.gz"
     raw.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
     out = tmp_path / "scores.tsv"
-    proc = subprocess.run([sys.executable, "-m", "mezoo.predict", "--export", str(export), "--input", str(raw),
-                           "--format", "criteo", "--output", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mezoo.predict",
+            "--export",
+            str(export),
+            "--input",
+            str(raw),
+            "--format",
+            "criteo",
+            "--output",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "read 300 rows: scored 296, rejected 4 [rows_read 300 == rows_scored 296 + rows_rejected 4: OK]" in proc.stdout
+    assert (
+        "read 300 rows: scored 296, rejected 4 [rows_read 300 == rows_scored 296 + rows_rejected 4: OK]" in proc.stdout
+    )
     scores = read_scores(out)
     assert [n for _, n, _ in scores] == [n for n in range(1, 301) if n not in (11, 21, 31, 41)]
     rejects = (tmp_path / "scores.tsv.rejects.tsv").read_text().splitlines()[1:]
     assert [(r.split("\t")[1], r.split("\t")[2]) for r in rejects] == [
-        ("11", "wrong_column_count"), ("21", "bad_label"), ("31", "bad_integer"), ("41", "empty_line")]
+        ("11", "wrong_column_count"),
+        ("21", "bad_label"),
+        ("31", "bad_integer"),
+        ("41", "empty_line"),
+    ]
     # the same probabilities as serving_default on the same rows
     spec = FeatureSpec.load(str(export / "assets.extra"))
     rows = [{k: (v or None) for k, v in r.items() if k != "label"} for r in raw_rows("criteo")[:300]]
@@ -77,8 +99,20 @@ def test_cli_errors_are_one_line(tmp_path):
     raw = tmp_path / "x.tsv"
     raw.write_text("0\t1\n")
     for args, message in (
-        (["mezoo.predict", "--export", str(tmp_path / "nope"), "--input", str(raw), "--format", "criteo",
-          "--output", str(tmp_path / "o.tsv")], "a mezoo.export version directory"),
+        (
+            [
+                "mezoo.predict",
+                "--export",
+                str(tmp_path / "nope"),
+                "--input",
+                str(raw),
+                "--format",
+                "criteo",
+                "--output",
+                str(tmp_path / "o.tsv"),
+            ],
+            "a mezoo.export version directory",
+        ),
         (["mezoo.export", "--run_dir", str(tmp_path)], "a mezoo.train run directory"),
     ):
         proc = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -94,6 +128,7 @@ def test_a_last_line_without_newline_is_rejected_unless_accepted(exported, tmp_p
     raw.write_bytes(b"\n".join(lines))  # no final newline
     summary = score_files(export, [str(raw)], "criteo", tmp_path / "a.tsv", verbose=False)
     assert summary["rows_scored"] == 4 and summary["rejected"] == {"truncated_last_line": 1}
-    summary = score_files(export, [str(raw)], "criteo", tmp_path / "b.tsv", accept_unterminated_last_line=True,
-                          verbose=False)
+    summary = score_files(
+        export, [str(raw)], "criteo", tmp_path / "b.tsv", accept_unterminated_last_line=True, verbose=False
+    )
     assert summary["rows_scored"] == 5 and summary["rows_rejected"] == 0

@@ -22,12 +22,16 @@ def keras_predictions(run_dir, data_dir):
 
 def export_predictions(export_dir, dataset, empty_as_absent=True):
     spec = FeatureSpec.load(str(export_dir / "assets.extra"))
-    rows = [{name: (None if empty_as_absent and row[name] == "" else row[name]) for name in spec.field_names}
-            for row in raw_rows(dataset)]
+    rows = [
+        {name: (None if empty_as_absent and row[name] == "" else row[name]) for name in spec.field_names}
+        for row in raw_rows(dataset)
+    ]
     serve = load_signature(export_dir)
     serialized = serialize_rows(rows, spec)
-    out = [serve(examples=tf.constant(serialized[i:i + 1000]))["probability"].numpy()
-           for i in range(0, len(serialized), 1000)]
+    out = [
+        serve(examples=tf.constant(serialized[i : i + 1000]))["probability"].numpy()
+        for i in range(0, len(serialized), 1000)
+    ]
     return np.concatenate(out).reshape(-1)
 
 
@@ -42,5 +46,7 @@ def test_export_on_raw_rows_equals_keras_on_converted_rows(dataset, kind, traine
     assert np.max(np.abs(served[1:] - expected[:-1])) > 1e-3
     assert np.std(expected) > 1e-4  # the model tells rows apart
     if dataset == "criteo" and kind == "se":  # empty cells sent as b"" take the same (missing) path
-        assert np.max(np.abs(export_predictions(exported(dataset, kind), dataset, empty_as_absent=False)
-                             - expected)) <= 1e-6
+        assert (
+            np.max(np.abs(export_predictions(exported(dataset, kind), dataset, empty_as_absent=False) - expected))
+            <= 1e-6
+        )

@@ -40,13 +40,19 @@ def test_warmup_from_real_raw_rows(trained, tmp_path):
     from mezoo.serving.export import export_run
     from tests.shared_data import shared_data
 
-    export = export_run(trained("criteo", "se"), tmp_path, warmup_input=shared_data("criteo", "criteo_kaggle_head10k.tsv"),
-                        num_warmup=3, verbose=False)
+    export = export_run(
+        trained("criteo", "se"),
+        tmp_path,
+        warmup_input=shared_data("criteo", "criteo_kaggle_head10k.tsv"),
+        num_warmup=3,
+        verbose=False,
+    )
     requests = read_warmup_requests(export / "assets.extra" / "tf_serving_warmup_requests")
     first = tf.train.Example.FromString(tf.make_ndarray(requests[0].inputs["examples"])[0])
     row = raw_rows("criteo")[0]
-    assert {k: v.bytes_list.value[0].decode() for k, v in first.features.feature.items()} == \
-        {k: v for k, v in row.items() if k != "label" and v != ""}
+    assert {k: v.bytes_list.value[0].decode() for k, v in first.features.feature.items()} == {
+        k: v for k, v in row.items() if k != "label" and v != ""
+    }
     assert [len(tf.make_ndarray(r.inputs["examples"])) for r in requests] == [3, 1, 1, 1]
 
 

@@ -26,8 +26,9 @@ def main(export_dir, requests_path, out_path):
         else:
             raise SystemExit(f"{blocked} is importable: the test would not show anything")
     examples = [r.numpy() for r in tf.data.TFRecordDataset(requests_path)]
-    wrong_dtype = tf.train.Example(features=tf.train.Features(feature={
-        "I1": tf.train.Feature(int64_list=tf.train.Int64List(value=[5]))})).SerializeToString()
+    wrong_dtype = tf.train.Example(
+        features=tf.train.Features(feature={"I1": tf.train.Feature(int64_list=tf.train.Int64List(value=[5]))})
+    ).SerializeToString()
     result = {}
     with tf.compat.v1.Session(graph=tf.Graph()) as session:
         meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], export_dir)
