@@ -9,7 +9,11 @@
 TensorFlow is imported lazily, so `from mezoo.data import FeatureSpec` works without it.
 """
 
-from mezoo.data.feature_spec import FeatureSpec  # noqa: F401
+from typing import Any
+
+from mezoo.data.feature_spec import FeatureSpec
+
+__all__ = ["FeatureSpec"]  # and, imported on first use, the names in _LAZY
 
 _LAZY = {
     "RawToIds": "mezoo.data.transform",
@@ -23,7 +27,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 

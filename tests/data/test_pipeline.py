@@ -73,7 +73,7 @@ def test_batches_have_the_model_input_layout(converted):
 def test_evaluation_reads_every_row_once_in_order(converted):
     ds = make_dataset(str(converted), "valid", batch_size=128, deterministic=True)
     ids = np.concatenate([f["ids"].numpy() for f, _ in ds])
-    labels = np.concatenate([l.numpy()[:, 0] for _, l in ds])
+    labels = np.concatenate([label.numpy()[:, 0] for _, label in ds])
     want_labels, want_ids, _ = read_split(converted, "valid")
     np.testing.assert_array_equal(ids, want_ids)
     np.testing.assert_array_equal(labels, want_labels)
@@ -93,7 +93,7 @@ def test_deterministic_option_repeats_the_same_order(converted):
 
 def test_training_repeats_and_shuffles(converted):
     ds = make_dataset(str(converted), "train", batch_size=1000, seed=1, shuffle_buffer=3000)
-    batches = [l.numpy() for _, l in ds.take(5)]  # 5000 rows > 2400 in the split: repeated
+    batches = [label.numpy() for _, label in ds.take(5)]  # 5000 rows > 2400 in the split: repeated
     assert len(batches) == 5 and all(b.shape == (1000, 1) for b in batches)
     _, ids_in_order, _ = read_split(converted, "train")
     got = next(iter(make_dataset(str(converted), "train", batch_size=50, seed=1, shuffle_buffer=3000)))[0]["ids"]

@@ -76,7 +76,7 @@ def test_pipeline_reads_a_converted_directory_from_s3(tmp_path, s3_server):
                S3_ENDPOINT=s3_server, S3_USE_HTTPS="0", S3_VERIFY_SSL="0", AWS_EC2_METADATA_DISABLED="true")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env,
                           timeout=300)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
     _, n_files, first, train_rows, valid_rows, vocab = lines[0].split(" ", 5)
     assert int(n_files) == 3 and first == f"s3://{BUCKET}/conv/train-00000-of-00003.tfrecord.gz"

@@ -9,8 +9,13 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from mezoo.data.transform import (MISSING_INT, RawToIds, log_square_bucket, log_square_bucket_reference,  # noqa: E402
-                                  log_square_thresholds)
+from mezoo.data.transform import (  # noqa: E402
+    MISSING_INT,
+    RawToIds,
+    log_square_bucket,
+    log_square_bucket_reference,
+    log_square_thresholds,
+)
 
 
 def exact_bucket(v: int) -> int:
