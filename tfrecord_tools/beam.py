@@ -42,21 +42,52 @@ import os
 import sys
 import tempfile
 import time
-from typing import Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from tfrecord_tools.core import (REASONS, SPLITS, ConversionError, Layout, Options, _escape_line, _shard_name,
-                                 assign_splits, build_vocabulary, check_accepted, check_memory, chunk_rejects,
-                                 format_summary, make_count_fn, make_parser, make_serializer, make_transform_fn,
-                                 merge_counts, shard_pieces, spec_and_summary, token_keys)
+from tfrecord_tools.core import (
+    REASONS,
+    ConversionError,
+    Layout,
+    Options,
+    _escape_line,
+    _shard_name,
+    assign_splits,
+    build_vocabulary,
+    check_accepted,
+    check_memory,
+    chunk_rejects,
+    format_summary,
+    make_count_fn,
+    make_parser,
+    make_serializer,
+    make_transform_fn,
+    merge_counts,
+    shard_counts,
+    shard_pieces,
+    spec_and_summary,
+    tfrecord_options,
+    token_keys,
+    vocabulary_splits,
+    write_records,
+)
 from tfrecord_tools.reader import FileInfo, InputError, read_text_chunks
 
-try:
-    import apache_beam as beam
-    from apache_beam import pvalue
-except ImportError:  # the `beam` extra is absent: the module still imports, run() says what to install
-    beam = pvalue = None
+
+
+def _import_beam() -> Tuple[Any, Any]:
+    """(apache_beam, apache_beam.pvalue), or (None, None) when the `beam` extra is absent: the
+    module still imports, and run() says what to install."""
+    try:
+        import apache_beam
+        from apache_beam import pvalue
+    except ImportError:
+        return None, None
+    return apache_beam, pvalue
+
+
+beam, pvalue = _import_beam()
 
 COUNT_BUCKETS = 64  # token counts are combined per (field, bucket): spreads a field over workers
 METRICS_NAMESPACE = "mezoo.rejects"
@@ -68,8 +99,8 @@ def _require_beam():
                               "(or make install, which installs the extra)")
 
 
-_DoFn = beam.DoFn if beam is not None else object
-_CombineFn = beam.CombineFn if beam is not None else object
+_DoFn: Any = beam.DoFn if beam is not None else object
+_CombineFn: Any = beam.CombineFn if beam is not None else object
 
 
 # ------------------------------------------------------------------------- file systems
@@ -308,7 +339,7 @@ def make_plan(_, valid, stats, reasons, vocab, files: List[FileInfo], layout: La
     check_memory(fields, opts, log)
     names, split_rows, split_of_row, position = assign_splits(valid_per_file, [f.split for f in files], opts.split,
                                                               opts.seed)
-    num_shards = {n: max(1, -(-split_rows[n] // opts.rows_per_shard)) for n in names}
+    num_shards = shard_counts(names, split_rows, opts.rows_per_shard)
     yield pvalue.TaggedOutput("plan", {"names": names, "split_names": list(split_rows),
                                             "num_shards": num_shards})
     offset = 0
@@ -380,8 +411,6 @@ class WriteShard(_DoFn):
         self.serialize = make_serializer(self.F, self.D)
 
     def process(self, element, plan):
-        import tensorflow as tf
-
         (name, k), pieces = element
         pieces = list(pieces)
         pos = np.concatenate([p[0] for p in pieces])
@@ -389,17 +418,10 @@ class WriteShard(_DoFn):
         ids = np.concatenate([p[1] for p in pieces])[order].astype(np.int64)
         labels = np.concatenate([p[2] for p in pieces])[order].astype(np.float32)
         dense = np.concatenate([p[3] for p in pieces])[order].astype(np.float32) if self.D else None
-        opts = self.opts
-        options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=opts.compression_level) \
-            if opts.compression == "GZIP" else tf.io.TFRecordOptions(compression_type="")
-        final = _join(self.output, _shard_name(name, k, plan["num_shards"][name], opts.compression))
+        final = _join(self.output, _shard_name(name, k, plan["num_shards"][name], self.opts.compression))
         with tempfile.TemporaryDirectory(prefix="mezoo-beam-shard-") as tmp:
             local = os.path.join(tmp, "shard")
-            with tf.io.TFRecordWriter(local, options) as writer:
-                for start in range(0, len(pos), 100_000):
-                    part = slice(start, start + 100_000)
-                    for record in self.serialize(labels[part], ids[part], None if dense is None else dense[part]).numpy():
-                        writer.write(record)
+            write_records(local, tfrecord_options(self.opts), self.serialize, labels, ids, dense)
             fs_copy_file(local, final)
         yield name, (len(pos), int(labels.sum()))
 
@@ -462,7 +484,7 @@ def finish(_, stats, reasons, vocab, plan, written, rejects_done, files: List[Fi
 def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options):
     """Adds the conversion to pipeline `p`; returns the PCollection of the (one) summary."""
     given_splits = any(f.split for f in files)
-    vocab_splits = set(opts.vocabulary_splits or (["train"] if given_splits else SPLITS))
+    vocab_splits = vocabulary_splits(files, opts)
     count_files = [i for i, f in enumerate(files) if not given_splits or f.split in vocab_splits]
     fields = [dict(f) for f in layout.fields]
     AsList, AsDict, AsSingleton = pvalue.AsList, pvalue.AsDict, pvalue.AsSingleton
@@ -521,10 +543,12 @@ def run(files: List[FileInfo], layout: Layout, opts: Options, beam_args: List[st
     result.wait_until_finish()
     with fs_open(_join(opts.output, "summary.json")) as f:
         summary = json.loads(f.read().decode())
-    metrics = {}
+    metrics: Optional[Dict[str, int]]
     try:
+        counts: Dict[str, int] = {}
         for counter in result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))["counters"]:
-            metrics[counter.key.metric.name] = metrics.get(counter.key.metric.name, 0) + int(counter.committed or 0)
+            counts[counter.key.metric.name] = counts.get(counter.key.metric.name, 0) + int(counter.committed or 0)
+        metrics = counts
     except Exception:  # some runners report no metrics; summary.json has the counts anyway
         metrics = None
     total = time.time() - t0

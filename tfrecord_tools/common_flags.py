@@ -93,9 +93,9 @@ def parse_max_vocab(text: str) -> Dict[str, int]:
             caps[name.strip()] = int(value)
         else:
             caps["*"] = int(part)
-    for name, value in caps.items():
-        if value < 1:
-            raise ValueError(f"--max_vocab_size {name}={value}: must be >= 1")
+    for field, cap in caps.items():
+        if cap < 1:
+            raise ValueError(f"--max_vocab_size {field}={cap}: must be >= 1")
     return caps
 
 

@@ -9,11 +9,13 @@ Parquet is read with pyarrow, a record batch at a time, every column cast to str
 becomes the empty string, i.e. missing); row numbers stand in for line numbers.
 """
 
+import builtins
 import gzip
 import hashlib
+import io
 import os
 from dataclasses import dataclass, field
-from typing import Iterator, List, Optional
+from typing import IO, Iterator, List, Optional
 
 import numpy as np
 
@@ -32,7 +34,7 @@ class FileInfo:
     bytes: int = 0
     sha256: str = ""
     compression: str = ""
-    header: Optional[bytes] = None
+    header: Optional[builtins.bytes] = None  # (`bytes` is the field above here)
     lines: int = 0  # data lines read (header excluded)
     empty: bool = False
     final_newline: bool = True
@@ -55,18 +57,21 @@ class Chunk:
 class _HashingReader:
     """A file object that hashes the (possibly compressed) bytes it hands out."""
 
-    def __init__(self, f):
+    def __init__(self, f: IO[bytes]):
         self.f, self.hash = f, hashlib.sha256()
 
-    def read(self, n=-1):
+    def read(self, n: int = -1) -> bytes:
         data = self.f.read(n)
         self.hash.update(data)
         return data
 
-    def readable(self):
+    def seek(self, offset: int, whence: int = 0) -> int:
+        raise io.UnsupportedOperation("a hashing reader reads forward only")
+
+    def readable(self) -> bool:
         return True
 
-    def close(self):
+    def close(self) -> None:
         self.f.close()
 
 

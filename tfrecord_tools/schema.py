@@ -81,17 +81,17 @@ def build(schema: dict, schema_dir: str, inputs):
         delimiter = schema.get("delimiter", DELIMITERS.get(fmt, ","))
         header = bool(schema.get("header", True))
         if header:
-            columns = None
-            for f in files:
+            columns = []
+            for i, f in enumerate(files):
                 names = read_header(f.path).decode("utf-8", "replace").split(delimiter)
-                if columns is None:
+                if i == 0:
                     columns = names
                 elif names != columns:
                     raise ConversionError(f"{f.path}: header {names} differs from {files[0].path}'s {columns}")
             if schema.get("columns") and schema["columns"] != columns:
                 raise ConversionError(f"{files[0].path}: header {columns} is not the schema's columns {schema['columns']}")
         else:
-            columns = schema.get("columns")
+            columns = schema.get("columns") or []
             if not columns:
                 raise ConversionError("header: false needs `columns:` in the schema")
     index = {c: i for i, c in enumerate(columns)}
