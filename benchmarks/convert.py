@@ -3,10 +3,11 @@
 Prints the command, then one line of figures: median (and min/max) rows/s over `--repeats`
 conversions of `--rows` generated Criteo rows (tfrecord_tools.synthetic, seed 0; generated
 once into `--workdir` and reused), with the median seconds of each stage so the bounding
-one is visible: `validate_count` (pass 1: parse + validate + count tokens), `transform`
-(pass 2: parse again + the mezoo.data raw -> id transform + spooling ids per shard) and
-`write` (order, serialise in bulk, gzip level 1, atomic rename). Each stage's own rate is
-rows / its seconds.
+one is visible: `validate_count` (`core.validate_and_count`: parse + validate + count tokens,
+keeping each chunk's distinct values and row indices), `transform` (`core.transform_and_spool`:
+the mezoo.data raw -> id transform on those distinct values + spooling ids per shard) and
+`write` (`core.write_shards`: order, serialise in bulk, gzip level 1). Each stage's own rate
+is rows / its seconds.
 
 The parse limit, measured in the same run on the same file: `pyarrow.csv.read_csv` with every
 column read as a string (multi-threaded, no quoting), median rows/s over the same repeats;

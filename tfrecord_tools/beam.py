@@ -23,9 +23,10 @@ piece of it taken from `tfrecord_tools.core` and `mezoo.data`, not written again
   worker (40 GB for Criteo 1TB's 4.4 B rows: use a high-memory worker type).
 - Ids: each chunk's distinct values go through `mezoo.data.RawToIds` (`core.make_transform_fn`),
   the tables built once per worker process (`apache_beam.utils.shared`), then rows are
-  grouped per output shard, put in their position order and serialized by
-  `mezoo.data.examples.serialize_examples`; a shard is written as a gzip TFRecord locally,
-  copied to its final name (temp name, then rename). Vocabularies, `rejects.tsv`,
+  grouped per output shard, put in their position order, serialized by
+  `mezoo.data.examples.serialize_examples` and written by `core.write_records` as a gzip
+  TFRecord locally, then copied to its final name (temp name, then rename). The split plan's
+  shard counts come from `core.shard_counts`, the vocabulary splits from `core.vocabulary_splits`. Vocabularies, `rejects.tsv`,
   `summary.json` follow, `feature_spec.json` last.
 
 What differs from the single-machine converter, and why it is harmless: the bytes of a shard's
@@ -55,8 +56,9 @@ from tfrecord_tools.core import (
     _shard_name,
     assign_splits,
     build_vocabulary,
-    check_accepted,
+    check_first_pass,
     check_memory,
+    check_written,
     chunk_rejects,
     format_summary,
     make_count_fn,
@@ -309,6 +311,14 @@ def _files_with_stats(files: List[FileInfo], stats, reasons) -> List[FileInfo]:
     return out
 
 
+def _rejected_per_reason(reasons) -> Dict[str, int]:
+    """((file, reason), n) counts -> rejected lines per reason (every reason, zeros included)."""
+    rejected = {r: 0 for r in REASONS}
+    for (_, name), n in reasons:
+        rejected[name] += n
+    return rejected
+
+
 def _fields_with_vocab(layout: Layout, vocab: Dict) -> List[Dict]:
     fields = [dict(f) for f in layout.fields]
     for i, f in enumerate(fields):
@@ -324,17 +334,12 @@ def make_plan(_, valid, stats, reasons, vocab, files: List[FileInfo], layout: La
     `plan`) and each chunk's slice of the split assignment."""
     log = print if opts.verbose else (lambda *a: None)
     files = _files_with_stats(files, stats, reasons)
-    rejected = {r: 0 for r in REASONS}
-    for (_, name), n in reasons:
-        rejected[name] += n
+    rejected = _rejected_per_reason(reasons)
     chunks = sorted(valid)
     valid_per_file = [0] * len(files)
     for (i, _), n in chunks:
         valid_per_file[i] += n
-    rows_read, n_valid, n_rejected = sum(f.lines for f in files), sum(valid_per_file), sum(rejected.values())
-    if rows_read != n_valid + n_rejected:
-        raise ConversionError(f"internal error: {rows_read} lines read, {n_valid} accepted, {n_rejected} rejected")
-    check_accepted(files, rejected, n_valid, rows_read, [], opts, log)
+    check_first_pass(files, valid_per_file, rejected, [], opts, log)
     fields = _fields_with_vocab(layout, vocab)
     check_memory(fields, opts, log)
     names, split_rows, split_of_row, position = assign_splits(valid_per_file, [f.split for f in files], opts.split,
@@ -446,13 +451,11 @@ def write_rejects(rejects, files: List[FileInfo], output: str, limit: int):
 def finish(_, stats, reasons, vocab, plan, written, rejects_done, files: List[FileInfo], layout: Layout,
            opts: Options, vocab_splits):
     """Last: the rows check, vocabulary files, summary.json, and feature_spec.json last of all."""
-    from mezoo.data.feature_spec import escape_token
+    from mezoo.data.feature_spec import vocabulary_bytes
 
     del rejects_done  # (a side input only so that rejects.tsv is written before the spec)
     files = _files_with_stats(files, stats, reasons)
-    rejected = {r: 0 for r in REASONS}
-    for (_, name), n in reasons:
-        rejected[name] += n
+    rejected = _rejected_per_reason(reasons)
     names = plan["names"]
     totals = {n: [0, 0] for n in names}
     for name, (n, pos) in written:
@@ -461,14 +464,11 @@ def finish(_, stats, reasons, vocab, plan, written, rejects_done, files: List[Fi
     written_rows = {n: totals[n][0] for n in names}
     positives = {n: totals[n][1] for n in names}
     fields = _fields_with_vocab(layout, vocab)
-    rows_read, n_written, n_rejected = sum(f.lines for f in files), sum(written_rows.values()), sum(rejected.values())
-    if rows_read != n_written + n_rejected:
-        raise ConversionError(f"rows read {rows_read} != written {n_written} + rejected {n_rejected}")
+    check_written(files, written_rows, rejected)
     vocab_total, memory = check_memory(fields, opts, lambda *a: None)
     for i, field in enumerate(fields):
         rel = f"vocab/{field['name']}.txt"
-        fs_write(_join(opts.output, "vocab", f"{field['name']}.txt"),
-                 b"".join(escape_token(t) + b"\n" for t in vocab.get(i, ([], 0))[0]))
+        fs_write(_join(opts.output, "vocab", f"{field['name']}.txt"), vocabulary_bytes(vocab.get(i, ([], 0))[0]))
         field["vocabulary"] = rel
     spec, summary = spec_and_summary(files, fields, layout, opts, names, written_rows, plan["num_shards"], positives,
                                      rejected, vocab_total, memory, vocab_splits)

@@ -1,26 +1,32 @@
-"""The conversion engine shared by the criteo, avazu and csv tools.
+"""The conversion engine shared by the criteo, avazu and csv tools (and, stage by stage, `beam`).
 
-The input is read and parsed once, through `tf.data` with the parsing in TF ops:
+`convert` runs one function per stage; the input is read and parsed once, through `tf.data`
+with the parsing in TF ops:
 
-1. **Validate, count, keep.** Every line is parsed and either accepted or rejected with the
-   first reason that applies (`REASONS`: detected, never derived by subtraction); rejected
-   lines go to `rejects.tsv` with file and line number. For the accepted rows of each chunk
-   and each field, TF `unique_with_counts` gives the chunk's distinct raw values, each row's
-   index into them, and counts; the counts of the tokens (integer fields: the buckets of the
-   distinct values) are merged across chunks (numpy / pyarrow), and the distinct values plus
-   the per-row indices go to a temp directory (`.chunks`, about 4 bytes per field per row).
-2. **Vocabularies, memory check, split.** Tokens seen at least `min_count` times are kept,
-   in descending count, ties by token (bytes order; integer fields by value, missing first),
-   capped at `max_vocab_size - 1` (id 0 is OOV). The embedding-table memory per scale is
-   printed and the run stops here, before writing anything, if it exceeds `--memory_limit`.
-   Accepted rows are assigned to splits (an exact seeded split, or the given split files),
-   train rows to seeded random positions (a uniform shuffle).
-3. **Transform.** Each chunk's distinct values go through the raw -> id transform of
-   `mezoo.data` (`RawToIds`, the one the exporter embeds), run in `tf.data`; each row's ids
-   are gathered through its indices. Ids are spooled per output shard (`.spool`).
-4. **Write.** Each shard is put in order, serialized in bulk (`tf.io.encode_proto`), written
-   as (gzip level 1) TFRecords; vocabularies, rejects, summary and feature spec follow. The
-   same input, options and seed give byte-identical output.
+1. **Validate, count, keep** (`validate_and_count`). Every line is parsed and either accepted
+   or rejected with the first reason that applies (`REASONS`: detected, never derived by
+   subtraction); rejected lines go to `rejects.tsv` with file and line number. For the
+   accepted rows of each chunk and each field, TF `unique_with_counts` gives the chunk's
+   distinct raw values, each row's index into them, and counts (`make_count_fn`); the counts
+   of the tokens (integer fields: the buckets of the distinct values) are merged across chunks
+   (`TokenCounter`: numpy / pyarrow), and the distinct values plus the per-row indices go to
+   a temp directory (`keep_chunk`, `.chunks`, about 4 bytes per field per row).
+   `check_first_pass` then checks that every line was accepted or rejected.
+2. **Vocabularies, memory check, split** (`build_vocabularies`, `check_memory`,
+   `assign_splits`). Tokens seen at least `min_count` times are kept, in descending count,
+   ties by token (bytes order; integer fields by value, missing first), capped at
+   `max_vocab_size - 1` (id 0 is OOV). The embedding-table memory per scale is printed and the
+   run stops here, before writing anything, if it exceeds `--memory_limit`. Accepted rows are
+   assigned to splits (an exact seeded split, or the given split files), train rows to seeded
+   random positions (a uniform shuffle).
+3. **Transform** (`transform_and_spool`). Each chunk's distinct values go through the
+   raw -> id transform of `mezoo.data` (`RawToIds`, which `mezoo.export` also puts into the
+   SavedModel), run in `tf.data`; each row's ids are gathered through its indices. Ids are
+   spooled per output shard (`Spool`, `.spool`).
+4. **Write** (`write_shards`, `write_vocabularies_and_spec`). Each shard is put in order,
+   serialized in bulk (`tf.io.encode_proto`), written as (gzip level 1) TFRecords; the
+   vocabularies and summary.json follow, feature_spec.json last. The same input, options and
+   seed give byte-identical output.
 
 Safety (`output_lock`, `install`): a run holds an exclusive lock on the output directory (a
 second run on it stops at once, naming the holder) and writes everything, scratch files
@@ -616,7 +622,8 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     4. `assign_splits` and `shard_counts`: each accepted row's split and position.
     5. `transform_and_spool`: raw values -> ids (`mezoo.data.RawToIds`), spooled per shard.
     6. `write_shards`: each shard put in order, serialized and written as TFRecords.
-    7. `write_vocabularies_and_spec`: vocabularies, summary.json, and feature_spec.json last.
+    7. `check_written` (rows read == written + rejected), then `write_vocabularies_and_spec`:
+       vocabularies, summary.json, and feature_spec.json last.
 
     Args:
         files: the inputs, in order; `FileInfo.split` set on each when the splits are given.
@@ -657,7 +664,7 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
     vocab_splits = vocabulary_splits(files, opts)
     counted = validate_and_count(files, layout, opts, fmt, fields, vocab_splits, work)
     t_pass1 = time.time() - t0
-    check_first_pass(files, counted, opts, log)
+    check_first_pass(files, counted.valid_per_file, counted.rejected, counted.first_rejects, opts, log)
 
     vocabularies = build_vocabularies(fields, counted.counters, opts)
     vocab_total, memory = check_memory(fields, opts, log)
@@ -676,16 +683,14 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
     t2 = time.time()
     written = write_shards(spool, work, names, num_shards, id_dtype, len(fields), len(layout.numeric), opts)
     t_write = time.time() - t2
-    rows_read, n_written, n_rejected = sum(f.lines for f in files), sum(written.values()), counted.num_rejected
-    if rows_read != n_written + n_rejected:
-        raise ConversionError(f"rows read {rows_read} != written {n_written} + rejected {n_rejected}")
+    check_written(files, written, counted.rejected)
 
     summary = write_vocabularies_and_spec(work, files, fields, vocabularies, layout, opts, names, written, num_shards,
                                           positives, counted.rejected, vocab_total, memory, vocab_splits)
     total = time.time() - t0
     summary["timing"] = {"pass1_validate_count_s": round(t_pass1, 2), "pass2_transform_s": round(t_pass2, 2),
                          "write_shards_s": round(t_write, 2), "total_s": round(total, 2),
-                         "rows_per_s": round(rows_read / max(total, 1e-9))}
+                         "rows_per_s": round(summary["rows_read"] / max(total, 1e-9))}
     return summary
 
 
@@ -808,13 +813,21 @@ def read_kept_chunks(counted: Counted, num_fields: int,
         yield distinct, index, labels, dense
 
 
-def check_first_pass(files: List[FileInfo], counted: Counted, opts: Options, log: Log) -> None:
-    """Stage 2: every line read was accepted or rejected (`check_accepted` for the rest)."""
-    rows_read = sum(f.lines for f in files)
-    if rows_read != counted.num_valid + counted.num_rejected:
-        raise ConversionError(f"internal error: {rows_read} lines read, {counted.num_valid} accepted, "
-                              f"{counted.num_rejected} rejected")
-    check_accepted(files, counted.rejected, counted.num_valid, rows_read, counted.first_rejects, opts, log)
+def check_first_pass(files: List[FileInfo], valid_per_file: Sequence[int], rejected: Dict[str, int],
+                     first_rejects: List[str], opts: Options, log: Log) -> None:
+    """Stage 2: every line read was accepted or rejected; then `check_accepted` (empty inputs
+    noted, duplicate inputs refused, no valid rows an error)."""
+    rows_read, n_valid, n_rejected = sum(f.lines for f in files), sum(valid_per_file), sum(rejected.values())
+    if rows_read != n_valid + n_rejected:
+        raise ConversionError(f"internal error: {rows_read} lines read, {n_valid} accepted, {n_rejected} rejected")
+    check_accepted(files, rejected, n_valid, rows_read, first_rejects, opts, log)
+
+
+def check_written(files: List[FileInfo], written: Dict[str, int], rejected: Dict[str, int]) -> None:
+    """After the shards, before the spec: rows read == rows written + rows rejected."""
+    rows_read, n_written, n_rejected = sum(f.lines for f in files), sum(written.values()), sum(rejected.values())
+    if rows_read != n_written + n_rejected:
+        raise ConversionError(f"rows read {rows_read} != written {n_written} + rejected {n_rejected}")
 
 
 def build_vocabularies(fields: List[Dict], counters: List["TokenCounter"], opts: Options) -> List[List[bytes]]:

@@ -10,7 +10,7 @@ import copy
 import glob as _glob
 import json
 import os
-from typing import Any, Dict, List, Optional, cast
+from typing import Any, Dict, List, Optional, Sequence, cast
 
 FORMAT_VERSION = 1
 SPEC_NAME = "feature_spec.json"
@@ -211,11 +211,16 @@ def unescape_token(line: bytes) -> bytes:
     return bytes(out)
 
 
-def write_vocabulary(path: str, tokens: List[bytes]) -> None:
+def vocabulary_bytes(tokens: Sequence[bytes]) -> bytes:
+    """The contents of a vocabulary file: each token escaped, one per line, in id order."""
+    return b"".join(escape_token(t) + b"\n" for t in tokens)
+
+
+def write_vocabulary(path: str, tokens: Sequence[bytes]) -> None:
+    """Writes a vocabulary file (`vocabulary_bytes`) under a temporary name, then renames it."""
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
-        for t in tokens:
-            f.write(escape_token(t) + b"\n")
+        f.write(vocabulary_bytes(tokens))
     os.replace(tmp, path)
 
 
