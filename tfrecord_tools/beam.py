@@ -26,8 +26,9 @@ piece of it taken from `tfrecord_tools.core` and `mezoo.data`, not written again
   grouped per output shard, put in their position order, serialized by
   `mezoo.data.examples.serialize_examples` and written by `core.write_records` as a gzip
   TFRecord locally, then copied to its final name (temp name, then rename). The split plan's
-  shard counts come from `core.shard_counts`, the vocabulary splits from `core.vocabulary_splits`. Vocabularies, `rejects.tsv`,
-  `summary.json` follow, `feature_spec.json` last.
+  shard counts come from `core.shard_counts`, the vocabulary splits from
+  `core.vocabulary_splits`. Vocabularies, `rejects.tsv`, `summary.json` follow,
+  `feature_spec.json` last.
 
 What differs from the single-machine converter, and why it is harmless: the bytes of a shard's
 gzip stream (the same records in the same order; zlib framing only), and the order in which
@@ -77,7 +78,6 @@ from tfrecord_tools.core import (
 from tfrecord_tools.reader import FileInfo, InputError, read_text_chunks
 
 
-
 def _import_beam() -> Tuple[Any, Any]:
     """(apache_beam, apache_beam.pvalue), or (None, None) when the `beam` extra is absent: the
     module still imports, and run() says what to install."""
@@ -97,8 +97,10 @@ METRICS_NAMESPACE = "mezoo.rejects"
 
 def _require_beam():
     if beam is None:
-        raise ConversionError("tfrecord_tools.beam needs Apache Beam: pip install 'mezoo[beam]' "
-                              "(or make install, which installs the extra)")
+        raise ConversionError(
+            "tfrecord_tools.beam needs Apache Beam: pip install 'mezoo[beam]' "
+            "(or make install, which installs the extra)"
+        )
 
 
 _DoFn: Any = beam.DoFn if beam is not None else object
@@ -159,8 +161,11 @@ def expand_inputs(values: List[str]) -> List[str]:
                 continue
             found = [m.path for m in FileSystems.match([part])[0].metadata_list]
             if not found:
-                raise InputError(f"input file not found: {part}" if not any(c in part for c in "*?[")
-                                 else f"no input file matches {part}")
+                raise InputError(
+                    f"input file not found: {part}"
+                    if not any(c in part for c in "*?[")
+                    else f"no input file matches {part}"
+                )
             out += sorted(found, key=natural_key) if any(c in part for c in "*?[") else [part]
     return out
 
@@ -176,8 +181,11 @@ def prepare_output(output: str) -> None:
     spec = FileSystems.join(output, "feature_spec.json")
     if FileSystems.exists(spec):
         FileSystems.delete([spec])
-    old = [m.path for m in FileSystems.match([FileSystems.join(output, "*")])[0].metadata_list
-           if SHARD_NAME.match(os.path.basename(m.path)) or os.path.basename(m.path) in CONVERSION_FILES]
+    old = [
+        m.path
+        for m in FileSystems.match([FileSystems.join(output, "*")])[0].metadata_list
+        if SHARD_NAME.match(os.path.basename(m.path)) or os.path.basename(m.path) in CONVERSION_FILES
+    ]
     old += [m.path for m in FileSystems.match([FileSystems.join(output, "vocab", "*")])[0].metadata_list]
     if old:
         FileSystems.delete(old)
@@ -193,8 +201,9 @@ class ReadFile(_DoFn):
 
     def process(self, element):
         index, info = element
-        for k, chunk in enumerate(read_text_chunks([info], self.header, self.chunk_bytes, opener=fs_open,
-                                                   sizer=fs_size, first_index=index)):
+        for k, chunk in enumerate(
+            read_text_chunks([info], self.header, self.chunk_bytes, opener=fs_open, sizer=fs_size, first_index=index)
+        ):
             yield (index, k), chunk
         yield pvalue.TaggedOutput("files", (index, info))
 
@@ -213,9 +222,10 @@ class ParseChunk(_DoFn):
 
         parse_text, _ = make_parser(self.layout, self.accept_unterminated)
         count_fn = make_count_fn([dict(f) for f in self.layout.fields])
-        self.fn = tf.function(lambda data, bad, unterminated: count_fn(*parse_text(data, bad, unterminated)),
-                              input_signature=[tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool),
-                                               tf.TensorSpec([], tf.bool)])
+        self.fn = tf.function(
+            lambda data, bad, unterminated: count_fn(*parse_text(data, bad, unterminated)),
+            input_signature=[tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool), tf.TensorSpec([], tf.bool)],
+        )
         self.is_int = [f.get("source") == "integer" for f in self.layout.fields]
 
     def process(self, element):
@@ -342,14 +352,14 @@ def make_plan(_, valid, stats, reasons, vocab, files: List[FileInfo], layout: La
     check_first_pass(files, valid_per_file, rejected, [], opts, log)
     fields = _fields_with_vocab(layout, vocab)
     check_memory(fields, opts, log)
-    names, split_rows, split_of_row, position = assign_splits(valid_per_file, [f.split for f in files], opts.split,
-                                                              opts.seed)
+    names, split_rows, split_of_row, position = assign_splits(
+        valid_per_file, [f.split for f in files], opts.split, opts.seed
+    )
     num_shards = shard_counts(names, split_rows, opts.rows_per_shard)
-    yield pvalue.TaggedOutput("plan", {"names": names, "split_names": list(split_rows),
-                                            "num_shards": num_shards})
+    yield pvalue.TaggedOutput("plan", {"names": names, "split_names": list(split_rows), "num_shards": num_shards})
     offset = 0
     for key, n in chunks:
-        yield key, (split_of_row[offset:offset + n], position[offset:offset + n])
+        yield key, (split_of_row[offset : offset + n], position[offset : offset + n])
         offset += n
 
 
@@ -394,12 +404,13 @@ class TransformChunk(_DoFn):
         labels, dense, index, distinct = rows[0]
         split_of, position = assignment[0]
         if len(labels) != len(split_of):
-            raise ConversionError(f"input changed between passes: chunk {key}: {len(labels)} rows, "
-                                  f"{len(split_of)} assigned")
+            raise ConversionError(
+                f"input changed between passes: chunk {key}: {len(labels)} rows, {len(split_of)} assigned"
+            )
         if not len(labels):
             return
         ids = self._ids_fn(vocab)(tf.constant(distinct), tf.constant(index)).numpy()
-        if sum(len(v[0]) + 1 for v in vocab.values()) < 2 ** 31:
+        if sum(len(v[0]) + 1 for v in vocab.values()) < 2**31:
             ids = ids.astype(np.int32)  # half the bytes through the shuffle to the shards
         for name, k, rows_ in shard_pieces(plan["split_names"], split_of, position, self.rps):
             yield (name, k), ((position[rows_] % self.rps).astype(np.int32), ids[rows_], labels[rows_], dense[rows_])
@@ -443,13 +454,25 @@ def write_rejects(rejects, files: List[FileInfo], output: str, limit: int):
     if limit >= 0:
         rows = rows[:limit]
     text = "file\tline\treason\ttext\n" + "".join(
-        f"{files[i].path}\t{line}\t{name}\t{_escape_line(line_text)}\n" for i, line, name, line_text in rows)
+        f"{files[i].path}\t{line}\t{name}\t{_escape_line(line_text)}\n" for i, line, name, line_text in rows
+    )
     fs_write(_join(output, "rejects.tsv"), text.encode("utf-8"))
     return len(rows)
 
 
-def finish(_, stats, reasons, vocab, plan, written, rejects_done, files: List[FileInfo], layout: Layout,
-           opts: Options, vocab_splits):
+def finish(
+    _,
+    stats,
+    reasons,
+    vocab,
+    plan,
+    written,
+    rejects_done,
+    files: List[FileInfo],
+    layout: Layout,
+    opts: Options,
+    vocab_splits,
+):
     """Last: the rows check, vocabulary files, summary.json, and feature_spec.json last of all."""
     from mezoo.data.feature_spec import vocabulary_bytes
 
@@ -470,8 +493,20 @@ def finish(_, stats, reasons, vocab, plan, written, rejects_done, files: List[Fi
         rel = f"vocab/{field['name']}.txt"
         fs_write(_join(opts.output, "vocab", f"{field['name']}.txt"), vocabulary_bytes(vocab.get(i, ([], 0))[0]))
         field["vocabulary"] = rel
-    spec, summary = spec_and_summary(files, fields, layout, opts, names, written_rows, plan["num_shards"], positives,
-                                     rejected, vocab_total, memory, vocab_splits)
+    spec, summary = spec_and_summary(
+        files,
+        fields,
+        layout,
+        opts,
+        names,
+        written_rows,
+        plan["num_shards"],
+        positives,
+        rejected,
+        vocab_total,
+        memory,
+        vocab_splits,
+    )
     from mezoo.data.feature_spec import FeatureSpec
 
     FeatureSpec(spec, opts.output)  # validates the spec as mezoo.data will read it
@@ -489,43 +524,65 @@ def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options):
     fields = [dict(f) for f in layout.fields]
     AsList, AsDict, AsSingleton = pvalue.AsList, pvalue.AsDict, pvalue.AsSingleton
 
-    read = (p | "Files" >> beam.Create(list(enumerate(files)))
-            | "Reshuffle files" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(ReadFile(layout.header, opts.chunk_bytes)).with_outputs("files",
-                                                                                              main="chunks"))
-    parsed = (read.chunks
-              | "Spread chunks" >> beam.Reshuffle()
-              | "Parse, validate, count" >> beam.ParDo(
-                  ParseChunk(layout, opts.accept_unterminated_last_line, count_files)).with_outputs(
-                      "valid", "rejects", "reasons", "tokens", main="rows"))
+    read = (
+        p
+        | "Files" >> beam.Create(list(enumerate(files)))
+        | "Reshuffle files" >> beam.Reshuffle()
+        | "Read" >> beam.ParDo(ReadFile(layout.header, opts.chunk_bytes)).with_outputs("files", main="chunks")
+    )
+    parsed = (
+        read.chunks
+        | "Spread chunks" >> beam.Reshuffle()
+        | "Parse, validate, count"
+        >> beam.ParDo(ParseChunk(layout, opts.accept_unterminated_last_line, count_files)).with_outputs(
+            "valid", "rejects", "reasons", "tokens", main="rows"
+        )
+    )
     reasons = parsed.reasons | "Reject counts" >> beam.CombinePerKey(sum)
-    vocab = (parsed.tokens
-             | "Count tokens" >> beam.CombinePerKey(MergeCounts())
-             | "Min count" >> beam.Map(kept_tokens, opts.min_count)
-             | "Per field" >> beam.GroupByKey()
-             | "Vocabulary" >> beam.Map(field_vocabulary, fields, opts))
+    vocab = (
+        parsed.tokens
+        | "Count tokens" >> beam.CombinePerKey(MergeCounts())
+        | "Min count" >> beam.Map(kept_tokens, opts.min_count)
+        | "Per field" >> beam.GroupByKey()
+        | "Vocabulary" >> beam.Map(field_vocabulary, fields, opts)
+    )
     one = p | "Once" >> beam.Create([None])
     planned = one | "Split plan" >> beam.FlatMap(
-        make_plan, AsList(parsed.valid), AsList(read.files), AsList(reasons), AsDict(vocab), files, layout,
-        opts).with_outputs("plan", main="assignment")
+        make_plan, AsList(parsed.valid), AsList(read.files), AsList(reasons), AsDict(vocab), files, layout, opts
+    ).with_outputs("plan", main="assignment")
     plan = AsSingleton(planned.plan)
-    pieces = ({"rows": parsed.rows, "assignment": planned.assignment}
-              | "Join" >> beam.CoGroupByKey()
-              | "Ids" >> beam.ParDo(TransformChunk(layout, opts.rows_per_shard), AsDict(vocab), plan))
-    written = (pieces
-               | "Per shard" >> beam.GroupByKey()
-               | "Write shards" >> beam.ParDo(WriteShard(opts.output, len(fields), len(layout.numeric), opts),
-                                              plan))
+    pieces = (
+        {"rows": parsed.rows, "assignment": planned.assignment}
+        | "Join" >> beam.CoGroupByKey()
+        | "Ids" >> beam.ParDo(TransformChunk(layout, opts.rows_per_shard), AsDict(vocab), plan)
+    )
+    written = (
+        pieces
+        | "Per shard" >> beam.GroupByKey()
+        | "Write shards" >> beam.ParDo(WriteShard(opts.output, len(fields), len(layout.numeric), opts), plan)
+    )
     if opts.max_rejects_logged >= 0:
-        logged = (parsed.rejects
-                  | "First rejects" >> beam.combiners.Top.Smallest(opts.max_rejects_logged, key=lambda r: (r[0], r[1])))
+        logged = parsed.rejects | "First rejects" >> beam.combiners.Top.Smallest(
+            opts.max_rejects_logged, key=lambda r: (r[0], r[1])
+        )
     else:
         logged = parsed.rejects | "All rejects" >> beam.combiners.ToList()
     rejects_done = one | "Write rejects" >> beam.Map(
-        lambda _, rows: write_rejects(rows, files, opts.output, opts.max_rejects_logged), AsSingleton(logged))
+        lambda _, rows: write_rejects(rows, files, opts.output, opts.max_rejects_logged), AsSingleton(logged)
+    )
     return one | "Finish" >> beam.FlatMap(
-        finish, AsList(read.files), AsList(reasons), AsDict(vocab), plan, AsList(written), AsSingleton(rejects_done),
-        files, layout, opts, vocab_splits)
+        finish,
+        AsList(read.files),
+        AsList(reasons),
+        AsDict(vocab),
+        plan,
+        AsList(written),
+        AsSingleton(rejects_done),
+        files,
+        layout,
+        opts,
+        vocab_splits,
+    )
 
 
 def run(files: List[FileInfo], layout: Layout, opts: Options, beam_args: List[str]) -> Dict:
@@ -584,8 +641,10 @@ def main(argv: List[str]) -> None:
 
     def run_cli():
         if len(positional) < 1:
-            raise ValueError(f"usage: python -m tfrecord_tools.beam {{{'|'.join(DATASETS)}}} --input ... --output ... "
-                             "[--runner DirectRunner|PrismRunner|DataflowRunner|FlinkRunner|SparkRunner ...]")
+            raise ValueError(
+                f"usage: python -m tfrecord_tools.beam {{{'|'.join(DATASETS)}}} --input ... --output ... "
+                "[--runner DirectRunner|PrismRunner|DataflowRunner|FlinkRunner|SparkRunner ...]"
+            )
         dataset = positional[0]
         if FLAGS.min_count is None:
             FLAGS.min_count = DATASETS[dataset]
@@ -597,11 +656,14 @@ def main(argv: List[str]) -> None:
                 raise ValueError("csv needs --schema")
             schema = load_schema(FLAGS.schema)
             common_flags.apply_schema_defaults(schema)
-            files, layout, fmt = build(schema, os.path.dirname(os.path.abspath(FLAGS.schema)),
-                                       common_flags.input_paths(FLAGS.input))
+            files, layout, fmt = build(
+                schema, os.path.dirname(os.path.abspath(FLAGS.schema)), common_flags.input_paths(FLAGS.input)
+            )
             if fmt == "parquet":
-                raise ConversionError("Parquet input is not supported by tfrecord_tools.beam yet: use "
-                                      "tfrecord_tools.csv, or convert to delimited text")
+                raise ConversionError(
+                    "Parquet input is not supported by tfrecord_tools.beam yet: use "
+                    "tfrecord_tools.csv, or convert to delimited text"
+                )
             opts = common_flags.options(schema.get("dataset", "csv"))
             if schema.get("vocabulary_from"):
                 opts.vocabulary_splits = list(schema["vocabulary_from"])
@@ -617,13 +679,18 @@ def main(argv: List[str]) -> None:
             files = [FileInfo(p) for p in paths]
             opts = common_flags.options(dataset)
         opts.output = opts.output.rstrip("/") if "://" in opts.output else os.path.abspath(opts.output)
-        print(f"tfrecord_tools.beam {dataset}: {len(files)} input file(s) -> {opts.output}; Beam options: "
-              f"{' '.join(beam_args) or '(defaults: DirectRunner)'}", flush=True)
+        print(
+            f"tfrecord_tools.beam {dataset}: {len(files)} input file(s) -> {opts.output}; Beam options: "
+            f"{' '.join(beam_args) or '(defaults: DirectRunner)'}",
+            flush=True,
+        )
         summary = run(files, layout, opts, beam_args)
         print(format_summary({k: v for k, v in summary.items() if k != "timing"}))
         if summary.get("metrics_rejected") is not None:
-            print("  Beam counters (mezoo.rejects): " + (", ".join(
-                f"{k} {v:,}" for k, v in sorted(summary["metrics_rejected"].items())) or "none"))
+            print(
+                "  Beam counters (mezoo.rejects): "
+                + (", ".join(f"{k} {v:,}" for k, v in sorted(summary["metrics_rejected"].items())) or "none")
+            )
         print(f"  time {summary['timing']['total_s']} s ({summary['timing']['rows_per_s']:,} rows/s end to end)")
 
     run_main(run_cli, bool(FLAGS.verbose))

@@ -59,13 +59,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 Log = Callable[..., None]  # print, or a no-op when not verbose
 
 REASONS = [
-    "empty_line",          # nothing on the line (also the blank last line of some files)
-    "invalid_utf8",        # bytes that are not UTF-8 (checked after truncated_last_line)
+    "empty_line",  # nothing on the line (also the blank last line of some files)
+    "invalid_utf8",  # bytes that are not UTF-8 (checked after truncated_last_line)
     "wrong_column_count",  # more or fewer delimited columns than the format has (truncated lines too)
-    "missing_label",       # empty label
-    "bad_label",           # label other than 0 / 1
-    "bad_integer",         # an integer field that is not an integer (e.g. "3.5", "abc", > 18 digits)
-    "bad_number",          # a numeric field that is not a number
+    "missing_label",  # empty label
+    "bad_label",  # label other than 0 / 1
+    "bad_integer",  # an integer field that is not an integer (e.g. "3.5", "abc", > 18 digits)
+    "bad_number",  # a numeric field that is not a number
     "truncated_last_line",  # a file's last line without its newline (the file may be cut); checked 2nd
 ]
 LABEL_VALUES = ("0", "1", "0.0", "1.0")
@@ -168,9 +168,11 @@ def make_parser(layout: Layout, accept_unterminated: bool = False):
         lines = tf.strings.split(data, "\n")
         cells = tf.strings.split(lines, layout.delimiter)
         ncols = tf.cast(cells.row_lengths(), tf.int32)
-        matrix = tf.cond(tf.reduce_all(tf.equal(ncols, ncol)),
-                         lambda: tf.reshape(cells.flat_values, [-1, ncol]),
-                         lambda: cells.to_tensor("", shape=[None, ncol]))
+        matrix = tf.cond(
+            tf.reduce_all(tf.equal(ncols, ncol)),
+            lambda: tf.reshape(cells.flat_values, [-1, ncol]),
+            lambda: cells.to_tensor("", shape=[None, ncol]),
+        )
         n = tf.shape(lines)[0]
         # A last line without its newline may be cut anywhere, even inside its last field
         # (c97d7481 -> c97d748 still parses): reject it unless told the files end that way.
@@ -216,8 +218,12 @@ def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True,
     sig: Tuple[Any, ...]
     parse: Callable[..., Any]
     if text:
-        sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool),
-               tf.TensorSpec([], tf.bool))
+        sig = (
+            tf.TensorSpec([], tf.int64),
+            tf.TensorSpec([], tf.string),
+            tf.TensorSpec([None], tf.bool),
+            tf.TensorSpec([], tf.bool),
+        )
         parse = parse_text_chunk
     else:
         sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([None, layout.num_columns], tf.string))
@@ -225,8 +231,9 @@ def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True,
 
     ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
     # no AutoGraph: the parser has no Python control flow on tensors, and converting it costs ~1 s a run
-    ds = ds.map(tf.autograph.experimental.do_not_convert(parse), num_parallel_calls=parallel,
-                deterministic=True).prefetch(2)
+    ds = ds.map(
+        tf.autograph.experimental.do_not_convert(parse), num_parallel_calls=parallel, deterministic=True
+    ).prefetch(2)
     for item in ds:
         i = int(item[0])
         yield store.pop(i), [t.numpy() for t in item[1:]]
@@ -294,8 +301,9 @@ def chunk_rejects(chunk: Chunk, reason: np.ndarray):
         yield int(idx), chunk.first_line + int(idx), REASONS[reason[idx] - 1], text
 
 
-def assign_splits(valid_per_file: Sequence[int], file_splits: Sequence[Optional[str]], ratios: Sequence[float],
-                  seed: int):
+def assign_splits(
+    valid_per_file: Sequence[int], file_splits: Sequence[Optional[str]], ratios: Sequence[float], seed: int
+):
     """The exact seeded split of the accepted rows (in input order) and each row's position in its split.
 
     Returns (split names in use, split_rows {name: rows} over all names, split_of_row int8
@@ -310,8 +318,9 @@ def assign_splits(valid_per_file: Sequence[int], file_splits: Sequence[Optional[
         given = cast(Sequence[str], file_splits)  # with given splits, every file has one
         names = [s for s in SPLITS if any(f == s for f in given)]
         names += sorted(set(given) - set(names))
-        split_of_row = np.concatenate([np.full(n, names.index(s), np.int8)
-                                       for n, s in zip(valid_per_file, given)] or [np.zeros(0, np.int8)])
+        split_of_row = np.concatenate(
+            [np.full(n, names.index(s), np.int8) for n, s in zip(valid_per_file, given)] or [np.zeros(0, np.int8)]
+        )
     else:
         fractions = np.asarray(ratios, dtype=np.float64)
         fractions = fractions / fractions.sum()
@@ -351,8 +360,9 @@ def make_serializer(num_fields: int, num_numeric: int):
 
     signature = [tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, num_fields], tf.int64)]
     if num_numeric:
-        return tf.function(serialize_examples, input_signature=signature + [
-            tf.TensorSpec([None, num_numeric], tf.float32)])
+        return tf.function(
+            serialize_examples, input_signature=signature + [tf.TensorSpec([None, num_numeric], tf.float32)]
+        )
     serialize_two = tf.function(lambda labels, ids: serialize_examples(labels, ids), input_signature=signature)
     return lambda labels, ids, dense=None: serialize_two(labels, ids)
 
@@ -367,8 +377,9 @@ def token_keys(is_integer: bool, first, second):
 
     offsets = np.zeros(len(first) + 1, np.int64)
     np.cumsum(first, out=offsets[1:])
-    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(first),
-                                            [None, pa.py_buffer(offsets), pa.py_buffer(second)])
+    return pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(first), [None, pa.py_buffer(offsets), pa.py_buffer(second)]
+    )
 
 
 def merge_counts(parts, is_integer: bool, as_arrow: bool = False):
@@ -382,8 +393,15 @@ def merge_counts(parts, is_integer: bool, as_arrow: bool = False):
         return uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
     import pyarrow as pa
 
-    keys = pa.chunked_array([k.cast(pa.large_binary()) if isinstance(k, (pa.Array, pa.ChunkedArray))
-                             else pa.array(k, type=pa.large_binary()) for k, _ in parts], type=pa.large_binary())
+    keys = pa.chunked_array(
+        [
+            k.cast(pa.large_binary())
+            if isinstance(k, (pa.Array, pa.ChunkedArray))
+            else pa.array(k, type=pa.large_binary())
+            for k, _ in parts
+        ],
+        type=pa.large_binary(),
+    )
     counts = pa.chunked_array([pa.array(c, type=pa.int64()) for _, c in parts])
     table = pa.table({"k": keys, "c": counts}).group_by("k").aggregate([("c", "sum")])
     if as_arrow:
@@ -468,9 +486,16 @@ def human(n: float) -> str:
 def memory_table(vocab_total: int, dim: int, scales: Sequence[int]) -> List[Dict]:
     """Embedding memory per scale: float32 tables (sum of vocabularies x dim x scale), and with
     Adam's two moment slots (3x): what training would hold."""
-    return [{"scale": int(s), "embedding_dim": dim, "parameters": vocab_total * dim * int(s),
-             "table_bytes": vocab_total * dim * int(s) * 4, "with_adam_bytes": vocab_total * dim * int(s) * 12}
-            for s in scales]
+    return [
+        {
+            "scale": int(s),
+            "embedding_dim": dim,
+            "parameters": vocab_total * dim * int(s),
+            "table_bytes": vocab_total * dim * int(s) * 4,
+            "with_adam_bytes": vocab_total * dim * int(s) * 12,
+        }
+        for s in scales
+    ]
 
 
 def check_output(output: str) -> None:
@@ -524,8 +549,10 @@ def output_lock(output: str):
                     holder = f.read().strip() or "another process"
             except FileNotFoundError:
                 continue  # released meanwhile
-            raise ConversionError(f"output directory {output} is being written by another conversion ({holder}); "
-                                  "wait for it to finish, or choose another --output") from None
+            raise ConversionError(
+                f"output directory {output} is being written by another conversion ({holder}); "
+                "wait for it to finish, or choose another --output"
+            ) from None
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:
@@ -535,8 +562,11 @@ def output_lock(output: str):
         os.close(fd)
     try:
         os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}, "
-                     f"command: {' '.join(sys.argv)}\n".encode())
+        os.write(
+            fd,
+            f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}, "
+            f"command: {' '.join(sys.argv)}\n".encode(),
+        )
         yield
     finally:
         with contextlib.suppress(OSError):
@@ -549,8 +579,11 @@ def remove_leftovers(output: str) -> List[str]:
     removed = []
     for name in sorted(os.listdir(output)):
         path = os.path.join(output, name)
-        if name.startswith(SCRATCH_PREFIX) or name in OLD_LEFTOVERS or (SHARD_NAME.match(name[:-4])
-                                                                           and name.endswith(".tmp")):
+        if (
+            name.startswith(SCRATCH_PREFIX)
+            or name in OLD_LEFTOVERS
+            or (SHARD_NAME.match(name[:-4]) and name.endswith(".tmp"))
+        ):
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
             removed.append(name)
     return removed
@@ -585,8 +618,10 @@ def unique_inputs(files: List[FileInfo], log) -> List[FileInfo]:
         real = os.path.realpath(f.path)
         if real in seen:
             if seen[real].split != f.split:
-                raise ConversionError(f"input {f.path} is given for split {f.split!r} and as {seen[real].path} for "
-                                      f"split {seen[real].split!r}: one file can't be in two splits")
+                raise ConversionError(
+                    f"input {f.path} is given for split {f.split!r} and as {seen[real].path} for "
+                    f"split {seen[real].split!r}: one file can't be in two splits"
+                )
             log(f"warning: input {f.path} is the same file as {seen[real].path}; read once")
             continue
         seen[real] = f
@@ -602,9 +637,11 @@ def check_distinct_contents(files: List[FileInfo], allow: bool) -> None:
             by_hash.setdefault(f.sha256, []).append(f.path)
     same = [paths for paths in by_hash.values() if len(paths) > 1]
     if same and not allow:
-        raise ConversionError("inputs with identical contents (sha256) would be converted twice: "
-                              + "; ".join(" = ".join(paths) for paths in same)
-                              + ". Remove the copies, or pass --allow_duplicate_inputs if you mean it")
+        raise ConversionError(
+            "inputs with identical contents (sha256) would be converted twice: "
+            + "; ".join(" = ".join(paths) for paths in same)
+            + ". Remove the copies, or pass --allow_duplicate_inputs if you mean it"
+        )
 
 
 # ---------------------------------------------------------------------------------- convert
@@ -669,15 +706,17 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
     vocabularies = build_vocabularies(fields, counted.counters, opts)
     vocab_total, memory = check_memory(fields, opts, log)
 
-    names, split_rows, split_of_row, position = assign_splits(counted.valid_per_file, [f.split for f in files],
-                                                              opts.split, opts.seed)
+    names, split_rows, split_of_row, position = assign_splits(
+        counted.valid_per_file, [f.split for f in files], opts.split, opts.seed
+    )
     num_shards = shard_counts(names, split_rows, opts.rows_per_shard)
 
     t1 = time.time()
-    id_dtype = np.int32 if vocab_total < 2 ** 31 else np.int64
+    id_dtype = np.int32 if vocab_total < 2**31 else np.int64
     spool = os.path.join(work, ".spool")
-    positives = transform_and_spool(counted, fields, vocabularies, layout, opts, list(split_rows), split_of_row,
-                                    position, spool, id_dtype)
+    positives = transform_and_spool(
+        counted, fields, vocabularies, layout, opts, list(split_rows), split_of_row, position, spool, id_dtype
+    )
     t_pass2 = time.time() - t1
 
     t2 = time.time()
@@ -685,12 +724,30 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
     t_write = time.time() - t2
     check_written(files, written, counted.rejected)
 
-    summary = write_vocabularies_and_spec(work, files, fields, vocabularies, layout, opts, names, written, num_shards,
-                                          positives, counted.rejected, vocab_total, memory, vocab_splits)
+    summary = write_vocabularies_and_spec(
+        work,
+        files,
+        fields,
+        vocabularies,
+        layout,
+        opts,
+        names,
+        written,
+        num_shards,
+        positives,
+        counted.rejected,
+        vocab_total,
+        memory,
+        vocab_splits,
+    )
     total = time.time() - t0
-    summary["timing"] = {"pass1_validate_count_s": round(t_pass1, 2), "pass2_transform_s": round(t_pass2, 2),
-                         "write_shards_s": round(t_write, 2), "total_s": round(total, 2),
-                         "rows_per_s": round(summary["rows_read"] / max(total, 1e-9))}
+    summary["timing"] = {
+        "pass1_validate_count_s": round(t_pass1, 2),
+        "pass2_transform_s": round(t_pass2, 2),
+        "write_shards_s": round(t_write, 2),
+        "total_s": round(total, 2),
+        "rows_per_s": round(summary["rows_read"] / max(total, 1e-9)),
+    }
     return summary
 
 
@@ -729,8 +786,15 @@ def _read_chunks(files: List[FileInfo], layout: Layout, opts: Options, fmt: str)
     return read_text_chunks(files, layout.header, opts.chunk_bytes)
 
 
-def validate_and_count(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, fields: List[Dict],
-                       vocab_splits: Set[str], work: str) -> Counted:
+def validate_and_count(
+    files: List[FileInfo],
+    layout: Layout,
+    opts: Options,
+    fmt: str,
+    fields: List[Dict],
+    vocab_splits: Set[str],
+    work: str,
+) -> Counted:
     """Stage 1: every line parsed and accepted or rejected; token counts; accepted rows kept.
 
     Rejected lines go to `work/rejects.tsv` (file, line, reason, text; the first
@@ -750,13 +814,24 @@ def validate_and_count(files: List[FileInfo], layout: Layout, opts: Options, fmt
     """
     given_splits = any(f.split for f in files)
     is_int = [f.get("source") == "integer" for f in fields]
-    counted = Counted(counters=[TokenCounter(i) for i in is_int], valid_per_file=[0] * len(files),
-                      rejected={r: 0 for r in REASONS}, first_rejects=[], chunk_dir=os.path.join(work, ".chunks"),
-                      chunk_rows=[])
+    counted = Counted(
+        counters=[TokenCounter(i) for i in is_int],
+        valid_per_file=[0] * len(files),
+        rejected={r: 0 for r in REASONS},
+        first_rejects=[],
+        chunk_dir=os.path.join(work, ".chunks"),
+        chunk_rows=[],
+    )
     os.makedirs(counted.chunk_dir)
     logged = 0
-    chunks = _chunk_dataset(_read_chunks(files, layout, opts, fmt), layout, make_count_fn(fields), opts.parallel,
-                            fmt != "parquet", opts.accept_unterminated_last_line)
+    chunks = _chunk_dataset(
+        _read_chunks(files, layout, opts, fmt),
+        layout,
+        make_count_fn(fields),
+        opts.parallel,
+        fmt != "parquet",
+        opts.accept_unterminated_last_line,
+    )
     with open(os.path.join(work, "rejects.tsv"), "w", encoding="utf-8") as rejects:
         rejects.write("file\tline\treason\ttext\n")
         for chunk, res in chunks:
@@ -774,8 +849,14 @@ def validate_and_count(files: List[FileInfo], layout: Layout, opts: Options, fmt
                     logged += 1
             counted.valid_per_file[chunk.file_index] += len(reason) - n_bad
             labels, dense, index, distinct = res[1:5]
-            keep_chunk(os.path.join(counted.chunk_dir, str(len(counted.chunk_rows))), labels, dense, index, distinct,
-                       bool(layout.numeric))
+            keep_chunk(
+                os.path.join(counted.chunk_dir, str(len(counted.chunk_rows))),
+                labels,
+                dense,
+                index,
+                distinct,
+                bool(layout.numeric),
+            )
             counted.chunk_rows.append(len(labels))
             if given_splits and info.split not in vocab_splits:
                 continue
@@ -784,8 +865,9 @@ def validate_and_count(files: List[FileInfo], layout: Layout, opts: Options, fmt
     return counted
 
 
-def keep_chunk(base: str, labels: np.ndarray, dense: np.ndarray, index: np.ndarray, distinct: bytes,
-               numeric: bool) -> None:
+def keep_chunk(
+    base: str, labels: np.ndarray, dense: np.ndarray, index: np.ndarray, distinct: bytes, numeric: bool
+) -> None:
     """Writes a chunk's accepted rows (`make_count_fn`'s outputs) to `base`.{idx,lab,dense,val}."""
     index.astype(np.int32).tofile(base + ".idx")
     labels.astype(np.uint8).tofile(base + ".lab")
@@ -795,8 +877,9 @@ def keep_chunk(base: str, labels: np.ndarray, dense: np.ndarray, index: np.ndarr
         f.write(distinct)
 
 
-def read_kept_chunks(counted: Counted, num_fields: int,
-                     numeric: bool) -> Iterator[Tuple[bytes, np.ndarray, np.ndarray, np.ndarray]]:
+def read_kept_chunks(
+    counted: Counted, num_fields: int, numeric: bool
+) -> Iterator[Tuple[bytes, np.ndarray, np.ndarray, np.ndarray]]:
     """The chunks of `keep_chunk`, in order, as (distinct values, index, labels, dense); each
     removed once read."""
     for k, rows in enumerate(counted.chunk_rows):
@@ -805,16 +888,23 @@ def read_kept_chunks(counted: Counted, num_fields: int,
             distinct = f.read()
         index = np.fromfile(base + ".idx", np.int32).reshape(rows, num_fields)
         labels = np.fromfile(base + ".lab", np.uint8)
-        dense = np.fromfile(base + ".dense", np.float32).reshape(rows, -1) if numeric else \
-            np.zeros((rows, 0), np.float32)
+        dense = (
+            np.fromfile(base + ".dense", np.float32).reshape(rows, -1) if numeric else np.zeros((rows, 0), np.float32)
+        )
         for ext in (".val", ".idx", ".lab", ".dense"):
             if os.path.exists(base + ext):
                 os.remove(base + ext)
         yield distinct, index, labels, dense
 
 
-def check_first_pass(files: List[FileInfo], valid_per_file: Sequence[int], rejected: Dict[str, int],
-                     first_rejects: List[str], opts: Options, log: Log) -> None:
+def check_first_pass(
+    files: List[FileInfo],
+    valid_per_file: Sequence[int],
+    rejected: Dict[str, int],
+    first_rejects: List[str],
+    opts: Options,
+    log: Log,
+) -> None:
     """Stage 2: every line read was accepted or rejected; then `check_accepted` (empty inputs
     noted, duplicate inputs refused, no valid rows an error)."""
     rows_read, n_valid, n_rejected = sum(f.lines for f in files), sum(valid_per_file), sum(rejected.values())
@@ -867,9 +957,18 @@ class Spool:
             h.close()
 
 
-def transform_and_spool(counted: Counted, fields: List[Dict], vocabularies: List[List[bytes]], layout: Layout,
-                        opts: Options, split_names: List[str], split_of_row: np.ndarray, position: np.ndarray,
-                        spool_dir: str, id_dtype: type) -> Dict[str, int]:
+def transform_and_spool(
+    counted: Counted,
+    fields: List[Dict],
+    vocabularies: List[List[bytes]],
+    layout: Layout,
+    opts: Options,
+    split_names: List[str],
+    split_of_row: np.ndarray,
+    position: np.ndarray,
+    spool_dir: str,
+    id_dtype: type,
+) -> Dict[str, int]:
     """Stage 5: the kept chunks' raw values -> ids, spooled per output shard; returns positives per split.
 
     Each chunk's distinct values go through `mezoo.data.RawToIds` (the transform a trained model
@@ -888,18 +987,27 @@ def transform_and_spool(counted: Counted, fields: List[Dict], vocabularies: List
     def transform_fn(distinct: Any, index: Any, labels: Any, dense: Any) -> Any:
         return ids_fn(distinct, index), labels, dense
 
-    chunks = tf.data.Dataset.from_generator(lambda: read_kept_chunks(counted, num_fields, numeric), output_signature=(
-        tf.TensorSpec([], tf.string), tf.TensorSpec([None, num_fields], tf.int32), tf.TensorSpec([None], tf.uint8),
-        tf.TensorSpec([None, None], tf.float32)))
-    chunks = chunks.map(tf.autograph.experimental.do_not_convert(transform_fn),
-                        num_parallel_calls=max(1, opts.parallel), deterministic=True).prefetch(2)
+    chunks = tf.data.Dataset.from_generator(
+        lambda: read_kept_chunks(counted, num_fields, numeric),
+        output_signature=(
+            tf.TensorSpec([], tf.string),
+            tf.TensorSpec([None, num_fields], tf.int32),
+            tf.TensorSpec([None], tf.uint8),
+            tf.TensorSpec([None, None], tf.float32),
+        ),
+    )
+    chunks = chunks.map(
+        tf.autograph.experimental.do_not_convert(transform_fn),
+        num_parallel_calls=max(1, opts.parallel),
+        deterministic=True,
+    ).prefetch(2)
     spool = Spool(spool_dir)
     row = 0
     positives = {n: 0 for n in split_names}
     for ids, labels, dense in chunks.as_numpy_iterator():
         n = len(ids)
-        s_of = split_of_row[row:row + n]
-        pos = position[row:row + n]
+        s_of = split_of_row[row : row + n]
+        pos = position[row : row + n]
         row += n
         for name, k, rows in shard_pieces(split_names, s_of, pos, rps):
             positives[name] += int(labels[rows].sum())
@@ -924,8 +1032,14 @@ def tfrecord_options(opts: Options) -> Any:
     return tf.io.TFRecordOptions(compression_type="")
 
 
-def write_records(path: str, options: Any, serialize: Callable[..., Any], labels: np.ndarray, ids: np.ndarray,
-                  dense: Optional[np.ndarray]) -> None:
+def write_records(
+    path: str,
+    options: Any,
+    serialize: Callable[..., Any],
+    labels: np.ndarray,
+    ids: np.ndarray,
+    dense: Optional[np.ndarray],
+) -> None:
     """Rows (already in order) -> one TFRecord file, serialized in bulk 100,000 rows at a time."""
     import tensorflow as tf
 
@@ -936,8 +1050,18 @@ def write_records(path: str, options: Any, serialize: Callable[..., Any], labels
                 writer.write(record)
 
 
-def write_shard(spool_dir: str, work: str, name: str, k: int, num_shards: int, id_dtype: type, num_fields: int,
-                num_numeric: int, opts: Options, serialize: Callable[..., Any]) -> int:
+def write_shard(
+    spool_dir: str,
+    work: str,
+    name: str,
+    k: int,
+    num_shards: int,
+    id_dtype: type,
+    num_fields: int,
+    num_numeric: int,
+    opts: Options,
+    serialize: Callable[..., Any],
+) -> int:
     """One shard from its spool: rows put in position order and written; returns its row count."""
     base = os.path.join(spool_dir, f"{name}-{k}")
     pos = np.fromfile(base + ".pos", np.int32) if os.path.exists(base + ".pos") else np.zeros(0, np.int32)
@@ -952,8 +1076,16 @@ def write_shard(spool_dir: str, work: str, name: str, k: int, num_shards: int, i
     return len(pos)
 
 
-def write_shards(spool_dir: str, work: str, names: List[str], num_shards: Dict[str, int], id_dtype: type,
-                 num_fields: int, num_numeric: int, opts: Options) -> Dict[str, int]:
+def write_shards(
+    spool_dir: str,
+    work: str,
+    names: List[str],
+    num_shards: Dict[str, int],
+    id_dtype: type,
+    num_fields: int,
+    num_numeric: int,
+    opts: Options,
+) -> Dict[str, int]:
     """Stage 6: every shard (`write_shard`, --parallel at a time); returns rows written per split.
 
     The first failure stops the rest (no more shards started) and is raised."""
@@ -963,8 +1095,25 @@ def write_shards(spool_dir: str, work: str, names: List[str], num_shards: Dict[s
     written = {name: 0 for name in names}
     jobs = [(name, k) for name in names for k in range(num_shards[name])]
     with ThreadPoolExecutor(max(1, opts.parallel)) as pool:
-        futures = [(name, pool.submit(write_shard, spool_dir, work, name, k, num_shards[name], id_dtype, num_fields,
-                                      num_numeric, opts, serialize)) for name, k in jobs]
+        futures = [
+            (
+                name,
+                pool.submit(
+                    write_shard,
+                    spool_dir,
+                    work,
+                    name,
+                    k,
+                    num_shards[name],
+                    id_dtype,
+                    num_fields,
+                    num_numeric,
+                    opts,
+                    serialize,
+                ),
+            )
+            for name, k in jobs
+        ]
         try:
             for name, future in futures:
                 written[name] += future.result()
@@ -976,10 +1125,22 @@ def write_shards(spool_dir: str, work: str, names: List[str], num_shards: Dict[s
     return written
 
 
-def write_vocabularies_and_spec(work: str, files: List[FileInfo], fields: List[Dict], vocabularies: List[List[bytes]],
-                                layout: Layout, opts: Options, names: List[str], written: Dict[str, int],
-                                num_shards: Dict[str, int], positives: Dict[str, int], rejected: Dict[str, int],
-                                vocab_total: int, memory: List[Dict], vocab_splits: Set[str]) -> Dict:
+def write_vocabularies_and_spec(
+    work: str,
+    files: List[FileInfo],
+    fields: List[Dict],
+    vocabularies: List[List[bytes]],
+    layout: Layout,
+    opts: Options,
+    names: List[str],
+    written: Dict[str, int],
+    num_shards: Dict[str, int],
+    positives: Dict[str, int],
+    rejected: Dict[str, int],
+    vocab_total: int,
+    memory: List[Dict],
+    vocab_splits: Set[str],
+) -> Dict:
     """Stage 7: vocabularies (`vocab/<field>.txt`), summary.json, and feature_spec.json last; returns the summary."""
     from mezoo.data.feature_spec import FeatureSpec, write_vocabulary
 
@@ -988,8 +1149,9 @@ def write_vocabularies_and_spec(work: str, files: List[FileInfo], fields: List[D
         rel = f"vocab/{field['name']}.txt"
         write_vocabulary(os.path.join(work, rel), vocab)
         field["vocabulary"] = rel
-    spec, summary = spec_and_summary(files, fields, layout, opts, names, written, num_shards, positives,
-                                     rejected, vocab_total, memory, vocab_splits)
+    spec, summary = spec_and_summary(
+        files, fields, layout, opts, names, written, num_shards, positives, rejected, vocab_total, memory, vocab_splits
+    )
     with open(os.path.join(work, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
         f.write("\n")
@@ -997,8 +1159,15 @@ def write_vocabularies_and_spec(work: str, files: List[FileInfo], fields: List[D
     return summary
 
 
-def check_accepted(files: List[FileInfo], rejected: Dict[str, int], n_valid: int, rows_read: int,
-                   first_rejects: List[str], opts: Options, log) -> None:
+def check_accepted(
+    files: List[FileInfo],
+    rejected: Dict[str, int],
+    n_valid: int,
+    rows_read: int,
+    first_rejects: List[str],
+    opts: Options,
+    log,
+) -> None:
     """After the first pass: empty inputs noted, byte-identical inputs refused, no valid rows an error."""
     for f in files:
         if f.empty:
@@ -1006,9 +1175,11 @@ def check_accepted(files: List[FileInfo], rejected: Dict[str, int], n_valid: int
     check_distinct_contents(files, opts.allow_duplicate_inputs)  # the hashes are known once read
     if n_valid == 0:
         reasons = ", ".join(f"{r} {n:,}" for r, n in rejected.items() if n)
-        raise ConversionError(f"no valid rows in {', '.join(f.path for f in files)} ({rows_read} lines read, all "
-                              f"rejected: {reasons or 'no lines'}; first: {'; '.join(first_rejects) or '-'}); "
-                              f"nothing was written to {opts.output}")
+        raise ConversionError(
+            f"no valid rows in {', '.join(f.path for f in files)} ({rows_read} lines read, all "
+            f"rejected: {reasons or 'no lines'}; first: {'; '.join(first_rejects) or '-'}); "
+            f"nothing was written to {opts.output}"
+        )
 
 
 def check_memory(fields: List[Dict], opts: Options, log):
@@ -1016,23 +1187,39 @@ def check_memory(fields: List[Dict], opts: Options, log):
     over --memory_limit. Returns (sum of vocab sizes, memory table)."""
     vocab_total = sum(f["vocab_size"] for f in fields)
     memory = memory_table(vocab_total, opts.embedding_dim, opts.scales)
-    log(f"vocabulary: {len(fields)} fields, sum of vocabulary sizes {vocab_total:,} "
-        f"(largest {max(f['vocab_size'] for f in fields):,}); embedding memory at d={opts.embedding_dim}:")
+    log(
+        f"vocabulary: {len(fields)} fields, sum of vocabulary sizes {vocab_total:,} "
+        f"(largest {max(f['vocab_size'] for f in fields):,}); embedding memory at d={opts.embedding_dim}:"
+    )
     for m in memory:
-        log(f"  scale {m['scale']:>3}: {m['parameters']:>15,} parameters, tables {human(m['table_bytes'])}, "
-            f"with Adam slots {human(m['with_adam_bytes'])}")
+        log(
+            f"  scale {m['scale']:>3}: {m['parameters']:>15,} parameters, tables {human(m['table_bytes'])}, "
+            f"with Adam slots {human(m['with_adam_bytes'])}"
+        )
     if opts.memory_limit and memory and max(m["table_bytes"] for m in memory) > opts.memory_limit:
         worst = max(memory, key=lambda m: m["table_bytes"])
         raise ConversionError(
             f"stopping before writing anything: the embedding tables at scale {worst['scale']} need "
             f"{human(worst['table_bytes'])}, over --memory_limit {human(opts.memory_limit)}; raise --min_count, "
-            f"set --max_vocab_size, lower --scales or raise --memory_limit")
+            f"set --max_vocab_size, lower --scales or raise --memory_limit"
+        )
     return vocab_total, memory
 
 
-def spec_and_summary(files: List[FileInfo], fields: List[Dict], layout: Layout, opts: Options, names: List[str],
-                     written: Dict[str, int], num_shards: Dict[str, int], positives: Dict[str, int],
-                     rejected: Dict[str, int], vocab_total: int, memory: List[Dict], vocab_splits):
+def spec_and_summary(
+    files: List[FileInfo],
+    fields: List[Dict],
+    layout: Layout,
+    opts: Options,
+    names: List[str],
+    written: Dict[str, int],
+    num_shards: Dict[str, int],
+    positives: Dict[str, int],
+    rejected: Dict[str, int],
+    vocab_total: int,
+    memory: List[Dict],
+    vocab_splits,
+):
     """The feature spec and summary.json of a finished conversion (fields carry vocab_size,
     vocabulary and distinct_values; files their statistics)."""
     given_splits = any(f.split for f in files)
@@ -1046,9 +1233,16 @@ def spec_and_summary(files: List[FileInfo], fields: List[Dict], layout: Layout, 
         "label": layout.label_name,
         "fields": [{k: v for k, v in f.items() if k not in ("column", "distinct_values")} for f in fields],
         "numeric": [{"name": n["name"]} for n in layout.numeric],
-        "splits": {n: {"files": f"{n}-*{suffix}", "rows": written[n], "shards": num_shards[n],
-                       "compression": opts.compression if opts.compression != "NONE" else "",
-                       "positive_rate": round(positives[n] / max(written[n], 1), 6)} for n in names},
+        "splits": {
+            n: {
+                "files": f"{n}-*{suffix}",
+                "rows": written[n],
+                "shards": num_shards[n],
+                "compression": opts.compression if opts.compression != "NONE" else "",
+                "positive_rate": round(positives[n] / max(written[n], 1), 6),
+            }
+            for n in names
+        },
         "preprocessing": {
             "min_count": opts.min_count,
             "split": "given" if given_splits else [float(r) for r in opts.split],
@@ -1058,8 +1252,15 @@ def spec_and_summary(files: List[FileInfo], fields: List[Dict], layout: Layout, 
             "oov_id": 0,
             "integer_transform": "log_square_bucket: missing -> '', v > 2 -> floor(ln(v)^2), else v - 2",
         },
-        "source": [{"path": os.path.basename(f.path), "bytes": f.bytes, "sha256": f.sha256,
-                    **({"split": f.split} if f.split else {})} for f in files],
+        "source": [
+            {
+                "path": os.path.basename(f.path),
+                "bytes": f.bytes,
+                "sha256": f.sha256,
+                **({"split": f.split} if f.split else {}),
+            }
+            for f in files
+        ],
     }
     summary = {
         "dataset": opts.dataset,
@@ -1076,36 +1277,69 @@ def spec_and_summary(files: List[FileInfo], fields: List[Dict], layout: Layout, 
         "memory": memory,
         # a last line without newline may have been cut: what this run did with such lines
         "unterminated_last_line": "accepted" if opts.accept_unterminated_last_line else "rejected",
-        "inputs": [{"path": f.path, "split": f.split, "rows_read": f.lines, "rows_rejected": sum(f.rejected.values()),
-                    "rejected": f.rejected, "empty": f.empty, "final_newline": f.final_newline,
-                    "crlf": f.crlf, "utf8_bom": f.bom, "compression": f.compression} for f in files],
+        "inputs": [
+            {
+                "path": f.path,
+                "split": f.split,
+                "rows_read": f.lines,
+                "rows_rejected": sum(f.rejected.values()),
+                "rejected": f.rejected,
+                "empty": f.empty,
+                "final_newline": f.final_newline,
+                "crlf": f.crlf,
+                "utf8_bom": f.bom,
+                "compression": f.compression,
+            }
+            for f in files
+        ],
     }
     return spec, summary
 
 
 def format_summary(s: Dict) -> str:
-    lines = [f"{s['dataset']}: read {s['rows_read']:,} rows, wrote {s['rows_written']:,}, rejected "
-             f"{s['rows_rejected']:,}  [{s['check']}: OK]"]
+    lines = [
+        f"{s['dataset']}: read {s['rows_read']:,} rows, wrote {s['rows_written']:,}, rejected "
+        f"{s['rows_rejected']:,}  [{s['check']}: OK]"
+    ]
     for name, n in s["written"].items():
         lines.append(f"  {name:<6} {n:>12,} rows  positive rate {s['positive_rate'][name]:.4f}")
     if s["rejected"]:
         lines.append("  rejected: " + ", ".join(f"{r} {n:,}" for r, n in s["rejected"].items()))
     for f in s["inputs"]:
-        notes = [k for k, v in (("empty", f["empty"]), ("no final newline", not f["final_newline"]),
-                                ("CRLF", f["crlf"]), ("UTF-8 BOM", f["utf8_bom"])) if v]
-        lines.append(f"  input {f['path']}{' [' + f['split'] + ']' if f['split'] else ''}: {f['rows_read']:,} rows, "
-                     f"{f['rows_rejected']:,} rejected" + (f" ({', '.join(notes)})" if notes else ""))
+        notes = [
+            k
+            for k, v in (
+                ("empty", f["empty"]),
+                ("no final newline", not f["final_newline"]),
+                ("CRLF", f["crlf"]),
+                ("UTF-8 BOM", f["utf8_bom"]),
+            )
+            if v
+        ]
+        lines.append(
+            f"  input {f['path']}{' [' + f['split'] + ']' if f['split'] else ''}: {f['rows_read']:,} rows, "
+            f"{f['rows_rejected']:,} rejected" + (f" ({', '.join(notes)})" if notes else "")
+        )
         if not f["final_newline"] and not f["empty"]:
             choice = s.get("unterminated_last_line", "rejected")
-            lines.append(f"    its last line has no newline and was {choice}" + (
-                " as truncated_last_line (pass --accept_unterminated_last_line if the file is complete)"
-                if choice == "rejected" else " (--accept_unterminated_last_line)"))
-    lines.append(f"  vocabulary sizes (incl. OOV id 0), total {s['vocab_size_total']:,}: "
-                 + " ".join(f"{k}={v}" for k, v in s["vocab_sizes"].items()))
+            lines.append(
+                f"    its last line has no newline and was {choice}"
+                + (
+                    " as truncated_last_line (pass --accept_unterminated_last_line if the file is complete)"
+                    if choice == "rejected"
+                    else " (--accept_unterminated_last_line)"
+                )
+            )
+    lines.append(
+        f"  vocabulary sizes (incl. OOV id 0), total {s['vocab_size_total']:,}: "
+        + " ".join(f"{k}={v}" for k, v in s["vocab_sizes"].items())
+    )
     if "timing" in s:
         t = s["timing"]
-        lines.append(f"  time {t['total_s']} s ({t['rows_per_s']:,} rows/s): validate+count {t['pass1_validate_count_s']} s, "
-                     f"transform {t['pass2_transform_s']} s, write {t['write_shards_s']} s")
+        lines.append(
+            f"  time {t['total_s']} s ({t['rows_per_s']:,} rows/s): validate+count {t['pass1_validate_count_s']} s, "
+            f"transform {t['pass2_transform_s']} s, write {t['write_shards_s']} s"
+        )
     return "\n".join(lines)
 
 

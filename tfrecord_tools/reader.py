@@ -110,8 +110,9 @@ def _bad_utf8_lines(data: bytes, num_lines: int) -> Optional[np.ndarray]:
     return bad
 
 
-def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 << 20, opener=None, sizer=None,
-                     first_index: int = 0) -> Iterator[Chunk]:
+def read_text_chunks(
+    files: List[FileInfo], header: bool, chunk_bytes: int = 8 << 20, opener=None, sizer=None, first_index: int = 0
+) -> Iterator[Chunk]:
     """Chunks of whole lines from each file in turn; fills in each FileInfo as it goes.
 
     With `header`, each file's first line is its header (stored in `FileInfo.header`), not data.
@@ -138,7 +139,7 @@ def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 <
             rest = read()
             info.empty = not rest
             if rest.startswith(BOM):
-                rest, info.bom = rest[len(BOM):], True
+                rest, info.bom = rest[len(BOM) :], True
             if header and rest:
                 while b"\n" not in rest:
                     block = read()
@@ -157,7 +158,7 @@ def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 <
                     if cut < 0:
                         rest = data
                         continue
-                    text, rest = data[:cut], data[cut + 1:]
+                    text, rest = data[:cut], data[cut + 1 :]
                 elif not data:
                     break
                 elif data.endswith(b"\n"):
@@ -172,8 +173,9 @@ def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 <
                     if text.endswith(b"\r"):  # CRLF cut at the chunk's end
                         text, info.crlf = text[:-1], True
                 n = text.count(b"\n") + 1
-                yield Chunk(index, line_no, data=text, num_lines=n, bad_utf8=_bad_utf8_lines(text, n),
-                            unterminated=unterminated)
+                yield Chunk(
+                    index, line_no, data=text, num_lines=n, bad_utf8=_bad_utf8_lines(text, n), unterminated=unterminated
+                )
                 line_no += n
                 info.lines += n
                 if not block:
@@ -202,7 +204,7 @@ def read_header(path: str, opener=None) -> bytes:
         if f is not hashing:
             hashing.close()
     if buf.startswith(BOM):
-        buf = buf[len(BOM):]
+        buf = buf[len(BOM) :]
     return buf.split(b"\n", 1)[0].rstrip(b"\r")
 
 

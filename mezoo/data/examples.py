@@ -32,8 +32,9 @@ def serialize_examples(labels: Any, ids: Any, dense: Optional[Any] = None) -> tf
     k = len(entries)
     keys = tf.broadcast_to(tf.constant([[[name] for name, _ in entries]]), tf.stack([n, k, 1]))
     values = tf.stack([value for _, value in entries], axis=1)[:, :, None]
-    pairs = tf.io.encode_proto(tf.ones(tf.stack([n, k, 2]), tf.int32), [keys, values], ["key", "value"],
-                               "tensorflow.Features.FeatureEntry")
+    pairs = tf.io.encode_proto(
+        tf.ones(tf.stack([n, k, 2]), tf.int32), [keys, values], ["key", "value"], "tensorflow.Features.FeatureEntry"
+    )
     features = tf.io.encode_proto(tf.fill(tf.stack([n, 1]), k), [pairs], ["feature"], "tensorflow.Features")
     return tf.io.encode_proto(_ones(n), [features[:, None]], ["features"], "tensorflow.Example")
 
@@ -45,8 +46,9 @@ def feature_description(num_fields: int, num_numeric: int = 0) -> Dict[str, tf.i
     return desc
 
 
-def parse_examples(serialized: tf.Tensor, num_fields: int,
-                   num_numeric: int = 0) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
+def parse_examples(
+    serialized: tf.Tensor, num_fields: int, num_numeric: int = 0
+) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
     """(batch,) serialized Examples -> ({"ids": int32 (batch, F)[, "dense"]}, label (batch, 1))."""
     parsed = tf.io.parse_example(serialized, feature_description(num_fields, num_numeric))
     features = {"ids": tf.cast(parsed["ids"], tf.int32)}

@@ -184,8 +184,10 @@ class FeatureSpec:
         return self.splits[split]
 
     def __repr__(self) -> str:
-        return (f"FeatureSpec(dataset={self.dataset!r}, fields={self.num_fields}, "
-                f"numeric={len(self.numeric)}, splits={ {k: v.get('rows') for k, v in self.splits.items()} })")
+        return (
+            f"FeatureSpec(dataset={self.dataset!r}, fields={self.num_fields}, "
+            f"numeric={len(self.numeric)}, splits={ {k: v.get('rows') for k, v in self.splits.items()} })"
+        )
 
 
 # Vocabulary files hold one token per line in id order (first line = id 1). Tokens are raw
@@ -200,9 +202,9 @@ def unescape_token(line: bytes) -> bytes:
         return line
     out, i = bytearray(), 0
     while i < len(line):
-        c = line[i:i + 1]
+        c = line[i : i + 1]
         if c == b"\\" and i + 1 < len(line):
-            nxt = line[i + 1:i + 2]
+            nxt = line[i + 1 : i + 2]
             out += {b"n": b"\n", b"r": b"\r"}.get(nxt, nxt)
             i += 2
         else:

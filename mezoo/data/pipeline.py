@@ -64,8 +64,10 @@ def make_dataset(
     if input_context is not None:
         n, i = input_context.num_input_pipelines, input_context.input_pipeline_id
         if len(files) < n:
-            raise ValueError(f"split {split!r} has {len(files)} shard(s) for {n} input pipelines: "
-                             "convert with more shards (--rows_per_shard)")
+            raise ValueError(
+                f"split {split!r} has {len(files)} shard(s) for {n} input pipelines: "
+                "convert with more shards (--rows_per_shard)"
+            )
         files = files[i::n]
         batch_size = input_context.get_per_replica_batch_size(batch_size)
     compression = spec.compression(split) or ""
@@ -84,8 +86,9 @@ def make_dataset(
         # per-record work runs in the interleave's parallel readers, not in one batch op after it.
         return data.batch(window) if window_shuffle else data
 
-    ds = ds.interleave(records, cycle_length=cycle, block_length=1, num_parallel_calls=AUTOTUNE,
-                       deterministic=deterministic)
+    ds = ds.interleave(
+        records, cycle_length=cycle, block_length=1, num_parallel_calls=AUTOTUNE, deterministic=deterministic
+    )
 
     def parse(serialized: tf.Tensor) -> Tuple[Any, tf.Tensor]:
         return parse_examples(serialized, num_fields, num_numeric)
@@ -99,13 +102,15 @@ def make_dataset(
         # already shuffled train rows uniformly over the shards, so rows of one file are as
         # random as rows of several, and file order is shuffled every pass.
         base_seed = seed if seed is not None else int(np.random.randint(0, 2**31 - 1))
-        ds = ds.enumerate().map(lambda i, s: _permute(parse(s), base_seed, i), num_parallel_calls=AUTOTUNE,
-                                deterministic=deterministic)
+        ds = ds.enumerate().map(
+            lambda i, s: _permute(parse(s), base_seed, i), num_parallel_calls=AUTOTUNE, deterministic=deterministic
+        )
         ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
         ds = ds.shuffle(max(2, window // batch_size), seed=seed, reshuffle_each_iteration=True)
     else:
-        ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE,
-                      deterministic=deterministic)
+        ds = ds.batch(
+            batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE, deterministic=deterministic
+        )
         ds = ds.map(parse, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     options = tf.data.Options()
     options.deterministic = deterministic
@@ -121,9 +126,12 @@ def _permute(batch: Tuple[Any, tf.Tensor], seed: int, index: tf.Tensor) -> Tuple
     return permuted
 
 
-def dataset_fn(spec: Union[FeatureSpec, str], split: str, global_batch_size: int,
-               **kwargs: Any) -> Callable[[tf.distribute.InputContext], tf.data.Dataset]:
+def dataset_fn(
+    spec: Union[FeatureSpec, str], split: str, global_batch_size: int, **kwargs: Any
+) -> Callable[[tf.distribute.InputContext], tf.data.Dataset]:
     """For `strategy.distribute_datasets_from_function`: a function of the InputContext."""
+
     def fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
         return make_dataset(spec, split, global_batch_size, input_context=input_context, **kwargs)
+
     return fn

@@ -46,8 +46,11 @@ def shard_read_error(spec: FeatureSpec, split: str, error: Exception) -> Excepti
     bad = unreadable_shards(spec, split)
     if not bad:
         return error
-    lines = [f"split {split!r}: {len(bad)} shard(s) can't be read (re-convert, or check with "
-             f"python -m tfrecord_tools.inspect {spec.directory}):"]
-    lines += [f"  {path}: corrupted or truncated after {records} good records: {message}"
-              for path, records, message in bad]
+    lines = [
+        f"split {split!r}: {len(bad)} shard(s) can't be read (re-convert, or check with "
+        f"python -m tfrecord_tools.inspect {spec.directory}):"
+    ]
+    lines += [
+        f"  {path}: corrupted or truncated after {records} good records: {message}" for path, records, message in bad
+    ]
     return ShardReadError("\n".join(lines))

@@ -112,8 +112,13 @@ def write_table_file(path: str, field: Dict[str, Any], vocabulary: Sequence[byte
     with open(tmp, "wb") as f:
         f.writelines(lines)
     os.replace(tmp, path)
-    return {"name": field["name"], "file": os.path.basename(path), "ids": len(vocabulary), "lines": len(lines),
-            "escaped": escaped}
+    return {
+        "name": field["name"],
+        "file": os.path.basename(path),
+        "ids": len(vocabulary),
+        "lines": len(lines),
+        "escaped": escaped,
+    }
 
 
 class RawToIds(tf.Module):
@@ -155,12 +160,20 @@ class RawToIds(tf.Module):
             if entry is None:
                 raise ValueError(f"no lookup table for field {field['name']!r} in {directory}")
             if int(field.get("vocab_size", entry["ids"] + 1)) != entry["ids"] + 1:
-                raise ValueError(f"field {field['name']!r}: vocab_size {field['vocab_size']} but the table "
-                                 f"{entry['file']} has {entry['ids']} ids (+1 OOV)")
+                raise ValueError(
+                    f"field {field['name']!r}: vocab_size {field['vocab_size']} but the table "
+                    f"{entry['file']} has {entry['ids']} ids (+1 OOV)"
+                )
             integer = self.is_integer(field)
             initializer = tf.lookup.TextFileInitializer(
-                os.path.join(directory, entry["file"]), tf.int64 if integer else tf.string, 0, tf.int64, 1,
-                delimiter="\t", vocab_size=entry["lines"])
+                os.path.join(directory, entry["file"]),
+                tf.int64 if integer else tf.string,
+                0,
+                tf.int64,
+                1,
+                delimiter="\t",
+                vocab_size=entry["lines"],
+            )
             tables.append(tf.lookup.StaticHashTable(initializer, default_value=tf.constant(0, tf.int64)))
             self.escaped.append(bool(entry["escaped"]))
         self.tables = tables
@@ -184,8 +197,10 @@ class RawToIds(tf.Module):
         for i, (field, vocab) in enumerate(zip(fields, vocabularies)):
             vocab = list(vocab)
             if int(field.get("vocab_size", len(vocab) + 1)) != len(vocab) + 1:
-                raise ValueError(f"field {field['name']!r}: vocab_size {field['vocab_size']} but "
-                                 f"{len(vocab)} vocabulary tokens (+1 OOV)")
+                raise ValueError(
+                    f"field {field['name']!r}: vocab_size {field['vocab_size']} but "
+                    f"{len(vocab)} vocabulary tokens (+1 OOV)"
+                )
             # numbered: field names may hold characters a file name can't, or differ only in case
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", str(field["name"]))[:64]
             entries.append(write_table_file(os.path.join(directory, f"{i:04d}_{safe}.tsv"), field, vocab))
@@ -194,8 +209,9 @@ class RawToIds(tf.Module):
         return directory
 
     @classmethod
-    def from_vocabularies(cls, fields: List[Dict[str, Any]], vocabularies: Sequence[Sequence[bytes]],
-                          directory: Optional[str] = None) -> "RawToIds":
+    def from_vocabularies(
+        cls, fields: List[Dict[str, Any]], vocabularies: Sequence[Sequence[bytes]], directory: Optional[str] = None
+    ) -> "RawToIds":
         """Writes the table files (into `directory`, else a temporary one) and loads them."""
         temporary = directory is None
         if directory is None:
@@ -237,8 +253,10 @@ class RawToIds(tf.Module):
             raw = tf.convert_to_tensor(raw, tf.string)
             columns = [None if i in integer else raw[:, i] for i in range(len(self.names))]
             block = tf.gather(raw, integer, axis=1) if integer else None
-        keys = [None if column is None else (escape_keys(column) if escaped else column)
-                for column, escaped in zip(columns, self.escaped)]
+        keys = [
+            None if column is None else (escape_keys(column) if escaped else column)
+            for column, escaped in zip(columns, self.escaped)
+        ]
         if integer:
             integer_keys = self.integer_keys(block, assume_valid)
             for j, i in enumerate(integer):
