@@ -23,10 +23,10 @@ with the parsing in TF ops:
    raw -> id transform of `mezoo.data` (`RawToIds`, which `mezoo.export` also puts into the
    SavedModel), run in `tf.data`; each row's ids are gathered through its indices. Ids are
    spooled per output shard (`Spool`, `.spool`).
-4. **Write** (`write_shards`, `write_vocabularies_and_spec`). Each shard is put in order,
-   serialized in bulk (`tf.io.encode_proto`), written as (gzip level 1) TFRecords; the
-   vocabularies and summary.json follow, feature_spec.json last. The same input, options and
-   seed give byte-identical output.
+4. **Write** (`write_shards`, `write_vocabularies`, `write_summary_and_spec`). Each shard is
+   put in order, serialized in bulk (`tf.io.encode_proto`), written as (gzip level 1)
+   TFRecords; the vocabularies and summary.json follow, feature_spec.json last. The same
+   input, options and seed give byte-identical output.
 
 Safety (`output_lock`, `install`): a run holds an exclusive lock on the output directory (a
 second run on it stops at once, naming the holder) and writes everything, scratch files
@@ -659,8 +659,8 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     4. `assign_splits` and `shard_counts`: each accepted row's split and position.
     5. `transform_and_spool`: raw values -> ids (`mezoo.data.RawToIds`), spooled per shard.
     6. `write_shards`: each shard put in order, serialized and written as TFRecords.
-    7. `check_written` (rows read == written + rejected), then `write_vocabularies_and_spec`:
-       vocabularies, summary.json, and feature_spec.json last.
+    7. `check_written` (rows read == written + rejected), `write_vocabularies`, then
+       `spec_and_summary` and `write_summary_and_spec`: summary.json, feature_spec.json last.
 
     Args:
         files: the inputs, in order; `FileInfo.split` set on each when the splits are given.
@@ -724,11 +724,10 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
     t_write = time.time() - t2
     check_written(files, written, counted.rejected)
 
-    summary = write_vocabularies_and_spec(
-        work,
+    write_vocabularies(work, fields, vocabularies)
+    spec, summary = spec_and_summary(
         files,
         fields,
-        vocabularies,
         layout,
         opts,
         names,
@@ -740,6 +739,7 @@ def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, wor
         memory,
         vocab_splits,
     )
+    write_summary_and_spec(work, summary, spec)
     total = time.time() - t0
     summary["timing"] = {
         "pass1_validate_count_s": round(t_pass1, 2),
@@ -762,7 +762,7 @@ def vocabulary_splits(files: List[FileInfo], opts: Options) -> Set[str]:
 class Counted:
     """What the first pass (`validate_and_count`) leaves for the later stages."""
 
-    counters: List["TokenCounter"]  # per field: token counts over the vocabulary splits
+    counters: List[TokenCounter]  # per field: token counts over the vocabulary splits
     valid_per_file: List[int]  # accepted rows per input file
     rejected: Dict[str, int]  # rejected lines per reason (every reason, zeros included)
     first_rejects: List[str]  # the first three, for the message when nothing is accepted
@@ -797,7 +797,7 @@ def validate_and_count(
 ) -> Counted:
     """Stage 1: every line parsed and accepted or rejected; token counts; accepted rows kept.
 
-    Rejected lines go to `work/rejects.tsv` (file, line, reason, text; the first
+    Rejected lines go to `work/rejects.tsv` (`RejectLog`: file, line, reason, text; the first
     `max_rejects_logged`) and are counted per reason, overall and on their FileInfo. Each
     chunk's accepted rows are kept (`keep_chunk`, in `work/.chunks`) as, per field, the chunk's
     distinct raw values plus each row's index into them: `transform_and_spool` then runs the
@@ -823,7 +823,6 @@ def validate_and_count(
         chunk_rows=[],
     )
     os.makedirs(counted.chunk_dir)
-    logged = 0
     chunks = _chunk_dataset(
         _read_chunks(files, layout, opts, fmt),
         layout,
@@ -832,37 +831,51 @@ def validate_and_count(
         fmt != "parquet",
         opts.accept_unterminated_last_line,
     )
-    with open(os.path.join(work, "rejects.tsv"), "w", encoding="utf-8") as rejects:
-        rejects.write("file\tline\treason\ttext\n")
+    with RejectLog(os.path.join(work, "rejects.tsv"), opts.max_rejects_logged, counted) as rejects:
         for chunk, res in chunks:
             info = files[chunk.file_index]
             reason = res[0]
-            n_bad = 0
-            for _, line_no, name, text in chunk_rejects(chunk, reason):
-                n_bad += 1
-                counted.rejected[name] += 1
-                info.rejected[name] = info.rejected.get(name, 0) + 1
-                if len(counted.first_rejects) < 3:
-                    counted.first_rejects.append(f"{info.path} line {line_no}: {name}")
-                if opts.max_rejects_logged < 0 or logged < opts.max_rejects_logged:
-                    rejects.write(f"{info.path}\t{line_no}\t{name}\t{_escape_line(text)}\n")
-                    logged += 1
-            counted.valid_per_file[chunk.file_index] += len(reason) - n_bad
+            counted.valid_per_file[chunk.file_index] += len(reason) - rejects.add(chunk, reason, info)
             labels, dense, index, distinct = res[1:5]
-            keep_chunk(
-                os.path.join(counted.chunk_dir, str(len(counted.chunk_rows))),
-                labels,
-                dense,
-                index,
-                distinct,
-                bool(layout.numeric),
-            )
+            base = os.path.join(counted.chunk_dir, str(len(counted.chunk_rows)))
+            keep_chunk(base, labels, dense, index, distinct, bool(layout.numeric))
             counted.chunk_rows.append(len(labels))
             if given_splits and info.split not in vocab_splits:
                 continue
             for i, counter in enumerate(counted.counters):
                 counter.add(token_keys(is_int[i], res[5 + 3 * i], res[6 + 3 * i]), res[7 + 3 * i])
     return counted
+
+
+class RejectLog:
+    """`rejects.tsv` (file, line, reason, text; at most `limit` lines, -1: all) and the reject
+    counts: per reason in `counted.rejected` and on each line's FileInfo, the first three in
+    `counted.first_rejects`. A context manager: the file is closed on leaving."""
+
+    def __init__(self, path: str, limit: int, counted: Counted):
+        self.limit, self.counted, self.logged = limit, counted, 0
+        self.file = open(path, "w", encoding="utf-8")
+        self.file.write("file\tline\treason\ttext\n")
+
+    def __enter__(self) -> "RejectLog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    def add(self, chunk: Chunk, reason: np.ndarray, info: FileInfo) -> int:
+        """Records a chunk's rejected lines (`reason` != 0); returns how many there were."""
+        n_bad = 0
+        for _, line_no, name, text in chunk_rejects(chunk, reason):
+            n_bad += 1
+            self.counted.rejected[name] += 1
+            info.rejected[name] = info.rejected.get(name, 0) + 1
+            if len(self.counted.first_rejects) < 3:
+                self.counted.first_rejects.append(f"{info.path} line {line_no}: {name}")
+            if self.limit < 0 or self.logged < self.limit:
+                self.file.write(f"{info.path}\t{line_no}\t{name}\t{_escape_line(text)}\n")
+                self.logged += 1
+        return n_bad
 
 
 def keep_chunk(
@@ -920,7 +933,7 @@ def check_written(files: List[FileInfo], written: Dict[str, int], rejected: Dict
         raise ConversionError(f"rows read {rows_read} != written {n_written} + rejected {n_rejected}")
 
 
-def build_vocabularies(fields: List[Dict], counters: List["TokenCounter"], opts: Options) -> List[List[bytes]]:
+def build_vocabularies(fields: List[Dict], counters: List[TokenCounter], opts: Options) -> List[List[bytes]]:
     """Stage 3: each field's vocabulary (`build_vocabulary` with --min_count and --max_vocab_size);
     sets each field's `vocab_size` (OOV id 0 included) and `distinct_values`."""
     vocabularies = []
@@ -1125,38 +1138,25 @@ def write_shards(
     return written
 
 
-def write_vocabularies_and_spec(
-    work: str,
-    files: List[FileInfo],
-    fields: List[Dict],
-    vocabularies: List[List[bytes]],
-    layout: Layout,
-    opts: Options,
-    names: List[str],
-    written: Dict[str, int],
-    num_shards: Dict[str, int],
-    positives: Dict[str, int],
-    rejected: Dict[str, int],
-    vocab_total: int,
-    memory: List[Dict],
-    vocab_splits: Set[str],
-) -> Dict:
-    """Stage 7: vocabularies (`vocab/<field>.txt`), summary.json, and feature_spec.json last; returns the summary."""
-    from mezoo.data.feature_spec import FeatureSpec, write_vocabulary
+def write_vocabularies(work: str, fields: List[Dict], vocabularies: List[List[bytes]]) -> None:
+    """Stage 7a: each field's vocabulary as `work/vocab/<field>.txt`; sets the field's `vocabulary`."""
+    from mezoo.data.feature_spec import write_vocabulary
 
     os.makedirs(os.path.join(work, "vocab"))
     for field, vocab in zip(fields, vocabularies):
         rel = f"vocab/{field['name']}.txt"
         write_vocabulary(os.path.join(work, rel), vocab)
         field["vocabulary"] = rel
-    spec, summary = spec_and_summary(
-        files, fields, layout, opts, names, written, num_shards, positives, rejected, vocab_total, memory, vocab_splits
-    )
+
+
+def write_summary_and_spec(work: str, summary: Dict, spec: Dict) -> None:
+    """Stage 7b: `work/summary.json`, then `work/feature_spec.json` last (validated by `FeatureSpec`)."""
+    from mezoo.data.feature_spec import FeatureSpec
+
     with open(os.path.join(work, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
         f.write("\n")
     FeatureSpec(spec, work).save(work)
-    return summary
 
 
 def check_accepted(
