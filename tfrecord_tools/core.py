@@ -40,6 +40,7 @@ scratch directory is removed on failure; one left by a killed run is removed by 
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import re
@@ -947,7 +948,7 @@ def build_vocabularies(fields: List[Dict], counters: List[TokenCounter], opts: O
 
 
 def shard_counts(names: List[str], split_rows: Dict[str, int], rows_per_shard: int) -> Dict[str, int]:
-    """Shards per split (at least one, empty for an empty split)."""
+    """Shards per split: ceil(rows / rows_per_shard), and one (empty) shard for an empty split."""
     return {n: max(1, -(-split_rows[n] // rows_per_shard)) for n in names}
 
 
@@ -984,8 +985,8 @@ def transform_and_spool(
 ) -> Dict[str, int]:
     """Stage 5: the kept chunks' raw values -> ids, spooled per output shard; returns positives per split.
 
-    Each chunk's distinct values go through `mezoo.data.RawToIds` (the transform a trained model
-    embeds, `make_transform_fn`) in `tf.data`, each row's ids are gathered through its indices,
+    Each chunk's distinct values go through `mezoo.data.RawToIds` (`make_transform_fn`; the
+    transform `mezoo.export` also puts into a SavedModel) in `tf.data`, each row's ids are gathered through its indices,
     and the rows go to their shard's spool (`shard_pieces`) with their position in the shard.
     """
     import tensorflow as tf
@@ -1104,29 +1105,20 @@ def write_shards(
     The first failure stops the rest (no more shards started) and is raised."""
     from concurrent.futures import ThreadPoolExecutor
 
-    serialize = make_serializer(num_fields, num_numeric)
+    write = functools.partial(
+        write_shard,
+        spool_dir,
+        work,
+        id_dtype=id_dtype,
+        num_fields=num_fields,
+        num_numeric=num_numeric,
+        opts=opts,
+        serialize=make_serializer(num_fields, num_numeric),
+    )
     written = {name: 0 for name in names}
     jobs = [(name, k) for name in names for k in range(num_shards[name])]
     with ThreadPoolExecutor(max(1, opts.parallel)) as pool:
-        futures = [
-            (
-                name,
-                pool.submit(
-                    write_shard,
-                    spool_dir,
-                    work,
-                    name,
-                    k,
-                    num_shards[name],
-                    id_dtype,
-                    num_fields,
-                    num_numeric,
-                    opts,
-                    serialize,
-                ),
-            )
-            for name, k in jobs
-        ]
+        futures = [(name, pool.submit(write, name, k, num_shards[name])) for name, k in jobs]
         try:
             for name, future in futures:
                 written[name] += future.result()
