@@ -5,6 +5,7 @@
   Criteo's integer bucketing with exact integer thresholds), plus its numpy/integer reference.
 - `examples.py`: batched `tf.train.Example` serialisation and parsing of the TFRecord layout.
 - `pipeline.py`: the `tf.data` input pipeline from a spec and a split.
+- `shard_errors.py`: naming the damaged shard behind a `tf.data` read error.
 
 TensorFlow is imported lazily, so `from mezoo.data import FeatureSpec` works without it.
 """

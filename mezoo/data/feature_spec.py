@@ -1,4 +1,4 @@
-"""`feature_spec.json`: what the converter wrote and what models, pipeline and exporter read.
+"""`feature_spec.json`: what the converter wrote and what models, the input pipeline and `mezoo.export` read.
 
 Layout (DESIGN.md): format_version, dataset, label, fields (name, kind, source, optional
 transform, vocab_size, vocabulary), numeric, splits (files glob relative to the spec's
