@@ -3,10 +3,11 @@
 Prints the command, then one line of figures: median (and min/max) rows/s over `--repeats`
 conversions of `--rows` generated Criteo rows (tfrecord_tools.synthetic, seed 0; generated
 once into `--workdir` and reused), with the median seconds of each stage so the bounding
-one is visible: `validate_count` (pass 1: parse + validate + count tokens), `transform`
-(pass 2: parse again + the mezoo.data raw -> id transform + spooling ids per shard) and
-`write` (order, serialise in bulk, gzip level 1, atomic rename). Each stage's own rate is
-rows / its seconds.
+one is visible: `validate_count` (`core.validate_and_count`: parse + validate + count tokens,
+keeping each chunk's distinct values and row indices), `transform` (`core.transform_and_spool`:
+the mezoo.data raw -> id transform on those distinct values + spooling ids per shard) and
+`write` (`core.write_shards`: order, serialise in bulk, gzip level 1). Each stage's own rate
+is rows / its seconds.
 
 The parse limit, measured in the same run on the same file: `pyarrow.csv.read_csv` with every
 column read as a string (multi-threaded, no quoting), median rows/s over the same repeats;
@@ -64,8 +65,11 @@ def main():
     for r in range(args.repeats):
         out = os.path.join(args.workdir, "out")
         t = time.perf_counter()
-        summary = convert([FileInfo(source)], criteo_layout(),
-                          Options(output=out, dataset="criteo", min_count=10, parallel=args.parallel, verbose=False))
+        summary = convert(
+            [FileInfo(source)],
+            criteo_layout(),
+            Options(output=out, dataset="criteo", min_count=10, parallel=args.parallel, verbose=False),
+        )
         totals.append(time.perf_counter() - t)
         timing = summary["timing"]
         stages["validate_count"].append(timing["pass1_validate_count_s"])
@@ -76,14 +80,19 @@ def main():
     rates = [args.rows / t for t in totals]
     arrow_rates = [args.rows / t for t in arrow]
     med = {k: statistics.median(v) for k, v in stages.items()}
-    print(f"convert: {args.rows:,} Criteo rows ({size / 2**20:.0f} MiB TSV), {args.repeats} repeats, "
-          f"{os.cpu_count()} CPUs: median {statistics.median(rates):,.0f} rows/s "
-          f"(min {min(rates):,.0f}, max {max(rates):,.0f}); median stage s (rows/s): "
-          + ", ".join(f"{k} {v:.2f} ({args.rows / max(v, 1e-9):,.0f})" for k, v in med.items()), flush=True)
-    print(f"pyarrow.csv.read_csv (all columns strings), same file, after each conversion: median "
-          f"{statistics.median(arrow_rates):,.0f} rows/s (min {min(arrow_rates):,.0f}, max {max(arrow_rates):,.0f}); "
-          f"converter / pyarrow = {statistics.median(rates) / statistics.median(arrow_rates):.1%} (goal >= 35%)",
-          flush=True)
+    print(
+        f"convert: {args.rows:,} Criteo rows ({size / 2**20:.0f} MiB TSV), {args.repeats} repeats, "
+        f"{os.cpu_count()} CPUs: median {statistics.median(rates):,.0f} rows/s "
+        f"(min {min(rates):,.0f}, max {max(rates):,.0f}); median stage s (rows/s): "
+        + ", ".join(f"{k} {v:.2f} ({args.rows / max(v, 1e-9):,.0f})" for k, v in med.items()),
+        flush=True,
+    )
+    print(
+        f"pyarrow.csv.read_csv (all columns strings), same file, after each conversion: median "
+        f"{statistics.median(arrow_rates):,.0f} rows/s (min {min(arrow_rates):,.0f}, max {max(arrow_rates):,.0f}); "
+        f"converter / pyarrow = {statistics.median(rates) / statistics.median(arrow_rates):.1%} (goal >= 35%)",
+        flush=True,
+    )
     if not args.no_beam:
         beam_rate(source, args.rows, os.path.join(args.workdir, "out-beam"))
 
@@ -95,9 +104,12 @@ def pyarrow_seconds(source: str) -> float:
 
     names = [f"c{i}" for i in range(40)]
     t = time.perf_counter()
-    table = pacsv.read_csv(source, read_options=pacsv.ReadOptions(column_names=names, block_size=8 << 20),
-                           parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False),
-                           convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}))
+    table = pacsv.read_csv(
+        source,
+        read_options=pacsv.ReadOptions(column_names=names, block_size=8 << 20),
+        parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}),
+    )
     seconds = time.perf_counter() - t
     del table
     return seconds
@@ -115,13 +127,19 @@ def beam_rate(source: str, rows: int, out: str) -> None:
     from tfrecord_tools.reader import FileInfo
 
     t = time.perf_counter()
-    summary = beam.run([FileInfo(source)], criteo_layout(), Options(output=out, dataset="criteo", min_count=10,
-                                                                  verbose=False),
-                       ["--runner=DirectRunner", "--direct_num_workers=1"])
+    summary = beam.run(
+        [FileInfo(source)],
+        criteo_layout(),
+        Options(output=out, dataset="criteo", min_count=10, verbose=False),
+        ["--runner=DirectRunner", "--direct_num_workers=1"],
+    )
     seconds = time.perf_counter() - t
     assert summary["rows_written"] == rows
-    print(f"beam (tfrecord_tools.beam, DirectRunner, 1 worker), same file, 1 run: {rows / seconds:,.0f} rows/s "
-          f"({seconds:.1f} s, pipeline start-up included)", flush=True)
+    print(
+        f"beam (tfrecord_tools.beam, DirectRunner, 1 worker), same file, 1 run: {rows / seconds:,.0f} rows/s "
+        f"({seconds:.1f} s, pipeline start-up included)",
+        flush=True,
+    )
 
 
 def profile(source: str, limit: int = 64 << 20) -> None:
@@ -169,9 +187,12 @@ def profile(source: str, limit: int = 64 << 20) -> None:
     for c in chunks:  # what the converter does per chunk on the Python side after the TF part
         [t_.numpy() for t_ in validate_count(c.data, np.zeros(c.num_lines, bool), c.unterminated)]
     numpy_s = time.perf_counter() - t
-    for name, fn, full in (("split fields", split_only, False), ("split+validate", validate, True),
-                           ("split+validate+count", validate_count, True),
-                           ("split+validate+unique_with_counts only", unique_only, True)):
+    for name, fn, full in (
+        ("split fields", split_only, False),
+        ("split+validate", validate, True),
+        ("split+validate+count", validate_count, True),
+        ("split+validate+unique_with_counts only", unique_only, True),
+    ):
         args0 = [chunks[0].data] + ([np.zeros(chunks[0].num_lines, bool), False] if full else [])
         fn(*args0)  # trace
         t = time.perf_counter()
@@ -179,8 +200,11 @@ def profile(source: str, limit: int = 64 << 20) -> None:
             fn(*([c.data] + ([np.zeros(c.num_lines, bool), c.unterminated] if full else [])))
         timings[name] = time.perf_counter() - t
     timings["split+validate+count+.numpy()"] = numpy_s
-    print(f"profile of the first pass, {rows:,} rows ({sum(len(c.data) for c in chunks) / 2**20:.0f} MB), one thread: "
-          + ", ".join(f"{k} {v:.2f} s ({rows / v:,.0f} rows/s)" for k, v in timings.items()), flush=True)
+    print(
+        f"profile of the first pass, {rows:,} rows ({sum(len(c.data) for c in chunks) / 2**20:.0f} MB), one thread: "
+        + ", ".join(f"{k} {v:.2f} s ({rows / v:,.0f} rows/s)" for k, v in timings.items()),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

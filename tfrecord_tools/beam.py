@@ -23,10 +23,12 @@ piece of it taken from `tfrecord_tools.core` and `mezoo.data`, not written again
   worker (40 GB for Criteo 1TB's 4.4 B rows: use a high-memory worker type).
 - Ids: each chunk's distinct values go through `mezoo.data.RawToIds` (`core.make_transform_fn`),
   the tables built once per worker process (`apache_beam.utils.shared`), then rows are
-  grouped per output shard, put in their position order and serialized by
-  `mezoo.data.examples.serialize_examples`; a shard is written as a gzip TFRecord locally,
-  copied to its final name (temp name, then rename). Vocabularies, `rejects.tsv`,
-  `summary.json` follow, `feature_spec.json` last.
+  grouped per output shard, put in their position order, serialized by
+  `mezoo.data.examples.serialize_examples` and written by `core.write_records` as a gzip
+  TFRecord locally, then copied to its final name (temp name, then rename). The split plan's
+  shard counts come from `core.shard_counts`, the vocabulary splits from
+  `core.vocabulary_splits`. Vocabularies, `rejects.tsv`, `summary.json` follow,
+  `feature_spec.json` last.
 
 What differs from the single-machine converter, and why it is harmless: the bytes of a shard's
 gzip stream (the same records in the same order; zlib framing only), and the order in which
@@ -42,21 +44,52 @@ import os
 import sys
 import tempfile
 import time
-from typing import Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from tfrecord_tools.core import (REASONS, SPLITS, ConversionError, Layout, Options, _escape_line, _shard_name,
-                                 assign_splits, build_vocabulary, check_accepted, check_memory, chunk_rejects,
-                                 format_summary, make_count_fn, make_parser, make_serializer, make_transform_fn,
-                                 merge_counts, shard_pieces, spec_and_summary, token_keys)
+from tfrecord_tools.core import (
+    REASONS,
+    ConversionError,
+    Layout,
+    Options,
+    _escape_line,
+    _shard_name,
+    assign_splits,
+    build_vocabulary,
+    check_first_pass,
+    check_memory,
+    check_written,
+    chunk_rejects,
+    format_summary,
+    make_count_fn,
+    make_parser,
+    make_serializer,
+    make_transform_fn,
+    merge_counts,
+    shard_counts,
+    shard_pieces,
+    spec_and_summary,
+    tfrecord_options,
+    token_keys,
+    vocabulary_splits,
+    write_records,
+)
 from tfrecord_tools.reader import FileInfo, InputError, read_text_chunks
 
-try:
-    import apache_beam as beam
-    from apache_beam import pvalue
-except ImportError:  # the `beam` extra is absent: the module still imports, run() says what to install
-    beam = pvalue = None
+
+def _import_beam() -> Tuple[Any, Any]:
+    """(apache_beam, apache_beam.pvalue), or (None, None) when the `beam` extra is absent: the
+    module still imports, and run() says what to install."""
+    try:
+        import apache_beam
+        from apache_beam import pvalue
+    except ImportError:
+        return None, None
+    return apache_beam, pvalue
+
+
+beam, pvalue = _import_beam()
 
 COUNT_BUCKETS = 64  # token counts are combined per (field, bucket): spreads a field over workers
 METRICS_NAMESPACE = "mezoo.rejects"
@@ -64,12 +97,14 @@ METRICS_NAMESPACE = "mezoo.rejects"
 
 def _require_beam():
     if beam is None:
-        raise ConversionError("tfrecord_tools.beam needs Apache Beam: pip install 'mezoo[beam]' "
-                              "(or make install, which installs the extra)")
+        raise ConversionError(
+            "tfrecord_tools.beam needs Apache Beam: pip install 'mezoo[beam]' "
+            "(or make install, which installs the extra)"
+        )
 
 
-_DoFn = beam.DoFn if beam is not None else object
-_CombineFn = beam.CombineFn if beam is not None else object
+_DoFn: Any = beam.DoFn if beam is not None else object
+_CombineFn: Any = beam.CombineFn if beam is not None else object
 
 
 # ------------------------------------------------------------------------- file systems
@@ -126,8 +161,11 @@ def expand_inputs(values: List[str]) -> List[str]:
                 continue
             found = [m.path for m in FileSystems.match([part])[0].metadata_list]
             if not found:
-                raise InputError(f"input file not found: {part}" if not any(c in part for c in "*?[")
-                                 else f"no input file matches {part}")
+                raise InputError(
+                    f"input file not found: {part}"
+                    if not any(c in part for c in "*?[")
+                    else f"no input file matches {part}"
+                )
             out += sorted(found, key=natural_key) if any(c in part for c in "*?[") else [part]
     return out
 
@@ -143,8 +181,11 @@ def prepare_output(output: str) -> None:
     spec = FileSystems.join(output, "feature_spec.json")
     if FileSystems.exists(spec):
         FileSystems.delete([spec])
-    old = [m.path for m in FileSystems.match([FileSystems.join(output, "*")])[0].metadata_list
-           if SHARD_NAME.match(os.path.basename(m.path)) or os.path.basename(m.path) in CONVERSION_FILES]
+    old = [
+        m.path
+        for m in FileSystems.match([FileSystems.join(output, "*")])[0].metadata_list
+        if SHARD_NAME.match(os.path.basename(m.path)) or os.path.basename(m.path) in CONVERSION_FILES
+    ]
     old += [m.path for m in FileSystems.match([FileSystems.join(output, "vocab", "*")])[0].metadata_list]
     if old:
         FileSystems.delete(old)
@@ -160,8 +201,9 @@ class ReadFile(_DoFn):
 
     def process(self, element):
         index, info = element
-        for k, chunk in enumerate(read_text_chunks([info], self.header, self.chunk_bytes, opener=fs_open,
-                                                   sizer=fs_size, first_index=index)):
+        for k, chunk in enumerate(
+            read_text_chunks([info], self.header, self.chunk_bytes, opener=fs_open, sizer=fs_size, first_index=index)
+        ):
             yield (index, k), chunk
         yield pvalue.TaggedOutput("files", (index, info))
 
@@ -180,9 +222,10 @@ class ParseChunk(_DoFn):
 
         parse_text, _ = make_parser(self.layout, self.accept_unterminated)
         count_fn = make_count_fn([dict(f) for f in self.layout.fields])
-        self.fn = tf.function(lambda data, bad, unterminated: count_fn(*parse_text(data, bad, unterminated)),
-                              input_signature=[tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool),
-                                               tf.TensorSpec([], tf.bool)])
+        self.fn = tf.function(
+            lambda data, bad, unterminated: count_fn(*parse_text(data, bad, unterminated)),
+            input_signature=[tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool), tf.TensorSpec([], tf.bool)],
+        )
         self.is_int = [f.get("source") == "integer" for f in self.layout.fields]
 
     def process(self, element):
@@ -278,6 +321,14 @@ def _files_with_stats(files: List[FileInfo], stats, reasons) -> List[FileInfo]:
     return out
 
 
+def _rejected_per_reason(reasons) -> Dict[str, int]:
+    """((file, reason), n) counts -> rejected lines per reason (every reason, zeros included)."""
+    rejected = {r: 0 for r in REASONS}
+    for (_, name), n in reasons:
+        rejected[name] += n
+    return rejected
+
+
 def _fields_with_vocab(layout: Layout, vocab: Dict) -> List[Dict]:
     fields = [dict(f) for f in layout.fields]
     for i, f in enumerate(fields):
@@ -293,27 +344,22 @@ def make_plan(_, valid, stats, reasons, vocab, files: List[FileInfo], layout: La
     `plan`) and each chunk's slice of the split assignment."""
     log = print if opts.verbose else (lambda *a: None)
     files = _files_with_stats(files, stats, reasons)
-    rejected = {r: 0 for r in REASONS}
-    for (_, name), n in reasons:
-        rejected[name] += n
+    rejected = _rejected_per_reason(reasons)
     chunks = sorted(valid)
     valid_per_file = [0] * len(files)
     for (i, _), n in chunks:
         valid_per_file[i] += n
-    rows_read, n_valid, n_rejected = sum(f.lines for f in files), sum(valid_per_file), sum(rejected.values())
-    if rows_read != n_valid + n_rejected:
-        raise ConversionError(f"internal error: {rows_read} lines read, {n_valid} accepted, {n_rejected} rejected")
-    check_accepted(files, rejected, n_valid, rows_read, [], opts, log)
+    check_first_pass(files, valid_per_file, rejected, [], opts, log)
     fields = _fields_with_vocab(layout, vocab)
     check_memory(fields, opts, log)
-    names, split_rows, split_of_row, position = assign_splits(valid_per_file, [f.split for f in files], opts.split,
-                                                              opts.seed)
-    num_shards = {n: max(1, -(-split_rows[n] // opts.rows_per_shard)) for n in names}
-    yield pvalue.TaggedOutput("plan", {"names": names, "split_names": list(split_rows),
-                                            "num_shards": num_shards})
+    names, split_rows, split_of_row, position = assign_splits(
+        valid_per_file, [f.split for f in files], opts.split, opts.seed
+    )
+    num_shards = shard_counts(names, split_rows, opts.rows_per_shard)
+    yield pvalue.TaggedOutput("plan", {"names": names, "split_names": list(split_rows), "num_shards": num_shards})
     offset = 0
     for key, n in chunks:
-        yield key, (split_of_row[offset:offset + n], position[offset:offset + n])
+        yield key, (split_of_row[offset : offset + n], position[offset : offset + n])
         offset += n
 
 
@@ -358,12 +404,13 @@ class TransformChunk(_DoFn):
         labels, dense, index, distinct = rows[0]
         split_of, position = assignment[0]
         if len(labels) != len(split_of):
-            raise ConversionError(f"input changed between passes: chunk {key}: {len(labels)} rows, "
-                                  f"{len(split_of)} assigned")
+            raise ConversionError(
+                f"input changed between passes: chunk {key}: {len(labels)} rows, {len(split_of)} assigned"
+            )
         if not len(labels):
             return
         ids = self._ids_fn(vocab)(tf.constant(distinct), tf.constant(index)).numpy()
-        if sum(len(v[0]) + 1 for v in vocab.values()) < 2 ** 31:
+        if sum(len(v[0]) + 1 for v in vocab.values()) < 2**31:
             ids = ids.astype(np.int32)  # half the bytes through the shuffle to the shards
         for name, k, rows_ in shard_pieces(plan["split_names"], split_of, position, self.rps):
             yield (name, k), ((position[rows_] % self.rps).astype(np.int32), ids[rows_], labels[rows_], dense[rows_])
@@ -380,8 +427,6 @@ class WriteShard(_DoFn):
         self.serialize = make_serializer(self.F, self.D)
 
     def process(self, element, plan):
-        import tensorflow as tf
-
         (name, k), pieces = element
         pieces = list(pieces)
         pos = np.concatenate([p[0] for p in pieces])
@@ -389,17 +434,10 @@ class WriteShard(_DoFn):
         ids = np.concatenate([p[1] for p in pieces])[order].astype(np.int64)
         labels = np.concatenate([p[2] for p in pieces])[order].astype(np.float32)
         dense = np.concatenate([p[3] for p in pieces])[order].astype(np.float32) if self.D else None
-        opts = self.opts
-        options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=opts.compression_level) \
-            if opts.compression == "GZIP" else tf.io.TFRecordOptions(compression_type="")
-        final = _join(self.output, _shard_name(name, k, plan["num_shards"][name], opts.compression))
+        final = _join(self.output, _shard_name(name, k, plan["num_shards"][name], self.opts.compression))
         with tempfile.TemporaryDirectory(prefix="mezoo-beam-shard-") as tmp:
             local = os.path.join(tmp, "shard")
-            with tf.io.TFRecordWriter(local, options) as writer:
-                for start in range(0, len(pos), 100_000):
-                    part = slice(start, start + 100_000)
-                    for record in self.serialize(labels[part], ids[part], None if dense is None else dense[part]).numpy():
-                        writer.write(record)
+            write_records(local, tfrecord_options(self.opts), self.serialize, labels, ids, dense)
             fs_copy_file(local, final)
         yield name, (len(pos), int(labels.sum()))
 
@@ -416,21 +454,31 @@ def write_rejects(rejects, files: List[FileInfo], output: str, limit: int):
     if limit >= 0:
         rows = rows[:limit]
     text = "file\tline\treason\ttext\n" + "".join(
-        f"{files[i].path}\t{line}\t{name}\t{_escape_line(line_text)}\n" for i, line, name, line_text in rows)
+        f"{files[i].path}\t{line}\t{name}\t{_escape_line(line_text)}\n" for i, line, name, line_text in rows
+    )
     fs_write(_join(output, "rejects.tsv"), text.encode("utf-8"))
     return len(rows)
 
 
-def finish(_, stats, reasons, vocab, plan, written, rejects_done, files: List[FileInfo], layout: Layout,
-           opts: Options, vocab_splits):
+def finish(
+    _,
+    stats,
+    reasons,
+    vocab,
+    plan,
+    written,
+    rejects_done,
+    files: List[FileInfo],
+    layout: Layout,
+    opts: Options,
+    vocab_splits,
+):
     """Last: the rows check, vocabulary files, summary.json, and feature_spec.json last of all."""
-    from mezoo.data.feature_spec import escape_token
+    from mezoo.data.feature_spec import vocabulary_bytes
 
     del rejects_done  # (a side input only so that rejects.tsv is written before the spec)
     files = _files_with_stats(files, stats, reasons)
-    rejected = {r: 0 for r in REASONS}
-    for (_, name), n in reasons:
-        rejected[name] += n
+    rejected = _rejected_per_reason(reasons)
     names = plan["names"]
     totals = {n: [0, 0] for n in names}
     for name, (n, pos) in written:
@@ -439,17 +487,26 @@ def finish(_, stats, reasons, vocab, plan, written, rejects_done, files: List[Fi
     written_rows = {n: totals[n][0] for n in names}
     positives = {n: totals[n][1] for n in names}
     fields = _fields_with_vocab(layout, vocab)
-    rows_read, n_written, n_rejected = sum(f.lines for f in files), sum(written_rows.values()), sum(rejected.values())
-    if rows_read != n_written + n_rejected:
-        raise ConversionError(f"rows read {rows_read} != written {n_written} + rejected {n_rejected}")
+    check_written(files, written_rows, rejected)
     vocab_total, memory = check_memory(fields, opts, lambda *a: None)
     for i, field in enumerate(fields):
         rel = f"vocab/{field['name']}.txt"
-        fs_write(_join(opts.output, "vocab", f"{field['name']}.txt"),
-                 b"".join(escape_token(t) + b"\n" for t in vocab.get(i, ([], 0))[0]))
+        fs_write(_join(opts.output, "vocab", f"{field['name']}.txt"), vocabulary_bytes(vocab.get(i, ([], 0))[0]))
         field["vocabulary"] = rel
-    spec, summary = spec_and_summary(files, fields, layout, opts, names, written_rows, plan["num_shards"], positives,
-                                     rejected, vocab_total, memory, vocab_splits)
+    spec, summary = spec_and_summary(
+        files,
+        fields,
+        layout,
+        opts,
+        names,
+        written_rows,
+        plan["num_shards"],
+        positives,
+        rejected,
+        vocab_total,
+        memory,
+        vocab_splits,
+    )
     from mezoo.data.feature_spec import FeatureSpec
 
     FeatureSpec(spec, opts.output)  # validates the spec as mezoo.data will read it
@@ -462,48 +519,70 @@ def finish(_, stats, reasons, vocab, plan, written, rejects_done, files: List[Fi
 def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options):
     """Adds the conversion to pipeline `p`; returns the PCollection of the (one) summary."""
     given_splits = any(f.split for f in files)
-    vocab_splits = set(opts.vocabulary_splits or (["train"] if given_splits else SPLITS))
+    vocab_splits = vocabulary_splits(files, opts)
     count_files = [i for i, f in enumerate(files) if not given_splits or f.split in vocab_splits]
     fields = [dict(f) for f in layout.fields]
     AsList, AsDict, AsSingleton = pvalue.AsList, pvalue.AsDict, pvalue.AsSingleton
 
-    read = (p | "Files" >> beam.Create(list(enumerate(files)))
-            | "Reshuffle files" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(ReadFile(layout.header, opts.chunk_bytes)).with_outputs("files",
-                                                                                              main="chunks"))
-    parsed = (read.chunks
-              | "Spread chunks" >> beam.Reshuffle()
-              | "Parse, validate, count" >> beam.ParDo(
-                  ParseChunk(layout, opts.accept_unterminated_last_line, count_files)).with_outputs(
-                      "valid", "rejects", "reasons", "tokens", main="rows"))
+    read = (
+        p
+        | "Files" >> beam.Create(list(enumerate(files)))
+        | "Reshuffle files" >> beam.Reshuffle()
+        | "Read" >> beam.ParDo(ReadFile(layout.header, opts.chunk_bytes)).with_outputs("files", main="chunks")
+    )
+    parsed = (
+        read.chunks
+        | "Spread chunks" >> beam.Reshuffle()
+        | "Parse, validate, count"
+        >> beam.ParDo(ParseChunk(layout, opts.accept_unterminated_last_line, count_files)).with_outputs(
+            "valid", "rejects", "reasons", "tokens", main="rows"
+        )
+    )
     reasons = parsed.reasons | "Reject counts" >> beam.CombinePerKey(sum)
-    vocab = (parsed.tokens
-             | "Count tokens" >> beam.CombinePerKey(MergeCounts())
-             | "Min count" >> beam.Map(kept_tokens, opts.min_count)
-             | "Per field" >> beam.GroupByKey()
-             | "Vocabulary" >> beam.Map(field_vocabulary, fields, opts))
+    vocab = (
+        parsed.tokens
+        | "Count tokens" >> beam.CombinePerKey(MergeCounts())
+        | "Min count" >> beam.Map(kept_tokens, opts.min_count)
+        | "Per field" >> beam.GroupByKey()
+        | "Vocabulary" >> beam.Map(field_vocabulary, fields, opts)
+    )
     one = p | "Once" >> beam.Create([None])
     planned = one | "Split plan" >> beam.FlatMap(
-        make_plan, AsList(parsed.valid), AsList(read.files), AsList(reasons), AsDict(vocab), files, layout,
-        opts).with_outputs("plan", main="assignment")
+        make_plan, AsList(parsed.valid), AsList(read.files), AsList(reasons), AsDict(vocab), files, layout, opts
+    ).with_outputs("plan", main="assignment")
     plan = AsSingleton(planned.plan)
-    pieces = ({"rows": parsed.rows, "assignment": planned.assignment}
-              | "Join" >> beam.CoGroupByKey()
-              | "Ids" >> beam.ParDo(TransformChunk(layout, opts.rows_per_shard), AsDict(vocab), plan))
-    written = (pieces
-               | "Per shard" >> beam.GroupByKey()
-               | "Write shards" >> beam.ParDo(WriteShard(opts.output, len(fields), len(layout.numeric), opts),
-                                              plan))
+    pieces = (
+        {"rows": parsed.rows, "assignment": planned.assignment}
+        | "Join" >> beam.CoGroupByKey()
+        | "Ids" >> beam.ParDo(TransformChunk(layout, opts.rows_per_shard), AsDict(vocab), plan)
+    )
+    written = (
+        pieces
+        | "Per shard" >> beam.GroupByKey()
+        | "Write shards" >> beam.ParDo(WriteShard(opts.output, len(fields), len(layout.numeric), opts), plan)
+    )
     if opts.max_rejects_logged >= 0:
-        logged = (parsed.rejects
-                  | "First rejects" >> beam.combiners.Top.Smallest(opts.max_rejects_logged, key=lambda r: (r[0], r[1])))
+        logged = parsed.rejects | "First rejects" >> beam.combiners.Top.Smallest(
+            opts.max_rejects_logged, key=lambda r: (r[0], r[1])
+        )
     else:
         logged = parsed.rejects | "All rejects" >> beam.combiners.ToList()
     rejects_done = one | "Write rejects" >> beam.Map(
-        lambda _, rows: write_rejects(rows, files, opts.output, opts.max_rejects_logged), AsSingleton(logged))
+        lambda _, rows: write_rejects(rows, files, opts.output, opts.max_rejects_logged), AsSingleton(logged)
+    )
     return one | "Finish" >> beam.FlatMap(
-        finish, AsList(read.files), AsList(reasons), AsDict(vocab), plan, AsList(written), AsSingleton(rejects_done),
-        files, layout, opts, vocab_splits)
+        finish,
+        AsList(read.files),
+        AsList(reasons),
+        AsDict(vocab),
+        plan,
+        AsList(written),
+        AsSingleton(rejects_done),
+        files,
+        layout,
+        opts,
+        vocab_splits,
+    )
 
 
 def run(files: List[FileInfo], layout: Layout, opts: Options, beam_args: List[str]) -> Dict:
@@ -521,10 +600,12 @@ def run(files: List[FileInfo], layout: Layout, opts: Options, beam_args: List[st
     result.wait_until_finish()
     with fs_open(_join(opts.output, "summary.json")) as f:
         summary = json.loads(f.read().decode())
-    metrics = {}
+    metrics: Optional[Dict[str, int]]
     try:
+        counts: Dict[str, int] = {}
         for counter in result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))["counters"]:
-            metrics[counter.key.metric.name] = metrics.get(counter.key.metric.name, 0) + int(counter.committed or 0)
+            counts[counter.key.metric.name] = counts.get(counter.key.metric.name, 0) + int(counter.committed or 0)
+        metrics = counts
     except Exception:  # some runners report no metrics; summary.json has the counts anyway
         metrics = None
     total = time.time() - t0
@@ -560,8 +641,10 @@ def main(argv: List[str]) -> None:
 
     def run_cli():
         if len(positional) < 1:
-            raise ValueError(f"usage: python -m tfrecord_tools.beam {{{'|'.join(DATASETS)}}} --input ... --output ... "
-                             "[--runner DirectRunner|PrismRunner|DataflowRunner|FlinkRunner|SparkRunner ...]")
+            raise ValueError(
+                f"usage: python -m tfrecord_tools.beam {{{'|'.join(DATASETS)}}} --input ... --output ... "
+                "[--runner DirectRunner|PrismRunner|DataflowRunner|FlinkRunner|SparkRunner ...]"
+            )
         dataset = positional[0]
         if FLAGS.min_count is None:
             FLAGS.min_count = DATASETS[dataset]
@@ -573,11 +656,14 @@ def main(argv: List[str]) -> None:
                 raise ValueError("csv needs --schema")
             schema = load_schema(FLAGS.schema)
             common_flags.apply_schema_defaults(schema)
-            files, layout, fmt = build(schema, os.path.dirname(os.path.abspath(FLAGS.schema)),
-                                       common_flags.input_paths(FLAGS.input))
+            files, layout, fmt = build(
+                schema, os.path.dirname(os.path.abspath(FLAGS.schema)), common_flags.input_paths(FLAGS.input)
+            )
             if fmt == "parquet":
-                raise ConversionError("Parquet input is not supported by tfrecord_tools.beam yet: use "
-                                      "tfrecord_tools.csv, or convert to delimited text")
+                raise ConversionError(
+                    "Parquet input is not supported by tfrecord_tools.beam yet: use "
+                    "tfrecord_tools.csv, or convert to delimited text"
+                )
             opts = common_flags.options(schema.get("dataset", "csv"))
             if schema.get("vocabulary_from"):
                 opts.vocabulary_splits = list(schema["vocabulary_from"])
@@ -593,13 +679,18 @@ def main(argv: List[str]) -> None:
             files = [FileInfo(p) for p in paths]
             opts = common_flags.options(dataset)
         opts.output = opts.output.rstrip("/") if "://" in opts.output else os.path.abspath(opts.output)
-        print(f"tfrecord_tools.beam {dataset}: {len(files)} input file(s) -> {opts.output}; Beam options: "
-              f"{' '.join(beam_args) or '(defaults: DirectRunner)'}", flush=True)
+        print(
+            f"tfrecord_tools.beam {dataset}: {len(files)} input file(s) -> {opts.output}; Beam options: "
+            f"{' '.join(beam_args) or '(defaults: DirectRunner)'}",
+            flush=True,
+        )
         summary = run(files, layout, opts, beam_args)
         print(format_summary({k: v for k, v in summary.items() if k != "timing"}))
         if summary.get("metrics_rejected") is not None:
-            print("  Beam counters (mezoo.rejects): " + (", ".join(
-                f"{k} {v:,}" for k, v in sorted(summary["metrics_rejected"].items())) or "none"))
+            print(
+                "  Beam counters (mezoo.rejects): "
+                + (", ".join(f"{k} {v:,}" for k, v in sorted(summary["metrics_rejected"].items())) or "none")
+            )
         print(f"  time {summary['timing']['total_s']} s ({summary['timing']['rows_per_s']:,} rows/s end to end)")
 
     run_main(run_cli, bool(FLAGS.verbose))

@@ -13,43 +13,75 @@ FLAGS = flags.FLAGS
 
 def define(min_count: int, split_default: str = "0.8,0.1,0.1", input_required: bool = True):
     flags.DEFINE_multi_string(
-        "input", None,
+        "input",
+        None,
         "Input file(s): repeat the flag or separate with commas; shell-style globs are expanded and sorted "
         "naturally (day_2 before day_10, so Criteo 1TB's day_0 .. day_23 work). Plain text or gzip "
-        "(detected from the file's first bytes).")
+        "(detected from the file's first bytes).",
+    )
     if input_required:
         flags.mark_flag_as_required("input")
-    flags.DEFINE_string("output", None, "Output directory: shards, feature_spec.json, vocab/, summary.json, "
-                                        "rejects.tsv. Created if absent; a previous conversion there is replaced.")
+    flags.DEFINE_string(
+        "output",
+        None,
+        "Output directory: shards, feature_spec.json, vocab/, summary.json, "
+        "rejects.tsv. Created if absent; a previous conversion there is replaced.",
+    )
     flags.mark_flag_as_required("output")
-    flags.DEFINE_integer("min_count", min_count, "Keep a value in a field's vocabulary only if it occurs at least this "
-                                                 "many times (over the whole input); rarer values map to id 0 (OOV).")
-    flags.DEFINE_string("split", split_default, "Split ratios train,valid[,test], e.g. 0.8,0.1,0.1: an exact, seeded "
-                                                "random split of the accepted rows (sizes rounded, train takes the rest).")
-    flags.DEFINE_integer("seed", 0, "Seed of the split and of the train-row shuffle; the same seed and input give "
-                                    "byte-identical output.")
-    flags.DEFINE_string("max_vocab_size", "", "Cap on vocab_size (OOV id included): an integer for every field, or "
-                                              "FIELD=N,... per field (e.g. C3=100000,C12=100000), or both as "
-                                              "N,FIELD=M. The most frequent values are kept.")
+    flags.DEFINE_integer(
+        "min_count",
+        min_count,
+        "Keep a value in a field's vocabulary only if it occurs at least this "
+        "many times (over the whole input); rarer values map to id 0 (OOV).",
+    )
+    flags.DEFINE_string(
+        "split",
+        split_default,
+        "Split ratios train,valid[,test], e.g. 0.8,0.1,0.1: an exact, seeded "
+        "random split of the accepted rows (sizes rounded, train takes the rest).",
+    )
+    flags.DEFINE_integer(
+        "seed", 0, "Seed of the split and of the train-row shuffle; the same seed and input give byte-identical output."
+    )
+    flags.DEFINE_string(
+        "max_vocab_size",
+        "",
+        "Cap on vocab_size (OOV id included): an integer for every field, or "
+        "FIELD=N,... per field (e.g. C3=100000,C12=100000), or both as "
+        "N,FIELD=M. The most frequent values are kept.",
+    )
     flags.DEFINE_integer("rows_per_shard", 500_000, "Rows per TFRecord shard (more shards help per-worker sharding).")
     flags.DEFINE_enum("compression", "GZIP", ["GZIP", "NONE"], "Compression of the TFRecord shards.")
     flags.DEFINE_integer("compression_level", 1, "zlib level of GZIP shards, 1 (fast; default) to 9 (smallest).")
     flags.DEFINE_integer("embedding_dim", 10, "Embedding width used for the memory estimate printed before writing.")
     flags.DEFINE_string("scales", "1,2,3,4,10", "Embedding scales (number of embedding sets) for the memory estimate.")
-    flags.DEFINE_string("memory_limit", "", "Stop before writing anything if the float32 embedding tables at the "
-                                            "largest --scales exceed this, e.g. 16GB, 500M (empty: no limit).")
+    flags.DEFINE_string(
+        "memory_limit",
+        "",
+        "Stop before writing anything if the float32 embedding tables at the "
+        "largest --scales exceed this, e.g. 16GB, 500M (empty: no limit).",
+    )
     flags.DEFINE_integer("chunk_mb", 8, "Input is parsed in chunks of about this many MB of text.")
     flags.DEFINE_integer("parallel", 2, "Chunks parsed in parallel (tf.data map parallelism).")
-    flags.DEFINE_integer("max_rejects_logged", -1, "At most this many rejected lines are written to rejects.tsv "
-                                                   "(-1: all); all are counted in the summary.")
-    flags.DEFINE_bool("accept_unterminated_last_line", False,
-                      "Accept a file's last line when it has no newline. By default it is rejected as "
-                      "truncated_last_line: a file cut short can end inside a value (c97d7481 -> c97d748), which "
-                      "would still parse. The summary records the choice.")
-    flags.DEFINE_bool("allow_duplicate_inputs", False,
-                      "Convert inputs with identical contents (sha256) anyway; by default they are refused, since "
-                      "a copy would put every row in twice (and across splits). The same path given twice (a glob "
-                      "and a name) is always read once.")
+    flags.DEFINE_integer(
+        "max_rejects_logged",
+        -1,
+        "At most this many rejected lines are written to rejects.tsv (-1: all); all are counted in the summary.",
+    )
+    flags.DEFINE_bool(
+        "accept_unterminated_last_line",
+        False,
+        "Accept a file's last line when it has no newline. By default it is rejected as "
+        "truncated_last_line: a file cut short can end inside a value (c97d7481 -> c97d748), which "
+        "would still parse. The summary records the choice.",
+    )
+    flags.DEFINE_bool(
+        "allow_duplicate_inputs",
+        False,
+        "Convert inputs with identical contents (sha256) anyway; by default they are refused, since "
+        "a copy would put every row in twice (and across splits). The same path given twice (a glob "
+        "and a name) is always read once.",
+    )
     flags.DEFINE_bool("verbose", False, "On an error, show the traceback too (also MEZOO_DEBUG=1).")
 
 
@@ -93,9 +125,9 @@ def parse_max_vocab(text: str) -> Dict[str, int]:
             caps[name.strip()] = int(value)
         else:
             caps["*"] = int(part)
-    for name, value in caps.items():
-        if value < 1:
-            raise ValueError(f"--max_vocab_size {name}={value}: must be >= 1")
+    for field, cap in caps.items():
+        if cap < 1:
+            raise ValueError(f"--max_vocab_size {field}={cap}: must be >= 1")
     return caps
 
 
@@ -104,10 +136,21 @@ def options(dataset: str) -> Options:
     if not 2 <= len(split) <= 3 or any(x < 0 for x in split) or sum(split) <= 0 or split[0] <= 0:
         raise ValueError(f"--split {FLAGS.split}: give 2 or 3 non-negative ratios, train > 0")
     return Options(
-        output=FLAGS.output, dataset=dataset, min_count=FLAGS.min_count, split=split, seed=FLAGS.seed,
-        max_vocab_size=parse_max_vocab(FLAGS.max_vocab_size), rows_per_shard=FLAGS.rows_per_shard,
-        compression=FLAGS.compression, compression_level=FLAGS.compression_level, chunk_bytes=FLAGS.chunk_mb << 20, embedding_dim=FLAGS.embedding_dim,
-        scales=[int(s) for s in FLAGS.scales.split(",") if s.strip()], memory_limit=parse_size(FLAGS.memory_limit),
-        max_rejects_logged=FLAGS.max_rejects_logged, parallel=FLAGS.parallel,
+        output=FLAGS.output,
+        dataset=dataset,
+        min_count=FLAGS.min_count,
+        split=split,
+        seed=FLAGS.seed,
+        max_vocab_size=parse_max_vocab(FLAGS.max_vocab_size),
+        rows_per_shard=FLAGS.rows_per_shard,
+        compression=FLAGS.compression,
+        compression_level=FLAGS.compression_level,
+        chunk_bytes=FLAGS.chunk_mb << 20,
+        embedding_dim=FLAGS.embedding_dim,
+        scales=[int(s) for s in FLAGS.scales.split(",") if s.strip()],
+        memory_limit=parse_size(FLAGS.memory_limit),
+        max_rejects_logged=FLAGS.max_rejects_logged,
+        parallel=FLAGS.parallel,
         accept_unterminated_last_line=FLAGS.accept_unterminated_last_line,
-        allow_duplicate_inputs=FLAGS.allow_duplicate_inputs)
+        allow_duplicate_inputs=FLAGS.allow_duplicate_inputs,
+    )

@@ -1,26 +1,32 @@
-"""The conversion engine shared by the criteo, avazu and csv tools.
+"""The conversion engine shared by the criteo, avazu and csv tools (and, stage by stage, `beam`).
 
-The input is read and parsed once, through `tf.data` with the parsing in TF ops:
+`convert` runs one function per stage; the input is read and parsed once, through `tf.data`
+with the parsing in TF ops:
 
-1. **Validate, count, keep.** Every line is parsed and either accepted or rejected with the
-   first reason that applies (`REASONS`: detected, never derived by subtraction); rejected
-   lines go to `rejects.tsv` with file and line number. For the accepted rows of each chunk
-   and each field, TF `unique_with_counts` gives the chunk's distinct raw values, each row's
-   index into them, and counts; the counts of the tokens (integer fields: the buckets of the
-   distinct values) are merged across chunks (numpy / pyarrow), and the distinct values plus
-   the per-row indices go to a temp directory (`.chunks`, about 4 bytes per field per row).
-2. **Vocabularies, memory check, split.** Tokens seen at least `min_count` times are kept,
-   in descending count, ties by token (bytes order; integer fields by value, missing first),
-   capped at `max_vocab_size - 1` (id 0 is OOV). The embedding-table memory per scale is
-   printed and the run stops here, before writing anything, if it exceeds `--memory_limit`.
-   Accepted rows are assigned to splits (an exact seeded split, or the given split files),
-   train rows to seeded random positions (a uniform shuffle).
-3. **Transform.** Each chunk's distinct values go through the raw -> id transform of
-   `mezoo.data` (`RawToIds`, the one the exporter embeds), run in `tf.data`; each row's ids
-   are gathered through its indices. Ids are spooled per output shard (`.spool`).
-4. **Write.** Each shard is put in order, serialized in bulk (`tf.io.encode_proto`), written
-   as (gzip level 1) TFRecords; vocabularies, rejects, summary and feature spec follow. The
-   same input, options and seed give byte-identical output.
+1. **Validate, count, keep** (`validate_and_count`). Every line is parsed and either accepted
+   or rejected with the first reason that applies (`REASONS`: detected, never derived by
+   subtraction); rejected lines go to `rejects.tsv` with file and line number. For the
+   accepted rows of each chunk and each field, TF `unique_with_counts` gives the chunk's
+   distinct raw values, each row's index into them, and counts (`make_count_fn`); the counts
+   of the tokens (integer fields: the buckets of the distinct values) are merged across chunks
+   (`TokenCounter`: numpy / pyarrow), and the distinct values plus the per-row indices go to
+   a temp directory (`keep_chunk`, `.chunks`, about 4 bytes per field per row).
+   `check_first_pass` then checks that every line was accepted or rejected.
+2. **Vocabularies, memory check, split** (`build_vocabularies`, `check_memory`,
+   `assign_splits`). Tokens seen at least `min_count` times are kept, in descending count,
+   ties by token (bytes order; integer fields by value, missing first), capped at
+   `max_vocab_size - 1` (id 0 is OOV). The embedding-table memory per scale is printed and the
+   run stops here, before writing anything, if it exceeds `--memory_limit`. Accepted rows are
+   assigned to splits (an exact seeded split, or the given split files), train rows to seeded
+   random positions (a uniform shuffle).
+3. **Transform** (`transform_and_spool`). Each chunk's distinct values go through the
+   raw -> id transform of `mezoo.data` (`RawToIds`, which `mezoo.export` also puts into the
+   SavedModel), run in `tf.data`; each row's ids are gathered through its indices. Ids are
+   spooled per output shard (`Spool`, `.spool`).
+4. **Write** (`write_shards`, `write_vocabularies`, `write_summary_and_spec`). Each shard is
+   put in order, serialized in bulk (`tf.io.encode_proto`), written as (gzip level 1)
+   TFRecords; the vocabularies and summary.json follow, feature_spec.json last. The same
+   input, options and seed give byte-identical output.
 
 Safety (`output_lock`, `install`): a run holds an exclusive lock on the output directory (a
 second run on it stops at once, naming the holder) and writes everything, scratch files
@@ -34,6 +40,7 @@ scratch directory is removed on failure; one left by a killed run is removed by 
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import re
@@ -42,7 +49,7 @@ import socket
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, cast
 
 import numpy as np
 
@@ -50,14 +57,16 @@ from tfrecord_tools.reader import Chunk, FileInfo, InputError, check_inputs, rea
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+Log = Callable[..., None]  # print, or a no-op when not verbose
+
 REASONS = [
-    "empty_line",          # nothing on the line (also the blank last line of some files)
-    "invalid_utf8",        # bytes that are not UTF-8 (checked after truncated_last_line)
+    "empty_line",  # nothing on the line (also the blank last line of some files)
+    "invalid_utf8",  # bytes that are not UTF-8 (checked after truncated_last_line)
     "wrong_column_count",  # more or fewer delimited columns than the format has (truncated lines too)
-    "missing_label",       # empty label
-    "bad_label",           # label other than 0 / 1
-    "bad_integer",         # an integer field that is not an integer (e.g. "3.5", "abc", > 18 digits)
-    "bad_number",          # a numeric field that is not a number
+    "missing_label",  # empty label
+    "bad_label",  # label other than 0 / 1
+    "bad_integer",  # an integer field that is not an integer (e.g. "3.5", "abc", > 18 digits)
+    "bad_number",  # a numeric field that is not a number
     "truncated_last_line",  # a file's last line without its newline (the file may be cut); checked 2nd
 ]
 LABEL_VALUES = ("0", "1", "0.0", "1.0")
@@ -160,9 +169,11 @@ def make_parser(layout: Layout, accept_unterminated: bool = False):
         lines = tf.strings.split(data, "\n")
         cells = tf.strings.split(lines, layout.delimiter)
         ncols = tf.cast(cells.row_lengths(), tf.int32)
-        matrix = tf.cond(tf.reduce_all(tf.equal(ncols, ncol)),
-                         lambda: tf.reshape(cells.flat_values, [-1, ncol]),
-                         lambda: cells.to_tensor("", shape=[None, ncol]))
+        matrix = tf.cond(
+            tf.reduce_all(tf.equal(ncols, ncol)),
+            lambda: tf.reshape(cells.flat_values, [-1, ncol]),
+            lambda: cells.to_tensor("", shape=[None, ncol]),
+        )
         n = tf.shape(lines)[0]
         # A last line without its newline may be cut anywhere, even inside its last field
         # (c97d7481 -> c97d748 still parses): reject it unless told the files end that way.
@@ -199,22 +210,31 @@ def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True,
         else:
             yield i, np.stack(chunk.columns, axis=1) if chunk.num_lines else np.zeros((0, layout.num_columns), object)
 
-    if text:
-        sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool),
-               tf.TensorSpec([], tf.bool))
+    def parse_text_chunk(i, data, bad, unterminated):
+        return (i,) + tuple(fn(*parse_text(data, bad, unterminated)))
 
-        def parse(i, data, bad, unterminated):
-            return (i,) + tuple(fn(*parse_text(data, bad, unterminated)))
+    def parse_matrix_chunk(i, matrix):
+        return (i,) + tuple(fn(*parse_matrix(matrix)))
+
+    sig: Tuple[Any, ...]
+    parse: Callable[..., Any]
+    if text:
+        sig = (
+            tf.TensorSpec([], tf.int64),
+            tf.TensorSpec([], tf.string),
+            tf.TensorSpec([None], tf.bool),
+            tf.TensorSpec([], tf.bool),
+        )
+        parse = parse_text_chunk
     else:
         sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([None, layout.num_columns], tf.string))
-
-        def parse(i, matrix):
-            return (i,) + tuple(fn(*parse_matrix(matrix)))
+        parse = parse_matrix_chunk
 
     ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
     # no AutoGraph: the parser has no Python control flow on tensors, and converting it costs ~1 s a run
-    parse = tf.autograph.experimental.do_not_convert(parse)
-    ds = ds.map(parse, num_parallel_calls=parallel, deterministic=True).prefetch(2)
+    ds = ds.map(
+        tf.autograph.experimental.do_not_convert(parse), num_parallel_calls=parallel, deterministic=True
+    ).prefetch(2)
     for item in ds:
         i = int(item[0])
         yield store.pop(i), [t.numpy() for t in item[1:]]
@@ -276,13 +296,15 @@ def chunk_rejects(chunk: Chunk, reason: np.ndarray):
     if not len(bad):
         return
     lines = chunk.data.split(b"\n") if chunk.data is not None else None
+    columns = chunk.columns or []  # (Parquet chunks have columns, text chunks data)
     for idx in bad:
-        text = lines[idx] if lines is not None else b"\t".join(str(c[idx]).encode() for c in chunk.columns)
+        text = lines[idx] if lines is not None else b"\t".join(str(c[idx]).encode() for c in columns)
         yield int(idx), chunk.first_line + int(idx), REASONS[reason[idx] - 1], text
 
 
-def assign_splits(valid_per_file: Sequence[int], file_splits: Sequence[Optional[str]], ratios: Sequence[float],
-                  seed: int):
+def assign_splits(
+    valid_per_file: Sequence[int], file_splits: Sequence[Optional[str]], ratios: Sequence[float], seed: int
+):
     """The exact seeded split of the accepted rows (in input order) and each row's position in its split.
 
     Returns (split names in use, split_rows {name: rows} over all names, split_of_row int8
@@ -294,15 +316,17 @@ def assign_splits(valid_per_file: Sequence[int], file_splits: Sequence[Optional[
     rng = np.random.default_rng(seed)
     n_valid = int(sum(valid_per_file))
     if any(file_splits):
-        names = [s for s in SPLITS if any(f == s for f in file_splits)]
-        names += sorted(set(file_splits) - set(names))
-        split_of_row = np.concatenate([np.full(n, names.index(s), np.int8)
-                                       for n, s in zip(valid_per_file, file_splits)] or [np.zeros(0, np.int8)])
+        given = cast(Sequence[str], file_splits)  # with given splits, every file has one
+        names = [s for s in SPLITS if any(f == s for f in given)]
+        names += sorted(set(given) - set(names))
+        split_of_row = np.concatenate(
+            [np.full(n, names.index(s), np.int8) for n, s in zip(valid_per_file, given)] or [np.zeros(0, np.int8)]
+        )
     else:
-        ratios = np.asarray(ratios, dtype=np.float64)
-        ratios = ratios / ratios.sum()
-        names = list(SPLITS[: len(ratios)])
-        sizes = np.floor(ratios * n_valid + 0.5).astype(np.int64)
+        fractions = np.asarray(ratios, dtype=np.float64)
+        fractions = fractions / fractions.sum()
+        names = list(SPLITS[: len(fractions)])
+        sizes = np.floor(fractions * n_valid + 0.5).astype(np.int64)
         sizes[0] = n_valid - sizes[1:].sum()
         split_of_row = rng.permutation(np.repeat(np.arange(len(names), dtype=np.int8), sizes))
     split_rows = {name: int((split_of_row == i).sum()) for i, name in enumerate(names)}
@@ -337,8 +361,9 @@ def make_serializer(num_fields: int, num_numeric: int):
 
     signature = [tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, num_fields], tf.int64)]
     if num_numeric:
-        return tf.function(serialize_examples, input_signature=signature + [
-            tf.TensorSpec([None, num_numeric], tf.float32)])
+        return tf.function(
+            serialize_examples, input_signature=signature + [tf.TensorSpec([None, num_numeric], tf.float32)]
+        )
     serialize_two = tf.function(lambda labels, ids: serialize_examples(labels, ids), input_signature=signature)
     return lambda labels, ids, dense=None: serialize_two(labels, ids)
 
@@ -353,8 +378,9 @@ def token_keys(is_integer: bool, first, second):
 
     offsets = np.zeros(len(first) + 1, np.int64)
     np.cumsum(first, out=offsets[1:])
-    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(first),
-                                            [None, pa.py_buffer(offsets), pa.py_buffer(second)])
+    return pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(first), [None, pa.py_buffer(offsets), pa.py_buffer(second)]
+    )
 
 
 def merge_counts(parts, is_integer: bool, as_arrow: bool = False):
@@ -368,8 +394,15 @@ def merge_counts(parts, is_integer: bool, as_arrow: bool = False):
         return uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
     import pyarrow as pa
 
-    keys = pa.chunked_array([k.cast(pa.large_binary()) if isinstance(k, (pa.Array, pa.ChunkedArray))
-                             else pa.array(k, type=pa.large_binary()) for k, _ in parts], type=pa.large_binary())
+    keys = pa.chunked_array(
+        [
+            k.cast(pa.large_binary())
+            if isinstance(k, (pa.Array, pa.ChunkedArray))
+            else pa.array(k, type=pa.large_binary())
+            for k, _ in parts
+        ],
+        type=pa.large_binary(),
+    )
     counts = pa.chunked_array([pa.array(c, type=pa.int64()) for _, c in parts])
     table = pa.table({"k": keys, "c": counts}).group_by("k").aggregate([("c", "sum")])
     if as_arrow:
@@ -421,8 +454,7 @@ def build_vocabulary(keys, counts, is_integer: bool, min_count: int, max_size: O
         tokens = [integer_token(k) for k in keys[order]]
     else:
         # ties by token bytes: sort by token first, then stable by descending count
-        by_token = sorted(range(len(keys)), key=lambda i: keys[i])
-        by_token = np.asarray(by_token, dtype=np.int64)
+        by_token = np.asarray(sorted(range(len(keys)), key=lambda i: keys[i]), dtype=np.int64)
         order = by_token[np.argsort(-counts[by_token], kind="stable")]
         tokens = [bytes(keys[i]) for i in order]
     if max_size is not None and len(tokens) > max_size - 1:
@@ -443,18 +475,28 @@ def parse_size(text: Optional[str]) -> Optional[float]:
 
 
 def human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+    if abs(n) < 1024:
+        return f"{int(n)} B"
+    for unit in ("KiB", "MiB", "GiB"):
         n /= 1024
+        if abs(n) < 1024:
+            return f"{n:.1f} {unit}"
+    return f"{n / 1024:.1f} TiB"
 
 
 def memory_table(vocab_total: int, dim: int, scales: Sequence[int]) -> List[Dict]:
     """Embedding memory per scale: float32 tables (sum of vocabularies x dim x scale), and with
     Adam's two moment slots (3x): what training would hold."""
-    return [{"scale": int(s), "embedding_dim": dim, "parameters": vocab_total * dim * int(s),
-             "table_bytes": vocab_total * dim * int(s) * 4, "with_adam_bytes": vocab_total * dim * int(s) * 12}
-            for s in scales]
+    return [
+        {
+            "scale": int(s),
+            "embedding_dim": dim,
+            "parameters": vocab_total * dim * int(s),
+            "table_bytes": vocab_total * dim * int(s) * 4,
+            "with_adam_bytes": vocab_total * dim * int(s) * 12,
+        }
+        for s in scales
+    ]
 
 
 def check_output(output: str) -> None:
@@ -508,8 +550,10 @@ def output_lock(output: str):
                     holder = f.read().strip() or "another process"
             except FileNotFoundError:
                 continue  # released meanwhile
-            raise ConversionError(f"output directory {output} is being written by another conversion ({holder}); "
-                                  "wait for it to finish, or choose another --output") from None
+            raise ConversionError(
+                f"output directory {output} is being written by another conversion ({holder}); "
+                "wait for it to finish, or choose another --output"
+            ) from None
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:
@@ -519,8 +563,11 @@ def output_lock(output: str):
         os.close(fd)
     try:
         os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}, "
-                     f"command: {' '.join(sys.argv)}\n".encode())
+        os.write(
+            fd,
+            f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}, "
+            f"command: {' '.join(sys.argv)}\n".encode(),
+        )
         yield
     finally:
         with contextlib.suppress(OSError):
@@ -533,8 +580,11 @@ def remove_leftovers(output: str) -> List[str]:
     removed = []
     for name in sorted(os.listdir(output)):
         path = os.path.join(output, name)
-        if name.startswith(SCRATCH_PREFIX) or name in OLD_LEFTOVERS or (SHARD_NAME.match(name[:-4])
-                                                                           and name.endswith(".tmp")):
+        if (
+            name.startswith(SCRATCH_PREFIX)
+            or name in OLD_LEFTOVERS
+            or (SHARD_NAME.match(name[:-4]) and name.endswith(".tmp"))
+        ):
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
             removed.append(name)
     return removed
@@ -569,8 +619,10 @@ def unique_inputs(files: List[FileInfo], log) -> List[FileInfo]:
         real = os.path.realpath(f.path)
         if real in seen:
             if seen[real].split != f.split:
-                raise ConversionError(f"input {f.path} is given for split {f.split!r} and as {seen[real].path} for "
-                                      f"split {seen[real].split!r}: one file can't be in two splits")
+                raise ConversionError(
+                    f"input {f.path} is given for split {f.split!r} and as {seen[real].path} for "
+                    f"split {seen[real].split!r}: one file can't be in two splits"
+                )
             log(f"warning: input {f.path} is the same file as {seen[real].path}; read once")
             continue
         seen[real] = f
@@ -586,9 +638,11 @@ def check_distinct_contents(files: List[FileInfo], allow: bool) -> None:
             by_hash.setdefault(f.sha256, []).append(f.path)
     same = [paths for paths in by_hash.values() if len(paths) > 1]
     if same and not allow:
-        raise ConversionError("inputs with identical contents (sha256) would be converted twice: "
-                              + "; ".join(" = ".join(paths) for paths in same)
-                              + ". Remove the copies, or pass --allow_duplicate_inputs if you mean it")
+        raise ConversionError(
+            "inputs with identical contents (sha256) would be converted twice: "
+            + "; ".join(" = ".join(paths) for paths in same)
+            + ". Remove the copies, or pass --allow_duplicate_inputs if you mean it"
+        )
 
 
 # ---------------------------------------------------------------------------------- convert
@@ -596,9 +650,29 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     """Converts `files` (FileInfo, with .split set when the splits are given) into opts.output.
 
     Holds the output's lock throughout; everything is written in a scratch directory and
-    installed only once the conversion has succeeded (see the module docstring).
+    installed only once the conversion has succeeded (see the module docstring). The
+    conversion itself, in a scratch directory `work`, is a pipeline of one function per stage:
+
+    1. `validate_and_count`: every line parsed, accepted or rejected (`rejects.tsv`); token
+       counts per field; the accepted rows kept per chunk as distinct values + indices.
+    2. `check_first_pass`: every line accepted or rejected, duplicate inputs, some valid rows.
+    3. `build_vocabularies`, then `check_memory` (stops over --memory_limit, nothing written).
+    4. `assign_splits` and `shard_counts`: each accepted row's split and position.
+    5. `transform_and_spool`: raw values -> ids (`mezoo.data.RawToIds`), spooled per shard.
+    6. `write_shards`: each shard put in order, serialized and written as TFRecords.
+    7. `check_written` (rows read == written + rejected), `write_vocabularies`, then
+       `spec_and_summary` and `write_summary_and_spec`: summary.json, feature_spec.json last.
+
+    Args:
+        files: the inputs, in order; `FileInfo.split` set on each when the splits are given.
+        layout: where the label, fields and numeric columns are in a raw row.
+        opts: the conversion's options (output directory, min_count, split, seed, ...).
+        fmt: "text" (delimited, plain or gzip) or "parquet".
+
+    Returns:
+        The summary (as summary.json, plus `timing`).
     """
-    log = (lambda *a: print(*a, flush=True)) if opts.verbose else (lambda *a: None)
+    log = _logger(opts.verbose)
     check_inputs([f.path for f in files])
     files = unique_inputs(files, log)
     check_output(opts.output)
@@ -615,225 +689,477 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     return summary
 
 
-def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, work: str, log) -> Dict:
-    """The conversion itself, every file (scratch and result) written under `work`."""
-    import tensorflow as tf
+def _logger(verbose: bool) -> Log:
+    if verbose:
+        return lambda *a: print(*a, flush=True)
+    return lambda *a: None
 
-    from mezoo.data.feature_spec import FeatureSpec, write_vocabulary
-    from mezoo.data.transform import RawToIds
 
+def _convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, work: str, log: Log) -> Dict:
+    """The stages of `convert`, every file (scratch and result) written under `work`."""
     t0 = time.time()
-    given_splits = any(f.split for f in files)
     fields = [dict(f) for f in layout.fields]
+    vocab_splits = vocabulary_splits(files, opts)
+    counted = validate_and_count(files, layout, opts, fmt, fields, vocab_splits, work)
+    t_pass1 = time.time() - t0
+    check_first_pass(files, counted.valid_per_file, counted.rejected, counted.first_rejects, opts, log)
+
+    vocabularies = build_vocabularies(fields, counted.counters, opts)
+    vocab_total, memory = check_memory(fields, opts, log)
+
+    names, split_rows, split_of_row, position = assign_splits(
+        counted.valid_per_file, [f.split for f in files], opts.split, opts.seed
+    )
+    num_shards = shard_counts(names, split_rows, opts.rows_per_shard)
+
+    t1 = time.time()
+    id_dtype = np.int32 if vocab_total < 2**31 else np.int64
+    spool = os.path.join(work, ".spool")
+    positives = transform_and_spool(
+        counted, fields, vocabularies, layout, opts, list(split_rows), split_of_row, position, spool, id_dtype
+    )
+    t_pass2 = time.time() - t1
+
+    t2 = time.time()
+    written = write_shards(spool, work, names, num_shards, id_dtype, len(fields), len(layout.numeric), opts)
+    t_write = time.time() - t2
+    check_written(files, written, counted.rejected)
+
+    write_vocabularies(work, fields, vocabularies)
+    spec, summary = spec_and_summary(
+        files,
+        fields,
+        layout,
+        opts,
+        names,
+        written,
+        num_shards,
+        positives,
+        counted.rejected,
+        vocab_total,
+        memory,
+        vocab_splits,
+    )
+    write_summary_and_spec(work, summary, spec)
+    total = time.time() - t0
+    summary["timing"] = {
+        "pass1_validate_count_s": round(t_pass1, 2),
+        "pass2_transform_s": round(t_pass2, 2),
+        "write_shards_s": round(t_write, 2),
+        "total_s": round(total, 2),
+        "rows_per_s": round(summary["rows_read"] / max(total, 1e-9)),
+    }
+    return summary
+
+
+def vocabulary_splits(files: List[FileInfo], opts: Options) -> Set[str]:
+    """The splits whose rows are counted for the vocabularies: --vocabulary_from, else train with
+    given splits, else all."""
+    given_splits = any(f.split for f in files)
+    return set(opts.vocabulary_splits or (["train"] if given_splits else SPLITS))
+
+
+@dataclasses.dataclass
+class Counted:
+    """What the first pass (`validate_and_count`) leaves for the later stages."""
+
+    counters: List[TokenCounter]  # per field: token counts over the vocabulary splits
+    valid_per_file: List[int]  # accepted rows per input file
+    rejected: Dict[str, int]  # rejected lines per reason (every reason, zeros included)
+    first_rejects: List[str]  # the first three, for the message when nothing is accepted
+    chunk_dir: str  # the kept chunks (`keep_chunk`), numbered in input order
+    chunk_rows: List[int]  # accepted rows per kept chunk
+
+    @property
+    def num_valid(self) -> int:
+        return sum(self.valid_per_file)
+
+    @property
+    def num_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+
+def _read_chunks(files: List[FileInfo], layout: Layout, opts: Options, fmt: str) -> Iterator[Chunk]:
+    if fmt == "parquet":
+        if layout.columns is None:
+            raise ConversionError("internal error: a Parquet layout needs its column names")
+        return read_parquet_chunks(files, layout.columns, batch_rows=max(opts.chunk_bytes // 128, 1024))
+    return read_text_chunks(files, layout.header, opts.chunk_bytes)
+
+
+def validate_and_count(
+    files: List[FileInfo],
+    layout: Layout,
+    opts: Options,
+    fmt: str,
+    fields: List[Dict],
+    vocab_splits: Set[str],
+    work: str,
+) -> Counted:
+    """Stage 1: every line parsed and accepted or rejected; token counts; accepted rows kept.
+
+    Rejected lines go to `work/rejects.tsv` (`RejectLog`: file, line, reason, text; the first
+    `max_rejects_logged`) and are counted per reason, overall and on their FileInfo. Each
+    chunk's accepted rows are kept (`keep_chunk`, in `work/.chunks`) as, per field, the chunk's
+    distinct raw values plus each row's index into them: `transform_and_spool` then runs the
+    transform on the distinct values and gathers, instead of reading and parsing the input again.
+
+    Args:
+        files: the inputs; their `rejected` counts are filled in.
+        layout: the raw rows' layout.
+        opts: options (chunk size, parallelism, rejects logged, unterminated last lines).
+        fmt: "text" or "parquet".
+        fields: the layout's field dicts.
+        vocab_splits: the splits whose rows are counted (with given splits).
+        work: the scratch directory.
+    """
+    given_splits = any(f.split for f in files)
     is_int = [f.get("source") == "integer" for f in fields]
-    vocab_splits = set(opts.vocabulary_splits or (["train"] if given_splits else SPLITS))
-
-    def chunks():
-        if fmt == "parquet":
-            return read_parquet_chunks(files, layout.columns, batch_rows=max(opts.chunk_bytes // 128, 1024))
-        return read_text_chunks(files, layout.header, opts.chunk_bytes)
-
-    # ---- pass 1: validate, count, reject
-    counters = [TokenCounter(i) for i in is_int]
-    rejects_path = os.path.join(work, "rejects.tsv")
-    valid_per_file = [0] * len(files)
-    rejected: Dict[str, int] = {r: 0 for r in REASONS}
-    logged = 0
-
-    # Each chunk's accepted rows are kept (in a temp directory) as, per field, the chunk's
-    # distinct raw values plus each row's index into them: pass 2 then runs the transform on
-    # the distinct values and gathers, instead of reading and parsing the input again.
-    chunk_dir = os.path.join(work, ".chunks")
-    os.makedirs(chunk_dir)
-
-    count_fn = make_count_fn(fields)
-
-    chunk_rows: List[int] = []
-    first_rejects: List[str] = []
-    with open(rejects_path, "w", encoding="utf-8") as rej:
-        rej.write("file\tline\treason\ttext\n")
-        for chunk, res in _chunk_dataset(chunks(), layout, count_fn, opts.parallel, fmt != "parquet",
-                                         opts.accept_unterminated_last_line):
+    counted = Counted(
+        counters=[TokenCounter(i) for i in is_int],
+        valid_per_file=[0] * len(files),
+        rejected={r: 0 for r in REASONS},
+        first_rejects=[],
+        chunk_dir=os.path.join(work, ".chunks"),
+        chunk_rows=[],
+    )
+    os.makedirs(counted.chunk_dir)
+    chunks = _chunk_dataset(
+        _read_chunks(files, layout, opts, fmt),
+        layout,
+        make_count_fn(fields),
+        opts.parallel,
+        fmt != "parquet",
+        opts.accept_unterminated_last_line,
+    )
+    with RejectLog(os.path.join(work, "rejects.tsv"), opts.max_rejects_logged, counted) as rejects:
+        for chunk, res in chunks:
             info = files[chunk.file_index]
             reason = res[0]
-            n_bad = 0
-            for _, line_no, name, text in chunk_rejects(chunk, reason):
-                n_bad += 1
-                rejected[name] += 1
-                info.rejected[name] = info.rejected.get(name, 0) + 1
-                if len(first_rejects) < 3:
-                    first_rejects.append(f"{info.path} line {line_no}: {name}")
-                if opts.max_rejects_logged < 0 or logged < opts.max_rejects_logged:
-                    rej.write(f"{info.path}\t{line_no}\t{name}\t{_escape_line(text)}\n")
-                    logged += 1
-            valid_per_file[chunk.file_index] += len(reason) - n_bad
-            n_chunks = len(chunk_rows)
-            labels_, dense_, index_, distinct_ = res[1:5]
-            chunk_rows.append(len(labels_))
-            base = os.path.join(chunk_dir, str(n_chunks))
-            index_.astype(np.int32).tofile(base + ".idx")
-            labels_.astype(np.uint8).tofile(base + ".lab")
-            if layout.numeric:
-                dense_.astype(np.float32).tofile(base + ".dense")
-            with open(base + ".val", "wb") as f:
-                f.write(distinct_)
+            counted.valid_per_file[chunk.file_index] += len(reason) - rejects.add(chunk, reason, info)
+            labels, dense, index, distinct = res[1:5]
+            base = os.path.join(counted.chunk_dir, str(len(counted.chunk_rows)))
+            keep_chunk(base, labels, dense, index, distinct, bool(layout.numeric))
+            counted.chunk_rows.append(len(labels))
             if given_splits and info.split not in vocab_splits:
                 continue
-            for i in range(len(fields)):
-                counters[i].add(token_keys(is_int[i], res[5 + 3 * i], res[6 + 3 * i]), res[7 + 3 * i])
-    t_pass1 = time.time() - t0
-    rows_read = sum(f.lines for f in files)
-    n_rejected = sum(rejected.values())
-    n_valid = sum(valid_per_file)
-    if rows_read != n_valid + n_rejected:  # every line was either accepted or rejected
+            for i, counter in enumerate(counted.counters):
+                counter.add(token_keys(is_int[i], res[5 + 3 * i], res[6 + 3 * i]), res[7 + 3 * i])
+    return counted
+
+
+class RejectLog:
+    """`rejects.tsv` (file, line, reason, text; at most `limit` lines, -1: all) and the reject
+    counts: per reason in `counted.rejected` and on each line's FileInfo, the first three in
+    `counted.first_rejects`. A context manager: the file is closed on leaving."""
+
+    def __init__(self, path: str, limit: int, counted: Counted):
+        self.limit, self.counted, self.logged = limit, counted, 0
+        self.file = open(path, "w", encoding="utf-8")
+        self.file.write("file\tline\treason\ttext\n")
+
+    def __enter__(self) -> "RejectLog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    def add(self, chunk: Chunk, reason: np.ndarray, info: FileInfo) -> int:
+        """Records a chunk's rejected lines (`reason` != 0); returns how many there were."""
+        n_bad = 0
+        for _, line_no, name, text in chunk_rejects(chunk, reason):
+            n_bad += 1
+            self.counted.rejected[name] += 1
+            info.rejected[name] = info.rejected.get(name, 0) + 1
+            if len(self.counted.first_rejects) < 3:
+                self.counted.first_rejects.append(f"{info.path} line {line_no}: {name}")
+            if self.limit < 0 or self.logged < self.limit:
+                self.file.write(f"{info.path}\t{line_no}\t{name}\t{_escape_line(text)}\n")
+                self.logged += 1
+        return n_bad
+
+
+def keep_chunk(
+    base: str, labels: np.ndarray, dense: np.ndarray, index: np.ndarray, distinct: bytes, numeric: bool
+) -> None:
+    """Writes a chunk's accepted rows (`make_count_fn`'s outputs) to `base`.{idx,lab,dense,val}."""
+    index.astype(np.int32).tofile(base + ".idx")
+    labels.astype(np.uint8).tofile(base + ".lab")
+    if numeric:
+        dense.astype(np.float32).tofile(base + ".dense")
+    with open(base + ".val", "wb") as f:
+        f.write(distinct)
+
+
+def read_kept_chunks(
+    counted: Counted, num_fields: int, numeric: bool
+) -> Iterator[Tuple[bytes, np.ndarray, np.ndarray, np.ndarray]]:
+    """The chunks of `keep_chunk`, in order, as (distinct values, index, labels, dense); each
+    removed once read."""
+    for k, rows in enumerate(counted.chunk_rows):
+        base = os.path.join(counted.chunk_dir, str(k))
+        with open(base + ".val", "rb") as f:
+            distinct = f.read()
+        index = np.fromfile(base + ".idx", np.int32).reshape(rows, num_fields)
+        labels = np.fromfile(base + ".lab", np.uint8)
+        dense = (
+            np.fromfile(base + ".dense", np.float32).reshape(rows, -1) if numeric else np.zeros((rows, 0), np.float32)
+        )
+        for ext in (".val", ".idx", ".lab", ".dense"):
+            if os.path.exists(base + ext):
+                os.remove(base + ext)
+        yield distinct, index, labels, dense
+
+
+def check_first_pass(
+    files: List[FileInfo],
+    valid_per_file: Sequence[int],
+    rejected: Dict[str, int],
+    first_rejects: List[str],
+    opts: Options,
+    log: Log,
+) -> None:
+    """Stage 2: every line read was accepted or rejected; then `check_accepted` (empty inputs
+    noted, duplicate inputs refused, no valid rows an error)."""
+    rows_read, n_valid, n_rejected = sum(f.lines for f in files), sum(valid_per_file), sum(rejected.values())
+    if rows_read != n_valid + n_rejected:
         raise ConversionError(f"internal error: {rows_read} lines read, {n_valid} accepted, {n_rejected} rejected")
     check_accepted(files, rejected, n_valid, rows_read, first_rejects, opts, log)
 
-    # ---- vocabularies and the memory check
-    vocabularies = []
-    for field, counter, integer in zip(fields, counters, is_int):
-        keys, counts = counter.result()
-        cap = opts.max_vocab_size.get(field["name"], opts.max_vocab_size.get("*"))
-        vocabularies.append(build_vocabulary(keys, counts, integer, opts.min_count, cap))
-        field["vocab_size"] = len(vocabularies[-1]) + 1
-        field["distinct_values"] = int(len(keys))
-    vocab_total, memory = check_memory(fields, opts, log)
 
-    # ---- split assignment (over accepted rows in input order)
-    names, split_rows, split_of_row, position = assign_splits(valid_per_file, [f.split for f in files], opts.split,
-                                                              opts.seed)
-    rps = opts.rows_per_shard
-    num_shards = {n: max(1, -(-split_rows[n] // rps)) for n in names}
-
-    # ---- pass 2: transform and spool per shard
-    spool = os.path.join(work, ".spool")
-    os.makedirs(spool)
-    os.makedirs(os.path.join(work, "vocab"))
-    transform = RawToIds.from_vocabularies(fields, vocabularies)
-    id_dtype = np.int32 if vocab_total < 2 ** 31 else np.int64
-    handles = {}
-
-    def spool_file(split, shard, kind):
-        key = (split, shard, kind)
-        if key not in handles:
-            handles[key] = open(os.path.join(spool, f"{split}-{shard}.{kind}"), "ab")
-        return handles[key]
-
-    def chunk_files():
-        for k in range(len(chunk_rows)):
-            base = os.path.join(chunk_dir, str(k))
-            with open(base + ".val", "rb") as f:
-                distinct = f.read()
-            index = np.fromfile(base + ".idx", np.int32).reshape(chunk_rows[k], len(fields))
-            labels = np.fromfile(base + ".lab", np.uint8)
-            dense = np.fromfile(base + ".dense", np.float32).reshape(chunk_rows[k], -1) if layout.numeric else \
-                np.zeros((chunk_rows[k], 0), np.float32)
-            for ext in (".val", ".idx", ".lab", ".dense"):
-                if os.path.exists(base + ext):
-                    os.remove(base + ext)
-            yield distinct, index, labels, dense
-
-    ids_fn = make_transform_fn(transform, len(fields))
-
-    def transform_fn(distinct, index, labels, dense):
-        return ids_fn(distinct, index), labels, dense
-
-    pass2 = tf.data.Dataset.from_generator(chunk_files, output_signature=(
-        tf.TensorSpec([], tf.string), tf.TensorSpec([None, len(fields)], tf.int32), tf.TensorSpec([None], tf.uint8),
-        tf.TensorSpec([None, None], tf.float32)))
-    pass2 = pass2.map(tf.autograph.experimental.do_not_convert(transform_fn), num_parallel_calls=max(1, opts.parallel), deterministic=True).prefetch(2)
-
-    t1 = time.time()
-    row = 0
-    split_names = list(split_rows)
-    positives = {n: 0 for n in split_names}
-    for ids, labels, dense in pass2.as_numpy_iterator():
-        n = len(ids)
-        s_of = split_of_row[row:row + n]
-        pos = position[row:row + n]
-        row += n
-        for name, k, rows_ in shard_pieces(split_names, s_of, pos, rps):
-            positives[name] += int(labels[rows_].sum())
-            spool_file(name, k, "pos").write((pos[rows_] % rps).astype(np.int32).tobytes())
-            spool_file(name, k, "ids").write(ids[rows_].astype(id_dtype).tobytes())
-            spool_file(name, k, "lab").write(labels[rows_].astype(np.uint8).tobytes())
-            if layout.numeric:
-                spool_file(name, k, "dense").write(dense[rows_].astype(np.float32).tobytes())
-    for h in handles.values():
-        h.close()
-    shutil.rmtree(chunk_dir)
-    if row != n_valid:
-        raise ConversionError(f"input changed between passes: {n_valid} valid rows, then {row}")
-    t_pass2 = time.time() - t1
-
-    # ---- write shards: order, serialize in bulk, temp name, rename
-    t2 = time.time()
-    F, D = len(fields), len(layout.numeric)
-    serialize = make_serializer(F, D)
-    options = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=opts.compression_level) \
-        if opts.compression == "GZIP" else tf.io.TFRecordOptions(compression_type="")
-
-    def write_shard(name, k):
-        base = os.path.join(spool, f"{name}-{k}")
-        if not os.path.exists(base + ".pos"):
-            pos = np.zeros(0, np.int32)
-        else:
-            pos = np.fromfile(base + ".pos", np.int32)
-        order = np.argsort(pos, kind="stable")
-        final = os.path.join(work, _shard_name(name, k, num_shards[name], opts.compression))
-        with tf.io.TFRecordWriter(final, options) as writer:
-            if len(pos):
-                ids = np.fromfile(base + ".ids", id_dtype).reshape(-1, F)[order].astype(np.int64)
-                labels = np.fromfile(base + ".lab", np.uint8)[order].astype(np.float32)
-                dense = np.fromfile(base + ".dense", np.float32).reshape(-1, D)[order] if D else None
-                for start in range(0, len(pos), 100_000):
-                    part = slice(start, start + 100_000)
-                    serialized = serialize(labels[part], ids[part], None if dense is None else dense[part])
-                    for record in serialized.numpy():
-                        writer.write(record)
-        return name, len(pos)
-
-    from concurrent.futures import ThreadPoolExecutor
-
-    written = {name: 0 for name in names}
-    jobs = [(name, k) for name in names for k in range(num_shards[name])]
-    with ThreadPoolExecutor(max(1, opts.parallel)) as pool:
-        futures = [pool.submit(write_shard, *job) for job in jobs]
-        try:
-            for future in futures:
-                name, n = future.result()
-                written[name] += n
-        except BaseException:
-            for future in futures:  # stop at the first failure: no more shards
-                future.cancel()
-            raise
-    shutil.rmtree(spool)
-    t_write = time.time() - t2
-    n_written = sum(written.values())
+def check_written(files: List[FileInfo], written: Dict[str, int], rejected: Dict[str, int]) -> None:
+    """After the shards, before the spec: rows read == rows written + rows rejected."""
+    rows_read, n_written, n_rejected = sum(f.lines for f in files), sum(written.values()), sum(rejected.values())
     if rows_read != n_written + n_rejected:
         raise ConversionError(f"rows read {rows_read} != written {n_written} + rejected {n_rejected}")
 
-    # ---- vocabularies, rejects, summary, and the spec last
+
+def build_vocabularies(fields: List[Dict], counters: List[TokenCounter], opts: Options) -> List[List[bytes]]:
+    """Stage 3: each field's vocabulary (`build_vocabulary` with --min_count and --max_vocab_size);
+    sets each field's `vocab_size` (OOV id 0 included) and `distinct_values`."""
+    vocabularies = []
+    for field, counter in zip(fields, counters):
+        keys, counts = counter.result()
+        cap = opts.max_vocab_size.get(field["name"], opts.max_vocab_size.get("*"))
+        vocabularies.append(build_vocabulary(keys, counts, counter.is_integer, opts.min_count, cap))
+        field["vocab_size"] = len(vocabularies[-1]) + 1
+        field["distinct_values"] = int(len(keys))
+    return vocabularies
+
+
+def shard_counts(names: List[str], split_rows: Dict[str, int], rows_per_shard: int) -> Dict[str, int]:
+    """Shards per split: ceil(rows / rows_per_shard), and one (empty) shard for an empty split."""
+    return {n: max(1, -(-split_rows[n] // rows_per_shard)) for n in names}
+
+
+class Spool:
+    """Per-shard spool files (`<split>-<shard>.{pos,ids,lab,dense}`), opened on first use."""
+
+    def __init__(self, directory: str):
+        self.directory = directory
+        self.handles: Dict[Tuple[str, int, str], BinaryIO] = {}
+        os.makedirs(directory)
+
+    def write(self, split: str, shard: int, kind: str, data: np.ndarray) -> None:
+        key = (split, shard, kind)
+        if key not in self.handles:
+            self.handles[key] = open(os.path.join(self.directory, f"{split}-{shard}.{kind}"), "ab")
+        self.handles[key].write(data.tobytes())
+
+    def close(self) -> None:
+        for h in self.handles.values():
+            h.close()
+
+
+def transform_and_spool(
+    counted: Counted,
+    fields: List[Dict],
+    vocabularies: List[List[bytes]],
+    layout: Layout,
+    opts: Options,
+    split_names: List[str],
+    split_of_row: np.ndarray,
+    position: np.ndarray,
+    spool_dir: str,
+    id_dtype: type,
+) -> Dict[str, int]:
+    """Stage 5: the kept chunks' raw values -> ids, spooled per output shard; returns positives per split.
+
+    Each chunk's distinct values go through `mezoo.data.RawToIds` (`make_transform_fn`; the
+    transform `mezoo.export` also puts into a SavedModel) in `tf.data`, each row's ids are gathered through its indices,
+    and the rows go to their shard's spool (`shard_pieces`) with their position in the shard.
+    """
+    import tensorflow as tf
+
+    from mezoo.data.transform import RawToIds
+
+    num_fields = len(fields)
+    numeric = bool(layout.numeric)
+    rps = opts.rows_per_shard
+    ids_fn = make_transform_fn(RawToIds.from_vocabularies(fields, vocabularies), num_fields)
+
+    def transform_fn(distinct: Any, index: Any, labels: Any, dense: Any) -> Any:
+        return ids_fn(distinct, index), labels, dense
+
+    chunks = tf.data.Dataset.from_generator(
+        lambda: read_kept_chunks(counted, num_fields, numeric),
+        output_signature=(
+            tf.TensorSpec([], tf.string),
+            tf.TensorSpec([None, num_fields], tf.int32),
+            tf.TensorSpec([None], tf.uint8),
+            tf.TensorSpec([None, None], tf.float32),
+        ),
+    )
+    chunks = chunks.map(
+        tf.autograph.experimental.do_not_convert(transform_fn),
+        num_parallel_calls=max(1, opts.parallel),
+        deterministic=True,
+    ).prefetch(2)
+    spool = Spool(spool_dir)
+    row = 0
+    positives = {n: 0 for n in split_names}
+    for ids, labels, dense in chunks.as_numpy_iterator():
+        n = len(ids)
+        s_of = split_of_row[row : row + n]
+        pos = position[row : row + n]
+        row += n
+        for name, k, rows in shard_pieces(split_names, s_of, pos, rps):
+            positives[name] += int(labels[rows].sum())
+            spool.write(name, k, "pos", (pos[rows] % rps).astype(np.int32))
+            spool.write(name, k, "ids", ids[rows].astype(id_dtype))
+            spool.write(name, k, "lab", labels[rows].astype(np.uint8))
+            if numeric:
+                spool.write(name, k, "dense", dense[rows].astype(np.float32))
+    spool.close()
+    shutil.rmtree(counted.chunk_dir)
+    if row != counted.num_valid:
+        raise ConversionError(f"input changed between passes: {counted.num_valid} valid rows, then {row}")
+    return positives
+
+
+def tfrecord_options(opts: Options) -> Any:
+    """The `tf.io.TFRecordOptions` of --compression and --compression_level."""
+    import tensorflow as tf
+
+    if opts.compression == "GZIP":
+        return tf.io.TFRecordOptions(compression_type="GZIP", compression_level=opts.compression_level)
+    return tf.io.TFRecordOptions(compression_type="")
+
+
+def write_records(
+    path: str,
+    options: Any,
+    serialize: Callable[..., Any],
+    labels: np.ndarray,
+    ids: np.ndarray,
+    dense: Optional[np.ndarray],
+) -> None:
+    """Rows (already in order) -> one TFRecord file, serialized in bulk 100,000 rows at a time."""
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(path, options) as writer:
+        for start in range(0, len(labels), 100_000):
+            part = slice(start, start + 100_000)
+            for record in serialize(labels[part], ids[part], None if dense is None else dense[part]).numpy():
+                writer.write(record)
+
+
+def write_shard(
+    spool_dir: str,
+    work: str,
+    name: str,
+    k: int,
+    num_shards: int,
+    id_dtype: type,
+    num_fields: int,
+    num_numeric: int,
+    opts: Options,
+    serialize: Callable[..., Any],
+) -> int:
+    """One shard from its spool: rows put in position order and written; returns its row count."""
+    base = os.path.join(spool_dir, f"{name}-{k}")
+    pos = np.fromfile(base + ".pos", np.int32) if os.path.exists(base + ".pos") else np.zeros(0, np.int32)
+    order = np.argsort(pos, kind="stable")
+    ids, labels, dense = np.zeros((0, num_fields), np.int64), np.zeros(0, np.float32), None
+    if len(pos):
+        ids = np.fromfile(base + ".ids", id_dtype).reshape(-1, num_fields)[order].astype(np.int64)
+        labels = np.fromfile(base + ".lab", np.uint8)[order].astype(np.float32)
+        dense = np.fromfile(base + ".dense", np.float32).reshape(-1, num_numeric)[order] if num_numeric else None
+    final = os.path.join(work, _shard_name(name, k, num_shards, opts.compression))
+    write_records(final, tfrecord_options(opts), serialize, labels, ids, dense)
+    return len(pos)
+
+
+def write_shards(
+    spool_dir: str,
+    work: str,
+    names: List[str],
+    num_shards: Dict[str, int],
+    id_dtype: type,
+    num_fields: int,
+    num_numeric: int,
+    opts: Options,
+) -> Dict[str, int]:
+    """Stage 6: every shard (`write_shard`, --parallel at a time); returns rows written per split.
+
+    The first failure stops the rest (no more shards started) and is raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    write = functools.partial(
+        write_shard,
+        spool_dir,
+        work,
+        id_dtype=id_dtype,
+        num_fields=num_fields,
+        num_numeric=num_numeric,
+        opts=opts,
+        serialize=make_serializer(num_fields, num_numeric),
+    )
+    written = {name: 0 for name in names}
+    jobs = [(name, k) for name in names for k in range(num_shards[name])]
+    with ThreadPoolExecutor(max(1, opts.parallel)) as pool:
+        futures = [(name, pool.submit(write, name, k, num_shards[name])) for name, k in jobs]
+        try:
+            for name, future in futures:
+                written[name] += future.result()
+        except BaseException:
+            for _, future in futures:
+                future.cancel()
+            raise
+    shutil.rmtree(spool_dir)
+    return written
+
+
+def write_vocabularies(work: str, fields: List[Dict], vocabularies: List[List[bytes]]) -> None:
+    """Stage 7a: each field's vocabulary as `work/vocab/<field>.txt`; sets the field's `vocabulary`."""
+    from mezoo.data.feature_spec import write_vocabulary
+
+    os.makedirs(os.path.join(work, "vocab"))
     for field, vocab in zip(fields, vocabularies):
         rel = f"vocab/{field['name']}.txt"
         write_vocabulary(os.path.join(work, rel), vocab)
         field["vocabulary"] = rel
-    spec, summary = spec_and_summary(files, fields, layout, opts, names, written, num_shards, positives,
-                                     rejected, vocab_total, memory, vocab_splits)
+
+
+def write_summary_and_spec(work: str, summary: Dict, spec: Dict) -> None:
+    """Stage 7b: `work/summary.json`, then `work/feature_spec.json` last (validated by `FeatureSpec`)."""
+    from mezoo.data.feature_spec import FeatureSpec
+
     with open(os.path.join(work, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
         f.write("\n")
     FeatureSpec(spec, work).save(work)
-    total = time.time() - t0
-    timing = {"pass1_validate_count_s": round(t_pass1, 2), "pass2_transform_s": round(t_pass2, 2),
-              "write_shards_s": round(t_write, 2), "total_s": round(total, 2),
-              "rows_per_s": round(rows_read / max(total, 1e-9))}
-    summary["timing"] = timing
-    return summary
 
 
-def check_accepted(files: List[FileInfo], rejected: Dict[str, int], n_valid: int, rows_read: int,
-                   first_rejects: List[str], opts: Options, log) -> None:
+def check_accepted(
+    files: List[FileInfo],
+    rejected: Dict[str, int],
+    n_valid: int,
+    rows_read: int,
+    first_rejects: List[str],
+    opts: Options,
+    log,
+) -> None:
     """After the first pass: empty inputs noted, byte-identical inputs refused, no valid rows an error."""
     for f in files:
         if f.empty:
@@ -841,9 +1167,11 @@ def check_accepted(files: List[FileInfo], rejected: Dict[str, int], n_valid: int
     check_distinct_contents(files, opts.allow_duplicate_inputs)  # the hashes are known once read
     if n_valid == 0:
         reasons = ", ".join(f"{r} {n:,}" for r, n in rejected.items() if n)
-        raise ConversionError(f"no valid rows in {', '.join(f.path for f in files)} ({rows_read} lines read, all "
-                              f"rejected: {reasons or 'no lines'}; first: {'; '.join(first_rejects) or '-'}); "
-                              f"nothing was written to {opts.output}")
+        raise ConversionError(
+            f"no valid rows in {', '.join(f.path for f in files)} ({rows_read} lines read, all "
+            f"rejected: {reasons or 'no lines'}; first: {'; '.join(first_rejects) or '-'}); "
+            f"nothing was written to {opts.output}"
+        )
 
 
 def check_memory(fields: List[Dict], opts: Options, log):
@@ -851,23 +1179,39 @@ def check_memory(fields: List[Dict], opts: Options, log):
     over --memory_limit. Returns (sum of vocab sizes, memory table)."""
     vocab_total = sum(f["vocab_size"] for f in fields)
     memory = memory_table(vocab_total, opts.embedding_dim, opts.scales)
-    log(f"vocabulary: {len(fields)} fields, sum of vocabulary sizes {vocab_total:,} "
-        f"(largest {max(f['vocab_size'] for f in fields):,}); embedding memory at d={opts.embedding_dim}:")
+    log(
+        f"vocabulary: {len(fields)} fields, sum of vocabulary sizes {vocab_total:,} "
+        f"(largest {max(f['vocab_size'] for f in fields):,}); embedding memory at d={opts.embedding_dim}:"
+    )
     for m in memory:
-        log(f"  scale {m['scale']:>3}: {m['parameters']:>15,} parameters, tables {human(m['table_bytes'])}, "
-            f"with Adam slots {human(m['with_adam_bytes'])}")
+        log(
+            f"  scale {m['scale']:>3}: {m['parameters']:>15,} parameters, tables {human(m['table_bytes'])}, "
+            f"with Adam slots {human(m['with_adam_bytes'])}"
+        )
     if opts.memory_limit and memory and max(m["table_bytes"] for m in memory) > opts.memory_limit:
         worst = max(memory, key=lambda m: m["table_bytes"])
         raise ConversionError(
             f"stopping before writing anything: the embedding tables at scale {worst['scale']} need "
             f"{human(worst['table_bytes'])}, over --memory_limit {human(opts.memory_limit)}; raise --min_count, "
-            f"set --max_vocab_size, lower --scales or raise --memory_limit")
+            f"set --max_vocab_size, lower --scales or raise --memory_limit"
+        )
     return vocab_total, memory
 
 
-def spec_and_summary(files: List[FileInfo], fields: List[Dict], layout: Layout, opts: Options, names: List[str],
-                     written: Dict[str, int], num_shards: Dict[str, int], positives: Dict[str, int],
-                     rejected: Dict[str, int], vocab_total: int, memory: List[Dict], vocab_splits):
+def spec_and_summary(
+    files: List[FileInfo],
+    fields: List[Dict],
+    layout: Layout,
+    opts: Options,
+    names: List[str],
+    written: Dict[str, int],
+    num_shards: Dict[str, int],
+    positives: Dict[str, int],
+    rejected: Dict[str, int],
+    vocab_total: int,
+    memory: List[Dict],
+    vocab_splits,
+):
     """The feature spec and summary.json of a finished conversion (fields carry vocab_size,
     vocabulary and distinct_values; files their statistics)."""
     given_splits = any(f.split for f in files)
@@ -881,9 +1225,16 @@ def spec_and_summary(files: List[FileInfo], fields: List[Dict], layout: Layout, 
         "label": layout.label_name,
         "fields": [{k: v for k, v in f.items() if k not in ("column", "distinct_values")} for f in fields],
         "numeric": [{"name": n["name"]} for n in layout.numeric],
-        "splits": {n: {"files": f"{n}-*{suffix}", "rows": written[n], "shards": num_shards[n],
-                       "compression": opts.compression if opts.compression != "NONE" else "",
-                       "positive_rate": round(positives[n] / max(written[n], 1), 6)} for n in names},
+        "splits": {
+            n: {
+                "files": f"{n}-*{suffix}",
+                "rows": written[n],
+                "shards": num_shards[n],
+                "compression": opts.compression if opts.compression != "NONE" else "",
+                "positive_rate": round(positives[n] / max(written[n], 1), 6),
+            }
+            for n in names
+        },
         "preprocessing": {
             "min_count": opts.min_count,
             "split": "given" if given_splits else [float(r) for r in opts.split],
@@ -893,8 +1244,15 @@ def spec_and_summary(files: List[FileInfo], fields: List[Dict], layout: Layout, 
             "oov_id": 0,
             "integer_transform": "log_square_bucket: missing -> '', v > 2 -> floor(ln(v)^2), else v - 2",
         },
-        "source": [{"path": os.path.basename(f.path), "bytes": f.bytes, "sha256": f.sha256,
-                    **({"split": f.split} if f.split else {})} for f in files],
+        "source": [
+            {
+                "path": os.path.basename(f.path),
+                "bytes": f.bytes,
+                "sha256": f.sha256,
+                **({"split": f.split} if f.split else {}),
+            }
+            for f in files
+        ],
     }
     summary = {
         "dataset": opts.dataset,
@@ -911,36 +1269,69 @@ def spec_and_summary(files: List[FileInfo], fields: List[Dict], layout: Layout, 
         "memory": memory,
         # a last line without newline may have been cut: what this run did with such lines
         "unterminated_last_line": "accepted" if opts.accept_unterminated_last_line else "rejected",
-        "inputs": [{"path": f.path, "split": f.split, "rows_read": f.lines, "rows_rejected": sum(f.rejected.values()),
-                    "rejected": f.rejected, "empty": f.empty, "final_newline": f.final_newline,
-                    "crlf": f.crlf, "utf8_bom": f.bom, "compression": f.compression} for f in files],
+        "inputs": [
+            {
+                "path": f.path,
+                "split": f.split,
+                "rows_read": f.lines,
+                "rows_rejected": sum(f.rejected.values()),
+                "rejected": f.rejected,
+                "empty": f.empty,
+                "final_newline": f.final_newline,
+                "crlf": f.crlf,
+                "utf8_bom": f.bom,
+                "compression": f.compression,
+            }
+            for f in files
+        ],
     }
     return spec, summary
 
 
 def format_summary(s: Dict) -> str:
-    lines = [f"{s['dataset']}: read {s['rows_read']:,} rows, wrote {s['rows_written']:,}, rejected "
-             f"{s['rows_rejected']:,}  [{s['check']}: OK]"]
+    lines = [
+        f"{s['dataset']}: read {s['rows_read']:,} rows, wrote {s['rows_written']:,}, rejected "
+        f"{s['rows_rejected']:,}  [{s['check']}: OK]"
+    ]
     for name, n in s["written"].items():
         lines.append(f"  {name:<6} {n:>12,} rows  positive rate {s['positive_rate'][name]:.4f}")
     if s["rejected"]:
         lines.append("  rejected: " + ", ".join(f"{r} {n:,}" for r, n in s["rejected"].items()))
     for f in s["inputs"]:
-        notes = [k for k, v in (("empty", f["empty"]), ("no final newline", not f["final_newline"]),
-                                ("CRLF", f["crlf"]), ("UTF-8 BOM", f["utf8_bom"])) if v]
-        lines.append(f"  input {f['path']}{' [' + f['split'] + ']' if f['split'] else ''}: {f['rows_read']:,} rows, "
-                     f"{f['rows_rejected']:,} rejected" + (f" ({', '.join(notes)})" if notes else ""))
+        notes = [
+            k
+            for k, v in (
+                ("empty", f["empty"]),
+                ("no final newline", not f["final_newline"]),
+                ("CRLF", f["crlf"]),
+                ("UTF-8 BOM", f["utf8_bom"]),
+            )
+            if v
+        ]
+        lines.append(
+            f"  input {f['path']}{' [' + f['split'] + ']' if f['split'] else ''}: {f['rows_read']:,} rows, "
+            f"{f['rows_rejected']:,} rejected" + (f" ({', '.join(notes)})" if notes else "")
+        )
         if not f["final_newline"] and not f["empty"]:
             choice = s.get("unterminated_last_line", "rejected")
-            lines.append(f"    its last line has no newline and was {choice}" + (
-                " as truncated_last_line (pass --accept_unterminated_last_line if the file is complete)"
-                if choice == "rejected" else " (--accept_unterminated_last_line)"))
-    lines.append(f"  vocabulary sizes (incl. OOV id 0), total {s['vocab_size_total']:,}: "
-                 + " ".join(f"{k}={v}" for k, v in s["vocab_sizes"].items()))
+            lines.append(
+                f"    its last line has no newline and was {choice}"
+                + (
+                    " as truncated_last_line (pass --accept_unterminated_last_line if the file is complete)"
+                    if choice == "rejected"
+                    else " (--accept_unterminated_last_line)"
+                )
+            )
+    lines.append(
+        f"  vocabulary sizes (incl. OOV id 0), total {s['vocab_size_total']:,}: "
+        + " ".join(f"{k}={v}" for k, v in s["vocab_sizes"].items())
+    )
     if "timing" in s:
         t = s["timing"]
-        lines.append(f"  time {t['total_s']} s ({t['rows_per_s']:,} rows/s): validate+count {t['pass1_validate_count_s']} s, "
-                     f"transform {t['pass2_transform_s']} s, write {t['write_shards_s']} s")
+        lines.append(
+            f"  time {t['total_s']} s ({t['rows_per_s']:,} rows/s): validate+count {t['pass1_validate_count_s']} s, "
+            f"transform {t['pass2_transform_s']} s, write {t['write_shards_s']} s"
+        )
     return "\n".join(lines)
 
 

@@ -31,8 +31,12 @@ from tfrecord_tools.schema import build, load_schema
 
 common_flags.define(min_count=1, input_required=False)
 flags.adopt_module_key_flags(common_flags)
-flags.DEFINE_string("schema", None, "Schema file (YAML or JSON): format, delimiter, header/columns, label, "
-                                    "categorical, integer, numeric, optional splits; see the module docstring.")
+flags.DEFINE_string(
+    "schema",
+    None,
+    "Schema file (YAML or JSON): format, delimiter, header/columns, label, "
+    "categorical, integer, numeric, optional splits; see the module docstring.",
+)
 flags.mark_flag_as_required("schema")
 FLAGS = flags.FLAGS
 
@@ -43,8 +47,9 @@ def main(argv):
     def run():
         schema = load_schema(FLAGS.schema)
         common_flags.apply_schema_defaults(schema)
-        files, layout, fmt = build(schema, os.path.dirname(os.path.abspath(FLAGS.schema)),
-                                   common_flags.input_paths(FLAGS.input))
+        files, layout, fmt = build(
+            schema, os.path.dirname(os.path.abspath(FLAGS.schema)), common_flags.input_paths(FLAGS.input)
+        )
         opts = common_flags.options(schema.get("dataset", "csv"))
         if schema.get("vocabulary_from"):
             opts.vocabulary_splits = list(schema["vocabulary_from"])

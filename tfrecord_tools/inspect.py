@@ -44,22 +44,29 @@ def check_shard(path, spec, compression, batch_size=8192, max_rows=0):
             message = re.sub(r"\{\{.*?\}\}\s*", "", e.message.splitlines()[0]).split(" [Op:")[0]
             # The failing batch holds good records before the damage too: count them one by one,
             # as the trainer reads them (mezoo.data.shard_errors does the same).
-            good = tf.data.TFRecordDataset(path, compression_type=compression or "").apply(
-                tf.data.experimental.ignore_errors()).reduce(0, lambda n, _: n + 1)
+            good = (
+                tf.data.TFRecordDataset(path, compression_type=compression or "")
+                .apply(tf.data.experimental.ignore_errors())
+                .reduce(0, lambda n, _: n + 1)
+            )
             errors.append(f"corrupted or truncated shard {path} (after {int(good)} good records): {message}")
             break
         try:
             parsed = tf.io.parse_example(batch, desc)
         except tf.errors.InvalidArgumentError as e:
-            errors.append(f"shard {path}: records {rows}..{rows + len(batch)} do not match the spec: "
-                          f"{e.message.splitlines()[0][:300]}")
+            errors.append(
+                f"shard {path}: records {rows}..{rows + len(batch)} do not match the spec: "
+                f"{e.message.splitlines()[0][:300]}"
+            )
             break
         ids = parsed["ids"].numpy()
         bad = (ids < 0) | (ids >= sizes[None, :])
         if bad.any():
             r, f = np.argwhere(bad)[0]
-            errors.append(f"shard {path}: record {rows + r} field {spec.field_names[f]} id {ids[r, f]} outside "
-                          f"0..{sizes[f] - 1} ({int(bad.sum())} such ids in this batch)")
+            errors.append(
+                f"shard {path}: record {rows + r} field {spec.field_names[f]} id {ids[r, f]} outside "
+                f"0..{sizes[f] - 1} ({int(bad.sum())} such ids in this batch)"
+            )
         labels = parsed["label"].numpy()
         if not np.isin(labels, (0.0, 1.0)).all():
             errors.append(f"shard {path}: labels other than 0/1 near record {rows}")
@@ -74,21 +81,30 @@ def inspect_directory(directory, batch_size=8192, max_rows=0, out=print):
     from mezoo.data.feature_spec import FeatureSpec
 
     local = "://" not in str(directory)
-    if local and not os.path.exists(os.path.join(directory, "feature_spec.json")) and not str(directory).endswith(".json"):
+    if (
+        local
+        and not os.path.exists(os.path.join(directory, "feature_spec.json"))
+        and not str(directory).endswith(".json")
+    ):
         leftovers = [n for n in ("summary.json", "rejects.tsv", "vocab") if os.path.exists(os.path.join(directory, n))]
         raise FileNotFoundError(
             f"{directory} holds no feature_spec.json: not a finished conversion"
-            + (f" ({', '.join(leftovers)} there are from one that did not finish; convert again)" if leftovers else ""))
+            + (f" ({', '.join(leftovers)} there are from one that did not finish; convert again)" if leftovers else "")
+        )
     spec = FeatureSpec.load(directory)
-    out(f"{spec.resolve('feature_spec.json')}: dataset {spec.dataset!r}, {spec.num_fields} fields, "
-        f"{len(spec.numeric)} numeric, sum of vocabulary sizes {sum(spec.vocab_sizes):,}")
+    out(
+        f"{spec.resolve('feature_spec.json')}: dataset {spec.dataset!r}, {spec.num_fields} fields, "
+        f"{len(spec.numeric)} numeric, sum of vocabulary sizes {sum(spec.vocab_sizes):,}"
+    )
     out("  vocab sizes: " + " ".join(f"{n}={v}" for n, v in zip(spec.field_names, spec.vocab_sizes)))
     summary_path = spec.resolve("summary.json")
     if os.path.exists(summary_path):
         with open(summary_path) as f:
             s = json.load(f)
-        out(f"  converter: read {s['rows_read']:,}, wrote {s['rows_written']:,}, rejected {s['rows_rejected']:,}"
-            + (f" ({', '.join(f'{k} {v:,}' for k, v in s['rejected'].items())})" if s.get("rejected") else ""))
+        out(
+            f"  converter: read {s['rows_read']:,}, wrote {s['rows_written']:,}, rejected {s['rows_rejected']:,}"
+            + (f" ({', '.join(f'{k} {v:,}' for k, v in s['rejected'].items())})" if s.get("rejected") else "")
+        )
     problems = []
     for split, entry in spec.splits.items():
         try:

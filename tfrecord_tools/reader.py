@@ -9,11 +9,13 @@ Parquet is read with pyarrow, a record batch at a time, every column cast to str
 becomes the empty string, i.e. missing); row numbers stand in for line numbers.
 """
 
+import builtins
 import gzip
 import hashlib
+import io
 import os
 from dataclasses import dataclass, field
-from typing import Iterator, List, Optional
+from typing import IO, Iterator, List, Optional
 
 import numpy as np
 
@@ -32,7 +34,7 @@ class FileInfo:
     bytes: int = 0
     sha256: str = ""
     compression: str = ""
-    header: Optional[bytes] = None
+    header: Optional[builtins.bytes] = None  # (`bytes` is the field above here)
     lines: int = 0  # data lines read (header excluded)
     empty: bool = False
     final_newline: bool = True
@@ -55,18 +57,21 @@ class Chunk:
 class _HashingReader:
     """A file object that hashes the (possibly compressed) bytes it hands out."""
 
-    def __init__(self, f):
+    def __init__(self, f: IO[bytes]):
         self.f, self.hash = f, hashlib.sha256()
 
-    def read(self, n=-1):
+    def read(self, n: int = -1) -> bytes:
         data = self.f.read(n)
         self.hash.update(data)
         return data
 
-    def readable(self):
+    def seek(self, offset: int, whence: int = 0) -> int:
+        raise io.UnsupportedOperation("a hashing reader reads forward only")
+
+    def readable(self) -> bool:
         return True
 
-    def close(self):
+    def close(self) -> None:
         self.f.close()
 
 
@@ -105,8 +110,9 @@ def _bad_utf8_lines(data: bytes, num_lines: int) -> Optional[np.ndarray]:
     return bad
 
 
-def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 << 20, opener=None, sizer=None,
-                     first_index: int = 0) -> Iterator[Chunk]:
+def read_text_chunks(
+    files: List[FileInfo], header: bool, chunk_bytes: int = 8 << 20, opener=None, sizer=None, first_index: int = 0
+) -> Iterator[Chunk]:
     """Chunks of whole lines from each file in turn; fills in each FileInfo as it goes.
 
     With `header`, each file's first line is its header (stored in `FileInfo.header`), not data.
@@ -133,7 +139,7 @@ def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 <
             rest = read()
             info.empty = not rest
             if rest.startswith(BOM):
-                rest, info.bom = rest[len(BOM):], True
+                rest, info.bom = rest[len(BOM) :], True
             if header and rest:
                 while b"\n" not in rest:
                     block = read()
@@ -152,7 +158,7 @@ def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 <
                     if cut < 0:
                         rest = data
                         continue
-                    text, rest = data[:cut], data[cut + 1:]
+                    text, rest = data[:cut], data[cut + 1 :]
                 elif not data:
                     break
                 elif data.endswith(b"\n"):
@@ -167,8 +173,9 @@ def read_text_chunks(files: List[FileInfo], header: bool, chunk_bytes: int = 8 <
                     if text.endswith(b"\r"):  # CRLF cut at the chunk's end
                         text, info.crlf = text[:-1], True
                 n = text.count(b"\n") + 1
-                yield Chunk(index, line_no, data=text, num_lines=n, bad_utf8=_bad_utf8_lines(text, n),
-                            unterminated=unterminated)
+                yield Chunk(
+                    index, line_no, data=text, num_lines=n, bad_utf8=_bad_utf8_lines(text, n), unterminated=unterminated
+                )
                 line_no += n
                 info.lines += n
                 if not block:
@@ -197,7 +204,7 @@ def read_header(path: str, opener=None) -> bytes:
         if f is not hashing:
             hashing.close()
     if buf.startswith(BOM):
-        buf = buf[len(BOM):]
+        buf = buf[len(BOM) :]
     return buf.split(b"\n", 1)[0].rstrip(b"\r")
 
 

@@ -12,8 +12,22 @@ DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
 # every key a schema may hold; a misspelt one (`numerc:`) would otherwise be ignored silently
-KEYS = ("dataset", "format", "delimiter", "header", "columns", "label", "categorical", "integer", "numeric",
-        "splits", "min_count", "seed", "split", "vocabulary_from")
+KEYS = (
+    "dataset",
+    "format",
+    "delimiter",
+    "header",
+    "columns",
+    "label",
+    "categorical",
+    "integer",
+    "numeric",
+    "splits",
+    "min_count",
+    "seed",
+    "split",
+    "vocabulary_from",
+)
 LIST_KEYS = ("columns", "categorical", "integer", "numeric", "vocabulary_from")
 
 
@@ -32,8 +46,9 @@ def load_schema(path: str) -> dict:
         mark = getattr(e, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConversionError(f"schema {path}{where}: not a plain YAML schema: {problem} "
-                              "(tags such as !!python/... are not allowed)") from None
+        raise ConversionError(
+            f"schema {path}{where}: not a plain YAML schema: {problem} (tags such as !!python/... are not allowed)"
+        ) from None
     if isinstance(schema, dict):
         unknown = sorted(str(k) for k in schema if k not in KEYS)
         if unknown:
@@ -57,7 +72,7 @@ def build(schema: dict, schema_dir: str, inputs):
         if inputs:
             raise ConversionError("the schema gives split files: do not pass --input as well")
         for split, paths in schema["splits"].items():
-            for p in ([paths] if isinstance(paths, str) else paths):
+            for p in [paths] if isinstance(paths, str) else paths:
                 files.append(FileInfo(os.path.join(schema_dir, p), split=split))
     else:
         if not inputs:
@@ -66,8 +81,13 @@ def build(schema: dict, schema_dir: str, inputs):
     check_inputs([f.path for f in files])
     if fmt == "parquet":
         import pyarrow.parquet as pq
-        columns = [schema["label"]] + list(schema.get("categorical", [])) + list(schema.get("integer", [])) + \
-            list(schema.get("numeric", []))
+
+        columns = (
+            [schema["label"]]
+            + list(schema.get("categorical", []))
+            + list(schema.get("integer", []))
+            + list(schema.get("numeric", []))
+        )
         for f in files:
             try:
                 names = pq.ParquetFile(f.path).schema_arrow.names
@@ -81,22 +101,28 @@ def build(schema: dict, schema_dir: str, inputs):
         delimiter = schema.get("delimiter", DELIMITERS.get(fmt, ","))
         header = bool(schema.get("header", True))
         if header:
-            columns = None
-            for f in files:
+            columns = []
+            for i, f in enumerate(files):
                 names = read_header(f.path).decode("utf-8", "replace").split(delimiter)
-                if columns is None:
+                if i == 0:
                     columns = names
                 elif names != columns:
                     raise ConversionError(f"{f.path}: header {names} differs from {files[0].path}'s {columns}")
             if schema.get("columns") and schema["columns"] != columns:
-                raise ConversionError(f"{files[0].path}: header {columns} is not the schema's columns {schema['columns']}")
+                raise ConversionError(
+                    f"{files[0].path}: header {columns} is not the schema's columns {schema['columns']}"
+                )
         else:
-            columns = schema.get("columns")
+            columns = schema.get("columns") or []
             if not columns:
                 raise ConversionError("header: false needs `columns:` in the schema")
     index = {c: i for i, c in enumerate(columns)}
-    for c in [schema["label"]] + list(schema.get("categorical", [])) + list(schema.get("integer", [])) + \
-            list(schema.get("numeric", [])):
+    for c in (
+        [schema["label"]]
+        + list(schema.get("categorical", []))
+        + list(schema.get("integer", []))
+        + list(schema.get("numeric", []))
+    ):
         if c not in index:
             raise ConversionError(f"schema column {c!r} is not among the input's columns {columns}")
     fields = []
@@ -104,9 +130,24 @@ def build(schema: dict, schema_dir: str, inputs):
         if c in (schema.get("categorical") or []):
             fields.append({"name": c, "kind": "categorical", "source": "string", "column": index[c]})
         elif c in (schema.get("integer") or []):
-            fields.append({"name": c, "kind": "categorical", "source": "integer", "transform": "log_square_bucket",
-                           "column": index[c]})
+            fields.append(
+                {
+                    "name": c,
+                    "kind": "categorical",
+                    "source": "integer",
+                    "transform": "log_square_bucket",
+                    "column": index[c],
+                }
+            )
     numeric = [{"name": c, "column": index[c]} for c in columns if c in (schema.get("numeric") or [])]
-    layout = Layout(num_columns=len(columns), label=index[schema["label"]], fields=fields, numeric=numeric,
-                    delimiter=delimiter, header=header, label_name=schema["label"], columns=list(columns))
+    layout = Layout(
+        num_columns=len(columns),
+        label=index[schema["label"]],
+        fields=fields,
+        numeric=numeric,
+        delimiter=delimiter,
+        header=header,
+        label_name=schema["label"],
+        columns=list(columns),
+    )
     return files, layout, ("parquet" if fmt == "parquet" else "text")

@@ -5,11 +5,16 @@
   Criteo's integer bucketing with exact integer thresholds), plus its numpy/integer reference.
 - `examples.py`: batched `tf.train.Example` serialisation and parsing of the TFRecord layout.
 - `pipeline.py`: the `tf.data` input pipeline from a spec and a split.
+- `shard_errors.py`: naming the damaged shard behind a `tf.data` read error.
 
 TensorFlow is imported lazily, so `from mezoo.data import FeatureSpec` works without it.
 """
 
-from mezoo.data.feature_spec import FeatureSpec  # noqa: F401
+from typing import Any
+
+from mezoo.data.feature_spec import FeatureSpec
+
+__all__ = ["FeatureSpec"]  # and, imported on first use, the names in _LAZY
 
 _LAZY = {
     "RawToIds": "mezoo.data.transform",
@@ -23,7 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 

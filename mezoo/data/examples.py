@@ -5,21 +5,23 @@
 (C++, no Python per row); `parse_examples` parses a batch of them into the model inputs.
 """
 
+from typing import Any, Dict, Optional, Tuple
+
 import tensorflow as tf
 
 
-def _ones(n, k=1):
+def _ones(n: tf.Tensor, k: int = 1) -> tf.Tensor:
     return tf.ones(tf.stack([n, k]), tf.int32)
 
 
-def serialize_examples(labels, ids, dense=None):
+def serialize_examples(labels: Any, ids: Any, dense: Optional[Any] = None) -> tf.Tensor:
     """labels (n,), ids (n, F) int, dense (n, D) float or None -> (n,) serialized Examples."""
     labels = tf.reshape(tf.cast(labels, tf.float32), [-1, 1])
     ids = tf.cast(ids, tf.int64)
     n = tf.shape(ids)[0]
     entries = []
 
-    def feature(values, list_type, kind):
+    def feature(values: tf.Tensor, list_type: str, kind: str) -> tf.Tensor:
         packed = tf.io.encode_proto(tf.fill(tf.stack([n, 1]), tf.shape(values)[1]), [values], ["value"], list_type)
         return tf.io.encode_proto(_ones(n), [packed[:, None]], [kind], "tensorflow.Feature")
 
@@ -30,20 +32,23 @@ def serialize_examples(labels, ids, dense=None):
     k = len(entries)
     keys = tf.broadcast_to(tf.constant([[[name] for name, _ in entries]]), tf.stack([n, k, 1]))
     values = tf.stack([value for _, value in entries], axis=1)[:, :, None]
-    pairs = tf.io.encode_proto(tf.ones(tf.stack([n, k, 2]), tf.int32), [keys, values], ["key", "value"],
-                               "tensorflow.Features.FeatureEntry")
+    pairs = tf.io.encode_proto(
+        tf.ones(tf.stack([n, k, 2]), tf.int32), [keys, values], ["key", "value"], "tensorflow.Features.FeatureEntry"
+    )
     features = tf.io.encode_proto(tf.fill(tf.stack([n, 1]), k), [pairs], ["feature"], "tensorflow.Features")
     return tf.io.encode_proto(_ones(n), [features[:, None]], ["features"], "tensorflow.Example")
 
 
-def feature_description(num_fields: int, num_numeric: int = 0):
+def feature_description(num_fields: int, num_numeric: int = 0) -> Dict[str, tf.io.FixedLenFeature]:
     desc = {"label": tf.io.FixedLenFeature([], tf.float32), "ids": tf.io.FixedLenFeature([num_fields], tf.int64)}
     if num_numeric:
         desc["dense"] = tf.io.FixedLenFeature([num_numeric], tf.float32)
     return desc
 
 
-def parse_examples(serialized, num_fields: int, num_numeric: int = 0):
+def parse_examples(
+    serialized: tf.Tensor, num_fields: int, num_numeric: int = 0
+) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
     """(batch,) serialized Examples -> ({"ids": int32 (batch, F)[, "dense"]}, label (batch, 1))."""
     parsed = tf.io.parse_example(serialized, feature_description(num_fields, num_numeric))
     features = {"ids": tf.cast(parsed["ids"], tf.int32)}

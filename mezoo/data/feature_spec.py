@@ -1,4 +1,4 @@
-"""`feature_spec.json`: what the converter wrote and what models, pipeline and exporter read.
+"""`feature_spec.json`: what the converter wrote and what models, the input pipeline and `mezoo.export` read.
 
 Layout (DESIGN.md): format_version, dataset, label, fields (name, kind, source, optional
 transform, vocab_size, vocabulary), numeric, splits (files glob relative to the spec's
@@ -10,7 +10,7 @@ import copy
 import glob as _glob
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, cast
 
 FORMAT_VERSION = 1
 SPEC_NAME = "feature_spec.json"
@@ -20,7 +20,7 @@ def _is_remote(path: str) -> bool:
     return "://" in path
 
 
-def _gfile():
+def _gfile() -> Any:
     import tensorflow as tf  # remote file systems (s3:// via tensorflow-io) need TensorFlow
 
     try:
@@ -33,7 +33,8 @@ def _gfile():
 def read_text(path: str) -> str:
     if _is_remote(path):
         with _gfile().GFile(path, "r") as f:
-            return f.read()
+            text: str = f.read()
+            return text
     with open(path, encoding="utf-8") as f:
         return f.read()
 
@@ -46,7 +47,7 @@ class FeatureSpec:
     `directory` is where relative paths (shards, vocabularies) are resolved; it may be s3://.
     """
 
-    def __init__(self, data: Dict, directory: str = "."):
+    def __init__(self, data: Dict[str, Any], directory: str = "."):
         data = copy.deepcopy(data)
         version = data.get("format_version", FORMAT_VERSION)
         if version != FORMAT_VERSION:
@@ -84,7 +85,7 @@ class FeatureSpec:
         directory = path.rsplit("/", 1)[0] if "/" in path else "."
         return cls(data, directory)
 
-    def to_dict(self) -> Dict:
+    def to_dict(self) -> Dict[str, Any]:
         return copy.deepcopy(self._data)
 
     def save(self, path: str) -> str:
@@ -101,27 +102,27 @@ class FeatureSpec:
     # -- contents -------------------------------------------------------------------------
     @property
     def dataset(self) -> str:
-        return self._data.get("dataset", "")
+        return cast(str, self._data.get("dataset", ""))
 
     @property
     def label(self) -> str:
-        return self._data["label"]
+        return cast(str, self._data["label"])
 
     @property
-    def fields(self) -> List[Dict]:
-        return self._data["fields"]
+    def fields(self) -> List[Dict[str, Any]]:
+        return cast(List[Dict[str, Any]], self._data["fields"])
 
     @property
-    def numeric(self) -> List[Dict]:
-        return self._data["numeric"]
+    def numeric(self) -> List[Dict[str, Any]]:
+        return cast(List[Dict[str, Any]], self._data["numeric"])
 
     @property
-    def splits(self) -> Dict[str, Dict]:
-        return self._data["splits"]
+    def splits(self) -> Dict[str, Dict[str, Any]]:
+        return cast(Dict[str, Dict[str, Any]], self._data["splits"])
 
     @property
-    def preprocessing(self) -> Dict:
-        return self._data.get("preprocessing", {})
+    def preprocessing(self) -> Dict[str, Any]:
+        return cast(Dict[str, Any], self._data.get("preprocessing", {}))
 
     @property
     def field_names(self) -> List[str]:
@@ -139,7 +140,7 @@ class FeatureSpec:
     def num_fields(self) -> int:
         return len(self.fields)
 
-    def field(self, name: str) -> Dict:
+    def field(self, name: str) -> Dict[str, Any]:
         for f in self.fields:
             if f["name"] == name:
                 return f
@@ -156,7 +157,7 @@ class FeatureSpec:
     def compression(self, split: str) -> Optional[str]:
         entry = self._split(split)
         if "compression" in entry:
-            return entry["compression"] or None
+            return cast(Optional[str], entry["compression"] or None)
         return "GZIP" if entry["files"].endswith(".gz") else None
 
     def files(self, split: str) -> List[str]:
@@ -177,14 +178,16 @@ class FeatureSpec:
         """Kept tokens of a field in id order (id = position + 1), as bytes."""
         return read_vocabulary(self.resolve(self.field(name)["vocabulary"]))
 
-    def _split(self, split: str) -> Dict:
+    def _split(self, split: str) -> Dict[str, Any]:
         if split not in self.splits:
             raise KeyError(f"no split {split!r} in the feature spec (has {sorted(self.splits)})")
         return self.splits[split]
 
     def __repr__(self) -> str:
-        return (f"FeatureSpec(dataset={self.dataset!r}, fields={self.num_fields}, "
-                f"numeric={len(self.numeric)}, splits={ {k: v.get('rows') for k, v in self.splits.items()} })")
+        return (
+            f"FeatureSpec(dataset={self.dataset!r}, fields={self.num_fields}, "
+            f"numeric={len(self.numeric)}, splits={ {k: v.get('rows') for k, v in self.splits.items()} })"
+        )
 
 
 # Vocabulary files hold one token per line in id order (first line = id 1). Tokens are raw
@@ -199,9 +202,9 @@ def unescape_token(line: bytes) -> bytes:
         return line
     out, i = bytearray(), 0
     while i < len(line):
-        c = line[i:i + 1]
+        c = line[i : i + 1]
         if c == b"\\" and i + 1 < len(line):
-            nxt = line[i + 1:i + 2]
+            nxt = line[i + 1 : i + 2]
             out += {b"n": b"\n", b"r": b"\r"}.get(nxt, nxt)
             i += 2
         else:
@@ -210,18 +213,23 @@ def unescape_token(line: bytes) -> bytes:
     return bytes(out)
 
 
-def write_vocabulary(path: str, tokens: List[bytes]) -> None:
+def vocabulary_bytes(tokens: Sequence[bytes]) -> bytes:
+    """The contents of a vocabulary file: each token escaped, one per line, in id order."""
+    return b"".join(escape_token(t) + b"\n" for t in tokens)
+
+
+def write_vocabulary(path: str, tokens: Sequence[bytes]) -> None:
+    """Writes a vocabulary file (`vocabulary_bytes`) under a temporary name, then renames it."""
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
-        for t in tokens:
-            f.write(escape_token(t) + b"\n")
+        f.write(vocabulary_bytes(tokens))
     os.replace(tmp, path)
 
 
 def read_vocabulary(path: str) -> List[bytes]:
     if _is_remote(path):
         with _gfile().GFile(path, "rb") as f:
-            data = f.read()
+            data: bytes = f.read()
     else:
         with open(path, "rb") as f:
             data = f.read()

@@ -11,7 +11,7 @@ Under `tf.distribute`, pass the `InputContext` (or use `dataset_fn`): each input
 reads its own subset of the files and batches with the per-replica batch size.
 """
 
-from typing import Optional
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -22,13 +22,13 @@ from mezoo.data.feature_spec import FeatureSpec
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def _ensure_remote_filesystems(paths):
+def _ensure_remote_filesystems(paths: List[str]) -> None:
     if any(p.startswith("s3://") for p in paths):
         import tensorflow_io  # noqa: F401  (registers the s3:// file system)
 
 
 def make_dataset(
-    spec,
+    spec: Union[FeatureSpec, str],
     split: str,
     batch_size: int,
     training: Optional[bool] = None,
@@ -64,8 +64,10 @@ def make_dataset(
     if input_context is not None:
         n, i = input_context.num_input_pipelines, input_context.input_pipeline_id
         if len(files) < n:
-            raise ValueError(f"split {split!r} has {len(files)} shard(s) for {n} input pipelines: "
-                             "convert with more shards (--rows_per_shard)")
+            raise ValueError(
+                f"split {split!r} has {len(files)} shard(s) for {n} input pipelines: "
+                "convert with more shards (--rows_per_shard)"
+            )
         files = files[i::n]
         batch_size = input_context.get_per_replica_batch_size(batch_size)
     compression = spec.compression(split) or ""
@@ -78,15 +80,19 @@ def make_dataset(
     window_shuffle = training and shuffle_buffer > batch_size
     window = max(batch_size, shuffle_buffer // batch_size * batch_size)
 
-    def records(f):
+    def records(f: tf.Tensor) -> tf.data.Dataset:
         data = tf.data.TFRecordDataset(f, compression_type=compression, buffer_size=1 << 20)
         # Window shuffle: each file's reader also cuts its records into windows, so that the
         # per-record work runs in the interleave's parallel readers, not in one batch op after it.
         return data.batch(window) if window_shuffle else data
 
-    ds = ds.interleave(records, cycle_length=cycle, block_length=1, num_parallel_calls=AUTOTUNE,
-                       deterministic=deterministic)
-    parse = lambda s: parse_examples(s, num_fields, num_numeric)  # noqa: E731
+    ds = ds.interleave(
+        records, cycle_length=cycle, block_length=1, num_parallel_calls=AUTOTUNE, deterministic=deterministic
+    )
+
+    def parse(serialized: tf.Tensor) -> Tuple[Any, tf.Tensor]:
+        return parse_examples(serialized, num_fields, num_numeric)
+
     if repeat:
         ds = ds.repeat(num_epochs)
     if window_shuffle:
@@ -96,13 +102,15 @@ def make_dataset(
         # already shuffled train rows uniformly over the shards, so rows of one file are as
         # random as rows of several, and file order is shuffled every pass.
         base_seed = seed if seed is not None else int(np.random.randint(0, 2**31 - 1))
-        ds = ds.enumerate().map(lambda i, s: _permute(parse(s), base_seed, i), num_parallel_calls=AUTOTUNE,
-                                deterministic=deterministic)
+        ds = ds.enumerate().map(
+            lambda i, s: _permute(parse(s), base_seed, i), num_parallel_calls=AUTOTUNE, deterministic=deterministic
+        )
         ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
         ds = ds.shuffle(max(2, window // batch_size), seed=seed, reshuffle_each_iteration=True)
     else:
-        ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE,
-                      deterministic=deterministic)
+        ds = ds.batch(
+            batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE, deterministic=deterministic
+        )
         ds = ds.map(parse, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     options = tf.data.Options()
     options.deterministic = deterministic
@@ -110,15 +118,20 @@ def make_dataset(
     return ds.prefetch(AUTOTUNE)
 
 
-def _permute(batch, seed, index):
+def _permute(batch: Tuple[Any, tf.Tensor], seed: int, index: tf.Tensor) -> Tuple[Any, tf.Tensor]:
     features, labels = batch
     n = tf.shape(labels)[0]
     order = tf.argsort(tf.random.stateless_uniform([n], seed=tf.stack([tf.cast(seed, tf.int64), index])))
-    return tf.nest.map_structure(lambda t: tf.gather(t, order), (features, labels))
+    permuted: Tuple[Any, tf.Tensor] = tf.nest.map_structure(lambda t: tf.gather(t, order), (features, labels))
+    return permuted
 
 
-def dataset_fn(spec, split: str, global_batch_size: int, **kwargs):
+def dataset_fn(
+    spec: Union[FeatureSpec, str], split: str, global_batch_size: int, **kwargs: Any
+) -> Callable[[tf.distribute.InputContext], tf.data.Dataset]:
     """For `strategy.distribute_datasets_from_function`: a function of the InputContext."""
-    def fn(input_context: tf.distribute.InputContext):
+
+    def fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
         return make_dataset(spec, split, global_batch_size, input_context=input_context, **kwargs)
+
     return fn

@@ -11,6 +11,8 @@ from typing import List, Tuple
 
 import tensorflow as tf
 
+from mezoo.data.feature_spec import FeatureSpec
+
 READ_ERRORS = (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError)
 
 
@@ -23,7 +25,7 @@ def _short(error: Exception) -> str:
     return re.sub(r"\{\{.*?\}\}\s*", "", message).split(" [Op:")[0][:300]
 
 
-def unreadable_shards(spec, split: str, batch_size: int = 65536) -> List[Tuple[str, int, str]]:
+def unreadable_shards(spec: FeatureSpec, split: str, batch_size: int = 65536) -> List[Tuple[str, int, str]]:
     """`(path, records read before the failure, error)` for each shard of `split` that fails to read."""
     compression = spec.compression(split) or ""
     bad = []
@@ -39,12 +41,16 @@ def unreadable_shards(spec, split: str, batch_size: int = 65536) -> List[Tuple[s
     return bad
 
 
-def shard_read_error(spec, split: str, error: Exception) -> Exception:
+def shard_read_error(spec: FeatureSpec, split: str, error: Exception) -> Exception:
     """A `ShardReadError` naming the damaged shard(s) of `split`, or `error` itself if every shard reads."""
     bad = unreadable_shards(spec, split)
     if not bad:
         return error
-    lines = [f"split {split!r}: {len(bad)} shard(s) can't be read (re-convert, or check with "
-             f"python -m tfrecord_tools.inspect {spec.directory}):"]
-    lines += [f"  {path}: corrupted or truncated after {records} good records: {message}" for path, records, message in bad]
+    lines = [
+        f"split {split!r}: {len(bad)} shard(s) can't be read (re-convert, or check with "
+        f"python -m tfrecord_tools.inspect {spec.directory}):"
+    ]
+    lines += [
+        f"  {path}: corrupted or truncated after {records} good records: {message}" for path, records, message in bad
+    ]
     return ShardReadError("\n".join(lines))

@@ -24,10 +24,13 @@ import re
 import shutil
 import tempfile
 import weakref
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
+import numpy.typing as npt
 import tensorflow as tf
+
+from mezoo.data.feature_spec import FeatureSpec
 
 LOG_SQUARE_BUCKET = "log_square_bucket"
 MISSING_INT = np.iinfo(np.int64).min  # the missing integer token inside the int64 tables
@@ -35,7 +38,7 @@ INTEGER_PATTERN = "-?[0-9]{1,18}"  # what integer fields accept (int64-safe); ""
 
 
 @functools.lru_cache(maxsize=None)
-def log_square_thresholds(max_value: int = np.iinfo(np.int64).max) -> np.ndarray:
+def log_square_thresholds(max_value: int = np.iinfo(np.int64).max) -> npt.NDArray[np.int64]:
     """t_1, t_2, ...: t_k = the smallest integer v with floor(ln(v)^2) >= k, all <= max_value."""
     ctx = decimal.Context(prec=60)
     out, k = [], 1
@@ -48,14 +51,14 @@ def log_square_thresholds(max_value: int = np.iinfo(np.int64).max) -> np.ndarray
     return np.asarray(out, dtype=np.int64)
 
 
-def log_square_bucket_reference(values) -> np.ndarray:
+def log_square_bucket_reference(values: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Numpy/integer reference: v > 2 -> floor(ln(v)^2) via the thresholds, else v - 2."""
     v = np.asarray(values, dtype=np.int64)
     bucket = np.searchsorted(log_square_thresholds(), v, side="right").astype(np.int64)
     return np.where(v > 2, bucket, v - 2)
 
 
-def log_square_bucket(values):
+def log_square_bucket(values: Any) -> tf.Tensor:
     """TF op: int64 values of any shape -> their log-square buckets (int64)."""
 
     values = tf.convert_to_tensor(values, tf.int64)
@@ -66,7 +69,7 @@ def log_square_bucket(values):
     return tf.reshape(bucket, tf.shape(values))
 
 
-def integer_tokens_to_keys(tokens: Sequence[bytes]) -> np.ndarray:
+def integer_tokens_to_keys(tokens: Sequence[bytes]) -> npt.NDArray[np.int64]:
     """Vocabulary tokens of an integer field (decimal strings, b'' = missing) -> int64 keys."""
     return np.asarray([MISSING_INT if t == b"" else int(t) for t in tokens], dtype=np.int64)
 
@@ -83,7 +86,7 @@ def _escape_key(token: bytes) -> bytes:
     return token.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
 
 
-def write_table_file(path: str, field: Dict, vocabulary: Sequence[bytes]) -> Dict:
+def write_table_file(path: str, field: Dict[str, Any], vocabulary: Sequence[bytes]) -> Dict[str, Any]:
     """Writes one field's lookup table as `key<TAB>id` lines (ids 1.. in vocabulary order).
 
     The spec's vocabulary files can't feed `TextFileInitializer` themselves: the missing token
@@ -109,8 +112,13 @@ def write_table_file(path: str, field: Dict, vocabulary: Sequence[bytes]) -> Dic
     with open(tmp, "wb") as f:
         f.writelines(lines)
     os.replace(tmp, path)
-    return {"name": field["name"], "file": os.path.basename(path), "ids": len(vocabulary), "lines": len(lines),
-            "escaped": escaped}
+    return {
+        "name": field["name"],
+        "file": os.path.basename(path),
+        "ids": len(vocabulary),
+        "lines": len(lines),
+        "escaped": escaped,
+    }
 
 
 class RawToIds(tf.Module):
@@ -139,7 +147,7 @@ class RawToIds(tf.Module):
         [[1], [2], [0]]
     """
 
-    def __init__(self, fields: List[Dict], directory: str):
+    def __init__(self, fields: List[Dict[str, Any]], directory: str):
         super().__init__(name="raw_to_ids")
         with open(os.path.join(directory, TABLES_MANIFEST), encoding="utf-8") as f:
             manifest = {entry["name"]: entry for entry in json.load(f)["fields"]}
@@ -152,18 +160,26 @@ class RawToIds(tf.Module):
             if entry is None:
                 raise ValueError(f"no lookup table for field {field['name']!r} in {directory}")
             if int(field.get("vocab_size", entry["ids"] + 1)) != entry["ids"] + 1:
-                raise ValueError(f"field {field['name']!r}: vocab_size {field['vocab_size']} but the table "
-                                 f"{entry['file']} has {entry['ids']} ids (+1 OOV)")
+                raise ValueError(
+                    f"field {field['name']!r}: vocab_size {field['vocab_size']} but the table "
+                    f"{entry['file']} has {entry['ids']} ids (+1 OOV)"
+                )
             integer = self.is_integer(field)
             initializer = tf.lookup.TextFileInitializer(
-                os.path.join(directory, entry["file"]), tf.int64 if integer else tf.string, 0, tf.int64, 1,
-                delimiter="\t", vocab_size=entry["lines"])
+                os.path.join(directory, entry["file"]),
+                tf.int64 if integer else tf.string,
+                0,
+                tf.int64,
+                1,
+                delimiter="\t",
+                vocab_size=entry["lines"],
+            )
             tables.append(tf.lookup.StaticHashTable(initializer, default_value=tf.constant(0, tf.int64)))
             self.escaped.append(bool(entry["escaped"]))
         self.tables = tables
 
     @staticmethod
-    def is_integer(field: Dict) -> bool:
+    def is_integer(field: Dict[str, Any]) -> bool:
         if field.get("source") == "integer":
             transform = field.get("transform", LOG_SQUARE_BUCKET)
             if transform != LOG_SQUARE_BUCKET:
@@ -172,7 +188,7 @@ class RawToIds(tf.Module):
         return False
 
     @staticmethod
-    def write_tables(fields: List[Dict], vocabularies: List[Sequence[bytes]], directory: str) -> str:
+    def write_tables(fields: List[Dict[str, Any]], vocabularies: Sequence[Sequence[bytes]], directory: str) -> str:
         """One `key<TAB>id` table file per field plus the `tables.json` manifest, in `directory`."""
         if len(fields) != len(vocabularies):
             raise ValueError("one vocabulary per field is needed")
@@ -181,8 +197,10 @@ class RawToIds(tf.Module):
         for i, (field, vocab) in enumerate(zip(fields, vocabularies)):
             vocab = list(vocab)
             if int(field.get("vocab_size", len(vocab) + 1)) != len(vocab) + 1:
-                raise ValueError(f"field {field['name']!r}: vocab_size {field['vocab_size']} but "
-                                 f"{len(vocab)} vocabulary tokens (+1 OOV)")
+                raise ValueError(
+                    f"field {field['name']!r}: vocab_size {field['vocab_size']} but "
+                    f"{len(vocab)} vocabulary tokens (+1 OOV)"
+                )
             # numbered: field names may hold characters a file name can't, or differ only in case
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", str(field["name"]))[:64]
             entries.append(write_table_file(os.path.join(directory, f"{i:04d}_{safe}.tsv"), field, vocab))
@@ -191,11 +209,13 @@ class RawToIds(tf.Module):
         return directory
 
     @classmethod
-    def from_vocabularies(cls, fields: List[Dict], vocabularies: List[Sequence[bytes]],
-                          directory: Optional[str] = None) -> "RawToIds":
+    def from_vocabularies(
+        cls, fields: List[Dict[str, Any]], vocabularies: Sequence[Sequence[bytes]], directory: Optional[str] = None
+    ) -> "RawToIds":
         """Writes the table files (into `directory`, else a temporary one) and loads them."""
         temporary = directory is None
-        directory = tempfile.mkdtemp(prefix="mezoo-tables-") if temporary else directory
+        if directory is None:
+            directory = tempfile.mkdtemp(prefix="mezoo-tables-")
         cls.write_tables(fields, vocabularies, directory)
         module = cls(fields, directory)
         if temporary:  # the tables are loaded; the files go with the module
@@ -203,11 +223,11 @@ class RawToIds(tf.Module):
         return module
 
     @classmethod
-    def from_spec(cls, spec, directory: Optional[str] = None) -> "RawToIds":
+    def from_spec(cls, spec: FeatureSpec, directory: Optional[str] = None) -> "RawToIds":
         """From a `FeatureSpec`'s vocabulary files (table files into `directory`, else a temporary one)."""
         return cls.from_vocabularies(spec.fields, [spec.vocabulary(f["name"]) for f in spec.fields], directory)
 
-    def integer_keys(self, raw, assume_valid: bool = False):
+    def integer_keys(self, raw: tf.Tensor, assume_valid: bool = False) -> tf.Tensor:
         """Raw integer strings -> int64 table keys (bucket, MISSING_INT, or an unmatched key)."""
         missing = tf.equal(raw, "")
         if assume_valid:
@@ -219,7 +239,7 @@ class RawToIds(tf.Module):
         invalid_key = tf.constant(MISSING_INT + 1, tf.int64)  # no token maps here: OOV
         return tf.where(missing, tf.constant(MISSING_INT, tf.int64), tf.where(ok, bucket, invalid_key))
 
-    def __call__(self, raw, assume_valid: bool = False):
+    def __call__(self, raw: Union[Any, Dict[str, Any]], assume_valid: bool = False) -> tf.Tensor:
         """(batch, num_fields) raw strings, or a dict name -> (batch,) strings -> (batch, num_fields) ids.
 
         Integer fields are parsed and bucketed together, in one op each, rather than field by
@@ -233,15 +253,17 @@ class RawToIds(tf.Module):
             raw = tf.convert_to_tensor(raw, tf.string)
             columns = [None if i in integer else raw[:, i] for i in range(len(self.names))]
             block = tf.gather(raw, integer, axis=1) if integer else None
-        keys = [None if column is None else (escape_keys(column) if escaped else column)
-                for column, escaped in zip(columns, self.escaped)]
+        keys = [
+            None if column is None else (escape_keys(column) if escaped else column)
+            for column, escaped in zip(columns, self.escaped)
+        ]
         if integer:
             integer_keys = self.integer_keys(block, assume_valid)
             for j, i in enumerate(integer):
                 keys[i] = integer_keys[:, j]
         return tf.stack([table.lookup(key) for table, key in zip(self.tables, keys)], axis=-1)
 
-    def per_field(self, columns, assume_valid: bool = False):
+    def per_field(self, columns: Sequence[tf.Tensor], assume_valid: bool = False) -> List[tf.Tensor]:
         """One raw string tensor per field (any shapes, e.g. each field's distinct values) -> one
         int64 id tensor per field."""
         ids = []
@@ -254,14 +276,14 @@ class RawToIds(tf.Module):
         return ids
 
 
-def escape_keys(raw):
+def escape_keys(raw: tf.Tensor) -> tf.Tensor:
     """The TF twin of `_escape_key`: backslash, TAB, LF and CR as two-character escapes."""
     for char, escape in (("\\\\", "\\\\\\\\"), ("\t", "\\\\t"), ("\n", "\\\\n"), ("\r", "\\\\r")):
         raw = tf.strings.regex_replace(raw, char, escape)
     return raw
 
 
-def field_tokens(fields: List[Dict], raw, assume_valid: bool = True):
+def field_tokens(fields: List[Dict[str, Any]], raw: tf.Tensor, assume_valid: bool = True) -> List[tf.Tensor]:
     """Tokens of a (batch, num_fields) raw string tensor without any vocabulary (pass 1)."""
     out = []
     for i, field in enumerate(fields):

@@ -21,8 +21,7 @@ def converted(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("pipe")
     generate("criteo", 3000, str(base / "train.txt"), seed=3)
-    convert([str(base / "train.txt")], criteo_layout(), base / "out", min_count=2, rows_per_shard=300,
-            dataset="criteo")
+    convert([str(base / "train.txt")], criteo_layout(), base / "out", min_count=2, rows_per_shard=300, dataset="criteo")
     return base / "out"
 
 
@@ -40,6 +39,7 @@ def test_feature_spec_load_save_and_contents(converted, tmp_path):
     with pytest.raises(FileNotFoundError, match="no shard matches"):
         again.files("train")  # shards are resolved relative to the spec's own directory
     from mezoo.models.ctr_model import field_list, numeric_list
+
     assert field_list(spec) == list(zip(spec.field_names, spec.vocab_sizes)) and numeric_list(spec) == []
 
 
@@ -73,7 +73,7 @@ def test_batches_have_the_model_input_layout(converted):
 def test_evaluation_reads_every_row_once_in_order(converted):
     ds = make_dataset(str(converted), "valid", batch_size=128, deterministic=True)
     ids = np.concatenate([f["ids"].numpy() for f, _ in ds])
-    labels = np.concatenate([l.numpy()[:, 0] for _, l in ds])
+    labels = np.concatenate([label.numpy()[:, 0] for _, label in ds])
     want_labels, want_ids, _ = read_split(converted, "valid")
     np.testing.assert_array_equal(ids, want_ids)
     np.testing.assert_array_equal(labels, want_labels)
@@ -86,14 +86,20 @@ def test_deterministic_option_repeats_the_same_order(converted):
 
     a, b = first(10), first(10)
     np.testing.assert_array_equal(a, b)
-    c = np.concatenate([f["ids"].numpy() for f, _ in make_dataset(
-        str(converted), "train", batch_size=64, seed=8, deterministic=True, shuffle_buffer=500).take(10)])
+    c = np.concatenate(
+        [
+            f["ids"].numpy()
+            for f, _ in make_dataset(
+                str(converted), "train", batch_size=64, seed=8, deterministic=True, shuffle_buffer=500
+            ).take(10)
+        ]
+    )
     assert not np.array_equal(a, c)
 
 
 def test_training_repeats_and_shuffles(converted):
     ds = make_dataset(str(converted), "train", batch_size=1000, seed=1, shuffle_buffer=3000)
-    batches = [l.numpy() for _, l in ds.take(5)]  # 5000 rows > 2400 in the split: repeated
+    batches = [label.numpy() for _, label in ds.take(5)]  # 5000 rows > 2400 in the split: repeated
     assert len(batches) == 5 and all(b.shape == (1000, 1) for b in batches)
     _, ids_in_order, _ = read_split(converted, "train")
     got = next(iter(make_dataset(str(converted), "train", batch_size=50, seed=1, shuffle_buffer=3000)))[0]["ids"]
@@ -104,8 +110,7 @@ def test_per_worker_file_sharding(converted):
     seen = []
     for worker in range(2):
         ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=worker, num_replicas_in_sync=4)
-        ds = make_dataset(str(converted), "train", batch_size=64, input_context=ctx, training=False,
-                          deterministic=True)
+        ds = make_dataset(str(converted), "train", batch_size=64, input_context=ctx, training=False, deterministic=True)
         f, _ = next(iter(ds))
         assert f["ids"].shape[0] == 16  # the per-replica batch size
         seen.append(np.concatenate([f["ids"].numpy() for f, _ in ds]))

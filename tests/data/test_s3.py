@@ -33,8 +33,11 @@ def s3_server():
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(300):
             try:
@@ -72,14 +75,24 @@ def test_pipeline_reads_a_converted_directory_from_s3(tmp_path, s3_server):
         print("RESULT", len(files), files[0], spec.rows("train"), len(ids), spec.vocabulary("C1")[:2], flush=True)
         os._exit(0)
     """)
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1",
-               S3_ENDPOINT=s3_server, S3_USE_HTTPS="0", S3_VERIFY_SSL="0", AWS_EC2_METADATA_DISABLED="true")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=300)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")]
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_REGION="us-east-1",
+        S3_ENDPOINT=s3_server,
+        S3_USE_HTTPS="0",
+        S3_VERIFY_SSL="0",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
     _, n_files, first, train_rows, valid_rows, vocab = lines[0].split(" ", 5)
     assert int(n_files) == 3 and first == f"s3://{BUCKET}/conv/train-00000-of-00003.tfrecord.gz"
     assert int(train_rows) == 1200 and int(valid_rows) == 150
     from mezoo.data import FeatureSpec
+
     assert vocab == str(FeatureSpec.load(str(local)).vocabulary("C1")[:2])

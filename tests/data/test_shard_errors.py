@@ -56,8 +56,14 @@ def test_the_trainer_names_the_damaged_shard(damaged, tmp_path):
     directory = tmp_path / "data"
     shutil.copytree(spec.directory, directory)
     copied = str(directory / shard[len(str(spec.directory)) + 1 :])
-    overrides = ["model.num_embedding_sets=2", "model.embedding_dim=4", "model.hidden_units=[8]",
-                 "data.batch_size=256", "train.epochs=1", "train.jit_compile=false"]
+    overrides = [
+        "model.num_embedding_sets=2",
+        "model.embedding_dim=4",
+        "model.hidden_units=[8]",
+        "data.batch_size=256",
+        "train.epochs=1",
+        "train.jit_compile=false",
+    ]
     with pytest.raises(ShardReadError, match=copied.replace("/", ".")):
         train.run("dnn_me_criteo", overrides, run_dir=tmp_path / "run", source=TFRecordSource(directory), verbose=0)
 

@@ -9,8 +9,13 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from mezoo.data.transform import (MISSING_INT, RawToIds, log_square_bucket, log_square_bucket_reference,  # noqa: E402
-                                  log_square_thresholds)
+from mezoo.data.transform import (  # noqa: E402
+    MISSING_INT,
+    RawToIds,
+    log_square_bucket,
+    log_square_bucket_reference,
+    log_square_thresholds,
+)
 
 
 def exact_bucket(v: int) -> int:
@@ -99,16 +104,20 @@ def test_plain_vocabularies_are_not_escaped_and_raw_specials_are_oov(tmp_path):
 
 
 def test_empty_vocabulary_maps_everything_to_oov(tmp_path):
-    fields = [{"name": "s", "source": "string", "vocab_size": 1},
-              {"name": "i", "source": "integer", "transform": "log_square_bucket", "vocab_size": 1}]
+    fields = [
+        {"name": "s", "source": "string", "vocab_size": 1},
+        {"name": "i", "source": "integer", "transform": "log_square_bucket", "vocab_size": 1},
+    ]
     t = RawToIds.from_vocabularies(fields, [[], []], str(tmp_path))
     ids = t(tf.constant([["<empty vocabulary>", ""], ["x", "5"]])).numpy()
     np.testing.assert_array_equal(ids, [[0, 0], [0, 0]])
 
 
 def test_tables_are_assets_of_a_saved_model_and_load_without_their_source(tmp_path):
-    fields = [{"name": "s", "source": "string", "vocab_size": 3},
-              {"name": "i", "source": "integer", "transform": "log_square_bucket", "vocab_size": 3}]
+    fields = [
+        {"name": "s", "source": "string", "vocab_size": 3},
+        {"name": "i", "source": "integer", "transform": "log_square_bucket", "vocab_size": 3},
+    ]
     tables = tmp_path / "tables"
     module = RawToIds.from_vocabularies(fields, [[b"x", b"y\tz"], [b"", b"3"]], str(tables))
     module.serve = tf.function(lambda raw: module(raw), input_signature=[tf.TensorSpec([None, 2], tf.string)])
@@ -128,7 +137,9 @@ def test_from_spec_matches_the_vocabulary_files(tmp_path):
 
     (tmp_path / "vocab").mkdir()
     write_vocabulary(str(tmp_path / "vocab" / "a.txt"), [b"new\nline", b"", b"k"])
-    spec = FeatureSpec({"fields": [{"name": "a", "source": "string", "vocab_size": 4, "vocabulary": "vocab/a.txt"}],
-                        "splits": {}}, str(tmp_path))
+    spec = FeatureSpec(
+        {"fields": [{"name": "a", "source": "string", "vocab_size": 4, "vocabulary": "vocab/a.txt"}], "splits": {}},
+        str(tmp_path),
+    )
     t = RawToIds.from_spec(spec)
     np.testing.assert_array_equal(t(tf.constant([["new\nline"], [""], ["k"], ["new"]])).numpy()[:, 0], [1, 2, 3, 0])

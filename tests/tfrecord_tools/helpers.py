@@ -9,7 +9,8 @@ import numpy as np
 
 
 def convert(files, layout, output, fmt="text", **options):
-    from tfrecord_tools.core import Options, convert as run
+    from tfrecord_tools.core import Options
+    from tfrecord_tools.core import convert as run
     from tfrecord_tools.reader import FileInfo
 
     infos = [f if isinstance(f, FileInfo) else FileInfo(f) for f in files]
@@ -80,7 +81,8 @@ def vocab_file(directory, name):
 def shard_bytes(directory):
     out = {}
     for path in sorted(glob.glob(os.path.join(str(directory), "*"))) + sorted(
-            glob.glob(os.path.join(str(directory), "vocab", "*"))):
+        glob.glob(os.path.join(str(directory), "vocab", "*"))
+    ):
         if os.path.isfile(path) and not path.endswith("summary.json"):
             with open(path, "rb") as f:
                 out[os.path.relpath(path, str(directory))] = f.read()

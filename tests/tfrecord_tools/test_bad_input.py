@@ -27,22 +27,22 @@ def fixture_lines():
     """(line bytes, expected reason or None) in file order; line numbers are 1-based."""
     good = [row(str(k % 2), i1=str(k)).encode() for k in range(6)]
     return [
-        (b"\xef\xbb\xbf" + good[0], None),             # 1: UTF-8 BOM at the start of the file
-        (good[1], None),                               # 2
-        (b"", "empty_line"),                           # 3
+        (b"\xef\xbb\xbf" + good[0], None),  # 1: UTF-8 BOM at the start of the file
+        (good[1], None),  # 2
+        (b"", "empty_line"),  # 3
         (row(ncat=25).encode(), "wrong_column_count"),  # 4: a column short
         (row(c1="caf\xe9").encode("latin-1"), "invalid_utf8"),  # 5: not UTF-8
-        (row(label="").encode(), "missing_label"),      # 6
-        (row(label="2").encode(), "bad_label"),         # 7
-        (row(i1="abc").encode(), "bad_integer"),        # 8
-        (row(i1="3.5").encode(), "bad_integer"),        # 9
+        (row(label="").encode(), "missing_label"),  # 6
+        (row(label="2").encode(), "bad_label"),  # 7
+        (row(i1="abc").encode(), "bad_integer"),  # 8
+        (row(i1="3.5").encode(), "bad_integer"),  # 9
         (row(ncat=27).encode(), "wrong_column_count"),  # 10: a column too many
-        (good[2], None),                               # 11
-        (row(label="yes").encode(), "bad_label"),       # 12
+        (good[2], None),  # 11
+        (row(label="yes").encode(), "bad_label"),  # 12
         (row(i1="12345678901234567890").encode(), "bad_integer"),  # 13: beyond int64
-        (row(c1="ünï").encode(), None),                # 14: UTF-8 is fine
-        (good[3], None),                               # 15
-        (good[4][:37], "truncated_last_line"),          # 16: truncated last line, no newline
+        (row(c1="ünï").encode(), None),  # 14: UTF-8 is fine
+        (good[3], None),  # 15
+        (good[4][:37], "truncated_last_line"),  # 16: truncated last line, no newline
     ]
 
 
@@ -69,8 +69,15 @@ def test_every_line_is_written_or_rejected_with_reason_and_line_number(tmp_path)
     assert summary["rows_rejected"] == len(expected_a) + 1
     assert summary["rows_written"] == summary["rows_read"] - summary["rows_rejected"]
     assert sum(summary["written"].values()) == summary["rows_written"]
-    assert summary["rejected"] == {"empty_line": 1, "wrong_column_count": 2, "invalid_utf8": 1, "missing_label": 1,
-                                   "bad_label": 3, "bad_integer": 3, "truncated_last_line": 1}
+    assert summary["rejected"] == {
+        "empty_line": 1,
+        "wrong_column_count": 2,
+        "invalid_utf8": 1,
+        "missing_label": 1,
+        "bad_label": 3,
+        "bad_integer": 3,
+        "truncated_last_line": 1,
+    }
     assert summary["unterminated_last_line"] == "rejected"
     a, b, c = summary["inputs"]
     assert (a["rows_read"], a["rows_rejected"], a["utf8_bom"], a["final_newline"]) == (16, 11, True, False)
@@ -80,8 +87,9 @@ def test_every_line_is_written_or_rejected_with_reason_and_line_number(tmp_path)
     rejects = (out / "rejects.tsv").read_text(encoding="utf-8").splitlines()
     assert rejects[0] == "file\tline\treason\ttext"
     got = [tuple(r.split("\t", 3)) for r in rejects[1:]]
-    assert [(f, int(n), reason) for f, n, reason, _ in got] == \
-        [(files[0], n, r) for n, r in expected_a] + [(files[2], 6, "bad_label")]
+    assert [(f, int(n), reason) for f, n, reason, _ in got] == [(files[0], n, r) for n, r in expected_a] + [
+        (files[2], 6, "bad_label")
+    ]
     texts = {int(n): t for f, n, _, t in got if f == files[0]}
     assert texts[3] == ""
     assert texts[5].startswith("0\\t5\\t1") and "caf\\xe9" in texts[5]  # tabs and bad bytes escaped
@@ -96,8 +104,11 @@ def test_every_line_is_written_or_rejected_with_reason_and_line_number(tmp_path)
 def test_all_rejected_is_a_clear_error_and_writes_nothing(tmp_path):
     bad = tmp_path / "bad.tsv"
     bad.write_text("x\ty\n\n")
-    with pytest.raises(ConversionError, match=r"no valid rows in .*bad.tsv .*empty_line 1, wrong_column_count 1; "
-                                              r"first: .*bad.tsv line 1: wrong_column_count"):
+    with pytest.raises(
+        ConversionError,
+        match=r"no valid rows in .*bad.tsv .*empty_line 1, wrong_column_count 1; "
+        r"first: .*bad.tsv line 1: wrong_column_count",
+    ):
         convert([str(bad)], criteo_layout(), tmp_path / "out")
     assert os.listdir(tmp_path / "out") == []
 
@@ -130,8 +141,11 @@ def test_rerun_is_byte_identical_and_replaces_a_previous_conversion(tmp_path):
     # again into "one" with other shard sizes: no stale shard of the first run survives
     convert(files, criteo_layout(), tmp_path / "one", min_count=1, rows_per_shard=100, seed=1)
     shards = sorted(os.path.basename(p) for p in glob.glob(str(tmp_path / "one" / "*.tfrecord*")))
-    assert shards == ["test-00000-of-00001.tfrecord.gz", "train-00000-of-00001.tfrecord.gz",
-                      "valid-00000-of-00001.tfrecord.gz"]
+    assert shards == [
+        "test-00000-of-00001.tfrecord.gz",
+        "train-00000-of-00001.tfrecord.gz",
+        "valid-00000-of-00001.tfrecord.gz",
+    ]
 
 
 def test_a_conversion_killed_while_installing_leaves_no_spec_and_the_next_run_cleans_up(tmp_path, monkeypatch):

@@ -39,10 +39,13 @@ def beam_convert(paths, layout, output, **options):
 def assert_equivalent(single_dir, beam_dir, single, beamed, fields):
     # vocabularies: the same files, byte for byte
     for name in fields:
-        assert (beam_dir / "vocab" / f"{name}.txt").read_bytes() == (single_dir / "vocab" / f"{name}.txt").read_bytes(), name
+        assert (beam_dir / "vocab" / f"{name}.txt").read_bytes() == (
+            single_dir / "vocab" / f"{name}.txt"
+        ).read_bytes(), name
     # spec and summary (timings aside)
-    assert json.loads((beam_dir / "feature_spec.json").read_text()) == \
-        json.loads((single_dir / "feature_spec.json").read_text())
+    assert json.loads((beam_dir / "feature_spec.json").read_text()) == json.loads(
+        (single_dir / "feature_spec.json").read_text()
+    )
     assert json.loads((beam_dir / "summary.json").read_text()) == json.loads((single_dir / "summary.json").read_text())
     assert beamed["rejected"] == single["rejected"]
     assert beamed["rows_read"] == beamed["rows_written"] + beamed["rows_rejected"]
@@ -102,12 +105,25 @@ def test_synthetic_with_bad_rows_same_as_single_machine(tmp_path):
     with gzip.open(c, "wb") as f:
         f.write(b"\r\n".join(good[2000:] + [row(label="x").encode()]) + b"\r\n")
     paths = [str(a), str(empty), str(c)]
-    options = dict(min_count=2, seed=11, split=(0.7, 0.2, 0.1), max_vocab_size={"C3": 20, "I5": 9},
-                   rows_per_shard=700, max_rejects_logged=25)
+    options = dict(
+        min_count=2,
+        seed=11,
+        split=(0.7, 0.2, 0.1),
+        max_vocab_size={"C3": 20, "I5": 9},
+        rows_per_shard=700,
+        max_rejects_logged=25,
+    )
     single = convert(paths, criteo_layout(), tmp_path / "single", chunk_bytes=64 << 10, **options)
     beamed = beam_convert(paths, criteo_layout(), tmp_path / "beam", chunk_bytes=40 << 10, **options)
-    assert set(single["rejected"]) == {"empty_line", "wrong_column_count", "invalid_utf8", "missing_label",
-                                       "bad_label", "bad_integer", "truncated_last_line"}
+    assert set(single["rejected"]) == {
+        "empty_line",
+        "wrong_column_count",
+        "invalid_utf8",
+        "missing_label",
+        "bad_label",
+        "bad_integer",
+        "truncated_last_line",
+    }
     fields = [f["name"] for f in criteo_layout().fields]
     assert_equivalent(tmp_path / "single", tmp_path / "beam", single, beamed, fields)
 
@@ -126,9 +142,26 @@ def test_beam_cli_on_a_sample(tmp_path):
         head = [next(f) for _ in range(199)]
     raw.write_bytes(b"".join(head[:50]) + b"2\tbad label\n" + b"".join(head[50:]))
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "tfrecord_tools.beam", "criteo", "--input", str(raw), "--output",
-                           str(out), "--min_count", "1", "--runner", "DirectRunner"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfrecord_tools.beam",
+            "criteo",
+            "--input",
+            str(raw),
+            "--output",
+            str(out),
+            "--min_count",
+            "1",
+            "--runner",
+            "DirectRunner",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "rows_read 200 == rows_written 199 + rows_rejected 1: OK" in proc.stdout
     assert "Beam counters (mezoo.rejects): wrong_column_count 1" in proc.stdout
@@ -137,7 +170,20 @@ def test_beam_cli_on_a_sample(tmp_path):
     spec = FeatureSpec.load(str(out))
     summary = json.loads((out / "summary.json").read_text())
     assert sum(spec.rows(s) for s in spec.splits) == summary["rows_written"]
-    bad = subprocess.run([sys.executable, "-m", "tfrecord_tools.beam", "criteo", "--input",
-                          str(tmp_path / "missing.tsv"), "--output", str(out)], cwd=ROOT, capture_output=True,
-                         text=True, timeout=600)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfrecord_tools.beam",
+            "criteo",
+            "--input",
+            str(tmp_path / "missing.tsv"),
+            "--output",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert bad.returncode == 2 and "input file not found" in bad.stderr and "missing.tsv" in bad.stderr

@@ -25,7 +25,9 @@ def test_a_second_run_on_a_locked_output_fails_at_once_naming_the_holder(tmp_pat
     out.mkdir()
     source = good_file(tmp_path / "a.tsv")
     with core.output_lock(str(out)):
-        with pytest.raises(ConversionError, match=rf"{out} is being written by another conversion \(pid {os.getpid()} "):
+        with pytest.raises(
+            ConversionError, match=rf"{out} is being written by another conversion \(pid {os.getpid()} "
+        ):
             convert([source], criteo_layout(), out, min_count=1)
     assert os.listdir(out) == []  # the second run wrote nothing; the lock file went with its holder
     convert([source], criteo_layout(), out, min_count=1)  # free again
@@ -48,8 +50,9 @@ def test_a_failed_rerun_leaves_the_previous_conversion_untouched(tmp_path, monke
     after = {name: (out / name).read_bytes() for name in ("rejects.tsv", "summary.json", "feature_spec.json")}
     after.update(shard_bytes(out))
     assert after == before
-    assert sorted(os.listdir(out)) == sorted(["rejects.tsv", "summary.json", "feature_spec.json", "vocab"]
-                                             + [k for k in before if ".tfrecord" in k])  # no scratch left
+    assert sorted(os.listdir(out)) == sorted(
+        ["rejects.tsv", "summary.json", "feature_spec.json", "vocab"] + [k for k in before if ".tfrecord" in k]
+    )  # no scratch left
 
 
 def test_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path):
@@ -78,7 +81,9 @@ def test_byte_identical_inputs_are_refused_unless_allowed(tmp_path):
     a = good_file(tmp_path / "a.tsv", rows=30)
     b = tmp_path / "copy.tsv"
     b.write_bytes(open(a, "rb").read())
-    with pytest.raises(ConversionError, match=r"identical contents \(sha256\).*a.tsv = .*copy.tsv.*--allow_duplicate_inputs"):
+    with pytest.raises(
+        ConversionError, match=r"identical contents \(sha256\).*a.tsv = .*copy.tsv.*--allow_duplicate_inputs"
+    ):
         convert([a, str(b)], criteo_layout(), tmp_path / "out", min_count=1)
     assert os.listdir(tmp_path / "out") == []
     summary = convert([a, str(b)], criteo_layout(), tmp_path / "out", min_count=1, allow_duplicate_inputs=True)
@@ -116,5 +121,6 @@ def test_one_file_in_two_given_splits_is_refused(tmp_path):
 
     source = good_file(tmp_path / "a.tsv")
     with pytest.raises(ConversionError, match=r"given for split 'test' and as .*a.tsv for split 'train': one file"):
-        core.unique_inputs([FileInfo(source, split="train"), FileInfo(str(tmp_path / "." / "a.tsv"), split="test")],
-                           print)
+        core.unique_inputs(
+            [FileInfo(source, split="train"), FileInfo(str(tmp_path / "." / "a.tsv"), split="test")], print
+        )

@@ -22,11 +22,18 @@ def test_parquet_equals_csv_and_nulls_are_missing(tmp_path):
     user[::7] = None  # nulls
     count = rng.integers(-3, 5000, n)
     price = np.round(rng.random(n) * 10, 3)
-    table = pa.table({"label": pa.array(label, pa.int64()), "user": pa.array(user, pa.int64()),
-                      "count": pa.array(count, pa.int64()), "price": pa.array(price, pa.float64())})
+    table = pa.table(
+        {
+            "label": pa.array(label, pa.int64()),
+            "user": pa.array(user, pa.int64()),
+            "count": pa.array(count, pa.int64()),
+            "price": pa.array(price, pa.float64()),
+        }
+    )
     pq.write_table(table, tmp_path / "d.parquet", row_group_size=128)
     csv_lines = ["label,user,count,price"] + [
-        f"{l},{'' if u is None else u},{c},{p!r}" for l, u, c, p in zip(label, user, count, price)]
+        f"{y},{'' if u is None else u},{c},{p!r}" for y, u, c, p in zip(label, user, count, price)
+    ]
     (tmp_path / "d.csv").write_text("\n".join(csv_lines) + "\n")
     schema = {"label": "label", "categorical": ["user"], "integer": ["count"], "numeric": ["price"]}
     outs = {}

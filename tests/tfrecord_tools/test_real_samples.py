@@ -11,8 +11,15 @@ tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
 from tests.shared_data import shared_data  # noqa: E402
-from tests.tfrecord_tools.helpers import (convert, exact_bucket_token, expected_ids, independent_vocab,  # noqa: E402
-                                          read_split, sorted_rows, vocab_file)
+from tests.tfrecord_tools.helpers import (  # noqa: E402
+    convert,
+    exact_bucket_token,
+    expected_ids,
+    independent_vocab,
+    read_split,
+    sorted_rows,
+    vocab_file,
+)
 from tfrecord_tools.formats import AVAZU_COLUMNS, avazu_layout, criteo_layout  # noqa: E402
 
 
@@ -65,8 +72,9 @@ def test_avazu_head10k_vocabularies_and_ids(tmp_path):
         assert vocab_file(tmp_path, name) == vocabs[f], name
     assert summary["vocab_sizes"]["hour"] == 2  # all rows are from hour 14102100: one value + OOV
     labels, ids = written_rows(tmp_path)
-    np.testing.assert_array_equal(sorted_rows(labels, ids),
-                                  sorted_rows([int(r[1]) for r in rows], expected_ids(tokens, vocabs)))
+    np.testing.assert_array_equal(
+        sorted_rows(labels, ids), sorted_rows([int(r[1]) for r in rows], expected_ids(tokens, vocabs))
+    )
 
 
 def test_frappe_x1_given_split_matches_bars(tmp_path):
@@ -78,13 +86,18 @@ def test_frappe_x1_given_split_matches_bars(tmp_path):
     (raw / "schema.yaml").write_text(
         "dataset: frappe\nformat: csv\nlabel: label\n"
         "categorical: [user, item, daytime, weekday, isweekend, homework, cost, weather, country, city]\n"
-        "splits: {train: train.csv, valid: valid.csv, test: test.csv}\n")
+        "splits: {train: train.csv, valid: valid.csv, test: test.csv}\n"
+    )
     out = tmp_path / "out"
     import subprocess
     import sys
-    proc = subprocess.run([sys.executable, "-m", "tfrecord_tools.csv", "--schema", str(raw / "schema.yaml"),
-                           "--output", str(out)], capture_output=True, text=True,
-                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "tfrecord_tools.csv", "--schema", str(raw / "schema.yaml"), "--output", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     spec = json.load(open(out / "feature_spec.json"))
     assert {s: spec["splits"][s]["rows"] for s in spec["splits"]} == stats["rows"]

@@ -82,8 +82,9 @@ def test_synthetic_statistics_agree_with_shared_stats():
     assert synthetic.STATS["criteo"]["positive_rate"] == criteo["positive_rate"]
     d = criteo["head100k_integer_describe_mean_std_min_p25_p50_p75_max"]
     assert synthetic.STATS["criteo"]["integer"] == {k: (v[4], v[5], v[2], v[6]) for k, v in d.items()}
-    assert {k: v for k, v in avazu["distinct_raw_full_train"].items() if k != "id"} == \
-        synthetic.STATS["avazu"]["categorical"]
+    assert {k: v for k, v in avazu["distinct_raw_full_train"].items() if k != "id"} == synthetic.STATS["avazu"][
+        "categorical"
+    ]
     assert {k: v[1] for k, v in avazu["head10k_sample_top1_share"].items()} == synthetic.STATS["avazu"]["top1_share"]
     assert {k: v - 2 for k, v in frappe["vocab_incl_padding_oov"].items()} == synthetic.STATS["frappe"]["categorical"]
 
@@ -93,8 +94,9 @@ def test_synthetic_avazu_and_frappe_convert_without_rejects(tmp_path):
     s = convert([str(tmp_path / "avazu.csv")], avazu_layout(), tmp_path / "a", min_count=2)
     assert s["rows_rejected"] == 0 and s["rows_written"] == 3000
     synthetic.generate("frappe", 3000, str(tmp_path / "frappe"), seed=1)
-    proc = run("tfrecord_tools.csv", "--schema", str(tmp_path / "frappe" / "schema.yaml"), "--output",
-               str(tmp_path / "f"))
+    proc = run(
+        "tfrecord_tools.csv", "--schema", str(tmp_path / "frappe" / "schema.yaml"), "--output", str(tmp_path / "f")
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     spec = json.loads((tmp_path / "f" / "feature_spec.json").read_text())
     assert sum(v["rows"] for v in spec["splits"].values()) == 3000 and spec["splits"]["train"]["rows"] == 2100
@@ -113,8 +115,9 @@ def test_inspect_accepts_a_good_directory_and_names_a_truncated_shard(small, tmp
 
     lines = []
     assert inspect_directory(str(small / "out"), out=lines.append) == []
-    assert any(l.strip().startswith("train") and "1,600 rows" in l for l in lines)
+    assert any(line.strip().startswith("train") and "1,600 rows" in line for line in lines)
     import shutil
+
     bad = tmp_path / "bad"
     shutil.copytree(small / "out", bad)
     shard = sorted(bad.glob("train-00001-*"))[0]
@@ -131,9 +134,13 @@ def test_inspect_accepts_a_good_directory_and_names_a_truncated_shard(small, tmp
 
 
 def test_cli_help_explains_every_flag():
-    for tool, own in [("criteo", ["min_count", "split", "seed", "max_vocab_size", "memory_limit", "input"]),
-                      ("avazu", ["min_count"]), ("csv", ["schema"]), ("synthetic", ["dataset", "rows"]),
-                      ("inspect", ["max_rows"])]:
+    for tool, own in [
+        ("criteo", ["min_count", "split", "seed", "max_vocab_size", "memory_limit", "input"]),
+        ("avazu", ["min_count"]),
+        ("csv", ["schema"]),
+        ("synthetic", ["dataset", "rows"]),
+        ("inspect", ["max_rows"]),
+    ]:
         proc = run(f"tfrecord_tools.{tool}", "--help")
         assert proc.returncode in (0, 1) and "Try --helpfull" in proc.stdout, proc.stderr[-2000:]  # absl exits 1
         text = proc.stdout
@@ -145,8 +152,21 @@ def test_cli_help_explains_every_flag():
 
 
 def test_cli_criteo_end_to_end_and_errors(small, tmp_path):
-    proc = run("tfrecord_tools.criteo", "--input", str(small / "train.txt"), "--output", str(tmp_path / "o"),
-               "--min_count", "3", "--split", "0.5,0.5", "--max_vocab_size", "50,C1=5", "--seed", "4")
+    proc = run(
+        "tfrecord_tools.criteo",
+        "--input",
+        str(small / "train.txt"),
+        "--output",
+        str(tmp_path / "o"),
+        "--min_count",
+        "3",
+        "--split",
+        "0.5,0.5",
+        "--max_vocab_size",
+        "50,C1=5",
+        "--seed",
+        "4",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "criteo: read 2,000 rows, wrote 2,000, rejected 0" in proc.stdout and "scale  10:" in proc.stdout
     spec = json.loads((tmp_path / "o" / "feature_spec.json").read_text())
@@ -155,8 +175,17 @@ def test_cli_criteo_end_to_end_and_errors(small, tmp_path):
     assert sizes["C1"] == 5 and max(sizes.values()) <= 50
     proc = run("tfrecord_tools.criteo", "--input", str(tmp_path / "missing.txt"), "--output", str(tmp_path / "p"))
     assert proc.returncode == 2 and "input file not found" in proc.stderr and "missing.txt" in proc.stderr
-    proc = run("tfrecord_tools.criteo", "--input", str(small / "train.txt"), "--output", str(tmp_path / "q"),
-               "--memory_limit", "10KB")
-    assert proc.returncode == 2 and "--memory_limit" in proc.stderr and not (tmp_path / "q" / "feature_spec.json").exists()
+    proc = run(
+        "tfrecord_tools.criteo",
+        "--input",
+        str(small / "train.txt"),
+        "--output",
+        str(tmp_path / "q"),
+        "--memory_limit",
+        "10KB",
+    )
+    assert (
+        proc.returncode == 2 and "--memory_limit" in proc.stderr and not (tmp_path / "q" / "feature_spec.json").exists()
+    )
     proc = run("tfrecord_tools.avazu", "--input", str(small / "train.txt"), "--output", str(tmp_path / "r"))
     assert proc.returncode == 2 and "header is not Avazu" in proc.stderr
