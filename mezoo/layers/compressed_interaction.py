@@ -140,4 +140,3 @@ class CompressedInteraction(keras.layers.Layer):
             }
         )
         return config
-

@@ -113,7 +113,9 @@ class Cross(keras.layers.Layer):
             if dim % self.field_blocks:
                 raise ValueError(f"Cross: field_blocks={self.field_blocks} does not divide the width {dim}")
             self.block_scale = self.add_weight(
-                name="block_scale", shape=set_shape((self.field_blocks, self.field_blocks), self.num_sets), initializer="ones"
+                name="block_scale",
+                shape=set_shape((self.field_blocks, self.field_blocks), self.num_sets),
+                initializer="ones",
             )
 
     def _blocks(self, weight):

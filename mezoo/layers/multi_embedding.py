@@ -64,9 +64,7 @@ class MultiEmbedding(keras.layers.Layer):
         if int(embedding_dim) < 1 or int(num_sets) < 1:
             raise ValueError(f"embedding_dim and num_sets must be >= 1, got {embedding_dim}, {num_sets}")
         if field_names is not None and len(field_names) != len(self.vocab_sizes):
-            raise ValueError(
-                f"field_names has {len(field_names)} names for {len(self.vocab_sizes)} fields"
-            )
+            raise ValueError(f"field_names has {len(field_names)} names for {len(self.vocab_sizes)} fields")
         self.embedding_dim = int(embedding_dim)
         self.num_sets = int(num_sets)
         self.field_names = None if field_names is None else [str(n) for n in field_names]
@@ -90,7 +88,9 @@ class MultiEmbedding(keras.layers.Layer):
         self.embeddings = self.add_weight(
             name="embeddings",
             shape=(self.total_rows, self.num_sets * self.embedding_dim),
-            initializer=per_set_initializer(self.embeddings_initializer, self.num_sets, concat_axis=1, key="embeddings"),
+            initializer=per_set_initializer(
+                self.embeddings_initializer, self.num_sets, concat_axis=1, key="embeddings"
+            ),
             regularizer=self.embeddings_regularizer,
         )
 

@@ -51,7 +51,9 @@ class NumericEmbedding(keras.layers.Layer):
 
     def build(self, input_shape):
         if input_shape[-1] is not None and input_shape[-1] != self.num_fields:
-            raise ValueError(f"NumericEmbedding expects {self.num_fields} numeric fields, got input shape {input_shape}")
+            raise ValueError(
+                f"NumericEmbedding expects {self.num_fields} numeric fields, got input shape {input_shape}"
+            )
         self.embeddings = self.add_weight(
             name="embeddings",
             shape=(self.num_sets, self.num_fields, self.embedding_dim),

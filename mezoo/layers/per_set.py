@@ -88,11 +88,8 @@ def check_set_axis(layer_name: str, shape, num_sets: Optional[int], rank: int) -
     expected = rank + (0 if num_sets is None else 1)
     if len(shape) != expected:
         where = "(batch, ...)" if num_sets is None else f"(batch, num_sets={num_sets}, ...)"
-        raise ValueError(
-            f"{layer_name} expects inputs of rank {expected} {where}; got shape {tuple(shape)}"
-        )
+        raise ValueError(f"{layer_name} expects inputs of rank {expected} {where}; got shape {tuple(shape)}")
     if num_sets is not None and shape[1] is not None and shape[1] != num_sets:
         raise ValueError(
-            f"{layer_name} was built for num_sets={num_sets} but its input has {shape[1]} sets "
-            f"(shape {tuple(shape)})"
+            f"{layer_name} was built for num_sets={num_sets} but its input has {shape[1]} sets (shape {tuple(shape)})"
         )

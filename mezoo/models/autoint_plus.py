@@ -7,9 +7,10 @@ from keras import ops
 
 from mezoo.layers import SelfAttentionInteraction
 from mezoo.models.ctr_model import CTRModel, set_mean_mlp
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("autoint_plus")
 class AutoIntPlus(CTRModel):
     """AutoInt+: stacked multi-head self-attention over fields, plus an MLP (AutoInt paper §5).
 
@@ -66,8 +67,17 @@ class AutoIntPlus(CTRModel):
         mlp_logit = self._head(set_mean_mlp(flat, hidden_units, dropout, sets), name="mlp_logit")
         logit = keras.layers.Add(name="logit")([attention_logit, mlp_logit])
         super().__init__(
-            inputs, logit, fields, sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            logit,
+            fields,
+            sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )
         self.num_attention_layers = int(num_attention_layers)
         self.num_heads = int(num_heads)

@@ -2,13 +2,13 @@
 
 from typing import Optional, Sequence
 
-import keras
 from keras import ops
 
 from mezoo.models.ctr_model import CTRModel, set_mean_mlp
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("dnn")
 class DNN(CTRModel):
     """The paper's DNN (PAPER.md §2).
 
@@ -48,6 +48,15 @@ class DNN(CTRModel):
         flat = ops.reshape(emb, (-1, num_embedding_sets, num_fields * embedding_dim))
         shared = set_mean_mlp(flat, hidden_units, dropout, num_embedding_sets)
         super().__init__(
-            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            self._head(shared),
+            fields,
+            num_embedding_sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )

@@ -2,15 +2,15 @@
 
 from typing import Optional, Sequence
 
-import keras
 from keras import ops
 
 from mezoo.initializers import FanInUniform
 from mezoo.layers import BilinearFusion, FeatureGating
 from mezoo.models.ctr_model import CTRModel, set_mean_mlp, torch_dense_initializer
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("finalmlp")
 class FinalMLP(CTRModel):
     """The paper's FinalMLP (PAPER.md §2).
 
@@ -88,8 +88,17 @@ class FinalMLP(CTRModel):
             name="logit",
         )(*streams)
         super().__init__(
-            inputs, logit, fields, sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            logit,
+            fields,
+            sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )
         self.stream2_hidden_units = None if stream2_hidden_units is None else stream2_units
         self.num_heads = int(num_heads)
