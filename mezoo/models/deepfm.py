@@ -34,7 +34,10 @@ class DeepFM(CTRModel):
             the 1-wide first-order table still decays in full).
 
     Example:
+    >>> import numpy as np
     >>> model = DeepFM([("user", 100), ("item", 50), ("hour", 24)], num_embedding_sets=4)
+    >>> tuple(model({"ids": np.array([[1, 2, 3]])}).shape)
+    (1, 1)
     """
 
     def __init__(

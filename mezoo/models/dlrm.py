@@ -38,6 +38,7 @@ class DLRM(CTRModel):
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
+    >>> import numpy as np
     >>> model = DLRM([("user", 100), ("item", 50)], num_embedding_sets=2, numeric_fields=["age"])
     >>> tuple(model({"ids": np.array([[1, 2]]), "dense": np.array([[0.5]])}).shape)
     (1, 1)

@@ -36,6 +36,7 @@ class FM(CTRModel):
             the 1-wide first-order table still decays in full).
 
     Example:
+    >>> import numpy as np
     >>> model = FM([("user", 100), ("item", 50)], num_embedding_sets=2)
     >>> tuple(model({"ids": np.array([[1, 2]])}).shape)
     (1, 1)

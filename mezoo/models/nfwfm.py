@@ -30,7 +30,10 @@ class NFwFM(CTRModel):
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
+    >>> import numpy as np
     >>> model = NFwFM([("user", 100), ("item", 50)], num_embedding_sets=4, embedding_dim=50)
+    >>> tuple(model({"ids": np.array([[1, 2]])}).shape)
+    (1, 1)
     """
 
     def __init__(
