@@ -47,8 +47,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    print("mezoo demo: a small multi-embedding model built from mezoo.layers, fitted on GENERATED")
-    print("data (signal in field-pair interactions). The trainer is `python -m mezoo.train`.\n")
+    print("mezoo demo: a small multi-embedding model built from mezoo.layers, fitted with Keras on")
+    print("GENERATED data (signal in field-pair interactions). The trainer is `python -m mezoo.train`.\n")
     keras.utils.set_random_seed(args.seed)
     vocab_sizes = [20, 50, 100, 8, 30, 200, 12, 60]
     ids, clicks, prob = planted_click_log(args.rows, vocab_sizes, args.seed)

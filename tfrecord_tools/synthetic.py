@@ -7,11 +7,12 @@
 Rows follow the published statistics of the real data (`STATS`, from ../shared/data/stats:
 cardinalities, top-value shares, Criteo's block-structured missingness, integer quantiles,
 positive rates), with Zipf-like skew over each field's values. Labels come from a planted
-model whose signal lies mostly in field-pair interactions: logit = b + s * (a / sqrt(F) *
-sum_f w_f[x_f] + sum_{(f,g) in P} <u_f[x_f], v_g[x_g]> / sqrt(2|P|)) over a fixed random set P
-of field pairs (|P| = --pairs, default max(3, F // 2)), with s = --signal (1), a = --first_order
-(0.3) and b set to hit the published positive rate. The planted model's AUC on held-out rows (generated the
-same way, not written) is the ceiling a learner is measured against; it is written beside
+model (`tfrecord_tools.planted.PlantedModel`) whose signal lies mostly in field-pair
+interactions: logit = b + s * (a / sqrt(F) * sum_f w_f[x_f] + sum_{(f,g) in P} <u_f[x_f],
+u_g[x_g]> / sqrt(2|P|)) over a fixed random set P of field pairs (|P| = --pairs, default
+max(3, F // 2)), with s = --signal (1), a = --first_order (0.3) and b set to hit the published
+positive rate. The planted model's AUC on held-out rows (generated the same way, not written)
+is the ceiling a learner is measured against; it is written beside
 the data as `<output>.planted.json` (frappe: `<output>/planted.json`). The same seed gives
 the same bytes. Criteo and Avazu outputs ending in .gz are gzip-compressed.
 """
