@@ -2,8 +2,10 @@
 
 `run_layer_test` checks, for one layer class and its arguments: the config round trip (also
 through Keras' registered-name serialization), the symbolic and the eager output shape and
-dtype, one training step that changes the layer's weights, a `mixed_float16` run that agrees
-with float32, and a `.keras` save / load round trip with identical predictions.
+dtype, the number of trainable and non-trainable weights once built, one training step that
+changes the layer's weights, `mixed_float16` and `mixed_bfloat16` runs (float32 variables)
+and a `dtype="bfloat16"` run (bfloat16 variables) that agree with float32, and a `.keras`
+save / load round trip with identical predictions.
 """
 
 import os
@@ -30,6 +32,9 @@ def run_layer_test(
     input_data,
     expected_output_shape,
     tmp_path,
+    *,
+    expected_num_trainable_weights,
+    expected_num_non_trainable_weights,
     expected_output_dtype="float32",
     run_mixed_precision_check=True,
 ):
@@ -57,6 +62,10 @@ def run_layer_test(
     assert tuple(out.shape) == tuple(expected_output_shape)
     assert keras.backend.standardize_dtype(out.dtype) == expected_output_dtype
     assert np.all(np.isfinite(keras.ops.convert_to_numpy(out)))
+    assert len(layer.trainable_weights) == expected_num_trainable_weights, [w.path for w in layer.trainable_weights]
+    assert len(layer.non_trainable_weights) == expected_num_non_trainable_weights, [
+        w.path for w in layer.non_trainable_weights
+    ]
 
     # One training step changes the layer's trainable weights and gives a finite loss.
     layer = layer_cls(**init_kwargs)
@@ -70,19 +79,19 @@ def run_layer_test(
     if before:
         assert any(not np.allclose(b, a) for b, a in zip(before, after)), "no weight of the layer moved"
 
-    # mixed_float16: float16 output, float32 variables, values close to float32.
+    # Lower precision: mixed policies keep float32 variables and compute in 16 bits; a plain
+    # bfloat16 dtype stores the variables in bfloat16 too. Each agrees with float32 within
+    # its format's precision (bfloat16 keeps 8 significant bits, float16 11).
     if run_mixed_precision_check:
-        mixed = layer_cls(**{**init_kwargs, "dtype": "mixed_float16"})
-        mixed(*inputs)
-        mixed.set_weights(layer.get_weights())
-        assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in mixed.weights)
-        mixed_out = mixed(*inputs)
-        assert keras.backend.standardize_dtype(mixed_out.dtype) == "float16"
         reference = keras.ops.convert_to_numpy(layer(*inputs))
-        scale = max(1.0, float(np.abs(reference).max()))
-        np.testing.assert_allclose(
-            keras.ops.convert_to_numpy(mixed_out).astype("float32"), reference, rtol=2e-2, atol=2e-2 * scale
-        )
+        for dtype, variable_dtype, tolerance in (
+            ("mixed_float16", "float32", 2e-2),
+            ("mixed_bfloat16", "float32", 8e-2),
+            ("bfloat16", "bfloat16", 1e-1),
+        ):
+            _assert_close_at_lower_precision(
+                layer_cls, init_kwargs, inputs, layer, reference, dtype, variable_dtype, tolerance
+            )
 
     # .keras round trip.
     path = os.path.join(str(tmp_path), f"{layer_cls.__name__}.keras")
@@ -90,6 +99,27 @@ def run_layer_test(
     loaded = keras.models.load_model(path)
     np.testing.assert_allclose(
         loaded.predict(list(inputs), verbose=0), model.predict(list(inputs), verbose=0), rtol=1e-6, atol=1e-6
+    )
+
+
+def _assert_close_at_lower_precision(
+    layer_cls, init_kwargs, inputs, layer, reference, dtype, variable_dtype, tolerance
+):
+    """`layer_cls` at policy `dtype`, given `layer`'s weights, reproduces `reference` within `tolerance`."""
+    low = layer_cls(**{**init_kwargs, "dtype": dtype})
+    low(*inputs)
+    low.set_weights(layer.get_weights())
+    assert all(keras.backend.standardize_dtype(w.dtype) == variable_dtype for w in low.weights), dtype
+    out = low(*inputs)
+    compute_dtype = dtype.replace("mixed_", "")
+    assert keras.backend.standardize_dtype(out.dtype) == compute_dtype, dtype
+    scale = max(1.0, float(np.abs(reference).max()))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(keras.ops.cast(out, "float32")),
+        reference,
+        rtol=tolerance,
+        atol=tolerance * scale,
+        err_msg=dtype,
     )
 
 

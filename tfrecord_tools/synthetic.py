@@ -7,11 +7,12 @@
 Rows follow the published statistics of the real data (`STATS`, from ../shared/data/stats:
 cardinalities, top-value shares, Criteo's block-structured missingness, integer quantiles,
 positive rates), with Zipf-like skew over each field's values. Labels come from a planted
-model whose signal lies mostly in field-pair interactions: logit = b + s * (a / sqrt(F) *
-sum_f w_f[x_f] + sum_{(f,g) in P} <u_f[x_f], v_g[x_g]> / sqrt(2|P|)) over a fixed random set P
-of field pairs (|P| = --pairs, default max(3, F // 2)), with s = --signal (1), a = --first_order
-(0.3) and b set to hit the published positive rate. The planted model's AUC on held-out rows (generated the
-same way, not written) is the ceiling a learner is measured against; it is written beside
+model (`tfrecord_tools.planted.PlantedModel`) whose signal lies mostly in field-pair
+interactions: logit = b + s * (a / sqrt(F) * sum_f w_f[x_f] + sum_{(f,g) in P} <u_f[x_f],
+u_g[x_g]> / sqrt(2|P|)) over a fixed random set P of field pairs (|P| = --pairs, default
+max(3, F // 2)), with s = --signal (1), a = --first_order (0.3) and b set to hit the published
+positive rate. The planted model's AUC on held-out rows (generated the same way, not written)
+is the ceiling a learner is measured against; it is written beside
 the data as `<output>.planted.json` (frappe: `<output>/planted.json`). The same seed gives
 the same bytes. Criteo and Avazu outputs ending in .gz are gzip-compressed.
 """
@@ -20,95 +21,180 @@ import gzip
 import json
 import math
 import os
-from typing import Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 from absl import app, flags
 
 from mezoo.metrics import auc
+from tfrecord_tools.planted import PlantedModel, sample, zipf_probabilities
 
 # Published statistics (hand-copied numbers from ../shared/data/stats/*.json; tests check that
 # they still agree with those files). Cardinalities are of the full data sets.
-STATS = {
+STATS: Dict[str, Dict[str, Any]] = {
     "criteo": {
         "positive_rate": 0.25622,
         "integer": {  # name: (p50, p75, min, max)
-            "I1": (1, 3, 0, 556), "I2": (3, 40, -2, 18522), "I3": (8, 23, 0, 65535), "I4": (5, 11, 0, 417),
-            "I5": (2213, 10209, 0, 1741128), "I6": (37, 122, 0, 16290), "I7": (3, 11, 0, 8807),
-            "I8": (8, 20, 0, 4677), "I9": (40, 120, 0, 12661), "I10": (1, 1, 0, 6), "I11": (1, 2, 0, 104),
-            "I12": (0, 1, 0, 493), "I13": (5, 13, 0, 6558)},
+            "I1": (1, 3, 0, 556),
+            "I2": (3, 40, -2, 18522),
+            "I3": (8, 23, 0, 65535),
+            "I4": (5, 11, 0, 417),
+            "I5": (2213, 10209, 0, 1741128),
+            "I6": (37, 122, 0, 16290),
+            "I7": (3, 11, 0, 8807),
+            "I8": (8, 20, 0, 4677),
+            "I9": (40, 120, 0, 12661),
+            "I10": (1, 1, 0, 6),
+            "I11": (1, 2, 0, 104),
+            "I12": (0, 1, 0, 493),
+            "I13": (5, 13, 0, 6558),
+        },
         "categorical": {
-            "C1": 1460, "C2": 583, "C3": 10131227, "C4": 2202608, "C5": 305, "C6": 24, "C7": 12517, "C8": 633,
-            "C9": 3, "C10": 93145, "C11": 5683, "C12": 8351593, "C13": 3194, "C14": 27, "C15": 14992,
-            "C16": 5461306, "C17": 10, "C18": 5652, "C19": 2173, "C20": 4, "C21": 7046547, "C22": 18, "C23": 15,
-            "C24": 286181, "C25": 105, "C26": 142572},
+            "C1": 1460,
+            "C2": 583,
+            "C3": 10131227,
+            "C4": 2202608,
+            "C5": 305,
+            "C6": 24,
+            "C7": 12517,
+            "C8": 633,
+            "C9": 3,
+            "C10": 93145,
+            "C11": 5683,
+            "C12": 8351593,
+            "C13": 3194,
+            "C14": 27,
+            "C15": 14992,
+            "C16": 5461306,
+            "C17": 10,
+            "C18": 5652,
+            "C19": 2173,
+            "C20": 4,
+            "C21": 7046547,
+            "C22": 18,
+            "C23": 15,
+            "C24": 286181,
+            "C25": 105,
+            "C26": 142572,
+        },
         "top1_share": {"C1": 0.50, "C5": 0.67, "C8": 0.59, "C9": 0.89, "C17": 0.43, "C23": 0.45},
         # block-structured missingness (head10k): groups missing together, with their rates
-        "missing_groups": [(("I1", "I10"), 0.45), (("I4", "I13"), 0.20), (("I7", "I9", "I11"), 0.049),
-                           (("C3", "C4", "C12", "C16", "C21", "C24"), 0.036), (("C19", "C20", "C25", "C26"), 0.45),
-                           (("I12",), 0.77), (("C22",), 0.82), (("I3",), 0.20), (("I5",), 0.049), (("I6",), 0.25),
-                           (("C6",), 0.13)],
+        "missing_groups": [
+            (("I1", "I10"), 0.45),
+            (("I4", "I13"), 0.20),
+            (("I7", "I9", "I11"), 0.049),
+            (("C3", "C4", "C12", "C16", "C21", "C24"), 0.036),
+            (("C19", "C20", "C25", "C26"), 0.45),
+            (("I12",), 0.77),
+            (("C22",), 0.82),
+            (("I3",), 0.20),
+            (("I5",), 0.049),
+            (("I6",), 0.25),
+            (("C6",), 0.13),
+        ],
     },
     "avazu": {
         "positive_rate": 0.16981,
         "categorical": {
-            "hour": 240, "C1": 7, "banner_pos": 7, "site_id": 4737, "site_domain": 7745, "site_category": 26,
-            "app_id": 8552, "app_domain": 559, "app_category": 36, "device_id": 2686408, "device_ip": 6729486,
-            "device_model": 8251, "device_type": 5, "device_conn_type": 4, "C14": 2626, "C15": 8, "C16": 9,
-            "C17": 435, "C18": 4, "C19": 68, "C20": 172, "C21": 60},
-        "top1_share": {"C1": 0.926, "banner_pos": 0.805, "device_type": 0.927, "device_conn_type": 0.905,
-                       "C15": 0.953, "C16": 0.957, "device_id": 0.872, "app_id": 0.782, "site_id": 0.358,
-                       "C20": 0.623},
-        "decimal": ["C1", "banner_pos", "device_type", "device_conn_type", "C14", "C15", "C16", "C17", "C18",
-                    "C19", "C20", "C21"],
+            "hour": 240,
+            "C1": 7,
+            "banner_pos": 7,
+            "site_id": 4737,
+            "site_domain": 7745,
+            "site_category": 26,
+            "app_id": 8552,
+            "app_domain": 559,
+            "app_category": 36,
+            "device_id": 2686408,
+            "device_ip": 6729486,
+            "device_model": 8251,
+            "device_type": 5,
+            "device_conn_type": 4,
+            "C14": 2626,
+            "C15": 8,
+            "C16": 9,
+            "C17": 435,
+            "C18": 4,
+            "C19": 68,
+            "C20": 172,
+            "C21": 60,
+        },
+        "top1_share": {
+            "C1": 0.926,
+            "banner_pos": 0.805,
+            "device_type": 0.927,
+            "device_conn_type": 0.905,
+            "C15": 0.953,
+            "C16": 0.957,
+            "device_id": 0.872,
+            "app_id": 0.782,
+            "site_id": 0.358,
+            "C20": 0.623,
+        },
+        "decimal": [
+            "C1",
+            "banner_pos",
+            "device_type",
+            "device_conn_type",
+            "C14",
+            "C15",
+            "C16",
+            "C17",
+            "C18",
+            "C19",
+            "C20",
+            "C21",
+        ],
     },
     "frappe": {
         "positive_rate": 0.3333,
         "split_rows": {"train": 202027, "valid": 57722, "test": 28860},
         # vocabulary incl. padding and OOV (BARS): distinct values = size - 2
-        "categorical": {"user": 954, "item": 4082, "daytime": 7, "weekday": 7, "isweekend": 2, "homework": 3,
-                        "cost": 2, "weather": 9, "country": 80, "city": 233},
+        "categorical": {
+            "user": 954,
+            "item": 4082,
+            "daytime": 7,
+            "weekday": 7,
+            "isweekend": 2,
+            "homework": 3,
+            "cost": 2,
+            "weather": 9,
+            "country": 80,
+            "city": 233,
+        },
     },
 }
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("dataset", None, ["criteo", "avazu", "frappe"], "Which raw format and statistics to imitate.")
 flags.DEFINE_integer("rows", None, "Rows to write (frappe: in total over train/valid/test, split 70/20/10).")
-flags.DEFINE_string("output", None, "Output file (criteo: TSV like train.txt; avazu: CSV like train.csv; a .gz "
-                                    "name compresses) or, for frappe, a directory for train/valid/test.csv + "
-                                    "schema.yaml. The planted model's figures go to <output>.planted.json "
-                                    "(frappe: <output>/planted.json).")
+flags.DEFINE_string(
+    "output",
+    None,
+    "Output file (criteo: TSV like train.txt; avazu: CSV like train.csv; a .gz "
+    "name compresses) or, for frappe, a directory for train/valid/test.csv + "
+    "schema.yaml. The planted model's figures go to <output>.planted.json "
+    "(frappe: <output>/planted.json).",
+)
 flags.DEFINE_integer("seed", 0, "Random seed: the same seed and arguments give the same bytes.")
-flags.DEFINE_integer("heldout_rows", 0, "Held-out rows for the planted model's AUC (0: max(20000, rows // 5), "
-                                        "at most 1,000,000).")
+flags.DEFINE_integer(
+    "heldout_rows", 0, "Held-out rows for the planted model's AUC (0: max(20000, rows // 5), at most 1,000,000)."
+)
 flags.DEFINE_float("signal", 1.0, "Scale of the planted logit's variable part (higher: easier, higher AUC).")
-flags.DEFINE_float("first_order", 0.3, "Weight of the planted logit's per-field (additive) part, against the pair "
-                   "interactions' fixed weight: 0.3 leaves almost all the signal to the pairs.")
+flags.DEFINE_float(
+    "first_order",
+    0.3,
+    "Weight of the planted logit's per-field (additive) part, against the pair "
+    "interactions' fixed weight: 0.3 leaves almost all the signal to the pairs.",
+)
 flags.DEFINE_integer("pairs", 0, "Number of planted interacting field pairs (0: max(3, fields // 2)).")
-flags.DEFINE_integer("max_cardinality", 0, "Cap on each categorical field's number of distinct values (0: the "
-                     "published cardinality, capped at 4 x rows). Small samples need a low cap for their planted "
-                     "pair interactions to be learnable from the rows they have.")
-
-
-def _zipf_probs(k: int, top1: float = None, s: float = 1.1) -> np.ndarray:
-    ranks = np.arange(1, k + 1, dtype=np.float64)
-    if top1 is not None and k > 1:
-        lo, hi = 0.0, 8.0
-        for _ in range(60):  # bisection on the exponent for the top value's share
-            s = (lo + hi) / 2
-            p = ranks ** -s
-            if p[0] / p.sum() < top1:
-                lo = s
-            else:
-                hi = s
-    p = ranks ** -s
-    return p / p.sum()
-
-
-def _sample(rng, probs: np.ndarray, n: int) -> np.ndarray:
-    cdf = np.cumsum(probs)
-    cdf /= cdf[-1]
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(probs) - 1).astype(np.int64)
+flags.DEFINE_integer(
+    "max_cardinality",
+    0,
+    "Cap on each categorical field's number of distinct values (0: the "
+    "published cardinality, capped at 4 x rows). Small samples need a low cap for their planted "
+    "pair interactions to be learnable from the rows they have.",
+)
 
 
 def _hex8(values: np.ndarray) -> np.ndarray:
@@ -132,8 +218,16 @@ def _mix(x: np.ndarray, salt: int) -> np.ndarray:
 class Generator:
     """Draws field values (as ranks) and labels for one dataset's statistics."""
 
-    def __init__(self, dataset: str, rows: int, seed: int, signal: float = 1.0, max_cardinality: int = 0,
-                 pairs: int = 0, first_order: float = 0.3):
+    def __init__(
+        self,
+        dataset: str,
+        rows: int,
+        seed: int,
+        signal: float = 1.0,
+        max_cardinality: int = 0,
+        pairs: int = 0,
+        first_order: float = 0.3,
+    ):
         self.dataset, self.stats = dataset, STATS[dataset]
         self.rng = np.random.default_rng(seed)
         self.seed, self.signal, self.first_order = seed, signal, first_order
@@ -144,17 +238,19 @@ class Generator:
         for name, k in self.stats["categorical"].items():
             k_eff = int(min(k, cap))
             self.card[name] = k_eff
-            self.probs[name] = _zipf_probs(k_eff, self.stats.get("top1_share", {}).get(name), s=1.05)
-        # planted model: first-order weights and pair factors over value ranks (+1 slot: missing)
-        dim = 4
+            self.probs[name] = zipf_probabilities(k_eff, self.stats.get("top1_share", {}).get(name), s=1.05)
+        # the planted model, over value ranks (+1 id: missing; integers: 64 log-square buckets)
         self.num_ids = {f: (self.card[f] if f in self.card else 64) + 1 for f in self.fields}
-        self.first = {f: self.rng.normal(0, 1, self.num_ids[f]) for f in self.fields}
-        self.factor = {f: self.rng.normal(0, 1, (self.num_ids[f], dim)) for f in self.fields}
-        n = len(self.fields)
-        all_pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-        picks = self.rng.choice(len(all_pairs), size=min(len(all_pairs), pairs or max(3, n // 2)), replace=False)
-        self.pairs = [all_pairs[p] for p in sorted(picks)]
-        self.bias = None
+        self.planted = PlantedModel(
+            self.rng,
+            [self.num_ids[f] for f in self.fields],
+            self.stats["positive_rate"],
+            pairs=pairs,
+            first_order=first_order,
+            signal=signal,
+        )
+        self.first = dict(zip(self.fields, self.planted.first))
+        self.pairs = self.planted.pairs
 
     def draw(self, n: int):
         """(values: dict field -> int64 ranks or raw integers, missing: dict field -> bool, ids for the model)."""
@@ -168,7 +264,7 @@ class Generator:
                 v = np.where(self.rng.random(n) < 0.02, self.rng.integers(lo, 0, n, endpoint=True), v)
             values[name] = np.clip(v, lo, hi)
         for name in self.stats["categorical"]:
-            values[name] = _sample(self.rng, self.probs[name], n)
+            values[name] = sample(self.rng, self.probs[name], n)
         for name in self.fields:
             missing[name] = np.zeros(n, bool)
         for group, rate in self.stats.get("missing_groups", []):
@@ -187,31 +283,14 @@ class Generator:
         return values, missing, ids
 
     def logits(self, ids) -> np.ndarray:
-        n = len(next(iter(ids.values())))
-        z = np.zeros(n)
-        for f in self.fields:
-            z += self.first_order * self.first[f][ids[f]] / math.sqrt(len(self.fields))
-        for i, j in self.pairs:
-            fi, fj = self.fields[i], self.fields[j]
-            z += (self.factor[fi][ids[fi]] * self.factor[fj][ids[fj]]).sum(1) / math.sqrt(2 * len(self.pairs))
-        z *= self.signal
-        if self.bias is None:  # hit the published positive rate
-            target = self.stats["positive_rate"]
-            lo, hi = -20.0, 20.0
-            for _ in range(60):
-                mid = (lo + hi) / 2
-                if (1 / (1 + np.exp(-(z + mid)))).mean() < target:
-                    lo = mid
-                else:
-                    hi = mid
-            self.bias = (lo + hi) / 2
-        return z + self.bias
+        """The planted logit of rows given as field -> ids (the bias is fitted to the published rate)."""
+        return self.planted.logits([ids[f] for f in self.fields])
 
     def labels(self, logits: np.ndarray) -> np.ndarray:
-        return (self.rng.random(len(logits)) < 1 / (1 + np.exp(-logits))).astype(np.int64)
+        return self.planted.labels(logits)
 
 
-def _write_lines(path: str, columns: List, sep: str, header: str = None) -> None:
+def _write_lines(path: str, columns: List, sep: str, header: Optional[str] = None) -> None:
     """columns: pyarrow string arrays (no nulls) -> delimited lines, written atomically."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -219,7 +298,7 @@ def _write_lines(path: str, columns: List, sep: str, header: str = None) -> None
     last = pc.binary_join_element_wise(columns[-1], pa.array([""] * len(columns[-1]), pa.string()), "\n")
     joined = pc.binary_join_element_wise(*columns[:-1], last, sep)
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32, count=len(joined) + 1, offset=joined.offset * 4)
-    data = joined.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+    data = joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
     if header is not None:
         data = (header + "\n").encode() + data
     tmp = path + ".tmp"
@@ -245,14 +324,23 @@ def _hex_strings(gen: Generator, name: str, ranks: np.ndarray, missing: np.ndarr
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    salt = sum(ord(c) * 131 ** i for i, c in enumerate(name)) + 7919 * gen.seed
+    salt = sum(ord(c) * 131**i for i, c in enumerate(name)) + 7919 * gen.seed
     vocab = _hex8(_mix(np.arange(gen.card[name], dtype=np.uint64), salt))
     s = pa.array(vocab[ranks].astype("S8"), pa.binary()).cast(pa.string())
     return pc.if_else(pa.array(missing), "", s)
 
 
-def generate(dataset: str, rows: int, output: str, seed: int = 0, heldout_rows: int = 0, signal: float = 1.0,
-             max_cardinality: int = 0, first_order: float = 0.3, pairs: int = 0) -> Dict:
+def generate(
+    dataset: str,
+    rows: int,
+    output: str,
+    seed: int = 0,
+    heldout_rows: int = 0,
+    signal: float = 1.0,
+    max_cardinality: int = 0,
+    first_order: float = 0.3,
+    pairs: int = 0,
+) -> Dict:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -298,6 +386,7 @@ def generate(dataset: str, rows: int, output: str, seed: int = 0, heldout_rows: 
                 cols.append(_hex_strings(gen, f, values[f], none))
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         from tfrecord_tools.formats import AVAZU_COLUMNS
+
         _write_lines(output, cols, ",", header=",".join(AVAZU_COLUMNS))
         planted_path = output + ".planted.json"
     else:  # frappe: globally indexed ids, given train/valid/test split
@@ -314,23 +403,31 @@ def generate(dataset: str, rows: int, output: str, seed: int = 0, heldout_rows: 
         for s, a, b in zip(("train", "valid", "test"), bounds[:-1], bounds[1:]):
             _write_lines(os.path.join(output, f"{s}.csv"), [c.slice(a, b - a) for c in cols], ",", header=header)
         with open(os.path.join(output, "schema.yaml"), "w") as f:
-            f.write("dataset: frappe_synthetic\nformat: csv\nheader: true\nlabel: label\n"
-                    f"categorical: [{', '.join(st['categorical'])}]\n"
-                    "splits: {train: train.csv, valid: valid.csv, test: test.csv}\n")
+            f.write(
+                "dataset: frappe_synthetic\nformat: csv\nheader: true\nlabel: label\n"
+                f"categorical: [{', '.join(st['categorical'])}]\n"
+                "splits: {train: train.csv, valid: valid.csv, test: test.csv}\n"
+            )
         planted_path = os.path.join(output, "planted.json")
     p = 1 / (1 + np.exp(-h_logits))
     eps = 1e-12
     info = {
-        "dataset": dataset, "rows": rows, "seed": seed, "signal": signal, "max_cardinality": max_cardinality,
+        "dataset": dataset,
+        "rows": rows,
+        "seed": seed,
+        "signal": signal,
+        "max_cardinality": max_cardinality,
         "first_order": first_order,
         "planted_auc_heldout": round(auc(h_labels, h_logits), 6),
-        "planted_logloss_heldout": round(float(-np.mean(h_labels * np.log(p + eps) + (1 - h_labels) * np.log(1 - p + eps))), 6),
+        "planted_logloss_heldout": round(
+            float(-np.mean(h_labels * np.log(p + eps) + (1 - h_labels) * np.log(1 - p + eps))), 6
+        ),
         "heldout_rows": held,
         "planted_auc_written_rows": round(auc(labels, logits), 6),
         "positive_rate": round(float(labels.mean()), 6),
         "interaction_pairs": [[gen.fields[i], gen.fields[j]] for i, j in gen.pairs],
         "note": "AUC of the true click probabilities on rows drawn like the data but not written: the ceiling "
-                "for a learner trained on the written rows",
+        "for a learner trained on the written rows",
     }
     with open(planted_path + ".tmp", "w") as f:
         json.dump(info, f, indent=1)
@@ -347,11 +444,22 @@ def main(argv):
         for name in ("dataset", "rows", "output"):
             if FLAGS[name].value is None:
                 raise ValueError(f"--{name} is required")
-        info = generate(FLAGS.dataset, FLAGS.rows, FLAGS.output, FLAGS.seed, FLAGS.heldout_rows, FLAGS.signal,
-                        FLAGS.max_cardinality, FLAGS.first_order, FLAGS.pairs)
-        print(f"wrote {FLAGS.rows:,} {FLAGS.dataset} rows to {FLAGS.output}; planted model AUC on "
-              f"{info['heldout_rows']:,} held-out rows {info['planted_auc_heldout']:.4f}, positive rate "
-              f"{info['positive_rate']:.4f}")
+        info = generate(
+            FLAGS.dataset,
+            FLAGS.rows,
+            FLAGS.output,
+            FLAGS.seed,
+            FLAGS.heldout_rows,
+            FLAGS.signal,
+            FLAGS.max_cardinality,
+            FLAGS.first_order,
+            FLAGS.pairs,
+        )
+        print(
+            f"wrote {FLAGS.rows:,} {FLAGS.dataset} rows to {FLAGS.output}; planted model AUC on "
+            f"{info['heldout_rows']:,} held-out rows {info['planted_auc_heldout']:.4f}, positive rate "
+            f"{info['positive_rate']:.4f}"
+        )
 
     run_main(run)
 

@@ -1,7 +1,12 @@
 """Reusable Keras 3 layers for multi-embedding CTR models (keras.ops only: any backend).
 
-Every layer with weights takes `num_sets`: None for one embedding set, or M to hold M
-independent copies of its weights (leading axis M) and run them as one batched computation.
+The embedding layers (`MultiEmbedding`, `NumericEmbedding`) take `num_sets` M >= 1 (1 is a
+single embedding) and always output a set axis: `(batch, M, num_fields, embedding_dim)`.
+The interaction and MLP layers with weights take `num_sets`: None for inputs without a set
+axis, or M to hold M independent copies of their weights (leading axis M) and run them as
+one batched computation on inputs with the set axis at position 1; the weightless ones
+(`FMInteraction`, `InnerProductInteraction`) accept either. `FirstOrderTerm` has no sets:
+it is linear, so per-set copies averaged would be one table again.
 """
 
 from mezoo.layers.bilinear_fusion import BilinearFusion
@@ -9,6 +14,7 @@ from mezoo.layers.compressed_interaction import CompressedInteraction
 from mezoo.layers.cross import Cross
 from mezoo.layers.cross_net import CrossNet
 from mezoo.layers.feature_gating import FeatureGating
+from mezoo.layers.first_order_term import FirstOrderTerm
 from mezoo.layers.fm_interaction import FMInteraction
 from mezoo.layers.fwfm_interaction import FwFMInteraction
 from mezoo.layers.inner_product_interaction import InnerProductInteraction
@@ -24,6 +30,7 @@ __all__ = [
     "CrossNet",
     "FMInteraction",
     "FeatureGating",
+    "FirstOrderTerm",
     "FwFMInteraction",
     "InnerProductInteraction",
     "MLPBlock",

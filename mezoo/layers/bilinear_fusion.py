@@ -1,11 +1,12 @@
 """BilinearFusion: FinalMLP's multi-head bilinear fusion of two streams."""
 
-from typing import Optional
+from typing import Any, Optional
 
 import keras
 from keras import ops
 
 from mezoo.layers.per_set import check_set_axis, per_set_initializer, set_einsum, set_shape
+from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -31,6 +32,7 @@ class BilinearFusion(keras.layers.Layer):
     Output: `(batch, [M,] output_dim)`.
 
     Example:
+    >>> import numpy as np
     >>> fusion = BilinearFusion(output_dim=1, num_heads=2)
     >>> tuple(fusion(np.random.rand(4, 8), np.random.rand(4, 6)).shape)
     (4, 1)
@@ -40,13 +42,13 @@ class BilinearFusion(keras.layers.Layer):
         self,
         output_dim: int = 1,
         num_heads: int = 1,
-        kernel_initializer="glorot_uniform",
-        bilinear_initializer="glorot_normal",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
+        kernel_initializer: Any = "glorot_uniform",
+        bilinear_initializer: Any = "glorot_normal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
         num_sets: Optional[int] = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.output_dim = int(output_dim)
         self.num_heads = int(num_heads)
@@ -58,7 +60,7 @@ class BilinearFusion(keras.layers.Layer):
         self._linear = set_einsum("bmi,mio->bmo", self.num_sets)
         self._bilinear = set_einsum("bmhi,mhijo,bmhj->bmo", self.num_sets)
 
-    def build(self, x_shape, y_shape):
+    def build(self, x_shape: Shape, y_shape: Shape) -> None:
         check_set_axis("BilinearFusion", x_shape, self.num_sets, rank=2)
         check_set_axis("BilinearFusion", y_shape, self.num_sets, rank=2)
         dx, dy = x_shape[-1], y_shape[-1]
@@ -66,7 +68,9 @@ class BilinearFusion(keras.layers.Layer):
             raise ValueError(f"num_heads={self.num_heads} must divide both stream widths {dx} and {dy}")
         hx, hy = dx // self.num_heads, dy // self.num_heads
 
-        def weight(name, shape, initializer, regularizer=None, draw_shape=None):
+        def weight(
+            name: str, shape: Shape, initializer: Any, regularizer: Any = None, draw_shape: Optional[Shape] = None
+        ) -> Any:
             return self.add_weight(
                 name=name,
                 shape=set_shape(shape, self.num_sets),
@@ -86,19 +90,19 @@ class BilinearFusion(keras.layers.Layer):
         )
         self.bias = weight("bias", (self.output_dim,), self.bias_initializer)
 
-    def _split(self, t):
+    def _split(self, t: Tensor) -> Tensor:
         return ops.reshape(t, (*ops.shape(t)[:-1], self.num_heads, t.shape[-1] // self.num_heads))
 
-    def call(self, x, y):
+    def call(self, x: Tensor, y: Tensor) -> Tensor:
         out = ops.einsum(self._linear, x, self.x_kernel) + ops.einsum(self._linear, y, self.y_kernel)
         out = out + ops.einsum(self._bilinear, self._split(x), self.bilinear_kernel, self._split(y))
         return out + self.bias
 
-    def compute_output_shape(self, x_shape, y_shape):
+    def compute_output_shape(self, x_shape: Shape, y_shape: Shape) -> OutputShape:
         return (*x_shape[:-1], self.output_dim)
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> Config:
+        config: Config = super().get_config()
         config.update(
             {
                 "output_dim": self.output_dim,

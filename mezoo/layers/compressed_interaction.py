@@ -1,11 +1,12 @@
 """CompressedInteraction: xDeepFM's Compressed Interaction Network (CIN)."""
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import keras
 from keras import ops
 
 from mezoo.layers.per_set import check_set_axis, per_set_initializer, set_einsum, set_shape
+from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -38,6 +39,7 @@ class CompressedInteraction(keras.layers.Layer):
     `sum(layer_sizes)`, or with `split_half` `sum(s // 2 for s in layer_sizes[:-1]) + layer_sizes[-1]`.
 
     Example:
+    >>> import numpy as np
     >>> cin = CompressedInteraction(layer_sizes=(16, 16))
     >>> tuple(cin(np.random.rand(2, 5, 4)).shape)
     (2, 32)
@@ -47,14 +49,14 @@ class CompressedInteraction(keras.layers.Layer):
         self,
         layer_sizes: Sequence[int] = (16, 16),
         split_half: bool = False,
-        activation="relu",
+        activation: Any = "relu",
         use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
         num_sets: Optional[int] = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.layer_sizes = [int(s) for s in layer_sizes]
         if not self.layer_sizes or min(self.layer_sizes) < 1:
@@ -77,7 +79,7 @@ class CompressedInteraction(keras.layers.Layer):
             return sum(self.layer_sizes)
         return sum(s // 2 for s in self.layer_sizes[:-1]) + self.layer_sizes[-1]
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         check_set_axis("CompressedInteraction", input_shape, self.num_sets, rank=3)
         num_fields = input_shape[-2]
         self.kernels, self.biases = [], []
@@ -106,7 +108,7 @@ class CompressedInteraction(keras.layers.Layer):
             last = i == len(self.layer_sizes) - 1
             prev = size // 2 if self.split_half and not last else size
 
-    def call(self, inputs):
+    def call(self, inputs: Tensor) -> Tensor:
         x0 = h = inputs
         pooled = []
         for i, size in enumerate(self.layer_sizes):
@@ -122,11 +124,11 @@ class CompressedInteraction(keras.layers.Layer):
             pooled.append(ops.sum(out, axis=-1))
         return ops.concatenate(pooled, axis=-1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return (*input_shape[:-2], self.output_dim)
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> Config:
+        config: Config = super().get_config()
         config.update(
             {
                 "layer_sizes": self.layer_sizes,
@@ -140,4 +142,3 @@ class CompressedInteraction(keras.layers.Layer):
             }
         )
         return config
-

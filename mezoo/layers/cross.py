@@ -1,11 +1,12 @@
 """Cross: one DCNv2 cross layer, weight-compatible with TFRS `tfrs.layers.dcn.Cross`."""
 
-from typing import Optional
+from typing import Any, Optional
 
 import keras
 from keras import ops
 
 from mezoo.layers.per_set import check_set_axis, per_set_initializer, set_einsum, set_shape
+from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -50,8 +51,12 @@ class Cross(keras.layers.Layer):
             two transposes a batch-major einsum costs).
 
     Example:
+    >>> import keras
+    >>> import numpy as np
     >>> layer = Cross(kernel_initializer="ones")
-    >>> layer(np.array([[0.1, 0.2, 0.3]]), np.array([[0.4, 0.5, 0.6]]))  # [[0.55, 0.8, 1.05]]
+    >>> out = layer(np.array([[0.1, 0.2, 0.3]]), np.array([[0.4, 0.5, 0.6]]))
+    >>> np.round(keras.ops.convert_to_numpy(out).astype("float64"), 4).tolist()
+    [[0.55, 0.8, 1.05]]
     """
 
     def __init__(
@@ -59,14 +64,14 @@ class Cross(keras.layers.Layer):
         projection_dim: Optional[int] = None,
         diag_scale: float = 0.0,
         use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
         field_blocks: Optional[int] = None,
         num_sets: Optional[int] = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if diag_scale < 0:
             raise ValueError(f"diag_scale must be non-negative, got {diag_scale}")
@@ -84,7 +89,7 @@ class Cross(keras.layers.Layer):
         self._matmul = set_einsum("bmi,mij->bmj", self.num_sets)
         self._block_gram = set_einsum("mapbq,marbq->mabpr", self.num_sets)
 
-    def _kernel(self, name, shape):
+    def _kernel(self, name: str, shape: Shape) -> Any:
         return self.add_weight(
             name=name,
             shape=set_shape(shape, self.num_sets),
@@ -92,7 +97,7 @@ class Cross(keras.layers.Layer):
             regularizer=self.kernel_regularizer,
         )
 
-    def build(self, x0_shape, x_shape=None):
+    def build(self, x0_shape: Shape, x_shape: Optional[Shape] = None) -> None:
         check_set_axis("Cross", x0_shape, self.num_sets, rank=2)
         dim = x0_shape[-1]
         if self.projection_dim is None:
@@ -113,22 +118,24 @@ class Cross(keras.layers.Layer):
             if dim % self.field_blocks:
                 raise ValueError(f"Cross: field_blocks={self.field_blocks} does not divide the width {dim}")
             self.block_scale = self.add_weight(
-                name="block_scale", shape=set_shape((self.field_blocks, self.field_blocks), self.num_sets), initializer="ones"
+                name="block_scale",
+                shape=set_shape((self.field_blocks, self.field_blocks), self.num_sets),
+                initializer="ones",
             )
 
-    def _blocks(self, weight):
+    def _blocks(self, weight: Tensor) -> Tensor:
         # (..., dim, dim) -> (..., N, d, N, d): axes (input field, its row, output field, its column)
         n = self.field_blocks
         return ops.reshape(weight, (*weight.shape[:-2], n, weight.shape[-2] // n, n, weight.shape[-1] // n))
 
-    def effective_kernel(self):
+    def effective_kernel(self) -> Tensor:
         """The kernel the layer applies: `kernel`, block-wise scaled when `field_blocks` is set."""
         if self.block_scale is None:
             return self.kernel
         scale = ops.expand_dims(ops.expand_dims(self.block_scale, -1), -3)  # (..., N, 1, N, 1)
         return ops.reshape(self._blocks(self.kernel) * scale, self.kernel.shape)
 
-    def orthogonality_penalty(self):
+    def orthogonality_penalty(self) -> Tensor:
         """`sum ||I_d - K_ij K_ij^T||_F^2` over the unscaled kernel blocks (and sets)."""
         if self.block_scale is None:
             raise ValueError("orthogonality_penalty needs a Cross built with field_blocks")
@@ -136,7 +143,7 @@ class Cross(keras.layers.Layer):
         gram = ops.einsum(self._block_gram, blocks, blocks)  # (..., N, N, d, d)
         return ops.sum(ops.square(gram - ops.eye(gram.shape[-1], dtype=gram.dtype)))
 
-    def call(self, x0, x=None, set_major: bool = False):
+    def call(self, x0: Tensor, x: Optional[Tensor] = None, set_major: bool = False) -> Tensor:
         if x is None:
             x = x0
         if x.shape[-1] is not None and x0.shape[-1] is not None and x.shape[-1] != x0.shape[-1]:
@@ -156,11 +163,11 @@ class Cross(keras.layers.Layer):
             prod = prod + self.diag_scale * x
         return x0 * prod + x
 
-    def compute_output_shape(self, x0_shape, x_shape=None):
+    def compute_output_shape(self, x0_shape: Shape, x_shape: Optional[Shape] = None) -> OutputShape:
         return tuple(x0_shape)
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> Config:
+        config: Config = super().get_config()
         config.update(
             {
                 "projection_dim": self.projection_dim,

@@ -1,11 +1,12 @@
 """FeatureGating: FinalMLP's stream-specific feature selection gate."""
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import keras
 from keras import ops
 
 from mezoo.layers.per_set import check_set_axis, per_set_initializer, set_einsum, set_shape
+from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -30,6 +31,7 @@ class FeatureGating(keras.layers.Layer):
     Output: same shape as `x`.
 
     Example:
+    >>> import numpy as np
     >>> gate = FeatureGating(hidden_units=(16,), context_dim=4)
     >>> tuple(gate(np.random.rand(3, 12)).shape)
     (3, 12)
@@ -39,11 +41,11 @@ class FeatureGating(keras.layers.Layer):
         self,
         hidden_units: Sequence[int] = (64,),
         context_dim: int = 10,
-        kernel_initializer="glorot_uniform",
-        kernel_regularizer=None,
+        kernel_initializer: Any = "glorot_uniform",
+        kernel_regularizer: Any = None,
         num_sets: Optional[int] = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.hidden_units = [int(u) for u in hidden_units]
         self.context_dim = int(context_dim)
@@ -52,7 +54,7 @@ class FeatureGating(keras.layers.Layer):
         self.num_sets = None if num_sets is None else int(num_sets)
         self._matmul = set_einsum("bmi,mio->bmo", self.num_sets)
 
-    def build(self, x_shape, context_shape=None):
+    def build(self, x_shape: Shape, context_shape: Optional[Shape] = None) -> None:
         check_set_axis("FeatureGating", x_shape, self.num_sets, rank=2)
         if context_shape is None:
             self.learned_context = self.add_weight(
@@ -77,7 +79,7 @@ class FeatureGating(keras.layers.Layer):
             )
             width = units
 
-    def call(self, x, context=None):
+    def call(self, x: Tensor, context: Optional[Tensor] = None) -> Tensor:
         if context is None:
             if self.learned_context is None:
                 raise ValueError("FeatureGating was built with a context input; pass `context`")
@@ -90,11 +92,11 @@ class FeatureGating(keras.layers.Layer):
             h = ops.sigmoid(h) if i == last else ops.relu(h)
         return x * 2.0 * h
 
-    def compute_output_shape(self, x_shape, context_shape=None):
+    def compute_output_shape(self, x_shape: Shape, context_shape: Optional[Shape] = None) -> OutputShape:
         return tuple(x_shape)
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> Config:
+        config: Config = super().get_config()
         config.update(
             {
                 "hidden_units": self.hidden_units,

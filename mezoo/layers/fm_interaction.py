@@ -1,7 +1,11 @@
 """FMInteraction: the factorization machine's second-order term."""
 
+from typing import Any
+
 import keras
 from keras import ops
+
+from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -20,14 +24,18 @@ class FMInteraction(keras.layers.Layer):
     Input: `(..., num_fields, dim)`. Output: `(..., 1)` or `(..., dim)`.
 
     Example:
-    >>> FMInteraction()(np.ones((2, 3, 4)))  # 3 pairs x <1, 1> = 12 per row: [[12.], [12.]]
+    >>> import keras
+    >>> import numpy as np
+    >>> out = FMInteraction()(np.ones((2, 3, 4)))  # 3 pairs x <1, 1> = 4 each, per row
+    >>> keras.ops.convert_to_numpy(out).tolist()
+    [[12.0], [12.0]]
     """
 
-    def __init__(self, reduce_sum: bool = True, **kwargs):
+    def __init__(self, reduce_sum: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.reduce_sum = bool(reduce_sum)
 
-    def call(self, inputs):
+    def call(self, inputs: Tensor) -> Tensor:
         square_of_sum = ops.square(ops.sum(inputs, axis=-2))
         sum_of_square = ops.sum(ops.square(inputs), axis=-2)
         out = 0.5 * (square_of_sum - sum_of_square)
@@ -35,10 +43,10 @@ class FMInteraction(keras.layers.Layer):
             out = ops.sum(out, axis=-1, keepdims=True)
         return out
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return (*input_shape[:-2], 1 if self.reduce_sum else input_shape[-1])
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> Config:
+        config: Config = super().get_config()
         config["reduce_sum"] = self.reduce_sum
         return config

@@ -1,11 +1,12 @@
 """FwFMInteraction: the field-weighted FM interaction used by NFwFM."""
 
-from typing import Optional
+from typing import Any, Optional
 
 import keras
 from keras import ops
 
 from mezoo.layers.per_set import check_set_axis, per_set_initializer, set_einsum, set_shape
+from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -26,17 +27,21 @@ class FwFMInteraction(keras.layers.Layer):
     Output: `(batch, dim)` or `(batch, M, dim)`.
 
     Example:
+    >>> import keras
+    >>> import numpy as np
     >>> layer = FwFMInteraction(r_initializer="ones")
-    >>> layer(np.ones((1, 3, 2)))  # 9 ordered pairs x 1 = [[9., 9.]]
+    >>> out = layer(np.ones((1, 3, 2)))  # 9 ordered pairs (i, j), each e_i * e_j * r_ij = 1
+    >>> keras.ops.convert_to_numpy(out).tolist()
+    [[9.0, 9.0]]
     """
 
     def __init__(
         self,
-        r_initializer=None,
-        r_regularizer=None,
+        r_initializer: Any = None,
+        r_regularizer: Any = None,
         num_sets: Optional[int] = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if r_initializer is None:
             r_initializer = keras.initializers.RandomNormal(mean=0.0, stddev=1.0)
@@ -45,7 +50,7 @@ class FwFMInteraction(keras.layers.Layer):
         self.num_sets = None if num_sets is None else int(num_sets)
         self._equation = set_einsum("bmik,mij,bmjk->bmk", self.num_sets)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         check_set_axis("FwFMInteraction", input_shape, self.num_sets, rank=3)
         num_fields = input_shape[-2]
         self.r = self.add_weight(
@@ -55,14 +60,14 @@ class FwFMInteraction(keras.layers.Layer):
             regularizer=self.r_regularizer,
         )
 
-    def call(self, inputs):
+    def call(self, inputs: Tensor) -> Tensor:
         return ops.einsum(self._equation, inputs, self.r, inputs)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return (*input_shape[:-2], input_shape[-1])
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> Config:
+        config: Config = super().get_config()
         config.update(
             {
                 "r_initializer": keras.initializers.serialize(self.r_initializer),

@@ -1,11 +1,16 @@
 """InnerProductInteraction: all pairwise inner products of field embeddings (IPNN)."""
 
+from typing import Tuple
+
 import keras
 import numpy as np
 from keras import ops
+from numpy.typing import NDArray
+
+from mezoo.layers.types import OutputShape, Shape, Tensor
 
 
-def pair_indices(num_fields: int):
+def pair_indices(num_fields: int) -> Tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Pairs (i, j), i < j, row-major over i: (0,1), (0,2), ..., (0,N-1), (1,2), ..."""
     return np.triu_indices(num_fields, k=1)
 
@@ -23,16 +28,20 @@ class InnerProductInteraction(keras.layers.Layer):
     Input: `(..., num_fields, dim)`. Output: `(..., num_fields * (num_fields - 1) / 2)`.
 
     Example:
-    >>> InnerProductInteraction()(np.arange(6.0).reshape(1, 3, 2))  # [[3., 5., 23.]]
+    >>> import keras
+    >>> import numpy as np
+    >>> out = InnerProductInteraction()(np.arange(6.0).reshape(1, 3, 2))  # pairs (0,1), (0,2), (1,2)
+    >>> keras.ops.convert_to_numpy(out).tolist()
+    [[3.0, 5.0, 23.0]]
     """
 
-    def call(self, inputs):
+    def call(self, inputs: Tensor) -> Tensor:
         num_fields = inputs.shape[-2]
         gram = ops.einsum("...id,...jd->...ij", inputs, inputs)
         rows, cols = pair_indices(num_fields)
         flat = ops.reshape(gram, (*ops.shape(gram)[:-2], num_fields * num_fields))
         return ops.take(flat, ops.convert_to_tensor(rows * num_fields + cols), axis=-1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         n = input_shape[-2]
         return (*input_shape[:-2], n * (n - 1) // 2)

@@ -1,11 +1,12 @@
 """MLPBlock: Dense -> BatchNorm -> activation -> Dropout, the paper's Blk(n)."""
 
-from typing import Optional
+from typing import Any, Optional
 
 import keras
 from keras import ops
 
 from mezoo.layers.per_set import check_set_axis, per_set_initializer, set_einsum, set_shape
+from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -32,6 +33,7 @@ class MLPBlock(keras.layers.Layer):
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Example:
+    >>> import numpy as np
     >>> block = MLPBlock(400, num_sets=3)
     >>> tuple(block(np.random.rand(8, 3, 39)).shape)
     (8, 3, 400)
@@ -40,18 +42,18 @@ class MLPBlock(keras.layers.Layer):
     def __init__(
         self,
         units: int,
-        activation="relu",
+        activation: Any = "relu",
         dropout: float = 0.2,
         use_batch_norm: bool = True,
         batch_norm_momentum: float = 0.9,
         batch_norm_epsilon: float = 1e-5,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
         num_sets: Optional[int] = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if int(units) < 1 or not 0 <= dropout < 1:
             raise ValueError(f"need units >= 1 and 0 <= dropout < 1, got {units}, {dropout}")
@@ -78,7 +80,7 @@ class MLPBlock(keras.layers.Layer):
             )
         self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy, name="dropout")
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         check_set_axis("MLPBlock", input_shape, self.num_sets, rank=2)
         self.kernel = self.add_weight(
             name="kernel",
@@ -96,7 +98,7 @@ class MLPBlock(keras.layers.Layer):
         if self.batch_norm is not None:
             self.batch_norm.build((None, width))
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Tensor, training: Optional[Tensor] = None) -> Tensor:
         x = ops.einsum(self._matmul, inputs, self.kernel) + self.bias
         if self.batch_norm is not None:
             if self.num_sets is None:
@@ -107,11 +109,11 @@ class MLPBlock(keras.layers.Layer):
         x = self.activation(x)
         return self.dropout(x, training=training)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return (*input_shape[:-1], self.units)
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> Config:
+        config: Config = super().get_config()
         config.update(
             {
                 "units": self.units,

@@ -1,6 +1,6 @@
 """MultiEmbedding: M independent embedding sets for every field, in one fused table."""
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import keras
 import numpy as np
@@ -8,6 +8,7 @@ from keras import ops
 
 from mezoo.layers.per_set import per_set_initializer
 from mezoo.layers.sparse_rows import read_rows
+from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -39,6 +40,7 @@ class MultiEmbedding(keras.layers.Layer):
     Output: `(batch, num_sets, num_fields, embedding_dim)` in the layer's compute dtype.
 
     Example:
+    >>> import numpy as np
     >>> layer = MultiEmbedding(vocab_sizes=[10, 20, 5], embedding_dim=4, num_sets=3)
     >>> out = layer(np.array([[0, 19, 4], [9, 0, 1]]))
     >>> tuple(out.shape)
@@ -52,11 +54,11 @@ class MultiEmbedding(keras.layers.Layer):
         vocab_sizes: Sequence[int],
         embedding_dim: int,
         num_sets: int = 1,
-        embeddings_initializer="glorot_uniform",
-        embeddings_regularizer=None,
+        embeddings_initializer: Any = "glorot_uniform",
+        embeddings_regularizer: Any = None,
         field_names: Optional[Sequence[str]] = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.vocab_sizes = [int(v) for v in vocab_sizes]
         if not self.vocab_sizes or min(self.vocab_sizes) < 1:
@@ -64,9 +66,7 @@ class MultiEmbedding(keras.layers.Layer):
         if int(embedding_dim) < 1 or int(num_sets) < 1:
             raise ValueError(f"embedding_dim and num_sets must be >= 1, got {embedding_dim}, {num_sets}")
         if field_names is not None and len(field_names) != len(self.vocab_sizes):
-            raise ValueError(
-                f"field_names has {len(field_names)} names for {len(self.vocab_sizes)} fields"
-            )
+            raise ValueError(f"field_names has {len(field_names)} names for {len(self.vocab_sizes)} fields")
         self.embedding_dim = int(embedding_dim)
         self.num_sets = int(num_sets)
         self.field_names = None if field_names is None else [str(n) for n in field_names]
@@ -82,7 +82,7 @@ class MultiEmbedding(keras.layers.Layer):
     def total_rows(self) -> int:
         return int(self.offsets[-1])
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         if len(input_shape) != 2 or (input_shape[-1] is not None and input_shape[-1] != self.num_fields):
             raise ValueError(
                 f"MultiEmbedding expects ids of shape (batch, {self.num_fields}); got {tuple(input_shape)}"
@@ -90,27 +90,29 @@ class MultiEmbedding(keras.layers.Layer):
         self.embeddings = self.add_weight(
             name="embeddings",
             shape=(self.total_rows, self.num_sets * self.embedding_dim),
-            initializer=per_set_initializer(self.embeddings_initializer, self.num_sets, concat_axis=1, key="embeddings"),
+            initializer=per_set_initializer(
+                self.embeddings_initializer, self.num_sets, concat_axis=1, key="embeddings"
+            ),
             regularizer=self.embeddings_regularizer,
         )
 
-    def call(self, inputs):
+    def call(self, inputs: Tensor) -> Tensor:
         offsets = ops.convert_to_tensor(self.offsets[:-1], dtype=inputs.dtype)
         rows = self.gather_rows(inputs + offsets)  # (batch, F, M*d)
         rows = ops.reshape(rows, (-1, self.num_fields, self.num_sets, self.embedding_dim))
         return ops.cast(ops.transpose(rows, (0, 2, 1, 3)), self.compute_dtype)
 
-    def gather_rows(self, row_ids):
+    def gather_rows(self, row_ids: Tensor) -> Tensor:
         """Rows of the fused table (`row_ids` already offset), reading only those rows."""
         return read_rows(self.embeddings, row_ids)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return (input_shape[0], self.num_sets, self.num_fields, self.embedding_dim)
 
-    def compute_output_spec(self, inputs):
+    def compute_output_spec(self, inputs: Tensor) -> Any:
         return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self.compute_dtype)
 
-    def table(self, field: int, set: Optional[int] = None):
+    def table(self, field: int, set: Optional[int] = None) -> Tensor:
         """Rows of one field: of one set `(vocab_size, d)`, or of all sets `(vocab_size, M*d)`.
 
         With `set=None` the result is the concatenation `[E^(1) .. E^(M)]` of the field's
@@ -126,8 +128,8 @@ class MultiEmbedding(keras.layers.Layer):
         d = self.embedding_dim
         return self.embeddings[start:stop, set * d : (set + 1) * d]
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> Config:
+        config: Config = super().get_config()
         config.update(
             {
                 "vocab_sizes": self.vocab_sizes,

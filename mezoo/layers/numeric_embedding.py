@@ -1,11 +1,12 @@
 """NumericEmbedding: numeric fields as value x a learned vector, per embedding set."""
 
-from typing import Optional
+from typing import Any
 
 import keras
 from keras import ops
 
 from mezoo.layers.per_set import per_set_initializer
+from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -28,6 +29,7 @@ class NumericEmbedding(keras.layers.Layer):
     Input: `(batch, num_fields)` floats. Output: `(batch, num_sets, num_fields, embedding_dim)`.
 
     Example:
+    >>> import numpy as np
     >>> layer = NumericEmbedding(num_fields=2, embedding_dim=4, num_sets=3)
     >>> tuple(layer(np.ones((5, 2), "float32")).shape)
     (5, 3, 2, 4)
@@ -38,10 +40,10 @@ class NumericEmbedding(keras.layers.Layer):
         num_fields: int,
         embedding_dim: int,
         num_sets: int = 1,
-        embeddings_initializer="glorot_uniform",
-        embeddings_regularizer=None,
-        **kwargs,
-    ):
+        embeddings_initializer: Any = "glorot_uniform",
+        embeddings_regularizer: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.num_fields = int(num_fields)
         self.embedding_dim = int(embedding_dim)
@@ -49,9 +51,11 @@ class NumericEmbedding(keras.layers.Layer):
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.embeddings_regularizer = keras.regularizers.get(embeddings_regularizer)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         if input_shape[-1] is not None and input_shape[-1] != self.num_fields:
-            raise ValueError(f"NumericEmbedding expects {self.num_fields} numeric fields, got input shape {input_shape}")
+            raise ValueError(
+                f"NumericEmbedding expects {self.num_fields} numeric fields, got input shape {input_shape}"
+            )
         self.embeddings = self.add_weight(
             name="embeddings",
             shape=(self.num_sets, self.num_fields, self.embedding_dim),
@@ -59,15 +63,15 @@ class NumericEmbedding(keras.layers.Layer):
             regularizer=self.embeddings_regularizer,
         )
 
-    def call(self, inputs):
+    def call(self, inputs: Tensor) -> Tensor:
         values = ops.cast(inputs, self.compute_dtype)
         return ops.einsum("bf,mfd->bmfd", values, ops.cast(self.embeddings, self.compute_dtype))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return (input_shape[0], self.num_sets, self.num_fields, self.embedding_dim)
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> Config:
+        config: Config = super().get_config()
         config.update(
             {
                 "num_fields": self.num_fields,

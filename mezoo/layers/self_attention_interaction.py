@@ -1,11 +1,12 @@
 """SelfAttentionInteraction: AutoInt's multi-head self-attention over fields, with residual."""
 
-from typing import Optional
+from typing import Any, Optional
 
 import keras
 from keras import ops
 
 from mezoo.layers.per_set import check_set_axis, per_set_initializer, set_einsum, set_shape
+from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -32,6 +33,7 @@ class SelfAttentionInteraction(keras.layers.Layer):
     Output: the same with the last axis `num_heads * head_dim`.
 
     Example:
+    >>> import numpy as np
     >>> layer = SelfAttentionInteraction(num_heads=2, head_dim=8)
     >>> tuple(layer(np.random.rand(4, 6, 10)).shape)
     (4, 6, 16)
@@ -43,12 +45,12 @@ class SelfAttentionInteraction(keras.layers.Layer):
         head_dim: Optional[int] = None,
         use_residual: bool = True,
         use_scale: bool = False,
-        activation="relu",
-        kernel_initializer="glorot_uniform",
-        kernel_regularizer=None,
+        activation: Any = "relu",
+        kernel_initializer: Any = "glorot_uniform",
+        kernel_regularizer: Any = None,
         num_sets: Optional[int] = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if int(num_heads) < 1:
             raise ValueError(f"num_heads must be >= 1, got {num_heads}")
@@ -64,13 +66,13 @@ class SelfAttentionInteraction(keras.layers.Layer):
         self._scores = set_einsum("bmfhe,bmghe->bmhfg", self.num_sets)
         self._attend = set_einsum("bmhfg,bmghe->bmfhe", self.num_sets)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Shape) -> None:
         check_set_axis("SelfAttentionInteraction", input_shape, self.num_sets, rank=3)
         dim = input_shape[-1]
         self._head_dim = self.head_dim or dim
         width = self.num_heads * self._head_dim
 
-        def kernel(name):
+        def kernel(name: str) -> Any:
             return self.add_weight(
                 name=name,
                 shape=set_shape((dim, width), self.num_sets),
@@ -83,11 +85,11 @@ class SelfAttentionInteraction(keras.layers.Layer):
         self.value_kernel = kernel("value_kernel")
         self.residual_kernel = kernel("residual_kernel") if self.use_residual else None
 
-    def _heads(self, x):
+    def _heads(self, x: Tensor) -> Tensor:
         # (..., fields, heads * head_dim) -> (..., fields, heads, head_dim)
         return ops.reshape(x, (*ops.shape(x)[:-1], self.num_heads, self._head_dim))
 
-    def call(self, inputs):
+    def call(self, inputs: Tensor) -> Tensor:
         q = self._heads(ops.einsum(self._project, inputs, self.query_kernel))
         k = self._heads(ops.einsum(self._project, inputs, self.key_kernel))
         v = self._heads(ops.einsum(self._project, inputs, self.value_kernel))
@@ -100,11 +102,11 @@ class SelfAttentionInteraction(keras.layers.Layer):
             out = out + ops.einsum(self._project, inputs, self.residual_kernel)
         return self.activation(out)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return (*input_shape[:-1], self.num_heads * (self.head_dim or input_shape[-1]))
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> Config:
+        config: Config = super().get_config()
         config.update(
             {
                 "num_heads": self.num_heads,

@@ -1,10 +1,12 @@
 """Reading a few rows of a big table without reading the table."""
 
+from typing import Any
+
 import keras
 from keras import ops
 
 
-def read_rows(table, rows):
+def read_rows(table: Any, rows: Any) -> Any:
     """`table[rows]` (rows along axis 0) for a Keras or backend variable.
 
     On TensorFlow this is the variable's `sparse_read` (a ResourceGather): a variable that

@@ -4,64 +4,21 @@ The paper's six families (PAPER.md §2), SE and ME in one class each: `dnn`, `ip
 `xdeepfm`, `dcnv2` (with the ME-SI and orthogonally regularised ablations), `finalmlp`.
 More families with the same ME pattern: `dcn` (v1), `deepfm`, `autoint_plus`, `dlrm`, and
 `fm` (where ME is degenerate: see `FM`).
+
+A family is one module here whose class carries `@register("key")` (`mezoo.models.registry`):
+importing this package imports every module in it, so each registered class is exported
+under its class name (`mezoo.models.DCNv2`) with no list to keep in step.
 """
 
-from mezoo.models.autoint_plus import AutoIntPlus
+import importlib
+import pkgutil
+
 from mezoo.models.ctr_model import CTRModel
-from mezoo.models.dcn import DCN
-from mezoo.models.dcnv2 import DCNv2
-from mezoo.models.deepfm import DeepFM
-from mezoo.models.dlrm import DLRM
-from mezoo.models.dnn import DNN
-from mezoo.models.finalmlp import FinalMLP
-from mezoo.models.first_order import FirstOrderTerm
-from mezoo.models.fm import FM
-from mezoo.models.ipnn import IPNN
-from mezoo.models.nfwfm import NFwFM
-from mezoo.models.xdeepfm import XDeepFM
+from mezoo.models.registry import get, names, registered
 
-_REGISTRY = {
-    "dnn": DNN,
-    "ipnn": IPNN,
-    "nfwfm": NFwFM,
-    "xdeepfm": XDeepFM,
-    "dcnv2": DCNv2,
-    "finalmlp": FinalMLP,
-    "dcn": DCN,
-    "deepfm": DeepFM,
-    "autoint_plus": AutoIntPlus,
-    "dlrm": DLRM,
-    "fm": FM,
-}
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
+globals().update({cls.__name__: cls for cls in registered().values()})
 
-def names():
-    """Registry keys of the models, sorted."""
-    return sorted(_REGISTRY)
-
-
-def get(key: str):
-    """The model class registered under `key`."""
-    try:
-        return _REGISTRY[key]
-    except KeyError:
-        raise KeyError(f"unknown model {key!r}; known models: {', '.join(names())}") from None
-
-
-__all__ = [
-    "AutoIntPlus",
-    "CTRModel",
-    "DCN",
-    "DCNv2",
-    "DLRM",
-    "DNN",
-    "DeepFM",
-    "FM",
-    "FinalMLP",
-    "FirstOrderTerm",
-    "IPNN",
-    "NFwFM",
-    "XDeepFM",
-    "get",
-    "names",
-]
+__all__ = ["CTRModel", "get", "names", *sorted(cls.__name__ for cls in registered().values())]

@@ -7,9 +7,10 @@ from keras import ops
 
 from mezoo.layers import SelfAttentionInteraction
 from mezoo.models.ctr_model import CTRModel, set_mean_mlp
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("autoint_plus")
 class AutoIntPlus(CTRModel):
     """AutoInt+: stacked multi-head self-attention over fields, plus an MLP (AutoInt paper §5).
 
@@ -34,7 +35,10 @@ class AutoIntPlus(CTRModel):
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
+    >>> import numpy as np
     >>> model = AutoIntPlus([("user", 100), ("item", 50), ("hour", 24)], num_embedding_sets=4)
+    >>> tuple(model({"ids": np.array([[1, 2, 3]])}).shape)
+    (1, 1)
     """
 
     def __init__(
@@ -66,8 +70,17 @@ class AutoIntPlus(CTRModel):
         mlp_logit = self._head(set_mean_mlp(flat, hidden_units, dropout, sets), name="mlp_logit")
         logit = keras.layers.Add(name="logit")([attention_logit, mlp_logit])
         super().__init__(
-            inputs, logit, fields, sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            logit,
+            fields,
+            sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )
         self.num_attention_layers = int(num_attention_layers)
         self.num_heads = int(num_heads)

@@ -2,14 +2,14 @@
 
 from typing import Optional, Sequence
 
-import keras
 from keras import ops
 
 from mezoo.layers import CrossNet
 from mezoo.models.ctr_model import CTRModel, set_mean_mlp
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("dcn")
 class DCN(CTRModel):
     """DCN (v1) in the stacked form mezoo's DCNv2 uses.
 
@@ -32,7 +32,10 @@ class DCN(CTRModel):
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
+    >>> import numpy as np
     >>> model = DCN([("user", 100), ("item", 50)], num_embedding_sets=4)
+    >>> tuple(model({"ids": np.array([[1, 2]])}).shape)
+    (1, 1)
     """
 
     def __init__(
@@ -54,8 +57,17 @@ class DCN(CTRModel):
         crossed = CrossNet(num_cross_layers, parameterization="vector", num_sets=sets, name="cross_net")(flat)
         shared = set_mean_mlp(crossed, hidden_units, dropout, sets)
         super().__init__(
-            inputs, self._head(shared), fields, sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            self._head(shared),
+            fields,
+            sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )
         self.num_cross_layers = int(num_cross_layers)
 

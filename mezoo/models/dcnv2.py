@@ -2,14 +2,14 @@
 
 from typing import Optional, Sequence
 
-import keras
 from keras import ops
 
 from mezoo.layers import CrossNet
 from mezoo.models.ctr_model import CTRModel, scale_loss_for_distribution, set_mean_mlp
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("dcnv2")
 class DCNv2(CTRModel):
     """The paper's DCNv2 (PAPER.md §2), stacked form by default.
 
@@ -50,7 +50,10 @@ class DCNv2(CTRModel):
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
+    >>> import numpy as np
     >>> model = DCNv2([("user", 100), ("item", 50)], num_embedding_sets=4)
+    >>> tuple(model({"ids": np.array([[1, 2]])}).shape)
+    (1, 1)
     """
 
     def __init__(
@@ -80,7 +83,9 @@ class DCNv2(CTRModel):
             raise ValueError("orthogonal_regularization must be >= 0 and needs full-rank kernels (projection_dim=None)")
         field_blocks = num_fields if orthogonal_regularization else None
         if shared_interaction:
-            cross = CrossNet(num_cross_layers, projection_dim=projection_dim, field_blocks=field_blocks, name="cross_net")
+            cross = CrossNet(
+                num_cross_layers, projection_dim=projection_dim, field_blocks=field_blocks, name="cross_net"
+            )
             crossed = ops.reshape(cross(ops.reshape(flat, (-1, width))), (-1, num_embedding_sets, width))
         else:
             cross = CrossNet(
@@ -97,8 +102,17 @@ class DCNv2(CTRModel):
             deep = set_mean_mlp(flat, hidden_units, dropout, num_embedding_sets, prefix="parallel_")
             shared = ops.concatenate([ops.mean(crossed, axis=1), deep], axis=-1)
         super().__init__(
-            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            self._head(shared),
+            fields,
+            num_embedding_sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )
         self.num_cross_layers = int(num_cross_layers)
         self.structure = structure

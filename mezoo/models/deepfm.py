@@ -8,9 +8,10 @@ from keras import ops
 from mezoo.layers import FMInteraction
 from mezoo.models.ctr_model import CTRModel, set_mean_mlp
 from mezoo.models.first_order import first_order_logit
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("deepfm")
 class DeepFM(CTRModel):
     """DeepFM: `logit = sum_i w_i + sum_{i<j} <e_i, e_j> + MLP(flattened embeddings)`.
 
@@ -33,7 +34,10 @@ class DeepFM(CTRModel):
             the 1-wide first-order table still decays in full).
 
     Example:
+    >>> import numpy as np
     >>> model = DeepFM([("user", 100), ("item", 50), ("hour", 24)], num_embedding_sets=4)
+    >>> tuple(model({"ids": np.array([[1, 2, 3]])}).shape)
+    (1, 1)
     """
 
     def __init__(
@@ -57,6 +61,15 @@ class DeepFM(CTRModel):
         mlp_logit = self._head(set_mean_mlp(flat, hidden_units, dropout, sets), name="mlp_logit")
         logit = keras.layers.Add(name="logit")([first_order, fm_logit, mlp_logit])
         super().__init__(
-            inputs, logit, fields, sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            logit,
+            fields,
+            sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )

@@ -2,15 +2,15 @@
 
 from typing import Optional, Sequence
 
-import keras
 from keras import ops
 
 from mezoo.initializers import FanInUniform
 from mezoo.layers import InnerProductInteraction, MLPBlock
 from mezoo.models.ctr_model import CTRModel, field_list, numeric_list, set_mean_mlp, torch_dense_initializer
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("dlrm")
 class DLRM(CTRModel):
     """DLRM (Naumov et al. 2019) with the paper's ME pattern for its top MLP.
 
@@ -38,6 +38,7 @@ class DLRM(CTRModel):
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
+    >>> import numpy as np
     >>> model = DLRM([("user", 100), ("item", 50)], num_embedding_sets=2, numeric_fields=["age"])
     >>> tuple(model({"ids": np.array([[1, 2]]), "dense": np.array([[0.5]])}).shape)
     (1, 1)
@@ -79,8 +80,17 @@ class DLRM(CTRModel):
             products = ops.concatenate([z, products], axis=-1)
         shared = set_mean_mlp(products, hidden_units, dropout, sets)
         super().__init__(
-            inputs, self._head(shared), fields, sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            self._head(shared),
+            fields,
+            sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )
         self.bottom_units = [int(u) for u in bottom_units]
 

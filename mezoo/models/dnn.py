@@ -2,13 +2,13 @@
 
 from typing import Optional, Sequence
 
-import keras
 from keras import ops
 
 from mezoo.models.ctr_model import CTRModel, set_mean_mlp
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("dnn")
 class DNN(CTRModel):
     """The paper's DNN (PAPER.md §2).
 
@@ -26,6 +26,7 @@ class DNN(CTRModel):
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
+    >>> import numpy as np
     >>> model = DNN([("user", 100), ("item", 50)], num_embedding_sets=4)
     >>> tuple(model({"ids": np.array([[1, 2]])}).shape)
     (1, 1)
@@ -48,6 +49,15 @@ class DNN(CTRModel):
         flat = ops.reshape(emb, (-1, num_embedding_sets, num_fields * embedding_dim))
         shared = set_mean_mlp(flat, hidden_units, dropout, num_embedding_sets)
         super().__init__(
-            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            self._head(shared),
+            fields,
+            num_embedding_sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )

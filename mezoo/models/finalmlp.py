@@ -2,15 +2,15 @@
 
 from typing import Optional, Sequence
 
-import keras
 from keras import ops
 
 from mezoo.initializers import FanInUniform
 from mezoo.layers import BilinearFusion, FeatureGating
 from mezoo.models.ctr_model import CTRModel, set_mean_mlp, torch_dense_initializer
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("finalmlp")
 class FinalMLP(CTRModel):
     """The paper's FinalMLP (PAPER.md §2).
 
@@ -42,7 +42,10 @@ class FinalMLP(CTRModel):
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
+    >>> import numpy as np
     >>> model = FinalMLP([("user", 100), ("item", 50), ("hour", 24)], num_embedding_sets=4)
+    >>> tuple(model({"ids": np.array([[1, 2, 3]])}).shape)
+    (1, 1)
     """
 
     def __init__(
@@ -88,8 +91,17 @@ class FinalMLP(CTRModel):
             name="logit",
         )(*streams)
         super().__init__(
-            inputs, logit, fields, sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            logit,
+            fields,
+            sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )
         self.stream2_hidden_units = None if stream2_hidden_units is None else stream2_units
         self.num_heads = int(num_heads)

@@ -1,75 +1,17 @@
-"""FirstOrderTerm: the linear part of FM-style models, one weight per id and numeric field."""
+"""The first-order (linear) logit of FM-style models, as a named `FirstOrderTerm` layer."""
 
-from typing import Sequence
-
-import keras
-import numpy as np
-from keras import ops
-
-from mezoo.layers.sparse_rows import read_rows
-
-
-@keras.saving.register_keras_serializable(package="mezoo")
-class FirstOrderTerm(keras.layers.Layer):
-    """`sum_i w[field_i, id_i] + sum_k v_k x_k + b`: the first-order logit of FM and DeepFM.
-
-    One weight per categorical id, in one fused `(sum(vocab_sizes), 1)` table (field `f` at
-    its offset, as in `MultiEmbedding`, so it is a single gather), one weight per numeric
-    field (value x weight) and an optional bias. It has no embedding sets: the term is
-    linear, so per-set copies averaged would be one table again. Every weight starts at
-    zero, so at initialisation the model is its interaction part alone.
-
-    Args:
-        vocab_sizes: rows of each categorical field, in input column order.
-        num_numeric: number of numeric fields (the `dense` call argument's width).
-        use_bias: whether to add a bias (DeepFM leaves it to its MLP head).
-        **kwargs: standard `keras.layers.Layer` arguments.
-
-    Call args: `ids` int `(batch, num_fields)`; `dense` float `(batch, num_numeric)` when
-    `num_numeric > 0`. Output: `(batch, 1)`.
-
-    Example:
-    >>> term = FirstOrderTerm([10, 20])
-    >>> tuple(term(np.array([[1, 2]])).shape)
-    (1, 1)
-    """
-
-    def __init__(self, vocab_sizes: Sequence[int], num_numeric: int = 0, use_bias: bool = True, **kwargs):
-        super().__init__(**kwargs)
-        self.vocab_sizes = [int(v) for v in vocab_sizes]
-        self.num_numeric = int(num_numeric)
-        self.use_bias = bool(use_bias)
-        self.offsets = np.concatenate([[0], np.cumsum(self.vocab_sizes)[:-1]]).astype("int32")
-
-    def build(self, ids_shape, dense_shape=None):
-        self.table = self.add_weight(name="table", shape=(sum(self.vocab_sizes), 1), initializer="zeros")
-        self.numeric_kernel = None
-        if self.num_numeric:
-            self.numeric_kernel = self.add_weight(name="numeric_kernel", shape=(self.num_numeric, 1), initializer="zeros")
-        self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros") if self.use_bias else None
-
-    def call(self, ids, dense=None):
-        rows = ops.cast(ids, "int32") + ops.convert_to_tensor(self.offsets)
-        out = ops.sum(read_rows(self.table, rows), axis=1)
-        if self.numeric_kernel is not None:
-            if dense is None:
-                raise ValueError(f"FirstOrderTerm has {self.num_numeric} numeric fields; pass `dense`")
-            out = out + ops.matmul(ops.cast(dense, out.dtype), self.numeric_kernel)
-        if self.bias is not None:
-            out = out + self.bias
-        return out
-
-    def compute_output_shape(self, ids_shape, dense_shape=None):
-        return (ids_shape[0], 1)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"vocab_sizes": self.vocab_sizes, "num_numeric": self.num_numeric, "use_bias": self.use_bias})
-        return config
+from mezoo.layers import FirstOrderTerm
 
 
 def first_order_logit(inputs, fields, numeric_fields, use_bias=True):
-    """The `FirstOrderTerm` of a model's input dict, named `first_order`."""
+    """The `FirstOrderTerm` of a model's input dict, named `first_order`.
+
+    Args:
+        inputs: the model's input dict (`"ids"`, and `"dense"` when there are numeric fields).
+        fields: `(name, vocab_size)` pairs of the categorical fields.
+        numeric_fields: names of the numeric fields.
+        use_bias: whether the term adds its own bias.
+    """
     term = FirstOrderTerm([size for _, size in fields], len(numeric_fields), use_bias=use_bias, name="first_order")
     if numeric_fields:
         return term(inputs["ids"], inputs["dense"])

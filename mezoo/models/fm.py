@@ -8,9 +8,10 @@ from keras import ops
 from mezoo.layers import FMInteraction
 from mezoo.models.ctr_model import CTRModel
 from mezoo.models.first_order import first_order_logit
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("fm")
 class FM(CTRModel):
     """Factorization machine: `logit = b + sum_i w_i + sum_{i<j} <e_i, e_j>`.
 
@@ -35,6 +36,7 @@ class FM(CTRModel):
             the 1-wide first-order table still decays in full).
 
     Example:
+    >>> import numpy as np
     >>> model = FM([("user", 100), ("item", 50)], num_embedding_sets=2)
     >>> tuple(model({"ids": np.array([[1, 2]])}).shape)
     (1, 1)
@@ -55,8 +57,17 @@ class FM(CTRModel):
         first_order = first_order_logit(inputs, fields, numeric)
         logit = keras.layers.Add(name="logit")([first_order, second_order])
         super().__init__(
-            inputs, logit, fields, num_embedding_sets, embedding_dim, (), 0.0, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            logit,
+            fields,
+            num_embedding_sets,
+            embedding_dim,
+            (),
+            0.0,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )
 
     def get_config(self):

@@ -2,14 +2,14 @@
 
 from typing import Optional, Sequence
 
-import keras
 from keras import ops
 
 from mezoo.layers import InnerProductInteraction
 from mezoo.models.ctr_model import CTRModel, set_mean_mlp
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("ipnn")
 class IPNN(CTRModel):
     """The paper's IPNN (PAPER.md §2).
 
@@ -28,7 +28,10 @@ class IPNN(CTRModel):
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
+    >>> import numpy as np
     >>> model = IPNN([("user", 100), ("item", 50), ("hour", 24)], num_embedding_sets=4)
+    >>> tuple(model({"ids": np.array([[1, 2, 3]])}).shape)
+    (1, 1)
     """
 
     def __init__(
@@ -51,6 +54,15 @@ class IPNN(CTRModel):
             products = ops.concatenate([flat, products], axis=-1)
         shared = set_mean_mlp(products, hidden_units, dropout, num_embedding_sets)
         super().__init__(
-            inputs, self._head(shared), fields, num_embedding_sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            self._head(shared),
+            fields,
+            num_embedding_sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )

@@ -7,9 +7,10 @@ from keras import ops
 
 from mezoo.layers import FwFMInteraction
 from mezoo.models.ctr_model import CTRModel, set_mean_mlp
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("nfwfm")
 class NFwFM(CTRModel):
     """The paper's NFwFM (PAPER.md §2).
 
@@ -29,7 +30,10 @@ class NFwFM(CTRModel):
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
+    >>> import numpy as np
     >>> model = NFwFM([("user", 100), ("item", 50)], num_embedding_sets=4, embedding_dim=50)
+    >>> tuple(model({"ids": np.array([[1, 2]])}).shape)
+    (1, 1)
     """
 
     def __init__(
@@ -46,7 +50,6 @@ class NFwFM(CTRModel):
     ):
         sets = num_embedding_sets
         fields, numeric, inputs, emb = self._embedded_inputs(fields, numeric_fields, embedding_dim, sets)
-        num_fields = emb.shape[2]
         h = FwFMInteraction(num_sets=sets, name="fwfm")(emb)  # (batch, M, d)
         # Sets flattened into the feature axis: BatchNorm keeps statistics per set.
         h = ops.reshape(h, (-1, sets * embedding_dim))
@@ -55,6 +58,15 @@ class NFwFM(CTRModel):
         h = ops.reshape(h, (-1, sets, embedding_dim))
         shared = set_mean_mlp(h, hidden_units, dropout, sets)
         super().__init__(
-            inputs, self._head(shared), fields, sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            self._head(shared),
+            fields,
+            sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )

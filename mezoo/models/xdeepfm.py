@@ -7,9 +7,10 @@ from keras import ops
 
 from mezoo.layers import CompressedInteraction
 from mezoo.models.ctr_model import CTRModel, set_mean_mlp, torch_dense_initializer
+from mezoo.models.registry import register
 
 
-@keras.saving.register_keras_serializable(package="mezoo")
+@register("xdeepfm")
 class XDeepFM(CTRModel):
     """The paper's xDeepFM (PAPER.md §2).
 
@@ -30,7 +31,10 @@ class XDeepFM(CTRModel):
         sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
+    >>> import numpy as np
     >>> model = XDeepFM([("user", 100), ("item", 50), ("hour", 24)], num_embedding_sets=4)
+    >>> tuple(model({"ids": np.array([[1, 2, 3]])}).shape)
+    (1, 1)
     """
 
     def __init__(
@@ -58,8 +62,17 @@ class XDeepFM(CTRModel):
         mlp_logit = self._head(shared, name="mlp_logit")
         logit = keras.layers.Add(name="logit")([cin_logit, mlp_logit])
         super().__init__(
-            inputs, logit, fields, sets, embedding_dim, hidden_units, dropout, l2_regularization,
-            numeric_fields=numeric, sparse_embedding_l2=sparse_embedding_l2, **kwargs,
+            inputs,
+            logit,
+            fields,
+            sets,
+            embedding_dim,
+            hidden_units,
+            dropout,
+            l2_regularization,
+            numeric_fields=numeric,
+            sparse_embedding_l2=sparse_embedding_l2,
+            **kwargs,
         )
         self.cin_layer_sizes = [int(s) for s in cin_layer_sizes]
 

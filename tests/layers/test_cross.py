@@ -47,10 +47,7 @@ def numpy_cross(x0, x, weights, projection_dim, diag_scale, use_bias):
 
 
 TFRS_CASES = [
-    {"projection_dim": p, "diag_scale": s, "use_bias": b}
-    for p in (None, 2)
-    for s in (0.0, 0.5)
-    for b in (True, False)
+    {"projection_dim": p, "diag_scale": s, "use_bias": b} for p in (None, 2) for s in (0.0, 0.5) for b in (True, False)
 ]
 
 
@@ -78,7 +75,10 @@ def test_cross_matches_tfrs_with_copied_weights(tmp_path):
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run(
         [sys.executable, oracle, str(tmp_path / "cases.npz"), str(tmp_path / "out.npz")],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     theirs = np.load(tmp_path / "out.npz")

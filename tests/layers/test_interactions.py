@@ -25,7 +25,10 @@ def test_fm_sum_equals_sum_of_pairwise_inner_products():
     expected = np_pairwise(E).sum(-1, keepdims=True)
     np.testing.assert_allclose(out(layers.FMInteraction(), E), expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(
-        out(layers.FMInteraction(), E), out(layers.InnerProductInteraction(), E).sum(-1, keepdims=True), rtol=1e-5, atol=1e-5
+        out(layers.FMInteraction(), E),
+        out(layers.InnerProductInteraction(), E).sum(-1, keepdims=True),
+        rtol=1e-5,
+        atol=1e-5,
     )
 
 
@@ -104,7 +107,9 @@ def np_softmax(x):
 @pytest.mark.parametrize("use_scale,use_residual", [(False, True), (True, False)])
 def test_self_attention_against_numpy(use_scale, use_residual):
     heads, head_dim = 2, 3
-    layer = layers.SelfAttentionInteraction(num_heads=heads, head_dim=head_dim, use_scale=use_scale, use_residual=use_residual)
+    layer = layers.SelfAttentionInteraction(
+        num_heads=heads, head_dim=head_dim, use_scale=use_scale, use_residual=use_residual
+    )
     layer(E)
     randomize_weights(layer, 3)
     wq, wk, wv = (keras.ops.convert_to_numpy(w) for w in (layer.query_kernel, layer.key_kernel, layer.value_kernel))

@@ -16,7 +16,11 @@ def numpy(t):
 
 def regularised(sets=SETS, coefficient=1e-5, **kwargs):
     return models.get("dcnv2")(
-        FIELDS, num_embedding_sets=sets, orthogonal_regularization=coefficient, num_cross_layers=2, **{**SMALL, **kwargs}
+        FIELDS,
+        num_embedding_sets=sets,
+        orthogonal_regularization=coefficient,
+        num_cross_layers=2,
+        **{**SMALL, **kwargs},
     )
 
 

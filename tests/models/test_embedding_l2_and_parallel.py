@@ -15,8 +15,9 @@ def numpy(t):
 
 @pytest.mark.parametrize("key", ["dnn", "fm", "dcnv2"])
 def test_embedding_penalty_is_the_coefficient_times_the_tables_squared_sum(key):
-    model = models.get(key)(FIELDS, num_embedding_sets=2, l2_regularization=0.0, embedding_l2_regularization=0.03,
-                            **small(key))
+    model = models.get(key)(
+        FIELDS, num_embedding_sets=2, l2_regularization=0.0, embedding_l2_regularization=0.03, **small(key)
+    )
     randomize(model, 1)
     tables = sum(np.sum(numpy(t) ** 2) for t in model.row_tables)
     assert len(model.row_tables) == (2 if key == "fm" else 1)  # FM's first-order table counts too

@@ -107,7 +107,9 @@ def test_dlrm_dot_products_are_numpy_ones_on_bottom_output_and_embeddings():
     x, _ = batch(8)
     x["dense"] = np.linspace(-1, 1, 8, dtype="float32")[:, None]
     layer = model.get_layer("bottom_mlp_0")
-    z = np.maximum(np.einsum("bmi,mio->bmo", np.repeat(x["dense"][:, None], 2, axis=1), numpy(layer.kernel)) + numpy(layer.bias), 0)
+    z = np.maximum(
+        np.einsum("bmi,mio->bmo", np.repeat(x["dense"][:, None], 2, axis=1), numpy(layer.kernel)) + numpy(layer.bias), 0
+    )
     emb = np.concatenate([z[:, :, None], embeddings(model, x["ids"], 2)], axis=2)
     rows, cols = np.triu_indices(N + 1, k=1)
     expected = np.concatenate([z, np.einsum("bmfd,bmgd->bmfg", emb, emb)[:, :, rows, cols]], axis=-1)
@@ -127,7 +129,9 @@ def test_finalmlp_streams_per_set_then_shared_and_a_zero_bilinear_start():
     assert not any("gate" in w.path for w in model.weights)
     randomize(model, 7)
     x, _ = batch(8)
-    streams = keras.Model(model.inputs, [model.get_layer("stream1_mlp_0").output, model.get_layer("stream2_mlp_0").output])
+    streams = keras.Model(
+        model.inputs, [model.get_layer("stream1_mlp_0").output, model.get_layer("stream2_mlp_0").output]
+    )
     h1, h2 = (numpy(t) for t in streams(x))
     bilinear = np.einsum("bhi,hijo,bhj->bo", h1.reshape(8, 2, 4), numpy(fusion.bilinear_kernel), h2.reshape(8, 2, 3))
     expected = h1 @ numpy(fusion.x_kernel) + h2 @ numpy(fusion.y_kernel) + bilinear + numpy(fusion.bias)

@@ -35,13 +35,13 @@ def write_data(directory, rows_per_file: int = 256, seed: int = 1) -> Path:
     """A converted directory: feature_spec.json and gzip TFRecord shards of planted clicks."""
     import tensorflow as tf
 
-    from mezoo import demo
     from mezoo.data.examples import serialize_examples
+    from tfrecord_tools.planted import planted_click_log
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     split_files = {"train": TRAIN_FILES, "valid": 1, "test": 1}
-    ids, clicks, _ = demo.planted_click_log(rows_per_file * sum(split_files.values()), VOCAB, seed=seed)
+    ids, clicks, _ = planted_click_log(rows_per_file * sum(split_files.values()), VOCAB, seed=seed)
     start, splits = 0, {}
     for split, files in split_files.items():
         for i in range(files):

@@ -2,8 +2,10 @@
 
 import sys
 
-from mezoo import demo, train
+from mezoo import train
+from mezoo.metrics import auc
 from mezoo.training.in_memory_source import InMemorySource
+from tfrecord_tools.planted import planted_click_log
 
 VOCAB = [20, 30, 10, 15, 25]
 OVERRIDES = [
@@ -17,14 +19,14 @@ OVERRIDES = [
 
 
 def source(rows=12000):
-    ids, clicks, prob = demo.planted_click_log(rows, VOCAB, seed=1)
+    ids, clicks, prob = planted_click_log(rows, VOCAB, seed=1)
     a, b = int(rows * 0.8), int(rows * 0.9)
     splits = {"train": (0, a), "valid": (a, b), "test": (b, rows)}
     return InMemorySource(
         [(f"f{i}", v) for i, v in enumerate(VOCAB)],
         {k: ({"ids": ids[i:j]}, clicks[i:j]) for k, (i, j) in splits.items()},
         synthetic=True,
-        planted_auc=demo.auc(clicks[b:], prob[b:]),
+        planted_auc=auc(clicks[b:], prob[b:]),
     )
 
 

@@ -1,0 +1,73 @@
+"""FirstOrderTerm: the linear part of FM-style models, one weight per id and numeric field."""
+
+from typing import Any, Optional, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from mezoo.layers.sparse_rows import read_rows
+
+
+@keras.saving.register_keras_serializable(package="mezoo")
+class FirstOrderTerm(keras.layers.Layer):
+    """`sum_i w[field_i, id_i] + sum_k v_k x_k + b`: the first-order logit of FM and DeepFM.
+
+    One weight per categorical id, in one fused `(sum(vocab_sizes), 1)` table (field `f` at
+    its offset, as in `MultiEmbedding`, so it is a single gather), one weight per numeric
+    field (value x weight) and an optional bias. It has no embedding sets: the term is
+    linear, so per-set copies averaged would be one table again. Every weight starts at
+    zero, so at initialisation the model is its interaction part alone.
+
+    Args:
+        vocab_sizes: rows of each categorical field, in input column order.
+        num_numeric: number of numeric fields (the `dense` call argument's width).
+        use_bias: whether to add a bias (DeepFM leaves it to its MLP head).
+        **kwargs: standard `keras.layers.Layer` arguments.
+
+    Call args: `ids` int `(batch, num_fields)`; `dense` float `(batch, num_numeric)` when
+    `num_numeric > 0`. Output: `(batch, 1)`.
+
+    Example:
+    >>> import numpy as np
+    >>> term = FirstOrderTerm([10, 20], num_numeric=2)
+    >>> tuple(term(np.array([[1, 2]]), np.array([[0.5, -1.0]])).shape)
+    (1, 1)
+    """
+
+    def __init__(self, vocab_sizes: Sequence[int], num_numeric: int = 0, use_bias: bool = True, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.vocab_sizes = [int(v) for v in vocab_sizes]
+        self.num_numeric = int(num_numeric)
+        self.use_bias = bool(use_bias)
+        self.offsets = np.concatenate([[0], np.cumsum(self.vocab_sizes)[:-1]]).astype("int32")
+
+    def build(self, ids_shape: Sequence[Optional[int]], dense_shape: Optional[Sequence[Optional[int]]] = None) -> None:
+        self.table = self.add_weight(name="table", shape=(sum(self.vocab_sizes), 1), initializer="zeros")
+        self.numeric_kernel = None
+        if self.num_numeric:
+            self.numeric_kernel = self.add_weight(
+                name="numeric_kernel", shape=(self.num_numeric, 1), initializer="zeros"
+            )
+        self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros") if self.use_bias else None
+
+    def call(self, ids: Any, dense: Any = None) -> Any:
+        rows = ops.cast(ids, "int32") + ops.convert_to_tensor(self.offsets)
+        out = ops.sum(read_rows(self.table, rows), axis=1)
+        if self.numeric_kernel is not None:
+            if dense is None:
+                raise ValueError(f"FirstOrderTerm has {self.num_numeric} numeric fields; pass `dense`")
+            out = out + ops.matmul(ops.cast(dense, out.dtype), self.numeric_kernel)
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    def compute_output_shape(
+        self, ids_shape: Sequence[Optional[int]], dense_shape: Optional[Sequence[Optional[int]]] = None
+    ) -> tuple[Optional[int], int]:
+        return (ids_shape[0], 1)
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = super().get_config()
+        config.update({"vocab_sizes": self.vocab_sizes, "num_numeric": self.num_numeric, "use_bias": self.use_bias})
+        return config
