@@ -17,7 +17,7 @@ class TFRecordSource:
 
     def __init__(self, directory, synthetic: bool = False, planted_auc: Optional[float] = None,
                  shuffle_buffer: int = 262144):
-        from mezoo.data import FeatureSpec
+        from mezoo.data.feature_spec import FeatureSpec
 
         self.directory = Path(directory)
         self.spec = FeatureSpec.load(str(self.directory / "feature_spec.json"))
