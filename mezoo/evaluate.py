@@ -63,8 +63,8 @@ def evaluate(run_dir, split: str = "test", data=None, source=None) -> dict:
                 f"{run_dir}/run.json records the data {recorded}{where}, which holds no feature_spec.json "
                 f"now (moved or deleted?): pass --data DIR with the converted data to score"
             )
-        source = open_source(resolved["data"], data or recorded, verbose=0)
-    return evaluate_split(model, source, split, int(resolved["data"]["batch_size"]))
+        source = open_source(resolved.data, data or recorded, verbose=0)
+    return evaluate_split(model, source, split, resolved.data.batch_size)
 
 
 def load_trained_model(path: Path):

@@ -14,7 +14,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Union
 
 import mezoo
 from mezoo import recipe as recipes
@@ -92,7 +92,7 @@ def package_directory() -> Path:
     return own
 
 
-def check_same_recipe(run_dir: Path, resolved: dict) -> None:
+def check_same_recipe(run_dir: Path, resolved: Union[recipes.Recipe, dict]) -> None:
     """Refuses to resume (or report) a run directory started with another resolved recipe.
 
     Called before anything in the run directory changes: a resume with other settings would

@@ -29,6 +29,7 @@ import keras
 from mezoo import models
 from mezoo import recipe as recipes
 from mezoo.abundance import MetricCallback
+from mezoo.recipe_schema import TrainConfig
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar
 from mezoo.training.evaluation import evaluate_split, naming_bad_shards
 from mezoo.training.run_directory import (
@@ -99,7 +100,7 @@ class Trainer:
 
     def set_up(self) -> Optional[dict]:
         """Everything before the first epoch; returns metrics.json's content if the run already finished."""
-        name = recipes.load(self.recipe, self.overrides)["model"]["name"]
+        name = recipes.load(self.recipe, self.overrides).model.name
         self.resolved = recipes.load(self.recipe, self.overrides, model_keys=model_keys(name))
         check_same_recipe(self.run_dir, self.resolved)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -107,16 +108,16 @@ class Trainer:
         finished = self._finished_metrics()
         if finished is not None:
             return finished
-        self.data_cfg, self.train_cfg = self.resolved["data"], self.resolved["train"]
+        self.data_cfg, self.train_cfg = self.resolved.data, self.resolved.train
         if self.source is None:
             from mezoo.training.data_sources import open_source
 
             self.source = open_source(self.data_cfg, self.data, verbose=self.verbose)
         check_same_data(self.run_dir, self.source)
-        self.seed = int(self.train_cfg["seed"])
+        self.seed = self.train_cfg.seed
         keras.utils.set_random_seed(self.seed)
-        if self.train_cfg.get("mixed_precision"):
-            keras.mixed_precision.set_global_policy(self.train_cfg["mixed_precision"])
+        if self.train_cfg.mixed_precision:
+            keras.mixed_precision.set_global_policy(self.train_cfg.mixed_precision)
         self._build_model()
         self._choose_run_directory()
         self._write_run_files()
@@ -138,19 +139,18 @@ class Trainer:
 
         self.dist = make_strategy(self.strategy_name)
         replicas = self.dist.num_replicas_in_sync
-        model_cfg = dict(self.resolved["model"])
-        model_name = model_cfg.pop("name")
+        model_cfg = self.resolved.model
         with self.dist.scope():
-            self.model = models.get(model_name)(self.source, **model_cfg)
+            self.model = models.get(model_cfg.name)(self.source, **model_cfg.arguments())
             synchronize_batch_norm(self.model, replicas > 1)
             # XLA can't place a step across several logical CPU devices (its "variable on a
             # different device" limitation); GPUs keep it.
             cpu_replicas = replicas > 1 and all("CPU" in d.upper() for d in self.dist.extended.worker_devices)
-            jit = self.train_cfg.get("jit_compile", "auto")
+            jit = self.train_cfg.jit_compile
             compile_model(
                 self.model,
-                self.train_cfg["mode"],
-                learning_rate=float(self.train_cfg["learning_rate"]),
+                self.train_cfg.mode,
+                learning_rate=float(self.train_cfg.learning_rate),
                 jit_compile=False if cpu_replicas else jit,
             )
 
@@ -184,7 +184,7 @@ class Trainer:
         """The backup (if any), the training loop, the epoch's size, the callbacks and the stopping rules."""
         train_cfg, data_cfg, source = self.train_cfg, self.data_cfg, self.source
         self.backup = Backup(self.run_dir, restore_from=self.restore_dir)
-        self.state = self.backup.load(self.model) or RunState(learning_rate=float(train_cfg["learning_rate"]))
+        self.state = self.backup.load(self.model) or RunState(learning_rate=float(train_cfg.learning_rate))
         if self.state.step and self.verbose:
             print(
                 f"resuming {self.run_dir} at step {self.state.step} "
@@ -192,8 +192,8 @@ class Trainer:
             )
         self.loop = _custom_loop(self.model, self.dist, train_cfg, self.state, self.chief)
         self.model.optimizer.learning_rate = self.state.learning_rate
-        self.batch_size = int(data_cfg["batch_size"])
-        self.steps_per_epoch = int(train_cfg.get("steps_per_epoch") or source.rows("train") // self.batch_size)
+        self.batch_size = data_cfg.batch_size
+        self.steps_per_epoch = int(train_cfg.steps_per_epoch or source.rows("train") // self.batch_size)
         if self.steps_per_epoch < 1:
             raise ValueError(
                 f"the training split has {source.rows('train')} rows, fewer than one batch of {self.batch_size}"
@@ -204,14 +204,14 @@ class Trainer:
         self.abundance.set_model(self.model)
         truncate_abundance_csv(self.run_dir / "abundance.csv", self.state.epoch)
         self.tensorboard = keras.callbacks.TensorBoard(log_dir=str(self.run_dir / "tensorboard"), update_freq="epoch")
-        self.epochs = int(train_cfg["epochs"])
-        if getattr(source, "builtin", False) and data_cfg.get("synthetic_epochs"):
-            self.epochs = min(self.epochs, int(data_cfg["synthetic_epochs"]))  # the built-in sample: a quick run
+        self.epochs = train_cfg.epochs
+        if getattr(source, "builtin", False) and data_cfg.synthetic_epochs:
+            self.epochs = min(self.epochs, data_cfg.synthetic_epochs)  # the built-in sample: a quick run
         self.rules = StoppingRules(
-            patience=int(train_cfg["early_stopping_patience"]),
-            reduce_lr_factor=train_cfg.get("reduce_lr_factor"),
-            reduce_lr_patience=train_cfg.get("reduce_lr_patience"),
-            min_learning_rate=train_cfg.get("min_learning_rate"),
+            patience=train_cfg.early_stopping_patience,
+            reduce_lr_factor=train_cfg.reduce_lr_factor,
+            reduce_lr_patience=train_cfg.reduce_lr_patience,
+            min_learning_rate=train_cfg.min_learning_rate,
         )
 
     # ---- one epoch
@@ -252,7 +252,7 @@ class Trainer:
         train_data = _training_data(
             self.dist, self.source, self.batch_size, self.seed + epoch, skip, repeat=self.loop is not None
         )
-        backups = StepBackup(self.backup, state, self.train_cfg.get("backup_every_steps"), skip)
+        backups = StepBackup(self.backup, state, self.train_cfg.backup_every_steps, skip)
         callbacks = [progress, backups, self.tensorboard]
         start = time.perf_counter()
         with naming_bad_shards(self.source, "train"):
@@ -322,7 +322,7 @@ class Trainer:
         synchronize_batch_norm(model, False)  # saved models load on any backend and device count
         # Exact mode's optimiser applies the tables' L2; the saved model carries the plain
         # formulation (L2 through the loss), right for any optimiser it is compiled with later.
-        model.sparse_embedding_l2 = self.train_cfg["mode"] == "fast"
+        model.sparse_embedding_l2 = self.train_cfg.mode == "fast"
         model.save(self.run_dir / "model.keras")
         state.finished = True
         self.backup.save(model, state)
@@ -349,11 +349,11 @@ def _one_based(epoch: Optional[int]) -> Optional[int]:
     return None if epoch is None else epoch + 1
 
 
-def _export(run_dir: Path, train_cfg: dict, verbose: int) -> None:
+def _export(run_dir: Path, train_cfg: TrainConfig, verbose: int) -> None:
     """`train.export`: the finished run as a TF Serving SavedModel in `<run_dir>/export/<version>`."""
     import json
 
-    if not train_cfg.get("export"):
+    if not train_cfg.export:
         return
     spec = run_dir / "feature_spec.json"
     if not spec.exists() or any("vocabulary" not in f for f in json.loads(spec.read_text())["fields"]):
@@ -391,7 +391,7 @@ def _custom_loop(model, dist, train_cfg, state, chief):
     from mezoo.training.custom_loop import DistributedTrainLoop, uses_custom_loop
     from mezoo.training.strategies import is_multi_worker
 
-    if not uses_custom_loop(train_cfg.get("loop", "auto"), dist):
+    if not uses_custom_loop(train_cfg.loop, dist):
         return None
     multi_worker = is_multi_worker(dist)
     # XLA stays off across workers (not checked there); elsewhere the loop compiles as fit would.
