@@ -17,6 +17,7 @@ Example:
     >>> metrics = Trainer("dnn_se_frappe", ["train.epochs=1"], run_dir="/tmp/run").run()  # doctest: +SKIP
 """
 
+import json
 import shutil
 import sys
 import tempfile
@@ -125,8 +126,6 @@ class Trainer:
         return None
 
     def _finished_metrics(self) -> Optional[dict]:
-        import json
-
         if self.metrics_path.exists() and json.loads(self.metrics_path.read_text()).get("finished"):
             if self.verbose:
                 print(f"{self.run_dir} holds a finished run; delete it (or pass another --run_dir) to train again")
@@ -172,8 +171,6 @@ class Trainer:
             self.metrics_path = self.run_dir / "metrics.json"
 
     def _write_run_files(self) -> None:
-        import json
-
         atomic_write_text(self.run_dir / "recipe.yaml", recipes.dump(self.resolved))
         if hasattr(self.source, "save_spec"):
             self.source.save_spec(self.run_dir)  # with its vocabularies: what mezoo.export needs
@@ -351,8 +348,6 @@ def _one_based(epoch: Optional[int]) -> Optional[int]:
 
 def _export(run_dir: Path, train_cfg: TrainConfig, verbose: int) -> None:
     """`train.export`: the finished run as a TF Serving SavedModel in `<run_dir>/export/<version>`."""
-    import json
-
     if not train_cfg.export:
         return
     spec = run_dir / "feature_spec.json"
