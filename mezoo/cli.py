@@ -30,8 +30,12 @@ def user_error_types() -> Tuple[Type[BaseException], ...]:
     `mezoo/__init__`) just to name its type.
     """
     types = [UserError, FileNotFoundError]
-    for module, names in (("mezoo.recipe", ("RecipeError",)), ("tfrecord_tools.core", ("ConversionError",)),
-                          ("tfrecord_tools.reader", ("InputError",)), ("mezoo.data.shard_errors", ("ShardReadError",))):
+    for module, names in (
+        ("mezoo.recipe", ("RecipeError",)),
+        ("tfrecord_tools.core", ("ConversionError",)),
+        ("tfrecord_tools.reader", ("InputError",)),
+        ("mezoo.data.shard_errors", ("ShardReadError",)),
+    ):
         loaded = sys.modules.get(module)
         types += [getattr(loaded, name) for name in names if loaded is not None and hasattr(loaded, name)]
     return tuple(types)

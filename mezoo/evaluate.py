@@ -34,7 +34,7 @@ import keras  # noqa: E402
 
 import mezoo  # noqa: E402,F401  (registers the models for load_model)
 from mezoo import recipe as recipes  # noqa: E402
-from mezoo.train import evaluate_split  # noqa: E402
+from mezoo.training.evaluation import evaluate_split  # noqa: E402
 
 
 def evaluate(run_dir, split: str = "test", data=None, source=None) -> dict:
@@ -50,13 +50,21 @@ def evaluate(run_dir, split: str = "test", data=None, source=None) -> dict:
     if source is None:
         from mezoo.training.data_sources import open_source
 
-        recorded = json.loads((run_dir / "run.json").read_text()).get("data") if (run_dir / "run.json").exists() else None
+        recorded = (
+            json.loads((run_dir / "run.json").read_text()).get("data") if (run_dir / "run.json").exists() else None
+        )
         if not data and recorded and not (Path(recorded) / "feature_spec.json").exists():
-            where = "" if Path(recorded).is_absolute() else f" (a path relative to the directory {run_dir} was trained from)"
-            raise UserError(f"{run_dir}/run.json records the data {recorded}{where}, which holds no feature_spec.json "
-                            f"now (moved or deleted?): pass --data DIR with the converted data to score")
-        source = open_source(resolved["data"], data or recorded, verbose=0)
-    return evaluate_split(model, source, split, int(resolved["data"]["batch_size"]))
+            where = (
+                ""
+                if Path(recorded).is_absolute()
+                else f" (a path relative to the directory {run_dir} was trained from)"
+            )
+            raise UserError(
+                f"{run_dir}/run.json records the data {recorded}{where}, which holds no feature_spec.json "
+                f"now (moved or deleted?): pass --data DIR with the converted data to score"
+            )
+        source = open_source(resolved.data, data or recorded, verbose=0)
+    return evaluate_split(model, source, split, resolved.data.batch_size)
 
 
 def load_trained_model(path: Path):
@@ -69,8 +77,10 @@ def load_trained_model(path: Path):
     from mezoo.cli import UserError
 
     if not zipfile.is_zipfile(path):
-        raise UserError(f"{path} is damaged or truncated ({Path(path).stat().st_size:,} bytes, not a .keras archive): "
-                        "train again, or restore the file")
+        raise UserError(
+            f"{path} is damaged or truncated ({Path(path).stat().st_size:,} bytes, not a .keras archive): "
+            "train again, or restore the file"
+        )
     try:
         return keras.models.load_model(path)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:

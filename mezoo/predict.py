@@ -22,28 +22,48 @@ def main(argv):
     FLAGS = flags.FLAGS
     if len(argv) > 1:
         raise SystemExit(f"unexpected arguments: {argv[1:]}")
-    run_cli(lambda: score_files(FLAGS.export, input_paths(FLAGS.input), FLAGS.format, FLAGS.output,
-                                delimiter=FLAGS.delimiter, header=None if FLAGS.header == "auto" else FLAGS.header == "true",
-                                batch_size=FLAGS.batch_size,
-                                accept_unterminated_last_line=FLAGS.accept_unterminated_last_line),
-            user_errors=(ScoringError,))
+    run_cli(
+        lambda: score_files(
+            FLAGS.export,
+            input_paths(FLAGS.input),
+            FLAGS.format,
+            FLAGS.output,
+            delimiter=FLAGS.delimiter,
+            header=None if FLAGS.header == "auto" else FLAGS.header == "true",
+            batch_size=FLAGS.batch_size,
+            accept_unterminated_last_line=FLAGS.accept_unterminated_last_line,
+        ),
+        user_errors=(ScoringError,),
+    )
 
 
 if __name__ == "__main__":
     from absl import app, flags
 
     flags.DEFINE_string("export", None, "an export version directory (mezoo.export: <output>/<version>)")
-    flags.DEFINE_multi_string("input", None, "raw input file(s), plain or gzip; repeat or separate with commas; "
-                                             "globs are expanded")
-    flags.DEFINE_enum("format", None, ["criteo", "avazu", "csv", "tsv"],
-                      "criteo: label<TAB>I1..C26 (or without the label); avazu, csv, tsv: a header naming the columns")
+    flags.DEFINE_multi_string(
+        "input", None, "raw input file(s), plain or gzip; repeat or separate with commas; globs are expanded"
+    )
+    flags.DEFINE_enum(
+        "format",
+        None,
+        ["criteo", "avazu", "csv", "tsv"],
+        "criteo: label<TAB>I1..C26 (or without the label); avazu, csv, tsv: a header naming the columns",
+    )
     flags.DEFINE_string("output", None, "output TSV: file, line, probability (rejects beside it: <output>.rejects.tsv)")
     flags.DEFINE_string("delimiter", None, "column delimiter (default: the format's)")
-    flags.DEFINE_enum("header", "auto", ["auto", "true", "false"], "whether the input has a header line "
-                                                                   "(auto: all formats but criteo)")
+    flags.DEFINE_enum(
+        "header",
+        "auto",
+        ["auto", "true", "false"],
+        "whether the input has a header line (auto: all formats but criteo)",
+    )
     flags.DEFINE_integer("batch_size", 8192, "rows per call of the model")
-    flags.DEFINE_bool("accept_unterminated_last_line", False, "score a last line that has no newline (by default it "
-                                                              "is rejected as truncated_last_line: the file may be cut)")
+    flags.DEFINE_bool(
+        "accept_unterminated_last_line",
+        False,
+        "score a last line that has no newline (by default it is rejected as truncated_last_line: the file may be cut)",
+    )
     for name in ("export", "input", "format", "output"):
         flags.mark_flag_as_required(name)
     app.run(main)

@@ -3,26 +3,38 @@
 A recipe names an installed file (`mezoo/recipes/NAME.yaml`, e.g. `dcnv2_me_criteo`) or a
 path to a YAML file. `extends: BASE` pulls in a base whose sections the recipe updates key by
 key: BASE is an installed recipe's name (`extends: dcnv2_se_frappe`), else a path relative
-to the recipe's folder (or absolute). Overrides `section.key=value` are applied last; the
-value is read as YAML (`3`, `0.1`, `null`, `[400, 400]`). Only keys that exist in the
-resolved recipe can be set, except in `model`, whose keys are constructor arguments of the
-chosen model. A value that replaces one of another type (`train.epochs=abc`, `3.5` for an
-integer) is refused, in an override or in a recipe over its base; `null` on either side is
-accepted. Files are read with `yaml.safe_load` only.
+to the recipe's folder (or absolute). Every recipe resolves over `_base.yaml`,
+which sets every setting (the defaults live there only). Overrides `section.key=value` are
+applied last; the value is read as YAML (`3`, `0.1`, `null`, `[400, 400]`). Only the settings
+of `mezoo.recipe_schema` can be set, except in `model`, whose further keys are constructor
+arguments of the chosen model. A value of the wrong type (`train.epochs=abc`, `3.5` for an
+integer) is refused, in an override or in a recipe file, naming the setting's type; a model
+hyper-parameter is checked against the value it replaces. Files are read with
+`yaml.safe_load` only.
+
+`load` returns a typed `Recipe` (`recipe.train.epochs`); `Recipe.to_dict()` and `dump` give
+the plain form a run directory records in recipe.yaml.
 """
 
-import copy
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Union
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 import yaml
 
+from mezoo.recipe_schema import (  # noqa: F401  (the typed sections are part of this module's API)
+    DataConfig,
+    ModelConfig,
+    Recipe,
+    RecipeError,
+    TrainConfig,
+    check_setting,
+    field_types,
+    typed,
+)
+
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+BASE_RECIPE = RECIPES_DIR / "_base.yaml"  # every setting's default; every recipe resolves over it
 SECTIONS = ("data", "model", "train")
-
-
-class RecipeError(ValueError):
-    """A recipe that doesn't exist, doesn't parse, or an override that doesn't apply."""
 
 
 def names() -> List[str]:
@@ -54,43 +66,10 @@ def _base_path(path: Path, name) -> Path:
         return candidate.resolve()
     if (RECIPES_DIR / target.name).is_file() and target.name == text:  # an installed base file, e.g. _base.yaml
         return (RECIPES_DIR / text).resolve()
-    raise RecipeError(f"recipe {path}: extends {text!r}, which is neither an installed recipe "
-                      f"({', '.join(names())}) nor a file ({candidate} does not exist)")
-
-
-def _type_name(value) -> str:
-    return {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "a mapping"}.get(type(value), type(value).__name__)
-
-
-def check_type(where: str, old, new):
-    """`new`, refused in place of `old` when their types differ (ints are numbers too; null is always fine).
-
-    YAML 1.1 reads `1e-4` (no dot) as a string: where a number is expected, such a string is
-    read as the number. A string setting (`jit_compile: auto`) also takes true/false.
-    """
-    if old is None or new is None:
-        return new
-    if isinstance(old, float) and isinstance(new, str):
-        try:
-            new = float(new)
-        except ValueError:
-            pass
-    if isinstance(old, str):
-        ok = isinstance(new, (str, bool))
-    elif isinstance(old, bool) or isinstance(new, bool):
-        ok = isinstance(old, bool) and isinstance(new, bool)
-    elif isinstance(old, float):
-        ok = isinstance(new, (int, float))
-    elif isinstance(old, int):
-        ok = isinstance(new, int)
-    elif isinstance(old, (list, tuple)):
-        ok = isinstance(new, (list, tuple))
-    else:
-        ok = isinstance(new, type(old))
-    if not ok:
-        raise RecipeError(f"{where}: {new!r} is {_type_name(new)}; this key takes {_type_name(old)} (e.g. {old!r})")
-    return new
+    raise RecipeError(
+        f"recipe {path}: extends {text!r}, which is neither an installed recipe "
+        f"({', '.join(names())}) nor a file ({candidate} does not exist)"
+    )
 
 
 def _read(path: Path, seen=()) -> Dict:
@@ -105,15 +84,18 @@ def _read(path: Path, seen=()) -> Dict:
     unknown = set(raw) - set(SECTIONS) - {"extends"}
     if unknown:
         raise RecipeError(f"recipe {path}: unknown section(s) {sorted(unknown)}; sections are {', '.join(SECTIONS)}")
-    base = {s: {} for s in SECTIONS}
+    base: Dict[str, Dict[str, Any]] = {s: {} for s in SECTIONS}
     if raw.get("extends"):
         base = _read(_base_path(path, raw["extends"]), (*seen, path))
+    elif path != BASE_RECIPE.resolve():
+        base = _read(BASE_RECIPE.resolve(), (*seen, path))
     for section in SECTIONS:
         values = raw.get(section) or {}
         if not isinstance(values, dict):
             raise RecipeError(f"recipe {path}: section {section!r} must be a mapping")
         for key, value in values.items():
-            base[section][key] = check_type(f"recipe {path}: {section}.{key}", base[section].get(key), value)
+            where = f"recipe {path}: {section}.{key}"
+            base[section][key] = check_setting(where, section, key, base[section].get(key), value)
     return base
 
 
@@ -135,40 +117,54 @@ def parse_override(text: str):
     return section, key, parsed
 
 
-def load(recipe: Union[str, Path], overrides: Optional[Iterable[str]] = None, model_keys: Optional[Iterable[str]] = None):
-    """The resolved recipe: a dict of the three sections with `overrides` applied.
+def load(
+    recipe: Union[str, Path], overrides: Optional[Iterable[str]] = None, model_keys: Optional[Iterable[str]] = None
+) -> Recipe:
+    """The resolved recipe, typed, with `overrides` applied.
 
-    `model_keys`, when given, are the keys `model` may take (the model's constructor
-    arguments); by default any `model` key is accepted and the model itself rejects unknown ones.
+    Args:
+        recipe: an installed recipe name (`names()`) or a path to a YAML file.
+        overrides: `section.key=value` strings, applied in order after the files.
+        model_keys: the keys `model` may take (the model's constructor arguments); by default any
+            `model` key is accepted and the model itself rejects unknown ones.
+
+    Example:
+        >>> load("dnn_me_frappe", ["train.epochs=2"]).train.epochs
+        2
     """
     path = recipe_path(recipe)
     resolved = _read(path.resolve())
-    resolved = copy.deepcopy(resolved)
     for text in overrides or ():
         section, key, value = parse_override(text)
         if section not in SECTIONS:
             raise RecipeError(f"override {text!r}: unknown section {section!r}; sections are {', '.join(SECTIONS)}")
-        allowed = set(resolved[section])
+        allowed = set(field_types(section)) | (set(resolved[section]) if section == "model" else set())
         if section == "model":
             allowed |= set(model_keys or ()) if model_keys is not None else {key}
         if key not in allowed:
             raise RecipeError(
                 f"override {text!r}: unknown key {key!r} in {section}; known keys: {', '.join(sorted(allowed))}"
             )
-        resolved[section][key] = check_type(f"override {text!r}", resolved[section].get(key), value)
-    return resolved
+        resolved[section][key] = check_setting(f"override {text!r}", section, key, resolved[section].get(key), value)
+    return typed(resolved, f"recipe {path}")
 
 
-def dump(resolved: Dict) -> str:
-    """The resolved recipe as YAML, sections in their usual order."""
-    return yaml.safe_dump({s: resolved[s] for s in SECTIONS}, sort_keys=False)
+def as_dict(resolved: Union[Recipe, Dict]) -> Dict[str, Dict[str, Any]]:
+    """The plain sections of a `Recipe` (or of a dict of sections, as read from a run's recipe.yaml)."""
+    return resolved.to_dict() if isinstance(resolved, Recipe) else resolved
+
+
+def dump(resolved: Union[Recipe, Dict]) -> str:
+    """The resolved recipe as YAML, sections in their usual order (what a run's recipe.yaml holds)."""
+    plain = as_dict(resolved)
+    return yaml.safe_dump({s: plain[s] for s in SECTIONS}, sort_keys=False)
 
 
 class RecipeChangedError(RecipeError):
     """A run directory resumed with a recipe other than the one it was started with."""
 
 
-def differences(stored: Dict, resolved: Dict) -> List[str]:
+def differences(stored: Union[Recipe, Dict], resolved: Union[Recipe, Dict]) -> List[str]:
     """`section.key: stored -> resolved` for every key whose value differs (both read back as YAML)."""
     old, new = yaml.safe_load(dump(stored)) or {}, yaml.safe_load(dump(resolved)) or {}
     out = []

@@ -37,16 +37,27 @@ def parse_args(argv):
     parser.add_argument("--out", required=True, help="study directory (shared by all processes of the study)")
     parser.add_argument("--ablations", action="store_true", help="add ME-SI cells (shared interaction; DCNv2)")
     parser.add_argument("--data_fractions", default="1", help="fractions of the training split, e.g. 0.25,0.5,1")
-    parser.add_argument("--set", action="append", default=[], metavar="section.key=value",
-                        help="recipe override for every cell (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="section.key=value",
+        help="recipe override for every cell (repeatable)",
+    )
     parser.add_argument("--max_cells", type=int, default=None, help="train at most this many cells, then report")
-    parser.add_argument("--stale_after_s", type=float, default=1800.0,
-                        help="take over a claim whose owner has not shown a heartbeat for this long (seconds)")
+    parser.add_argument(
+        "--stale_after_s",
+        type=float,
+        default=1800.0,
+        help="take over a claim whose owner has not shown a heartbeat for this long (seconds)",
+    )
     args = parser.parse_args(argv)
     try:
         args.scale_list, args.fraction_list = _ints(args.scales), _floats(args.data_fractions)
     except ValueError:
-        parser.error(f"--scales must be integers and --data_fractions numbers; got {args.scales!r}, {args.data_fractions!r}")
+        parser.error(
+            f"--scales must be integers and --data_fractions numbers; got {args.scales!r}, {args.data_fractions!r}"
+        )
     if not args.scale_list or min(args.scale_list) < 1 or args.seeds < 1:
         parser.error("--scales must be >= 1 and --seeds >= 1")
     if not args.fraction_list or not all(0 < f <= 1 for f in args.fraction_list):
@@ -61,9 +72,19 @@ def main(argv=None):
     from mezoo.evidence.scaling import run_study
 
     try:
-        run_study(args.recipe, args.scale_list, args.seeds, args.out, data=args.data, overrides=args.set,
-                  ablations=args.ablations, fractions=args.fraction_list, max_cells=args.max_cells,
-                  stale_after_s=args.stale_after_s, argv=argv)
+        run_study(
+            args.recipe,
+            args.scale_list,
+            args.seeds,
+            args.out,
+            data=args.data,
+            overrides=args.set,
+            ablations=args.ablations,
+            fractions=args.fraction_list,
+            max_cells=args.max_cells,
+            stale_after_s=args.stale_after_s,
+            argv=argv,
+        )
     except (recipes.RecipeError, ValueError, FileNotFoundError) as error:
         raise SystemExit(f"error: {error}") from None
 

@@ -17,7 +17,9 @@ def define_flags():
     flags.DEFINE_multi_string("set", [], "override section.key=value (repeatable), e.g. model.num_embedding_sets=4")
     flags.DEFINE_string("data", None, "directory of converted data (feature_spec.json + shards); default: the recipe's")
     flags.DEFINE_string("run_dir", None, "run directory; default runs/<recipe>[-<digest of overrides>]")
-    flags.DEFINE_enum("strategy", "auto", STRATEGIES, "auto: mirrored with 2+ GPUs, multi_worker with a TF_CONFIG cluster")
+    flags.DEFINE_enum(
+        "strategy", "auto", STRATEGIES, "auto: mirrored with 2+ GPUs, multi_worker with a TF_CONFIG cluster"
+    )
     flags.DEFINE_bool("verbose", False, "on an error, show the traceback too (also MEZOO_DEBUG=1)")
     flags.mark_flag_as_required("recipe")
     # absl lists a command's own flags under its main module, which it names by sys.argv[0]

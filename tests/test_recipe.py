@@ -1,5 +1,7 @@
 """Recipes: the installed set, inheritance, overrides and their errors."""
 
+import dataclasses
+
 import pytest
 
 from mezoo import recipe
@@ -14,28 +16,33 @@ def test_the_papers_six_families_times_datasets_times_se_me_are_installed():
         for dataset in ("criteo", "avazu", "frappe"):
             for kind in ("se", "me"):
                 r = recipe.load(f"{family}_{kind}_{dataset}")
-                assert r["model"]["name"] == family and r["data"]["dataset"] == dataset
-                sets = r["model"]["num_embedding_sets"]
+                assert r.model.name == family and r.data.dataset == dataset
+                sets = r.model.num_embedding_sets
                 assert sets == 1 if kind == "se" else sets == (4 if (family, dataset) == ("nfwfm", "avazu") else 10)
-                assert r["model"]["embedding_dim"] == (50 if family == "nfwfm" else 10)
+                assert r.model.embedding_dim == (50 if family == "nfwfm" else 10)
 
 
 def test_protocols_paper_for_criteo_avazu_bars_for_frappe():
     criteo, frappe = recipe.load("dcnv2_se_criteo"), recipe.load("dcnv2_se_frappe")
-    assert criteo["train"]["early_stopping_patience"] == 3 and criteo["train"]["reduce_lr_factor"] is None
-    assert criteo["data"]["batch_size"] == 2048 and criteo["model"]["l2_regularization"] == 5e-7
-    assert frappe["train"]["early_stopping_patience"] == 2 and frappe["train"]["reduce_lr_factor"] == 0.1
-    assert frappe["data"]["batch_size"] == 4096
+    assert criteo.train.early_stopping_patience == 3 and criteo.train.reduce_lr_factor is None
+    assert criteo.data.batch_size == 2048 and criteo.model.l2_regularization == 5e-7
+    assert frappe.train.early_stopping_patience == 2 and frappe.train.reduce_lr_factor == 0.1
+    assert frappe.data.batch_size == 4096
 
 
 def test_overrides_are_typed_and_applied_last():
     r = recipe.load(
-        "dnn_me_avazu", ["model.num_embedding_sets=4", "train.learning_rate=1e-4", "model.hidden_units=[64, 32]",
-                         "train.mixed_precision=null"]
+        "dnn_me_avazu",
+        [
+            "model.num_embedding_sets=4",
+            "train.learning_rate=1e-4",
+            "model.hidden_units=[64, 32]",
+            "train.mixed_precision=null",
+        ],
     )
-    assert r["model"]["num_embedding_sets"] == 4 and r["train"]["learning_rate"] == 1e-4
-    assert r["model"]["hidden_units"] == [64, 32] and r["train"]["mixed_precision"] is None
-    assert recipe.load("dnn_me_avazu")["model"]["num_embedding_sets"] == 10, "no state leaks between loads"
+    assert r.model.num_embedding_sets == 4 and r.train.learning_rate == 1e-4
+    assert r.model.hyperparameters["hidden_units"] == [64, 32] and r.train.mixed_precision is None
+    assert recipe.load("dnn_me_avazu").model.num_embedding_sets == 10, "no state leaks between loads"
 
 
 def test_a_recipe_file_may_extend_an_installed_base(tmp_path):
@@ -43,16 +50,21 @@ def test_a_recipe_file_may_extend_an_installed_base(tmp_path):
     base.write_text("model:\n  name: dcnv2\n  embedding_dim: 16\ntrain:\n  epochs: 3\n")
     mine = tmp_path / "mine.yaml"
     mine.write_text("extends: base.yaml\nmodel:\n  num_embedding_sets: 2\n")
-    r = recipe.load(mine)
-    assert r["model"] == {"name": "dcnv2", "embedding_dim": 16, "num_embedding_sets": 2}
-    assert r["train"] == {"epochs": 3}
+    r, default = recipe.load(mine), recipe.load("dnn_se_criteo")
+    assert (r.model.name, r.model.embedding_dim, r.model.num_embedding_sets) == ("dcnv2", 16, 2)
+    assert r.train == dataclasses.replace(default.train, epochs=3), "every recipe resolves over _base.yaml"
+    assert r.model.dropout == default.model.dropout and r.model.hyperparameters == {}
 
 
 @pytest.mark.parametrize(
     "name,overrides,message",
     [
-        ("dcnv2_me_critio", [], "unknown recipe 'dcnv2_me_critio'; installed recipes: autoint_plus_se_frappe, dcn_se_frappe, "
-                                "dcnv2_me_avazu"),
+        (
+            "dcnv2_me_critio",
+            [],
+            "unknown recipe 'dcnv2_me_critio'; installed recipes: autoint_plus_se_frappe, dcn_se_frappe, "
+            "dcnv2_me_avazu",
+        ),
         ("_base", [], "unknown recipe '_base'"),
         ("dcnv2_me_criteo", ["train.lr=1"], "unknown key 'lr' in train; known keys: backup_every_steps"),
         ("dcnv2_me_criteo", ["optim.lr=1"], "unknown section 'optim'"),
@@ -79,15 +91,71 @@ def test_model_keys_can_be_restricted_to_the_constructor(tmp_path):
     [
         ("deepfm_se_frappe", {"name": "deepfm", "hidden_units": [400, 400, 400], "dropout": 0.2}),
         ("dcn_se_frappe", {"name": "dcn", "num_cross_layers": 3, "hidden_units": [400, 400, 400], "dropout": 0.2}),
-        ("autoint_plus_se_frappe", {"name": "autoint_plus", "num_attention_layers": 5, "num_heads": 4, "head_dim": 32,
-                                    "dropout": 0.1, "embedding_l2_regularization": 0.05}),
+        (
+            "autoint_plus_se_frappe",
+            {
+                "name": "autoint_plus",
+                "num_attention_layers": 5,
+                "num_heads": 4,
+                "head_dim": 32,
+                "dropout": 0.1,
+                "embedding_l2_regularization": 0.05,
+            },
+        ),
     ],
 )
 def test_bars_frappe_recipes_of_the_further_families(name, model):
     r = recipe.load(name)
-    assert r["data"]["dataset"] == "frappe" and r["data"]["batch_size"] == 4096
-    assert r["model"]["num_embedding_sets"] == 1 and r["model"]["embedding_dim"] == 10
-    assert r["model"]["l2_regularization"] == 0.0
-    assert r["model"]["embedding_l2_regularization"] == model.pop("embedding_l2_regularization", 0.025)
-    assert {key: r["model"][key] for key in model} == model
-    assert r["train"]["early_stopping_patience"] == 2 and r["train"]["reduce_lr_factor"] == 0.1
+    assert r.data.dataset == "frappe" and r.data.batch_size == 4096
+    assert r.model.num_embedding_sets == 1 and r.model.embedding_dim == 10
+    assert r.model.l2_regularization == 0.0
+    assert r.model.hyperparameters["embedding_l2_regularization"] == model.pop("embedding_l2_regularization", 0.025)
+    assert {key: r.model.to_dict()[key] for key in model} == model
+    assert r.train.early_stopping_patience == 2 and r.train.reduce_lr_factor == 0.1
+
+
+def test_base_yaml_sets_every_typed_setting_and_nothing_else():
+    """The defaults are written once, in _base.yaml: the dataclasses declare names and types only."""
+    import yaml
+
+    base = yaml.safe_load((recipe.RECIPES_DIR / "_base.yaml").read_text())
+    for section in recipe.SECTIONS:
+        assert set(base[section]) == set(recipe.field_types(section)), section
+    for cls in (recipe.DataConfig, recipe.TrainConfig):
+        assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), cls
+
+
+def test_an_override_error_names_the_settings_type():
+    with pytest.raises(recipe.RecipeError, match=r"'abc' is a string; this key takes an integer \(train.epochs: int\)"):
+        recipe.load("dnn_se_criteo", ["train.epochs=abc"])
+    with pytest.raises(
+        recipe.RecipeError, match=r"takes a number or null \(train.reduce_lr_factor: Optional\[float\]\)"
+    ):
+        recipe.load("dnn_se_criteo", ["train.reduce_lr_factor=fast"])
+    with pytest.raises(recipe.RecipeError, match="this key takes true/false"):
+        recipe.load("dnn_se_criteo", ["train.export=3"])
+    assert recipe.load("dnn_se_criteo", ["train.jit_compile=false"]).train.jit_compile is False
+
+
+def test_a_recipe_file_with_an_unknown_setting_is_refused(tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("extends: dnn_se_criteo\ntrain:\n  epoch: 3\n")
+    with pytest.raises(recipe.RecipeError, match=r"mine.yaml: train.epoch: unknown key 'epoch' in train; known keys: "):
+        recipe.load(mine)
+
+
+def test_a_recorded_recipe_loads_back_to_the_same_recipe(tmp_path):
+    for name in ("dcnv2_me_frappe", "nfwfm_me_avazu", "autoint_plus_se_frappe"):
+        resolved = recipe.load(name, ["train.epochs=2"])
+        (tmp_path / "recipe.yaml").write_text(recipe.dump(resolved))
+        assert recipe.load(tmp_path / "recipe.yaml") == resolved
+        assert recipe.differences(resolved.to_dict(), resolved) == []
+
+
+def test_an_me_recipe_is_its_se_recipe_with_more_embedding_sets():
+    for name in recipe.names():
+        if "_me_" in name:
+            me, se = recipe.load(name), recipe.load(name.replace("_me_", "_se_"))
+            assert me == dataclasses.replace(
+                se, model=dataclasses.replace(se.model, num_embedding_sets=me.model.num_embedding_sets)
+            ), name

@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import yaml
+from mezoo import recipe as recipes
 
 
 class RunDirError(ValueError):
@@ -21,7 +21,7 @@ class FinishedRun:
     Attributes:
         path: the run directory.
         label: a short name for figures (the directory's name, made unique by the caller).
-        recipe: the resolved recipe (`recipe.yaml`).
+        recipe: the resolved recipe (`recipe.yaml`, typed: `mezoo.recipe.Recipe`).
         metrics: `metrics.json`.
         abundance_rows: `abundance.csv` as dicts (empty when the file is absent).
         model: the loaded `model.keras`, or None until `load_model` is called.
@@ -34,22 +34,22 @@ class FinishedRun:
 
     path: Path
     label: str
-    recipe: Dict
+    recipe: recipes.Recipe
     metrics: Dict
     abundance_rows: List[Dict]
     model: Optional[object] = None
 
     @property
     def model_name(self) -> str:
-        return str(self.recipe["model"]["name"])
+        return self.recipe.model.name
 
     @property
     def num_sets(self) -> int:
-        return int(self.recipe["model"].get("num_embedding_sets", 1))
+        return self.recipe.model.num_embedding_sets
 
     @property
     def embedding_dim(self) -> int:
-        return int(self.recipe["model"].get("embedding_dim", 10))
+        return self.recipe.model.embedding_dim
 
     @property
     def total_width(self) -> int:
@@ -60,7 +60,8 @@ class FinishedRun:
         """`"SE"` for one embedding set, `"ME-SI"` for several sharing one interaction, else `"ME"`."""
         if self.num_sets == 1:
             return "SE"
-        return "ME-SI" if self.recipe["model"].get("shared_interaction") else "ME"
+        # an open-ended hyper-parameter: absent where the model's default (no sharing) applies
+        return "ME-SI" if self.recipe.model.hyperparameters.get("shared_interaction") else "ME"
 
     @property
     def is_multi_embedding(self) -> bool:
@@ -133,11 +134,9 @@ def read_run(path, label: Optional[str] = None) -> FinishedRun:
     if not metrics.get("finished"):
         raise RunDirError(f"{path}: metrics.json says the run has not finished")
     try:
-        recipe = yaml.safe_load((path / "recipe.yaml").read_text())
-    except yaml.YAMLError as error:
-        raise RunDirError(f"{path / 'recipe.yaml'}: not valid YAML ({error})") from None
-    if not isinstance(recipe, dict) or "model" not in recipe:
-        raise RunDirError(f"{path / 'recipe.yaml'}: no model section")
+        recipe = recipes.load(path / "recipe.yaml")
+    except recipes.RecipeError as error:
+        raise RunDirError(f"{path / 'recipe.yaml'}: {error}") from None
     return FinishedRun(path, label or path.name, recipe, metrics, read_abundance_csv(path / "abundance.csv"))
 
 

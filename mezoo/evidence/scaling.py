@@ -178,11 +178,11 @@ def run_study(
     out = Path(out)
     (out / "cells").mkdir(parents=True, exist_ok=True)
     base = recipes.load(recipe, list(overrides))
-    base_dim, base_seed = int(base["model"].get("embedding_dim", 10)), int(base["train"]["seed"])
-    has_shared = "shared_interaction" in train.model_keys(base["model"]["name"])
+    base_dim, base_seed = base.model.embedding_dim, base.train.seed
+    has_shared = "shared_interaction" in train.model_keys(base.model.name)
     if ablations and not has_shared:
         raise ValueError(f"--ablations trains ME-SI (shared_interaction=True), which model "
-                         f"{base['model']['name']!r} does not have; models with it: dcnv2")
+                         f"{base.model.name!r} does not have; models with it: dcnv2")
     if not scales or min(scales) < 1 or seeds < 1:
         raise ValueError(f"scales must be >= 1 and seeds >= 1, got scales {list(scales)}, seeds {seeds}")
     cells = plan(scales, seeds, ablations, fractions)
@@ -197,7 +197,7 @@ def run_study(
             if whole is None:
                 from mezoo.training.data_sources import open_source
 
-                whole = opened.get(1.0) or open_source(base["data"], data, verbose=verbose)
+                whole = opened.get(1.0) or open_source(base.data, data, verbose=verbose)
                 opened[1.0] = whole
             opened[fraction] = whole if fraction == 1.0 else TrainingFractionSource(whole, fraction)
         return opened[fraction]

@@ -2,6 +2,7 @@
 
 import sys
 import time
+from typing import Optional
 
 import keras
 
@@ -44,7 +45,7 @@ class ThroughputProgbar(keras.callbacks.Callback):
 class StepBackup(keras.callbacks.Callback):
     """Writes the run's backup every `every_steps` optimizer steps, mid-epoch included."""
 
-    def __init__(self, backup, state, every_steps: int, first_step_in_epoch: int):
+    def __init__(self, backup, state, every_steps: Optional[int], first_step_in_epoch: int):
         super().__init__()
         self.backup, self.state, self.every = backup, state, int(every_steps or 0)
         self.first = first_step_in_epoch

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from mezoo.recipe_schema import DataConfig
+
 BUILTIN_VERSION = 2  # bump when the sample's generation or conversion changes
 CONVERTERS = {"criteo": "tfrecord_tools.criteo", "avazu": "tfrecord_tools.avazu", "frappe": "tfrecord_tools.csv"}
 
@@ -15,9 +17,10 @@ CONVERTERS = {"criteo": "tfrecord_tools.criteo", "avazu": "tfrecord_tools.avazu"
 class TFRecordSource:
     """A converted directory (`feature_spec.json` + shards) served through `mezoo.data`."""
 
-    def __init__(self, directory, synthetic: bool = False, planted_auc: Optional[float] = None,
-                 shuffle_buffer: int = 262144):
-        from mezoo.data import FeatureSpec
+    def __init__(
+        self, directory, synthetic: bool = False, planted_auc: Optional[float] = None, shuffle_buffer: int = 262144
+    ):
+        from mezoo.data.feature_spec import FeatureSpec
 
         self.directory = Path(directory)
         self.spec = FeatureSpec.load(str(self.directory / "feature_spec.json"))
@@ -57,39 +60,59 @@ class TFRecordSource:
                 write_vocabulary(str(target), read_vocabulary(self.spec.resolve(field["vocabulary"])))
         atomic_write_text(run_dir / "feature_spec.json", self.spec_json())
 
-    def dataset(self, split: str, batch_size: int, training: bool = False, seed: int = 0, skip_batches: int = 0,
-                input_context=None):
+    def dataset(
+        self,
+        split: str,
+        batch_size: int,
+        training: bool = False,
+        seed: int = 0,
+        skip_batches: int = 0,
+        input_context=None,
+    ):
         """One pass over `split`; training batches shuffled by `seed` (one seed per epoch, so a
         resumed run replays the interrupted epoch's order and skips the batches it had done)."""
         from mezoo.data import make_dataset
 
         data = make_dataset(
-            self.spec, split, batch_size, training=training, shuffle_buffer=self.shuffle_buffer, seed=seed,
-            repeat=False, drop_remainder=training, deterministic=True, input_context=input_context,
+            self.spec,
+            split,
+            batch_size,
+            training=training,
+            shuffle_buffer=self.shuffle_buffer,
+            seed=seed,
+            repeat=False,
+            drop_remainder=training,
+            deterministic=True,
+            input_context=input_context,
         )
         return data.skip(skip_batches) if skip_batches else data
 
 
-def data_directory(data_cfg: dict, data=None) -> Path:
+def data_directory(data_cfg: DataConfig, data=None) -> Path:
     """`--data`, else the recipe's `data.location`, else $MEZOO_DATA/<dataset>, else ~/mezoo_data/<dataset>."""
     if data:
         return Path(data).expanduser()
-    if data_cfg.get("location"):
-        return Path(data_cfg["location"]).expanduser()
+    if data_cfg.location:
+        return Path(data_cfg.location).expanduser()
     root = os.environ.get("MEZOO_DATA") or Path.home() / "mezoo_data"
-    return Path(root).expanduser() / data_cfg["dataset"]
+    return Path(root).expanduser() / data_cfg.dataset
 
 
 def cache_directory() -> Path:
     return Path(os.environ.get("MEZOO_CACHE") or Path.home() / ".cache" / "mezoo").expanduser()
 
 
-def builtin_sample(dataset: str, rows: int, seed: int, max_cardinality: int = 0, first_order: float = 0.3,
-                   verbose: int = 1) -> Path:
+def builtin_sample(
+    dataset: str, rows: int, seed: int, max_cardinality: int = 0, first_order: float = 0.3, verbose: int = 1
+) -> Path:
     """Generates (once, then cached) and converts the built-in synthetic sample of `dataset`."""
     if dataset not in CONVERTERS:
         raise ValueError(f"no built-in sample for dataset {dataset!r}; there are: {', '.join(CONVERTERS)}")
-    root = cache_directory() / "builtin" / f"{dataset}-{rows}-card{max_cardinality}-fo{first_order:g}-seed{seed}-v{BUILTIN_VERSION}"
+    root = (
+        cache_directory()
+        / "builtin"
+        / f"{dataset}-{rows}-card{max_cardinality}-fo{first_order:g}-seed{seed}-v{BUILTIN_VERSION}"
+    )
     converted = root / "converted"
     if (converted / "feature_spec.json").exists():
         return converted
@@ -132,7 +155,7 @@ class DataNotFoundError(FileNotFoundError):
     """Data asked for explicitly (`--data`, a recipe's `data.location`) that isn't a finished conversion."""
 
 
-def open_source(data_cfg: dict, data=None, verbose: int = 1):
+def open_source(data_cfg: DataConfig, data=None, verbose: int = 1):
     """The run's data: converted data where it exists, else the built-in sample, with a banner.
 
     Only the implicit default ($MEZOO_DATA/<dataset>, ~/mezoo_data/<dataset>) falls back to the
@@ -140,20 +163,24 @@ def open_source(data_cfg: dict, data=None, verbose: int = 1):
     (re)converted would train on generated rows and say nothing.
     """
     directory = data_directory(data_cfg, data)
-    shuffle = int(data_cfg.get("shuffle_buffer") or 262144)
+    shuffle = data_cfg.shuffle_buffer
     if (directory / "feature_spec.json").exists():
         return TFRecordSource(directory, shuffle_buffer=shuffle)
-    if data or data_cfg.get("location"):
-        named = f"--data {data}" if data else f"the recipe's data.location {data_cfg['location']}"
+    if data or data_cfg.location:
+        named = f"--data {data}" if data else f"the recipe's data.location {data_cfg.location}"
         state = "does not exist" if not directory.exists() else "has no feature_spec.json (not a finished conversion)"
         raise DataNotFoundError(
             f"{named}: {directory.resolve()} {state}; convert raw data there with "
-            f"python -m {CONVERTERS.get(data_cfg.get('dataset'), 'tfrecord_tools.csv')}, or give another directory")
-    dataset = data_cfg["dataset"]
+            f"python -m {CONVERTERS.get(data_cfg.dataset, 'tfrecord_tools.csv')}, or give another directory"
+        )
+    dataset = data_cfg.dataset
     converted = builtin_sample(
-        dataset, int(data_cfg.get("synthetic_rows") or 60000), seed=0,
-        max_cardinality=int(data_cfg.get("synthetic_max_cardinality") or 0),
-        first_order=float(data_cfg.get("synthetic_first_order", 0.3)), verbose=verbose,
+        dataset,
+        data_cfg.synthetic_rows,
+        seed=0,
+        max_cardinality=data_cfg.synthetic_max_cardinality,
+        first_order=float(data_cfg.synthetic_first_order),
+        verbose=verbose,
     )
     planted = json.loads((converted / "planted.json").read_text())["planted_auc_heldout"]
     if verbose:

@@ -68,7 +68,6 @@ class FusedAdam(keras.optimizers.Adam):
             grad=tf.cast(tf.convert_to_tensor(gradient), dtype),
         )
 
-
     def _with_table_l2(self, gradient, variable):
         import tensorflow as tf  # IndexedSlices only exist on the TensorFlow backend
 

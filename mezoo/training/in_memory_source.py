@@ -40,8 +40,15 @@ class InMemorySource:
     def rows(self, split: str) -> int:
         return len(self.splits[split][1])
 
-    def dataset(self, split: str, batch_size: int, training: bool = False, seed: int = 0, skip_batches: int = 0,
-                input_context=None):
+    def dataset(
+        self,
+        split: str,
+        batch_size: int,
+        training: bool = False,
+        seed: int = 0,
+        skip_batches: int = 0,
+        input_context=None,
+    ):
         """Batches of `split`: shuffled with `seed` and without a short last batch when training.
 
         With `input_context` (`tf.distribute`), `batch_size` is the global batch size, divided

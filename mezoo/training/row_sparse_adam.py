@@ -54,7 +54,13 @@ class RowSparseAdam(FusedAdam):
         if kwargs.pop("amsgrad", False):
             raise ValueError("RowSparseAdam does not support amsgrad")
         super().__init__(
-            learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=False, name=name, **kwargs
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=False,
+            name=name,
+            **kwargs,
         )
         self.sparse_l2 = float(sparse_l2)
 

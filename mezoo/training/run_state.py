@@ -84,8 +84,9 @@ class Backup:
     def save(self, model, state: RunState) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         state.step = optimizer_step(model)
-        state.seed_states = [[int(x) for x in keras.ops.convert_to_numpy(v).reshape(-1)]
-                             for v in seed_generator_states(model)]
+        state.seed_states = [
+            [int(x) for x in keras.ops.convert_to_numpy(v).reshape(-1)] for v in seed_generator_states(model)
+        ]
         tmp = self.dir / f".weights-{os.getpid()}.weights.h5"
         model.save_weights(tmp)
         os.replace(tmp, self.weights_path)
@@ -117,8 +118,10 @@ class Backup:
             )
         generators = seed_generator_states(model)
         if state.seed_states and len(state.seed_states) != len(generators):
-            raise RuntimeError(f"backup in {self.restore_dir} holds {len(state.seed_states)} random seed states, "
-                               f"the model has {len(generators)}: is it the same model?")
+            raise RuntimeError(
+                f"backup in {self.restore_dir} holds {len(state.seed_states)} random seed states, "
+                f"the model has {len(generators)}: is it the same model?"
+            )
         for variable, values in zip(generators, state.seed_states):
             variable.assign(keras.ops.cast(keras.ops.reshape(values, variable.shape), variable.dtype))
         return state

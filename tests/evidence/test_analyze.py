@@ -22,17 +22,32 @@ def test_every_figure_and_the_summary(run_dirs, tmp_path, capsys):
     out = tmp_path / "analysis"
     analyze_cli.main([str(run_dirs["se"]), str(run_dirs["me"]), "--out", str(out)])
     expected = {
-        "spectra_se.png", "spectra_me.png", "ia_per_field_se.png", "ia_per_field_me.png", "me_sets_me.png",
-        "cross_blocks_se.png", "cross_blocks_me.png", "ia_over_epochs.png", "summary.md",
+        "spectra_se.png",
+        "spectra_me.png",
+        "ia_per_field_se.png",
+        "ia_per_field_me.png",
+        "me_sets_me.png",
+        "cross_blocks_se.png",
+        "cross_blocks_me.png",
+        "ia_over_epochs.png",
+        "summary.md",
     }
     assert {p.name for p in out.iterdir()} == expected
     for name in expected - {"summary.md"}:
         assert (out / name).read_bytes()[:8] == PNG, name
         assert (out / name).stat().st_size > 10_000, name  # a drawn figure, not an empty canvas
     summary = (out / "summary.md").read_text()
-    for text in ("| se | dcnv2 | SE | 1 x 4 |", "| me | dcnv2 | ME | 2 x 2 |", "SE se: IA / norm. / erank",
-                 "python -m mezoo.analyze", "Git commit", "Machine", "](me_sets_me.png)", "](ia_over_epochs.png)",
-                 "trained by `"):
+    for text in (
+        "| se | dcnv2 | SE | 1 x 4 |",
+        "| me | dcnv2 | ME | 2 x 2 |",
+        "SE se: IA / norm. / erank",
+        "python -m mezoo.analyze",
+        "Git commit",
+        "Machine",
+        "](me_sets_me.png)",
+        "](ia_over_epochs.png)",
+        "trained by `",
+    ):
         assert text in summary, text
     assert "wrote" in capsys.readouterr().out
 
@@ -76,13 +91,19 @@ def test_unfinished_or_missing_runs_are_named(run_dirs, tmp_path):
         analyze_cli.main([str(broken), "--out", str(tmp_path / "out")])
 
 
-@pytest.mark.parametrize("model, kind", [
-    ({"name": "dcnv2", "num_embedding_sets": 1}, "SE"),
-    ({"name": "dcnv2", "num_embedding_sets": 4}, "ME"),
-    ({"name": "dcnv2", "num_embedding_sets": 4, "shared_interaction": True}, "ME-SI"),
-])
+@pytest.mark.parametrize(
+    "model, kind",
+    [
+        ({"name": "dcnv2", "num_embedding_sets": 1}, "SE"),
+        ({"name": "dcnv2", "num_embedding_sets": 4}, "ME"),
+        ({"name": "dcnv2", "num_embedding_sets": 4, "shared_interaction": True}, "ME-SI"),
+    ],
+)
 def test_run_kind_follows_the_recipe(model, kind, tmp_path):
-    run = runs.FinishedRun(tmp_path, "run", {"model": model}, {}, [])
+    from mezoo import recipe
+
+    settings = [f"model.{key}={str(value).lower()}" for key, value in model.items() if key != "name"]
+    run = runs.FinishedRun(tmp_path, "run", recipe.load(f"{model['name']}_se_criteo", settings), {}, [])
     assert run.kind == kind and run.is_multi_embedding == (kind != "SE")
 
 

@@ -5,12 +5,15 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module, words", [
-    ("mezoo.toy", ["--dim", "--seeds", "--steps", "--out"]),
-    ("mezoo.analyze", ["RUN_DIR", "--out"]),
-    ("mezoo.parity", ["RUN_DIR", "--out"]),
-    ("mezoo.scaling", ["--recipe", "--scales", "--seeds", "--data", "--out", "--ablations", "--data_fractions"]),
-])
+@pytest.mark.parametrize(
+    "module, words",
+    [
+        ("mezoo.toy", ["--dim", "--seeds", "--steps", "--out"]),
+        ("mezoo.analyze", ["RUN_DIR", "--out"]),
+        ("mezoo.parity", ["RUN_DIR", "--out"]),
+        ("mezoo.scaling", ["--recipe", "--scales", "--seeds", "--data", "--out", "--ablations", "--data_fractions"]),
+    ],
+)
 def test_help(module, words, capsys):
     with pytest.raises(SystemExit) as exit_info:
         importlib.import_module(module).parse_args(["--help"])

@@ -30,8 +30,13 @@ def test_table_has_every_bars_family_and_the_runs_numbers(run_dirs, tmp_path, ca
     assert int(dcnv2["best_epoch"]) == metrics["best_epoch"] and int(dcnv2["epochs"]) == len(metrics["epochs"])
     assert all(row["test_auc"] == "" for row in rows if row["model"] != "dcnv2")
     text = (out / "parity.md").read_text()
-    for expected in ("| DCNv2 | 0.9845 | " + f"{metrics['test_auc']:.5f}", "| DNN | 0.9833 | not run |",
-                     "python -m mezoo.parity", "Git commit", "Machine"):
+    for expected in (
+        "| DCNv2 | 0.9845 | " + f"{metrics['test_auc']:.5f}",
+        "| DNN | 0.9833 | not run |",
+        "python -m mezoo.parity",
+        "Git commit",
+        "Machine",
+    ):
         assert expected in text, expected
     assert "BARS parity" in capsys.readouterr().out
 

@@ -26,7 +26,12 @@ def test_plan_pairs_se_and_me_at_equal_width():
     assert len(cells) == 2 + 2 * 2 * 3
     me = scaling.Cell("ME", 4, 1).overrides(10, 2024, True)
     se = scaling.Cell("SE", 4, 1).overrides(10, 2024, True)
-    assert me == ["model.num_embedding_sets=4", "model.embedding_dim=10", "train.seed=2025", "model.shared_interaction=false"]
+    assert me == [
+        "model.num_embedding_sets=4",
+        "model.embedding_dim=10",
+        "train.seed=2025",
+        "model.shared_interaction=false",
+    ]
     assert se[:2] == ["model.num_embedding_sets=1", "model.embedding_dim=40"]
     assert scaling.Cell("ME-SI", 2, 0).overrides(10, 0, True)[-1] == "model.shared_interaction=true"
     assert scaling.Cell("ME", 2, 0, 0.25).key == "me_x2_seed0_data0.25"
@@ -34,8 +39,9 @@ def test_plan_pairs_se_and_me_at_equal_width():
 
 def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
     out = tmp_path / "study"
-    result = scaling.run_study("dcnv2_me_criteo", [1, 2], 1, out, overrides=TINY, ablations=True,
-                               source=tiny_runs.source(), verbose=0)
+    result = scaling.run_study(
+        "dcnv2_me_criteo", [1, 2], 1, out, overrides=TINY, ablations=True, source=tiny_runs.source(), verbose=0
+    )
     assert sorted(result["trained"]) == ["me_x2_seed0", "mesi_x2_seed0", "se_x1_seed0", "se_x2_seed0"]
     rows = (out / "scaling.csv").read_text().splitlines()
     assert len(rows) == 1 + 4 and rows[0].startswith("fraction,variant,scale,seed")
@@ -47,14 +53,24 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
     for record in records.values():
         assert 0 < record["test_auc"] <= 1 and record["ia_mean"] >= 1 and record["examples_per_sec"] > 0
     md = (out / "scaling.md").read_text()
-    for text in ("| SE |", "| ME |", "| ME-SI |", "(= SE)", "All cells finished", "Data: SYNTHETIC rows: in-memory arrays",
-                 "mezoo.scaling called from Python by: ", "Cells trained by:", "(4 cells)"):
+    for text in (
+        "| SE |",
+        "| ME |",
+        "| ME-SI |",
+        "(= SE)",
+        "All cells finished",
+        "Data: SYNTHETIC rows: in-memory arrays",
+        "mezoo.scaling called from Python by: ",
+        "Cells trained by:",
+        "(4 cells)",
+    ):
         assert text in md, text
     for name in ("auc_vs_scale.png", "ia_vs_scale.png"):
         assert (out / name).read_bytes()[:8] == PNG
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
-    again = scaling.run_study("dcnv2_me_criteo", [1, 2], 1, out, overrides=TINY, ablations=True,
-                              source=tiny_runs.source(), verbose=0)
+    again = scaling.run_study(
+        "dcnv2_me_criteo", [1, 2], 1, out, overrides=TINY, ablations=True, source=tiny_runs.source(), verbose=0
+    )
     assert again["trained"] == [] and len(again["skipped_finished"]) == 4
     assert stamps == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
 
@@ -73,18 +89,36 @@ class FakeTrainer:
         sets, dim = int(values["model.num_embedding_sets"]), int(values["model.embedding_dim"])
         run_dir.mkdir(parents=True, exist_ok=True)
         variant, scale, seed = run_dir.name.split("_")[:3]
-        (run_dir / "cell.json").write_text(json.dumps({
-            "fraction": 1.0, "variant": {"se": "SE", "me": "ME", "mesi": "ME-SI"}[variant], "scale": int(scale[1:]),
-            "seed": int(seed[4:]), "num_sets": sets, "embedding_dim": dim, "width": sets * dim, "test_auc": 0.7,
-            "params": 100, "examples_per_sec": 1.0, "epochs": 1, "ia_mean": 2.0, "ia_min": 1.0, "ia_max": 3.0,
-            "ia_normalised_mean": 0.5, "erank_mean": 2.0}))
+        (run_dir / "cell.json").write_text(
+            json.dumps(
+                {
+                    "fraction": 1.0,
+                    "variant": {"se": "SE", "me": "ME", "mesi": "ME-SI"}[variant],
+                    "scale": int(scale[1:]),
+                    "seed": int(seed[4:]),
+                    "num_sets": sets,
+                    "embedding_dim": dim,
+                    "width": sets * dim,
+                    "test_auc": 0.7,
+                    "params": 100,
+                    "examples_per_sec": 1.0,
+                    "epochs": 1,
+                    "ia_mean": 2.0,
+                    "ia_min": 1.0,
+                    "ia_max": 3.0,
+                    "ia_normalised_mean": 0.5,
+                    "erank_mean": 2.0,
+                }
+            )
+        )
         (run_dir / "metrics.json").write_text(json.dumps({"finished": True}))
 
 
 def test_a_stopped_study_continues_with_the_cells_it_had_not_finished(tmp_path):
     trainer = FakeTrainer()
-    first = scaling.run_study("dnn_me_criteo", [1, 2, 4], 2, tmp_path, train_fn=trainer, source=object(),
-                              max_cells=3, verbose=0)
+    first = scaling.run_study(
+        "dnn_me_criteo", [1, 2, 4], 2, tmp_path, train_fn=trainer, source=object(), max_cells=3, verbose=0
+    )
     assert len(first["trained"]) == 3 and len(first["pending"]) == 10 - 3  # 2 SE at 1x, 2 x 2 x 2 at 2x and 4x
     assert "Cells not finished (7)" in (tmp_path / "scaling.md").read_text()
     second = scaling.run_study("dnn_me_criteo", [1, 2, 4], 2, tmp_path, train_fn=trainer, source=object(), verbose=0)
@@ -100,8 +134,16 @@ def test_workers_sharing_a_study_never_train_the_same_cell(tmp_path):
 
     def worker():
         try:
-            scaling.run_study("dcnv2_me_criteo", [1, 2, 4, 10], 3, tmp_path, ablations=True, train_fn=trainer,
-                              source=object(), verbose=0)
+            scaling.run_study(
+                "dcnv2_me_criteo",
+                [1, 2, 4, 10],
+                3,
+                tmp_path,
+                ablations=True,
+                train_fn=trainer,
+                source=object(),
+                verbose=0,
+            )
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
@@ -157,10 +199,13 @@ def test_a_training_fraction_is_the_same_rows_every_epoch():
         TrainingFractionSource(source, 0.0)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--recipe", "dnn_se_frappe", "--out", "x", "--scales", "0,2"], "--scales"),
-    (["--recipe", "dnn_se_frappe", "--out", "x", "--data_fractions", "0,1"], "--data_fractions"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--recipe", "dnn_se_frappe", "--out", "x", "--scales", "0,2"], "--scales"),
+        (["--recipe", "dnn_se_frappe", "--out", "x", "--data_fractions", "0,1"], "--data_fractions"),
+    ],
+)
 def test_cli_rejects_bad_arguments(args, message, capsys):
     with pytest.raises(SystemExit):
         scaling_cli.parse_args(args)

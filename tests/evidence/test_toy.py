@@ -54,8 +54,22 @@ def test_tables_start_standard_normal():
 
 
 def test_cli_writes_csv_figure_and_summary(tmp_path, capsys):
-    toy_cli.main(["--dim", "4", "--seeds", "2", "--steps", "20", "--record_every", "10", "--print_every", "10",
-                  "--out", str(tmp_path)])
+    toy_cli.main(
+        [
+            "--dim",
+            "4",
+            "--seeds",
+            "2",
+            "--steps",
+            "20",
+            "--record_every",
+            "10",
+            "--print_every",
+            "10",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     printed = capsys.readouterr().out
     assert "IA(E1)" in printed and "step    20" in printed
     rows = list(csv.DictReader(open(tmp_path / "toy.csv")))

@@ -12,12 +12,25 @@ from mezoo import train  # noqa: E402
 from tests.training import resumable_run  # noqa: E402
 
 mode = sys.argv[2]
-overrides = resumable_run.OVERRIDES + ["model.dropout=0.0", f"train.mode={mode}", "train.epochs=2",
-                                           "train.jit_compile=false"] + sys.argv[3:]
+overrides = (
+    resumable_run.OVERRIDES
+    + ["model.dropout=0.0", f"train.mode={mode}", "train.epochs=2", "train.jit_compile=false"]
+    + sys.argv[3:]
+)
 results = {}
 for strategy in ("one_device", "mirrored"):
-    metrics = train.run("dcnv2_me_criteo", overrides, run_dir=f"{sys.argv[1]}/{strategy}", strategy=strategy,
-                        source=resumable_run.source(), verbose=0)
-    results[strategy] = {"loss": [e["loss"] for e in metrics["epochs"]], "val_auc": [e["val_auc"] for e in metrics["epochs"]],
-                         "test_auc": metrics["test_auc"], "steps": metrics["steps"]}
+    metrics = train.run(
+        "dcnv2_me_criteo",
+        overrides,
+        run_dir=f"{sys.argv[1]}/{strategy}",
+        strategy=strategy,
+        source=resumable_run.source(),
+        verbose=0,
+    )
+    results[strategy] = {
+        "loss": [e["loss"] for e in metrics["epochs"]],
+        "val_auc": [e["val_auc"] for e in metrics["epochs"]],
+        "test_auc": metrics["test_auc"],
+        "steps": metrics["steps"],
+    }
 print(json.dumps(results))

@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli(*args, cwd=None, timeout=300, env_extra=None):
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", **(env_extra or {})}
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd or ROOT,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd or ROOT, timeout=timeout
+    )
 
 
 def test_train_help_lists_flags_and_recipes():
@@ -28,8 +29,11 @@ def test_train_help_lists_flags_and_recipes():
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["--recipe", "dcnv2_me_critio"],
-         "unknown recipe 'dcnv2_me_critio'; installed recipes: autoint_plus_se_frappe, dcn_se_frappe, dcnv2_me_avazu"),
+        (
+            ["--recipe", "dcnv2_me_critio"],
+            "unknown recipe 'dcnv2_me_critio'; installed recipes: autoint_plus_se_frappe, dcn_se_frappe, "
+            "dcnv2_me_avazu",
+        ),
         (["--recipe", "dcnv2_me_criteo", "--set", "train.lr=1"], "unknown key 'lr' in train; known keys:"),
         (["--recipe", "dcnv2_me_criteo", "--set", "model.num_sets=2"], "unknown key 'num_sets' in model; known keys:"),
         (["--recipe", "missing.yaml"], "recipe file missing.yaml does not exist"),
@@ -71,6 +75,12 @@ def test_with_no_data_the_main_job_trains_on_the_builtin_sample_from_any_directo
     assert (run / "feature_spec.json").exists() and (run / "model.keras").exists()
     assert (run / "export" / "1" / "saved_model.pb").exists()  # train.export: servable as it ends
     # the same command again finds the finished run instead of training
-    again = cli("-m", "mezoo.train", "--recipe", "dcnv2_me_criteo", cwd=tmp_path,
-                env_extra={k: str(v) for k, v in env_dirs.items()})
+    again = cli(
+        "-m",
+        "mezoo.train",
+        "--recipe",
+        "dcnv2_me_criteo",
+        cwd=tmp_path,
+        env_extra={k: str(v) for k, v in env_dirs.items()},
+    )
     assert again.returncode == 0 and "holds a finished run" in again.stdout

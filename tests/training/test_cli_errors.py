@@ -20,7 +20,9 @@ def run(*args, cwd=None, env_extra=None):
     env.pop("MEZOO_DEBUG", None)
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the commands choose it (set by other modules in this process)
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd or ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd or ROOT, timeout=300
+    )
 
 
 def one_error_line(result, message):
@@ -31,20 +33,43 @@ def one_error_line(result, message):
 
 
 def test_train_refuses_a_bad_override_type_and_an_incompatible_resume(tmp_path):
-    result = run("-m", "mezoo.train", "--recipe", "dnn_me_criteo", "--set", "train.epochs=abc",
-                 "--run_dir", str(tmp_path / "a"))
+    result = run(
+        "-m", "mezoo.train", "--recipe", "dnn_me_criteo", "--set", "train.epochs=abc", "--run_dir", str(tmp_path / "a")
+    )
     one_error_line(result, "error: override 'train.epochs=abc': 'abc' is a string; this key takes an integer")
     assert result.stderr.count("\n") == 1, result.stderr  # TensorFlow's start-up logs are hidden too
     assert not (tmp_path / "a").exists()
     run_dir = tmp_path / "b"
     run_dir.mkdir()
     (run_dir / "recipe.yaml").write_text(recipes.dump(recipes.load("dnn_me_criteo")))
-    result = run("-m", "mezoo.train", "--recipe", "dnn_me_criteo", "--set", "train.learning_rate=0.1",
-                 "--run_dir", str(run_dir), "--data", str(tmp_path / "nowhere"))
-    one_error_line(result, "holds a run started with another recipe; nothing was changed there. "
-                           "Differences (stored -> now): train.learning_rate: 0.001 -> 0.1")
-    result = run("-m", "mezoo.train", "--recipe", "dnn_me_criteo", "--run_dir", str(tmp_path / "c"),
-                 "--data", str(tmp_path / "nowhere"), env_extra={"MEZOO_DEBUG": "1"})
+    result = run(
+        "-m",
+        "mezoo.train",
+        "--recipe",
+        "dnn_me_criteo",
+        "--set",
+        "train.learning_rate=0.1",
+        "--run_dir",
+        str(run_dir),
+        "--data",
+        str(tmp_path / "nowhere"),
+    )
+    one_error_line(
+        result,
+        "holds a run started with another recipe; nothing was changed there. "
+        "Differences (stored -> now): train.learning_rate: 0.001 -> 0.1",
+    )
+    result = run(
+        "-m",
+        "mezoo.train",
+        "--recipe",
+        "dnn_me_criteo",
+        "--run_dir",
+        str(tmp_path / "c"),
+        "--data",
+        str(tmp_path / "nowhere"),
+        env_extra={"MEZOO_DEBUG": "1"},
+    )
     assert result.returncode == 2 and "Traceback" in result.stderr  # MEZOO_DEBUG=1: the traceback too
     assert f"error: --data {tmp_path / 'nowhere'}: {tmp_path / 'nowhere'} does not exist" in result.stderr
 
@@ -58,13 +83,20 @@ def test_evaluate_names_a_truncated_model(tmp_path):
     one_error_line(result, "model.keras is damaged or truncated (3,000 bytes, not a .keras archive)")
 
 
-@pytest.mark.parametrize("schema,message", [
-    ("label: !!python/object/apply:os.system ['echo hacked']\ncategorical: [a]\n",
-     "schema.yaml, line 1: not a plain YAML schema: could not determine a constructor for the tag"),
-    ("label: label\ncategorical: [a]\nnumerc: [b]\nmin_cont: 3\n",
-     "schema.yaml: unknown key(s) min_cont, numerc; valid keys: dataset, format,"),
-    ("label: label\ncategorical: a\n", "categorical must be a list of column names"),
-])
+@pytest.mark.parametrize(
+    "schema,message",
+    [
+        (
+            "label: !!python/object/apply:os.system ['echo hacked']\ncategorical: [a]\n",
+            "schema.yaml, line 1: not a plain YAML schema: could not determine a constructor for the tag",
+        ),
+        (
+            "label: label\ncategorical: [a]\nnumerc: [b]\nmin_cont: 3\n",
+            "schema.yaml: unknown key(s) min_cont, numerc; valid keys: dataset, format,",
+        ),
+        ("label: label\ncategorical: a\n", "categorical must be a list of column names"),
+    ],
+)
 def test_csv_schema_errors_name_the_schema_file(schema, message, tmp_path):
     from tfrecord_tools.core import ConversionError
     from tfrecord_tools.schema import load_schema
@@ -78,8 +110,16 @@ def test_csv_schema_errors_name_the_schema_file(schema, message, tmp_path):
 def test_the_csv_tool_reports_a_schema_error_in_one_line(tmp_path):
     (tmp_path / "schema.yaml").write_text("label: !!python/object/apply:os.system ['echo hacked']\ncategorical: [a]\n")
     (tmp_path / "data.csv").write_text("label,a,b\n1,x,y\n")
-    result = run("-m", "tfrecord_tools.csv", "--schema", str(tmp_path / "schema.yaml"), "--input",
-                 str(tmp_path / "data.csv"), "--output", str(tmp_path / "out"))
+    result = run(
+        "-m",
+        "tfrecord_tools.csv",
+        "--schema",
+        str(tmp_path / "schema.yaml"),
+        "--input",
+        str(tmp_path / "data.csv"),
+        "--output",
+        str(tmp_path / "out"),
+    )
     one_error_line(result, f"error: schema {tmp_path / 'schema.yaml'}, line 1: not a plain YAML schema")
     assert "hacked" not in result.stdout
 
@@ -91,6 +131,7 @@ def test_run_cli_reports_user_errors_with_status_2_and_others_with_1(capsys, mon
     def fail(error):
         def fn():
             raise error
+
         return fn
 
     with pytest.raises(SystemExit) as exit_:

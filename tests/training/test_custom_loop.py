@@ -17,8 +17,14 @@ def test_custom_loop_trains_like_fit_on_one_device(tmp_path):
     overrides = resumable_run.OVERRIDES + ["model.dropout=0.0", "train.steps_per_epoch=6", "train.jit_compile=false"]
     runs = {}
     for loop in ("fit", "custom"):
-        runs[loop] = train.run("dcnv2_me_criteo", overrides + [f"train.loop={loop}"], run_dir=tmp_path / loop,
-                               strategy="one_device", source=resumable_run.source(), verbose=0)
+        runs[loop] = train.run(
+            "dcnv2_me_criteo",
+            overrides + [f"train.loop={loop}"],
+            run_dir=tmp_path / loop,
+            strategy="one_device",
+            source=resumable_run.source(),
+            verbose=0,
+        )
     fit, custom = runs["fit"], runs["custom"]
     assert custom["finished"] and custom["steps"] == fit["steps"] > 0
     # fit averages the epoch's losses in float32, the loop in float64
@@ -26,8 +32,13 @@ def test_custom_loop_trains_like_fit_on_one_device(tmp_path):
     assert [e["val_auc"] for e in custom["epochs"]] == pytest.approx([e["val_auc"] for e in fit["epochs"]], rel=1e-9)
     assert custom["test_auc"] == pytest.approx(fit["test_auc"], rel=1e-9)
     for name, value in multi_worker_run.h5_arrays(tmp_path / "custom" / "best.weights.h5").items():
-        np.testing.assert_allclose(value, multi_worker_run.h5_arrays(tmp_path / "fit" / "best.weights.h5")[name],
-                                   rtol=1e-6, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(
+            value,
+            multi_worker_run.h5_arrays(tmp_path / "fit" / "best.weights.h5")[name],
+            rtol=1e-6,
+            atol=1e-9,
+            err_msg=name,
+        )
     # the callbacks ran as under fit (TensorBoard's epoch loss); the run's backup is complete
     assert any((tmp_path / "custom" / "tensorboard" / "train").glob("events.out.tfevents*"))
     assert json.loads((tmp_path / "custom" / "backup" / "state.json").read_text())["finished"]

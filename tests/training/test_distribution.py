@@ -17,9 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_mirrored_matches_one_device(mode, tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     # Few steps: float32 sums differ in order across replicas, and that drift compounds.
-    result = subprocess.run([sys.executable, "-m", "tests.training.mirrored_vs_one_device", str(tmp_path), mode,
-                             "train.steps_per_epoch=4"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.training.mirrored_vs_one_device", str(tmp_path), mode, "train.steps_per_epoch=4"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     runs = json.loads(result.stdout.strip().splitlines()[-1])
     one, mirrored = runs["one_device"], runs["mirrored"]

@@ -16,15 +16,15 @@ def test_there_are_at_least_36_recipes():
 
 @pytest.mark.parametrize("name", RECIPES)
 def test_recipe_trains_one_short_epoch(name, tmp_path):
-    model = recipe.load(name)["model"]
-    sets = model["num_embedding_sets"]
+    model = recipe.load(name).model
+    sets = model.num_embedding_sets
     # widths divisible by every head count a recipe uses (FinalMLP's 5)
     small = {"stream2_hidden_units": "[10]", "gate_hidden_units": "[8]", "cin_layer_sizes": "[4]"}
     overrides = [
         f"model.num_embedding_sets={min(sets, 2)}",
         "model.embedding_dim=4",
         "model.hidden_units=[10, 10]",
-        *[f"model.{key}={value}" for key, value in small.items() if key in model],
+        *[f"model.{key}={value}" for key, value in small.items() if key in model.hyperparameters],
         "data.batch_size=256",
         "train.epochs=1",
         "train.steps_per_epoch=2",

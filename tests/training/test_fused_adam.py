@@ -8,8 +8,11 @@ tf = pytest.importorskip("tensorflow")
 
 import mezoo  # noqa: E402,F401
 from mezoo import models  # noqa: E402
-from mezoo.training import FusedAdam, compile_model  # noqa: E402
-from mezoo.training import training_mode  # noqa: E402
+from mezoo.training import (  # noqa: E402
+    FusedAdam,
+    compile_model,
+    training_mode,  # noqa: E402
+)
 from mezoo.training.training_mode import XLA_TABLE_BYTES, auto_jit_compile  # noqa: E402
 
 
@@ -56,7 +59,9 @@ def test_auto_xla_follows_sets_and_table_size(monkeypatch):
         pytest.skip("on a GPU auto always compiles with XLA in exact mode")
     single = models.get("dnn")([("a", 30), ("b", 20)], hidden_units=(8,))
     assert auto_jit_compile(single, "exact") and not auto_jit_compile(single, "fast")
-    model = models.get("dnn")([("a", 30), ("b", 20)], num_embedding_sets=2, hidden_units=(8,))  # 50 x 20 floats: 4,000 bytes
+    model = models.get("dnn")(
+        [("a", 30), ("b", 20)], num_embedding_sets=2, hidden_units=(8,)
+    )  # 50 x 20 floats: 4,000 bytes
     assert XLA_TABLE_BYTES > 4000 and not auto_jit_compile(model, "exact")
     assert not compile_model(model, "exact").jit_compile
     monkeypatch.setattr(training_mode, "XLA_TABLE_BYTES", 4000)

@@ -50,10 +50,23 @@ def start_workers(data, run_dir, epochs, env, logs, extra):
     ports = free_ports(mw.WORKERS)
     procs = []
     for index in range(mw.WORKERS):
-        tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
+        tf_config = {
+            "cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+            "task": {"type": "worker", "index": index},
+        }
         log = open(logs / f"epochs{epochs}-worker{index}.log", "w+")
-        procs.append((subprocess.Popen(mw.worker_command(data, run_dir, epochs, extra), cwd=ROOT, stdout=log,
-                                       stderr=subprocess.STDOUT, env={**env, "TF_CONFIG": json.dumps(tf_config)}), log))
+        procs.append(
+            (
+                subprocess.Popen(
+                    mw.worker_command(data, run_dir, epochs, extra),
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={**env, "TF_CONFIG": json.dumps(tf_config)},
+                ),
+                log,
+            )
+        )
     return procs
 
 
@@ -78,7 +91,9 @@ def wait_all(procs, deadline):
         outputs.append(log.read())
         log.close()
     if failed:
-        raise AssertionError(failed + "\n" + "\n".join(f"--- process {i} ---\n{o[-3000:]}" for i, o in enumerate(outputs)))
+        raise AssertionError(
+            failed + "\n" + "\n".join(f"--- process {i} ---\n{o[-3000:]}" for i, o in enumerate(outputs))
+        )
     return outputs
 
 
@@ -98,7 +113,8 @@ def pre_batch_norm(name):
     bias. These arrays are checked to within 2 x learning rate x steps instead.
     """
     return (name.startswith("layers/mlp_block") and name.endswith("/vars/1") and "batch_norm" not in name) or (
-        "batch_norm" in name and name.endswith("/vars/2"))
+        "batch_norm" in name and name.endswith("/vars/2")
+    )
 
 
 # fast mode (RowSparseAdam; the embedding gradients cross workers as IndexedSlices) passes the
@@ -115,8 +131,13 @@ def test_two_workers_match_one_process_on_the_same_global_batches(mode, tmp_path
     deadline = time.time() + TIMEOUT
 
     reference_log = open(logs / "reference.log", "w+")
-    reference = subprocess.Popen([sys.executable, "-m", "tests.training.multi_worker_run", str(data), str(ref_dir), "2", *extra],
-                                 cwd=ROOT, env=env, stdout=reference_log, stderr=subprocess.STDOUT)
+    reference = subprocess.Popen(
+        [sys.executable, "-m", "tests.training.multi_worker_run", str(data), str(ref_dir), "2", *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=reference_log,
+        stderr=subprocess.STDOUT,
+    )
     first = wait_all(start_workers(data, run_dir, 1, env, logs, extra), deadline)
     assert "worker 1 of a 2-replica cluster: the chief writes" in first[1]
     assert "test_auc" in first[0] and "test_auc" not in first[1], "only the chief scores the test split"
@@ -130,8 +151,17 @@ def test_two_workers_match_one_process_on_the_same_global_batches(mode, tmp_path
     wait_all([(reference, reference_log)], deadline)
 
     # the chief's run directory is complete; the other worker's scratch directory is gone
-    for name in ("recipe.yaml", "feature_spec.json", "run.json", "metrics.json", "abundance.csv", "model.keras",
-                 "best.weights.h5", "backup/state.json", "backup/weights.weights.h5"):
+    for name in (
+        "recipe.yaml",
+        "feature_spec.json",
+        "run.json",
+        "metrics.json",
+        "abundance.csv",
+        "model.keras",
+        "best.weights.h5",
+        "backup/state.json",
+        "backup/weights.weights.h5",
+    ):
         assert (run_dir / name).exists(), name
     assert any((run_dir / "tensorboard").rglob("events.out.tfevents*"))
     assert list(scratch.iterdir()) == [], "the non-chief worker's scratch directory is left behind"
@@ -146,7 +176,9 @@ def test_two_workers_match_one_process_on_the_same_global_batches(mode, tmp_path
     # Validation sees the pre-BatchNorm biases' noise (below) through the moving means: log
     # loss within 1.1e-5 seen; AUC, which ranks the near-tied scores of a barely trained model
     # on 512 rows, within 8e-4 relative seen. The losses and the weights are the sharp checks.
-    assert [e["val_logloss"] for e in got["epochs"]] == pytest.approx([e["val_logloss"] for e in want["epochs"]], rel=1e-4)
+    assert [e["val_logloss"] for e in got["epochs"]] == pytest.approx(
+        [e["val_logloss"] for e in want["epochs"]], rel=1e-4
+    )
     assert [e["val_auc"] for e in got["epochs"]] == pytest.approx([e["val_auc"] for e in want["epochs"]], abs=5e-3)
 
     # Final weights and optimizer state (the backup written at the end: the best epoch's).
@@ -160,8 +192,13 @@ def test_two_workers_match_one_process_on_the_same_global_batches(mode, tmp_path
         # Float32 sums in another order drift by 1.6e-6 at most over these 8 steps (seen, on
         # weights of 0.16); Adam moves a weight by up to the learning rate (3e-3) a step, so
         # 1e-5 + 1e-5 relative is 300 times smaller than one step taken with other data.
-        np.testing.assert_allclose(value, same[name], rtol=0 if pre_batch_norm(name) else 1e-5,
-                                   atol=loose if pre_batch_norm(name) else 1e-5, err_msg=name)
+        np.testing.assert_allclose(
+            value,
+            same[name],
+            rtol=0 if pre_batch_norm(name) else 1e-5,
+            atol=loose if pre_batch_norm(name) else 1e-5,
+            err_msg=name,
+        )
     tight = [name for name in weights if not pre_batch_norm(name)]
     moved = max(float(np.max(np.abs(weights[n] - other[n]))) for n in tight if weights[n].size)
     assert moved > 1e-3, f"workers that did not shard would give the same weights (max difference {moved})"

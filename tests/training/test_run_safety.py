@@ -1,5 +1,6 @@
 """A run never trains on other data or settings than it says, and its errors are readable."""
 
+import dataclasses
 import json
 import os
 import zipfile
@@ -22,17 +23,17 @@ from tests.training import resumable_run  # noqa: E402
 def test_explicit_data_without_a_spec_is_an_error_not_the_builtin_sample(how, tmp_path):
     (tmp_path / "criteo").mkdir()  # e.g. being reconverted: the spec is not there yet
     (tmp_path / "criteo" / "summary.json").write_text("{}")
-    data_cfg = {"dataset": "criteo", "location": None}
+    data_cfg = recipes.load("dnn_me_criteo").data
     if how == "flag":
         call = lambda: open_source(data_cfg, str(tmp_path / "criteo"), verbose=0)  # noqa: E731
         named = "--data"
     else:
-        call = lambda: open_source(dict(data_cfg, location=str(tmp_path / "criteo")), verbose=0)  # noqa: E731
+        call = lambda: open_source(dataclasses.replace(data_cfg, location=str(tmp_path / "criteo")), verbose=0)  # noqa: E731
         named = "data.location"
     with pytest.raises(DataNotFoundError, match=rf"{named} .*criteo has no feature_spec.json"):
         call()
     with pytest.raises(DataNotFoundError, match="does not exist"):
-        open_source(dict(data_cfg, location=str(tmp_path / "nowhere")), verbose=0)
+        open_source(dataclasses.replace(data_cfg, location=str(tmp_path / "nowhere")), verbose=0)
 
 
 def test_the_trainer_refuses_a_missing_recipe_location(tmp_path):
@@ -42,18 +43,26 @@ def test_the_trainer_refuses_a_missing_recipe_location(tmp_path):
     assert not (tmp_path / "run" / "recipe.yaml").exists()
 
 
-@pytest.mark.parametrize("change,difference", [
-    ("train.learning_rate=0.1", "train.learning_rate: 0.001 -> 0.1"),
-    ("model.embedding_dim=20", "model.embedding_dim: 10 -> 20"),
-])
+@pytest.mark.parametrize(
+    "change,difference",
+    [
+        ("train.learning_rate=0.1", "train.learning_rate: 0.001 -> 0.1"),
+        ("model.embedding_dim=20", "model.embedding_dim: 10 -> 20"),
+    ],
+)
 def test_a_resume_with_another_recipe_is_refused_before_anything_changes(change, difference, tmp_path):
     stored = recipes.dump(recipes.load("dnn_me_criteo", resumable_run.OVERRIDES))
     (tmp_path / "recipe.yaml").write_text(stored)
     (tmp_path / "run.json").write_text("{}")
     before = sorted(os.listdir(tmp_path))
     with pytest.raises(recipes.RecipeChangedError, match="another recipe") as raised:
-        train.run("dnn_me_criteo", resumable_run.OVERRIDES + [change], run_dir=tmp_path,
-                  source=resumable_run.source(600), verbose=0)
+        train.run(
+            "dnn_me_criteo",
+            resumable_run.OVERRIDES + [change],
+            run_dir=tmp_path,
+            source=resumable_run.source(600),
+            verbose=0,
+        )
     assert difference in str(raised.value) and "--run_dir" in str(raised.value)
     assert sorted(os.listdir(tmp_path)) == before and (tmp_path / "recipe.yaml").read_text() == stored
     assert (tmp_path / "run.json").read_text() == "{}"
@@ -71,12 +80,19 @@ def test_a_resume_on_data_with_another_spec_is_refused(tmp_path):
 
 
 def test_override_types_are_checked_before_anything_is_built():
-    with pytest.raises(recipes.RecipeError, match=r"override 'train.epochs=abc': 'abc' is a string; this key takes an integer"):
+    with pytest.raises(
+        recipes.RecipeError, match=r"override 'train.epochs=abc': 'abc' is a string; this key takes an integer"
+    ):
         recipes.load("dnn_me_criteo", ["train.epochs=abc"])
     with pytest.raises(recipes.RecipeError, match="takes an integer"):
         recipes.load("dnn_me_criteo", ["model.embedding_dim=2.5"])
-    assert recipes.load("dnn_me_criteo", ["train.learning_rate=1e-4", "train.jit_compile=false",
-                                          "train.mixed_precision=mixed_float16"])["train"]["learning_rate"] == 1e-4
+    assert (
+        recipes.load(
+            "dnn_me_criteo",
+            ["train.learning_rate=1e-4", "train.jit_compile=false", "train.mixed_precision=mixed_float16"],
+        ).train.learning_rate
+        == 1e-4
+    )
 
 
 def test_a_recipe_file_is_type_checked_over_its_base(tmp_path):
@@ -85,7 +101,7 @@ def test_a_recipe_file_is_type_checked_over_its_base(tmp_path):
     with pytest.raises(recipes.RecipeError, match=r"mine.yaml: train.epochs: 'many' is a string"):
         recipes.load(mine)
     mine.write_text("extends: dnn_me_criteo\ntrain:\n  learning_rate: 1e-4\n")
-    assert recipes.load(mine)["train"]["learning_rate"] == 1e-4  # YAML 1.1's string "1e-4", read as the number
+    assert recipes.load(mine).train.learning_rate == 1e-4  # YAML 1.1's string "1e-4", read as the number
 
 
 def test_extends_takes_an_installed_name_or_a_path_relative_to_the_recipe(tmp_path, monkeypatch):
@@ -94,11 +110,11 @@ def test_extends_takes_an_installed_name_or_a_path_relative_to_the_recipe(tmp_pa
     folder.mkdir()
     (folder / "mine.yaml").write_text("extends: dcnv2_se_frappe\ntrain:\n  epochs: 3\n")
     resolved = recipes.load(folder / "mine.yaml")
-    assert resolved["model"]["name"] == "dcnv2" and resolved["train"]["epochs"] == 3
-    assert resolved["data"] == recipes.load("dcnv2_se_frappe")["data"]
+    assert resolved.model.name == "dcnv2" and resolved.train.epochs == 3
+    assert resolved.data == recipes.load("dcnv2_se_frappe").data
     (folder / "child.yaml").write_text("extends: mine.yaml\nmodel:\n  embedding_dim: 16\n")
     child = recipes.load(str(folder / "child.yaml"))
-    assert child["train"]["epochs"] == 3 and child["model"]["embedding_dim"] == 16
+    assert child.train.epochs == 3 and child.model.embedding_dim == 16
     (folder / "bad.yaml").write_text("extends: no_such_recipe\n")
     with pytest.raises(recipes.RecipeError, match=r"extends 'no_such_recipe', which is neither an installed recipe"):
         recipes.load(folder / "bad.yaml")
@@ -135,8 +151,11 @@ def test_evaluate_says_where_recorded_data_went(tmp_path, monkeypatch):
     fake_run_dir(tmp_path / "run")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(evaluation, "load_trained_model", lambda path: None)  # the data is what is missing here
-    with pytest.raises(UserError, match=r"records the data data/criteo \(a path relative to the directory .* was "
-                                        r"trained from\), which holds no feature_spec.json now .*pass --data"):
+    with pytest.raises(
+        UserError,
+        match=r"records the data data/criteo \(a path relative to the directory .* was "
+        r"trained from\), which holds no feature_spec.json now .*pass --data",
+    ):
         evaluation.evaluate(tmp_path / "run")
 
 

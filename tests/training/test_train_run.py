@@ -20,7 +20,9 @@ STEPS_PER_EPOCH = int(12000 * 0.8) // 256
 
 
 def test_a_run_fills_its_directory_and_metrics(tmp_path):
-    result = train.run("dnn_me_criteo", resumable_run.OVERRIDES, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
+    result = train.run(
+        "dnn_me_criteo", resumable_run.OVERRIDES, run_dir=tmp_path, source=resumable_run.source(), verbose=0
+    )
     for name in ("recipe.yaml", "run.json", "metrics.json", "abundance.csv", "model.keras", "best.weights.h5"):
         assert (tmp_path / name).exists(), name
     assert any((tmp_path / "tensorboard").rglob("events.out.tfevents*"))
@@ -37,14 +39,20 @@ def test_a_run_fills_its_directory_and_metrics(tmp_path):
     assert 0.5 < metrics["test_auc"] <= 1 and metrics["test_logloss"] > 0
     assert "num_embedding_sets: 2" in (tmp_path / "recipe.yaml").read_text()
     # the same call again finds the finished run instead of training
-    again = train.run("dnn_me_criteo", resumable_run.OVERRIDES, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
+    again = train.run(
+        "dnn_me_criteo", resumable_run.OVERRIDES, run_dir=tmp_path, source=resumable_run.source(), verbose=0
+    )
     assert again == metrics
 
 
 def test_early_stopping_and_plateau_follow_validation_auc(tmp_path):
     overrides = resumable_run.OVERRIDES + [
-        "train.epochs=30", "train.learning_rate=0.05", "train.early_stopping_patience=2",
-        "train.reduce_lr_factor=0.1", "train.reduce_lr_patience=1", "train.min_learning_rate=0.004",
+        "train.epochs=30",
+        "train.learning_rate=0.05",
+        "train.early_stopping_patience=2",
+        "train.reduce_lr_factor=0.1",
+        "train.reduce_lr_patience=1",
+        "train.min_learning_rate=0.004",
     ]
     metrics = train.run("dnn_me_criteo", overrides, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
     aucs = [e["val_auc"] for e in metrics["epochs"]]
@@ -66,8 +74,13 @@ def test_a_killed_run_resumes_mid_epoch_and_runs_the_same_steps(tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     run_dir = tmp_path / "run"
     state_path = run_dir / "backup" / "state.json"
-    proc = subprocess.Popen([sys.executable, "-m", "tests.training.resumable_run", str(run_dir)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.training.resumable_run", str(run_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     killed_at = None
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
@@ -81,10 +94,16 @@ def test_a_killed_run_resumes_mid_epoch_and_runs_the_same_steps(tmp_path):
     proc.wait()
     assert killed_at, "the run ended or timed out before its first mid-epoch backup"
     assert not (run_dir / "model.keras").exists()
-    resumed = subprocess.run([sys.executable, "-m", "tests.training.resumable_run", str(run_dir)], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "tests.training.resumable_run", str(run_dir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    assert "resuming" in resumed.stdout and f"at step " in resumed.stdout
+    assert "resuming" in resumed.stdout and "at step " in resumed.stdout
     resumed_step = int(resumed.stdout.split("at step ")[1].split()[0])
     assert resumed_step > 0
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -100,8 +119,12 @@ def test_mixed_precision_trains_in_half_and_leaves_the_global_policy_alone(polic
     import keras
 
     built = []
-    compile_model = train.compile_model
-    monkeypatch.setattr(train, "compile_model", lambda model, *a, **k: compile_model(built.append(model) or model, *a, **k))
+    from mezoo.training import trainer
+
+    compile_model = trainer.compile_model
+    monkeypatch.setattr(
+        trainer, "compile_model", lambda model, *a, **k: compile_model(built.append(model) or model, *a, **k)
+    )
     overrides = resumable_run.OVERRIDES + ["train.epochs=1", f"train.mixed_precision={policy}"]
     metrics = train.run("dnn_me_criteo", overrides, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
     assert keras.mixed_precision.global_policy().name == "float32"

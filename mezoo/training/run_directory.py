@@ -1,0 +1,165 @@
+"""What a run directory holds besides the backup: its name, run.json, metrics.json, and the resume checks.
+
+A run directory (`runs/<recipe>[-<digest>]` by default) holds `recipe.yaml` (the resolved
+recipe), `run.json` (`run_metadata`), `feature_spec.json` with `vocab/`, `metrics.json`
+(`write_metrics`), `abundance.csv`, `tensorboard/`, `backup/` (`mezoo.training.run_state`),
+`best.weights.h5`, and at the end `model.keras` (and `export/`). A resume must use the same
+recipe (`check_same_recipe`) and data (`check_same_data`).
+"""
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+import mezoo
+from mezoo import recipe as recipes
+from mezoo.training.run_state import RunState, atomic_write_text
+
+# recipe keys a resume may change: they steer the rest of the run, not what was trained so far
+RESUME_MAY_CHANGE = ("train.epochs",)
+
+
+def default_run_dir(recipe, overrides: Optional[Iterable[str]], data) -> Path:
+    """`runs/<recipe>` plus a digest of the overrides and data, so a rerun finds its run."""
+    stem = Path(str(recipe)).stem
+    extra = sorted(overrides or ()) + ([f"data={Path(data).resolve()}"] if data else [])
+    if not extra:
+        return Path("runs") / stem
+    return Path("runs") / f"{stem}-{hashlib.sha1(json.dumps(extra).encode()).hexdigest()[:8]}"
+
+
+def run_metadata(recipe, overrides, data, seed) -> dict:
+    """run.json: the command, the recipe and data (absolute paths), the seed, the commit, versions and devices."""
+    import keras
+    import tensorflow as tf
+
+    def version(module):
+        try:
+            return __import__(module).__version__
+        except Exception:  # noqa: BLE001 - a missing optional package is just "absent"
+            return None
+
+    package_dir = package_directory()
+    try:
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=package_dir, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
+    except OSError:
+        commit = None
+
+    recipe_file = Path(str(recipe)).expanduser()
+    return {
+        "command": [sys.executable, *sys.argv],
+        "cwd": os.getcwd(),
+        # absolute, so that `mezoo.evaluate --run_dir` finds them from any directory
+        "recipe": str(recipe_file.resolve()) if recipe_file.is_file() else str(recipe),
+        "overrides": list(overrides or ()),
+        "data": str(Path(data).expanduser().resolve()) if data else None,
+        "seed": seed,
+        "git_commit": commit,
+        "versions": {m: version(m) for m in ("mezoo", "keras", "tensorflow", "numpy")}
+        | {"python": platform.python_version()},
+        "devices": [d.name for d in tf.config.list_logical_devices()],
+        "keras_backend": keras.backend.backend(),
+    }
+
+
+def package_directory() -> Path:
+    """The folder of the mezoo package this module belongs to.
+
+    `mezoo.__file__` is None when a folder named `mezoo` without `__init__.py` (a clone of the
+    repository, say) in the working directory shadows the package: `import mezoo` then finds
+    a namespace package. This module's own file is always set.
+    """
+    own = Path(__file__).resolve().parent.parent
+    if getattr(mezoo, "__file__", None) is None:
+        where = ", ".join(getattr(mezoo, "__path__", []) or ["?"])
+        print(
+            f"warning: `import mezoo` found a folder without __init__.py ({where}), not the mezoo package; "
+            f"a folder named mezoo in the working directory shadows it: run from another directory. "
+            f"Using {own}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return own
+
+
+def check_same_recipe(run_dir: Path, resolved: Union[recipes.Recipe, dict]) -> None:
+    """Refuses to resume (or report) a run directory started with another resolved recipe.
+
+    Called before anything in the run directory changes: a resume with other settings would
+    train with the stored ones (or fail deep in Keras) while recipe.yaml said otherwise. Only
+    `RESUME_MAY_CHANGE` (the number of epochs: more, to train on) may differ.
+    """
+    stored_path = Path(run_dir) / "recipe.yaml"
+    if not stored_path.exists():
+        return
+    import yaml
+
+    try:
+        stored = yaml.safe_load(stored_path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise recipes.RecipeChangedError(f"{stored_path} is not valid YAML ({error}); delete {run_dir} to start over")
+    changed = [d for d in recipes.differences(stored, resolved) if d.split(":")[0] not in RESUME_MAY_CHANGE]
+    if changed:
+        raise recipes.RecipeChangedError(
+            f"{run_dir} holds a run started with another recipe; nothing was changed there. Differences "
+            f"(stored -> now): {'; '.join(changed)}. Pass another --run_dir to start a new run, or the "
+            f"stored settings to resume this one (or delete {run_dir} to start over)"
+        )
+
+
+def check_same_data(run_dir: Path, source) -> None:
+    """Refuses to resume a run directory on data with another feature spec (other fields or vocabularies)."""
+    stored_path = Path(run_dir) / "feature_spec.json"
+    if not stored_path.exists() or not hasattr(source, "spec_json"):
+        return
+    stored, now = json.loads(stored_path.read_text()), json.loads(source.spec_json())
+    if stored != now:
+        keys = sorted(k for k in set(stored) | set(now) if stored.get(k) != now.get(k))
+        raise recipes.RecipeChangedError(
+            f"{run_dir} holds a run on data with another feature spec (differs in: {', '.join(keys)}); "
+            f"nothing was changed there. Pass another --run_dir to start a new run on "
+            f"{getattr(source, 'description', 'this data')}"
+        )
+
+
+def truncate_abundance_csv(path: Path, epoch: int) -> None:
+    """Drops rows of epochs a resumed run will measure again (`epoch` epochs are done; rows count from 1)."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) <= epoch]
+    if len(kept) != len(lines):
+        atomic_write_text(path, "".join(kept))
+
+
+def write_metrics(
+    path: Optional[Path], state: RunState, source, finished: bool, test=None, steps=None, seconds=None
+) -> dict:
+    """metrics.json's content (written to `path` unless None): the run's epochs, best epoch and test figures."""
+    result = {
+        "finished": finished,
+        "synthetic": bool(getattr(source, "synthetic", False)),
+        "data": getattr(source, "description", None),
+        "planted_auc": getattr(source, "planted_auc", None),
+        "best_val_auc": state.best_val_auc,
+        "best_epoch": None if state.best_epoch is None else state.best_epoch + 1,  # 1-based, as on the console
+        "steps": state.step if steps is None else steps,  # optimizer steps trained
+        "test_auc": test["auc"] if test else None,
+        "test_logloss": test["logloss"] if test else None,
+        "epochs": state.epochs,
+    }
+    if seconds is not None:
+        result["seconds"] = {key: round(value, 1) for key, value in seconds.items()}
+    if path is not None:
+        atomic_write_text(path, json.dumps(result, indent=1))
+    return result

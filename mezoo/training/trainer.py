@@ -1,0 +1,414 @@
+"""Trainer: one resumable training run of a zoo model, in set-up, epoch, validation and finish steps.
+
+`mezoo.train` is the command line over it; from Python, `mezoo.train.run(...)` (or
+`Trainer(...).run()`). The steps:
+
+- `set_up`: resolve the recipe, refuse a run directory of another recipe or data, open the
+  data, build and compile the model under the distribution strategy, write `recipe.yaml`,
+  `feature_spec.json` and `run.json`, and restore the backup if there is one;
+- `run_epoch`: `train_epoch` (the training steps, a backup every `train.backup_every_steps`),
+  then `validate` (exact AUC and log loss over the whole validation split, information
+  abundance), then the stopping rules (`mezoo.training.stopping`), a backup and metrics.json;
+- `finish`: restore the best epoch's weights, score the test split once, save `model.keras`
+  (and the export, `train.export`).
+
+Example:
+    >>> from mezoo.training.trainer import Trainer
+    >>> metrics = Trainer("dnn_se_frappe", ["train.epochs=1"], run_dir="/tmp/run").run()  # doctest: +SKIP
+"""
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable, Optional
+
+import keras
+
+from mezoo import models
+from mezoo import recipe as recipes
+from mezoo.abundance import MetricCallback
+from mezoo.recipe_schema import TrainConfig
+from mezoo.training.callbacks import StepBackup, ThroughputProgbar
+from mezoo.training.evaluation import evaluate_split, naming_bad_shards
+from mezoo.training.run_directory import (
+    check_same_data,
+    check_same_recipe,
+    default_run_dir,
+    run_metadata,
+    truncate_abundance_csv,
+    write_metrics,
+)
+from mezoo.training.run_state import Backup, RunState, atomic_write_text, optimizer_step
+from mezoo.training.stopping import StoppingRules
+from mezoo.training.training_mode import compile_model
+
+
+def model_keys(name: str):
+    """Constructor arguments of a zoo model, the keys a recipe's `model` section may set."""
+    import inspect
+
+    from mezoo.models.ctr_model import CTRModel
+
+    params = inspect.signature(models.get(name).__init__).parameters
+    return [p for p in params if p not in ("self", "fields", "kwargs")] + list(CTRModel.COMMON_KEYS) + ["name"]
+
+
+class Trainer:
+    """Trains (or resumes, or reports) one run.
+
+    Args:
+        recipe: an installed recipe name or a path to a recipe YAML file.
+        overrides: `section.key=value` strings applied over the recipe.
+        data: converted data directory; default: the recipe's (else the built-in sample).
+        run_dir: the run directory; default `runs/<recipe>[-<digest of overrides and data>]`.
+        strategy: `auto`, `one_device`, `mirrored` or `multi_worker` (`mezoo.training.strategies`).
+        source: a data source to use instead of opening `data` (tests pass in-memory ones).
+        verbose: 0 prints nothing; 1 progress, per-epoch lines and the result.
+    """
+
+    def __init__(
+        self,
+        recipe,
+        overrides: Optional[Iterable[str]] = None,
+        data=None,
+        run_dir=None,
+        strategy: str = "auto",
+        source=None,
+        verbose: int = 1,
+    ):
+        self.recipe, self.overrides, self.data = recipe, list(overrides or ()), data
+        self.run_dir = Path(run_dir) if run_dir else default_run_dir(recipe, self.overrides, data)
+        self.strategy_name, self.source, self.verbose = strategy, source, verbose
+        self.seconds = {"train": 0.0, "evaluate": 0.0}  # this process's, a resumed run's earlier ones not included
+
+    def run(self) -> dict:
+        """All the steps; returns metrics.json's content (that of the finished run, if it already was)."""
+        policy = keras.mixed_precision.global_policy()
+        try:
+            finished = self.set_up()
+            if finished is not None:
+                return finished
+            while self.state.epoch < self.epochs and not self.state.finished:
+                self.run_epoch()
+            return self.finish()
+        finally:  # a recipe's mixed precision is the run's, not the caller's from then on
+            keras.mixed_precision.set_global_policy(policy)
+
+    # ---- set-up
+
+    def set_up(self) -> Optional[dict]:
+        """Everything before the first epoch; returns metrics.json's content if the run already finished."""
+        name = recipes.load(self.recipe, self.overrides).model.name
+        self.resolved = recipes.load(self.recipe, self.overrides, model_keys=model_keys(name))
+        check_same_recipe(self.run_dir, self.resolved)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics_path = self.run_dir / "metrics.json"
+        finished = self._finished_metrics()
+        if finished is not None:
+            return finished
+        self.data_cfg, self.train_cfg = self.resolved.data, self.resolved.train
+        if self.source is None:
+            from mezoo.training.data_sources import open_source
+
+            self.source = open_source(self.data_cfg, self.data, verbose=self.verbose)
+        check_same_data(self.run_dir, self.source)
+        self.seed = self.train_cfg.seed
+        keras.utils.set_random_seed(self.seed)
+        if self.train_cfg.mixed_precision:
+            keras.mixed_precision.set_global_policy(self.train_cfg.mixed_precision)
+        self._build_model()
+        self._choose_run_directory()
+        self._write_run_files()
+        self._restore()
+        return None
+
+    def _finished_metrics(self) -> Optional[dict]:
+        if self.metrics_path.exists() and json.loads(self.metrics_path.read_text()).get("finished"):
+            if self.verbose:
+                print(f"{self.run_dir} holds a finished run; delete it (or pass another --run_dir) to train again")
+            return json.loads(self.metrics_path.read_text())
+        return None
+
+    def _build_model(self) -> None:
+        """The strategy, and the model built and compiled in its scope."""
+        from mezoo.training.strategies import make_strategy, synchronize_batch_norm
+
+        self.dist = make_strategy(self.strategy_name)
+        replicas = self.dist.num_replicas_in_sync
+        model_cfg = self.resolved.model
+        with self.dist.scope():
+            self.model = models.get(model_cfg.name)(self.source, **model_cfg.arguments())
+            synchronize_batch_norm(self.model, replicas > 1)
+            # XLA can't place a step across several logical CPU devices (its "variable on a
+            # different device" limitation); GPUs keep it.
+            cpu_replicas = replicas > 1 and all("CPU" in d.upper() for d in self.dist.extended.worker_devices)
+            jit = self.train_cfg.jit_compile
+            compile_model(
+                self.model,
+                self.train_cfg.mode,
+                learning_rate=float(self.train_cfg.learning_rate),
+                jit_compile=False if cpu_replicas else jit,
+            )
+
+    def _choose_run_directory(self) -> None:
+        """Multi-worker: only the chief writes the run directory; the other workers write theirs to
+        a scratch directory (TF's convention), deleted at the end, and resume from the chief's."""
+        from mezoo.training.strategies import worker_role
+
+        self.chief, self.task_type, self.task_id = worker_role(self.dist)
+        self.restore_dir = self.run_dir
+        if not self.chief:
+            if self.verbose:
+                print(
+                    f"{self.task_type} {self.task_id} of a {self.dist.num_replicas_in_sync}-replica cluster: "
+                    f"the chief writes {self.run_dir}",
+                    flush=True,
+                )
+            self.run_dir, self.verbose = Path(tempfile.mkdtemp(prefix=f"mezoo-{self.task_type}{self.task_id}-")), 0
+            self.metrics_path = self.run_dir / "metrics.json"
+
+    def _write_run_files(self) -> None:
+        atomic_write_text(self.run_dir / "recipe.yaml", recipes.dump(self.resolved))
+        if hasattr(self.source, "save_spec"):
+            self.source.save_spec(self.run_dir)  # with its vocabularies: what mezoo.export needs
+        metadata = run_metadata(self.recipe, self.overrides, self.data, self.seed)
+        atomic_write_text(self.run_dir / "run.json", json.dumps(metadata, indent=1))
+
+    def _restore(self) -> None:
+        """The backup (if any), the training loop, the epoch's size, the callbacks and the stopping rules."""
+        train_cfg, data_cfg, source = self.train_cfg, self.data_cfg, self.source
+        self.backup = Backup(self.run_dir, restore_from=self.restore_dir)
+        self.state = self.backup.load(self.model) or RunState(learning_rate=float(train_cfg.learning_rate))
+        if self.state.step and self.verbose:
+            print(
+                f"resuming {self.run_dir} at step {self.state.step} "
+                f"(epoch {self.state.epoch + 1}, step {self.state.step_in_epoch} in it)"
+            )
+        self.loop = _custom_loop(self.model, self.dist, train_cfg, self.state, self.chief)
+        self.model.optimizer.learning_rate = self.state.learning_rate
+        self.batch_size = data_cfg.batch_size
+        self.steps_per_epoch = int(train_cfg.steps_per_epoch or source.rows("train") // self.batch_size)
+        if self.steps_per_epoch < 1:
+            raise ValueError(
+                f"the training split has {source.rows('train')} rows, fewer than one batch of {self.batch_size}"
+            )
+        self.abundance = MetricCallback(
+            csv_path=str(self.run_dir / "abundance.csv"), log_dir=str(self.run_dir / "tensorboard" / "abundance")
+        )
+        self.abundance.set_model(self.model)
+        truncate_abundance_csv(self.run_dir / "abundance.csv", self.state.epoch)
+        self.tensorboard = keras.callbacks.TensorBoard(log_dir=str(self.run_dir / "tensorboard"), update_freq="epoch")
+        self.epochs = train_cfg.epochs
+        if getattr(source, "builtin", False) and data_cfg.synthetic_epochs:
+            self.epochs = min(self.epochs, data_cfg.synthetic_epochs)  # the built-in sample: a quick run
+        self.rules = StoppingRules(
+            patience=train_cfg.early_stopping_patience,
+            reduce_lr_factor=train_cfg.reduce_lr_factor,
+            reduce_lr_patience=train_cfg.reduce_lr_patience,
+            min_learning_rate=train_cfg.min_learning_rate,
+        )
+
+    # ---- one epoch
+
+    def run_epoch(self) -> None:
+        """Trains one epoch (the rest of it, on a resume), validates, applies the rules, backs up."""
+        epoch, skip = self.state.epoch, self.state.step_in_epoch
+        loss, train_seconds = self.train_epoch()
+        val, summary = self.validate(epoch)
+        record = {
+            "epoch": epoch + 1,
+            "loss": float(loss),
+            "val_auc": val["auc"],
+            "val_logloss": val["logloss"],
+            "examples_per_sec": (self.steps_per_epoch - skip) * self.batch_size / train_seconds,
+            "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+            "abundance": summary,
+        }
+        self.state.epochs.append(record)
+        if self.verbose:
+            print(
+                f"epoch {epoch + 1}: val_auc {val['auc']:.5f} val_logloss {val['logloss']:.5f} "
+                f"{record['examples_per_sec']:,.0f} examples/s "
+                f"ia_mean_concat {summary.get('ia_mean_concat', float('nan')):.2f}",
+                flush=True,
+            )
+        self.apply_stopping_rules(epoch, val["auc"])
+        self.state.epoch, self.state.step_in_epoch, self.state.epoch_loss_sum = epoch + 1, 0, 0.0
+        self.backup.save(self.model, self.state)
+        write_metrics(self.metrics_path, self.state, self.source, finished=False)
+
+    def train_epoch(self) -> tuple:
+        """The epoch's training steps; returns (its mean training loss, the seconds they took)."""
+        state, steps_per_epoch = self.state, self.steps_per_epoch
+        epoch, skip = state.epoch, state.step_in_epoch
+        carried_loss = state.epoch_loss_sum if skip else 0.0  # the mid-epoch backups below overwrite it
+        progress = ThroughputProgbar(steps_per_epoch - skip, self.batch_size, epoch, self.epochs, self.verbose)
+        train_data = _training_data(
+            self.dist, self.source, self.batch_size, self.seed + epoch, skip, repeat=self.loop is not None
+        )
+        backups = StepBackup(self.backup, state, self.train_cfg.backup_every_steps, skip)
+        callbacks = [progress, backups, self.tensorboard]
+        start = time.perf_counter()
+        with naming_bad_shards(self.source, "train"):
+            if self.loop is None:
+                history = self.model.fit(
+                    train_data,
+                    steps_per_epoch=steps_per_epoch - skip,
+                    initial_epoch=epoch,
+                    epochs=epoch + 1,
+                    shuffle=False,  # the source shuffles, per epoch, with a seed a resumed run can replay
+                    verbose=0,
+                    callbacks=callbacks,
+                )
+                loss = history.history["loss"][-1]
+            else:  # multi-worker (or train.loop=custom): the same step, callbacks and logs without fit
+                loss = self.loop.train_epoch(train_data, steps_per_epoch - skip, epoch, callbacks)["loss"]
+        train_seconds = time.perf_counter() - start
+        self.seconds["train"] += train_seconds
+        if skip and carried_loss is not None:  # a resumed epoch: its loss over all its steps, those before included
+            loss = (carried_loss + float(loss) * (steps_per_epoch - skip)) / steps_per_epoch
+        return loss, train_seconds
+
+    def validate(self, epoch: int) -> tuple:
+        """The validation split's figures (the chief's, on every worker) and the epoch's abundance summary."""
+        from mezoo.training.strategies import is_multi_worker
+
+        start = time.perf_counter()
+        val = evaluate_split(self.model, self.source, "valid", self.batch_size)
+        if is_multi_worker(self.dist):
+            val = _agree_on_validation(self.loop, val, f"{self.task_type} {self.task_id}")
+        summary = self.abundance.compute(epoch + 1)  # epochs count from 1 wherever a user reads them
+        self.seconds["evaluate"] += time.perf_counter() - start
+        return val, summary
+
+    def apply_stopping_rules(self, epoch: int, val_auc: float) -> None:
+        """Keeps the best weights, cuts the learning rate on a plateau, stops early (`StoppingRules`)."""
+        decision = self.rules.after_epoch(self.state, epoch, val_auc)
+        if decision.improved:
+            self.backup.save_best(self.model)
+        if decision.learning_rate_cut:
+            self.model.optimizer.learning_rate = self.state.learning_rate
+            if self.verbose:
+                change = "now" if self.state.learning_rate != decision.previous_learning_rate else "stays at its floor,"
+                print(f"validation AUC plateaued: learning rate {change} {self.state.learning_rate:g}")
+        if decision.stop and self.verbose:
+            print(
+                f"early stopping: no better validation AUC for {self.rules.patience} epochs; "
+                f"best epoch {_one_based(self.state.best_epoch)}"
+            )
+
+    # ---- finish
+
+    def finish(self) -> dict:
+        """The best weights, the test split, model.keras, the final metrics.json and the export."""
+        from mezoo.training.strategies import synchronize_batch_norm
+
+        state, model = self.state, self.model
+        trained_steps = optimizer_step(model)  # the best weights restored below carry their own, earlier, step
+        if not self.chief:  # the chief restores the best weights, scores the test split and saves the model
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            return write_metrics(None, state, self.source, finished=True, steps=trained_steps)
+
+        model.load_weights(self.backup.best_path)
+        start = time.perf_counter()
+        test = evaluate_split(model, self.source, "test", self.batch_size)
+        self.seconds["evaluate"] += time.perf_counter() - start
+        synchronize_batch_norm(model, False)  # saved models load on any backend and device count
+        # Exact mode's optimiser applies the tables' L2; the saved model carries the plain
+        # formulation (L2 through the loss), right for any optimiser it is compiled with later.
+        model.sparse_embedding_l2 = self.train_cfg.mode == "fast"
+        model.save(self.run_dir / "model.keras")
+        state.finished = True
+        self.backup.save(model, state)
+        result = write_metrics(
+            self.metrics_path, state, self.source, finished=True, test=test, steps=trained_steps, seconds=self.seconds
+        )
+        if self.verbose:
+            seconds = self.seconds
+            print(
+                f"test_auc {test['auc']:.5f} test_logloss {test['logloss']:.5f} "
+                f"(best epoch {_one_based(state.best_epoch)}); run in {self.run_dir}"
+            )
+            print(
+                f"{seconds['train'] + seconds['evaluate']:.1f} s of training and evaluation "
+                f"({seconds['train']:.1f} s training, {seconds['evaluate']:.1f} s validation, abundance and test)",
+                flush=True,
+            )
+        _export(self.run_dir, self.train_cfg, self.verbose)
+        return result
+
+
+def _one_based(epoch: Optional[int]) -> Optional[int]:
+    """An epoch as the console and metrics.json count them (from 1)."""
+    return None if epoch is None else epoch + 1
+
+
+def _export(run_dir: Path, train_cfg: TrainConfig, verbose: int) -> None:
+    """`train.export`: the finished run as a TF Serving SavedModel in `<run_dir>/export/<version>`."""
+    if not train_cfg.export:
+        return
+    spec = run_dir / "feature_spec.json"
+    if not spec.exists() or any("vocabulary" not in f for f in json.loads(spec.read_text())["fields"]):
+        if verbose:  # in-memory data, or a spec of ids only: raw values can't be mapped
+            print("not exported: the run's data has no vocabularies to map raw values with")
+        return
+    from mezoo.serving.export import export_run
+
+    export_run(run_dir, verbose=bool(verbose))
+
+
+def _training_data(dist, source, batch_size: int, seed: int, skip: int, repeat: bool = False):
+    """One epoch of training batches; with several replicas, each gets its share of a global batch.
+
+    With an `input_context`, sources take the global batch size and divide it (as
+    `mezoo.data.make_dataset` does). `repeat` (the custom loop): the batches never run out. A
+    multi-worker run's workers read disjoint file shards, in general of unequal sizes, and
+    every worker must take every step, so a worker whose shards run short reads them again;
+    the first pass is the same batches as without it.
+    """
+
+    def batches(context=None):
+        data = source.dataset(
+            "train", batch_size, training=True, seed=seed, skip_batches=0 if repeat else skip, input_context=context
+        )
+        return data.repeat().skip(skip) if repeat else data
+
+    if dist.num_replicas_in_sync == 1:
+        return batches()
+    return dist.distribute_datasets_from_function(batches)
+
+
+def _custom_loop(model, dist, train_cfg, state, chief):
+    """The custom training loop where the run needs one (multi-worker, or `train.loop: custom`), else None."""
+    from mezoo.training.custom_loop import DistributedTrainLoop, uses_custom_loop
+    from mezoo.training.strategies import is_multi_worker
+
+    if not uses_custom_loop(train_cfg.loop, dist):
+        return None
+    multi_worker = is_multi_worker(dist)
+    # XLA stays off across workers (not checked there); elsewhere the loop compiles as fit would.
+    loop = DistributedTrainLoop(model, dist, jit_compile=bool(model.jit_compile) and not multi_worker, chief=chief)
+    if multi_worker:
+        _, same = loop.agree([state.step, state.epoch, state.step_in_epoch])
+        if not same:
+            raise RuntimeError(
+                "the workers restored different backups: every worker must read the chief's run directory "
+                "(the same --run_dir on shared storage)"
+            )
+    return loop
+
+
+def _agree_on_validation(loop, val: dict, worker: str) -> dict:
+    """The chief's validation figures on every worker, so that all take the same decisions."""
+    (auc, logloss), same = loop.agree([val["auc"], val["logloss"]])
+    if not same:
+        print(
+            f"warning: {worker}: validation differs across workers (here AUC {val['auc']!r}, chief {auc!r}); "
+            "following the chief",
+            file=sys.stderr,
+            flush=True,
+        )
+    return dict(val, auc=auc, logloss=logloss)
