@@ -35,12 +35,18 @@ train: install
 
 test: test-tf test-jax
 
+# Docstring examples are tests too (pytest --doctest-modules), under both backends.
+DOCTEST_JAX = mezoo/layers mezoo/models mezoo/abundance.py mezoo/metrics.py mezoo/initializers.py \
+	mezoo/recipe.py mezoo/recipe_schema.py mezoo/training/stopping.py
+
 test-tf: install
 	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS) tests
+	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS) --doctest-modules mezoo
 
 test-jax: install-jax
 	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest $(PYTEST_ARGS) tests/layers tests/models tests/test_abundance.py \
-		tests/test_initializers.py tests/test_metrics.py tests/test_recipe.py
+		tests/test_initializers.py tests/test_metrics.py tests/test_recipe.py tests/training/test_stopping.py
+	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -q $(PYTEST_ARGS) --doctest-modules $(DOCTEST_JAX)
 
 bench: install
 	$(VENV)/bin/python benchmarks/abundance.py

@@ -26,7 +26,7 @@ from tfrecord_tools.planted import planted_click_log  # noqa: E402
 
 
 def build_model(vocab_sizes, num_sets, embedding_dim):
-    """Per-set 2-layer cross net and projection, mean over sets, shared head (PAPER.md §2)."""
+    """Per-set 2-layer cross net and projection, mean over sets, shared head (docs/method.md §2)."""
     ids = keras.Input(shape=(len(vocab_sizes),), dtype="int32", name="ids")
     emb = MultiEmbedding(vocab_sizes, embedding_dim, num_sets, name="multi_embedding")(ids)
     flat = ops.reshape(emb, (-1, num_sets, len(vocab_sizes) * embedding_dim))

@@ -1,4 +1,4 @@
-"""python -m mezoo.toy: the interaction-collapse toy (PAPER.md §5 claim 2), one command.
+"""python -m mezoo.toy: the interaction-collapse toy (docs/method.md §5 claim 2), one command.
 
     python -m mezoo.toy [--dim 50] [--seeds 3] [--steps 5000] [--out toy_results]
 

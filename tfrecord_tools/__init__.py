@@ -1,4 +1,4 @@
-"""Raw CTR data -> TFRecord shards + feature_spec.json (DESIGN.md), and synthetic data.
+"""Raw CTR data -> TFRecord shards + feature_spec.json (docs/formats.md), and synthetic data.
 
 python -m tfrecord_tools.criteo --input train.txt --output DIR
 python -m tfrecord_tools.avazu --input train.csv --output DIR

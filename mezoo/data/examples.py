@@ -1,4 +1,4 @@
-"""The TFRecord layout (DESIGN.md): one tf.train.Example per row with `label` (float), `ids`
+"""The TFRecord layout (docs/formats.md): one tf.train.Example per row with `label` (float), `ids`
 (int64 list in spec field order) and, when the spec has numeric fields, `dense` (floats).
 
 `serialize_examples` builds the serialized protos for a whole batch with `tf.io.encode_proto`

@@ -1,6 +1,6 @@
 """`feature_spec.json`: what the converter wrote and what models, the input pipeline and `mezoo.export` read.
 
-Layout (DESIGN.md): format_version, dataset, label, fields (name, kind, source, optional
+Layout (docs/formats.md): format_version, dataset, label, fields (name, kind, source, optional
 transform, vocab_size, vocabulary), numeric, splits (files glob relative to the spec's
 directory, rows, compression), preprocessing, source. Ids of a categorical field are
 0..vocab_size-1, id 0 is the field's OOV id, kept values take 1.. in vocabulary-file order.

@@ -61,17 +61,19 @@ def field_abundance(run: FinishedRun) -> List[FieldAbundance]:
     fields = []
     for f in range(layer.num_fields):
         rows = table[int(layer.offsets[f]) : int(layer.offsets[f + 1])]
-        reference = random_reference(*rows.shape, seed=f)
-        fields.append(FieldAbundance(
-            name=str(names[f]),
-            vocab_size=int(rows.shape[0]),
-            width=int(rows.shape[1]),
-            concat=abundance_stats(rows),
-            sets=[abundance_stats(rows[:, m * d : (m + 1) * d]) for m in range(sets)],
-            random=abundance_stats(reference),
-            spectrum=singular_values(rows),
-            random_spectrum=singular_values(reference),
-        ))
+        reference = random_reference(rows.shape[0], rows.shape[1], seed=f)
+        fields.append(
+            FieldAbundance(
+                name=str(names[f]),
+                vocab_size=int(rows.shape[0]),
+                width=int(rows.shape[1]),
+                concat=abundance_stats(rows),
+                sets=[abundance_stats(rows[:, m * d : (m + 1) * d]) for m in range(sets)],
+                random=abundance_stats(reference),
+                spectrum=singular_values(rows),
+                random_spectrum=singular_values(reference),
+            )
+        )
     return fields
 
 
@@ -110,8 +112,12 @@ def cross_block_norms(run: FinishedRun) -> Optional[np.ndarray]:
 def matching_se_run(run: FinishedRun, runs: Sequence[FinishedRun]) -> Optional[FinishedRun]:
     """A single-embedding run of the same model whose width equals the ME run's total width."""
     for other in runs:
-        if other is not run and other.kind == "SE" and other.model_name == run.model_name \
-                and other.total_width == run.total_width:
+        if (
+            other is not run
+            and other.kind == "SE"
+            and other.model_name == run.model_name
+            and other.total_width == run.total_width
+        ):
             return other
     return None
 
@@ -123,7 +129,9 @@ def _field_names(run: FinishedRun) -> List[str]:
     return names + [str(n) for n in getattr(model, "numeric_fields", [])]
 
 
-def analyze(run_dirs: Sequence, out, argv: Optional[Sequence[str]] = None, verbose: bool = True) -> Dict[str, List[Path]]:
+def analyze(
+    run_dirs: Sequence, out, argv: Optional[Sequence[str]] = None, verbose: bool = True
+) -> Dict[str, List[Path]]:
     """Writes the figures and `summary.md` for `run_dirs` into `out`.
 
     Args:
@@ -186,7 +194,7 @@ def summary_markdown(runs, per_run, written, out: Path, info: Dict[str, str]) ->
         "IA / normalised IA (IA / min(D, K)) / effective rank (exp of the entropy of the normalised "
         "singular values), all from `mezoo.abundance` on the final (best-epoch) tables. Raw IA grows "
         "with the width K; normalised IA and effective rank are the fair comparison across widths. "
-        "\"random\" is a standard Gaussian matrix of the same shape, the reference for a table "
+        '"random" is a standard Gaussian matrix of the same shape, the reference for a table '
         "that has not collapsed.",
         "",
         "## Runs",
@@ -207,7 +215,9 @@ def summary_markdown(runs, per_run, written, out: Path, info: Dict[str, str]) ->
         fields = sorted(per_run[run.label], key=lambda f: f.vocab_size)
         se = matching_se_run(run, runs) if run.is_multi_embedding else None
         lines += ["", f"## {run.label}: per field (sorted by vocabulary size)", ""]
-        header = "| field | rows D | width K | table: IA / norm. / erank | random: IA / norm. / erank | IA / random IA |"
+        header = (
+            "| field | rows D | width K | table: IA / norm. / erank | random: IA / norm. / erank | IA / random IA |"
+        )
         sep = "|---|---|---|---|---|---|"
         if run.is_multi_embedding:
             header += " mean over sets: IA / norm. / erank |"
@@ -218,8 +228,10 @@ def summary_markdown(runs, per_run, written, out: Path, info: Dict[str, str]) ->
         lines += [header, sep]
         se_fields = {f.name: f for f in per_run.get(se.label, [])} if se is not None else {}
         for f in fields:
-            row = (f"| {f.name} | {f.vocab_size:,} | {f.width} | {_fmt(f.concat)} | {_fmt(f.random)} | "
-                   f"{f.concat['ia'] / f.random['ia']:.2f} |")
+            row = (
+                f"| {f.name} | {f.vocab_size:,} | {f.width} | {_fmt(f.concat)} | {_fmt(f.random)} | "
+                f"{f.concat['ia'] / f.random['ia']:.2f} |"
+            )
             if run.is_multi_embedding:
                 row += " " + _fmt({k: float(np.mean([s[k] for s in f.sets])) for k in STATS}) + " |"
                 if se is not None:
@@ -232,7 +244,9 @@ def summary_markdown(runs, per_run, written, out: Path, info: Dict[str, str]) ->
     lines += ["Runs:", ""]
     for run in runs:
         command = run.train_command
-        lines.append(f"- `{run.path}`" + (f", trained by `{command}` ({run.metrics.get('data') or 'data not recorded'})"
-                                          if command else ""))
+        lines.append(
+            f"- `{run.path}`"
+            + (f", trained by `{command}` ({run.metrics.get('data') or 'data not recorded'})" if command else "")
+        )
     lines.append("")
     return "\n".join(lines)

@@ -128,8 +128,9 @@ class Claim:
         self.release()
 
 
-def try_claim(claims_dir, key: str, stale_after_s: float = DEFAULT_STALE_AFTER_S,
-              heartbeat_s: float = DEFAULT_HEARTBEAT_S) -> Optional[Claim]:
+def try_claim(
+    claims_dir, key: str, stale_after_s: float = DEFAULT_STALE_AFTER_S, heartbeat_s: float = DEFAULT_HEARTBEAT_S
+) -> Optional[Claim]:
     """Claims `key` if nobody holds it (or its holder is stale); None if another owner holds it."""
     claims_dir = Path(claims_dir)
     claims_dir.mkdir(parents=True, exist_ok=True)

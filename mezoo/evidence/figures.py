@@ -32,7 +32,8 @@ def _save(fig, path) -> Path:
 
 
 def _run_title(run) -> str:
-    return f"{run.label} ({run.model_name}, {run.kind}, {run.num_sets} set{'s' if run.num_sets > 1 else ''} x width {run.embedding_dim})"
+    sets = f"{run.num_sets} set{'s' if run.num_sets > 1 else ''}"
+    return f"{run.label} ({run.model_name}, {run.kind}, {sets} x width {run.embedding_dim})"
 
 
 def spectra(fields, run, path) -> Path:
@@ -40,16 +41,22 @@ def spectra(fields, run, path) -> Path:
     plt = pyplot()
     cols = min(5, len(fields))
     rows = math.ceil(len(fields) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.4 * rows + 0.8), squeeze=False, sharey=True,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.0 * cols, 2.4 * rows + 0.8), squeeze=False, sharey=True, layout="constrained"
+    )
     for ax, field in zip(axes.flat, fields):
         k = np.arange(1, len(field.spectrum) + 1)
         ax.semilogy(k, field.spectrum / field.spectrum[0], color="tab:red", label="learned table")
-        ax.semilogy(k, field.random_spectrum / field.random_spectrum[0], color="grey", linestyle="--",
-                    label="random Gaussian, same shape")
+        ax.semilogy(
+            k,
+            field.random_spectrum / field.random_spectrum[0],
+            color="grey",
+            linestyle="--",
+            label="random Gaussian, same shape",
+        )
         ax.set_title(f"{field.name} ({field.vocab_size:,} x {field.width})", fontsize=9)
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(fields):]:
+    for ax in axes.flat[len(fields) :]:
         ax.axis("off")
     for ax in axes[-1]:
         ax.set_xlabel("singular value index k")
@@ -68,21 +75,29 @@ def ia_per_field(fields, run, path) -> Path:
     fig, axes = plt.subplots(3, 1, figsize=(max(7.0, 0.45 * len(fields) + 3), 9), sharex=True, layout="constrained")
     for ax, stat in zip(axes, STATS):
         ax.bar(x - 0.2, [f.concat[stat] for f in fields], width=0.4, color="tab:red", label="learned table")
-        ax.bar(x + 0.2, [f.random[stat] for f in fields], width=0.4, color="lightgrey", edgecolor="grey",
-               label="random Gaussian, same shape")
+        ax.bar(
+            x + 0.2,
+            [f.random[stat] for f in fields],
+            width=0.4,
+            color="lightgrey",
+            edgecolor="grey",
+            label="random Gaussian, same shape",
+        )
         ax.set_ylabel(STAT_LABELS[stat], fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     _label_field_axes(axes, x, fields)
-    fig.suptitle(f"Per-field abundance of the whole embedding table (width {fields[0].width})\n{_run_title(run)}",
-                 fontsize=11)
+    fig.suptitle(
+        f"Per-field abundance of the whole embedding table (width {fields[0].width})\n{_run_title(run)}", fontsize=11
+    )
     return _save(fig, path)
 
 
 def _label_field_axes(axes, x, fields) -> None:
     """Legend on top; fields (with their vocabulary sizes) along the shared x axis."""
     axes[0].legend(fontsize=8)
-    axes[-1].set_xticks(x, [f"{f.name}\n({f.vocab_size:,})" for f in fields], rotation=60 if len(fields) > 12 else 0,
-                        fontsize=8)
+    axes[-1].set_xticks(
+        x, [f"{f.name}\n({f.vocab_size:,})" for f in fields], rotation=60 if len(fields) > 12 else 0, fontsize=8
+    )
     axes[-1].set_xlabel("field (vocabulary size D), smallest to largest")
 
 
@@ -95,21 +110,44 @@ def me_sets(fields, run, path, se_run=None, se_fields=None) -> Path:
     fig, axes = plt.subplots(3, 1, figsize=(max(7.0, 0.5 * len(fields) + 3), 9.5), sharex=True, layout="constrained")
     for ax, stat in zip(axes, STATS):
         width = 0.27 if se_by_name else 0.4
-        ax.bar(x - width / 2 if not se_by_name else x - width, [f.concat[stat] for f in fields], width=width,
-               color="tab:blue", label=f"{run.kind}: {run.num_sets} sets concatenated (width {run.total_width})")
+        ax.bar(
+            x - width / 2 if not se_by_name else x - width,
+            [f.concat[stat] for f in fields],
+            width=width,
+            color="tab:blue",
+            label=f"{run.kind}: {run.num_sets} sets concatenated (width {run.total_width})",
+        )
         if se_by_name:
-            ax.bar(x, [se_by_name[f.name].concat[stat] if f.name in se_by_name else np.nan for f in fields],
-                   width=width, color="tab:red", label=f"SE {se_run.label} (width {se_run.total_width})")
-        ax.bar(x + (width if se_by_name else width / 2), [f.random[stat] for f in fields], width=width,
-               color="lightgrey", edgecolor="grey", label=f"random Gaussian (width {run.total_width})")
+            ax.bar(
+                x,
+                [se_by_name[f.name].concat[stat] if f.name in se_by_name else np.nan for f in fields],
+                width=width,
+                color="tab:red",
+                label=f"SE {se_run.label} (width {se_run.total_width})",
+            )
+        ax.bar(
+            x + (width if se_by_name else width / 2),
+            [f.random[stat] for f in fields],
+            width=width,
+            color="lightgrey",
+            edgecolor="grey",
+            label=f"random Gaussian (width {run.total_width})",
+        )
         for i, field in enumerate(fields):
-            ax.scatter(np.full(len(field.sets), i - (width if se_by_name else width / 2)),
-                       [s[stat] for s in field.sets], s=10, color="black", zorder=3,
-                       label=f"{run.kind}: each set alone (width {run.embedding_dim})" if i == 0 else None)
+            ax.scatter(
+                np.full(len(field.sets), i - (width if se_by_name else width / 2)),
+                [s[stat] for s in field.sets],
+                s=10,
+                color="black",
+                zorder=3,
+                label=f"{run.kind}: each set alone (width {run.embedding_dim})" if i == 0 else None,
+            )
         ax.set_ylabel(STAT_LABELS[stat], fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     _label_field_axes(axes, x, fields)
-    against = f" against SE at equal width ({se_run.label})" if se_run is not None else " (no SE run of equal width given)"
+    against = (
+        f" against SE at equal width ({se_run.label})" if se_run is not None else " (no SE run of equal width given)"
+    )
     fig.suptitle(f"Multi-embedding per set and concatenated{against}:\n{_run_title(run)}", fontsize=11)
     return _save(fig, path)
 
@@ -122,10 +160,11 @@ def cross_blocks(norms: np.ndarray, names: Sequence[str], run, path, max_sets: i
     size = min(8.0, max(4.0, 0.2 * n + 3.0))
     cols = min(2, len(shown))
     rows = math.ceil(len(shown) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols + 1.0, size * rows + 0.6), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(size * cols + 1.0, size * rows + 0.6), squeeze=False, layout="constrained"
+    )
     vmin, vmax = float(shown.min()), float(shown.max())  # the data's range: the pattern, not the offset
-    for ax in axes.flat[len(shown):]:
+    for ax in axes.flat[len(shown) :]:
         ax.axis("off")
     for m, ax in enumerate(axes.flat[: len(shown)]):
         image = ax.imshow(shown[m], cmap="viridis", vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1.0)

@@ -27,7 +27,8 @@ class TrainingFractionSource:
         self.fraction = float(fraction)
         self.train_rows = max(1, int(math.floor(base.rows("train") * self.fraction)))
         self.description = f"the first {self.fraction:g} of the training split ({self.train_rows:,} rows) of " + str(
-            getattr(base, "description", "a source"))
+            getattr(base, "description", "a source")
+        )
 
     def __getattr__(self, name):
         return getattr(self.base, name)
@@ -35,11 +36,19 @@ class TrainingFractionSource:
     def rows(self, split: str) -> int:
         return self.train_rows if split == "train" else self.base.rows(split)
 
-    def dataset(self, split: str, batch_size: int, training: bool = False, seed: int = 0, skip_batches: int = 0,
-                input_context=None):
+    def dataset(
+        self,
+        split: str,
+        batch_size: int,
+        training: bool = False,
+        seed: int = 0,
+        skip_batches: int = 0,
+        input_context=None,
+    ):
         if split != "train":
-            return self.base.dataset(split, batch_size, training=training, seed=seed, skip_batches=skip_batches,
-                                     input_context=input_context)
+            return self.base.dataset(
+                split, batch_size, training=training, seed=seed, skip_batches=skip_batches, input_context=input_context
+            )
         import tensorflow as tf
 
         # Read in file order (no shuffling) so the subset is the same rows every epoch.

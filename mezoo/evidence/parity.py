@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from mezoo.evidence import provenance as prov
-from mezoo.evidence.runs import read_run
+from mezoo.evidence.runs import FinishedRun, read_run
 
-# BARS Frappe_x1 test AUC per family (PAPER.md §6 and issue 12; FuxiCTR, embedding width 10 but
+# BARS Frappe_x1 test AUC per family (docs/method.md §6 and issue 12; FuxiCTR, embedding width 10 but
 # FwFM's 50), keyed by mezoo's model name.
 BARS_FRAPPE_X1 = {
     "dnn": ("DNN", 0.9833),
@@ -25,8 +25,19 @@ BARS_FRAPPE_X1 = {
 # How far below BARS a run may be and still count as parity.
 TOLERANCE = 0.003
 
-COLUMNS = ["family", "model", "bars_test_auc", "test_auc", "gap", "within_tolerance", "test_logloss",
-           "best_epoch", "epochs", "run_dir", "train_command"]
+COLUMNS = [
+    "family",
+    "model",
+    "bars_test_auc",
+    "test_auc",
+    "gap",
+    "within_tolerance",
+    "test_logloss",
+    "best_epoch",
+    "epochs",
+    "run_dir",
+    "train_command",
+]
 
 
 def parity_rows(run_dirs: Sequence) -> List[Dict]:
@@ -37,12 +48,13 @@ def parity_rows(run_dirs: Sequence) -> List[Dict]:
         RunDirError: a run directory that is missing or unfinished.
         ValueError: two runs of one model, a multi-embedding run, or a model BARS has no figure for.
     """
-    runs = {}
+    runs: Dict[str, FinishedRun] = {}
     for path in run_dirs:
         run = read_run(path)
         if run.model_name not in BARS_FRAPPE_X1:
-            raise ValueError(f"{path}: model {run.model_name!r} has no BARS Frappe_x1 figure "
-                             f"(known: {', '.join(BARS_FRAPPE_X1)})")
+            raise ValueError(
+                f"{path}: model {run.model_name!r} has no BARS Frappe_x1 figure (known: {', '.join(BARS_FRAPPE_X1)})"
+            )
         if run.is_multi_embedding:
             raise ValueError(f"{path}: parity is for single-embedding runs, this one has {run.num_sets} sets")
         if run.model_name in runs:
@@ -50,17 +62,23 @@ def parity_rows(run_dirs: Sequence) -> List[Dict]:
         runs[run.model_name] = run
     rows = []
     for model, (family, bars) in BARS_FRAPPE_X1.items():
-        run = runs.get(model)
+        found = runs.get(model)
         row = {"family": family, "model": model, "bars_test_auc": bars}
-        if run is not None:
-            metrics = run.metrics
+        if found is not None:
+            metrics = found.metrics
             auc = float(metrics["test_auc"])
-            row.update({
-                "test_auc": auc, "gap": auc - bars, "within_tolerance": auc >= bars - TOLERANCE,
-                "test_logloss": float(metrics["test_logloss"]), "best_epoch": int(metrics["best_epoch"]),
-                "epochs": len(metrics.get("epochs", [])), "run_dir": str(run.path),
-                "train_command": run.train_command or "",
-            })
+            row.update(
+                {
+                    "test_auc": auc,
+                    "gap": auc - bars,
+                    "within_tolerance": auc >= bars - TOLERANCE,
+                    "test_logloss": float(metrics["test_logloss"]),
+                    "best_epoch": int(metrics["best_epoch"]),
+                    "epochs": len(metrics.get("epochs", [])),
+                    "run_dir": str(found.path),
+                    "train_command": found.train_command or "",
+                }
+            )
         rows.append(row)
     return rows
 
@@ -68,14 +86,16 @@ def parity_rows(run_dirs: Sequence) -> List[Dict]:
 def markdown(rows: List[Dict], info: Dict[str, str]) -> str:
     """The parity table with the reading rule, each run's command and the provenance."""
     lines = [
-        "# BARS parity on Frappe_x1", "",
+        "# BARS parity on Frappe_x1",
+        "",
         "Written by `python -m mezoo.parity`; do not edit by hand. "
         "Each row is one single-embedding run (width 10; FwFM 50) of the family's `*_se_frappe` "
         "recipe, trained once with the recipe's whole protocol on the real Frappe_x1 "
         "(202,027 / 57,722 / 28,860 rows), against the test AUC BARS publishes for the family. "
         f"Gap = mezoo - BARS; a run more than {TOLERANCE} below BARS is marked **below**, and its "
         "recipe names the model differences from BARS. BARS' figures are FuxiCTR runs (PyTorch, "
-        "seed 2021); one mezoo run varies by a few 1e-4 with its seed.", "",
+        "seed 2021); one mezoo run varies by a few 1e-4 with its seed.",
+        "",
         "| family | BARS test AUC | mezoo test AUC | gap | parity | test log loss | best epoch / epochs |",
         "|---|---|---|---|---|---|---|",
     ]

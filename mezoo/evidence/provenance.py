@@ -22,10 +22,16 @@ def git_commit() -> Optional[str]:
         # The code that makes results is mezoo/ (and tfrecord_tools/): changes there, new files
         # included, mean the commit alone does not reproduce them. Results written elsewhere
         # (docs/results) don't count.
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True,
-                             timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "mezoo", "tfrecord_tools"], cwd=top or root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "mezoo", "tfrecord_tools"],
+            cwd=top or root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except OSError:
         return None
     return commit.stdout.strip() + ("+dirty" if dirty else "")
@@ -71,11 +77,15 @@ def provenance(module: str, args: Optional[List[str]] = None) -> Dict[str, str]:
 
 def provenance_markdown(info: Dict[str, str]) -> str:
     """The provenance as a Markdown list."""
-    return "\n".join([
-        f"- Command: `{info['command']}`",
-        f"- Date: {info['date']}",
-        f"- Git commit: `{info['git_commit']}`",
-        f"- Machine: {info['machine']}",
-        f"- Python {info['python']}, Keras {info['keras']}",
-    ]) + "\n"
-
+    return (
+        "\n".join(
+            [
+                f"- Command: `{info['command']}`",
+                f"- Date: {info['date']}",
+                f"- Git commit: `{info['git_commit']}`",
+                f"- Machine: {info['machine']}",
+                f"- Python {info['python']}, Keras {info['keras']}",
+            ]
+        )
+        + "\n"
+    )

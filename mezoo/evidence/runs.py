@@ -106,12 +106,22 @@ def read_abundance_csv(path: Path) -> List[Dict]:
         reader = csv.DictReader(handle)
         expected = {"epoch", "field", "set", "ia", "ia_normalised", "erank"}
         if not expected <= set(reader.fieldnames or ()):
-            raise RunDirError(f"{path}: header {reader.fieldnames} lacks {sorted(expected - set(reader.fieldnames or ()))}")
+            raise RunDirError(
+                f"{path}: header {reader.fieldnames} lacks {sorted(expected - set(reader.fieldnames or ()))}"
+            )
         for line, row in enumerate(reader, start=2):
             try:
-                rows.append({**row, "epoch": int(row["epoch"]), "ia": float(row["ia"]),
-                             "ia_normalised": float(row["ia_normalised"]), "erank": float(row["erank"]),
-                             "width": int(row["width"]), "rows": int(row["rows"])})
+                rows.append(
+                    {
+                        **row,
+                        "epoch": int(row["epoch"]),
+                        "ia": float(row["ia"]),
+                        "ia_normalised": float(row["ia_normalised"]),
+                        "erank": float(row["erank"]),
+                        "width": int(row["width"]),
+                        "rows": int(row["rows"]),
+                    }
+                )
             except (TypeError, ValueError) as error:
                 raise RunDirError(f"{path}, line {line}: {error}") from None
     return rows

@@ -1,4 +1,4 @@
-"""The SE / ME scaling study (PAPER.md §5 claims 4 and 5), cell by cell, resumable and shareable.
+"""The SE / ME scaling study (docs/method.md §5 claims 4 and 5), cell by cell, resumable and shareable.
 
 For a recipe with embedding width `d` and each scale `N`: SE trains one table of width `N*d`,
 ME `N` sets of width `d` (at `N = 1` both are the same model, so only SE runs), and with
@@ -23,7 +23,7 @@ import io
 import json
 import shlex
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -31,9 +31,26 @@ from mezoo.evidence import claims as claiming
 
 VARIANTS = ("SE", "ME", "ME-SI")
 CSV_COLUMNS = (
-    "fraction", "variant", "scale", "seed", "num_sets", "embedding_dim", "width", "test_auc", "test_logloss",
-    "best_val_auc", "best_epoch", "epochs", "params", "examples_per_sec", "ia_mean", "ia_min", "ia_max",
-    "ia_normalised_mean", "erank_mean", "run_dir",
+    "fraction",
+    "variant",
+    "scale",
+    "seed",
+    "num_sets",
+    "embedding_dim",
+    "width",
+    "test_auc",
+    "test_logloss",
+    "best_val_auc",
+    "best_epoch",
+    "epochs",
+    "params",
+    "examples_per_sec",
+    "ia_mean",
+    "ia_min",
+    "ia_max",
+    "ia_normalised_mean",
+    "erank_mean",
+    "run_dir",
 )
 
 
@@ -59,7 +76,11 @@ class Cell:
     def overrides(self, base_dim: int, base_seed: int, has_shared_interaction: bool = False) -> List[str]:
         """Recipe overrides that make this cell's model and seed."""
         sets, dim = (1, self.scale * base_dim) if self.variant == "SE" else (self.scale, base_dim)
-        extra = [f"model.num_embedding_sets={sets}", f"model.embedding_dim={dim}", f"train.seed={base_seed + self.seed}"]
+        extra = [
+            f"model.num_embedding_sets={sets}",
+            f"model.embedding_dim={dim}",
+            f"train.seed={base_seed + self.seed}",
+        ]
         if has_shared_interaction:
             extra.append(f"model.shared_interaction={'true' if self.variant == 'ME-SI' else 'false'}")
         elif self.variant == "ME-SI":
@@ -98,12 +119,20 @@ def _ia_summary(run_dir: Path, best_epoch: Optional[int]) -> Dict[str, float]:
     rows = [r for r in read_abundance_csv(run_dir / "abundance.csv") if r["set"] == "concat"]
     if not rows:
         return {}
-    epoch = best_epoch if best_epoch is not None and any(r["epoch"] == best_epoch for r in rows) else max(r["epoch"] for r in rows)
+    epoch = (
+        best_epoch
+        if best_epoch is not None and any(r["epoch"] == best_epoch for r in rows)
+        else max(r["epoch"] for r in rows)
+    )
     rows = [r for r in rows if r["epoch"] == epoch]
     ia = [r["ia"] for r in rows]
-    return {"ia_mean": float(np.mean(ia)), "ia_min": float(np.min(ia)), "ia_max": float(np.max(ia)),
-            "ia_normalised_mean": float(np.mean([r["ia_normalised"] for r in rows])),
-            "erank_mean": float(np.mean([r["erank"] for r in rows]))}
+    return {
+        "ia_mean": float(np.mean(ia)),
+        "ia_min": float(np.min(ia)),
+        "ia_max": float(np.max(ia)),
+        "ia_normalised_mean": float(np.mean([r["ia_normalised"] for r in rows])),
+        "erank_mean": float(np.mean([r["erank"] for r in rows])),
+    }
 
 
 def cell_record(cell: Cell, run_dir: Path) -> Dict:
@@ -120,12 +149,19 @@ def cell_record(cell: Cell, run_dir: Path) -> Dict:
     model = keras.models.load_model(run_dir / "model.keras", compile=False)
     speeds = [e["examples_per_sec"] for e in metrics.get("epochs", []) if e.get("examples_per_sec")]
     record = {
-        "fraction": cell.fraction, "variant": cell.variant, "scale": cell.scale, "seed": cell.seed,
-        "num_sets": int(model.num_embedding_sets), "embedding_dim": int(model.embedding_dim),
+        "fraction": cell.fraction,
+        "variant": cell.variant,
+        "scale": cell.scale,
+        "seed": cell.seed,
+        "num_sets": int(model.num_embedding_sets),
+        "embedding_dim": int(model.embedding_dim),
         "width": int(model.num_embedding_sets * model.embedding_dim),
-        "test_auc": metrics.get("test_auc"), "test_logloss": metrics.get("test_logloss"),
-        "best_val_auc": metrics.get("best_val_auc"), "best_epoch": metrics.get("best_epoch"),
-        "epochs": len(metrics.get("epochs", [])), "params": int(model.count_params()),
+        "test_auc": metrics.get("test_auc"),
+        "test_logloss": metrics.get("test_logloss"),
+        "best_val_auc": metrics.get("best_val_auc"),
+        "best_epoch": metrics.get("best_epoch"),
+        "epochs": len(metrics.get("epochs", [])),
+        "params": int(model.count_params()),
         "examples_per_sec": float(np.median(speeds)) if speeds else None,
         **{k: None for k in ("ia_mean", "ia_min", "ia_max", "ia_normalised_mean", "erank_mean")},
         **_ia_summary(run_dir, metrics.get("best_epoch")),
@@ -181,13 +217,15 @@ def run_study(
     base_dim, base_seed = base.model.embedding_dim, base.train.seed
     has_shared = "shared_interaction" in train.model_keys(base.model.name)
     if ablations and not has_shared:
-        raise ValueError(f"--ablations trains ME-SI (shared_interaction=True), which model "
-                         f"{base.model.name!r} does not have; models with it: dcnv2")
+        raise ValueError(
+            f"--ablations trains ME-SI (shared_interaction=True), which model "
+            f"{base.model.name!r} does not have; models with it: dcnv2"
+        )
     if not scales or min(scales) < 1 or seeds < 1:
         raise ValueError(f"scales must be >= 1 and seeds >= 1, got scales {list(scales)}, seeds {seeds}")
     cells = plan(scales, seeds, ablations, fractions)
     train_fn = train_fn or train.run
-    opened = {}
+    opened: Dict[float, Any] = {}
 
     def source_for(fraction: float):
         if fraction not in opened:
@@ -202,7 +240,7 @@ def run_study(
             opened[fraction] = whole if fraction == 1.0 else TrainingFractionSource(whole, fraction)
         return opened[fraction]
 
-    report = {"trained": [], "skipped_finished": [], "held_elsewhere": []}
+    report: Dict[str, List[str]] = {"trained": [], "skipped_finished": [], "held_elsewhere": []}
     for number, cell in enumerate(cells, start=1):
         run_dir = out / "cells" / cell.key
         label = f"[{number}/{len(cells)}] {cell.key}"
@@ -224,8 +262,14 @@ def run_study(
                 continue
             if verbose:
                 print(f"{label}: training in {run_dir}", flush=True)
-            train_fn(recipe, [*overrides, *cell.overrides(base_dim, base_seed, has_shared)], data=data, run_dir=run_dir,
-                     source=source_for(cell.fraction), verbose=verbose)
+            train_fn(
+                recipe,
+                [*overrides, *cell.overrides(base_dim, base_seed, has_shared)],
+                data=data,
+                run_dir=run_dir,
+                source=source_for(cell.fraction),
+                verbose=verbose,
+            )
             report["trained"].append(cell.key)
             if is_finished(run_dir):
                 record = cell_record(cell, run_dir)
@@ -234,11 +278,25 @@ def run_study(
     records = [cell_record(c, out / "cells" / c.key) for c in cells if is_finished(out / "cells" / c.key)]
     pending = [c.key for c in cells if not is_finished(out / "cells" / c.key)]
     run_dirs = [out / "cells" / c.key for c in cells]
-    write_outputs(out, records, pending, recipe, scales, seeds, ablations, fractions, argv,
-                  data_notes(run_dirs), training_commands(run_dirs))
+    write_outputs(
+        out,
+        records,
+        pending,
+        recipe,
+        scales,
+        seeds,
+        ablations,
+        fractions,
+        argv,
+        data_notes(run_dirs),
+        training_commands(run_dirs),
+    )
     if verbose:
-        print(f"{len(records)} of {len(cells)} cells finished; wrote {out / 'scaling.csv'}, {out / 'scaling.md'}, "
-              f"{out / 'auc_vs_scale.png'}, {out / 'ia_vs_scale.png'}", flush=True)
+        print(
+            f"{len(records)} of {len(cells)} cells finished; wrote {out / 'scaling.csv'}, {out / 'scaling.md'}, "
+            f"{out / 'auc_vs_scale.png'}, {out / 'ia_vs_scale.png'}",
+            flush=True,
+        )
     return {**report, "records": records, "pending": pending}
 
 
@@ -279,11 +337,21 @@ def training_commands(run_dirs) -> Dict[str, int]:
     return counts
 
 
-def write_outputs(out: Path, records, pending, recipe, scales, seeds, ablations, fractions, argv=None,
-                  notes: Sequence[str] = (), commands: Optional[Dict[str, int]] = None) -> None:
+def write_outputs(
+    out: Path,
+    records,
+    pending,
+    recipe,
+    scales,
+    seeds,
+    ablations,
+    fractions,
+    argv=None,
+    notes: Sequence[str] = (),
+    commands: Optional[Dict[str, int]] = None,
+) -> None:
     from mezoo.evidence import provenance as prov
     from mezoo.evidence import scaling_report
-
     from mezoo.evidence.atomic import atomic_write_text
 
     # Every process of a shared study rewrites these: each file is replaced whole (atomic
@@ -295,7 +363,9 @@ def write_outputs(out: Path, records, pending, recipe, scales, seeds, ablations,
         writer.writerow({k: record.get(k) for k in CSV_COLUMNS})
     atomic_write_text(out / "scaling.csv", table.getvalue())
     info = prov.provenance("mezoo.scaling", None if argv is None else list(argv))
-    atomic_write_text(out / "scaling.md", scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info,
-                                                                     notes, commands))
+    atomic_write_text(
+        out / "scaling.md",
+        scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info, notes, commands),
+    )
     scaling_report.plot_auc(records, out / "auc_vs_scale.png", recipe)
     scaling_report.plot_ia(records, out / "ia_vs_scale.png", recipe)

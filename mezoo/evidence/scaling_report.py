@@ -44,8 +44,17 @@ def _series(records, variant: str, fraction: float, key: str):
     return np.array(xs), np.array(means), np.array(stds)
 
 
-def markdown(records, pending: List[str], recipe, scales, seeds, fractions, info: Dict[str, str],
-             data_notes: Sequence[str] = (), commands: Optional[Dict[str, int]] = None) -> str:
+def markdown(
+    records,
+    pending: List[str],
+    recipe,
+    scales,
+    seeds,
+    fractions,
+    info: Dict[str, str],
+    data_notes: Sequence[str] = (),
+    commands: Optional[Dict[str, int]] = None,
+) -> str:
     """The study's tables: test AUC (mean ± std over seeds, with n), parameters, examples/s, IA; pending cells.
 
     `data_notes`: what the cells trained on (metrics.json's `data`, and the planted model's AUC
@@ -68,18 +77,26 @@ def markdown(records, pending: List[str], recipe, scales, seeds, fractions, info
     for fraction in fractions:
         share = "all" if fraction == 1.0 else f"the first {fraction:g}"
         title = "" if len(fractions) == 1 and fraction == 1.0 else f" (training on {share} of the training split)"
-        lines += [f"## Test AUC{title}", "", "| variant | " + " | ".join(f"{s}x" for s in scales) + " |",
-                  "|---|" + "---|" * len(scales)]
+        lines += [
+            f"## Test AUC{title}",
+            "",
+            "| variant | " + " | ".join(f"{s}x" for s in scales) + " |",
+            "|---|" + "---|" * len(scales),
+        ]
         for variant in variants:
             cells = []
             for scale in scales:
                 runs = groups.get((fraction, variant, scale), [])
                 cells.append("(= SE)" if scale == 1 and variant != "SE" else _mean_std([r["test_auc"] for r in runs]))
             lines.append(f"| {variant} | " + " | ".join(cells) + " |")
-        lines += ["", f"## Cost and abundance{title}", "",
-                  "| variant | scale | sets x width | parameters | examples/s (median epoch) | epochs | "
-                  "per-field IA of the whole table: mean [min, max] | normalised IA (mean) | effective rank (mean) |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## Cost and abundance{title}",
+            "",
+            "| variant | scale | sets x width | parameters | examples/s (median epoch) | epochs | "
+            "per-field IA of the whole table: mean [min, max] | normalised IA (mean) | effective rank (mean) |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for variant in variants:
             for scale in scales:
                 runs = groups.get((fraction, variant, scale), [])
@@ -91,9 +108,10 @@ def markdown(records, pending: List[str], recipe, scales, seeds, fractions, info
                     return float(np.mean(values)) if values else float("nan")
 
                 lines.append(
-                    f"| {variant} | {scale}x | {runs[0]['num_sets']} x {runs[0]['embedding_dim']} | {runs[0]['params']:,} | "
-                    f"{mean('examples_per_sec'):,.0f} | {mean('epochs'):.1f} | {mean('ia_mean'):.2f} "
-                    f"[{mean('ia_min'):.2f}, {mean('ia_max'):.2f}] | {mean('ia_normalised_mean'):.3f} | {mean('erank_mean'):.2f} |"
+                    f"| {variant} | {scale}x | {runs[0]['num_sets']} x {runs[0]['embedding_dim']} | "
+                    f"{runs[0]['params']:,} | {mean('examples_per_sec'):,.0f} | {mean('epochs'):.1f} | "
+                    f"{mean('ia_mean'):.2f} [{mean('ia_min'):.2f}, {mean('ia_max'):.2f}] | "
+                    f"{mean('ia_normalised_mean'):.3f} | {mean('erank_mean'):.2f} |"
                 )
         lines.append("")
     lines += ["![test AUC against scale](auc_vs_scale.png)", "", "![IA against scale](ia_vs_scale.png)", ""]
@@ -101,13 +119,22 @@ def markdown(records, pending: List[str], recipe, scales, seeds, fractions, info
         lines += [f"## Cells not finished ({len(pending)})", "", ", ".join(f"`{k}`" for k in pending), ""]
     else:
         lines += ["All cells finished.", ""]
-    lines += ["## Provenance", "", prov.provenance_markdown(info),
-              f"Scales {', '.join(str(s) for s in scales)}; {seeds} seed(s); training-data fractions "
-              f"{', '.join(f'{f:g}' for f in fractions)}. Every cell's run directory is `cells/<cell>/` in the "
-              "study directory (recipe.yaml, run.json, metrics.json, abundance.csv, model.keras); a study committed "
-              "under docs/results keeps only its tables and figures.", ""]
+    lines += [
+        "## Provenance",
+        "",
+        prov.provenance_markdown(info),
+        f"Scales {', '.join(str(s) for s in scales)}; {seeds} seed(s); training-data fractions "
+        f"{', '.join(f'{f:g}' for f in fractions)}. Every cell's run directory is `cells/<cell>/` in the "
+        "study directory (recipe.yaml, run.json, metrics.json, abundance.csv, model.keras); a study committed "
+        "under docs/results keeps only its tables and figures.",
+        "",
+    ]
     if commands:
-        lines += ["Cells trained by:", ""] + [f"- `{c}` ({n} cell{'s' if n > 1 else ''})" for c, n in commands.items()] + [""]
+        lines += (
+            ["Cells trained by:", ""]
+            + [f"- `{c}` ({n} cell{'s' if n > 1 else ''})" for c, n in commands.items()]
+            + [""]
+        )
     return "\n".join(lines)
 
 
@@ -123,8 +150,16 @@ def _plot(records, path, recipe, keys, ylabels, title) -> Path:
                 if not len(xs) or (variant != "SE" and list(xs) == [1]):
                     continue
                 data = "" if fractions == [1.0] else f", {'all' if fraction == 1.0 else fraction} of the training data"
-                ax.errorbar(xs, means, yerr=stds, color=COLORS[variant], linestyle=styles[fi % len(styles)],
-                            marker="o", capsize=3, label=f"{variant}{data}")
+                ax.errorbar(
+                    xs,
+                    means,
+                    yerr=stds,
+                    color=COLORS[variant],
+                    linestyle=styles[fi % len(styles)],
+                    marker="o",
+                    capsize=3,
+                    label=f"{variant}{data}",
+                )
         all_scales = sorted({r["scale"] for r in records})
         if all_scales:
             ax.set_xscale("log")
@@ -145,12 +180,23 @@ def _plot(records, path, recipe, keys, ylabels, title) -> Path:
 
 def plot_auc(records, path, recipe) -> Path:
     """Test AUC against scale, one line per variant (and training-data fraction)."""
-    return _plot(records, path, recipe, ["test_auc"], ["test AUC (best validation epoch)"],
-                 "Test AUC against embedding scale (claims 4 and 5)")
+    return _plot(
+        records,
+        path,
+        recipe,
+        ["test_auc"],
+        ["test AUC (best validation epoch)"],
+        "Test AUC against embedding scale (claims 4 and 5)",
+    )
 
 
 def plot_ia(records, path, recipe) -> Path:
     """Mean per-field IA and normalised IA of the whole table against scale."""
-    return _plot(records, path, recipe, ["ia_mean", "ia_normalised_mean"],
-                 ["mean over fields: IA of the whole table", "mean over fields: IA / min(D, K)"],
-                 "Information abundance against embedding scale (claim 3)")
+    return _plot(
+        records,
+        path,
+        recipe,
+        ["ia_mean", "ia_normalised_mean"],
+        ["mean over fields: IA of the whole table", "mean over fields: IA / min(D, K)"],
+        "Information abundance against embedding scale (claim 3)",
+    )

@@ -1,4 +1,4 @@
-"""The interaction-collapse toy of PAPER.md §5 claim 2, built from the zoo's own parts.
+"""The interaction-collapse toy of docs/method.md §5 claim 2, built from the zoo's own parts.
 
 Three categorical fields with `D1 = D2 = 100` and `D3` values; the data holds every `(x1, x2)`
 pair once (10,000 rows), `x3` drawn uniformly, and random labels. Each field has a `D_i x K`
@@ -124,23 +124,37 @@ def run_toy(
         A `ToyResult` whose records hold `step`, `loss` and E1's `ia`, `ia_normalised`, `erank`.
     """
     if dim < 1 or d3 < 1 or steps < 0 or record_every < 1:
-        raise ValueError(f"need dim >= 1, d3 >= 1, steps >= 0, record_every >= 1; got {dim}, {d3}, {steps}, {record_every}")
+        raise ValueError(
+            f"need dim >= 1, d3 >= 1, steps >= 0, record_every >= 1; got {dim}, {d3}, {steps}, {record_every}"
+        )
     ids, labels = toy_data(d3, seed)
     model = build_toy_model(dim, (D1, D2, d3), seed, train_fields)
     # Full-batch steps run `chunk` at a time inside one compiled call (XLA on TensorFlow): the
     # per-call overhead would otherwise cost more than the step itself.
     chunk = math.gcd(steps, record_every) if steps else 1
     tensorflow = keras.backend.backend() == "tensorflow"
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                  steps_per_execution=chunk if tensorflow else 1, jit_compile=tensorflow)
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        steps_per_execution=chunk if tensorflow else 1,
+        jit_compile=tensorflow,
+    )
     tables = [model.get_layer(f"embedding_{f}") for f in range(3)]
     initial = [keras.ops.convert_to_numpy(t.embeddings).copy() for t in tables]
     records = []
 
     def record(step, loss):
         stats = abundance_stats(keras.ops.convert_to_numpy(tables[0].embeddings))
-        entry = {"dim": dim, "d3": d3, "seed": seed, "step": step, "loss": float(loss),
-                 "ia": stats["ia"], "ia_normalised": stats["ia_normalised"], "erank": stats["erank"]}
+        entry = {
+            "dim": dim,
+            "d3": d3,
+            "seed": seed,
+            "step": step,
+            "loss": float(loss),
+            "ia": stats["ia"],
+            "ia_normalised": stats["ia_normalised"],
+            "erank": stats["erank"],
+        }
         records.append(entry)
         if progress:
             progress(entry)
@@ -157,8 +171,9 @@ def run_toy(
 
         full_batch = tf.data.Dataset.from_tensors((ids, labels)).repeat()
         # A record's loss is the mean training loss of the `chunk` steps before it (Keras' epoch mean).
-        model.fit(full_batch, steps_per_epoch=chunk, epochs=steps // chunk, shuffle=False, verbose=0,
-                  callbacks=[Recorder()])
+        model.fit(
+            full_batch, steps_per_epoch=chunk, epochs=steps // chunk, shuffle=False, verbose=0, callbacks=[Recorder()]
+        )
     else:
         x, y = ops.convert_to_tensor(ids), ops.convert_to_tensor(labels)
         for step in range(1, steps + 1):
@@ -227,11 +242,17 @@ def plot(results: Sequence[ToyResult], path, title: Optional[str] = None) -> Non
         steps = np.array([e["step"] for e in runs[0].records])
         values = np.array([[e["ia"] for e in r.records] for r in runs])
         ax.plot(steps, values.mean(axis=0), color=color, label=f"D3 = {d3} (mean of {len(runs)} seeds)")
-        ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color=color, alpha=0.2,
-                        label=f"D3 = {d3}, min-max over seeds")
+        ax.fill_between(
+            steps,
+            values.min(axis=0),
+            values.max(axis=0),
+            color=color,
+            alpha=0.2,
+            label=f"D3 = {d3}, min-max over seeds",
+        )
     ax.set_xlabel("full-batch SGD step (only E1 trains)")
     ax.set_ylabel(f"information abundance of E1 (100 x {dims[0]}; max {min(D1, dims[0])})")
-    ax.set_title(title or f"Interaction-collapse toy (PAPER.md §5 claim 2), K = {dims[0]}")
+    ax.set_title(title or f"Interaction-collapse toy (docs/method.md §5 claim 2), K = {dims[0]}")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -20,17 +20,22 @@ def verdict(results: Sequence[ToyResult], low: int = 3, high: int = 100) -> str:
     holds = ordering_holds(results, low, high)
     held = sum(holds.values())
     if held == len(holds):
-        return f"IA(E1) ended lower with D3 = {low} than with D3 = {high} on every seed ({held}/{len(holds)}): the paper's ordering holds."
+        return (
+            f"IA(E1) ended lower with D3 = {low} than with D3 = {high} on every seed ({held}/{len(holds)}): "
+            "the paper's ordering holds."
+        )
     failed = ", ".join(str(s) for s, ok in holds.items() if not ok)
-    return (f"IA(E1) ended lower with D3 = {low} than with D3 = {high} on {held} of {len(holds)} seeds "
-            f"(not on seed(s) {failed}): the paper's ordering does not hold on every seed.")
+    return (
+        f"IA(E1) ended lower with D3 = {low} than with D3 = {high} on {held} of {len(holds)} seeds "
+        f"(not on seed(s) {failed}): the paper's ordering does not hold on every seed."
+    )
 
 
 def markdown(results: Sequence[ToyResult], args, info: Dict[str, str]) -> str:
     """The summary: set-up, final IA(E1) per D3 (and per seed), the verdict, the figure, provenance."""
     dim = results[0].dim
     lines = [
-        "# Interaction-collapse toy (PAPER.md §5, claim 2)",
+        "# Interaction-collapse toy (docs/method.md §5, claim 2)",
         "",
         "Written by `python -m mezoo.toy`; do not edit by hand.",
         "",
@@ -43,7 +48,8 @@ def markdown(results: Sequence[ToyResult], args, info: Dict[str, str]) -> str:
         "",
         f"**{verdict(results)}**",
         "",
-        "| D3 | seeds | IA(E1) at step 0 | IA(E1) at the end (mean ± std) | normalised IA | effective rank | final loss |",
+        "| D3 | seeds | IA(E1) at step 0 | IA(E1) at the end (mean ± std) | normalised IA | effective rank "
+        "| final loss |",
         "|---|---|---|---|---|---|---|",
     ]
     for d3 in sorted({r.d3 for r in results}):
@@ -52,21 +58,26 @@ def markdown(results: Sequence[ToyResult], args, info: Dict[str, str]) -> str:
         end = np.array([_last(r, "ia") for r in runs])
         lines.append(
             f"| {d3} | {len(runs)} | {start.mean():.2f} | {end.mean():.2f} ± {end.std():.2f} | "
-            f"{np.mean([_last(r, 'ia_normalised') for r in runs]):.3f} | {np.mean([_last(r, 'erank') for r in runs]):.2f} | "
+            f"{np.mean([_last(r, 'ia_normalised') for r in runs]):.3f} | "
+            f"{np.mean([_last(r, 'erank') for r in runs]):.2f} | "
             f"{np.mean([r.final_loss for r in runs]):.4f} |"
         )
     table = final_ia(results)
     d3_values = sorted(table)
-    lines += ["", "Final IA(E1) per seed:", "", "| seed | " + " | ".join(f"D3 = {d}" for d in d3_values) + " |",
-              "|---|" + "---|" * len(d3_values)]
+    lines += [
+        "",
+        "Final IA(E1) per seed:",
+        "",
+        "| seed | " + " | ".join(f"D3 = {d}" for d in d3_values) + " |",
+        "|---|" + "---|" * len(d3_values),
+    ]
     for seed in sorted(next(iter(table.values()))):
         lines.append(f"| {seed} | " + " | ".join(f"{table[d][seed]:.2f}" for d in d3_values) + " |")
     lines += [
         "",
         "![IA(E1) against training step for each D3: mean over seeds with a min-max band](toy.png)",
         "",
-        "`toy.csv` holds IA, normalised IA and effective rank of E1 every "
-        f"{args.record_every} steps for every run.",
+        f"`toy.csv` holds IA, normalised IA and effective rank of E1 every {args.record_every} steps for every run.",
         "",
         "## Provenance",
         "",

@@ -1,6 +1,6 @@
 """The zoo: `mezoo.models.get(key)(fields, num_embedding_sets=1, embedding_dim=10, **hparams)`.
 
-The paper's six families (PAPER.md §2), SE and ME in one class each: `dnn`, `ipnn`, `nfwfm`,
+The paper's six families (docs/method.md §3), SE and ME in one class each: `dnn`, `ipnn`, `nfwfm`,
 `xdeepfm`, `dcnv2` (with the ME-SI and orthogonally regularised ablations), `finalmlp`.
 More families with the same ME pattern: `dcn` (v1), `deepfm`, `autoint_plus`, `dlrm`, and
 `fm` (where ME is degenerate: see `FM`).

@@ -16,7 +16,7 @@ class DCN(CTRModel):
     SE: cross layers `x_{l+1} = x0 * (x_l . w_l) + b_l + x_l` (w_l a vector) on the flattened
     embeddings -> Blk(400) -> Blk(400) -> Dense(1). ME with M sets: per set, its own cross
     net -> Blk(400); plain mean over sets; shared Blk(400) -> Dense(1), the paper's ME
-    pattern (PAPER.md §2). The original DCN runs the cross net and the MLP in parallel and
+    pattern (docs/method.md §2). The original DCN runs the cross net and the MLP in parallel and
     feeds both to the output layer; mezoo stacks them, like its DCNv2, so the two differ only
     in the cross layers' parameterisation. Four cross layers by default, as DCNv2's.
 

@@ -11,7 +11,7 @@ from mezoo.models.registry import register
 
 @register("dcnv2")
 class DCNv2(CTRModel):
-    """The paper's DCNv2 (PAPER.md §2), stacked form by default.
+    """The paper's DCNv2 (docs/method.md §3), stacked form by default.
 
     SE: 4 cross layers `x_{l+1} = x0 * (W_l x_l + b_l) + x_l` on the flattened embeddings ->
     Blk(400) -> Blk(400) -> Dense(1). ME with M sets: per set, its own cross net -> Blk(400);

@@ -10,7 +10,7 @@ from mezoo.models.registry import register
 
 @register("dnn")
 class DNN(CTRModel):
-    """The paper's DNN (PAPER.md §2).
+    """The paper's DNN (docs/method.md §3).
 
     SE: flatten -> Blk(400) -> Blk(400) -> Dense(1). ME with M sets: per set, flatten ->
     Blk(400); plain mean over sets; shared Blk(400) -> Dense(1). With M=1 both are the same.

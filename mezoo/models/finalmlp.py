@@ -12,7 +12,7 @@ from mezoo.models.registry import register
 
 @register("finalmlp")
 class FinalMLP(CTRModel):
-    """The paper's FinalMLP (PAPER.md §2).
+    """The paper's FinalMLP (docs/method.md §3).
 
     SE: two MLP streams on the flattened embeddings, each Blk(400) -> Blk(400), fused to the
     logit by `BilinearFusion`: `w_1 h_1 + w_2 h_2 + sum_heads h_1^T W_12 h_2 + b`, with

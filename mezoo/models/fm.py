@@ -19,7 +19,7 @@ class FM(CTRModel):
     a bias); the second-order part is `FMInteraction` on the embeddings. There is no MLP
     (`hidden_units` is empty and not a hyperparameter).
 
-    Multi-embedding is degenerate for FM (PAPER.md §2: FM is linear, hence degenerate). With
+    Multi-embedding is degenerate for FM (docs/method.md §2: FM is linear, hence degenerate). With
     M sets the model uses the plain mean of the per-set FM terms,
     `(1/M) sum_m sum_{i<j} <e_i^(m), e_j^(m)>`, which is exactly one FM on the concatenated
     embeddings `[e_i^(1) .. e_i^(M)] / sqrt(M)`: the same function class as a single

@@ -11,7 +11,7 @@ from mezoo.models.registry import register
 
 @register("ipnn")
 class IPNN(CTRModel):
-    """The paper's IPNN (PAPER.md §2).
+    """The paper's IPNN (docs/method.md §3).
 
     SE: [flattened embeddings ; all <e_i, e_j>, i < j] -> Blk(400) -> Blk(400) -> Dense(1).
     ME with M >= 2 sets: per set, the inner products only -> Blk(400); plain mean over sets;

@@ -12,7 +12,7 @@ from mezoo.models.registry import register
 
 @register("nfwfm")
 class NFwFM(CTRModel):
-    """The paper's NFwFM (PAPER.md §2).
+    """The paper's NFwFM (docs/method.md §3).
 
     `h_k = sum_i sum_j r_ij e_ik e_jk` (r learned, N(0, 1) at start) -> BatchNorm -> Dropout
     -> Blk(400) -> Blk(400) -> Dense(1). With M sets, the FwFM, BatchNorm, Dropout and first

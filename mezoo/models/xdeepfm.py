@@ -12,7 +12,7 @@ from mezoo.models.registry import register
 
 @register("xdeepfm")
 class XDeepFM(CTRModel):
-    """The paper's xDeepFM (PAPER.md §2).
+    """The paper's xDeepFM (docs/method.md §3).
 
     SE: Dense(1)(CIN(16, 16)) + MLP(400, 400, 1)(flattened embeddings), logits summed.
     ME with M sets: per-set CIN, plain mean of the 32 CIN features over sets -> shared

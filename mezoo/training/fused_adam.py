@@ -36,7 +36,11 @@ class FusedAdam(keras.optimizers.Adam):
         Others: as `keras.optimizers.Adam`.
 
     Example:
+    >>> import mezoo
+    >>> model = mezoo.models.get("dnn")([("a", 5), ("b", 7)], hidden_units=[8])
     >>> model.compile(optimizer=FusedAdam(1e-3, epsilon=1e-8), loss="binary_crossentropy")
+    >>> model.optimizer.epsilon
+    1e-08
     """
 
     def __init__(self, learning_rate=0.001, table_l2: float = 0.0, **kwargs):

@@ -38,7 +38,11 @@ class RowSparseAdam(FusedAdam):
             `l2_regularization`, 5e-7 in the paper).
 
     Example:
+    >>> import mezoo
+    >>> model = mezoo.models.get("dnn")([("a", 5), ("b", 7)], hidden_units=[8])
     >>> model.compile(optimizer=RowSparseAdam(1e-3), loss="binary_crossentropy")
+    >>> type(model.optimizer).__name__
+    'RowSparseAdam'
     """
 
     def __init__(

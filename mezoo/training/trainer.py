@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import keras
 
@@ -52,7 +52,8 @@ def model_keys(name: str):
 
     from mezoo.models.ctr_model import CTRModel
 
-    params = inspect.signature(models.get(name).__init__).parameters
+    model_class: Any = models.get(name)
+    params = inspect.signature(model_class.__init__).parameters
     return [p for p in params if p not in ("self", "fields", "kwargs")] + list(CTRModel.COMMON_KEYS) + ["name"]
 
 

@@ -55,7 +55,7 @@ def test_tf_bucket_matches_float64_on_a_dense_range_and_float32_would_not():
     f64 = np.floor(np.log(v.astype(np.float64)) ** 2).astype(np.int64)
     np.testing.assert_array_equal(got, f64)
     f32 = np.floor(np.log(v.astype(np.float32)) ** 2).astype(np.int64)
-    assert (f32 != f64).sum() > 0  # why the thresholds exist (DESIGN.md: 44 such values)
+    assert (f32 != f64).sum() > 0  # why the thresholds exist (docs/formats.md: 44 such values)
 
 
 def test_small_and_negative_values_and_missing():

@@ -52,9 +52,12 @@ def write_data(directory, rows_per_file: int = 256, seed: int = 1) -> Path:
                     writer.write(record)
         splits[split] = {"files": f"{split}-*.tfrecord.gz", "rows": files * rows_per_file}
     spec = {
-        "format_version": 1, "dataset": "criteo", "label": "label",
+        "format_version": 1,
+        "dataset": "criteo",
+        "label": "label",
         "fields": [{"name": f"f{i}", "kind": "categorical", "vocab_size": v} for i, v in enumerate(VOCAB)],
-        "numeric": [], "splits": splits,
+        "numeric": [],
+        "splits": splits,
     }
     (directory / "feature_spec.json").write_text(json.dumps(spec, indent=1))
     return directory
@@ -62,8 +65,20 @@ def write_data(directory, rows_per_file: int = 256, seed: int = 1) -> Path:
 
 def worker_command(data, run_dir, epochs: int, extra=()):
     overrides = OVERRIDES + [f"train.epochs={epochs}", *extra]
-    return [sys.executable, "-m", "mezoo.train", "--recipe", RECIPE, "--data", str(data), "--run_dir", str(run_dir),
-            "--strategy", "multi_worker", *[f"--set={o}" for o in overrides]]
+    return [
+        sys.executable,
+        "-m",
+        "mezoo.train",
+        "--recipe",
+        RECIPE,
+        "--data",
+        str(data),
+        "--run_dir",
+        str(run_dir),
+        "--strategy",
+        "multi_worker",
+        *[f"--set={o}" for o in overrides],
+    ]
 
 
 class ConcatenatedPipelines:
@@ -87,8 +102,13 @@ class ConcatenatedPipelines:
             return self.source.dataset(split, batch_size, training=False)
         assert input_context is None, "the reference runs on one device"
         parts = [
-            self.source.dataset(split, batch_size, training=True, seed=seed,
-                                input_context=tf.distribute.InputContext(n, i, len(self.pipelines)))
+            self.source.dataset(
+                split,
+                batch_size,
+                training=True,
+                seed=seed,
+                input_context=tf.distribute.InputContext(n, i, len(self.pipelines)),
+            )
             for n, i in self.pipelines
         ]
         joined = tf.data.Dataset.zip(tuple(parts)).map(lambda *b: tf.nest.map_structure(lambda *t: tf.concat(t, 0), *b))
@@ -102,8 +122,14 @@ def reference(data, out, epochs: int, extra=()) -> None:
     controls = {"reference": [(WORKERS, i) for i in range(WORKERS)], "unsharded": [(1, 0)] * WORKERS}
     for name, pipelines in controls.items():
         source = ConcatenatedPipelines(TFRecordSource(data), pipelines)
-        train.run(RECIPE, OVERRIDES + [f"train.epochs={epochs}", "train.loop=fit", *extra], run_dir=Path(out) / name,
-                  strategy="one_device", source=source, verbose=0)
+        train.run(
+            RECIPE,
+            OVERRIDES + [f"train.epochs={epochs}", "train.loop=fit", *extra],
+            run_dir=Path(out) / name,
+            strategy="one_device",
+            source=source,
+            verbose=0,
+        )
 
 
 def h5_arrays(path) -> dict:
@@ -112,7 +138,9 @@ def h5_arrays(path) -> dict:
 
     arrays = {}
     with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: arrays.__setitem__(name, np.asarray(obj)) if isinstance(obj, h5py.Dataset) else None)
+        f.visititems(
+            lambda name, obj: arrays.__setitem__(name, np.asarray(obj)) if isinstance(obj, h5py.Dataset) else None
+        )
     return arrays
 
 
