@@ -53,6 +53,7 @@ from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Optional, Sequ
 
 import numpy as np
 
+from tfrecord_tools.arrow_pass import first_pass_chunk, pack_values
 from tfrecord_tools.reader import Chunk, FileInfo, InputError, check_inputs, read_parquet_chunks, read_text_chunks
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -187,61 +188,6 @@ def make_parser(layout: Layout, accept_unterminated: bool = False):
     return parse_text, parse_matrix
 
 
-def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True, accept_unterminated: bool = False):
-    """Runs fn(*parsed) over chunks through tf.data (parallel, in order); yields (chunk, numpy results)."""
-    import tensorflow as tf
-
-    parse_text, parse_matrix = make_parser(layout, accept_unterminated)
-    store: Dict[int, Chunk] = {}
-    failure: List[BaseException] = []
-
-    def gen():
-        try:
-            for i, chunk in enumerate(chunks):
-                store[i] = chunk
-                yield from encode(i, chunk)
-        except Exception as e:  # re-raised below as itself, not as a TF error
-            failure.append(e)
-
-    def encode(i, chunk):
-        if text:
-            bad = chunk.bad_utf8 if chunk.bad_utf8 is not None else np.zeros(chunk.num_lines, bool)
-            yield i, chunk.data, bad, chunk.unterminated
-        else:
-            yield i, np.stack(chunk.columns, axis=1) if chunk.num_lines else np.zeros((0, layout.num_columns), object)
-
-    def parse_text_chunk(i, data, bad, unterminated):
-        return (i,) + tuple(fn(*parse_text(data, bad, unterminated)))
-
-    def parse_matrix_chunk(i, matrix):
-        return (i,) + tuple(fn(*parse_matrix(matrix)))
-
-    sig: Tuple[Any, ...]
-    parse: Callable[..., Any]
-    if text:
-        sig = (
-            tf.TensorSpec([], tf.int64),
-            tf.TensorSpec([], tf.string),
-            tf.TensorSpec([None], tf.bool),
-            tf.TensorSpec([], tf.bool),
-        )
-        parse = parse_text_chunk
-    else:
-        sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([None, layout.num_columns], tf.string))
-        parse = parse_matrix_chunk
-
-    ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
-    # no AutoGraph: the parser has no Python control flow on tensors, and converting it costs ~1 s a run
-    ds = ds.map(
-        tf.autograph.experimental.do_not_convert(parse), num_parallel_calls=parallel, deterministic=True
-    ).prefetch(2)
-    for item in ds:
-        i = int(item[0])
-        yield store.pop(i), [t.numpy() for t in item[1:]]
-    if failure:
-        raise failure[0]
-
-
 def make_count_fn(fields: List[Dict]):
     """TF function of a parsed chunk (reason, rows, labels, dense) -> (reason, labels, dense,
     index (n, F) int32, serialized distinct values, then per field three tensors: its token keys
@@ -284,6 +230,21 @@ def make_transform_fn(transform, num_fields: int):
     def transform_fn(distinct, index):
         values = tf.io.parse_tensor(distinct, tf.string)
         columns = [tf.io.parse_tensor(values[i], tf.string) for i in range(num_fields)]
+        ids_of_values = transform.per_field(columns, assume_valid=True)
+        return tf.stack([tf.gather(ids_of_values[i], index[:, i]) for i in range(num_fields)], axis=1)
+
+    return transform_fn
+
+
+def make_packed_transform_fn(transform, num_fields: int):
+    """TF function: (joined distinct values, their byte lengths, values per field, index (n, F))
+    of a kept chunk (`arrow_pass.pack_values`) -> ids (n, F), through `RawToIds.per_field` on the
+    distinct values and a gather per field (`make_transform_fn` on another packing)."""
+    import tensorflow as tf
+
+    def transform_fn(data, lengths, sizes, index):
+        starts = tf.cumsum(lengths, exclusive=True)
+        columns = tf.split(tf.strings.substr(data, starts, lengths), sizes, num=num_fields)
         ids_of_values = transform.per_field(columns, assume_valid=True)
         return tf.stack([tf.gather(ids_of_values[i], index[:, i]) for i in range(num_fields)], axis=1)
 
@@ -824,28 +785,86 @@ def validate_and_count(
         chunk_rows=[],
     )
     os.makedirs(counted.chunk_dir)
-    chunks = _chunk_dataset(
-        _read_chunks(files, layout, opts, fmt),
-        layout,
-        make_count_fn(fields),
-        opts.parallel,
-        fmt != "parquet",
-        opts.accept_unterminated_last_line,
+    first_pass = functools.partial(
+        first_pass_chunk,
+        fields=fields,
+        layout=layout,
+        label_values=LABEL_VALUES,
+        tf_parse=make_tf_parse(layout, opts.accept_unterminated_last_line),
+        accept_unterminated=opts.accept_unterminated_last_line,
     )
+    results = ordered_map(first_pass, _read_chunks(files, layout, opts, fmt), max(1, opts.parallel))
     with RejectLog(os.path.join(work, "rejects.tsv"), opts.max_rejects_logged, counted) as rejects:
-        for chunk, res in chunks:
+        for chunk, res in results:
             info = files[chunk.file_index]
-            reason = res[0]
-            counted.valid_per_file[chunk.file_index] += len(reason) - rejects.add(chunk, reason, info)
-            labels, dense, index, distinct = res[1:5]
+            counted.valid_per_file[chunk.file_index] += len(res.reason) - rejects.add(chunk, res.reason, info)
             base = os.path.join(counted.chunk_dir, str(len(counted.chunk_rows)))
-            keep_chunk(base, labels, dense, index, distinct, bool(layout.numeric))
-            counted.chunk_rows.append(len(labels))
+            keep_chunk(base, res.labels, res.dense, res.index, pack_values(res.values), bool(layout.numeric))
+            counted.chunk_rows.append(len(res.labels))
             if given_splits and info.split not in vocab_splits:
                 continue
-            for i, counter in enumerate(counted.counters):
-                counter.add(token_keys(is_int[i], res[5 + 3 * i], res[6 + 3 * i]), res[7 + 3 * i])
+            for counter, keys, counts in zip(counted.counters, res.keys, res.counts):
+                counter.add(keys, counts)
     return counted
+
+
+def make_tf_parse(layout: Layout, accept_unterminated: bool) -> Callable[[Chunk], Tuple[Any, Any, Any]]:
+    """The TF parser (`make_parser`) as chunk -> (reason, accepted rows (a tensor), dense) for
+    `arrow_pass.first_pass_chunk`: it decides every line of a chunk that is not wholly valid."""
+    import tensorflow as tf
+
+    parse_text, parse_matrix = make_parser(layout, accept_unterminated)
+
+    def without_labels(parsed: Tuple[Any, ...]) -> Tuple[Any, ...]:  # (labels: `arrow_pass.count_table`)
+        reason, rows, _, dense = parsed
+        return reason, rows, dense
+
+    text_fn = tf.function(
+        lambda data, bad, unterminated: without_labels(parse_text(data, bad, unterminated)),
+        input_signature=[tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool), tf.TensorSpec([], tf.bool)],
+        autograph=False,
+    )
+    matrix_fn = tf.function(
+        lambda matrix: without_labels(parse_matrix(matrix)),
+        input_signature=[tf.TensorSpec([None, layout.num_columns], tf.string)],
+        autograph=False,
+    )
+
+    def tf_parse(chunk: Chunk) -> Tuple[Any, Any, Any]:
+        if chunk.data is not None:
+            bad = chunk.bad_utf8 if chunk.bad_utf8 is not None else np.zeros(chunk.num_lines, bool)
+            reason, rows, dense = text_fn(chunk.data, bad, chunk.unterminated)
+        else:
+            matrix = (
+                np.stack(chunk.columns, axis=1)
+                if chunk.num_lines and chunk.columns
+                else np.zeros((0, layout.num_columns), object)
+            )
+            reason, rows, dense = matrix_fn(matrix)
+        return reason.numpy(), rows, dense.numpy()
+
+    return tf_parse
+
+
+def ordered_map(fn: Callable[[Any], Any], items: Iterator[Any], workers: int) -> Iterator[Tuple[Any, Any]]:
+    """(item, fn(item)) in input order, fn running in `workers` threads, a few items ahead."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        pending: Any = deque()
+        try:
+            for item in items:
+                pending.append((item, pool.submit(fn, item)))
+                if len(pending) > workers + 1:
+                    head, future = pending.popleft()
+                    yield head, future.result()
+            while pending:
+                head, future = pending.popleft()
+                yield head, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
 
 
 class RejectLog:
@@ -880,35 +899,47 @@ class RejectLog:
 
 
 def keep_chunk(
-    base: str, labels: np.ndarray, dense: np.ndarray, index: np.ndarray, distinct: bytes, numeric: bool
+    base: str,
+    labels: np.ndarray,
+    dense: np.ndarray,
+    index: np.ndarray,
+    values: Tuple[np.ndarray, np.ndarray, bytes],
+    numeric: bool,
 ) -> None:
-    """Writes a chunk's accepted rows (`make_count_fn`'s outputs) to `base`.{idx,lab,dense,val}."""
+    """Writes a chunk's accepted rows to `base`.{idx,lab,dense,len,siz,val}: each row's indices,
+    labels, dense values, and the distinct values of each field (`arrow_pass.pack_values`)."""
     index.astype(np.int32).tofile(base + ".idx")
     labels.astype(np.uint8).tofile(base + ".lab")
     if numeric:
         dense.astype(np.float32).tofile(base + ".dense")
+    lengths, sizes, data = values
+    lengths.astype(np.int32).tofile(base + ".len")
+    sizes.astype(np.int32).tofile(base + ".siz")
     with open(base + ".val", "wb") as f:
-        f.write(distinct)
+        f.write(data)
 
 
-def read_kept_chunks(
-    counted: Counted, num_fields: int, numeric: bool
-) -> Iterator[Tuple[bytes, np.ndarray, np.ndarray, np.ndarray]]:
-    """The chunks of `keep_chunk`, in order, as (distinct values, index, labels, dense); each
-    removed once read."""
+KEPT_SUFFIXES = (".val", ".len", ".siz", ".idx", ".lab", ".dense")
+
+
+def read_kept_chunks(counted: Counted, num_fields: int, numeric: bool) -> Iterator[Tuple[Any, ...]]:
+    """The chunks of `keep_chunk`, in order, as (joined values, lengths, values per field,
+    index, labels, dense); each removed once read."""
     for k, rows in enumerate(counted.chunk_rows):
         base = os.path.join(counted.chunk_dir, str(k))
         with open(base + ".val", "rb") as f:
-            distinct = f.read()
+            data = f.read()
+        lengths = np.fromfile(base + ".len", np.int32)
+        sizes = np.fromfile(base + ".siz", np.int32)
         index = np.fromfile(base + ".idx", np.int32).reshape(rows, num_fields)
         labels = np.fromfile(base + ".lab", np.uint8)
         dense = (
             np.fromfile(base + ".dense", np.float32).reshape(rows, -1) if numeric else np.zeros((rows, 0), np.float32)
         )
-        for ext in (".val", ".idx", ".lab", ".dense"):
+        for ext in KEPT_SUFFIXES:
             if os.path.exists(base + ext):
                 os.remove(base + ext)
-        yield distinct, index, labels, dense
+        yield data, lengths, sizes, index, labels, dense
 
 
 def check_first_pass(
@@ -996,15 +1027,17 @@ def transform_and_spool(
     num_fields = len(fields)
     numeric = bool(layout.numeric)
     rps = opts.rows_per_shard
-    ids_fn = make_transform_fn(RawToIds.from_vocabularies(fields, vocabularies), num_fields)
+    ids_fn = make_packed_transform_fn(RawToIds.from_vocabularies(fields, vocabularies), num_fields)
 
-    def transform_fn(distinct: Any, index: Any, labels: Any, dense: Any) -> Any:
-        return ids_fn(distinct, index), labels, dense
+    def transform_fn(data: Any, lengths: Any, sizes: Any, index: Any, labels: Any, dense: Any) -> Any:
+        return ids_fn(data, lengths, sizes, index), labels, dense
 
     chunks = tf.data.Dataset.from_generator(
         lambda: read_kept_chunks(counted, num_fields, numeric),
         output_signature=(
             tf.TensorSpec([], tf.string),
+            tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([num_fields], tf.int32),
             tf.TensorSpec([None, num_fields], tf.int32),
             tf.TensorSpec([None], tf.uint8),
             tf.TensorSpec([None, None], tf.float32),
