@@ -53,6 +53,7 @@ from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Optional, Sequ
 
 import numpy as np
 
+from tfrecord_tools import example_bytes
 from tfrecord_tools.arrow_pass import first_pass_chunk, pack_values
 from tfrecord_tools.reader import Chunk, FileInfo, InputError, check_inputs, read_parquet_chunks, read_text_chunks
 
@@ -314,19 +315,30 @@ def shard_pieces(split_names: List[str], split_of: np.ndarray, position: np.ndar
             yield name, int(shard[part[0]]), sel[part]
 
 
-def make_serializer(num_fields: int, num_numeric: int):
-    """tf.function (labels, ids[, dense]) -> serialized Examples (`mezoo.data.examples`)."""
+def make_serializer(num_fields: int, num_numeric: int) -> Callable[..., List[bytes]]:
+    """(labels, ids[, dense]) numpy -> serialized Examples (a list of bytes): the records of
+    `mezoo.data.examples.serialize_examples`, built in numpy (`example_bytes`, the same bytes)
+    when there are ids, else by that TF function."""
+    if num_fields:
+
+        def serialize(labels: np.ndarray, ids: np.ndarray, dense: Optional[np.ndarray] = None) -> List[bytes]:
+            flat, lengths = example_bytes.serialize_examples(labels, ids, dense if num_numeric else None)
+            data, ends = flat.tobytes(), np.cumsum(lengths).tolist()
+            return [data[start:end] for start, end in zip([0] + ends[:-1], ends)]
+
+        return serialize
     import tensorflow as tf
 
     from mezoo.data.examples import serialize_examples
 
     signature = [tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, num_fields], tf.int64)]
     if num_numeric:
-        return tf.function(
+        with_dense = tf.function(
             serialize_examples, input_signature=signature + [tf.TensorSpec([None, num_numeric], tf.float32)]
         )
+        return lambda labels, ids, dense=None: list(with_dense(labels, ids, dense).numpy())
     serialize_two = tf.function(lambda labels, ids: serialize_examples(labels, ids), input_signature=signature)
-    return lambda labels, ids, dense=None: serialize_two(labels, ids)
+    return lambda labels, ids, dense=None: list(serialize_two(labels, ids).numpy())
 
 
 # ------------------------------------------------------------------------------ counting
@@ -394,6 +406,20 @@ class TokenCounter:
         if not parts:
             return
         self.keys, self.counts = merge_counts(parts, self.is_integer, as_arrow=True)
+
+    def kept(self, min_count: int) -> Tuple[Any, np.ndarray, int]:
+        """(keys counted at least `min_count` times, their counts, the number of distinct keys):
+        the filter runs on the Arrow array, so only kept tokens become Python bytes."""
+        self._merge()
+        if self.keys is None or self.is_integer:
+            keys, counts = self.result()
+            keep = counts >= min_count
+            return keys[keep], counts[keep], len(keys)
+        import pyarrow as pa
+
+        keep = self.counts >= min_count
+        kept = self.keys.filter(pa.array(keep))
+        return np.asarray(kept.to_numpy(zero_copy_only=False), dtype=object), self.counts[keep], len(self.keys)
 
     def result(self):
         self._merge()
@@ -968,13 +994,16 @@ def check_written(files: List[FileInfo], written: Dict[str, int], rejected: Dict
 def build_vocabularies(fields: List[Dict], counters: List[TokenCounter], opts: Options) -> List[List[bytes]]:
     """Stage 3: each field's vocabulary (`build_vocabulary` with --min_count and --max_vocab_size);
     sets each field's `vocab_size` (OOV id 0 included) and `distinct_values`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, opts.parallel)) as pool:  # the merges run in Arrow, without the GIL
+        kept = list(pool.map(lambda counter: counter.kept(opts.min_count), counters))
     vocabularies = []
-    for field, counter in zip(fields, counters):
-        keys, counts = counter.result()
+    for field, counter, (keys, counts, distinct) in zip(fields, counters, kept):
         cap = opts.max_vocab_size.get(field["name"], opts.max_vocab_size.get("*"))
         vocabularies.append(build_vocabulary(keys, counts, counter.is_integer, opts.min_count, cap))
         field["vocab_size"] = len(vocabularies[-1]) + 1
-        field["distinct_values"] = int(len(keys))
+        field["distinct_values"] = int(distinct)
     return vocabularies
 
 
@@ -1088,12 +1117,22 @@ def write_records(
     dense: Optional[np.ndarray],
 ) -> None:
     """Rows (already in order) -> one TFRecord file, serialized in bulk 100,000 rows at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import tensorflow as tf
 
-    with tf.io.TFRecordWriter(path, options) as writer:
-        for start in range(0, len(labels), 100_000):
-            part = slice(start, start + 100_000)
-            for record in serialize(labels[part], ids[part], None if dense is None else dense[part]).numpy():
+    def batch(start: int) -> List[bytes]:
+        part = slice(start, start + 100_000)
+        return serialize(labels[part], ids[part], None if dense is None else dense[part])
+
+    # the next batch is serialized while this one is written
+    with tf.io.TFRecordWriter(path, options) as writer, ThreadPoolExecutor(1) as pool:
+        starts = range(0, len(labels), 100_000)
+        future = pool.submit(batch, 0) if len(starts) else None
+        for i in range(len(starts)):
+            records = future.result()
+            future = pool.submit(batch, starts[i + 1]) if i + 1 < len(starts) else None
+            for record in records:
                 writer.write(record)
 
 
