@@ -238,18 +238,25 @@ def make_transform_fn(transform, num_fields: int):
 
 
 def make_packed_transform_fn(transform, num_fields: int):
-    """TF function: (joined distinct values, their byte lengths, values per field, index (n, F))
-    of a kept chunk (`arrow_pass.pack_values`) -> ids (n, F), through `RawToIds.per_field` on the
-    distinct values and a gather per field (`make_transform_fn` on another packing)."""
+    """TF function: (joined distinct values, their byte lengths, values per field) of a kept
+    chunk (`arrow_pass.pack_values`) -> the id of each value (int64, fields one after another),
+    through `RawToIds.per_field`; `gather_ids` then gives each row its ids."""
     import tensorflow as tf
 
-    def transform_fn(data, lengths, sizes, index):
+    def transform_fn(data, lengths, sizes):
         starts = tf.cumsum(lengths, exclusive=True)
         columns = tf.split(tf.strings.substr(data, starts, lengths), sizes, num=num_fields)
-        ids_of_values = transform.per_field(columns, assume_valid=True)
-        return tf.stack([tf.gather(ids_of_values[i], index[:, i]) for i in range(num_fields)], axis=1)
+        return tf.concat(transform.per_field(columns, assume_valid=True), axis=0)
 
     return transform_fn
+
+
+def gather_ids(ids_of_values: np.ndarray, sizes: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Each row's ids (n, F) from `make_packed_transform_fn`'s ids of the distinct values and the
+    rows' indices (n, F) into each field's values: one numpy gather for all fields."""
+    offsets = np.zeros(len(sizes), np.int64)
+    np.cumsum(sizes[:-1], out=offsets[1:])
+    return np.take(ids_of_values, index + offsets[None, :])
 
 
 def chunk_rejects(chunk: Chunk, reason: np.ndarray):
@@ -1059,7 +1066,7 @@ def transform_and_spool(
     ids_fn = make_packed_transform_fn(RawToIds.from_vocabularies(fields, vocabularies), num_fields)
 
     def transform_fn(data: Any, lengths: Any, sizes: Any, index: Any, labels: Any, dense: Any) -> Any:
-        return ids_fn(data, lengths, sizes, index), labels, dense
+        return ids_fn(data, lengths, sizes), sizes, index, labels, dense
 
     chunks = tf.data.Dataset.from_generator(
         lambda: read_kept_chunks(counted, num_fields, numeric),
@@ -1080,7 +1087,8 @@ def transform_and_spool(
     spool = Spool(spool_dir)
     row = 0
     positives = {n: 0 for n in split_names}
-    for ids, labels, dense in chunks.as_numpy_iterator():
+    for ids_of_values, sizes, index, labels, dense in chunks.as_numpy_iterator():
+        ids = gather_ids(ids_of_values, sizes, index)
         n = len(ids)
         s_of = split_of_row[row : row + n]
         pos = position[row : row + n]
