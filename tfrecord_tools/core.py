@@ -1135,11 +1135,11 @@ def write_records(
 
     # the next batch is serialized while this one is written
     with tf.io.TFRecordWriter(path, options) as writer, ThreadPoolExecutor(1) as pool:
-        starts = range(0, len(labels), 100_000)
-        future = pool.submit(batch, 0) if len(starts) else None
-        for i in range(len(starts)):
-            records = future.result()
-            future = pool.submit(batch, starts[i + 1]) if i + 1 < len(starts) else None
+        futures = [pool.submit(batch, start) for start in range(0, len(labels), 100_000)[:1]]
+        for start in range(100_000, len(labels) + 100_000, 100_000):
+            records = futures.pop().result()
+            if start < len(labels):
+                futures.append(pool.submit(batch, start))
             for record in records:
                 writer.write(record)
 
