@@ -1,14 +1,17 @@
 """The conversion engine shared by the criteo, avazu and csv tools (and, stage by stage, `beam`).
 
-`convert` runs one function per stage; the input is read and parsed once, through `tf.data`
-with the parsing in TF ops:
+`convert` runs one function per stage; the input is read and parsed once:
 
-1. **Validate, count, keep** (`validate_and_count`). Every line is parsed and either accepted
-   or rejected with the first reason that applies (`REASONS`: detected, never derived by
-   subtraction); rejected lines go to `rejects.tsv` with file and line number. For the
-   accepted rows of each chunk and each field, TF `unique_with_counts` gives the chunk's
-   distinct raw values, each row's index into them, and counts (`make_count_fn`); the counts
-   of the tokens (integer fields: the buckets of the distinct values) are merged across chunks
+1. **Validate, count, keep** (`validate_and_count`, chunks in `--parallel` threads). Every
+   line is parsed and either accepted or rejected with the first reason that applies
+   (`REASONS`: detected, never derived by subtraction); rejected lines go to `rejects.tsv`
+   with file and line number. A chunk whose every line is valid, and that pyarrow reads
+   exactly as the TF parser does, is split, validated and counted on Arrow
+   (`arrow_pass.first_pass_chunk`); any other chunk goes through the TF parser
+   (`make_parser`), which decides each line's reason, and its accepted lines are counted on
+   Arrow. Per field, each chunk gives its distinct raw values, each row's index into them,
+   and counts (the same as the TF `make_count_fn` the Beam converter runs); the counts of
+   the tokens (integer fields: the buckets of the distinct values) are merged across chunks
    (`TokenCounter`: numpy / pyarrow), and the distinct values plus the per-row indices go to
    a temp directory (`keep_chunk`, `.chunks`, about 4 bytes per field per row).
    `check_first_pass` then checks that every line was accepted or rejected.
@@ -24,7 +27,8 @@ with the parsing in TF ops:
    SavedModel), run in `tf.data`; each row's ids are gathered through its indices. Ids are
    spooled per output shard (`Spool`, `.spool`).
 4. **Write** (`write_shards`, `write_vocabularies`, `write_summary_and_spec`). Each shard is
-   put in order, serialized in bulk (`tf.io.encode_proto`), written as (gzip level 1)
+   put in order, serialized in bulk (`example_bytes`: the bytes of
+   `mezoo.data.examples.serialize_examples`, built in numpy), written as (gzip level 1)
    TFRecords; the vocabularies and summary.json follow, feature_spec.json last. The same
    input, options and seed give byte-identical output.
 
@@ -195,8 +199,9 @@ def make_count_fn(fields: List[Dict]):
     packed (`token_keys` unpacks them) and their counts).
 
     Per field, `unique_with_counts` gives the chunk's distinct raw values, each accepted row's
-    index into them and their counts; integer fields count their log-square buckets. Both
-    converters (core and beam) run this one function.
+    index into them and their counts; integer fields count their log-square buckets. The Beam
+    converter runs it; the single-machine converter computes the same on Arrow
+    (`arrow_pass.count_table`, checked against this function in tests/tfrecord_tools/test_arrow_pass.py).
     """
     import tensorflow as tf
 
@@ -225,7 +230,8 @@ def make_count_fn(fields: List[Dict]):
 
 def make_transform_fn(transform, num_fields: int):
     """TF function: (serialized distinct values, index (n, F)) of a chunk -> ids (n, F), through
-    `RawToIds.per_field` on the distinct values and a gather per field."""
+    `RawToIds.per_field` on the distinct values and a gather per field (the Beam converter's;
+    the single-machine one packs its chunks otherwise: `make_packed_transform_fn`)."""
     import tensorflow as tf
 
     def transform_fn(distinct, index):
@@ -1052,8 +1058,9 @@ def transform_and_spool(
 ) -> Dict[str, int]:
     """Stage 5: the kept chunks' raw values -> ids, spooled per output shard; returns positives per split.
 
-    Each chunk's distinct values go through `mezoo.data.RawToIds` (`make_transform_fn`; the
-    transform `mezoo.export` also puts into a SavedModel) in `tf.data`, each row's ids are gathered through its indices,
+    Each chunk's distinct values go through `mezoo.data.RawToIds` (`make_packed_transform_fn`;
+    the transform `mezoo.export` also puts into a SavedModel) in `tf.data`, each row's ids are
+    gathered through its indices (`gather_ids`),
     and the rows go to their shard's spool (`shard_pieces`) with their position in the shard.
     """
     import tensorflow as tf
