@@ -24,7 +24,7 @@
    random positions (a uniform shuffle).
 3. **Transform** (`transform_and_spool`). Each chunk's distinct values go through the
    raw -> id transform of `mezoo.data` (`RawToIds`, which `mezoo.export` also puts into the
-   SavedModel), run in `tf.data`; each row's ids are gathered through its indices. Ids are
+   SavedModel), chunks in threads; each row's ids are gathered through its indices. Ids are
    spooled per output shard (`Spool`, `.spool`).
 4. **Write** (`write_shards`, `write_vocabularies`, `write_summary_and_spec`). Each shard is
    put in order, serialized in bulk (`example_bytes`: the bytes of
@@ -1059,8 +1059,8 @@ def transform_and_spool(
     """Stage 5: the kept chunks' raw values -> ids, spooled per output shard; returns positives per split.
 
     Each chunk's distinct values go through `mezoo.data.RawToIds` (`make_packed_transform_fn`;
-    the transform `mezoo.export` also puts into a SavedModel) in `tf.data`, each row's ids are
-    gathered through its indices (`gather_ids`),
+    the transform `mezoo.export` also puts into a SavedModel), chunks in `--parallel` threads,
+    each row's ids are gathered through its indices (`gather_ids`),
     and the rows go to their shard's spool (`shard_pieces`) with their position in the shard.
     """
     import tensorflow as tf
@@ -1070,32 +1070,25 @@ def transform_and_spool(
     num_fields = len(fields)
     numeric = bool(layout.numeric)
     rps = opts.rows_per_shard
-    ids_fn = make_packed_transform_fn(RawToIds.from_vocabularies(fields, vocabularies), num_fields)
-
-    def transform_fn(data: Any, lengths: Any, sizes: Any, index: Any, labels: Any, dense: Any) -> Any:
-        return ids_fn(data, lengths, sizes), sizes, index, labels, dense
-
-    chunks = tf.data.Dataset.from_generator(
-        lambda: read_kept_chunks(counted, num_fields, numeric),
-        output_signature=(
+    ids_fn = tf.function(
+        make_packed_transform_fn(RawToIds.from_vocabularies(fields, vocabularies), num_fields),
+        input_signature=[
             tf.TensorSpec([], tf.string),
             tf.TensorSpec([None], tf.int32),
             tf.TensorSpec([num_fields], tf.int32),
-            tf.TensorSpec([None, num_fields], tf.int32),
-            tf.TensorSpec([None], tf.uint8),
-            tf.TensorSpec([None, None], tf.float32),
-        ),
+        ],
+        autograph=False,
     )
-    chunks = chunks.map(
-        tf.autograph.experimental.do_not_convert(transform_fn),
-        num_parallel_calls=max(1, opts.parallel),
-        deterministic=True,
-    ).prefetch(2)
+
+    def transform(kept: Tuple[Any, ...]) -> np.ndarray:  # in a worker thread: TF and numpy release the GIL
+        data, lengths, sizes, index = kept[:4]
+        return gather_ids(ids_fn(data, lengths, sizes).numpy(), sizes, index).astype(id_dtype)
+
+    chunks = ordered_map(transform, read_kept_chunks(counted, num_fields, numeric), max(1, opts.parallel))
     spool = Spool(spool_dir)
     row = 0
     positives = {n: 0 for n in split_names}
-    for ids_of_values, sizes, index, labels, dense in chunks.as_numpy_iterator():
-        ids = gather_ids(ids_of_values, sizes, index)
+    for (_, _, _, _, labels, dense), ids in chunks:
         n = len(ids)
         s_of = split_of_row[row : row + n]
         pos = position[row : row + n]
@@ -1103,7 +1096,7 @@ def transform_and_spool(
         for name, k, rows in shard_pieces(split_names, s_of, pos, rps):
             positives[name] += int(labels[rows].sum())
             spool.write(name, k, "pos", (pos[rows] % rps).astype(np.int32))
-            spool.write(name, k, "ids", ids[rows].astype(id_dtype))
+            spool.write(name, k, "ids", ids[rows])
             spool.write(name, k, "lab", labels[rows].astype(np.uint8))
             if numeric:
                 spool.write(name, k, "dense", dense[rows].astype(np.float32))
