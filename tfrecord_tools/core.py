@@ -329,7 +329,7 @@ def shard_pieces(split_names: List[str], split_of: np.ndarray, position: np.ndar
 
 
 def make_serializer(num_fields: int, num_numeric: int) -> Callable[..., List[bytes]]:
-    """(labels, ids[, dense]) numpy -> serialized Examples (a list of bytes): the records of
+    """(labels, ids (any integer dtype)[, dense]) numpy -> serialized Examples (a list of bytes): the records of
     `mezoo.data.examples.serialize_examples`, built in numpy (`example_bytes`, the same bytes)
     when there are ids, else by that TF function."""
     if num_fields:
@@ -349,9 +349,9 @@ def make_serializer(num_fields: int, num_numeric: int) -> Callable[..., List[byt
         with_dense = tf.function(
             serialize_examples, input_signature=signature + [tf.TensorSpec([None, num_numeric], tf.float32)]
         )
-        return lambda labels, ids, dense=None: list(with_dense(labels, ids, dense).numpy())
+        return lambda labels, ids, dense=None: list(with_dense(labels, np.asarray(ids, np.int64), dense).numpy())
     serialize_two = tf.function(lambda labels, ids: serialize_examples(labels, ids), input_signature=signature)
-    return lambda labels, ids, dense=None: list(serialize_two(labels, ids).numpy())
+    return lambda labels, ids, dense=None: list(serialize_two(labels, np.asarray(ids, np.int64)).numpy())
 
 
 # ------------------------------------------------------------------------------ counting
@@ -1162,7 +1162,7 @@ def write_shard(
     order = np.argsort(pos, kind="stable")
     ids, labels, dense = np.zeros((0, num_fields), np.int64), np.zeros(0, np.float32), None
     if len(pos):
-        ids = np.fromfile(base + ".ids", id_dtype).reshape(-1, num_fields)[order].astype(np.int64)
+        ids = np.fromfile(base + ".ids", id_dtype).reshape(-1, num_fields)[order]
         labels = np.fromfile(base + ".lab", np.uint8)[order].astype(np.float32)
         dense = np.fromfile(base + ".dense", np.float32).reshape(-1, num_numeric)[order] if num_numeric else None
     final = os.path.join(work, _shard_name(name, k, num_shards, opts.compression))

@@ -63,13 +63,15 @@ def _floats(values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 def serialize_examples(
     labels: np.ndarray, ids: np.ndarray, dense: Optional[np.ndarray] = None
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """labels (n,), ids (n, F) non-negative ints (F >= 1), dense (n, D) or None -> (records: all
+    """labels (n,), ids (n, F) non-negative integers (F >= 1), dense (n, D) or None -> (records: all
     records' bytes joined, uint8; lengths (n,) int64): the bytes of
     `mezoo.data.examples.serialize_examples` for the same arguments."""
-    ids = np.asarray(ids, np.int64)
+    ids = np.asarray(ids)  # int32 stays int32: no int64 copy of the shard
     n, num_fields = ids.shape
-    if num_fields < 1:
-        raise ValueError("at least one id per row")
+    if num_fields < 1 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError("at least one integer id per row")
+    if ids.size and ids.min() < 0:
+        raise ValueError("ids are non-negative")
     if n == 0:
         return np.zeros(0, np.uint8), np.zeros(0, np.int64)
     label_bytes = _floats(np.asarray(labels, np.float32).reshape(n, 1))

@@ -30,3 +30,14 @@ def test_same_bytes_as_the_tf_serializer(rows, num_fields, num_dense, high):
     flat, lengths = serialize_examples(labels, ids, dense)
     ends = np.cumsum(lengths)
     assert [flat[e - n : e].tobytes() for e, n in zip(ends, lengths)] == expected
+
+
+def test_int32_ids_give_the_same_bytes_and_negative_ids_are_refused():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 40).astype(np.float32)
+    ids = rng.integers(0, 2**31 - 1, (40, 39))
+    assert [a.tobytes() for a in serialize_examples(labels, ids.astype(np.int32))] == [
+        a.tobytes() for a in serialize_examples(labels, ids)
+    ]
+    with pytest.raises(ValueError, match="non-negative"):
+        serialize_examples(labels, -ids)
