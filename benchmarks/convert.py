@@ -159,7 +159,7 @@ def profile(source: str, limit: int = 64 << 20) -> None:
     chunks = []
     for chunk in read_text_chunks([FileInfo(source)], False, 8 << 20):
         chunks.append(chunk)
-        if sum(len(c.data) for c in chunks) >= limit:
+        if sum(len(c.data or b"") for c in chunks) >= limit:
             break
     read_s = time.perf_counter() - t
     rows = sum(c.num_lines for c in chunks)
@@ -205,7 +205,7 @@ def profile(source: str, limit: int = 64 << 20) -> None:
     timings["split+validate+count+.numpy()"] = numpy_s
     timings.update(profile_arrow(chunks, layout))
     print(
-        f"profile of the first pass, {rows:,} rows ({sum(len(c.data) for c in chunks) / 2**20:.0f} MB), one thread: "
+        f"profile of the first pass, {rows:,} rows ({sum(len(c.data or b"") for c in chunks) / 2**20:.0f} MB), one thread: "
         + ", ".join(f"{k} {v:.2f} s ({rows / v:,.0f} rows/s)" for k, v in timings.items()),
         flush=True,
     )
