@@ -204,8 +204,9 @@ def profile(source: str, limit: int = 64 << 20) -> None:
         timings[name] = time.perf_counter() - t
     timings["split+validate+count+.numpy()"] = numpy_s
     timings.update(profile_arrow(chunks, layout))
+    size = sum(len(c.data or b"") for c in chunks)
     print(
-        f"profile of the first pass, {rows:,} rows ({sum(len(c.data or b"") for c in chunks) / 2**20:.0f} MB), one thread: "
+        f"profile of the first pass, {rows:,} rows ({size / 2**20:.0f} MB), one thread: "
         + ", ".join(f"{k} {v:.2f} s ({rows / v:,.0f} rows/s)" for k, v in timings.items()),
         flush=True,
     )
