@@ -379,6 +379,7 @@ def merge_counts(parts, is_integer: bool, as_arrow: bool = False):
         uniq, inverse = np.unique(keys, return_inverse=True)
         return uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     keys = pa.chunked_array(
         [
@@ -388,12 +389,16 @@ def merge_counts(parts, is_integer: bool, as_arrow: bool = False):
             for k, _ in parts
         ],
         type=pa.large_binary(),
-    )
-    counts = pa.chunked_array([pa.array(c, type=pa.int64()) for _, c in parts])
-    table = pa.table({"k": keys, "c": counts}).group_by("k").aggregate([("c", "sum")])
+    ).combine_chunks()
+    counts = np.concatenate([np.asarray(c, np.int64) for _, c in parts])
+    # distinct keys by hashing (dictionary_encode, ~5x faster than a group_by), counts summed by
+    # bincount (float64 weights: exact below 2**53)
+    encoded = pc.dictionary_encode(keys)
+    summed = np.bincount(encoded.indices.to_numpy(), weights=counts, minlength=len(encoded.dictionary))
+    summed = summed.astype(np.int64)
     if as_arrow:
-        return table.column("k").combine_chunks(), table.column("c_sum").to_numpy()
-    return table.column("k").to_numpy(zero_copy_only=False), table.column("c_sum").to_numpy()
+        return encoded.dictionary, summed
+    return encoded.dictionary.to_numpy(zero_copy_only=False), summed
 
 
 class TokenCounter:
