@@ -14,7 +14,10 @@ column read as a string (multi-threaded, no quoting), median rows/s over the sam
 the converter's ratio to it is printed (the goal in issue 15: >= 35%). Then, when Apache
 Beam is installed (the `beam` extra), one conversion of the same file by `tfrecord_tools.beam`
 on the DirectRunner. `--profile` first times the parts of the first pass on one thread over
-the first 64 MB of the file (read and UTF-8 check, field split, split + validation, + counting).
+the first 64 MB of the file (read and UTF-8 check, field split, split + validation, + counting),
+in TF ops (`core.make_parser`, `core.make_count_fn`: what the Beam converter runs, and the single-machine
+converter on chunks with bad lines) and on Arrow (`tfrecord_tools.arrow_pass`: what the single-machine
+converter runs on wholly valid chunks).
 
     python benchmarks/convert.py                # 1,000,000 rows, 3 repeats
     python benchmarks/convert.py --profile      # ... and where the first pass spends its time
@@ -156,7 +159,7 @@ def profile(source: str, limit: int = 64 << 20) -> None:
     chunks = []
     for chunk in read_text_chunks([FileInfo(source)], False, 8 << 20):
         chunks.append(chunk)
-        if sum(len(c.data) for c in chunks) >= limit:
+        if sum(len(c.data or b"") for c in chunks) >= limit:
             break
     read_s = time.perf_counter() - t
     rows = sum(c.num_lines for c in chunks)
@@ -200,11 +203,38 @@ def profile(source: str, limit: int = 64 << 20) -> None:
             fn(*([c.data] + ([np.zeros(c.num_lines, bool), c.unterminated] if full else [])))
         timings[name] = time.perf_counter() - t
     timings["split+validate+count+.numpy()"] = numpy_s
+    timings.update(profile_arrow(chunks, layout))
+    size = sum(len(c.data or b"") for c in chunks)
     print(
-        f"profile of the first pass, {rows:,} rows ({sum(len(c.data) for c in chunks) / 2**20:.0f} MB), one thread: "
+        f"profile of the first pass, {rows:,} rows ({size / 2**20:.0f} MB), one thread: "
         + ", ".join(f"{k} {v:.2f} s ({rows / v:,.0f} rows/s)" for k, v in timings.items()),
         flush=True,
     )
+
+
+def profile_arrow(chunks, layout) -> dict:
+    """Seconds of the single-machine converter's first pass (`tfrecord_tools.arrow_pass`, what
+    `core` runs on wholly valid chunks) over the same chunks, one thread, each part adding one step."""
+    from tfrecord_tools import arrow_pass
+    from tfrecord_tools.core import LABEL_VALUES
+
+    fields = [dict(f) for f in layout.fields]
+    int_cols = [f["column"] for f in layout.fields if f.get("source") == "integer"]
+    steps = {
+        "arrow split": lambda t: None,
+        "arrow split+validate": lambda t: arrow_pass.all_valid(t, layout.label, int_cols, LABEL_VALUES),
+        "arrow split+validate+count": lambda t: (
+            arrow_pass.all_valid(t, layout.label, int_cols, LABEL_VALUES),
+            arrow_pass.count_table(t, fields, layout.label),
+        ),
+    }
+    timings = {}
+    for name, step in steps.items():
+        t = time.perf_counter()
+        for c in chunks:
+            step(arrow_pass.parse_lines(c.data, c.num_lines, layout.num_columns, layout.delimiter))
+        timings[name] = time.perf_counter() - t
+    return timings
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
 """The conversion engine shared by the criteo, avazu and csv tools (and, stage by stage, `beam`).
 
-`convert` runs one function per stage; the input is read and parsed once, through `tf.data`
-with the parsing in TF ops:
+`convert` runs one function per stage; the input is read and parsed once:
 
-1. **Validate, count, keep** (`validate_and_count`). Every line is parsed and either accepted
-   or rejected with the first reason that applies (`REASONS`: detected, never derived by
-   subtraction); rejected lines go to `rejects.tsv` with file and line number. For the
-   accepted rows of each chunk and each field, TF `unique_with_counts` gives the chunk's
-   distinct raw values, each row's index into them, and counts (`make_count_fn`); the counts
-   of the tokens (integer fields: the buckets of the distinct values) are merged across chunks
+1. **Validate, count, keep** (`validate_and_count`, chunks in `--parallel` threads). Every
+   line is parsed and either accepted or rejected with the first reason that applies
+   (`REASONS`: detected, never derived by subtraction); rejected lines go to `rejects.tsv`
+   with file and line number. A chunk whose every line is valid, and that pyarrow reads
+   exactly as the TF parser does, is split, validated and counted on Arrow
+   (`arrow_pass.first_pass_chunk`); any other chunk goes through the TF parser
+   (`make_parser`), which decides each line's reason, and its accepted lines are counted on
+   Arrow. Per field, each chunk gives its distinct raw values, each row's index into them,
+   and counts (the same as the TF `make_count_fn` the Beam converter runs); the counts of
+   the tokens (integer fields: the buckets of the distinct values) are merged across chunks
    (`TokenCounter`: numpy / pyarrow), and the distinct values plus the per-row indices go to
    a temp directory (`keep_chunk`, `.chunks`, about 4 bytes per field per row).
    `check_first_pass` then checks that every line was accepted or rejected.
@@ -21,10 +24,11 @@ with the parsing in TF ops:
    random positions (a uniform shuffle).
 3. **Transform** (`transform_and_spool`). Each chunk's distinct values go through the
    raw -> id transform of `mezoo.data` (`RawToIds`, which `mezoo.export` also puts into the
-   SavedModel), run in `tf.data`; each row's ids are gathered through its indices. Ids are
+   SavedModel), chunks in threads; each row's ids are gathered through its indices. Ids are
    spooled per output shard (`Spool`, `.spool`).
 4. **Write** (`write_shards`, `write_vocabularies`, `write_summary_and_spec`). Each shard is
-   put in order, serialized in bulk (`tf.io.encode_proto`), written as (gzip level 1)
+   put in order, serialized in bulk (`example_bytes`: the bytes of
+   `mezoo.data.examples.serialize_examples`, built in numpy), written as (gzip level 1)
    TFRecords; the vocabularies and summary.json follow, feature_spec.json last. The same
    input, options and seed give byte-identical output.
 
@@ -53,6 +57,8 @@ from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Optional, Sequ
 
 import numpy as np
 
+from tfrecord_tools import example_bytes
+from tfrecord_tools.arrow_pass import first_pass_chunk, pack_values
 from tfrecord_tools.reader import Chunk, FileInfo, InputError, check_inputs, read_parquet_chunks, read_text_chunks
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -187,69 +193,15 @@ def make_parser(layout: Layout, accept_unterminated: bool = False):
     return parse_text, parse_matrix
 
 
-def _chunk_dataset(chunks, layout: Layout, fn, parallel: int, text: bool = True, accept_unterminated: bool = False):
-    """Runs fn(*parsed) over chunks through tf.data (parallel, in order); yields (chunk, numpy results)."""
-    import tensorflow as tf
-
-    parse_text, parse_matrix = make_parser(layout, accept_unterminated)
-    store: Dict[int, Chunk] = {}
-    failure: List[BaseException] = []
-
-    def gen():
-        try:
-            for i, chunk in enumerate(chunks):
-                store[i] = chunk
-                yield from encode(i, chunk)
-        except Exception as e:  # re-raised below as itself, not as a TF error
-            failure.append(e)
-
-    def encode(i, chunk):
-        if text:
-            bad = chunk.bad_utf8 if chunk.bad_utf8 is not None else np.zeros(chunk.num_lines, bool)
-            yield i, chunk.data, bad, chunk.unterminated
-        else:
-            yield i, np.stack(chunk.columns, axis=1) if chunk.num_lines else np.zeros((0, layout.num_columns), object)
-
-    def parse_text_chunk(i, data, bad, unterminated):
-        return (i,) + tuple(fn(*parse_text(data, bad, unterminated)))
-
-    def parse_matrix_chunk(i, matrix):
-        return (i,) + tuple(fn(*parse_matrix(matrix)))
-
-    sig: Tuple[Any, ...]
-    parse: Callable[..., Any]
-    if text:
-        sig = (
-            tf.TensorSpec([], tf.int64),
-            tf.TensorSpec([], tf.string),
-            tf.TensorSpec([None], tf.bool),
-            tf.TensorSpec([], tf.bool),
-        )
-        parse = parse_text_chunk
-    else:
-        sig = (tf.TensorSpec([], tf.int64), tf.TensorSpec([None, layout.num_columns], tf.string))
-        parse = parse_matrix_chunk
-
-    ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
-    # no AutoGraph: the parser has no Python control flow on tensors, and converting it costs ~1 s a run
-    ds = ds.map(
-        tf.autograph.experimental.do_not_convert(parse), num_parallel_calls=parallel, deterministic=True
-    ).prefetch(2)
-    for item in ds:
-        i = int(item[0])
-        yield store.pop(i), [t.numpy() for t in item[1:]]
-    if failure:
-        raise failure[0]
-
-
 def make_count_fn(fields: List[Dict]):
     """TF function of a parsed chunk (reason, rows, labels, dense) -> (reason, labels, dense,
     index (n, F) int32, serialized distinct values, then per field three tensors: its token keys
     packed (`token_keys` unpacks them) and their counts).
 
     Per field, `unique_with_counts` gives the chunk's distinct raw values, each accepted row's
-    index into them and their counts; integer fields count their log-square buckets. Both
-    converters (core and beam) run this one function.
+    index into them and their counts; integer fields count their log-square buckets. The Beam
+    converter runs it; the single-machine converter computes the same on Arrow
+    (`arrow_pass.count_table`, checked against this function in tests/tfrecord_tools/test_arrow_pass.py).
     """
     import tensorflow as tf
 
@@ -278,7 +230,8 @@ def make_count_fn(fields: List[Dict]):
 
 def make_transform_fn(transform, num_fields: int):
     """TF function: (serialized distinct values, index (n, F)) of a chunk -> ids (n, F), through
-    `RawToIds.per_field` on the distinct values and a gather per field."""
+    `RawToIds.per_field` on the distinct values and a gather per field (the Beam converter's;
+    the single-machine one packs its chunks otherwise: `make_packed_transform_fn`)."""
     import tensorflow as tf
 
     def transform_fn(distinct, index):
@@ -288,6 +241,28 @@ def make_transform_fn(transform, num_fields: int):
         return tf.stack([tf.gather(ids_of_values[i], index[:, i]) for i in range(num_fields)], axis=1)
 
     return transform_fn
+
+
+def make_packed_transform_fn(transform, num_fields: int):
+    """TF function: (joined distinct values, their byte lengths, values per field) of a kept
+    chunk (`arrow_pass.pack_values`) -> the id of each value (int64, fields one after another),
+    through `RawToIds.per_field`; `gather_ids` then gives each row its ids."""
+    import tensorflow as tf
+
+    def transform_fn(data, lengths, sizes):
+        starts = tf.cumsum(lengths, exclusive=True)
+        columns = tf.split(tf.strings.substr(data, starts, lengths), sizes, num=num_fields)
+        return tf.concat(transform.per_field(columns, assume_valid=True), axis=0)
+
+    return transform_fn
+
+
+def gather_ids(ids_of_values: np.ndarray, sizes: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Each row's ids (n, F) from `make_packed_transform_fn`'s ids of the distinct values and the
+    rows' indices (n, F) into each field's values: one numpy gather for all fields."""
+    offsets = np.zeros(len(sizes), np.int64)
+    np.cumsum(sizes[:-1], out=offsets[1:])
+    return np.take(ids_of_values, index + offsets[None, :])
 
 
 def chunk_rejects(chunk: Chunk, reason: np.ndarray):
@@ -353,19 +328,30 @@ def shard_pieces(split_names: List[str], split_of: np.ndarray, position: np.ndar
             yield name, int(shard[part[0]]), sel[part]
 
 
-def make_serializer(num_fields: int, num_numeric: int):
-    """tf.function (labels, ids[, dense]) -> serialized Examples (`mezoo.data.examples`)."""
+def make_serializer(num_fields: int, num_numeric: int) -> Callable[..., List[bytes]]:
+    """(labels, ids (any integer dtype)[, dense]) numpy -> serialized Examples (a list of bytes): the records of
+    `mezoo.data.examples.serialize_examples`, built in numpy (`example_bytes`, the same bytes)
+    when there are ids, else by that TF function."""
+    if num_fields:
+
+        def serialize(labels: np.ndarray, ids: np.ndarray, dense: Optional[np.ndarray] = None) -> List[bytes]:
+            flat, lengths = example_bytes.serialize_examples(labels, ids, dense if num_numeric else None)
+            data, ends = flat.tobytes(), np.cumsum(lengths).tolist()
+            return [data[start:end] for start, end in zip([0] + ends[:-1], ends)]
+
+        return serialize
     import tensorflow as tf
 
     from mezoo.data.examples import serialize_examples
 
     signature = [tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, num_fields], tf.int64)]
     if num_numeric:
-        return tf.function(
+        with_dense = tf.function(
             serialize_examples, input_signature=signature + [tf.TensorSpec([None, num_numeric], tf.float32)]
         )
+        return lambda labels, ids, dense=None: list(with_dense(labels, np.asarray(ids, np.int64), dense).numpy())
     serialize_two = tf.function(lambda labels, ids: serialize_examples(labels, ids), input_signature=signature)
-    return lambda labels, ids, dense=None: serialize_two(labels, ids)
+    return lambda labels, ids, dense=None: list(serialize_two(labels, np.asarray(ids, np.int64)).numpy())
 
 
 # ------------------------------------------------------------------------------ counting
@@ -393,6 +379,7 @@ def merge_counts(parts, is_integer: bool, as_arrow: bool = False):
         uniq, inverse = np.unique(keys, return_inverse=True)
         return uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     keys = pa.chunked_array(
         [
@@ -402,12 +389,16 @@ def merge_counts(parts, is_integer: bool, as_arrow: bool = False):
             for k, _ in parts
         ],
         type=pa.large_binary(),
-    )
-    counts = pa.chunked_array([pa.array(c, type=pa.int64()) for _, c in parts])
-    table = pa.table({"k": keys, "c": counts}).group_by("k").aggregate([("c", "sum")])
+    ).combine_chunks()
+    counts = np.concatenate([np.asarray(c, np.int64) for _, c in parts])
+    # distinct keys by hashing (dictionary_encode, ~5x faster than a group_by), counts summed by
+    # bincount (float64 weights: exact below 2**53)
+    encoded = pc.dictionary_encode(keys)
+    summed = np.bincount(encoded.indices.to_numpy(), weights=counts, minlength=len(encoded.dictionary))
+    summed = summed.astype(np.int64)
     if as_arrow:
-        return table.column("k").combine_chunks(), table.column("c_sum").to_numpy()
-    return table.column("k").to_numpy(zero_copy_only=False), table.column("c_sum").to_numpy()
+        return encoded.dictionary, summed
+    return encoded.dictionary.to_numpy(zero_copy_only=False), summed
 
 
 class TokenCounter:
@@ -433,6 +424,20 @@ class TokenCounter:
         if not parts:
             return
         self.keys, self.counts = merge_counts(parts, self.is_integer, as_arrow=True)
+
+    def kept(self, min_count: int) -> Tuple[Any, np.ndarray, int]:
+        """(keys counted at least `min_count` times, their counts, the number of distinct keys):
+        the filter runs on the Arrow array, so only kept tokens become Python bytes."""
+        self._merge()
+        if self.keys is None or self.is_integer:
+            keys, counts = self.result()
+            keep = counts >= min_count
+            return keys[keep], counts[keep], len(keys)
+        import pyarrow as pa
+
+        keep = self.counts >= min_count
+        kept = self.keys.filter(pa.array(keep))
+        return np.asarray(kept.to_numpy(zero_copy_only=False), dtype=object), self.counts[keep], len(self.keys)
 
     def result(self):
         self._merge()
@@ -824,28 +829,86 @@ def validate_and_count(
         chunk_rows=[],
     )
     os.makedirs(counted.chunk_dir)
-    chunks = _chunk_dataset(
-        _read_chunks(files, layout, opts, fmt),
-        layout,
-        make_count_fn(fields),
-        opts.parallel,
-        fmt != "parquet",
-        opts.accept_unterminated_last_line,
+    first_pass = functools.partial(
+        first_pass_chunk,
+        fields=fields,
+        layout=layout,
+        label_values=LABEL_VALUES,
+        tf_parse=make_tf_parse(layout, opts.accept_unterminated_last_line),
+        accept_unterminated=opts.accept_unterminated_last_line,
     )
+    results = ordered_map(first_pass, _read_chunks(files, layout, opts, fmt), max(1, opts.parallel))
     with RejectLog(os.path.join(work, "rejects.tsv"), opts.max_rejects_logged, counted) as rejects:
-        for chunk, res in chunks:
+        for chunk, res in results:
             info = files[chunk.file_index]
-            reason = res[0]
-            counted.valid_per_file[chunk.file_index] += len(reason) - rejects.add(chunk, reason, info)
-            labels, dense, index, distinct = res[1:5]
+            counted.valid_per_file[chunk.file_index] += len(res.reason) - rejects.add(chunk, res.reason, info)
             base = os.path.join(counted.chunk_dir, str(len(counted.chunk_rows)))
-            keep_chunk(base, labels, dense, index, distinct, bool(layout.numeric))
-            counted.chunk_rows.append(len(labels))
+            keep_chunk(base, res.labels, res.dense, res.index, pack_values(res.values), bool(layout.numeric))
+            counted.chunk_rows.append(len(res.labels))
             if given_splits and info.split not in vocab_splits:
                 continue
-            for i, counter in enumerate(counted.counters):
-                counter.add(token_keys(is_int[i], res[5 + 3 * i], res[6 + 3 * i]), res[7 + 3 * i])
+            for counter, keys, counts in zip(counted.counters, res.keys, res.counts):
+                counter.add(keys, counts)
     return counted
+
+
+def make_tf_parse(layout: Layout, accept_unterminated: bool) -> Callable[[Chunk], Tuple[Any, Any, Any]]:
+    """The TF parser (`make_parser`) as chunk -> (reason, accepted rows (a tensor), dense) for
+    `arrow_pass.first_pass_chunk`: it decides every line of a chunk that is not wholly valid."""
+    import tensorflow as tf
+
+    parse_text, parse_matrix = make_parser(layout, accept_unterminated)
+
+    def without_labels(parsed: Tuple[Any, ...]) -> Tuple[Any, ...]:  # (labels: `arrow_pass.count_table`)
+        reason, rows, _, dense = parsed
+        return reason, rows, dense
+
+    text_fn = tf.function(
+        lambda data, bad, unterminated: without_labels(parse_text(data, bad, unterminated)),
+        input_signature=[tf.TensorSpec([], tf.string), tf.TensorSpec([None], tf.bool), tf.TensorSpec([], tf.bool)],
+        autograph=False,
+    )
+    matrix_fn = tf.function(
+        lambda matrix: without_labels(parse_matrix(matrix)),
+        input_signature=[tf.TensorSpec([None, layout.num_columns], tf.string)],
+        autograph=False,
+    )
+
+    def tf_parse(chunk: Chunk) -> Tuple[Any, Any, Any]:
+        if chunk.data is not None:
+            bad = chunk.bad_utf8 if chunk.bad_utf8 is not None else np.zeros(chunk.num_lines, bool)
+            reason, rows, dense = text_fn(chunk.data, bad, chunk.unterminated)
+        else:
+            matrix = (
+                np.stack(chunk.columns, axis=1)
+                if chunk.num_lines and chunk.columns
+                else np.zeros((0, layout.num_columns), object)
+            )
+            reason, rows, dense = matrix_fn(matrix)
+        return reason.numpy(), rows, dense.numpy()
+
+    return tf_parse
+
+
+def ordered_map(fn: Callable[[Any], Any], items: Iterator[Any], workers: int) -> Iterator[Tuple[Any, Any]]:
+    """(item, fn(item)) in input order, fn running in `workers` threads, a few items ahead."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        pending: Any = deque()
+        try:
+            for item in items:
+                pending.append((item, pool.submit(fn, item)))
+                if len(pending) > workers + 1:
+                    head, future = pending.popleft()
+                    yield head, future.result()
+            while pending:
+                head, future = pending.popleft()
+                yield head, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
 
 
 class RejectLog:
@@ -880,35 +943,47 @@ class RejectLog:
 
 
 def keep_chunk(
-    base: str, labels: np.ndarray, dense: np.ndarray, index: np.ndarray, distinct: bytes, numeric: bool
+    base: str,
+    labels: np.ndarray,
+    dense: np.ndarray,
+    index: np.ndarray,
+    values: Tuple[np.ndarray, np.ndarray, bytes],
+    numeric: bool,
 ) -> None:
-    """Writes a chunk's accepted rows (`make_count_fn`'s outputs) to `base`.{idx,lab,dense,val}."""
+    """Writes a chunk's accepted rows to `base`.{idx,lab,dense,len,siz,val}: each row's indices,
+    labels, dense values, and the distinct values of each field (`arrow_pass.pack_values`)."""
     index.astype(np.int32).tofile(base + ".idx")
     labels.astype(np.uint8).tofile(base + ".lab")
     if numeric:
         dense.astype(np.float32).tofile(base + ".dense")
+    lengths, sizes, data = values
+    lengths.astype(np.int32).tofile(base + ".len")
+    sizes.astype(np.int32).tofile(base + ".siz")
     with open(base + ".val", "wb") as f:
-        f.write(distinct)
+        f.write(data)
 
 
-def read_kept_chunks(
-    counted: Counted, num_fields: int, numeric: bool
-) -> Iterator[Tuple[bytes, np.ndarray, np.ndarray, np.ndarray]]:
-    """The chunks of `keep_chunk`, in order, as (distinct values, index, labels, dense); each
-    removed once read."""
+KEPT_SUFFIXES = (".val", ".len", ".siz", ".idx", ".lab", ".dense")
+
+
+def read_kept_chunks(counted: Counted, num_fields: int, numeric: bool) -> Iterator[Tuple[Any, ...]]:
+    """The chunks of `keep_chunk`, in order, as (joined values, lengths, values per field,
+    index, labels, dense); each removed once read."""
     for k, rows in enumerate(counted.chunk_rows):
         base = os.path.join(counted.chunk_dir, str(k))
         with open(base + ".val", "rb") as f:
-            distinct = f.read()
+            data = f.read()
+        lengths = np.fromfile(base + ".len", np.int32)
+        sizes = np.fromfile(base + ".siz", np.int32)
         index = np.fromfile(base + ".idx", np.int32).reshape(rows, num_fields)
         labels = np.fromfile(base + ".lab", np.uint8)
         dense = (
             np.fromfile(base + ".dense", np.float32).reshape(rows, -1) if numeric else np.zeros((rows, 0), np.float32)
         )
-        for ext in (".val", ".idx", ".lab", ".dense"):
+        for ext in KEPT_SUFFIXES:
             if os.path.exists(base + ext):
                 os.remove(base + ext)
-        yield distinct, index, labels, dense
+        yield data, lengths, sizes, index, labels, dense
 
 
 def check_first_pass(
@@ -937,13 +1012,16 @@ def check_written(files: List[FileInfo], written: Dict[str, int], rejected: Dict
 def build_vocabularies(fields: List[Dict], counters: List[TokenCounter], opts: Options) -> List[List[bytes]]:
     """Stage 3: each field's vocabulary (`build_vocabulary` with --min_count and --max_vocab_size);
     sets each field's `vocab_size` (OOV id 0 included) and `distinct_values`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, opts.parallel)) as pool:  # the merges run in Arrow, without the GIL
+        kept = list(pool.map(lambda counter: counter.kept(opts.min_count), counters))
     vocabularies = []
-    for field, counter in zip(fields, counters):
-        keys, counts = counter.result()
+    for field, counter, (keys, counts, distinct) in zip(fields, counters, kept):
         cap = opts.max_vocab_size.get(field["name"], opts.max_vocab_size.get("*"))
         vocabularies.append(build_vocabulary(keys, counts, counter.is_integer, opts.min_count, cap))
         field["vocab_size"] = len(vocabularies[-1]) + 1
-        field["distinct_values"] = int(len(keys))
+        field["distinct_values"] = int(distinct)
     return vocabularies
 
 
@@ -985,8 +1063,9 @@ def transform_and_spool(
 ) -> Dict[str, int]:
     """Stage 5: the kept chunks' raw values -> ids, spooled per output shard; returns positives per split.
 
-    Each chunk's distinct values go through `mezoo.data.RawToIds` (`make_transform_fn`; the
-    transform `mezoo.export` also puts into a SavedModel) in `tf.data`, each row's ids are gathered through its indices,
+    Each chunk's distinct values go through `mezoo.data.RawToIds` (`make_packed_transform_fn`;
+    the transform `mezoo.export` also puts into a SavedModel), chunks in `--parallel` threads,
+    each row's ids are gathered through its indices (`gather_ids`),
     and the rows go to their shard's spool (`shard_pieces`) with their position in the shard.
     """
     import tensorflow as tf
@@ -996,29 +1075,25 @@ def transform_and_spool(
     num_fields = len(fields)
     numeric = bool(layout.numeric)
     rps = opts.rows_per_shard
-    ids_fn = make_transform_fn(RawToIds.from_vocabularies(fields, vocabularies), num_fields)
-
-    def transform_fn(distinct: Any, index: Any, labels: Any, dense: Any) -> Any:
-        return ids_fn(distinct, index), labels, dense
-
-    chunks = tf.data.Dataset.from_generator(
-        lambda: read_kept_chunks(counted, num_fields, numeric),
-        output_signature=(
+    ids_fn = tf.function(
+        make_packed_transform_fn(RawToIds.from_vocabularies(fields, vocabularies), num_fields),
+        input_signature=[
             tf.TensorSpec([], tf.string),
-            tf.TensorSpec([None, num_fields], tf.int32),
-            tf.TensorSpec([None], tf.uint8),
-            tf.TensorSpec([None, None], tf.float32),
-        ),
+            tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([num_fields], tf.int32),
+        ],
+        autograph=False,
     )
-    chunks = chunks.map(
-        tf.autograph.experimental.do_not_convert(transform_fn),
-        num_parallel_calls=max(1, opts.parallel),
-        deterministic=True,
-    ).prefetch(2)
+
+    def transform(kept: Tuple[Any, ...]) -> np.ndarray:  # in a worker thread: TF and numpy release the GIL
+        data, lengths, sizes, index = kept[:4]
+        return gather_ids(ids_fn(data, lengths, sizes).numpy(), sizes, index).astype(id_dtype)
+
+    chunks = ordered_map(transform, read_kept_chunks(counted, num_fields, numeric), max(1, opts.parallel))
     spool = Spool(spool_dir)
     row = 0
     positives = {n: 0 for n in split_names}
-    for ids, labels, dense in chunks.as_numpy_iterator():
+    for (_, _, _, _, labels, dense), ids in chunks:
         n = len(ids)
         s_of = split_of_row[row : row + n]
         pos = position[row : row + n]
@@ -1026,7 +1101,7 @@ def transform_and_spool(
         for name, k, rows in shard_pieces(split_names, s_of, pos, rps):
             positives[name] += int(labels[rows].sum())
             spool.write(name, k, "pos", (pos[rows] % rps).astype(np.int32))
-            spool.write(name, k, "ids", ids[rows].astype(id_dtype))
+            spool.write(name, k, "ids", ids[rows])
             spool.write(name, k, "lab", labels[rows].astype(np.uint8))
             if numeric:
                 spool.write(name, k, "dense", dense[rows].astype(np.float32))
@@ -1055,12 +1130,22 @@ def write_records(
     dense: Optional[np.ndarray],
 ) -> None:
     """Rows (already in order) -> one TFRecord file, serialized in bulk 100,000 rows at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import tensorflow as tf
 
-    with tf.io.TFRecordWriter(path, options) as writer:
-        for start in range(0, len(labels), 100_000):
-            part = slice(start, start + 100_000)
-            for record in serialize(labels[part], ids[part], None if dense is None else dense[part]).numpy():
+    def batch(start: int) -> List[bytes]:
+        part = slice(start, start + 100_000)
+        return serialize(labels[part], ids[part], None if dense is None else dense[part])
+
+    # the next batch is serialized while this one is written
+    with tf.io.TFRecordWriter(path, options) as writer, ThreadPoolExecutor(1) as pool:
+        futures = [pool.submit(batch, start) for start in range(0, len(labels), 100_000)[:1]]
+        for start in range(100_000, len(labels) + 100_000, 100_000):
+            records = futures.pop().result()
+            if start < len(labels):
+                futures.append(pool.submit(batch, start))
+            for record in records:
                 writer.write(record)
 
 
@@ -1082,7 +1167,7 @@ def write_shard(
     order = np.argsort(pos, kind="stable")
     ids, labels, dense = np.zeros((0, num_fields), np.int64), np.zeros(0, np.float32), None
     if len(pos):
-        ids = np.fromfile(base + ".ids", id_dtype).reshape(-1, num_fields)[order].astype(np.int64)
+        ids = np.fromfile(base + ".ids", id_dtype).reshape(-1, num_fields)[order]
         labels = np.fromfile(base + ".lab", np.uint8)[order].astype(np.float32)
         dense = np.fromfile(base + ".dense", np.float32).reshape(-1, num_numeric)[order] if num_numeric else None
     final = os.path.join(work, _shard_name(name, k, num_shards, opts.compression))

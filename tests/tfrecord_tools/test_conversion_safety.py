@@ -44,7 +44,7 @@ def test_a_failed_rerun_leaves_the_previous_conversion_untouched(tmp_path, monke
     def broken(*args, **kwargs):  # the new conversion fails while writing its shards
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("mezoo.data.examples.serialize_examples", broken)
+    monkeypatch.setattr("tfrecord_tools.example_bytes.serialize_examples", broken)  # what the shard writer calls
     with pytest.raises(RuntimeError, match="disk full"):
         convert(files + [good_file(tmp_path / "more.tsv")], criteo_layout(), out, min_count=1, rows_per_shard=5)
     after = {name: (out / name).read_bytes() for name in ("rejects.tsv", "summary.json", "feature_spec.json")}
