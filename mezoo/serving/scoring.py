@@ -86,21 +86,14 @@ def _text_layout(spec: FeatureSpec, inputs: Sequence[str], fmt: str, delimiter: 
 
 def _accepted_chunks(files, layout, accept_unterminated: bool = False):
     """(chunk, reason per line, the model's raw columns of the accepted rows, dense) through the converter's parser."""
-    import tensorflow as tf
-
-    from tfrecord_tools.core import _chunk_dataset
+    from tfrecord_tools.core import make_tf_parse, ordered_map
     from tfrecord_tools.reader import read_text_chunks
 
     field_columns = [f["column"] for f in layout.fields]
-
-    def select(reason, rows, labels, dense):  # the model's columns of the accepted rows, in spec order
-        return reason, tf.gather(rows, field_columns, axis=1), dense
-
+    parse = make_tf_parse(layout, accept_unterminated)
     chunks = read_text_chunks(files, layout.header)
-    for chunk, (reason, raw, dense) in _chunk_dataset(
-        chunks, layout, select, parallel=2, accept_unterminated=accept_unterminated
-    ):
-        yield chunk, reason, raw, dense
+    for chunk, (reason, rows, dense) in ordered_map(parse, chunks, workers=2):
+        yield chunk, reason, rows.numpy()[:, field_columns], dense
 
 
 def read_raw_rows(spec: FeatureSpec, path: str, fmt: str, count: int) -> List[Dict[str, object]]:
