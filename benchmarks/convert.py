@@ -120,7 +120,7 @@ def pyarrow_seconds(source: str) -> float:
 
 def beam_rate(source: str, rows: int, out: str) -> None:
     try:
-        import apache_beam  # noqa: F401
+        import apache_beam  # noqa: F401  (only checks that the extra is installed)
     except ImportError:
         print("beam: apache-beam not installed (pip install 'mezoo[beam]'): skipped", flush=True)
         return

@@ -95,7 +95,7 @@ def run_row(spec: dict) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    import mezoo  # noqa: F401
+    import mezoo  # noqa: F401  (registers the zoo's classes for loading)
     from mezoo import models
     from mezoo.training import compile_model
     from mezoo.training.training_mode import auto_jit_compile

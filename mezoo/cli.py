@@ -57,7 +57,7 @@ def run_cli(fn: Callable[[], object], verbose: bool = False, user_errors: Tuple[
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr, flush=True)
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as error:  # noqa: BLE001 - every failure becomes one readable line
+    except Exception as error:  # every failure becomes one readable line
         if debugging(verbose):
             traceback.print_exc()
         known = isinstance(error, user_error_types() + tuple(user_errors))

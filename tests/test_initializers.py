@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-import mezoo  # noqa: F401
+import mezoo  # noqa: F401  (registers the zoo's classes)
 from mezoo import models
 from mezoo.initializers import FanInUniform
 

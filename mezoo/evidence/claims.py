@@ -37,7 +37,7 @@ def owner_record() -> Dict:
     """Who claims: host, pid, user, thread and start time."""
     try:
         user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in some containers
+    except Exception:  # no user name in some containers
         user = None
     return {
         "host": socket.gethostname(),

@@ -149,10 +149,12 @@ class Cross(keras.layers.Layer):
         if x.shape[-1] is not None and x0.shape[-1] is not None and x.shape[-1] != x0.shape[-1]:
             raise ValueError(f"Cross: x0 has dim {x0.shape[-1]} but x has dim {x.shape[-1]}")
         set_major = set_major and self.num_sets is not None
-        if set_major:  # (M, batch, dim): a plain batched matmul, no transposes (see CrossNet)
-            matmul = ops.matmul
-        else:
-            matmul = lambda a, b: ops.einsum(self._matmul, a, b)  # noqa: E731
+
+        def matmul(a: Tensor, b: Tensor) -> Tensor:
+            if set_major:  # (M, batch, dim): a plain batched matmul, no transposes (see CrossNet)
+                return ops.matmul(a, b)
+            return ops.einsum(self._matmul, a, b)
+
         if self.projection_dim is None:
             prod = matmul(x, self.effective_kernel())
         else:

@@ -41,7 +41,7 @@ def run_metadata(recipe, overrides, data, seed) -> dict:
     def version(module):
         try:
             return __import__(module).__version__
-        except Exception:  # noqa: BLE001 - a missing optional package is just "absent"
+        except Exception:  # a missing optional package is just "absent"
             return None
 
     package_dir = package_directory()

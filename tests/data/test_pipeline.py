@@ -117,7 +117,10 @@ def test_per_worker_file_sharding(converted):
     _, all_ids, _ = read_split(converted, "train")
     both = np.concatenate(seen)
     assert len(both) == len(all_ids) and len(seen[0]) == len(seen[1]) == 1200  # disjoint halves, all rows
-    key = lambda a: sorted(map(tuple, a))  # noqa: E731
+
+    def key(a):
+        return sorted(map(tuple, a))
+
     assert key(both) == key(all_ids)
     with pytest.raises(ValueError, match="shard"):
         ctx = tf.distribute.InputContext(num_input_pipelines=20, input_pipeline_id=0, num_replicas_in_sync=20)

@@ -144,7 +144,7 @@ def test_workers_sharing_a_study_never_train_the_same_cell(tmp_path):
                 source=object(),
                 verbose=0,
             )
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:  # reported below
             errors.append(error)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]

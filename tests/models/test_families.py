@@ -88,7 +88,9 @@ def test_autoint_plus_stacks_attention_per_set_and_sums_two_logits():
 
 
 def test_dlrm_bottom_mlp_only_with_numeric_fields():
-    pairs = lambda n: n * (n - 1) // 2  # noqa: E731
+    def pairs(n):
+        return n * (n - 1) // 2
+
     plain = models.get("dlrm")(FIELDS, num_embedding_sets=3, **SMALL)
     assert not any("bottom_mlp" in w.path for w in plain.weights)
     assert tuple(plain.get_layer("set_mlp_0").kernel.shape) == (3, pairs(N), 16)

@@ -65,7 +65,10 @@ def test_synthetic_criteo_missingness_and_format(tmp_path):
     rows = [line.split("\t") for line in (tmp_path / "t.txt").read_text().splitlines()]
     assert all(len(r) == 40 for r in rows)
     cols = list(zip(*rows))
-    missing = lambda j: np.mean([v == "" for v in cols[j]])  # noqa: E731
+
+    def missing(j):
+        return np.mean([v == "" for v in cols[j]])
+
     assert abs(missing(1) - 0.45) < 0.03 and [v == "" for v in cols[1]] == [v == "" for v in cols[10]]  # I1, I10
     assert abs(missing(14 + 21) - 0.82) < 0.03  # C22
     assert missing(14) == 0  # C1 never missing

@@ -24,12 +24,13 @@ def test_explicit_data_without_a_spec_is_an_error_not_the_builtin_sample(how, tm
     (tmp_path / "criteo").mkdir()  # e.g. being reconverted: the spec is not there yet
     (tmp_path / "criteo" / "summary.json").write_text("{}")
     data_cfg = recipes.load("dnn_me_criteo").data
-    if how == "flag":
-        call = lambda: open_source(data_cfg, str(tmp_path / "criteo"), verbose=0)  # noqa: E731
-        named = "--data"
-    else:
-        call = lambda: open_source(dataclasses.replace(data_cfg, location=str(tmp_path / "criteo")), verbose=0)  # noqa: E731
-        named = "data.location"
+    named = "--data" if how == "flag" else "data.location"
+
+    def call():
+        if how == "flag":
+            return open_source(data_cfg, str(tmp_path / "criteo"), verbose=0)
+        return open_source(dataclasses.replace(data_cfg, location=str(tmp_path / "criteo")), verbose=0)
+
     with pytest.raises(DataNotFoundError, match=rf"{named} .*criteo has no feature_spec.json"):
         call()
     with pytest.raises(DataNotFoundError, match="does not exist"):
