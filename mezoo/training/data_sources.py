@@ -71,6 +71,8 @@ class TFRecordSource:
     ):
         """One pass over `split`; training batches shuffled by `seed` (one seed per epoch, so a
         resumed run replays the interrupted epoch's order and skips the batches it had done)."""
+        import tensorflow as tf
+
         from mezoo.data import make_dataset
 
         data = make_dataset(
@@ -85,6 +87,13 @@ class TFRecordSource:
             deterministic=True,
             input_context=input_context,
         )
+        # No tf.data autotuning thread: Keras makes one iterator per `fit`, i.e. per epoch here,
+        # and destroying an autotuned iterator waits for that thread's optimisation period,
+        # which grows to seconds (12-17 s at the end of an epoch in half the main job's epochs,
+        # BUILD.md). AUTOTUNE parallelism then falls back to TensorFlow's fixed defaults.
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        data = data.with_options(options)
         return data.skip(skip_batches) if skip_batches else data
 
 
