@@ -6,6 +6,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from tfrecord_tools.formats import AVAZU_COLUMNS
+
 CRITEO_TOTAL_ROWS = 1_080_000
 CRITEO_FIELDS = 39
 STATS_KEY = "vocab_min_count_10_Criteo_x4_001"
@@ -43,31 +45,9 @@ def _stats(name: str):
         return None
 
 
-# Avazu as tfrecord_tools.avazu converts it: 22 categorical fields, `hour` raw.
-AVAZU_FIELDS = [
-    "hour",
-    "C1",
-    "banner_pos",
-    "site_id",
-    "site_domain",
-    "site_category",
-    "app_id",
-    "app_domain",
-    "app_category",
-    "device_id",
-    "device_ip",
-    "device_model",
-    "device_type",
-    "device_conn_type",
-    "C14",
-    "C15",
-    "C16",
-    "C17",
-    "C18",
-    "C19",
-    "C20",
-    "C21",
-]
+# Avazu as tfrecord_tools.avazu converts it: its columns less `id` (dropped) and `click` (the
+# label), i.e. 22 categorical fields, `hour` raw.
+AVAZU_FIELDS = [c for c in AVAZU_COLUMNS if c not in ("id", "click")]
 
 
 def shape_vocab_sizes(shape: str):
