@@ -26,6 +26,7 @@ each against a 1M-example training epoch at that row's speed.
 """
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -101,6 +102,7 @@ def run_row(spec: dict) -> dict:
     from mezoo.training.training_mode import auto_jit_compile
 
     keras.utils.set_random_seed(0)
+    keras.mixed_precision.set_global_policy(spec.get("precision", "float32"))
     vocab = spec["vocab_sizes"]
     fields = [(f"f{i}", v) for i, v in enumerate(vocab)]
     model = models.get(spec["model"])(
@@ -201,6 +203,9 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="target length of one timed epoch")
     parser.add_argument("--modes", default="exact,fast", help="comma-separated training modes")
     parser.add_argument("--jit", default="auto", help="comma-separated XLA settings: auto, true, false")
+    parser.add_argument(
+        "--precision", default="float32", help="comma-separated Keras dtype policies: float32, mixed_bfloat16"
+    )
     parser.add_argument("--rows", default="", help="comma-separated row labels to run (default all)")
     parser.add_argument(
         "--peer", help="torch_me_bench.py --out JSON of the same run: adds the ratio to the official code"
@@ -236,7 +241,8 @@ def main(argv=None) -> None:
             wanted = {r.strip() for r in args.rows.split(",")}
             rows = [r for r in rows if r[0] in wanted]
         print(
-            f"\nshape {shape}: {len(vocab)} fields, {sum(vocab):,} rows ({source}), batch {batch}, float32", flush=True
+            f"\nshape {shape}: {len(vocab)} fields, {sum(vocab):,} rows ({source}), batch {batch}, {args.precision}",
+            flush=True,
         )
         print(
             "| model | mode | XLA | examples/s | vs official | step ms (min-max) | train GFLOP/s | of matmul rate "
@@ -244,7 +250,7 @@ def main(argv=None) -> None:
         )
         print("|---|---|---|---|---|---|---|---|---|---|")
         for label, key, sets, dim, peer_config in rows:
-            for mode in modes:
+            for mode, precision in itertools.product(modes, args.precision.split(",")):
                 line = {}
                 for jit in jits:
                     spec = {
@@ -258,15 +264,17 @@ def main(argv=None) -> None:
                         "seconds": args.seconds,
                         "hparams": hparams,
                         "jit": jit,
+                        "precision": precision,
                         "epoch_costs": args.epoch_costs and shape == "criteo" and jit == jits[0],
                     }
                     r = in_subprocess(spec)
                     line[jit] = r
-                    cells.append({"shape": shape, "row": label, "mode": mode, "jit": jit, **r})
+                    cells.append({"shape": shape, "row": label, "mode": mode, "precision": precision, "jit": jit, **r})
                     train_gflops = 3 * r["forward_mflops"] * 1e6 * r["examples_per_s"] / 1e9
                     ratio = f"{r['examples_per_s'] / peer[peer_config]:.2f}x" if peer_config in peer else "-"
                     xla = f"{jit} ({'on' if r['jit_used'] else 'off'})" if jit == "auto" else jit
-                    print(table_row(label, mode, xla, r, ratio, train_gflops, rate), flush=True)
+                    mode_label = mode if precision == "float32" else f"{mode}, {precision}"
+                    print(table_row(label, mode_label, xla, r, ratio, train_gflops, rate), flush=True)
                 print(choice_summary(line), flush=True)
     if args.out:
         Path(args.out).write_text(
