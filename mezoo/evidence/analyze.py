@@ -141,7 +141,7 @@ def analyze(
         verbose: print each file as it is written.
 
     Returns:
-        `{"figures": [...], "summary": [path]}`.
+        `{"figures": [...], "summary": [path], "fields": [path of fields.csv]}`.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -169,12 +169,72 @@ def analyze(
             wrote(figures.cross_blocks(norms, _field_names(run), run, out / f"cross_blocks_{slug}.png"))
     if any(run.abundance_rows for run in runs):
         wrote(figures.ia_over_epochs(runs, out / "ia_over_epochs.png"))
+    fields_csv = write_fields_csv(runs, per_run, out / "fields.csv")
+    if verbose:
+        print(f"wrote {fields_csv}", flush=True)
     info = prov.provenance("mezoo.analyze", None if argv is None else list(argv))
     summary = out / "summary.md"
     summary.write_text(summary_markdown(runs, per_run, written, out, info))
     if verbose:
         print(f"wrote {summary}", flush=True)
-    return {"figures": written, "summary": [summary]}
+    return {"figures": written, "summary": [summary], "fields": [fields_csv]}
+
+
+FIELD_COLUMNS = (
+    "run",
+    "model",
+    "kind",
+    "num_sets",
+    "embedding_dim",
+    "test_auc",
+    "epochs",
+    "field",
+    "vocab_size",
+    "width",
+    *STATS,
+    *(f"random_{k}" for k in STATS),
+    *(f"sets_mean_{k}" for k in STATS),
+    "se_run",
+    *(f"se_{k}" for k in STATS),
+)
+
+
+def write_fields_csv(runs: Sequence[FinishedRun], per_run: Dict[str, List[FieldAbundance]], path: Path) -> Path:
+    """`fields.csv`: one row per run and field with the figures of `summary.md`'s per-field tables.
+
+    The machine-readable form of the summary, read by `mezoo.report` (the `set_` and `se_`
+    columns are empty for single-embedding runs and where no matching SE run was given).
+    """
+    import csv
+
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELD_COLUMNS)
+        writer.writeheader()
+        for run in runs:
+            se = matching_se_run(run, runs) if run.is_multi_embedding else None
+            se_fields = {f.name: f for f in per_run[se.label]} if se is not None else {}
+            for f in per_run[run.label]:
+                row = {
+                    "run": run.label,
+                    "model": run.model_name,
+                    "kind": run.kind,
+                    "num_sets": run.num_sets,
+                    "embedding_dim": run.embedding_dim,
+                    "test_auc": run.metrics.get("test_auc"),
+                    "epochs": len(run.metrics.get("epochs", [])),
+                    "field": f.name,
+                    "vocab_size": f.vocab_size,
+                    "width": f.width,
+                    **{k: f.concat[k] for k in STATS},
+                    **{f"random_{k}": f.random[k] for k in STATS},
+                }
+                if run.is_multi_embedding:
+                    row.update({f"sets_mean_{k}": float(np.mean([s[k] for s in f.sets])) for k in STATS})
+                if se is not None and f.name in se_fields:
+                    row["se_run"] = se.label
+                    row.update({f"se_{k}": se_fields[f.name].concat[k] for k in STATS})
+                writer.writerow(row)
+    return path
 
 
 def _slug(label: str) -> str:

@@ -9,6 +9,7 @@ interrupted mid-run resumes from its backup. Processes (on one machine or severa
 OUT) claim cells atomically (`mezoo.evidence.claims`), so no cell is trained twice at once.
 
 After the cells it holds, a process writes `scaling.csv` (one row per finished cell),
+`study.json` (the plan, its `--set` overrides, pending cells, data and commands, for `mezoo.report`),
 `scaling.md` (test AUC mean ± std over seeds, parameters, examples/s, per-field IA summary;
 pending cells listed) and `auc_vs_scale.png` / `ia_vs_scale.png`, from every finished cell
 in OUT, whoever trained it.
@@ -290,6 +291,7 @@ def run_study(
         argv,
         data_notes(run_dirs),
         training_commands(run_dirs),
+        overrides,
     )
     if verbose:
         print(
@@ -349,6 +351,7 @@ def write_outputs(
     argv=None,
     notes: Sequence[str] = (),
     commands: Optional[Dict[str, int]] = None,
+    overrides: Sequence[str] = (),
 ) -> None:
     from mezoo.evidence import provenance as prov
     from mezoo.evidence import scaling_report
@@ -367,5 +370,19 @@ def write_outputs(
         out / "scaling.md",
         scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info, notes, commands),
     )
+    study = {
+        "recipe": str(recipe),
+        "scales": [int(n) for n in scales],
+        "seeds": int(seeds),
+        "ablations": bool(ablations),
+        "fractions": [float(f) for f in fractions],
+        "overrides": list(overrides),
+        "finished": len(records),
+        "pending": list(pending),
+        "data": list(notes),
+        "commands": dict(commands or {}),
+        "provenance": info,
+    }
+    atomic_write_text(out / "study.json", json.dumps(study, indent=1) + "\n")
     scaling_report.plot_auc(records, out / "auc_vs_scale.png", recipe)
     scaling_report.plot_ia(records, out / "ia_vs_scale.png", recipe)

@@ -1,5 +1,7 @@
 """mezoo.analyze on tiny trained runs: every figure, the summary, the numbers behind them."""
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -31,9 +33,10 @@ def test_every_figure_and_the_summary(run_dirs, tmp_path, capsys):
         "cross_blocks_me.png",
         "ia_over_epochs.png",
         "summary.md",
+        "fields.csv",
     }
     assert {p.name for p in out.iterdir()} == expected
-    for name in expected - {"summary.md"}:
+    for name in expected - {"summary.md", "fields.csv"}:
         assert (out / name).read_bytes()[:8] == PNG, name
         assert (out / name).stat().st_size > 10_000, name  # a drawn figure, not an empty canvas
     summary = (out / "summary.md").read_text()
@@ -50,6 +53,16 @@ def test_every_figure_and_the_summary(run_dirs, tmp_path, capsys):
     ):
         assert text in summary, text
     assert "wrote" in capsys.readouterr().out
+    rows = list(csv.DictReader(open(out / "fields.csv")))
+    assert len(rows) == 2 * len(tiny_runs.VOCAB)
+    fields = {f.name: f for f in analyze.field_abundance(runs.read_run(run_dirs["me"]))}
+    for row in (r for r in rows if r["run"] == "me"):
+        field = fields[row["field"]]
+        assert float(row["ia"]) == pytest.approx(field.concat["ia"])
+        assert float(row["random_erank"]) == pytest.approx(field.random["erank"])
+        assert float(row["sets_mean_ia"]) == pytest.approx(np.mean([s["ia"] for s in field.sets]))
+        assert row["se_run"] == "se" and float(row["se_ia"]) > 0
+    assert all(r["se_run"] == "" and r["kind"] == "SE" for r in rows if r["run"] == "se")
 
 
 def test_field_figures_are_mezoo_abundance_of_the_saved_tables(run_dirs):

@@ -11,6 +11,7 @@ import pytest
         ("mezoo.toy", ["--dim", "--seeds", "--steps", "--out"]),
         ("mezoo.analyze", ["RUN_DIR", "--out"]),
         ("mezoo.parity", ["RUN_DIR", "--out"]),
+        ("mezoo.report", ["RESULTS_DIR", "--out"]),
         ("mezoo.scaling", ["--recipe", "--scales", "--seeds", "--data", "--out", "--ablations", "--data_fractions"]),
     ],
 )

@@ -67,6 +67,9 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
         assert text in md, text
     for name in ("auc_vs_scale.png", "ia_vs_scale.png"):
         assert (out / name).read_bytes()[:8] == PNG
+    study = json.loads((out / "study.json").read_text())
+    assert study["scales"] == [1, 2] and study["ablations"] and study["pending"] == [] and study["finished"] == 4
+    assert study["overrides"] == list(TINY) and "mezoo.scaling" in study["provenance"]["command"]
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
     again = scaling.run_study(
         "dcnv2_me_criteo", [1, 2], 1, out, overrides=TINY, ablations=True, source=tiny_runs.source(), verbose=0
