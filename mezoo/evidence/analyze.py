@@ -156,7 +156,7 @@ def analyze(
 
     per_run: Dict[str, List[FieldAbundance]] = {run.label: field_abundance(run) for run in runs}
     for run in runs:
-        slug = _slug(run.label)
+        slug = file_slug(run.label)
         fields = per_run[run.label]
         wrote(figures.spectra(fields, run, out / f"spectra_{slug}.png"))
         wrote(figures.ia_per_field(fields, run, out / f"ia_per_field_{slug}.png"))
@@ -237,7 +237,8 @@ def write_fields_csv(runs: Sequence[FinishedRun], per_run: Dict[str, List[FieldA
     return path
 
 
-def _slug(label: str) -> str:
+def file_slug(label: str) -> str:
+    """A run label as it appears in figure file names (`spectra_<slug>.png`)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
 
 

@@ -33,6 +33,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from mezoo.evidence import provenance as prov
+from mezoo.evidence.analyze import file_slug
 
 # Test-AUC differences below this are noise on these data (seed-to-seed spread of one cell).
 NOISE_AUC = 3e-4
@@ -197,8 +198,7 @@ def claim_collapse(results: Sequence[Result], root: Path) -> Claim:
                 f"{epochs} epochs): {below} of {len(rows)} fields below a random matrix of their shape, "
                 f"IA / random IA {min(ratios):.2f} to {max(ratios):.2f}."
             )
-            slug = re.sub(r"[^A-Za-z0-9_.-]", "_", run)
-            png = analysis.path / f"ia_per_field_{slug}.png"
+            png = analysis.path / f"ia_per_field_{file_slug(run)}.png"
             if png.exists() and epochs > best_epochs:
                 best_epochs, figure = epochs, (str(png.relative_to(root)), f"per-field IA of {run} against random")
     width_parts: List[bool] = []
@@ -305,8 +305,7 @@ def claim_me_abundance(results: Sequence[Result], root: Path) -> Claim:
                 f"higher IA on {higher} of {len(rows)} fields (mean {np.mean(_column(rows, 'ia')):.2f} against "
                 f"{np.mean(_column(rows, 'se_ia')):.2f})."
             )
-            slug = re.sub(r"[^A-Za-z0-9_.-]", "_", run)
-            png = analysis.path / f"me_sets_{slug}.png"
+            png = analysis.path / f"me_sets_{file_slug(run)}.png"
             if png.exists():
                 figure = (str(png.relative_to(root)), f"each set of {run}, the concatenated sets, random and SE")
     verdict = _combine(parts)
