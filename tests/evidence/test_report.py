@@ -133,7 +133,15 @@ def test_mixed_evidence_is_partial_and_noise_is_not_a_result(tmp_path):
     )
     found = verdicts(tmp_path)
     assert found[4] == report.PARTLY and found[3] == report.HOLDS
-    assert found[5] == "Not shown" and found[2] == report.UNTESTED
+    assert found[5] == report.NOT_SHOWN and found[2] == report.UNTESTED
+
+
+def test_each_result_directory_has_its_own_verdict(tmp_path):
+    write_study(tmp_path, "a_real", {("SE", 1): [0.970], ("SE", 2): [0.968], ("ME", 2): [0.972]})
+    write_study(tmp_path, "b_other", {("SE", 1): [0.970], ("SE", 2): [0.975], ("ME", 2): [0.970]})
+    claim = report.claim_scaling(report.collect(tmp_path), tmp_path)
+    assert claim.verdict == report.PARTLY
+    assert claim.sources == {"a_real": report.HOLDS, "b_other": report.FAILS}
 
 
 def test_the_page_has_the_numbers_the_cuts_and_the_provenance(tmp_path, capsys):
@@ -150,7 +158,7 @@ def test_the_page_has_the_numbers_the_cuts_and_the_provenance(tmp_path, capsys):
     page = (tmp_path / "README.md").read_text()
     for text in (
         "Written by `python -m mezoo.report`",
-        "| 2. the interaction-collapse law (toy) | Holds |",
+        "| 2. the interaction-collapse law (toy) | Holds | toy: holds |",
         "[frappe_study](frappe_study/scaling.md)",
         "1x 0.97000; 2x SE 0.96900, ME 0.97100",
         "every cell cut to 3 epochs",
