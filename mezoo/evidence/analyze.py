@@ -12,6 +12,7 @@ Example:
 >>> analyze(["runs/dcnv2_se_frappe", "runs/dcnv2_me_frappe"], "analysis")  # doctest: +SKIP
 """
 
+import csv
 import dataclasses
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -43,6 +44,11 @@ class FieldAbundance:
     random: Dict[str, float]  # abundance_stats of a Gaussian matrix shaped like `concat`
     spectrum: np.ndarray  # singular values of the whole table, largest first
     random_spectrum: np.ndarray
+
+    @property
+    def sets_mean(self) -> Dict[str, float]:
+        """Each of STATS averaged over the sets."""
+        return {k: float(np.mean([s[k] for s in self.sets])) for k in STATS}
 
 
 def random_reference(rows: int, cols: int, seed: int) -> np.ndarray:
@@ -205,8 +211,6 @@ def write_fields_csv(runs: Sequence[FinishedRun], per_run: Dict[str, List[FieldA
     The machine-readable form of the summary, read by `mezoo.report` (the `set_` and `se_`
     columns are empty for single-embedding runs and where no matching SE run was given).
     """
-    import csv
-
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELD_COLUMNS)
         writer.writeheader()
@@ -229,7 +233,7 @@ def write_fields_csv(runs: Sequence[FinishedRun], per_run: Dict[str, List[FieldA
                     **{f"random_{k}": f.random[k] for k in STATS},
                 }
                 if run.is_multi_embedding:
-                    row.update({f"sets_mean_{k}": float(np.mean([s[k] for s in f.sets])) for k in STATS})
+                    row.update({f"sets_mean_{k}": v for k, v in f.sets_mean.items()})
                 if se is not None and f.name in se_fields:
                     row["se_run"] = se.label
                     row.update({f"se_{k}": se_fields[f.name].concat[k] for k in STATS})
@@ -294,7 +298,7 @@ def summary_markdown(runs, per_run, written, out: Path, info: Dict[str, str]) ->
                 f"{f.concat['ia'] / f.random['ia']:.2f} |"
             )
             if run.is_multi_embedding:
-                row += " " + _fmt({k: float(np.mean([s[k] for s in f.sets])) for k in STATS}) + " |"
+                row += " " + _fmt(f.sets_mean) + " |"
                 if se is not None:
                     row += " " + (_fmt(se_fields[f.name].concat) if f.name in se_fields else "-") + " |"
             lines.append(row)

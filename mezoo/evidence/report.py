@@ -34,6 +34,7 @@ import numpy as np
 
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.analyze import file_slug
+from mezoo.evidence.scaling_report import mean_std_text
 
 # Test-AUC differences below this are noise on these data (seed-to-seed spread of one cell).
 NOISE_AUC = 3e-4
@@ -88,25 +89,13 @@ def _f(value) -> Optional[float]:
         return None
 
 
-def _link(result: Result, root: Path, text: Optional[str] = None) -> str:
+def _link(result: Result, root: Path) -> str:
     page = result.path / PAGES[result.kind]
-    return f"[{text or result.name}]({page.relative_to(root)})"
+    return f"[{result.name}]({page.relative_to(root)})"
 
 
 def _of(results: Sequence[Result], kind: str) -> List[Result]:
     return [r for r in results if r.kind == kind]
-
-
-def _mean_std(values: Sequence[float]) -> Tuple[float, float, int]:
-    values = [v for v in values if v is not None]
-    if not values:
-        return float("nan"), float("nan"), 0
-    return float(np.mean(values)), float(np.std(values)), len(values)
-
-
-def _pm(values: Sequence[float], digits: int = 5) -> str:
-    mean, std, n = _mean_std(values)
-    return f"{mean:.{digits}f} ± {std:.{digits}f} ({n})"
 
 
 # ---------------------------------------------------------------- studies
@@ -145,9 +134,7 @@ def study_caveats(study: Result) -> List[str]:
     cut = [o for o in meta.get("overrides", []) if o.startswith("train.epochs=")]
     if cut:
         notes.append(f"every cell cut to {cut[-1].split('=', 1)[1]} epochs (`--set {cut[-1]}`)")
-    seeds = {}
-    for key, rows in study_cells(study).items():
-        seeds[key] = len(rows)
+    seeds = {key: len(rows) for key, rows in study_cells(study).items()}
     if seeds and max(seeds.values()) < 2:
         notes.append("one seed per cell: a direction, not an effect size")
     elif seeds and min(seeds.values()) < max(seeds.values()):
@@ -180,6 +167,19 @@ def _by_source(parts: Dict[str, List[bool]]) -> Dict[str, str]:
     return {name: _combine(values) for name, values in parts.items()}
 
 
+def _all_parts(parts: Dict[str, List[bool]]) -> List[bool]:
+    return [part for values in parts.values() for part in values]
+
+
+def _runs(analysis: Result, kind: str) -> Dict[str, List[Dict[str, str]]]:
+    """`{run label: its field rows}` of an analysis' runs of one kind ("SE" or "ME")."""
+    runs: Dict[str, List[Dict[str, str]]] = {}
+    for row in analysis.rows:
+        if row["kind"] == kind:
+            runs.setdefault(row["run"], []).append(row)
+    return runs
+
+
 def _combine(parts: Sequence[bool]) -> str:
     if not parts:
         return UNTESTED
@@ -196,11 +196,7 @@ def claim_collapse(results: Sequence[Result], root: Path) -> Claim:
     figure = None
     best_epochs = -1
     for analysis in _of(results, "analysis"):
-        runs: Dict[str, List[Dict[str, str]]] = {}
-        for row in analysis.rows:
-            if row["kind"] == "SE":
-                runs.setdefault(row["run"], []).append(row)
-        for run, rows in runs.items():
+        for run, rows in _runs(analysis, "SE").items():
             ratios = [float(r["ia"]) / float(r["random_ia"]) for r in rows]
             below = sum(x < 1 for x in ratios)
             below_random.append(below == len(rows))
@@ -221,13 +217,12 @@ def claim_collapse(results: Sequence[Result], root: Path) -> Claim:
         if len(scales) < 2:
             continue
         low, high = scales[0], scales[-1]
-        ia_low = _mean_std(_column(cells[("SE", low)], "ia_mean"))[0]
-        ia_high = _mean_std(_column(cells[("SE", high)], "ia_mean"))[0]
-        nia_low = _mean_std(_column(cells[("SE", low)], "ia_normalised_mean"))[0]
-        nia_high = _mean_std(_column(cells[("SE", high)], "ia_normalised_mean"))[0]
+        ia_low, ia_high = (np.mean(_column(cells[("SE", n)], "ia_mean")) for n in (low, high))
+        nia_low, nia_high = (np.mean(_column(cells[("SE", n)], "ia_normalised_mean")) for n in (low, high))
         growth, widen = ia_high / ia_low, high / low
-        width_parts.append(growth < widen)
-        sources.setdefault(study.name, []).append(growth < widen)
+        narrower = bool(growth < widen)
+        width_parts.append(narrower)
+        sources.setdefault(study.name, []).append(narrower)
         lines.append(
             f"- {_link(study, root)}: SE widened {widen:g}x ({low}x to {high}x) raised the mean per-field IA "
             f"{growth:.2f}x ({ia_low:.2f} to {ia_high:.2f}); normalised IA {nia_low:.3f} to {nia_high:.3f}."
@@ -254,7 +249,6 @@ def claim_collapse(results: Sequence[Result], root: Path) -> Claim:
 def claim_toy(results: Sequence[Result], root: Path) -> Claim:
     """Claim 2: trained against a small field, E1's IA ends lower than against a large one."""
     lines: List[str] = []
-    parts: List[bool] = []
     sources: Dict[str, List[bool]] = {}
     figure = None
     for toy in _of(results, "toy"):
@@ -272,19 +266,18 @@ def claim_toy(results: Sequence[Result], root: Path) -> Claim:
             lower = [
                 final[(small, s)] < final[(large, s)] for s in seeds if (small, s) in final and (large, s) in final
             ]
-            parts.append(bool(lower) and all(lower))
-            sources.setdefault(toy.name, []).append(parts[-1])
+            sources.setdefault(toy.name, []).append(bool(lower) and all(lower))
             steps = max(int(r["step"]) for rows in runs.values() for r in rows)
             lines.append(
                 f"- {_link(toy, root)}, K = {dim}, {steps:,} steps: IA(E1) from "
                 f"{np.mean([start[(small, s)] for s in seeds]):.1f} to "
-                f"{_pm([final[(small, s)] for s in seeds], 1)} against D3 = {small}, to "
-                f"{_pm([final[(large, s)] for s in seeds], 1)} against D3 = {large}; lower with D3 = {small} "
+                f"{mean_std_text([final[(small, s)] for s in seeds], 1)} against D3 = {small}, to "
+                f"{mean_std_text([final[(large, s)] for s in seeds], 1)} against D3 = {large}; lower with D3 = {small} "
                 f"on {sum(lower)} of {len(lower)} seeds."
             )
         if (toy.path / "toy.png").exists():
             figure = (str((toy.path / "toy.png").relative_to(root)), "IA(E1) over training, small and large D3")
-    verdict = _combine(parts)
+    verdict = _combine(_all_parts(sources))
     head = f"**{verdict}**" + (": the ordering holds on every seed." if verdict == HOLDS else ".")
     return Claim(2, "the interaction-collapse law (toy)", verdict, [head, ""] + lines, figure, _by_source(sources))
 
@@ -292,7 +285,6 @@ def claim_toy(results: Sequence[Result], root: Path) -> Claim:
 def claim_me_abundance(results: Sequence[Result], root: Path) -> Claim:
     """Claim 3: the concatenated ME tables are more abundant than an SE table of the same width."""
     lines: List[str] = []
-    parts: List[bool] = []
     sources: Dict[str, List[bool]] = {}
     figure = None
     for study in _of(results, "study"):
@@ -303,7 +295,6 @@ def claim_me_abundance(results: Sequence[Result], root: Path) -> Claim:
             se, me = cells[("SE", scale)], cells[("ME", scale)]
             values = {k: (np.mean(_column(se, k)), np.mean(_column(me, k))) for k in ("ia_mean", "erank_mean")}
             higher = values["ia_mean"][1] > values["ia_mean"][0]
-            parts.append(bool(higher))
             sources.setdefault(study.name, []).append(bool(higher))
             lines.append(
                 f"- {_link(study, root)}, {scale}x: mean per-field IA {values['ia_mean'][1]:.2f} for ME "
@@ -312,14 +303,13 @@ def claim_me_abundance(results: Sequence[Result], root: Path) -> Claim:
                 f"{values['erank_mean'][0]:.2f} ({len(me)} and {len(se)} seeds)."
             )
     for analysis in _of(results, "analysis"):
-        runs: Dict[str, List[Dict[str, str]]] = {}
-        for row in analysis.rows:
-            if row["kind"] == "ME" and row.get("se_run"):
-                runs.setdefault(row["run"], []).append(row)
-        for run, rows in runs.items():
+        for run, rows in _runs(analysis, "ME").items():
+            if not rows[0].get("se_run"):
+                continue
             higher = sum(float(r["ia"]) > float(r["se_ia"]) for r in rows)
-            parts.append(bool(np.mean(_column(rows, "ia")) > np.mean(_column(rows, "se_ia"))))
-            sources.setdefault(analysis.name, []).append(parts[-1])
+            sources.setdefault(analysis.name, []).append(
+                bool(np.mean(_column(rows, "ia")) > np.mean(_column(rows, "se_ia")))
+            )
             lines.append(
                 f"- {_link(analysis, root)}, `{run}` against `{rows[0]['se_run']}` ({rows[0]['epochs']} epochs): "
                 f"higher IA on {higher} of {len(rows)} fields (mean {np.mean(_column(rows, 'ia')):.2f} against "
@@ -328,6 +318,7 @@ def claim_me_abundance(results: Sequence[Result], root: Path) -> Claim:
             png = analysis.path / f"me_sets_{file_slug(run)}.png"
             if png.exists():
                 figure = (str(png.relative_to(root)), f"each set of {run}, the concatenated sets, random and SE")
+    parts = _all_parts(sources)
     verdict = _combine(parts)
     head = f"**{verdict}**" + (
         f": ME's concatenated tables have the higher mean IA in {sum(parts)} of {len(parts)} comparisons "
@@ -346,7 +337,6 @@ def _auc(cells, variant, scale) -> List[float]:
 def claim_scaling(results: Sequence[Result], root: Path) -> Claim:
     """Claim 4: ME's AUC rises with the number of sets; SE's stays flat or falls."""
     lines: List[str] = []
-    parts: List[bool] = []
     sources: Dict[str, List[bool]] = {}
     figure = None
     for study in _real_first(_of(results, "study")):
@@ -366,15 +356,13 @@ def claim_scaling(results: Sequence[Result], root: Path) -> Claim:
         said = []
         if me_scales:
             gain = np.mean(_auc(cells, "ME", me_scales[-1])) - base
-            parts.append(bool(gain > NOISE_AUC))
-            sources.setdefault(study.name, []).append(parts[-1])
+            sources.setdefault(study.name, []).append(bool(gain > NOISE_AUC))
             said.append(
                 f"ME at {me_scales[-1]}x {gain:+.5f} against 1x ({'rises' if gain > NOISE_AUC else 'does not rise'})"
             )
         if se_scales:
             gain = np.mean(_auc(cells, "SE", se_scales[-1])) - base
-            parts.append(bool(gain <= NOISE_AUC))
-            sources.setdefault(study.name, []).append(parts[-1])
+            sources.setdefault(study.name, []).append(bool(gain <= NOISE_AUC))
             said.append(f"SE at {se_scales[-1]}x {gain:+.5f} ({'flat or falling' if gain <= NOISE_AUC else 'rises'})")
         caveats = study_caveats(study)
         lines.append(
@@ -387,6 +375,7 @@ def claim_scaling(results: Sequence[Result], root: Path) -> Claim:
         )
         if (study.path / "auc_vs_scale.png").exists() and figure is None:
             figure = (str((study.path / "auc_vs_scale.png").relative_to(root)), f"test AUC against scale, {study.name}")
+    parts = _all_parts(sources)
     verdict = _combine(parts)
     head = f"**{verdict}**" + (
         f" (differences under {NOISE_AUC:g} count as none)."
@@ -409,16 +398,17 @@ def claim_shared_interaction(results: Sequence[Result], root: Path) -> Claim:
             continue
         for n in shared:
             me, mesi = _auc(cells, "ME", n), _auc(cells, "ME-SI", n)
-            lines.append(f"- {_link(study, root)}, {n}x: ME {_pm(me)}, ME-SI {_pm(mesi)}.")
+            lines.append(f"- {_link(study, root)}, {n}x: ME {mean_std_text(me)}, ME-SI {mean_std_text(mesi)}.")
         n = shared[-1]
         me, mesi = _auc(cells, "ME", n), _auc(cells, "ME-SI", n)
         gap = float(np.mean(me) - np.mean(mesi))
         threshold = max(NOISE_AUC, float(np.std(me)), float(np.std(mesi)))
+        caveats = study_caveats(study)
         verdicts[study.name] = HOLDS if gap > threshold else FAILS if gap < -threshold else NOT_SHOWN
         lines.append(
             f"  At {n}x ME - ME-SI = {gap:+.5f} against a noise level of {threshold:.5f}: "
             + ("ME ahead." if gap > threshold else "ME-SI ahead." if gap < -threshold else "not separated.")
-            + (" Limits: " + "; ".join(study_caveats(study)) + "." if study_caveats(study) else "")
+            + (" Limits: " + "; ".join(caveats) + "." if caveats else "")
         )
         if (study.path / "auc_vs_scale.png").exists() and figure is None:
             figure = (str((study.path / "auc_vs_scale.png").relative_to(root)), f"test AUC against scale, {study.name}")

@@ -22,11 +22,12 @@ def _groups(records) -> Dict:
     return groups
 
 
-def _mean_std(values) -> str:
+def mean_std_text(values, digits: int = 5) -> str:
+    """`mean ± std (n)` of the values that are not None, "-" when there are none."""
     values = [v for v in values if v is not None]
     if not values:
         return "-"
-    return f"{np.mean(values):.5f} ± {np.std(values):.5f} ({len(values)})"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f} ({len(values)})"
 
 
 def _series(records, variant: str, fraction: float, key: str):
@@ -87,7 +88,9 @@ def markdown(
             cells = []
             for scale in scales:
                 runs = groups.get((fraction, variant, scale), [])
-                cells.append("(= SE)" if scale == 1 and variant != "SE" else _mean_std([r["test_auc"] for r in runs]))
+                cells.append(
+                    "(= SE)" if scale == 1 and variant != "SE" else mean_std_text([r["test_auc"] for r in runs])
+                )
             lines.append(f"| {variant} | " + " | ".join(cells) + " |")
         lines += [
             "",
