@@ -11,8 +11,18 @@ to 1. mezoo reports it per field, uncentred, over all of the field's vocabulary 
 - for every embedding set `m`: `IA(E_i^(m))`, a `D_i x d` matrix;
 - for the field as a whole: the IA of the concatenation `[E_i^(1) .. E_i^(M)]` (`D_i x M*d`), the
   same shape as the single-embedding table of width `M*d` it is compared against;
-- beside IA: `ia_normalised = IA / min(D, K)` and the effective rank `erank = exp(H(p))` with
-  `p = s / sum(s)`, so that tables of different widths can be compared fairly.
+- beside IA: `ia_random`, the mean IA of standard Gaussian matrices of the same shape
+  (`random_abundance`), and `ia_vs_random = IA / ia_random`, the headline measure of collapse:
+  about 1 for an untrained (random) table, lower the more it has collapsed, and comparable
+  across widths. `ia_normalised = IA / min(D, K)` and the effective rank `erank = exp(H(p))`
+  with `p = s / sum(s)` are reported too; `ia_normalised` moves with the aspect ratio `D / K`
+  even for random matrices (a 80-row random table has 0.80 at K = 10 and 0.47 at K = 100), so
+  it does not compare tables of different widths fairly.
+
+Rows a training run never looked up (each field's OOV row on data where every value is in the
+vocabulary, say) keep their initial values, or decay to zero under an L2 penalty, whatever the
+model learns: `embedding_abundance(..., row_counts=...)` leaves them out, so that IA describes
+the rows training shaped. The trainer passes the training split's id counts.
 
 Singular values come from the exact SVD for small tables and from the eigenvalues of the
 `K x K` Gram matrix `E^T E`, accumulated in float64 over row chunks, for tall ones (a
@@ -36,6 +46,7 @@ Example:
 """
 
 import csv
+import functools
 import importlib.util
 import math
 import os
@@ -52,14 +63,28 @@ __all__ = [
     "normalized_information_abundance",
     "effective_rank",
     "abundance_stats",
+    "random_abundance",
     "embedding_abundance",
     "summarize",
     "MetricCallback",
     "CSV_COLUMNS",
 ]
 
-# Columns of the long-format abundance CSV written by `MetricCallback`.
-CSV_COLUMNS = ("epoch", "field", "set", "rows", "width", "ia", "ia_normalised", "erank")
+# Columns of the long-format abundance CSV written by `MetricCallback`: `rows` are the rows
+# measured (those training looked up, when counts are given), `rows_total` the table's rows.
+CSV_COLUMNS = (
+    "epoch",
+    "field",
+    "set",
+    "rows",
+    "rows_total",
+    "width",
+    "ia",
+    "ia_normalised",
+    "erank",
+    "ia_random",
+    "ia_vs_random",
+)
 
 _METHODS = ("auto", "svd", "gram")
 # Rows converted to float64 at a time on the Gram path: 16,384 x 100 float64 is 13 MB, small
@@ -209,10 +234,74 @@ def abundance_stats(matrix, method: str = "auto") -> Dict[str, Union[int, float]
     }
 
 
+@functools.lru_cache(maxsize=4096)
+def random_abundance(rows: int, width: int, draws: Optional[int] = None, seed: int = 0) -> float:
+    """Mean IA of standard Gaussian `rows x width` matrices: the same-shape random baseline.
+
+    The singular values of an `n x k` Gaussian matrix (`n >= k`) are distributed as those of
+    the `k x k` lower-triangular Bartlett factor of its Wishart matrix `G^T G` (diagonal
+    `sqrt(chi2(n - i))`, standard normal below), so each draw costs an SVD of `k x k`
+    whatever `n` is: a 4,000,000-row table's baseline takes as long as a 100-row one's.
+
+    Args:
+        rows: D (>= 1).
+        width: K (>= 1).
+        draws: matrices averaged; default 32, fewer for wide ones (IA varies less there).
+        seed: seed of the draws (the result is a deterministic function of its arguments).
+
+    Returns:
+        The mean IA over the draws.
+
+    Example:
+    >>> round(random_abundance(1_000_000, 10), 1)  # tall: close to K
+    10.0
+    >>> random_abundance(10, 10) < 6  # square: far from it
+    True
+    """
+    rows, width = int(rows), int(width)
+    if rows < 1 or width < 1:
+        raise ValueError(f"random_abundance needs rows >= 1 and width >= 1, got {rows} x {width}")
+    n, k = max(rows, width), min(rows, width)
+    if draws is None:
+        draws = max(4, min(32, 4096 // k))
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(int(draws)):
+        factor = np.tril(rng.standard_normal((k, k)), -1)
+        factor[np.diag_indices(k)] = np.sqrt(rng.chisquare(n - np.arange(k)))
+        values.append(_ia(np.linalg.svd(factor, compute_uv=False)))
+    return float(np.mean(values))
+
+
+def _measured_stats(block: np.ndarray, method: str) -> Dict[str, Union[int, float]]:
+    """`abundance_stats` of a table's measured rows, with the random baseline beside it."""
+    if block.shape[0] == 0:  # no row of this field was looked up: nothing to measure
+        nan = float("nan")
+        empty = {"rows": 0, "width": int(block.shape[1]), "ia": 0.0, "ia_normalised": 0.0, "erank": 0.0}
+        return {**empty, "ia_random": nan, "ia_vs_random": nan}
+    stats = abundance_stats(block, method)
+    baseline = random_abundance(block.shape[0], block.shape[1])
+    return {**stats, "ia_random": baseline, "ia_vs_random": float(stats["ia"]) / baseline}
+
+
+def live_row_masks(row_counts: Sequence[Any], vocab_sizes: Sequence[int]) -> List[np.ndarray]:
+    """Per field, the rows with a non-zero count (the rows training looked up)."""
+    if len(row_counts) != len(vocab_sizes):
+        raise ValueError(f"row_counts has {len(row_counts)} fields, the table {len(vocab_sizes)}")
+    masks = []
+    for field, (counts, size) in enumerate(zip(row_counts, vocab_sizes)):
+        counts = np.asarray(counts)
+        if counts.shape != (int(size),):
+            raise ValueError(f"row_counts of field {field} has shape {counts.shape}, the field has {size} rows")
+        masks.append(counts > 0)
+    return masks
+
+
 def embedding_abundance(
     layer: MultiEmbedding,
     field_names: Optional[Sequence[str]] = None,
     method: str = "auto",
+    row_counts: Optional[Sequence[Any]] = None,
 ) -> List[Dict[str, Union[str, int, float]]]:
     """Abundance of every field of a `MultiEmbedding`, per embedding set and concatenated.
 
@@ -229,10 +318,13 @@ def embedding_abundance(
         field_names: names for the `field` column; defaults to `layer.field_names`, else the
             field index as a string ("0", "1", ...).
         method: `"auto"`, `"svd"` or `"gram"`, as in `singular_values`.
+        row_counts: per field, how often training looked up each row (an array of the field's
+            vocabulary size); rows with count 0 are left out of every figure. None: all rows.
 
     Returns:
-        A list of dicts with keys `field` (str), `set` (int, or the string `"concat"`), `rows`,
-        `width`, `ia`, `ia_normalised`, `erank`.
+        A list of dicts with keys `field` (str), `set` (int, or the string `"concat"`), `rows`
+        (rows measured), `rows_total` (the field's rows), `width`, `ia`, `ia_normalised`,
+        `erank`, `ia_random` (`random_abundance` of the measured shape) and `ia_vs_random`.
 
     Example:
     >>> layer = MultiEmbedding(vocab_sizes=[100, 50], embedding_dim=4, num_sets=2)
@@ -257,15 +349,20 @@ def embedding_abundance(
 
     table = keras.ops.convert_to_numpy(layer.embeddings)
     offsets = layer.offsets
+    sizes = [int(offsets[f + 1]) - int(offsets[f]) for f in range(num_fields)]
+    masks = None if row_counts is None else live_row_masks(row_counts, sizes)
     results = []
     for field in range(num_fields):
         rows = table[int(offsets[field]) : int(offsets[field + 1])]
+        if masks is not None:
+            rows = rows[masks[field]]
         blocks: List[Tuple[Union[int, str], np.ndarray]] = [
             (m, rows[:, m * dim : (m + 1) * dim]) for m in range(num_sets)
         ]
         blocks.append(("concat", rows))
         for set_id, block in blocks:
-            results.append({"field": str(field_names[field]), "set": set_id, **abundance_stats(block, method)})
+            stats = _measured_stats(block, method)
+            results.append({"field": str(field_names[field]), "set": set_id, **stats, "rows_total": sizes[field]})
     return results
 
 
@@ -274,22 +371,28 @@ def _set_sort_key(set_id) -> tuple:
 
 
 def summarize(rows: Sequence[Dict]) -> Dict[str, float]:
-    """Mean IA over fields, per set and of the concatenation.
+    """Mean IA over fields, per set and of the concatenation, and the concatenation's mean IA / random IA.
 
     Args:
         rows: rows as returned by `embedding_abundance`.
 
     Returns:
-        `{"ia_mean_set_0": ..., ..., "ia_mean_set_{M-1}": ..., "ia_mean_concat": ...}` (plain
-        floats; empty for no rows).
+        `{"ia_mean_set_0": ..., ..., "ia_mean_set_{M-1}": ..., "ia_mean_concat": ...,
+        "ia_vs_random_mean_concat": ...}` (plain floats; empty for no rows; fields with no
+        measured row are left out of the IA / random IA mean).
     """
     by_set: Dict = {}
     for row in rows:
         by_set.setdefault(row["set"], []).append(float(row["ia"]))
-    return {
+    summary = {
         (f"ia_mean_{set_id}" if set_id == "concat" else f"ia_mean_set_{set_id}"): float(np.mean(values))
         for set_id, values in sorted(by_set.items(), key=lambda item: _set_sort_key(item[0]))
     }
+    ratios = [float(r["ia_vs_random"]) for r in rows if r["set"] == "concat" and "ia_vs_random" in r]
+    ratios = [r for r in ratios if not math.isnan(r)]
+    if ratios:
+        summary["ia_vs_random_mean_concat"] = float(np.mean(ratios))
+    return summary
 
 
 class MetricCallback(keras.callbacks.Callback):
@@ -303,10 +406,11 @@ class MetricCallback(keras.callbacks.Callback):
       so callbacks after it (`History`, `ProgbarLogger`, `CSVLogger`, Keras' `TensorBoard`) see
       them. On epochs it skips they are absent, so `History` lists hold one value per measured
       epoch only;
-    - appends the rows to `csv_path`, if given: long format with columns
-      `epoch,field,set,rows,width,ia,ia_normalised,erank`, `epoch` being Keras' 0-based epoch
-      index. The header is written only when the file is new or empty, so a resumed run keeps
-      appending to the same file (an existing file with another header raises `ValueError`);
+    - appends the rows to `csv_path`, if given: long format with the columns `CSV_COLUMNS`
+      (`epoch,field,set,rows,rows_total,width,ia,ia_normalised,erank,ia_random,ia_vs_random`),
+      `epoch` being Keras' 0-based epoch index. The header is written only when the file is
+      new or empty, so a resumed run keeps appending to the same file (an existing file with
+      another header raises `ValueError`);
     - writes the summary as TensorBoard scalars `abundance/ia_mean_concat` etc. at step `epoch`
       to `log_dir`, if given (this needs TensorFlow);
     - keeps the rows (each with its `epoch`) in `self.latest_rows`, the summary in
@@ -330,6 +434,8 @@ class MetricCallback(keras.callbacks.Callback):
         at_train_end: measure the final weights at the end of training if the last epoch was
             skipped by `every_n_epochs`.
         method: `"auto"`, `"svd"` or `"gram"`, as in `singular_values`.
+        row_counts: for a single layer, per field the training split's count of each id
+            (`embedding_abundance`): rows never looked up are left out. None: every row.
 
     Example:
     >>> import keras, numpy as np
@@ -354,6 +460,7 @@ class MetricCallback(keras.callbacks.Callback):
         field_names: Optional[Sequence[str]] = None,
         at_train_end: bool = True,
         method: str = "auto",
+        row_counts: Optional[Sequence[Any]] = None,
     ):
         super().__init__()
         if int(every_n_epochs) < 1:
@@ -372,6 +479,7 @@ class MetricCallback(keras.callbacks.Callback):
         self.field_names = None if field_names is None else [str(n) for n in field_names]
         self.at_train_end = bool(at_train_end)
         self.method = method
+        self.row_counts = row_counts
         self.latest_rows: List[Dict] = []
         self.latest_summary: Dict[str, float] = {}
         self.latest_epoch: Optional[int] = None
@@ -395,11 +503,12 @@ class MetricCallback(keras.callbacks.Callback):
                     f"MetricCallback found no MultiEmbedding layer in model {self.model.name!r}; "
                     "pass the embedding layer as layer="
                 )
-        if self.field_names is not None and len(layers) > 1:
-            raise ValueError(
-                f"field_names applies to a single embedding layer, but there are {len(layers)}: "
-                f"{[sub.name for sub in layers]}"
-            )
+        for option in ("field_names", "row_counts"):
+            if getattr(self, option) is not None and len(layers) > 1:
+                raise ValueError(
+                    f"{option} applies to a single embedding layer, but there are {len(layers)}: "
+                    f"{[sub.name for sub in layers]}"
+                )
         return layers
 
     def compute(self, epoch: int) -> Dict[str, float]:
@@ -408,7 +517,7 @@ class MetricCallback(keras.callbacks.Callback):
         all_rows: List[Dict[str, Any]] = []
         summary: Dict[str, float] = {}
         for sub in layers:
-            rows = embedding_abundance(sub, self.field_names, self.method)
+            rows = embedding_abundance(sub, self.field_names, self.method, self.row_counts)
             prefix = f"{sub.name}/" if len(layers) > 1 else ""
             for row in rows:
                 all_rows.append({"epoch": int(epoch), **row, "field": prefix + str(row["field"])})

@@ -18,6 +18,7 @@ from mezoo.abundance import (
     embedding_abundance,
     information_abundance,
     normalized_information_abundance,
+    random_abundance,
     singular_values,
     summarize,
 )
@@ -251,11 +252,67 @@ def test_embedding_abundance_per_set_and_concat():
             "ia_mean_set_0": np.mean([by_key[f, 0]["ia"] for f in ("f0", "f1", "f2")]),
             "ia_mean_set_1": np.mean([by_key[f, 1]["ia"] for f in ("f0", "f1", "f2")]),
             "ia_mean_concat": np.mean([by_key[f, "concat"]["ia"] for f in ("f0", "f1", "f2")]),
+            "ia_vs_random_mean_concat": np.mean([by_key[f, "concat"]["ia_vs_random"] for f in ("f0", "f1", "f2")]),
         },
         rel=1e-12,
     )
-    assert list(summarize(rows)) == ["ia_mean_set_0", "ia_mean_set_1", "ia_mean_concat"]
+    assert list(summarize(rows)) == ["ia_mean_set_0", "ia_mean_set_1", "ia_mean_concat", "ia_vs_random_mean_concat"]
+    for row in rows:
+        assert row["rows_total"] == row["rows"]  # no counts: every row is measured
+        assert row["ia_random"] == pytest.approx(random_abundance(row["rows"], row["width"]))
+        assert row["ia_vs_random"] == pytest.approx(row["ia"] / row["ia_random"])
     assert all(type(v) is float for v in summarize(rows).values())
+
+
+@pytest.mark.parametrize("shape", [(10, 10), (80, 10), (80, 100), (3, 10), (4082, 10), (500, 40)])
+def test_random_abundance_is_the_mean_ia_of_gaussian_matrices(shape):
+    rng = np.random.default_rng(7)
+    draws = [information_abundance(rng.standard_normal(shape)) for _ in range(200)]
+    spread = np.std(draws, ddof=1) / math.sqrt(len(draws))
+    assert random_abundance(*shape) == pytest.approx(np.mean(draws), abs=5 * spread + 0.02 * np.std(draws) + 1e-3)
+    assert random_abundance(*shape) == random_abundance(*shape[::-1])  # a matrix and its transpose
+    assert 1.0 <= random_abundance(*shape) <= min(shape)
+
+
+def test_random_abundance_of_a_huge_table_is_cheap_and_close_to_its_width():
+    assert random_abundance(40_000_000, 100) == pytest.approx(100, rel=0.01)
+    with pytest.raises(ValueError, match="rows >= 1"):
+        random_abundance(0, 10)
+
+
+def test_untrained_tables_are_as_abundant_as_random_ones():
+    layer = MultiEmbedding([4000, 500, 60], embedding_dim=8, num_sets=3, embeddings_initializer="random_normal")
+    layer.build((None, 3))
+    ratios = [r["ia_vs_random"] for r in embedding_abundance(layer)]
+    assert np.allclose(ratios, 1.0, atol=0.06), ratios
+
+
+def test_rows_training_never_looked_up_are_left_out():
+    """A field's OOV row that was never looked up and decayed to zero costs a 3-row field one rank."""
+    rng = np.random.default_rng(3)
+    layer = MultiEmbedding([3, 50], embedding_dim=10, num_sets=2)
+    layer.build((None, 2))
+    table = rng.standard_normal((53, 20)).astype("float32")
+    table[0] = 0.0  # field 0's OOV row, never looked up
+    table[3] = 0.0  # field 1's
+    layer.embeddings.assign(table)
+    counts = [np.array([0, 5, 2]), np.r_[0, np.ones(49, int)]]
+    every_row = {(r["field"], r["set"]): r for r in embedding_abundance(layer)}
+    live = {(r["field"], r["set"]): r for r in embedding_abundance(layer, row_counts=counts)}
+    assert every_row["0", "concat"]["ia"] <= 2.0 + 1e-9  # the dead row caps a 3-row table at rank 2
+    assert live["0", "concat"]["rows"] == 2 and live["0", "concat"]["rows_total"] == 3
+    expected = abundance_stats(table[1:3].astype(np.float64), "svd")
+    assert live["0", "concat"]["ia"] == pytest.approx(expected["ia"], rel=1e-6)
+    assert live["0", "concat"]["ia_random"] == pytest.approx(random_abundance(2, 20))
+    assert live["1", 1]["rows"] == 49
+    assert live["1", 1]["ia"] == pytest.approx(abundance_stats(table[4:53, 10:20].astype(np.float64))["ia"], rel=1e-6)
+    with pytest.raises(ValueError, match="row_counts of field 1"):
+        embedding_abundance(layer, row_counts=[counts[0], np.ones(7)])
+    with pytest.raises(ValueError, match="row_counts has 1 fields"):
+        embedding_abundance(layer, row_counts=counts[:1])
+    nothing = embedding_abundance(layer, row_counts=[np.zeros(3), counts[1]])
+    assert nothing[2]["rows"] == 0 and nothing[2]["ia"] == 0.0 and math.isnan(nothing[2]["ia_vs_random"])
+    assert not math.isnan(summarize(nothing)["ia_vs_random_mean_concat"])  # the field without rows is left out
 
 
 def test_embedding_abundance_field_names():
@@ -283,6 +340,19 @@ def test_embedding_abundance_needs_a_built_layer():
 
 
 # ---------------------------------------------------------------------------- callback
+
+
+def test_callback_measures_only_the_rows_training_looked_up(tmp_path):
+    model = tiny_model()
+    x, y = tiny_data()
+    x[:, 1] = np.where(x[:, 1] < 3, 3, x[:, 1])  # field 1 never looks up rows 0-2
+    counts = [np.bincount(x[:, f], minlength=v) for f, v in enumerate((11, 23, 5))]
+    callback = MetricCallback(csv_path=tmp_path / "abundance.csv", row_counts=counts)
+    model.fit(x, y, epochs=1, batch_size=16, callbacks=[callback], verbose=0)
+    _, rows = read_csv(tmp_path / "abundance.csv")
+    field1 = [r for r in rows if r["field"] == "1"]
+    assert {(int(r["rows"]), int(r["rows_total"])) for r in field1} == {(int((counts[1] > 0).sum()), 23)}
+    assert int((counts[1] > 0).sum()) <= 20
 
 
 def tiny_model(vocab=(11, 23, 5), dim=4, sets=2, seed=0):
@@ -327,7 +397,7 @@ def test_callback_writes_csv_and_logs_every_epoch(tmp_path):
     history = model.fit(x, y, epochs=2, batch_size=16, callbacks=[callback, csv_logger], verbose=0)
 
     header, rows = read_csv(path)
-    assert header == "epoch,field,set,rows,width,ia,ia_normalised,erank"
+    assert header == "epoch,field,set,rows,rows_total,width,ia,ia_normalised,erank,ia_random,ia_vs_random"
     fields, sets = 3, 2
     assert len(rows) == 2 * fields * (sets + 1)
     assert [int(r["epoch"]) for r in rows] == [0] * 9 + [1] * 9

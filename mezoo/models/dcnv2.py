@@ -5,7 +5,7 @@ from typing import Optional, Sequence
 from keras import ops
 
 from mezoo.layers import CrossNet
-from mezoo.models.ctr_model import CTRModel, scale_loss_for_distribution, set_mean_mlp
+from mezoo.models.ctr_model import CTRModel, mlp_blocks, scale_loss_for_distribution, set_mean_mlp
 from mezoo.models.registry import register
 
 
@@ -21,6 +21,14 @@ class DCNv2(CTRModel):
     net and the MLP both read the embeddings, side by side, and the head reads
     `concat(mean over sets of the cross outputs, MLP)`; the MLP's first block is per set,
     then the plain mean, then the shared rest, as in the stacked ME trunk.
+
+    ME-SI (`shared_interaction=True`, the paper's ablation): one interaction module for all
+    sets. Stacked, that is the cross net and the first block (Blk(400)), applied to each set's
+    embeddings in turn, then the mean and the shared head, as the paper's code
+    (`MultiESingleIDCNv2`). One difference: its BatchNorm normalises every set's rows of a batch
+    together (the paper's code normalises each set's pass on its own; the weights are shared in
+    both). Parallel, only the cross net is shared: the MLP branch beside it is not part of the
+    interaction module and keeps its per-set first block.
 
     Regularised DCNv2 (the paper's ablation, `orthogonal_regularization=c > 0`, the paper
     uses 1e-5): with N fields of width d, every cross layer's kernel is used as blocks
@@ -43,7 +51,7 @@ class DCNv2(CTRModel):
         hidden_units: MLP widths; the first is per set, the rest shared.
         dropout: dropout of every block.
         structure: "stacked" (cross net then MLP, the paper's) or "parallel".
-        shared_interaction: the paper's ME-SI ablation: one cross net shared by all sets.
+        shared_interaction: the paper's ME-SI ablation: one interaction module shared by all sets.
         orthogonal_regularization: c of the regularised-DCNv2 ablation (0 = plain DCNv2).
         l2_regularization: coupled L2 on every weight (see `CTRModel`).
         numeric_fields: names of numeric fields, fed as `"dense"`; default: a FeatureSpec's.
@@ -96,7 +104,14 @@ class DCNv2(CTRModel):
                 name="cross_net",
             )
             crossed = cross(flat)
-        if structure == "stacked":
+        if structure == "stacked" and shared_interaction:
+            # The paper's ME-SI (`MultiESingleIDCNv2`): the whole per-set interaction module, cross
+            # net and first block, is one module applied to every set; then the mean, then the head.
+            units = hidden_units[0] if hidden_units else width
+            per_set = mlp_blocks(ops.reshape(crossed, (-1, width)), hidden_units[:1], dropout, prefix="set_mlp")
+            mean = ops.mean(ops.reshape(per_set, (-1, num_embedding_sets, units)), axis=1)
+            shared = mlp_blocks(mean, hidden_units[1:], dropout, prefix="mlp")
+        elif structure == "stacked":
             shared = set_mean_mlp(crossed, hidden_units, dropout, num_embedding_sets)
         else:
             deep = set_mean_mlp(flat, hidden_units, dropout, num_embedding_sets, prefix="parallel_")

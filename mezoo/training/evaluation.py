@@ -47,8 +47,13 @@ def naming_bad_shards(source, split: str) -> Iterator[None]:
         raise named from error
 
 
+def split_figures(labels: np.ndarray, scores: np.ndarray) -> Dict[str, float]:
+    """`{"auc", "logloss", "rows"}` of predicted probabilities against their labels."""
+    return {"auc": metrics.auc(labels, scores), "logloss": metrics.log_loss(labels, scores), "rows": int(len(labels))}
+
+
 def evaluate_split(model, source, split: str, batch_size: int) -> Dict[str, float]:
     """`{"auc", "logloss", "rows"}` of `model` over the whole `split` of `source` (see `predict_split`)."""
     with naming_bad_shards(source, split):
         labels, scores = predict_split(model, source, split, batch_size)
-    return {"auc": metrics.auc(labels, scores), "logloss": metrics.log_loss(labels, scores), "rows": int(len(labels))}
+    return split_figures(labels, scores)

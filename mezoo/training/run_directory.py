@@ -18,6 +18,7 @@ from typing import Iterable, Optional, Union
 
 import mezoo
 from mezoo import recipe as recipes
+from mezoo.training.revision import TRAINING_REVISION
 from mezoo.training.run_state import RunState, atomic_write_text
 
 # recipe keys a resume may change: they steer the rest of the run, not what was trained so far
@@ -65,6 +66,8 @@ def run_metadata(recipe, overrides, data, seed) -> dict:
         "data": str(Path(data).expanduser().resolve()) if data else None,
         "seed": seed,
         "git_commit": commit,
+        "training_revision": TRAINING_REVISION,
+        "machine": {"host": platform.node(), "processor": platform.machine(), "cpus": os.cpu_count()},
         "versions": {m: version(m) for m in ("mezoo", "keras", "tensorflow", "numpy")}
         | {"python": platform.python_version()},
         "devices": [d.name for d in tf.config.list_logical_devices()],

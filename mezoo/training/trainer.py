@@ -9,8 +9,8 @@
 - `run_epoch`: `train_epoch` (the training steps, a backup every `train.backup_every_steps`),
   then `validate` (exact AUC and log loss over the whole validation split, information
   abundance), then the stopping rules (`mezoo.training.stopping`), a backup and metrics.json;
-- `finish`: restore the best epoch's weights, score the test split once, save `model.keras`
-  (and the export, `train.export`).
+- `finish`: restore the best epoch's weights, score the test split once (its predictions kept
+  in `test_predictions.npz`), save `model.keras` (and the export, `train.export`).
 
 Example:
     >>> from mezoo.training.trainer import Trainer
@@ -32,7 +32,9 @@ from mezoo import recipe as recipes
 from mezoo.abundance import MetricCallback
 from mezoo.recipe_schema import TrainConfig
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar
-from mezoo.training.evaluation import evaluate_split, naming_bad_shards
+from mezoo.training.evaluation import evaluate_split, naming_bad_shards, predict_split, split_figures
+from mezoo.training.predictions import PREDICTIONS_FILE, save_predictions
+from mezoo.training.row_counts import training_row_counts
 from mezoo.training.run_directory import (
     check_same_data,
     check_same_recipe,
@@ -196,8 +198,11 @@ class Trainer:
             raise ValueError(
                 f"the training split has {source.rows('train')} rows, fewer than one batch of {self.batch_size}"
             )
+        # Abundance leaves out the rows training never looks up (counted once per run).
         self.abundance = MetricCallback(
-            csv_path=str(self.run_dir / "abundance.csv"), log_dir=str(self.run_dir / "tensorboard" / "abundance")
+            csv_path=str(self.run_dir / "abundance.csv"),
+            log_dir=str(self.run_dir / "tensorboard" / "abundance"),
+            row_counts=training_row_counts(self.run_dir, source),
         )
         self.abundance.set_model(self.model)
         truncate_abundance_csv(self.run_dir / "abundance.csv", self.state.epoch)
@@ -315,7 +320,11 @@ class Trainer:
 
         model.load_weights(self.backup.best_path)
         start = time.perf_counter()
-        test = evaluate_split(model, self.source, "test", self.batch_size)
+        with naming_bad_shards(self.source, "test"):
+            labels, scores = predict_split(model, self.source, "test", self.batch_size)
+        test = split_figures(labels, scores)
+        # kept so that differences between runs can be bootstrapped over the same test rows
+        save_predictions(self.run_dir / PREDICTIONS_FILE, labels, scores)
         self.seconds["evaluate"] += time.perf_counter() - start
         synchronize_batch_norm(model, False)  # saved models load on any backend and device count
         # Exact mode's optimiser applies the tables' L2; the saved model carries the plain

@@ -100,6 +100,33 @@ def test_me_si_shares_one_cross_net():
     assert cross_kernel_count(me) == 3 * cross_kernel_count(si)
 
 
+def test_stacked_me_si_is_one_interaction_module_applied_to_every_set():
+    """The paper's MultiESingleIDCNv2: cross net and first block shared, mean, shared head."""
+    sets, d, hidden = 3, 4, (6, 5)
+    si = models.get("dcnv2")(
+        FIELDS, num_embedding_sets=sets, embedding_dim=d, hidden_units=hidden, dropout=0.0, shared_interaction=True
+    )
+    me = models.get("dcnv2")(FIELDS, num_embedding_sets=sets, embedding_dim=d, hidden_units=hidden, dropout=0.0)
+    width = len(FIELDS) * d
+    first_block = width * hidden[0] + hidden[0] + 4 * hidden[0]  # kernel, bias, BatchNorm's four
+    assert me.count_params() - si.count_params() == (sets - 1) * (4 * (width * width + width) + first_block)
+    randomize(si, 2)
+    x, _ = batch(32)
+    got = keras.ops.convert_to_numpy(si(x, training=False))
+
+    ids = x["ids"] + np.cumsum([0] + [v for _, v in FIELDS])[:-1]
+    table = keras.ops.convert_to_numpy(si.multi_embedding.embeddings)
+    cross, block = si.get_layer("cross_net"), si.get_layer("set_mlp_0")
+    assert block.num_sets is None and cross.num_sets is None
+    outs = []
+    for m in range(sets):
+        flat = table[ids][:, :, m * d : (m + 1) * d].reshape(len(ids), -1)
+        outs.append(keras.ops.convert_to_numpy(block(cross(flat), training=False)))
+    h = keras.ops.convert_to_numpy(si.get_layer("mlp_0")(np.mean(outs, axis=0), training=False))
+    logit = keras.ops.convert_to_numpy(si.get_layer("logit")(h))
+    np.testing.assert_allclose(got, 1 / (1 + np.exp(-logit)), rtol=1e-4, atol=1e-5)
+
+
 def test_coupled_l2_is_added_to_the_loss():
     model = models.get("dnn")(FIELDS, num_embedding_sets=2, l2_regularization=1e-3, **SMALL)
     model.compile(loss="binary_crossentropy")
