@@ -474,7 +474,7 @@ def finish(
     vocab_splits,
 ):
     """Last: the rows check, vocabulary files, summary.json, and feature_spec.json last of all."""
-    from mezoo.data.feature_spec import vocabulary_bytes
+    from mezoo.data.feature_spec import vocabulary_bytes, vocabulary_path
 
     del rejects_done  # (a side input only so that rejects.tsv is written before the spec)
     files = _files_with_stats(files, stats, reasons)
@@ -490,8 +490,8 @@ def finish(
     check_written(files, written_rows, rejected)
     vocab_total, memory = check_memory(fields, opts, lambda *a: None)
     for i, field in enumerate(fields):
-        rel = f"vocab/{field['name']}.txt"
-        fs_write(_join(opts.output, "vocab", f"{field['name']}.txt"), vocabulary_bytes(vocab.get(i, ([], 0))[0]))
+        rel = vocabulary_path(field["name"])
+        fs_write(_join(opts.output, *rel.split("/")), vocabulary_bytes(vocab.get(i, ([], 0))[0]))
         field["vocabulary"] = rel
     spec, summary = spec_and_summary(
         files,

@@ -72,7 +72,7 @@ REASONS = [
     "missing_label",  # empty label
     "bad_label",  # label other than 0 / 1
     "bad_integer",  # an integer field that is not an integer (e.g. "3.5", "abc", > 18 digits)
-    "bad_number",  # a numeric field that is not a number
+    "bad_number",  # a numeric field that is not a finite float32 number
     "truncated_last_line",  # a file's last line without its newline (the file may be cut); checked 2nd
 ]
 LABEL_VALUES = ("0", "1", "0.0", "1.0")
@@ -157,6 +157,9 @@ def make_parser(layout: Layout, accept_unterminated: bool = False):
         if num_cols:
             nums = tf.gather(matrix, num_cols, axis=1)
             ok = tf.strings.regex_full_match(nums, r"([-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)?")
+            # A number beyond float32 (1e39, 1e400) is written as +-inf: not a number either.
+            value = tf.strings.to_number(tf.where(tf.logical_and(ok, tf.not_equal(nums, "")), nums, "0"), tf.float32)
+            ok = tf.logical_and(ok, tf.math.is_finite(value))
             reason = mark(reason, tf.logical_not(tf.reduce_all(ok, axis=1)), 7)
         good = tf.equal(reason, 0)
         rows = tf.cond(tf.reduce_all(good), lambda: matrix, lambda: tf.boolean_mask(matrix, good))
@@ -1217,11 +1220,11 @@ def write_shards(
 
 def write_vocabularies(work: str, fields: List[Dict], vocabularies: List[List[bytes]]) -> None:
     """Stage 7a: each field's vocabulary as `work/vocab/<field>.txt`; sets the field's `vocabulary`."""
-    from mezoo.data.feature_spec import write_vocabulary
+    from mezoo.data.feature_spec import vocabulary_path, write_vocabulary
 
     os.makedirs(os.path.join(work, "vocab"))
     for field, vocab in zip(fields, vocabularies):
-        rel = f"vocab/{field['name']}.txt"
+        rel = vocabulary_path(field["name"])
         write_vocabulary(os.path.join(work, rel), vocab)
         field["vocabulary"] = rel
 

@@ -21,6 +21,16 @@ import numpy as np
 
 BOM = b"\xef\xbb\xbf"
 GZIP_MAGIC = b"\x1f\x8b"
+# Compressions read by other tools, recognised so that they are refused by name instead of
+# being read as text (every line would be rejected, or worse, a few would pass).
+UNSUPPORTED_MAGIC = {
+    b"BZh91AY&": "bzip2",  # block size 9, the default (others below)
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"PK\x03\x04": "zip",
+    b"\x04\x22\x4d\x18": "lz4",
+}
+UNSUPPORTED_MAGIC.update({b"BZh" + bytes([c]) + b"1AY&": "bzip2" for c in b"12345678"})
 
 
 class InputError(Exception):
@@ -87,8 +97,16 @@ def check_inputs(paths: List[str]) -> None:
 
 def _open(path: str, opener=None):
     raw = opener(path) if opener is not None else open(path, "rb")
-    magic = raw.read(2)
+    magic = raw.read(8)
     raw.seek(0)
+    for prefix, name in UNSUPPORTED_MAGIC.items():
+        if magic.startswith(prefix):
+            raw.close()
+            raise InputError(
+                f"input {path} is {name}-compressed, which is not read here (plain text or gzip only): "
+                "decompress it, or recompress it with gzip"
+            )
+    magic = magic[:2]
     hashing = _HashingReader(raw)
     if magic == GZIP_MAGIC:
         return hashing, gzip.GzipFile(fileobj=hashing, mode="rb"), "gzip"

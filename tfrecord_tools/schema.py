@@ -60,7 +60,43 @@ def load_schema(path: str) -> dict:
         raise ConversionError(f"schema {path}: needs at least `label` and some `categorical`/`integer` columns")
     if not (schema.get("categorical") or schema.get("integer")):
         raise ConversionError(f"schema {path}: no categorical or integer columns")
+    check_roles(schema, path)
     return schema
+
+
+ROLES = ("label", "categorical", "integer", "numeric")
+
+
+def check_roles(schema: dict, path: str) -> None:
+    """Refuses a column given two roles (the label as a feature, one column categorical and numeric)."""
+    roles: dict = {}
+    for role in ROLES:
+        names = [schema[role]] if role == "label" else list(schema.get(role) or [])
+        for name in names:
+            if name in roles.get(role, []):
+                raise ConversionError(f"schema {path}: column {name!r} is listed twice under {role}")
+            roles.setdefault(role, []).append(name)
+    seen: dict = {}
+    for role in ROLES:
+        for name in roles.get(role, []):
+            if name in seen:
+                label = "label" in (seen[name], role)
+                hint = " (a model would read the answer it is asked to predict)" if label else ""
+                raise ConversionError(
+                    f"schema {path}: column {name!r} is both {seen[name]} and {role}: give each column one role{hint}"
+                )
+            seen[name] = role
+
+
+def check_unique_columns(columns, used, where: str) -> None:
+    """Refuses a header that names a column the schema uses more than once (which one would be read?)."""
+    positions: dict = {}
+    for i, name in enumerate(columns):
+        positions.setdefault(name, []).append(i + 1)
+    twice = {name: p for name, p in positions.items() if len(p) > 1 and name in used}
+    if twice:
+        described = "; ".join(f"{name!r} in columns {', '.join(map(str, p))}" for name, p in twice.items())
+        raise ConversionError(f"{where}: the header names {described}: rename the repeated columns")
 
 
 def build(schema: dict, schema_dir: str, inputs):
@@ -116,6 +152,8 @@ def build(schema: dict, schema_dir: str, inputs):
             columns = schema.get("columns") or []
             if not columns:
                 raise ConversionError("header: false needs `columns:` in the schema")
+    used = {schema["label"], *(schema.get("categorical") or []), *(schema.get("integer") or [])}
+    check_unique_columns(columns, used | set(schema.get("numeric") or []), files[0].path if files else "the schema")
     index = {c: i for i, c in enumerate(columns)}
     for c in (
         [schema["label"]]

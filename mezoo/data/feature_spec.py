@@ -8,12 +8,44 @@ directory, rows, compression), preprocessing, source. Ids of a categorical field
 
 import copy
 import glob as _glob
+import hashlib
 import json
 import os
+import posixpath
+import re
 from typing import Any, Dict, List, Optional, Sequence, cast
+
+from mezoo.atomic import atomic_write
 
 FORMAT_VERSION = 1
 SPEC_NAME = "feature_spec.json"
+# A field name used as it is in file names: letters, digits, `_`, `.` and `-`, not starting with `.`.
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}")
+
+
+def file_stem(name: str) -> str:
+    """A file name for a field: the name itself when it is a plain one (`C1`, `user_id`), else a
+    digest of it with its plain characters (`5d41402a-clicks_day` for `clicks/day`), so that no
+    field name (`../../x`, `/etc/x`, a name with a NUL) can place a file outside its folder."""
+    if PLAIN_NAME.fullmatch(name):
+        return name
+    plain = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:40]
+    return f"{hashlib.sha1(name.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}-{plain}"
+
+
+def vocabulary_path(name: str) -> str:
+    """Where a field's vocabulary file lives, relative to its spec: `vocab/<file_stem(name)>.txt`."""
+    return f"vocab/{file_stem(name)}.txt"
+
+
+def check_inside(relative: str, what: str) -> None:
+    """Refuses a path from a spec that is absolute, remote or climbs out of the spec's directory."""
+    parts = posixpath.normpath(relative.replace("\\", "/")).split("/")
+    if _is_remote(relative) or os.path.isabs(relative) or relative.startswith(("/", "\\")) or ".." in parts:
+        raise ValueError(
+            f"feature spec: {what} {relative!r} is not a path inside the spec's directory "
+            "(a spec may only name files under its own folder)"
+        )
 
 
 def _is_remote(path: str) -> bool:
@@ -59,10 +91,19 @@ class FeatureSpec:
         data.setdefault("label", "label")
         data.setdefault("numeric", [])
         data["numeric"] = [n if isinstance(n, dict) else {"name": n} for n in data["numeric"]]
+        names = [str(f.get("name")) for f in data["fields"]] + [str(n.get("name")) for n in data["numeric"]]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"feature spec names the field(s) {repeated} more than once")
         for field in data["fields"]:
             field.setdefault("kind", "categorical")
             if field["kind"] == "categorical" and int(field.get("vocab_size", 0)) < 1:
                 raise ValueError(f"field {field.get('name')!r} needs vocab_size >= 1")
+            if "vocabulary" in field:
+                check_inside(str(field["vocabulary"]), f"field {field.get('name')!r}'s vocabulary")
+        for split, entry in data["splits"].items():
+            if isinstance(entry, dict) and "files" in entry:
+                check_inside(str(entry["files"]), f"split {split!r}'s files")
         self._data = data
         self.directory = directory
 
@@ -93,10 +134,7 @@ class FeatureSpec:
         if os.path.isdir(path) or not path.endswith(".json"):
             path = os.path.join(path, SPEC_NAME)
         text = json.dumps(self._data, indent=1, sort_keys=False) + "\n"
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        atomic_write(path, text)
         return path
 
     # -- contents -------------------------------------------------------------------------
@@ -220,10 +258,7 @@ def vocabulary_bytes(tokens: Sequence[bytes]) -> bytes:
 
 def write_vocabulary(path: str, tokens: Sequence[bytes]) -> None:
     """Writes a vocabulary file (`vocabulary_bytes`) under a temporary name, then renames it."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(vocabulary_bytes(tokens))
-    os.replace(tmp, path)
+    atomic_write(path, vocabulary_bytes(tokens))
 
 
 def read_vocabulary(path: str) -> List[bytes]:

@@ -29,7 +29,7 @@ from typing import Dict, Optional, Sequence
 import keras
 import tensorflow as tf
 
-from mezoo.data.feature_spec import SPEC_NAME, FeatureSpec, read_vocabulary
+from mezoo.data.feature_spec import SPEC_NAME, FeatureSpec, read_vocabulary, vocabulary_path
 from mezoo.data.transform import RawToIds
 from mezoo.serving.raw_examples import warmup_rows_from_vocabularies
 from mezoo.serving.warmup import WARMUP_FILE, write_warmup_requests
@@ -225,14 +225,18 @@ def export_run(
         (extra / "vocab").mkdir(parents=True)
         spec_data = spec.to_dict()
         for field in spec_data["fields"]:
-            target = f"vocab/{field['name']}.txt"
+            target = vocabulary_path(field["name"])
             shutil.copyfile(spec.resolve(field["vocabulary"]), extra / target)
             field["vocabulary"] = target
+        # The shipped model names its inputs by file name only: no local paths leave the machine.
+        for entry in spec_data.get("source") or []:
+            if isinstance(entry, dict) and "path" in entry:
+                entry["path"] = os.path.basename(str(entry["path"]))
         (extra / SPEC_NAME).write_text(json.dumps(spec_data, indent=1) + "\n")
         rows = list(warmup_rows) if warmup_rows is not None else warmup_rows_from_vocabularies(spec, num_warmup)
         write_warmup_requests(extra / WARMUP_FILE, spec, rows)
         meta = {
-            "run_dir": str(run_dir.resolve()),
+            "run": run_dir.resolve().name,
             "version": version,
             "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "jit_compile": bool(jit_compile),

@@ -11,14 +11,18 @@ The output is a TSV with a header, `file<TAB>line<TAB>probability`, one row per 
 input order; rejected lines go to `<output>.rejects.tsv` (file, line, reason, text).
 """
 
+import contextlib
+import dataclasses
+import fcntl
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
+from mezoo.atomic import temporary_name
 from mezoo.data.feature_spec import FeatureSpec
 
 FORMATS = ("criteo", "avazu", "csv", "tsv")
@@ -42,7 +46,31 @@ def input_columns(fmt: str, path: str, delimiter: str, header: bool) -> List[str
         return CRITEO_COLUMNS
     if not header:
         raise ScoringError(f"{path}: {fmt} input needs a header line naming its columns")
-    return read_header(path).decode("utf-8", "replace").split(delimiter)
+    columns = read_header(path).decode("utf-8", "replace").split(delimiter)
+    positions: Dict[str, List[int]] = {}
+    for i, name in enumerate(columns):
+        positions.setdefault(name, []).append(i + 1)
+    twice = {name: p for name, p in positions.items() if len(p) > 1}
+    if twice:
+        described = "; ".join(f"{short(name)!r} in columns {', '.join(map(str, p))}" for name, p in twice.items())
+        raise ScoringError(f"{path}: the header names {described}: which one is the model's? Rename the repeats")
+    return columns
+
+
+def short(text: str, limit: int = 40) -> str:
+    """A column name as an error message shows it: at most `limit` characters."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe_columns(columns: Sequence[str], delimiter: str) -> str:
+    """The input's columns for an error message: a count and the first few names, each cut short."""
+    shown = ", ".join(short(c) for c in list(columns)[:12]) + (", ..." if len(columns) > 12 else "")
+    text = f"its header has {len(columns)} column(s): {shown}"
+    if len(columns) == 1:
+        others = [name for d, name in ((",", "comma"), ("\t", "tab"), (";", "semicolon")) if d in columns[0]]
+        if others and delimiter not in columns[0]:
+            text += f" (one column holding {others[0]}s: is the format or --delimiter right?)"
+    return text
 
 
 def scoring_layout(spec: FeatureSpec, columns: Sequence[str], delimiter: str, header: bool, path: str):
@@ -52,14 +80,16 @@ def scoring_layout(spec: FeatureSpec, columns: Sequence[str], delimiter: str, he
     index = {c: i for i, c in enumerate(columns)}
     missing = [n for n in spec.field_names + spec.numeric_names if n not in index]
     if missing:
+        more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
         raise ScoringError(
-            f"{path}: columns {missing[:10]} of the model are not among the input's columns {list(columns)[:50]}"
+            f"{path}: the model's columns {[short(m) for m in missing[:8]]}{more} are not in the input; "
+            + describe_columns(columns, delimiter)
         )
     fields = [dict(f, column=index[f["name"]]) for f in spec.fields]
     numeric = [{"name": n, "column": index[n]} for n in spec.numeric_names]
     return Layout(
         num_columns=len(columns),
-        label=index.get(spec.label),
+        label=None,  # scoring reads no label: a row with an empty (or no) label is scored all the same
         fields=fields,
         numeric=numeric,
         delimiter=delimiter,
@@ -75,6 +105,8 @@ def _text_layout(spec: FeatureSpec, inputs: Sequence[str], fmt: str, delimiter: 
     from tfrecord_tools.reader import check_inputs
 
     check_inputs(list(inputs))
+    if delimiter is not None and len(delimiter) != 1:
+        raise ScoringError(f"--delimiter must be one character, got {delimiter!r}")
     delimiter = delimiter or {"criteo": "\t", "avazu": ",", "csv": ",", "tsv": "\t"}[fmt]
     header = (fmt != "criteo") if header is None else header
     layouts = [scoring_layout(spec, input_columns(fmt, p, delimiter, header), delimiter, header, p) for p in inputs]
@@ -114,6 +146,68 @@ def read_raw_rows(spec: FeatureSpec, path: str, fmt: str, count: int) -> List[Di
     return rows
 
 
+def distinct_inputs(inputs: Sequence[str], verbose: bool = True) -> List[str]:
+    """The inputs with a file given twice (two paths or a glob naming one file) kept once."""
+    seen: Dict[str, str] = {}
+    kept = []
+    for path in inputs:
+        real = os.path.realpath(path)
+        if real in seen:
+            if verbose:
+                print(f"warning: input {path} is the same file as {seen[real]}: scored once", file=sys.stderr)
+            continue
+        seen[real] = path
+        kept.append(path)
+    return kept
+
+
+def check_output_paths(output: Path, rejects: Path, inputs: Sequence[str]) -> None:
+    """Refuses an output that would replace an input (or be one), a directory, or a missing folder."""
+    if output.is_dir():
+        raise ScoringError(f"--output {output} is a directory: give the path of the TSV file to write")
+    if not output.parent.is_dir():
+        raise ScoringError(f"--output {output}: the folder {output.parent} does not exist")
+    real_inputs = {os.path.realpath(p): p for p in inputs}
+    for target, what in ((output, "--output"), (rejects, "the rejects file")):
+        if os.path.realpath(target) in real_inputs:
+            raise ScoringError(
+                f"{what} {target} is the input {real_inputs[os.path.realpath(target)]}: scoring would replace "
+                "it; give another --output"
+            )
+
+
+@contextlib.contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    """An exclusive lock on `<output>` (`flock` on a hidden lock file beside it) while it is written."""
+    lock = output.with_name(f".{output.name}.lock")
+    handle = open(lock, "a+")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ScoringError(
+                f"--output {output} is being written by another mezoo.predict; wait for it, or choose another --output"
+            ) from None
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        handle.close()  # releases the lock
+
+
+@dataclasses.dataclass
+class Tally:
+    """What a scoring run has seen: lines scored, lines rejected per reason, the first reject."""
+
+    scored: int = 0
+    rejected: Dict[str, int] = dataclasses.field(default_factory=dict)
+    first_reject: str = ""
+
+    @property
+    def num_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+
 def score_files(
     export_dir,
     inputs: Sequence[str],
@@ -128,13 +222,19 @@ def score_files(
     """Scores raw `inputs` through the export in `export_dir`; returns the summary (counts per reason).
 
     A last line without its newline may have been cut: it is rejected as `truncated_last_line`,
-    as the converter does, unless `accept_unterminated_last_line`.
+    as the converter does, unless `accept_unterminated_last_line`. Nothing is written unless
+    every line was read and at least one was scored.
     """
     import tensorflow as tf
 
-    from tfrecord_tools.core import REASONS, _escape_line
     from tfrecord_tools.reader import FileInfo
 
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ScoringError(f"--batch_size must be a whole number >= 1, got {batch_size!r}")
+    inputs = distinct_inputs(inputs, verbose)
+    output = Path(output)
+    rejects_path = output.with_name(output.name + ".rejects.tsv")
+    check_output_paths(output, rejects_path, inputs)
     export_dir = Path(export_dir)
     spec_path = export_dir / "assets.extra" / "feature_spec.json"
     if not spec_path.exists():
@@ -144,65 +244,41 @@ def score_files(
     spec = FeatureSpec.load(str(spec_path))
     layout = _text_layout(spec, inputs, fmt, delimiter, header)
     predict = tf.saved_model.load(str(export_dir)).signatures["predict_raw"]
-    numeric = bool(layout.numeric)
     files = [FileInfo(p) for p in inputs]
-    rejected = {r: 0 for r in REASONS}
-    output = Path(output)
-    rejects_path = output.with_name(output.name + ".rejects.tsv")
-    scored, start, last_report = 0, time.time(), 0.0
-    tty = sys.stderr.isatty()
-    carriage = "\r" if tty else ""  # one progress line redrawn on a terminal, a line each 10 s in a log
-    tmp, rejects_tmp = output.with_name(output.name + ".tmp"), rejects_path.with_name(rejects_path.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as out, open(rejects_tmp, "w", encoding="utf-8") as rej:
-            out.write("file\tline\tprobability\n")
-            rej.write("file\tline\treason\ttext\n")
-            for chunk, reason, raw, dense in _accepted_chunks(files, layout, accept_unterminated_last_line):
-                path = files[chunk.file_index].path
-                bad = np.nonzero(reason)[0]
-                if len(bad):
-                    lines = chunk.data.split(b"\n")
-                    for i in bad:
-                        name = REASONS[reason[i] - 1]
-                        rejected[name] += 1
-                        rej.write(f"{path}\t{chunk.first_line + i}\t{name}\t{_escape_line(lines[i])}\n")
-                kept = np.nonzero(reason == 0)[0]
-                probabilities = []
-                for s in range(0, len(raw), batch_size):
-                    inputs_ = {"raw": tf.constant(raw[s : s + batch_size])}
-                    if numeric:
-                        inputs_["dense"] = tf.constant(dense[s : s + batch_size])
-                    probabilities.append(predict(**inputs_)["probability"].numpy().reshape(-1))
-                probability = np.concatenate(probabilities) if probabilities else np.zeros(0)
-                out.writelines(f"{path}\t{chunk.first_line + i}\t{p:.8g}\n" for i, p in zip(kept, probability))
-                scored += len(kept)
-                now = time.time()
-                if verbose and (now - last_report > (0.5 if tty else 10.0)):
-                    last_report = now
-                    print(
-                        f"{carriage}scored {scored:,} rows ({scored / max(now - start, 1e-9):,.0f} rows/s), "
-                        f"rejected {sum(rejected.values()):,}",
-                        end="" if tty else "\n",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-        rows_read = sum(f.lines for f in files)
-        n_rejected = sum(rejected.values())
-        if rows_read != scored + n_rejected:
-            raise ScoringError(f"internal error: {rows_read} lines read, {scored} scored, {n_rejected} rejected")
-        os.replace(tmp, output)
-        os.replace(rejects_tmp, rejects_path)
-    except BaseException:
-        for p in (tmp, rejects_tmp):
-            if p.exists():
-                p.unlink()
-        raise
+    start = time.time()
+    # Private temporary names (another run's never collide) under an exclusive lock on the output.
+    tmp, rejects_tmp = temporary_name(output), temporary_name(rejects_path)
+    with output_lock(output):
+        try:
+            with open(tmp, "w", encoding="utf-8") as out, open(rejects_tmp, "w", encoding="utf-8") as rej:
+                unterminated = accept_unterminated_last_line
+                tally = _score_into(out, rej, files, layout, predict, batch_size, unterminated, verbose)
+            rows_read = sum(f.lines for f in files)
+            written = _data_lines(tmp)
+            if rows_read != tally.scored + tally.num_rejected or written != tally.scored:
+                raise ScoringError(
+                    f"internal error: {rows_read} lines read, {tally.scored} scored ({written} written), "
+                    f"{tally.num_rejected} rejected"
+                )
+            if rows_read and not tally.scored:
+                reasons = ", ".join(f"{r} {c:,}" for r, c in tally.rejected.items() if c)
+                raise ScoringError(
+                    f"no line of {', '.join(inputs)} could be scored ({reasons}; first: {tally.first_reject}): does "
+                    f"--format {fmt} match the files and the export (it reads {len(layout.fields)} fields: "
+                    f"{', '.join(spec.field_names[:5])}{', ...' if len(spec.field_names) > 5 else ''})? Nothing written"
+                )
+            os.replace(tmp, output)
+            os.replace(rejects_tmp, rejects_path)
+        finally:
+            for p in (tmp, rejects_tmp):
+                with contextlib.suppress(OSError):
+                    p.unlink()
     seconds = time.time() - start
-    rejected_counts = {r: c for r, c in rejected.items() if c}
+    rejected_counts = {r: c for r, c in tally.rejected.items() if c}
     summary = {
         "rows_read": rows_read,
-        "rows_scored": scored,
-        "rows_rejected": n_rejected,
+        "rows_scored": tally.scored,
+        "rows_rejected": tally.num_rejected,
         "rejected": rejected_counts,
         "output": str(output),
         "rejects": str(rejects_path),
@@ -210,8 +286,7 @@ def score_files(
         "rows_per_s": round(rows_read / max(seconds, 1e-9)),
     }
     if verbose:
-        if tty:
-            print(file=sys.stderr)
+        n_rejected, scored = tally.num_rejected, tally.scored
         print(
             f"read {rows_read:,} rows: scored {scored:,}, rejected {n_rejected:,} "
             f"[rows_read {rows_read} == rows_scored {scored} + rows_rejected {n_rejected}: OK]"
@@ -224,3 +299,59 @@ def score_files(
             flush=True,
         )
     return summary
+
+
+def _data_lines(path: Path) -> int:
+    """Lines of a written output TSV after its header."""
+    with open(path, "rb") as handle:
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1
+
+
+def _score_into(out, rej, files, layout, predict, batch_size: int, accept_unterminated: bool, verbose: bool) -> Tally:
+    """Every line of `files`: its probability to `out` or its reason to `rej`, in input order."""
+    import tensorflow as tf
+
+    from tfrecord_tools.core import REASONS, _escape_line
+
+    tally = Tally(rejected={r: 0 for r in REASONS})
+    numeric = bool(layout.numeric)
+    start, last_report = time.time(), 0.0
+    tty = sys.stderr.isatty()
+    carriage = "\r" if tty else ""  # one progress line redrawn on a terminal, a line each 10 s in a log
+    out.write("file\tline\tprobability\n")
+    rej.write("file\tline\treason\ttext\n")
+    for chunk, reason, raw, dense in _accepted_chunks(files, layout, accept_unterminated):
+        path = files[chunk.file_index].path
+        bad = np.nonzero(reason)[0]
+        if len(bad):
+            lines = chunk.data.split(b"\n")
+            for i in bad:
+                name = REASONS[reason[i] - 1]
+                tally.rejected[name] += 1
+                tally.first_reject = tally.first_reject or f"{path} line {chunk.first_line + i}: {name}"
+                rej.write(f"{path}\t{chunk.first_line + i}\t{name}\t{_escape_line(lines[i])}\n")
+        kept = np.nonzero(reason == 0)[0]
+        probabilities = []
+        for s in range(0, len(raw), batch_size):
+            request = {"raw": tf.constant(raw[s : s + batch_size])}
+            if numeric:
+                request["dense"] = tf.constant(dense[s : s + batch_size])
+            probabilities.append(predict(**request)["probability"].numpy().reshape(-1))
+        probability = np.concatenate(probabilities) if probabilities else np.zeros(0)
+        if len(probability) != len(kept):
+            raise ScoringError(f"internal error: {len(probability)} probabilities for {len(kept)} rows of {path}")
+        out.writelines(f"{path}\t{chunk.first_line + i}\t{p:.8g}\n" for i, p in zip(kept, probability))
+        tally.scored += len(kept)
+        now = time.time()
+        if verbose and (now - last_report > (0.5 if tty else 10.0)):
+            last_report = now
+            print(
+                f"{carriage}scored {tally.scored:,} rows ({tally.scored / max(now - start, 1e-9):,.0f} rows/s), "
+                f"rejected {tally.num_rejected:,}",
+                end="" if tty else "\n",
+                file=sys.stderr,
+                flush=True,
+            )
+    if verbose and tty:
+        print(file=sys.stderr)
+    return tally

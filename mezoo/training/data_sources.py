@@ -40,22 +40,24 @@ class TFRecordSource:
 
     def spec_json(self) -> str:
         """The spec as a run directory stores it: its vocabularies in the run's own `vocab/`."""
+        from mezoo.data.feature_spec import vocabulary_path
+
         spec = self.spec.to_dict()
         for field in spec["fields"]:
             if "vocabulary" in field:  # (a hand-made spec of ids only has none)
-                field["vocabulary"] = f"vocab/{field['name']}.txt"
+                field["vocabulary"] = vocabulary_path(field["name"])
         return json.dumps(spec, indent=1)
 
     def save_spec(self, run_dir) -> None:
         """The spec and its vocabulary files into the run directory, so that the run stays
         exportable (`mezoo.export`) after the converted data moves or is reconverted."""
-        from mezoo.data.feature_spec import read_vocabulary, write_vocabulary
+        from mezoo.data.feature_spec import read_vocabulary, vocabulary_path, write_vocabulary
         from mezoo.training.run_state import atomic_write_text
 
         run_dir = Path(run_dir)
         for field in self.spec.fields:
             if "vocabulary" in field:
-                target = run_dir / "vocab" / f"{field['name']}.txt"
+                target = run_dir / vocabulary_path(field["name"])
                 target.parent.mkdir(exist_ok=True)
                 write_vocabulary(str(target), read_vocabulary(self.spec.resolve(field["vocabulary"])))
         atomic_write_text(run_dir / "feature_spec.json", self.spec_json())

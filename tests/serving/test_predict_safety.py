@@ -1,0 +1,152 @@
+"""mezoo.predict off the happy path: nothing it reads is replaced, flags checked, every row accounted for."""
+
+import bz2
+import gzip
+import lzma
+import os
+import subprocess
+import sys
+
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
+
+from mezoo.serving.scoring import ScoringError, output_lock, score_files  # noqa: E402
+from tests.shared_data import shared_data  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def criteo_lines(count):
+    return open(shared_data("criteo", "criteo_kaggle_head10k.tsv"), "rb").read().split(b"\n")[:count]
+
+
+def predict_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "mezoo.predict", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def one_error_line(proc, message):
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and message in last, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+
+
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(exported, tmp_path):
+    export = exported("criteo", "se")
+    raw = tmp_path / "day.tsv"
+    raw.write_bytes(b"\n".join(criteo_lines(20)) + b"\n")
+    before = raw.read_bytes()
+    proc = predict_cli("--export", export, "--input", raw, "--format", "criteo", "--output", raw)
+    one_error_line(proc, "scoring would replace it")
+    assert raw.read_bytes() == before
+    # the input named through another path, and an input that is the output's rejects file
+    link = tmp_path / "link.tsv"
+    link.symlink_to(raw)
+    with pytest.raises(ScoringError, match="is the input"):
+        score_files(export, [str(link)], "criteo", raw, verbose=False)
+    rejects = tmp_path / "scores.tsv.rejects.tsv"
+    rejects.write_bytes(before)
+    with pytest.raises(ScoringError, match="the rejects file .* is the input"):
+        score_files(export, [str(rejects)], "criteo", tmp_path / "scores.tsv", verbose=False)
+    assert raw.read_bytes() == before == rejects.read_bytes()
+
+
+def test_an_output_another_run_is_writing_is_refused(exported, tmp_path):
+    export = exported("criteo", "se")
+    raw = tmp_path / "day.tsv"
+    raw.write_bytes(b"\n".join(criteo_lines(20)) + b"\n")
+    out = tmp_path / "scores.tsv"
+    out.write_text("file\tline\tprobability\nprevious\t1\t0.5\n")
+    with output_lock(out):  # another mezoo.predict holds it
+        proc = predict_cli("--export", export, "--input", raw, "--format", "criteo", "--output", out)
+    one_error_line(proc, "being written by another mezoo.predict")
+    assert out.read_text() == "file\tline\tprobability\nprevious\t1\t0.5\n"
+    summary = score_files(export, [str(raw)], "criteo", out, verbose=False)  # free again
+    assert summary["rows_scored"] == 20 and len(out.read_text().splitlines()) == 21
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.tsv", "scores.tsv", "scores.tsv.rejects.tsv"]
+
+
+@pytest.mark.parametrize("batch_size", [-5, 0])
+def test_a_batch_size_below_one_is_refused(exported, tmp_path, batch_size):
+    export = exported("criteo", "se")
+    raw = tmp_path / "day.tsv"
+    raw.write_bytes(b"\n".join(criteo_lines(5)) + b"\n")
+    proc = predict_cli(
+        "--export",
+        export,
+        "--input",
+        raw,
+        "--format",
+        "criteo",
+        "--output",
+        tmp_path / "o.tsv",
+        "--batch_size",
+        batch_size,
+    )
+    one_error_line(proc, f"--batch_size must be a whole number >= 1, got {batch_size}")
+    assert not (tmp_path / "o.tsv").exists()
+
+
+def test_every_written_row_is_counted_at_a_batch_size_of_one(exported, tmp_path):
+    export = exported("criteo", "se")
+    raw = tmp_path / "day.tsv"
+    raw.write_bytes(b"\n".join(criteo_lines(7)) + b"\n")
+    summary = score_files(export, [str(raw)], "criteo", tmp_path / "o.tsv", batch_size=1, verbose=False)
+    assert summary["rows_scored"] == 7 == len((tmp_path / "o.tsv").read_text().splitlines()) - 1
+
+
+@pytest.mark.parametrize("name,compress", [("bzip2", bz2.compress), ("xz", lzma.compress)])
+def test_other_compressions_are_named_not_read_as_text(exported, tmp_path, name, compress):
+    export = exported("criteo", "se")
+    raw = tmp_path / "day.tsv.compressed"
+    raw.write_bytes(compress(b"\n".join(criteo_lines(5)) + b"\n"))
+    proc = predict_cli("--export", export, "--input", raw, "--format", "criteo", "--output", tmp_path / "o.tsv")
+    one_error_line(proc, f"is {name}-compressed, which is not read here (plain text or gzip only)")
+
+
+def test_zstd_input_is_named(tmp_path):
+    from tfrecord_tools.reader import FileInfo, InputError, read_text_chunks
+
+    raw = tmp_path / "day.tsv.zst"
+    raw.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 20)  # a zstd frame's magic number
+    with pytest.raises(InputError, match="zstd-compressed"):
+        list(read_text_chunks([FileInfo(str(raw))], header=False))
+
+
+def test_a_file_of_another_format_is_an_error_not_an_empty_output(exported, tmp_path):
+    export = exported("criteo", "se")
+    avazu = shared_data("avazu", "avazu_head10k.csv")
+    out = tmp_path / "o.tsv"
+    proc = predict_cli("--export", export, "--input", avazu, "--format", "criteo", "--output", out)
+    one_error_line(proc, "could be scored (wrong_column_count 10,000")
+    assert "does --format criteo match the files and the export" in proc.stderr
+    assert not out.exists() and not (tmp_path / "o.tsv.rejects.tsv").exists()
+
+
+def test_the_same_file_given_twice_is_scored_once(exported, tmp_path):
+    export = exported("criteo", "se")
+    raw = tmp_path / "day.tsv.gz"
+    raw.write_bytes(gzip.compress(b"\n".join(criteo_lines(10)) + b"\n"))
+    summary = score_files(export, [str(raw), str(tmp_path / "." / "day.tsv.gz")], "criteo", tmp_path / "o.tsv")
+    assert summary["rows_read"] == summary["rows_scored"] == 10
+
+
+def test_header_errors_name_the_columns_not_the_whole_line(exported, tmp_path):
+    export = exported("avazu", "se")
+    text = open(shared_data("avazu", "avazu_head10k.csv"), encoding="utf-8").read().splitlines()[:4]
+    tabs = tmp_path / "tabs.csv"
+    tabs.write_text("\n".join(line.replace(",", "\t") for line in text) + "\n")
+    with pytest.raises(ScoringError) as error:
+        score_files(export, [str(tabs)], "avazu", tmp_path / "o.tsv", verbose=False)
+    message = str(error.value)
+    assert "its header has 1 column(s)" in message and "one column holding tabs" in message
+    assert len(message) < 600, message
+    twice = tmp_path / "twice.csv"
+    header = text[0].split(",")
+    twice.write_text(",".join(header + ["hour"]) + "\n" + text[1] + ",14102100\n")
+    with pytest.raises(ScoringError, match=r"the header names 'hour' in columns 3, 25"):
+        score_files(export, [str(twice)], "avazu", tmp_path / "o.tsv", verbose=False)
