@@ -35,6 +35,7 @@ def user_error_types() -> Tuple[Type[BaseException], ...]:
         ("tfrecord_tools.core", ("ConversionError",)),
         ("tfrecord_tools.reader", ("InputError",)),
         ("mezoo.data.shard_errors", ("ShardReadError",)),
+        ("mezoo.data.feature_spec", ("SpecError",)),
     ):
         loaded = sys.modules.get(module)
         types += [getattr(loaded, name) for name in names if loaded is not None and hasattr(loaded, name)]

@@ -21,6 +21,7 @@ from typing import Any, Dict, Iterable, List, Optional, Union
 
 import yaml
 
+from mezoo import strict_yaml
 from mezoo.recipe_schema import (  # noqa: F401  (the typed sections are part of this module's API)
     DataConfig,
     ModelConfig,
@@ -76,7 +77,7 @@ def _read(path: Path, seen=()) -> Dict:
     if path in seen:
         raise RecipeError(f"recipe {path} extends itself (through {' -> '.join(map(str, seen))})")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = strict_yaml.load(path.read_text()) or {}
     except yaml.YAMLError as error:
         raise RecipeError(f"recipe {path} is not valid YAML: {error}") from None
     if not isinstance(raw, dict):
@@ -125,8 +126,9 @@ def load(
     Args:
         recipe: an installed recipe name (`names()`) or a path to a YAML file.
         overrides: `section.key=value` strings, applied in order after the files.
-        model_keys: the keys `model` may take (the model's constructor arguments); by default any
-            `model` key is accepted and the model itself rejects unknown ones.
+        model_keys: the keys `model` may take; by default those of the chosen family
+            (`mezoo.models.registry.constructor_keys`). A key outside them, in a recipe file or
+            an override, is refused (a misspelt `embeding_dim` would otherwise be ignored).
 
     Example:
         >>> load("dnn_me_frappe", ["train.epochs=2"]).train.epochs
@@ -134,19 +136,36 @@ def load(
     """
     path = recipe_path(recipe)
     resolved = _read(path.resolve())
+    source = {key: f"recipe {path}" for key in resolved["model"]}  # where each model key was set
     for text in overrides or ():
         section, key, value = parse_override(text)
         if section not in SECTIONS:
             raise RecipeError(f"override {text!r}: unknown section {section!r}; sections are {', '.join(SECTIONS)}")
-        allowed = set(field_types(section)) | (set(resolved[section]) if section == "model" else set())
+        if section != "model" and key not in field_types(section):
+            known = ", ".join(sorted(field_types(section)))
+            raise RecipeError(f"override {text!r}: unknown key {key!r} in {section}; known keys: {known}")
+        resolved[section][key] = check_setting(f"override {text!r}", section, key, resolved[section].get(key), value)
         if section == "model":
-            allowed |= set(model_keys or ()) if model_keys is not None else {key}
+            source[key] = f"override {text!r}"
+    allowed = set(field_types("model")) | set(_model_keys(resolved["model"].get("name"), model_keys, path))
+    for key in resolved["model"]:
         if key not in allowed:
             raise RecipeError(
-                f"override {text!r}: unknown key {key!r} in {section}; known keys: {', '.join(sorted(allowed))}"
+                f"{source[key]}: unknown key {key!r} in model (model {resolved['model'].get('name')!r}); "
+                f"known keys: {', '.join(sorted(allowed))}"
             )
-        resolved[section][key] = check_setting(f"override {text!r}", section, key, resolved[section].get(key), value)
     return typed(resolved, f"recipe {path}")
+
+
+def _model_keys(name, given: Optional[Iterable[str]], path: Path) -> List[str]:
+    if given is not None:
+        return list(given)
+    from mezoo.models import registry
+
+    try:
+        return registry.constructor_keys(str(name))
+    except KeyError as error:
+        raise RecipeError(f"recipe {path}: model.name: {error.args[0]}") from None
 
 
 def as_dict(resolved: Union[Recipe, Dict]) -> Dict[str, Dict[str, Any]]:

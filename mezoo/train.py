@@ -43,7 +43,7 @@ from mezoo.training.run_directory import (  # noqa: E402
     default_run_dir,
     run_metadata,
 )
-from mezoo.training.trainer import Trainer, model_keys  # noqa: E402
+from mezoo.training.trainer import Trainer  # noqa: E402
 
 __all__ = [
     "RESUME_MAY_CHANGE",
@@ -54,7 +54,6 @@ __all__ = [
     "default_run_dir",
     "define_flags",
     "evaluate_split",
-    "model_keys",
     "naming_bad_shards",
     "predict_split",
     "run",

@@ -86,6 +86,32 @@ def test_model_keys_can_be_restricted_to_the_constructor(tmp_path):
         recipe.load(bad)
 
 
+def test_a_misspelt_model_key_in_a_recipe_file_is_refused_like_an_override(tmp_path):
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("extends: dcnv2_se_criteo\nmodel:\n  embeding_dim: 20\n")
+    with pytest.raises(
+        recipe.RecipeError, match=r"recipe .*typo.yaml: unknown key 'embeding_dim' in model \(model 'dcnv2'\)"
+    ):
+        recipe.load(typo)
+    with pytest.raises(recipe.RecipeError, match=r"override 'model.embeding_dim=20': unknown key 'embeding_dim'"):
+        recipe.load("dcnv2_se_criteo", ["model.embeding_dim=20"])
+    # a key of another family is unknown to this one, whether it comes from a file or an override
+    with pytest.raises(recipe.RecipeError, match="unknown key 'num_cross_layers' in model"):
+        recipe.load("dnn_se_criteo", ["model.num_cross_layers=2"])
+    assert recipe.load("dnn_se_criteo", ["model.name=dcnv2", "model.num_cross_layers=2"]).model.name == "dcnv2"
+
+
+@pytest.mark.parametrize(
+    "text,line",
+    [("train:\n  epochs: 1\ntrain:\n  epochs: 2\n", 3), ("train:\n  epochs: 1\n  seed: 2\n  epochs: 3\n", 4)],
+)
+def test_a_key_given_twice_in_a_recipe_file_is_an_error(tmp_path, text, line):
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("extends: dnn_se_criteo\n" + text)
+    with pytest.raises(recipe.RecipeError, match=f"line {line + 1}: key '(train|epochs)' is given twice"):
+        recipe.load(twice)
+
+
 @pytest.mark.parametrize(
     "name,model",
     [

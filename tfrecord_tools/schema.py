@@ -5,6 +5,7 @@ import os
 
 import yaml
 
+from mezoo import strict_yaml
 from tfrecord_tools.core import ConversionError, Layout
 from tfrecord_tools.reader import FileInfo, check_inputs, read_header
 
@@ -39,7 +40,9 @@ def load_schema(path: str) -> dict:
     except UnicodeDecodeError as e:
         raise ConversionError(f"schema {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     try:
-        schema = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+        schema = json.loads(text) if path.endswith(".json") else strict_yaml.load(text)
+    except strict_yaml.DuplicateKeyError as e:
+        raise ConversionError(f"schema {path}, {e}") from None
     except json.JSONDecodeError as e:
         raise ConversionError(f"schema {path}, line {e.lineno}: not valid JSON: {e.msg}") from None
     except yaml.YAMLError as e:

@@ -23,6 +23,10 @@ SPEC_NAME = "feature_spec.json"
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}")
 
 
+class SpecError(ValueError):
+    """A feature spec that is not valid (the message names the spec's problem)."""
+
+
 def file_stem(name: str) -> str:
     """A file name for a field: the name itself when it is a plain one (`C1`, `user_id`), else a
     digest of it with its plain characters (`5d41402a-clicks_day` for `clicks/day`), so that no
@@ -42,7 +46,7 @@ def check_inside(relative: str, what: str) -> None:
     """Refuses a path from a spec that is absolute, remote or climbs out of the spec's directory."""
     parts = posixpath.normpath(relative.replace("\\", "/")).split("/")
     if _is_remote(relative) or os.path.isabs(relative) or relative.startswith(("/", "\\")) or ".." in parts:
-        raise ValueError(
+        raise SpecError(
             f"feature spec: {what} {relative!r} is not a path inside the spec's directory "
             "(a spec may only name files under its own folder)"
         )
@@ -83,22 +87,22 @@ class FeatureSpec:
         data = copy.deepcopy(data)
         version = data.get("format_version", FORMAT_VERSION)
         if version != FORMAT_VERSION:
-            raise ValueError(f"feature spec format_version {version} is not supported (expected {FORMAT_VERSION})")
+            raise SpecError(f"feature spec format_version {version} is not supported (expected {FORMAT_VERSION})")
         data["format_version"] = FORMAT_VERSION
         for key in ("fields", "splits"):
             if key not in data:
-                raise ValueError(f"feature spec lacks {key!r}")
+                raise SpecError(f"feature spec lacks {key!r}")
         data.setdefault("label", "label")
         data.setdefault("numeric", [])
         data["numeric"] = [n if isinstance(n, dict) else {"name": n} for n in data["numeric"]]
         names = [str(f.get("name")) for f in data["fields"]] + [str(n.get("name")) for n in data["numeric"]]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            raise ValueError(f"feature spec names the field(s) {repeated} more than once")
+            raise SpecError(f"feature spec names the field(s) {repeated} more than once")
         for field in data["fields"]:
             field.setdefault("kind", "categorical")
             if field["kind"] == "categorical" and int(field.get("vocab_size", 0)) < 1:
-                raise ValueError(f"field {field.get('name')!r} needs vocab_size >= 1")
+                raise SpecError(f"field {field.get('name')!r} needs vocab_size >= 1")
             if "vocabulary" in field:
                 check_inside(str(field["vocabulary"]), f"field {field.get('name')!r}'s vocabulary")
         for split, entry in data["splits"].items():
@@ -122,9 +126,14 @@ class FeatureSpec:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ValueError(f"feature spec {path} is not valid JSON: {e}") from e
+            raise SpecError(f"feature spec {path} is not valid JSON: {e}") from e
         directory = path.rsplit("/", 1)[0] if "/" in path else "."
-        return cls(data, directory)
+        if not isinstance(data, dict):
+            raise SpecError(f"feature spec {path}: not a JSON object")
+        try:
+            return cls(data, directory)
+        except SpecError as error:
+            raise SpecError(f"{path}: {error}") from None
 
     def to_dict(self) -> Dict[str, Any]:
         return copy.deepcopy(self._data)

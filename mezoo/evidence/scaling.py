@@ -211,12 +211,13 @@ def run_study(
     """
     from mezoo import recipe as recipes
     from mezoo import train
+    from mezoo.models import registry
 
     out = Path(out)
     (out / "cells").mkdir(parents=True, exist_ok=True)
     base = recipes.load(recipe, list(overrides))
     base_dim, base_seed = base.model.embedding_dim, base.train.seed
-    has_shared = "shared_interaction" in train.model_keys(base.model.name)
+    has_shared = "shared_interaction" in registry.constructor_keys(base.model.name)
     if ablations and not has_shared:
         raise ValueError(
             f"--ablations trains ME-SI (shared_interaction=True), which model "

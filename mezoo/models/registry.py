@@ -44,6 +44,17 @@ def get(key: str) -> type:
         raise KeyError(f"unknown model {key!r}; known models: {', '.join(names())}") from None
 
 
+def constructor_keys(key: str) -> List[str]:
+    """The settings a recipe's `model` section may hold for family `key`: `name`, the class's
+    constructor arguments and the options every family takes (`CTRModel.COMMON_KEYS`)."""
+    import inspect
+
+    model_class = get(key)
+    params = inspect.signature(model_class.__init__).parameters  # type: ignore[misc]
+    common = getattr(model_class, "COMMON_KEYS", ())
+    return ["name", *(p for p in params if p not in ("self", "fields", "kwargs")), *common]
+
+
 def registered() -> Dict[str, type]:
     """Every registered family, key -> class (a copy)."""
     return dict(_MODELS)

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Iterable, Optional
 
 import keras
 
@@ -46,17 +46,6 @@ from mezoo.training.run_directory import (
 from mezoo.training.run_state import Backup, RunState, atomic_write_text, optimizer_step
 from mezoo.training.stopping import StoppingRules
 from mezoo.training.training_mode import compile_model
-
-
-def model_keys(name: str):
-    """Constructor arguments of a zoo model, the keys a recipe's `model` section may set."""
-    import inspect
-
-    from mezoo.models.ctr_model import CTRModel
-
-    model_class: Any = models.get(name)
-    params = inspect.signature(model_class.__init__).parameters
-    return [p for p in params if p not in ("self", "fields", "kwargs")] + list(CTRModel.COMMON_KEYS) + ["name"]
 
 
 class Trainer:
@@ -104,8 +93,7 @@ class Trainer:
 
     def set_up(self) -> Optional[dict]:
         """Everything before the first epoch; returns metrics.json's content if the run already finished."""
-        name = recipes.load(self.recipe, self.overrides).model.name
-        self.resolved = recipes.load(self.recipe, self.overrides, model_keys=model_keys(name))
+        self.resolved = recipes.load(self.recipe, self.overrides)  # model keys checked against the family
         check_same_recipe(self.run_dir, self.resolved)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.metrics_path = self.run_dir / "metrics.json"
