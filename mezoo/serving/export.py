@@ -103,11 +103,57 @@ def _load_model(run_dir: Path):
         keras.mixed_precision.set_global_policy(policy)
 
 
+def _check_width(name: str, tensor, width: int, what: str):
+    """`tensor` with an assertion, inside the graph (every loader and TF Serving enforce it), that
+    its second dimension is `width`: a client's extra column would shift every field by one."""
+    check = tf.debugging.assert_equal(
+        tf.shape(tensor, out_type=tf.int64)[1],
+        tf.constant(width, tf.int64),
+        message=f"{name} must have {width} columns ({what})",
+        name=f"{name}_must_have_{width}_columns",
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(tensor)
+
+
+def _check_finite(dense):
+    with tf.control_dependencies(
+        [tf.debugging.assert_all_finite(dense, message="dense values must be finite numbers (no inf or nan)")]
+    ):
+        return tf.identity(dense)
+
+
+def _check_id_ranges(ids, names, sizes):
+    """Every id of field f in [0, vocab_size_f): the fused table would read another field's rows."""
+    limits = tf.constant(sizes, tf.int64)
+    bad = tf.logical_or(ids < 0, ids >= limits[None, :])
+    check = tf.debugging.Assert(
+        tf.logical_not(tf.reduce_any(bad)),
+        [
+            "predict_ids: ids must lie in [0, vocab_size) of their field; out of range in fields",
+            tf.boolean_mask(tf.constant(names), tf.reduce_any(bad, axis=0)),
+            "whose vocab_size is",
+            tf.boolean_mask(limits, tf.reduce_any(bad, axis=0)),
+        ],
+        summarize=20,
+        name="ids_must_lie_in_their_fields_range",
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(ids)
+
+
 def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = False):
-    """The `keras.export.ExportArchive` with the three signatures (not yet written)."""
+    """The `keras.export.ExportArchive` with the three signatures (not yet written).
+
+    Every signature checks its input inside the graph: `raw`, `ids` and `dense` have the spec's
+    number of columns, ids lie in their field's range, dense values are finite; a
+    `serving_default` Example names only the spec's features (and the label, ignored) with at
+    most one value each (none is missing, as an absent feature is).
+    """
     to_ids = RawToIds.from_spec(spec, table_dir)
     names, numeric = spec.field_names, spec.numeric_names
     num_fields, num_numeric = len(names), len(numeric)
+    field_list = ", ".join(names[:6]) + (", ..." if num_fields > 6 else "")
 
     def forward(ids, dense):
         inputs = {"ids": tf.cast(ids, tf.int32)}
@@ -115,39 +161,82 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
             inputs["dense"] = tf.cast(dense, tf.float32)
         return tf.cast(model(inputs, training=False), tf.float32)
 
+    def checked_dense(dense):
+        return _check_finite(_check_width("dense", dense, num_numeric, f"numeric fields {', '.join(numeric)}"))
+
+    def probability_of_ids(ids, dense):
+        ids = _check_id_ranges(_check_width("ids", ids, num_fields, f"fields {field_list}"), names, spec.vocab_sizes)
+        return {"probability": model_part(ids, None if dense is None else checked_dense(dense))}
+
     # XLA for the model part only: table lookups stay outside the cluster. TF Serving runs such
     # a graph only with --xla_cpu_compilation_enabled=true, hence off by default.
     model_part = tf.function(forward, jit_compile=True) if jit_compile else forward
 
     def probability_of_raw(raw, dense):
+        if not isinstance(raw, dict):
+            raw = _check_width("raw", raw, num_fields, f"fields {field_list}, in the spec's order")
         ids = to_ids(raw)
-        return {"probability": model_part(ids, dense)}
+        return {"probability": model_part(ids, checked_dense(dense))}
 
-    features = {name: tf.io.FixedLenFeature([], tf.string, default_value="") for name in names}
-    features.update({name: tf.io.FixedLenFeature([], tf.float32, default_value=0.0) for name in numeric})
+    # Each feature as a list: an empty bytes_list / float_list is a missing value, as an absent
+    # feature is; more than one value is refused below.
+    features = {name: tf.io.VarLenFeature(tf.string) for name in names}
+    features.update({name: tf.io.VarLenFeature(tf.float32) for name in numeric})
+    known = tf.constant([*names, *numeric, spec.label])
 
-    def serving_default(examples):
-        # Op names are part of the error a client sees: TF's Example parser reads some garbage as
-        # an empty Example (every feature missing), so the strict proto decoder checks first.
-        # (An Assert on its output keeps graph optimisers from pruning the decoder away.)
-        sizes, _ = tf.io.decode_proto(
-            examples,
+    def single_value(name, sparse, default):
+        """A (batch,) column from a VarLen feature: its one value, or `default` where it has none."""
+        batch = sparse.dense_shape[0]
+        counts = tf.math.bincount(tf.cast(sparse.indices[:, 0], tf.int32), minlength=tf.cast(batch, tf.int32))
+        check = tf.debugging.assert_less_equal(
+            counts, 1, message=f"feature {name} holds more than one value", name="a_feature_holds_one_value"
+        )
+        with tf.control_dependencies([check]):
+            one_column = tf.sparse.reset_shape(sparse, tf.stack([batch, tf.constant(1, tf.int64)]))
+            return tf.sparse.to_dense(one_column, default_value=default)[:, 0]
+
+    def feature_keys(examples):
+        """Every feature name the Examples hold (the strict proto decoder: garbage fails here)."""
+        # The decoder refuses an empty batch: one Example naming the label (a known key) is
+        # appended, so that every level has something to decode.
+        padding = tf.train.Example(features=tf.train.Features(feature={spec.label: tf.train.Feature()}))
+        padded = tf.concat([examples, [padding.SerializeToString()]], axis=0)
+        _, (features_bytes,) = tf.io.decode_proto(
+            padded,
             "tensorflow.Example",
             ["features"],
             [tf.string],
             name="examples_must_be_serialized_tf_Example_protos",
         )
-        with tf.control_dependencies([tf.debugging.assert_non_negative(sizes)]):
+        counts, (entries,) = tf.io.decode_proto(
+            tf.reshape(features_bytes, [-1]), "tensorflow.Features", ["feature"], [tf.string]
+        )
+        entries = tf.boolean_mask(entries, tf.sequence_mask(tf.reshape(counts, [-1]), tf.shape(entries)[1]))
+        _, (keys,) = tf.io.decode_proto(entries, "tensorflow.Features.FeatureEntry", ["key"], [tf.string])
+        return tf.reshape(keys, [-1])
+
+    def serving_default(examples):
+        # Op names are part of the error a client sees.
+        keys = feature_keys(examples)
+        unknown = tf.logical_not(tf.reduce_any(tf.equal(keys[:, None], known[None, :]), axis=1))
+        check = tf.debugging.Assert(
+            tf.logical_not(tf.reduce_any(unknown)),
+            ["the Examples name features the model does not know (a typo?):", tf.boolean_mask(keys, unknown)],
+            summarize=10,
+            name="examples_may_name_only_the_models_features",
+        )
+        with tf.control_dependencies([check]):
             examples = tf.identity(examples)
         parsed = tf.io.parse_example(
             examples, features, name="raw_features_bytes_list_per_field_float_list_per_numeric_field"
         )
+        raw = {name: single_value(name, parsed[name], "") for name in names}
         dense = (
-            tf.stack([parsed[name] for name in numeric], axis=1)
+            tf.stack([single_value(name, parsed[name], 0.0) for name in numeric], axis=1)
             if num_numeric
             else tf.zeros([tf.shape(examples)[0], 0], tf.float32)
         )
-        return probability_of_raw({name: parsed[name] for name in names}, dense)
+        return probability_of_raw(raw, dense)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -160,20 +249,14 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
     if num_numeric:
         dense_spec = tf.TensorSpec([None, num_numeric], tf.float32, name="dense")
         archive.add_endpoint("predict_raw", probability_of_raw, input_signature=[raw_spec, dense_spec])
-        archive.add_endpoint(
-            "predict_ids",
-            lambda ids, dense: {"probability": model_part(ids, dense)},
-            input_signature=[ids_spec, dense_spec],
-        )
+        archive.add_endpoint("predict_ids", probability_of_ids, input_signature=[ids_spec, dense_spec])
     else:
         archive.add_endpoint(
             "predict_raw",
             lambda raw: probability_of_raw(raw, tf.zeros([tf.shape(raw)[0], 0])),
             input_signature=[raw_spec],
         )
-        archive.add_endpoint(
-            "predict_ids", lambda ids: {"probability": model_part(ids, None)}, input_signature=[ids_spec]
-        )
+        archive.add_endpoint("predict_ids", lambda ids: probability_of_ids(ids, None), input_signature=[ids_spec])
     return archive
 
 

@@ -66,7 +66,7 @@ def test_wrong_dtype_and_undecodable_examples_are_refused_and_serving_goes_on(se
     as_int = tf.train.Example(
         features=tf.train.Features(feature={"I1": tf.train.Feature(int64_list=tf.train.Int64List(value=[5]))})
     ).SerializeToString()
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Key: I1.*Data types don't match.*expected type: string"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"(?i)Key: I1.*Data types don.t match.*expected type: string"):
         serve(examples=tf.constant(good + [as_int]))
     two_values = tf.train.Example(
         features=tf.train.Features(feature={"C1": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"a", b"b"]))})
@@ -77,3 +77,63 @@ def test_wrong_dtype_and_undecodable_examples_are_refused_and_serving_goes_on(se
         with pytest.raises(tf.errors.OpError, match="examples_must_be_serialized_tf_Example_protos"):
             serve(examples=tf.constant([garbage]))
     np.testing.assert_array_equal(serve(examples=tf.constant(good))["probability"].numpy(), before)
+
+
+def assert_refused(call, message):
+    with pytest.raises(tf.errors.OpError) as error:
+        call()
+    assert message in str(error.value), str(error.value)[-2000:]
+
+
+def test_ids_outside_their_fields_range_are_refused_for_every_field(served):
+    spec, _, predict_ids = served
+    sizes = spec.vocab_sizes
+    ok = np.ones((2, len(sizes)), np.int64)
+    base = predict_ids(ids=tf.constant(ok))["probability"].numpy()
+    for field in (0, 7, len(sizes) - 1):
+        for value in (sizes[field], -1, 2**32 + 1):
+            bad = ok.copy()
+            bad[1, field] = value
+            assert_refused(
+                lambda bad=bad: predict_ids(ids=tf.constant(bad)),
+                f"out of range in fields] [{spec.field_names[field]}] [whose vocab_size is] [{sizes[field]}]",
+            )
+    last = ok.copy()
+    last[:, -1] = sizes[-1] - 1  # the largest id of the last field is in range
+    assert predict_ids(ids=tf.constant(last))["probability"].shape == (2, 1)
+    np.testing.assert_array_equal(predict_ids(ids=tf.constant(ok))["probability"].numpy(), base)
+
+
+def test_requests_of_the_wrong_width_are_refused_by_the_graph(exported):
+    """Through tf.saved_model.load (what TF Serving runs): a (batch, 40) request to 39 fields is an error."""
+    export = exported("criteo", "se")
+    loaded = tf.saved_model.load(str(export))
+    raw, ids = loaded.signatures["predict_raw"], loaded.signatures["predict_ids"]
+    assert_refused(lambda: raw(raw=tf.constant([["1"] * 40])), "raw must have 39 columns")
+    assert_refused(lambda: raw(raw=tf.constant([["1"] * 38])), "raw must have 39 columns")
+    assert_refused(lambda: ids(ids=tf.constant([[1] * 40], tf.int64)), "ids must have 39 columns")
+    assert raw(raw=tf.constant([["1"] * 39]))["probability"].shape == (1, 1)
+
+
+def test_empty_batches_and_empty_lists_mean_missing_and_unknown_names_are_refused(served):
+    spec, serve, predict_ids = served
+
+    def example(features):
+        return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+
+    def values(*items):
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=list(items)))
+
+    for signature, request in ((serve, {"examples": tf.constant([], tf.string)}),):
+        assert signature(**request)["probability"].shape == (0, 1)
+    assert predict_ids(ids=tf.zeros([0, spec.num_fields], tf.int64))["probability"].shape == (0, 1)
+    absent = example({"I1": values(b"5")})
+    empty = example({"I1": values(b"5"), "C1": values(), "I2": values()})
+    got = serve(examples=tf.constant([absent, empty, b""]))["probability"].numpy()
+    assert got[0] == got[1]  # an empty bytes_list is a missing value, as an absent feature is
+    labelled = example({"I1": values(b"5"), spec.label: tf.train.Feature(float_list=tf.train.FloatList(value=[1.0]))})
+    assert serve(examples=tf.constant([labelled]))["probability"].numpy()[0] == got[0]  # the label is ignored
+    assert_refused(
+        lambda: serve(examples=tf.constant([absent, example({"I1": values(b"5"), "C01": values(b"x")})])),
+        "the Examples name features the model does not know (a typo?):] [C01]",
+    )

@@ -61,3 +61,14 @@ def test_numeric_fields_through_every_signature(tmp_path):
     dense = np.asarray([[float(r["price"] or 0), float(r["depth"])] for r in rows], np.float32)
     via_raw = predict_raw(raw=tf.constant([[r["site"], r["hour"]] for r in rows]), dense=tf.constant(dense))
     np.testing.assert_allclose(via_raw["probability"].numpy().reshape(-1), expected, atol=1e-6)
+
+    # widths and values the graph refuses, whatever loads the export
+    assert_refused = pytest.raises(tf.errors.OpError, match="dense must have 2 columns")
+    with assert_refused:
+        predict_raw(raw=tf.constant([["s1", "3"]]), dense=tf.constant([[1.0, 2.0, 3.0]]))
+    for bad in (np.inf, -np.inf, np.nan):
+        with pytest.raises(tf.errors.OpError, match="dense values must be finite"):
+            predict_raw(raw=tf.constant([["s1", "3"]]), dense=tf.constant([[bad, 2.0]], tf.float32))
+    infinite = serialize_rows([{"site": "s1", "hour": "3", "price": float("inf"), "depth": "2"}], spec)
+    with pytest.raises(tf.errors.OpError, match="dense values must be finite"):
+        load_signature(export)(examples=tf.constant(infinite))
