@@ -25,9 +25,7 @@ def hostile_conversion(root):
     rows = [f"{rng.integers(2)},v{rng.integers(5)},d{rng.integers(3)},u{rng.integers(20)}" for _ in range(400)]
     (root / "in").mkdir()
     (root / "in" / "data.csv").write_text(",".join(COLUMNS) + "\n" + "\n".join(rows) + "\n")
-    (root / "in" / "schema.yaml").write_text(
-        "format: csv\nlabel: label\ncategorical: ['../../x', clicks/day, user]\n"
-    )
+    (root / "in" / "schema.yaml").write_text("format: csv\nlabel: label\ncategorical: ['../../x', clicks/day, user]\n")
     schema = load_schema(str(root / "in" / "schema.yaml"))
     files, layout, fmt = build(schema, str(root / "in"), [str(root / "in" / "data.csv")])
     output = root / "a" / "b" / "out"

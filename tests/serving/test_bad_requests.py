@@ -66,7 +66,8 @@ def test_wrong_dtype_and_undecodable_examples_are_refused_and_serving_goes_on(se
     as_int = tf.train.Example(
         features=tf.train.Features(feature={"I1": tf.train.Feature(int64_list=tf.train.Int64List(value=[5]))})
     ).SerializeToString()
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"(?i)Key: I1.*Data types don.t match.*expected type: string"):
+    wrong_type = r"(?i)Key: I1.*Data types don.t match.*expected type: string"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=wrong_type):
         serve(examples=tf.constant(good + [as_int]))
     two_values = tf.train.Example(
         features=tf.train.Features(feature={"C1": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"a", b"b"]))})
