@@ -170,25 +170,66 @@ def expand_inputs(values: List[str]) -> List[str]:
     return out
 
 
-def prepare_output(output: str) -> None:
-    """Removes a previous conversion from `output` (its spec first) so that, until this run's spec
-    is written last, the directory is no conversion."""
+STAGING_PREFIX = ".convert-beam-"  # a run's staging directory inside the output (core.SCRATCH_PREFIX...)
+
+
+def _listing(pattern: str) -> List[str]:
+    from apache_beam.io.filesystems import FileSystems
+
+    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+
+
+def prepare_staging(output: str) -> str:
+    """A new, empty staging directory inside `output`, where the pipeline writes everything.
+
+    The previous conversion in `output` stays as it is until `install_staged` replaces it: a run
+    that fails (bad input, a killed driver or worker) leaves it untouched. On a local output,
+    staging directories of runs that died are removed first (one conversion per output
+    directory at a time; elsewhere they are hidden names a later local run or a user removes).
+    """
+    import shutil
+    import uuid
+
+    from apache_beam.io.filesystems import FileSystems
+
+    if not FileSystems.exists(output):
+        FileSystems.mkdirs(output)
+    if "://" not in output:
+        for name in os.listdir(output):
+            if name.startswith(STAGING_PREFIX):
+                shutil.rmtree(os.path.join(output, name), ignore_errors=True)
+    staging = _join(output, STAGING_PREFIX + uuid.uuid4().hex[:12])
+    FileSystems.mkdirs(staging)
+    return staging
+
+
+def install_staged(staging: str, output: str) -> None:
+    """Replaces the conversion in `output` by the finished one in `staging`, the spec last.
+
+    The old spec goes first, so that from then on the directory is no conversion until the new
+    spec, moved in last, makes it the new one (as `core.install` does locally).
+    """
     from apache_beam.io.filesystems import FileSystems
 
     from tfrecord_tools.core import CONVERSION_FILES, SHARD_NAME
 
-    FileSystems.mkdirs(output) if not FileSystems.exists(output) else None
-    spec = FileSystems.join(output, "feature_spec.json")
+    spec = _join(output, "feature_spec.json")
     if FileSystems.exists(spec):
         FileSystems.delete([spec])
-    old = [
-        m.path
-        for m in FileSystems.match([FileSystems.join(output, "*")])[0].metadata_list
-        if SHARD_NAME.match(os.path.basename(m.path)) or os.path.basename(m.path) in CONVERSION_FILES
-    ]
-    old += [m.path for m in FileSystems.match([FileSystems.join(output, "vocab", "*")])[0].metadata_list]
+    old = [p for p in _listing(_join(output, "*")) if SHARD_NAME.match(os.path.basename(p))]
+    old += [p for p in _listing(_join(output, "*")) if os.path.basename(p) in CONVERSION_FILES]
+    old += _listing(_join(output, "vocab", "*"))
     if old:
         FileSystems.delete(old)
+    top = [p for p in _listing(_join(staging, "*")) if os.path.basename(p) != "feature_spec.json"]
+    vocab = _listing(_join(staging, "vocab", "*"))
+    if vocab and not FileSystems.exists(_join(output, "vocab")):
+        FileSystems.mkdirs(_join(output, "vocab"))
+    moves = [(p, _join(output, os.path.basename(p))) for p in top]
+    moves += [(p, _join(output, "vocab", os.path.basename(p))) for p in vocab]
+    if moves:
+        FileSystems.rename([a for a, _ in moves], [b for _, b in moves])
+    FileSystems.rename([_join(staging, "feature_spec.json")], [spec])
 
 
 # ------------------------------------------------------------------------------- DoFns
@@ -589,17 +630,23 @@ def run(files: List[FileInfo], layout: Layout, opts: Options, beam_args: List[st
     """Runs the conversion with the given Beam pipeline options; returns the summary (read back
     from the output) with the reject counters of the pipeline's metrics and the wall time."""
     _require_beam()
+    from apache_beam.io.filesystems import FileSystems
     from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import PipelineOptions
 
     t0 = time.time()
-    prepare_output(opts.output)
-    p = beam.Pipeline(options=PipelineOptions(beam_args))
-    build_pipeline(p, files, layout, opts)
-    result = p.run()
-    result.wait_until_finish()
-    with fs_open(_join(opts.output, "summary.json")) as f:
-        summary = json.loads(f.read().decode())
+    staging = prepare_staging(opts.output)
+    try:
+        p = beam.Pipeline(options=PipelineOptions(beam_args))
+        build_pipeline(p, files, layout, dataclasses.replace(opts, output=staging))
+        result = p.run()
+        result.wait_until_finish()
+        with fs_open(_join(staging, "summary.json")) as f:
+            summary = json.loads(f.read().decode())
+        install_staged(staging, opts.output)
+    finally:
+        if FileSystems.exists(staging):
+            FileSystems.delete([staging])
     metrics: Optional[Dict[str, int]]
     try:
         counts: Dict[str, int] = {}

@@ -43,3 +43,42 @@ def test_failed_and_killed_reruns_leave_the_previous_conversion_byte_identical(t
     after = directory_bytes(out)
     assert not [k for k in after if k.startswith(".")] and after["summary.json"] != before["summary.json"]
     assert b'"rows_read": 10000' in after["summary.json"]
+
+
+def test_failed_and_killed_beam_reruns_leave_the_previous_conversion_as_it_was(tmp_path):
+    pytest.importorskip("apache_beam", reason="the `beam` extra is not installed (pip install 'mezoo[beam]')")
+    from tfrecord_tools import beam
+    from tfrecord_tools.core import Options
+    from tfrecord_tools.formats import criteo_layout
+    from tfrecord_tools.reader import FileInfo
+
+    def beam_run(paths, **options):
+        opts = Options(output=str(out), dataset="criteo", min_count=2, verbose=False, **options)
+        return beam.run([FileInfo(str(p)) for p in paths], criteo_layout(), opts, ["--runner=DirectRunner"])
+
+    good = criteo_input(tmp_path / "good.txt", 3000, seed=3)
+    out = tmp_path / "out"
+    beam_run([good])
+    before = directory_bytes(out)
+    assert "feature_spec.json" in before and not [k for k in before if k.startswith(".")]
+
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    rejected = tmp_path / "rejected.txt"
+    rejected.write_bytes(b"x\ty\n" * 50)  # every line rejected (wrong column count)
+    copy = tmp_path / "copy.txt"
+    copy.write_bytes(good.read_bytes())
+    for inputs in ([empty], [rejected], [good, copy]):
+        with pytest.raises(Exception):
+            beam_run(inputs)
+        assert directory_bytes(out) == before, inputs
+
+    other = criteo_input(tmp_path / "other.txt", 20000, seed=4)
+    killed = start("-m", "tfrecord_tools.beam", "criteo", "--input", other, "--output", out, "--min_count", 2)
+    wait_for(lambda: any(p.name.startswith(beam.STAGING_PREFIX) for p in out.iterdir()), killed, what="the staging")
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert {k: v for k, v in directory_bytes(out).items() if not k.startswith(".")} == before
+    beam_run([other])  # the next run removes what the killed one left and installs its own result
+    after = directory_bytes(out)
+    assert not [k for k in after if k.startswith(".")] and b'"rows_read": 20000' in after["summary.json"]
