@@ -55,6 +55,10 @@ CSV_COLUMNS = (
 )
 
 
+class StudyMismatchError(ValueError):
+    """A study directory holding cells trained with another recipe, overrides or data."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Cell:
     """One run of the study: a variant ("SE", "ME", "ME-SI") at a scale, seed and training-data fraction.
@@ -242,7 +246,27 @@ def run_study(
             opened[fraction] = whole if fraction == 1.0 else TrainingFractionSource(whole, fraction)
         return opened[fraction]
 
+    def check_belongs(cell: Cell, run_dir: Path) -> None:
+        """A cell already in OUT must be this study's: the same resolved recipe and data."""
+        if not (run_dir / "recipe.yaml").exists():
+            return
+        from mezoo.training.run_directory import check_same_data, check_same_recipe
+
+        try:
+            check_same_recipe(
+                run_dir, recipes.load(recipe, [*overrides, *cell.overrides(base_dim, base_seed, has_shared)])
+            )
+            if train_fn is train.run or source is not None:
+                check_same_data(run_dir, source_for(cell.fraction))
+        except recipes.RecipeChangedError as error:
+            raise StudyMismatchError(
+                f"{out} holds cells of another study (recipe, --set or --data differ), which would be reported as "
+                f"this one's: {error}. Give this study its own --out"
+            ) from None
+
     report: Dict[str, List[str]] = {"trained": [], "skipped_finished": [], "held_elsewhere": []}
+    for cell in cells:
+        check_belongs(cell, out / "cells" / cell.key)
     for number, cell in enumerate(cells, start=1):
         run_dir = out / "cells" / cell.key
         label = f"[{number}/{len(cells)}] {cell.key}"

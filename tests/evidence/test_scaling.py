@@ -76,6 +76,11 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
     )
     assert again["trained"] == [] and len(again["skipped_finished"]) == 4
     assert stamps == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
+    # the same OUT with another recipe or other overrides is refused, not reported under a new title
+    for other, extra in (("dcnv2_se_avazu", []), ("dcnv2_me_criteo", ["model.dropout=0.5"])):
+        with pytest.raises(scaling.StudyMismatchError, match="holds cells of another study"):
+            scaling.run_study(other, [1, 2], 1, out, overrides=TINY + extra, source=tiny_runs.source(), verbose=0)
+    assert stamps == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
 
 
 class FakeTrainer:
