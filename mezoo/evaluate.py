@@ -6,6 +6,7 @@ run trained on (recorded in its run.json), else `--data`.
 
 import json
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -15,7 +16,7 @@ def define_flags():
     from absl import flags
 
     flags.DEFINE_string("run_dir", None, "a mezoo.train run directory (holds model.keras and recipe.yaml)")
-    flags.DEFINE_string("split", "test", "split of the converted data to score: train, valid or test")
+    flags.DEFINE_enum("split", "test", ["train", "valid", "test"], "split of the converted data to score")
     flags.DEFINE_string("data", None, "converted data directory; default: the data the run trained on")
     flags.DEFINE_bool("verbose", False, "on an error, show the traceback too (also MEZOO_DEBUG=1)")
     flags.mark_flag_as_required("run_dir")
@@ -35,6 +36,7 @@ import keras  # noqa: E402
 import mezoo  # noqa: E402,F401  (registers the models for load_model)
 from mezoo import recipe as recipes  # noqa: E402
 from mezoo.training.evaluation import evaluate_split  # noqa: E402
+from mezoo.training.run_directory import check_data_matches_run  # noqa: E402
 
 
 def evaluate(run_dir, split: str = "test", data=None, source=None) -> dict:
@@ -64,6 +66,11 @@ def evaluate(run_dir, split: str = "test", data=None, source=None) -> dict:
                 f"now (moved or deleted?): pass --data DIR with the converted data to score"
             )
         source = open_source(resolved.data, data or recorded, verbose=0)
+    for warning in check_data_matches_run(run_dir, source):
+        print(warning, file=sys.stderr, flush=True)
+    splits = getattr(getattr(source, "spec", None), "splits", None)
+    if splits is not None and split not in splits:
+        raise UserError(f"--split {split!r}: the data has the splits {', '.join(sorted(splits))}")
     return evaluate_split(model, source, split, resolved.data.batch_size)
 
 
@@ -100,5 +107,7 @@ def main(argv):
 if __name__ == "__main__":
     from absl import app
 
+    from mezoo.cli import parse_flags
+
     define_flags()
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -14,7 +14,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Iterable, List, Optional, Union
 
 import mezoo
 from mezoo import recipe as recipes
@@ -133,6 +133,60 @@ def check_same_data(run_dir: Path, source) -> None:
             f"nothing was changed there. Pass another --run_dir to start a new run on "
             f"{getattr(source, 'description', 'this data')}"
         )
+
+
+class DataMismatchError(recipes.RecipeError):
+    """Data whose spec or vocabularies are not those a run was trained on."""
+
+
+def _field_shape(spec) -> tuple:
+    fields = [(f["name"], f.get("kind"), f.get("source"), f.get("transform")) for f in spec.fields]
+    return fields, spec.numeric_names, spec.label
+
+
+def check_data_matches_run(run_dir: Path, source) -> List[str]:
+    """Refuses data other than the run's (other fields, or other vocabularies: every id would mean
+    another value); returns warnings (a split with another seed or ratios may put training rows
+    in the split scored). Data without a spec (in-memory sources) is not checked."""
+    from mezoo.data.feature_spec import FeatureSpec
+
+    stored_path = Path(run_dir) / "feature_spec.json"
+    now = getattr(source, "spec", None)
+    if now is None or not stored_path.exists():
+        return []
+    stored = FeatureSpec.load(str(stored_path))
+    where = getattr(source, "description", "the data")
+    if _field_shape(stored) != _field_shape(now):
+        mine, theirs = _field_shape(stored), _field_shape(now)
+        names = ", ".join(n for n, *_ in theirs[0][:6]) + (", ..." if len(theirs[0]) > 6 else "")
+        raise DataMismatchError(
+            f"the data's spec does not match the run's: {where} has fields {names} ({len(theirs[0])}), "
+            f"{run_dir} was trained on {len(mine[0])} fields ({', '.join(n for n, *_ in mine[0][:6])}, ...)"
+        )
+    differ = []
+    for mine, theirs in zip(stored.fields, now.fields):
+        if int(mine["vocab_size"]) != int(theirs["vocab_size"]):
+            differ.append(f"{mine['name']} ({mine['vocab_size']} ids in the run, {theirs['vocab_size']} in the data)")
+        elif (
+            "vocabulary" in mine
+            and "vocabulary" in theirs
+            and stored.vocabulary(mine["name"]) != now.vocabulary(theirs["name"])
+        ):
+            differ.append(f"{mine['name']} (other values)")
+    if differ:
+        raise DataMismatchError(
+            f"{where} was converted with other vocabularies than {run_dir} was trained on, so its ids mean other "
+            f"values: {'; '.join(differ[:5])}{'; ...' if len(differ) > 5 else ''}. Pass the data the run trained "
+            "on, or a conversion with the same inputs and options"
+        )
+    split = ("seed", "split")
+    if [stored.preprocessing.get(k) for k in split] != [now.preprocessing.get(k) for k in split]:
+        return [
+            f"warning: {where} was split with seed {now.preprocessing.get('seed')} and ratios "
+            f"{now.preprocessing.get('split')}, the run's data with seed {stored.preprocessing.get('seed')} and "
+            f"{stored.preprocessing.get('split')}: its splits may hold rows the run trained on"
+        ]
+    return []
 
 
 def truncate_abundance_csv(path: Path, epoch: int) -> None:
