@@ -38,9 +38,12 @@ lock across machines: do not run two conversions into one output directory. Parq
 (csv tool) is not supported here yet.
 """
 
+import contextlib
 import dataclasses
 import json
+import logging
 import os
+import re
 import sys
 import tempfile
 import time
@@ -48,6 +51,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from mezoo.cli import debugging
 from tfrecord_tools.core import (
     REASONS,
     ConversionError,
@@ -81,11 +85,16 @@ from tfrecord_tools.reader import FileInfo, InputError, read_text_chunks
 def _import_beam() -> Tuple[Any, Any]:
     """(apache_beam, apache_beam.pvalue), or (None, None) when the `beam` extra is absent: the
     module still imports, and run() says what to install."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # Beam's import warns on the root logger about GCP clients nobody uses here
     try:
         import apache_beam
         from apache_beam import pvalue
     except ImportError:
         return None, None
+    finally:
+        root.setLevel(level)
     return apache_beam, pvalue
 
 
@@ -513,8 +522,10 @@ def finish(
     layout: Layout,
     opts: Options,
     vocab_splits,
+    write_to: str,
 ):
-    """Last: the rows check, vocabulary files, summary.json, and feature_spec.json last of all."""
+    """Last: the rows check, vocabulary files, summary.json, and feature_spec.json last of all
+    (written to `write_to`, the run's staging directory; messages name `opts.output`)."""
     from mezoo.data.feature_spec import vocabulary_bytes, vocabulary_path
 
     del rejects_done  # (a side input only so that rejects.tsv is written before the spec)
@@ -532,7 +543,7 @@ def finish(
     vocab_total, memory = check_memory(fields, opts, lambda *a: None)
     for i, field in enumerate(fields):
         rel = vocabulary_path(field["name"])
-        fs_write(_join(opts.output, *rel.split("/")), vocabulary_bytes(vocab.get(i, ([], 0))[0]))
+        fs_write(_join(write_to, *rel.split("/")), vocabulary_bytes(vocab.get(i, ([], 0))[0]))
         field["vocabulary"] = rel
     spec, summary = spec_and_summary(
         files,
@@ -550,15 +561,19 @@ def finish(
     )
     from mezoo.data.feature_spec import FeatureSpec
 
-    FeatureSpec(spec, opts.output)  # validates the spec as mezoo.data will read it
-    fs_write(_join(opts.output, "summary.json"), (json.dumps(summary, indent=1) + "\n").encode())
-    fs_write(_join(opts.output, "feature_spec.json"), (json.dumps(spec, indent=1) + "\n").encode())
+    FeatureSpec(spec, write_to)  # validates the spec as mezoo.data will read it
+    fs_write(_join(write_to, "summary.json"), (json.dumps(summary, indent=1) + "\n").encode())
+    fs_write(_join(write_to, "feature_spec.json"), (json.dumps(spec, indent=1) + "\n").encode())
     yield summary
 
 
 # ---------------------------------------------------------------------------- pipeline
-def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options):
-    """Adds the conversion to pipeline `p`; returns the PCollection of the (one) summary."""
+def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options, write_to: Optional[str] = None):
+    """Adds the conversion to pipeline `p`; returns the PCollection of the (one) summary.
+
+    Everything is written to `write_to` (default `opts.output`; `run` passes its staging directory).
+    """
+    write_to = write_to or opts.output
     given_splits = any(f.split for f in files)
     vocab_splits = vocabulary_splits(files, opts)
     count_files = [i for i, f in enumerate(files) if not given_splits or f.split in vocab_splits]
@@ -600,7 +615,7 @@ def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options):
     written = (
         pieces
         | "Per shard" >> beam.GroupByKey()
-        | "Write shards" >> beam.ParDo(WriteShard(opts.output, len(fields), len(layout.numeric), opts), plan)
+        | "Write shards" >> beam.ParDo(WriteShard(write_to, len(fields), len(layout.numeric), opts), plan)
     )
     if opts.max_rejects_logged >= 0:
         logged = parsed.rejects | "First rejects" >> beam.combiners.Top.Smallest(
@@ -609,7 +624,7 @@ def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options):
     else:
         logged = parsed.rejects | "All rejects" >> beam.combiners.ToList()
     rejects_done = one | "Write rejects" >> beam.Map(
-        lambda _, rows: write_rejects(rows, files, opts.output, opts.max_rejects_logged), AsSingleton(logged)
+        lambda _, rows: write_rejects(rows, files, write_to, opts.max_rejects_logged), AsSingleton(logged)
     )
     return one | "Finish" >> beam.FlatMap(
         finish,
@@ -623,7 +638,24 @@ def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options):
         layout,
         opts,
         vocab_splits,
+        write_to,
     )
+
+
+@contextlib.contextmanager
+def _quiet_beam_logs(debug: bool):
+    """Beam logs a failing DoFn's exception (with its traceback) before raising it: the error line
+    the command prints says it once. MEZOO_DEBUG=1 keeps Beam's logs."""
+    loggers = [logging.getLogger(name) for name in ("apache_beam", "root")]
+    levels = [logger.level for logger in loggers]
+    if not debug:
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def run(files: List[FileInfo], layout: Layout, opts: Options, beam_args: List[str]) -> Dict:
@@ -638,9 +670,13 @@ def run(files: List[FileInfo], layout: Layout, opts: Options, beam_args: List[st
     staging = prepare_staging(opts.output)
     try:
         p = beam.Pipeline(options=PipelineOptions(beam_args))
-        build_pipeline(p, files, layout, dataclasses.replace(opts, output=staging))
-        result = p.run()
-        result.wait_until_finish()
+        build_pipeline(p, files, layout, opts, write_to=staging)
+        with _quiet_beam_logs(debugging()):
+            try:
+                result = p.run()
+                result.wait_until_finish()
+            except (ConversionError, InputError) as error:  # Beam appends the failing step's name
+                raise type(error)(re.sub(r" \[while running '[^]]*'\]$", "", str(error))) from None
         with fs_open(_join(staging, "summary.json")) as f:
             summary = json.loads(f.read().decode())
         install_staged(staging, opts.output)
