@@ -9,20 +9,17 @@ the planted model's own AUC, plus where the embeddings' per-epoch information ab
     python -m mezoo.demo [--rows 100000] [--sets 4] [--dim 8] [--epochs 8]
 """
 
-import argparse
 import os
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the demo
+import keras
+from keras import ops
 
-import keras  # noqa: E402
-from keras import ops  # noqa: E402
-
-from mezoo.abundance import MetricCallback  # noqa: E402
-from mezoo.layers import CrossNet, MLPBlock, MultiEmbedding  # noqa: E402
-from mezoo.metrics import auc  # noqa: E402
-from tfrecord_tools.planted import planted_click_log  # noqa: E402
+from mezoo.abundance import MetricCallback
+from mezoo.layers import CrossNet, MLPBlock, MultiEmbedding
+from mezoo.metrics import auc
+from tfrecord_tools.planted import planted_click_log
 
 
 def build_model(vocab_sizes, num_sets, embedding_dim):
@@ -38,22 +35,16 @@ def build_model(vocab_sizes, num_sets, embedding_dim):
     return keras.Model(ids, prob)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--sets", type=int, default=4)
-    parser.add_argument("--dim", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+def run_demo(rows: int = 100_000, sets: int = 4, dim: int = 8, epochs: int = 8, seed: int = 0) -> float:
+    """Builds, fits and scores the demo model; returns its test AUC."""
 
     print("mezoo demo: a small multi-embedding model built from mezoo.layers, fitted with Keras on")
     print("GENERATED data (signal in field-pair interactions). The trainer is `python -m mezoo.train`.\n")
-    keras.utils.set_random_seed(args.seed)
+    keras.utils.set_random_seed(seed)
     vocab_sizes = [20, 50, 100, 8, 30, 200, 12, 60]
-    ids, clicks, prob = planted_click_log(args.rows, vocab_sizes, args.seed)
-    split = int(0.8 * args.rows)
-    model = build_model(vocab_sizes, args.sets, args.dim)
+    ids, clicks, prob = planted_click_log(rows, vocab_sizes, seed)
+    split = int(0.8 * rows)
+    model = build_model(vocab_sizes, sets, dim)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     csv_path = os.path.join(tempfile.mkdtemp(prefix="mezoo-demo-"), "abundance.csv")
     start = time.time()
@@ -61,7 +52,7 @@ def main(argv=None):
         ids[:split],
         clicks[:split],
         batch_size=512,
-        epochs=args.epochs,
+        epochs=epochs,
         verbose=2,
         callbacks=[MetricCallback(csv_path=csv_path)],
     )
@@ -69,10 +60,13 @@ def main(argv=None):
     scores = model.predict(ids[split:], batch_size=4096, verbose=0)
     test_auc = auc(clicks[split:], scores)
     planted_auc = auc(clicks[split:], prob[split:])
-    print(f"\n{args.sets} embedding sets x width {args.dim}, {split} training rows, {seconds:.1f} s")
+    print(f"\n{sets} embedding sets x width {dim}, {split} training rows, {seconds:.1f} s")
     print(f"test AUC {test_auc:.4f}   planted model's AUC {planted_auc:.4f} (the ceiling)")
     print(f"per-field, per-set information abundance: {csv_path}")
+    return test_auc
 
 
 if __name__ == "__main__":
+    from mezoo.cli.demo import main
+
     main()

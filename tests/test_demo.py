@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from mezoo import demo  # noqa: E402
+from mezoo.cli import demo  # noqa: E402
 
 
 def test_demo_runs_and_reports(capsys):

@@ -8,28 +8,30 @@ dropped; `click` is the label; the 22 other columns are categorical strings, `ho
 seeded random 8:1:1 split; train rows shuffled. Each file's header must be Avazu's.
 """
 
-from absl import app, flags
+from typing import Any, List, Optional, Sequence
 
+from mezoo.cli import run_command
 from tfrecord_tools import common_flags
-from tfrecord_tools.core import convert, run_main
-from tfrecord_tools.formats import avazu_layout, check_avazu_header
-from tfrecord_tools.reader import FileInfo, check_inputs
-
-common_flags.define(min_count=4)
-flags.adopt_module_key_flags(common_flags)
 
 
-def main(argv):
-    del argv
+def define_flags(values: Any) -> None:
+    common_flags.define(values, min_count=4)
 
-    def run():
-        paths = common_flags.input_paths(common_flags.FLAGS.input)
-        check_inputs(paths)
-        check_avazu_header(paths)
-        convert([FileInfo(p) for p in paths], avazu_layout(), common_flags.options("avazu"))
 
-    run_main(run, common_flags.FLAGS.verbose)
+def run(values: Any, args: List[str]) -> dict:
+    from tfrecord_tools.core import convert
+    from tfrecord_tools.formats import avazu_layout, check_avazu_header
+    from tfrecord_tools.reader import FileInfo, check_inputs
+
+    paths = common_flags.input_paths(values.input)
+    check_inputs(paths)
+    check_avazu_header(paths)
+    return convert([FileInfo(p) for p in paths], avazu_layout(), common_flags.options(values, "avazu"))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.avazu", user_errors=(ValueError,))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    main()

@@ -44,7 +44,6 @@ import json
 import logging
 import os
 import re
-import sys
 import tempfile
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -701,82 +700,91 @@ def run(files: List[FileInfo], layout: Layout, opts: Options, beam_args: List[st
 DATASETS = {"criteo": 10, "avazu": 4, "csv": 1}  # each tool's default --min_count
 
 
-def _define_flags():
+def define_flags(values: Any) -> None:
     from absl import flags
 
     from tfrecord_tools import common_flags
 
-    common_flags.define(min_count=None, input_required=False)
-    flags.DEFINE_string("schema", None, "csv only: the schema file (YAML or JSON), as tfrecord_tools.csv takes it.")
+    common_flags.define(values, min_count=None, input_required=False)
+    flags.DEFINE_string(
+        "schema", None, "csv only: the schema file (YAML or JSON), as tfrecord_tools.csv takes it.", flag_values=values
+    )
 
 
-def main(argv: List[str]) -> None:
-    """`python -m tfrecord_tools.beam DATASET [the tool's flags] [Beam pipeline options]`."""
-    from absl import flags
-
+def convert_command(values: Any, rest: List[str]) -> Dict:
+    """The command's work: `rest` holds the dataset name and the Beam pipeline options."""
     from tfrecord_tools import common_flags
-    from tfrecord_tools.core import run_main
 
-    FLAGS = flags.FLAGS
-    rest = FLAGS(argv, known_only=True)
-    positional = [a for a in rest[1:] if a in DATASETS]
-    beam_args = [a for a in rest[1:] if a not in DATASETS or a is not positional[0]] if positional else rest[1:]
-
-    def run_cli():
-        if len(positional) < 1:
-            raise ValueError(
-                f"usage: python -m tfrecord_tools.beam {{{'|'.join(DATASETS)}}} --input ... --output ... "
-                "[--runner DirectRunner|PrismRunner|DataflowRunner|FlinkRunner|SparkRunner ...]"
-            )
-        dataset = positional[0]
-        if FLAGS.min_count is None:
-            FLAGS.min_count = DATASETS[dataset]
-        _require_beam()
-        if dataset == "csv":
-            from tfrecord_tools.schema import build, load_schema
-
-            if not FLAGS.schema:
-                raise ValueError("csv needs --schema")
-            schema = load_schema(FLAGS.schema)
-            common_flags.apply_schema_defaults(schema)
-            files, layout, fmt = build(
-                schema, os.path.dirname(os.path.abspath(FLAGS.schema)), common_flags.input_paths(FLAGS.input)
-            )
-            if fmt == "parquet":
-                raise ConversionError(
-                    "Parquet input is not supported by tfrecord_tools.beam yet: use "
-                    "tfrecord_tools.csv, or convert to delimited text"
-                )
-            opts = common_flags.options(schema.get("dataset", "csv"))
-            if schema.get("vocabulary_from"):
-                opts.vocabulary_splits = list(schema["vocabulary_from"])
-        else:
-            from tfrecord_tools.formats import avazu_layout, check_avazu_header, criteo_layout
-
-            if not FLAGS.input:
-                raise ValueError("--input is required")
-            paths = expand_inputs(FLAGS.input)
-            layout = criteo_layout() if dataset == "criteo" else avazu_layout()
-            if dataset == "avazu":
-                check_avazu_header(paths, opener=fs_open)
-            files = [FileInfo(p) for p in paths]
-            opts = common_flags.options(dataset)
-        opts.output = opts.output.rstrip("/") if "://" in opts.output else os.path.abspath(opts.output)
-        print(
-            f"tfrecord_tools.beam {dataset}: {len(files)} input file(s) -> {opts.output}; Beam options: "
-            f"{' '.join(beam_args) or '(defaults: DirectRunner)'}",
-            flush=True,
+    positional = [a for a in rest if a in DATASETS]
+    beam_args = [a for a in rest if a not in DATASETS or a is not positional[0]] if positional else rest
+    if len(positional) < 1:
+        raise ValueError(
+            f"usage: python -m tfrecord_tools.beam {{{'|'.join(DATASETS)}}} --input ... --output ... "
+            "[--runner DirectRunner|PrismRunner|DataflowRunner|FlinkRunner|SparkRunner ...]"
         )
-        summary = run(files, layout, opts, beam_args)
-        print(format_summary({k: v for k, v in summary.items() if k != "timing"}))
-        if summary.get("metrics_rejected") is not None:
-            print(
-                "  Beam counters (mezoo.rejects): "
-                + (", ".join(f"{k} {v:,}" for k, v in sorted(summary["metrics_rejected"].items())) or "none")
-            )
-        print(f"  time {summary['timing']['total_s']} s ({summary['timing']['rows_per_s']:,} rows/s end to end)")
+    dataset = positional[0]
+    if values.min_count is None:
+        values.min_count = DATASETS[dataset]
+    _require_beam()
+    if dataset == "csv":
+        from tfrecord_tools.schema import build, load_schema
 
-    run_main(run_cli, bool(FLAGS.verbose))
+        if not values.schema:
+            raise ValueError("csv needs --schema")
+        schema = load_schema(values.schema)
+        common_flags.apply_schema_defaults(values, schema)
+        files, layout, fmt = build(
+            schema, os.path.dirname(os.path.abspath(values.schema)), common_flags.input_paths(values.input)
+        )
+        if fmt == "parquet":
+            raise ConversionError(
+                "Parquet input is not supported by tfrecord_tools.beam yet: use "
+                "tfrecord_tools.csv, or convert to delimited text"
+            )
+        opts = common_flags.options(values, schema.get("dataset", "csv"))
+        if schema.get("vocabulary_from"):
+            opts.vocabulary_splits = list(schema["vocabulary_from"])
+    else:
+        from tfrecord_tools.formats import avazu_layout, check_avazu_header, criteo_layout
+
+        if not values.input:
+            raise ValueError("--input is required")
+        paths = expand_inputs(values.input)
+        layout = criteo_layout() if dataset == "criteo" else avazu_layout()
+        if dataset == "avazu":
+            check_avazu_header(paths, opener=fs_open)
+        files = [FileInfo(p) for p in paths]
+        opts = common_flags.options(values, dataset)
+    opts.output = opts.output.rstrip("/") if "://" in opts.output else os.path.abspath(opts.output)
+    print(
+        f"tfrecord_tools.beam {dataset}: {len(files)} input file(s) -> {opts.output}; Beam options: "
+        f"{' '.join(beam_args) or '(defaults: DirectRunner)'}",
+        flush=True,
+    )
+    summary = run(files, layout, opts, beam_args)
+    print(format_summary({k: v for k, v in summary.items() if k != "timing"}))
+    if summary.get("metrics_rejected") is not None:
+        print(
+            "  Beam counters (mezoo.rejects): "
+            + (", ".join(f"{k} {v:,}" for k, v in sorted(summary["metrics_rejected"].items())) or "none")
+        )
+    print(f"  time {summary['timing']['total_s']} s ({summary['timing']['rows_per_s']:,} rows/s end to end)")
+    return summary
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """`python -m tfrecord_tools.beam DATASET [the tool's flags] [Beam pipeline options]`."""
+    from mezoo.cli import run_command
+
+    run_command(
+        __doc__,
+        define_flags,
+        convert_command,
+        argv,
+        program="python -m tfrecord_tools.beam",
+        user_errors=(ValueError,),
+        known_only=True,
+    )
 
 
 if __name__ == "__main__":
@@ -784,5 +792,4 @@ if __name__ == "__main__":
     # (tfrecord_tools.beam.ParseChunk), as workers import them, not as classes of __main__.
     from tfrecord_tools import beam as _module
 
-    _module._define_flags()
-    _module.main(sys.argv)
+    _module.main()

@@ -1,47 +1,53 @@
-"""Flags shared by the converters (absl), and turning them into core.Options."""
+"""Flags shared by the converters (absl, defined on a command's own `FlagValues`), and core.Options from them."""
 
 import glob
 import re
-from typing import Dict, List
+from typing import Any, Dict, List, Optional
 
 from absl import flags
 
 from tfrecord_tools.core import Options, parse_size
 
-FLAGS = flags.FLAGS
 
-
-def define(min_count: int, split_default: str = "0.8,0.1,0.1", input_required: bool = True):
+def define(values: Any, min_count: Optional[int], split_default: str = "0.8,0.1,0.1", input_required: bool = True):
+    """Defines the converters' flags on `values` (a command's `absl.flags.FlagValues`)."""
     flags.DEFINE_multi_string(
         "input",
         None,
         "Input file(s): repeat the flag or separate with commas; shell-style globs are expanded and sorted "
         "naturally (day_2 before day_10, so Criteo 1TB's day_0 .. day_23 work). Plain text or gzip "
         "(detected from the file's first bytes).",
+        flag_values=values,
     )
     if input_required:
-        flags.mark_flag_as_required("input")
+        flags.mark_flag_as_required("input", flag_values=values)
     flags.DEFINE_string(
         "output",
         None,
         "Output directory: shards, feature_spec.json, vocab/, summary.json, "
         "rejects.tsv. Created if absent; a previous conversion there is replaced.",
+        flag_values=values,
     )
-    flags.mark_flag_as_required("output")
+    flags.mark_flag_as_required("output", flag_values=values)
     flags.DEFINE_integer(
         "min_count",
         min_count,
         "Keep a value in a field's vocabulary only if it occurs at least this "
         "many times (over the whole input); rarer values map to id 0 (OOV).",
+        flag_values=values,
     )
     flags.DEFINE_string(
         "split",
         split_default,
         "Split ratios train,valid[,test], e.g. 0.8,0.1,0.1: an exact, seeded "
         "random split of the accepted rows (sizes rounded, train takes the rest).",
+        flag_values=values,
     )
     flags.DEFINE_integer(
-        "seed", 0, "Seed of the split and of the train-row shuffle; the same seed and input give byte-identical output."
+        "seed",
+        0,
+        "Seed of the split and of the train-row shuffle; the same seed and input give byte-identical output.",
+        flag_values=values,
     )
     flags.DEFINE_string(
         "max_vocab_size",
@@ -49,24 +55,40 @@ def define(min_count: int, split_default: str = "0.8,0.1,0.1", input_required: b
         "Cap on vocab_size (OOV id included): an integer for every field, or "
         "FIELD=N,... per field (e.g. C3=100000,C12=100000), or both as "
         "N,FIELD=M. The most frequent values are kept.",
+        flag_values=values,
     )
-    flags.DEFINE_integer("rows_per_shard", 500_000, "Rows per TFRecord shard (more shards help per-worker sharding).")
-    flags.DEFINE_enum("compression", "GZIP", ["GZIP", "NONE"], "Compression of the TFRecord shards.")
-    flags.DEFINE_integer("compression_level", 1, "zlib level of GZIP shards, 1 (fast; default) to 9 (smallest).")
-    flags.DEFINE_integer("embedding_dim", 10, "Embedding width used for the memory estimate printed before writing.")
-    flags.DEFINE_string("scales", "1,2,3,4,10", "Embedding scales (number of embedding sets) for the memory estimate.")
+    flags.DEFINE_integer(
+        "rows_per_shard", 500_000, "Rows per TFRecord shard (more shards help per-worker sharding).", flag_values=values
+    )
+    flags.DEFINE_enum(
+        "compression", "GZIP", ["GZIP", "NONE"], "Compression of the TFRecord shards.", flag_values=values
+    )
+    flags.DEFINE_integer(
+        "compression_level", 1, "zlib level of GZIP shards, 1 (fast; default) to 9 (smallest).", flag_values=values
+    )
+    flags.DEFINE_integer(
+        "embedding_dim", 10, "Embedding width used for the memory estimate printed before writing.", flag_values=values
+    )
+    flags.DEFINE_string(
+        "scales",
+        "1,2,3,4,10",
+        "Embedding scales (number of embedding sets) for the memory estimate.",
+        flag_values=values,
+    )
     flags.DEFINE_string(
         "memory_limit",
         "",
         "Stop before writing anything if the float32 embedding tables at the "
         "largest --scales exceed this, e.g. 16GB, 500M (empty: no limit).",
+        flag_values=values,
     )
-    flags.DEFINE_integer("chunk_mb", 8, "Input is parsed in chunks of about this many MB of text.")
-    flags.DEFINE_integer("parallel", 2, "Chunks parsed in parallel (tf.data map parallelism).")
+    flags.DEFINE_integer("chunk_mb", 8, "Input is parsed in chunks of about this many MB of text.", flag_values=values)
+    flags.DEFINE_integer("parallel", 2, "Chunks parsed in parallel (tf.data map parallelism).", flag_values=values)
     flags.DEFINE_integer(
         "max_rejects_logged",
         -1,
         "At most this many rejected lines are written to rejects.tsv (-1: all); all are counted in the summary.",
+        flag_values=values,
     )
     flags.DEFINE_bool(
         "accept_unterminated_last_line",
@@ -74,6 +96,7 @@ def define(min_count: int, split_default: str = "0.8,0.1,0.1", input_required: b
         "Accept a file's last line when it has no newline. By default it is rejected as "
         "truncated_last_line: a file cut short can end inside a value (c97d7481 -> c97d748), which "
         "would still parse. The summary records the choice.",
+        flag_values=values,
     )
     flags.DEFINE_bool(
         "allow_duplicate_inputs",
@@ -81,16 +104,16 @@ def define(min_count: int, split_default: str = "0.8,0.1,0.1", input_required: b
         "Convert inputs with identical contents (sha256) anyway; by default they are refused, since "
         "a copy would put every row in twice (and across splits). The same path given twice (a glob "
         "and a name) is always read once.",
+        flag_values=values,
     )
-    flags.DEFINE_bool("verbose", False, "On an error, show the traceback too (also MEZOO_DEBUG=1).")
 
 
-def apply_schema_defaults(schema: dict) -> None:
+def apply_schema_defaults(values: Any, schema: dict) -> None:
     """A CSV schema's `min_count`, `seed` and `split` become the flags' values unless given on the command line."""
     for key in ("min_count", "seed", "split"):
-        if key in schema and not FLAGS[key].present:
+        if key in schema and not values[key].present:
             value = schema[key]
-            FLAGS[key].value = ",".join(map(str, value)) if isinstance(value, list) else value
+            values[key].value = ",".join(map(str, value)) if isinstance(value, list) else value
 
 
 def natural_key(path: str):
@@ -131,7 +154,9 @@ def parse_max_vocab(text: str) -> Dict[str, int]:
     return caps
 
 
-def options(dataset: str) -> Options:
+def options(values: Any, dataset: str) -> Options:
+    """The conversion's `core.Options` from the parsed flags."""
+    FLAGS = values
     split = [float(x) for x in FLAGS.split.split(",") if x.strip()]
     if not 2 <= len(split) <= 3 or any(x < 0 for x in split) or sum(split) <= 0 or split[0] <= 0:
         raise ValueError(f"--split {FLAGS.split}: give 2 or 3 non-negative ratios, train > 0")

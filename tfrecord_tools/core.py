@@ -61,8 +61,6 @@ from tfrecord_tools import example_bytes
 from tfrecord_tools.arrow_pass import first_pass_chunk, pack_values
 from tfrecord_tools.reader import Chunk, FileInfo, InputError, check_inputs, read_parquet_chunks, read_text_chunks
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 Log = Callable[..., None]  # print, or a no-op when not verbose
 
 REASONS = [
@@ -1421,11 +1419,3 @@ def format_summary(s: Dict) -> str:
             f"transform {t['pass2_transform_s']} s, write {t['write_shards_s']} s"
         )
     return "\n".join(lines)
-
-
-def run_main(fn, verbose: bool = False):
-    """CLI wrapper: one `error: ...` line (naming the file) instead of a traceback; exit status as
-    `mezoo.cli` documents (2: bad input, 1: unexpected). A bad flag value is bad input too."""
-    from mezoo.cli import run_cli
-
-    run_cli(fn, verbose=verbose, user_errors=(ValueError,))

@@ -9,26 +9,28 @@ a seeded random 8:1:1 split; train rows shuffled. Integers must be integers (a v
 "3.5" rejects its row as bad_integer).
 """
 
-from absl import app, flags
+from typing import Any, List, Optional, Sequence
 
+from mezoo.cli import run_command
 from tfrecord_tools import common_flags
-from tfrecord_tools.core import convert, run_main
-from tfrecord_tools.formats import criteo_layout
-from tfrecord_tools.reader import FileInfo
-
-common_flags.define(min_count=10)
-flags.adopt_module_key_flags(common_flags)
 
 
-def main(argv):
-    del argv
+def define_flags(values: Any) -> None:
+    common_flags.define(values, min_count=10)
 
-    def run():
-        files = [FileInfo(p) for p in common_flags.input_paths(common_flags.FLAGS.input)]
-        convert(files, criteo_layout(), common_flags.options("criteo"))
 
-    run_main(run, common_flags.FLAGS.verbose)
+def run(values: Any, args: List[str]) -> dict:
+    from tfrecord_tools.core import convert
+    from tfrecord_tools.formats import criteo_layout
+    from tfrecord_tools.reader import FileInfo
+
+    files = [FileInfo(p) for p in common_flags.input_paths(values.input)]
+    return convert(files, criteo_layout(), common_flags.options(values, "criteo"))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.criteo", user_errors=(ValueError,))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    main()

@@ -22,41 +22,44 @@ are not interpreted (convert such files to Parquet first). Columns not named are
 """
 
 import os
+from typing import Any, List, Optional, Sequence
 
-from absl import app, flags
-
+from mezoo.cli import run_command
 from tfrecord_tools import common_flags
-from tfrecord_tools.core import convert, run_main
-from tfrecord_tools.schema import build, load_schema
-
-common_flags.define(min_count=1, input_required=False)
-flags.adopt_module_key_flags(common_flags)
-flags.DEFINE_string(
-    "schema",
-    None,
-    "Schema file (YAML or JSON): format, delimiter, header/columns, label, "
-    "categorical, integer, numeric, optional splits; see the module docstring.",
-)
-flags.mark_flag_as_required("schema")
-FLAGS = flags.FLAGS
 
 
-def main(argv):
-    del argv
+def define_flags(values: Any) -> None:
+    from absl import flags
 
-    def run():
-        schema = load_schema(FLAGS.schema)
-        common_flags.apply_schema_defaults(schema)
-        files, layout, fmt = build(
-            schema, os.path.dirname(os.path.abspath(FLAGS.schema)), common_flags.input_paths(FLAGS.input)
-        )
-        opts = common_flags.options(schema.get("dataset", "csv"))
-        if schema.get("vocabulary_from"):
-            opts.vocabulary_splits = list(schema["vocabulary_from"])
-        convert(files, layout, opts, fmt=fmt)
+    common_flags.define(values, min_count=1, input_required=False)
+    flags.DEFINE_string(
+        "schema",
+        None,
+        "Schema file (YAML or JSON): format, delimiter, header/columns, label, "
+        "categorical, integer, numeric, optional splits; see the module docstring.",
+        flag_values=values,
+    )
+    flags.mark_flag_as_required("schema", flag_values=values)
 
-    run_main(run, common_flags.FLAGS.verbose)
+
+def run(values: Any, args: List[str]) -> dict:
+    from tfrecord_tools.core import convert
+    from tfrecord_tools.schema import build, load_schema
+
+    schema = load_schema(values.schema)
+    common_flags.apply_schema_defaults(values, schema)
+    files, layout, fmt = build(
+        schema, os.path.dirname(os.path.abspath(values.schema)), common_flags.input_paths(values.input)
+    )
+    opts = common_flags.options(values, schema.get("dataset", "csv"))
+    if schema.get("vocabulary_from"):
+        opts.vocabulary_splits = list(schema["vocabulary_from"])
+    return convert(files, layout, opts, fmt=fmt)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.csv", user_errors=(ValueError,))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    main()

@@ -13,14 +13,18 @@ import json
 import os
 import re
 import sys
+from typing import Any, List, Optional, Sequence
 
-from absl import app, flags
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def define_flags(values: Any) -> None:
+    from absl import flags
 
-FLAGS = flags.FLAGS
-flags.DEFINE_integer("max_rows", 0, "Check at most this many rows per shard (0: all; row counts then need all).")
-flags.DEFINE_integer("batch_size", 8192, "Records parsed per batch while checking.")
+    flags.DEFINE_integer(
+        "max_rows", 0, "Check at most this many rows per shard (0: all; row counts then need all).", flag_values=values
+    )
+    flags.DEFINE_integer(
+        "batch_size", 8192, "Records parsed per batch while checking.", lower_bound=1, flag_values=values
+    )
 
 
 def check_shard(path, spec, compression, batch_size=8192, max_rows=0):
@@ -136,17 +140,23 @@ def inspect_directory(directory, batch_size=8192, max_rows=0, out=print):
     return problems
 
 
-def main(argv):
-    if len(argv) != 2:
-        print("usage: python -m tfrecord_tools.inspect DIR", file=sys.stderr)
-        sys.exit(2)
+def run(values: Any, args: List[str]) -> None:
+    from mezoo.cli import UserError
+
+    if len(args) != 1:
+        raise UserError("usage: python -m tfrecord_tools.inspect DIR")
     try:
-        problems = inspect_directory(argv[1], FLAGS.batch_size, FLAGS.max_rows)
+        problems = inspect_directory(args[0], values.batch_size, values.max_rows)
     except (FileNotFoundError, ValueError, KeyError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        raise UserError(str(e)) from None
     sys.exit(1 if problems else 0)
 
 
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    from mezoo.cli import run_command
+
+    run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.inspect", positional="DIR")
+
+
 if __name__ == "__main__":
-    app.run(main)
+    main()

@@ -21,10 +21,10 @@ import gzip
 import json
 import math
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 from mezoo.metrics import auc
 from tfrecord_tools.planted import PlantedModel, sample, zipf_probabilities
@@ -165,36 +165,56 @@ STATS: Dict[str, Dict[str, Any]] = {
     },
 }
 
-FLAGS = flags.FLAGS
-flags.DEFINE_enum("dataset", None, ["criteo", "avazu", "frappe"], "Which raw format and statistics to imitate.")
-flags.DEFINE_integer("rows", None, "Rows to write (frappe: in total over train/valid/test, split 70/20/10).")
-flags.DEFINE_string(
-    "output",
-    None,
-    "Output file (criteo: TSV like train.txt; avazu: CSV like train.csv; a .gz "
-    "name compresses) or, for frappe, a directory for train/valid/test.csv + "
-    "schema.yaml. The planted model's figures go to <output>.planted.json "
-    "(frappe: <output>/planted.json).",
-)
-flags.DEFINE_integer("seed", 0, "Random seed: the same seed and arguments give the same bytes.")
-flags.DEFINE_integer(
-    "heldout_rows", 0, "Held-out rows for the planted model's AUC (0: max(20000, rows // 5), at most 1,000,000)."
-)
-flags.DEFINE_float("signal", 1.0, "Scale of the planted logit's variable part (higher: easier, higher AUC).")
-flags.DEFINE_float(
-    "first_order",
-    0.3,
-    "Weight of the planted logit's per-field (additive) part, against the pair "
-    "interactions' fixed weight: 0.3 leaves almost all the signal to the pairs.",
-)
-flags.DEFINE_integer("pairs", 0, "Number of planted interacting field pairs (0: max(3, fields // 2)).")
-flags.DEFINE_integer(
-    "max_cardinality",
-    0,
-    "Cap on each categorical field's number of distinct values (0: the "
-    "published cardinality, capped at 4 x rows). Small samples need a low cap for their planted "
-    "pair interactions to be learnable from the rows they have.",
-)
+
+def define_flags(values: Any) -> None:
+    """The command's flags, on its own `FlagValues`."""
+    flags.DEFINE_enum(
+        "dataset",
+        None,
+        ["criteo", "avazu", "frappe"],
+        "Which raw format and statistics to imitate.",
+        flag_values=values,
+    )
+    flags.DEFINE_integer(
+        "rows", None, "Rows to write (frappe: in total over train/valid/test, split 70/20/10).", flag_values=values
+    )
+    flags.DEFINE_string(
+        "output",
+        None,
+        "Output file (criteo: TSV like train.txt; avazu: CSV like train.csv; a .gz "
+        "name compresses) or, for frappe, a directory for train/valid/test.csv + "
+        "schema.yaml. The planted model's figures go to <output>.planted.json "
+        "(frappe: <output>/planted.json).",
+        flag_values=values,
+    )
+    flags.DEFINE_integer("seed", 0, "Random seed: the same seed and arguments give the same bytes.", flag_values=values)
+    flags.DEFINE_integer(
+        "heldout_rows",
+        0,
+        "Held-out rows for the planted model's AUC (0: max(20000, rows // 5), at most 1,000,000).",
+        flag_values=values,
+    )
+    flags.DEFINE_float(
+        "signal", 1.0, "Scale of the planted logit's variable part (higher: easier, higher AUC).", flag_values=values
+    )
+    flags.DEFINE_float(
+        "first_order",
+        0.3,
+        "Weight of the planted logit's per-field (additive) part, against the pair "
+        "interactions' fixed weight: 0.3 leaves almost all the signal to the pairs.",
+        flag_values=values,
+    )
+    flags.DEFINE_integer(
+        "pairs", 0, "Number of planted interacting field pairs (0: max(3, fields // 2)).", flag_values=values
+    )
+    flags.DEFINE_integer(
+        "max_cardinality",
+        0,
+        "Cap on each categorical field's number of distinct values (0: the "
+        "published cardinality, capped at 4 x rows). Small samples need a low cap for their planted "
+        "pair interactions to be learnable from the rows they have.",
+        flag_values=values,
+    )
 
 
 def _hex8(values: np.ndarray) -> np.ndarray:
@@ -436,33 +456,36 @@ def generate(
     return info
 
 
-def main(argv):
-    del argv
-    from tfrecord_tools.core import run_main
+def run(values: Any, args: List[str]) -> dict:
+    for name in ("dataset", "rows", "output"):
+        if values[name].value is None:
+            raise ValueError(f"--{name} is required")
+    info = generate(
+        values.dataset,
+        values.rows,
+        values.output,
+        values.seed,
+        values.heldout_rows,
+        values.signal,
+        values.max_cardinality,
+        values.first_order,
+        values.pairs,
+    )
+    print(
+        f"wrote {values.rows:,} {values.dataset} rows to {values.output}; planted model AUC on "
+        f"{info['heldout_rows']:,} held-out rows {info['planted_auc_heldout']:.4f}, positive rate "
+        f"{info['positive_rate']:.4f}"
+    )
+    return info
 
-    def run():
-        for name in ("dataset", "rows", "output"):
-            if FLAGS[name].value is None:
-                raise ValueError(f"--{name} is required")
-        info = generate(
-            FLAGS.dataset,
-            FLAGS.rows,
-            FLAGS.output,
-            FLAGS.seed,
-            FLAGS.heldout_rows,
-            FLAGS.signal,
-            FLAGS.max_cardinality,
-            FLAGS.first_order,
-            FLAGS.pairs,
-        )
-        print(
-            f"wrote {FLAGS.rows:,} {FLAGS.dataset} rows to {FLAGS.output}; planted model AUC on "
-            f"{info['heldout_rows']:,} held-out rows {info['planted_auc_heldout']:.4f}, positive rate "
-            f"{info['positive_rate']:.4f}"
-        )
 
-    run_main(run)
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    from mezoo.cli import run_command
+
+    run_command(
+        __doc__, define_flags, run, argv, program="python -m tfrecord_tools.synthetic", user_errors=(ValueError,)
+    )
 
 
 if __name__ == "__main__":
-    app.run(main)
+    main()

@@ -82,11 +82,9 @@ class FinishedRun:
     def load_model(self):
         """Loads `model.keras` (once) and returns it."""
         if self.model is None:
-            import keras
+            from mezoo.saved_models import load_keras_file
 
-            import mezoo  # noqa: F401 - registers the zoo's layers and models for loading
-
-            self.model = keras.models.load_model(self.path / "model.keras", compile=False)
+            self.model = load_keras_file(self.path / "model.keras", compile=False)
         return self.model
 
 

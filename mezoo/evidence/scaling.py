@@ -145,13 +145,11 @@ def cell_record(cell: Cell, run_dir: Path) -> Dict:
     cached = run_dir / "cell.json"
     if cached.exists():
         return json.loads(cached.read_text())
-    import keras
-
-    import mezoo  # noqa: F401 - registers the zoo's models for loading
     from mezoo.evidence.atomic import atomic_write_text
+    from mezoo.saved_models import load_keras_file
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    model = keras.models.load_model(run_dir / "model.keras", compile=False)
+    model = load_keras_file(run_dir / "model.keras", compile=False)
     speeds = [e["examples_per_sec"] for e in metrics.get("epochs", []) if e.get("examples_per_sec")]
     record = {
         "fraction": cell.fraction,

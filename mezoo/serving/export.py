@@ -93,12 +93,12 @@ def _load_model(run_dir: Path):
     path = run_dir / "model.keras"
     if not path.exists():
         raise ExportError(f"{path} does not exist: the run has not finished (train it to the end first)")
-    import mezoo  # noqa: F401  (registers the zoo's classes for load_model)
+    from mezoo.saved_models import load_keras_file
 
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")  # served in float32 whatever the run trained in
     try:
-        return keras.models.load_model(path, compile=False)
+        return load_keras_file(path, compile=False)
     finally:
         keras.mixed_precision.set_global_policy(policy)
 
@@ -285,13 +285,15 @@ def export_run(
             with every feature absent.
     """
     run_dir = Path(run_dir)
+    output = Path(output) if output else run_dir / "export"
+    if output.exists() and not output.is_dir():
+        raise ExportError(f"--output {output} is a file, not a directory to hold the model's versions")
     spec = run_spec(run_dir)
     if warmup_rows is None and warmup_input:
         from mezoo.serving.scoring import read_raw_rows
 
         warmup_rows = read_raw_rows(spec, warmup_input, warmup_format, num_warmup)
     model = _load_model(run_dir)
-    output = Path(output) if output else run_dir / "export"
     output.mkdir(parents=True, exist_ok=True)
     version = int(version) if version is not None else next_version(output)
     final = output / str(version)

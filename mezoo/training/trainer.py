@@ -48,6 +48,14 @@ from mezoo.training.stopping import StoppingRules
 from mezoo.training.training_mode import compile_model
 
 
+class TooFewRowsError(ValueError):
+    """A training split smaller than one batch."""
+
+
+class RunDirectoryError(ValueError):
+    """A run directory path that can't be one (an existing file, say)."""
+
+
 class Trainer:
     """Trains (or resumes, or reports) one run.
 
@@ -94,6 +102,8 @@ class Trainer:
     def set_up(self) -> Optional[dict]:
         """Everything before the first epoch; returns metrics.json's content if the run already finished."""
         self.resolved = recipes.load(self.recipe, self.overrides)  # model keys checked against the family
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise RunDirectoryError(f"--run_dir {self.run_dir} is a file, not a run directory")
         check_same_recipe(self.run_dir, self.resolved)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.metrics_path = self.run_dir / "metrics.json"
@@ -183,7 +193,7 @@ class Trainer:
         self.batch_size = data_cfg.batch_size
         self.steps_per_epoch = int(train_cfg.steps_per_epoch or source.rows("train") // self.batch_size)
         if self.steps_per_epoch < 1:
-            raise ValueError(
+            raise TooFewRowsError(
                 f"the training split has {source.rows('train')} rows, fewer than one batch of {self.batch_size}"
             )
         # Abundance leaves out the rows training never looks up (counted once per run).

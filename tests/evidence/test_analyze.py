@@ -7,9 +7,10 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from mezoo import analyze as analyze_cli  # noqa: E402
 from mezoo.abundance import information_abundance  # noqa: E402
+from mezoo.cli import analyze as analyze_cli  # noqa: E402
 from mezoo.evidence import analyze, runs  # noqa: E402
+from tests.cli_testing import fails_with  # noqa: E402
 from tests.evidence import tiny_runs  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -92,16 +93,20 @@ def test_cross_block_norms_and_the_se_match(run_dirs):
     assert analyze.matching_se_run(se, [se, me]) is None
 
 
-def test_unfinished_or_missing_runs_are_named(run_dirs, tmp_path):
-    with pytest.raises(SystemExit, match="no recipe.yaml"):
-        analyze_cli.main([str(tmp_path), "--out", str(tmp_path / "out")])
+def test_unfinished_or_missing_runs_are_named(run_dirs, tmp_path, capsys):
+    fails_with(analyze_cli.main, [tmp_path, "--out", tmp_path / "out"], capsys, "no recipe.yaml")
     broken = tmp_path / "unfinished"
     broken.mkdir()
     for name in ("recipe.yaml", "model.keras"):
         (broken / name).write_bytes((run_dirs["se"] / name).read_bytes())
     (broken / "metrics.json").write_text('{"finished": false}')
-    with pytest.raises(SystemExit, match="has not finished"):
-        analyze_cli.main([str(broken), "--out", str(tmp_path / "out")])
+    fails_with(analyze_cli.main, [broken, "--out", tmp_path / "out"], capsys, "has not finished")
+    truncated = tmp_path / "truncated"
+    truncated.mkdir()
+    for name in ("recipe.yaml", "metrics.json"):
+        (truncated / name).write_bytes((run_dirs["se"] / name).read_bytes())
+    (truncated / "model.keras").write_bytes((run_dirs["se"] / "model.keras").read_bytes()[:4000])
+    fails_with(analyze_cli.main, [truncated, "--out", tmp_path / "out"], capsys, "is damaged or truncated")
 
 
 @pytest.mark.parametrize(

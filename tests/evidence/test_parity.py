@@ -7,8 +7,9 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from mezoo import parity as parity_cli  # noqa: E402
+from mezoo.cli import parity as parity_cli  # noqa: E402
 from mezoo.evidence import parity  # noqa: E402
+from tests.cli_testing import fails_with  # noqa: E402
 from tests.evidence import tiny_runs  # noqa: E402
 
 
@@ -41,10 +42,8 @@ def test_table_has_every_bars_family_and_the_runs_numbers(run_dirs, tmp_path, ca
     assert "BARS parity" in capsys.readouterr().out
 
 
-def test_errors_name_the_run(run_dirs, tmp_path):
-    with pytest.raises(SystemExit, match="parity is for single-embedding runs, this one has 2 sets"):
-        parity_cli.main([str(run_dirs["me"]), "--out", str(tmp_path)])
-    with pytest.raises(SystemExit, match="two runs of dcnv2"):
-        parity_cli.main([str(run_dirs["se"]), str(run_dirs["se"]), "--out", str(tmp_path)])
-    with pytest.raises(SystemExit, match="no recipe.yaml"):
-        parity_cli.main([str(tmp_path), "--out", str(tmp_path / "x")])
+def test_errors_name_the_run(run_dirs, tmp_path, capsys):
+    message = "parity is for single-embedding runs, this one has 2 sets"
+    fails_with(parity_cli.main, [run_dirs["me"], "--out", tmp_path], capsys, message)
+    fails_with(parity_cli.main, [run_dirs["se"], run_dirs["se"], "--out", tmp_path], capsys, "two runs of dcnv2")
+    fails_with(parity_cli.main, [tmp_path, "--out", tmp_path / "x"], capsys, "no recipe.yaml")

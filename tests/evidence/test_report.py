@@ -3,10 +3,9 @@
 import csv
 import json
 
-import pytest
-
-from mezoo import report as report_cli
+from mezoo.cli import report as report_cli
 from mezoo.evidence import analyze, report, scaling
+from tests.cli_testing import fails_with
 
 TOY_COLUMNS = ("dim", "d3", "seed", "step", "loss", "ia", "ia_normalised", "erank")
 
@@ -173,7 +172,6 @@ def test_the_page_has_the_numbers_the_cuts_and_the_provenance(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
-def test_a_directory_without_results_is_an_error_naming_it(tmp_path):
+def test_a_directory_without_results_is_an_error_naming_it(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SystemExit, match="no results"):
-        report_cli.main([str(tmp_path)])
+    fails_with(report_cli.main, [tmp_path], capsys, "no results")

@@ -11,9 +11,10 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from mezoo import scaling as scaling_cli  # noqa: E402
+from mezoo.cli import scaling as scaling_cli  # noqa: E402
 from mezoo.evidence import claims, scaling  # noqa: E402
 from mezoo.evidence.fraction_source import TrainingFractionSource  # noqa: E402
+from tests.cli_testing import fails_with  # noqa: E402
 from tests.evidence import tiny_runs  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -215,11 +216,16 @@ def test_a_training_fraction_is_the_same_rows_every_epoch():
     ],
 )
 def test_cli_rejects_bad_arguments(args, message, capsys):
-    with pytest.raises(SystemExit):
-        scaling_cli.parse_args(args)
-    assert message in capsys.readouterr().err
+    fails_with(scaling_cli.main, args, capsys, message)
 
 
-def test_ablations_need_a_shared_interaction_model(tmp_path):
-    with pytest.raises(SystemExit, match="shared_interaction"):
-        scaling_cli.main(["--recipe", "dnn_se_frappe", "--out", str(tmp_path), "--ablations"])
+def test_ablations_need_a_shared_interaction_model(tmp_path, capsys):
+    fails_with(
+        scaling_cli.main, ["--recipe", "dnn_se_frappe", "--out", tmp_path, "--ablations"], capsys, "shared_interaction"
+    )
+
+
+def test_an_out_that_is_a_file_is_refused(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    args = ["--recipe", "dnn_se_frappe", "--out", tmp_path / "file", "--scales", "1", "--seeds", "1"]
+    fails_with(scaling_cli.main, args, capsys, "is a file, not a study directory")

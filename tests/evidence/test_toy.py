@@ -7,8 +7,9 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from mezoo import toy as toy_cli  # noqa: E402
+from mezoo.cli import toy as toy_cli  # noqa: E402
 from mezoo.evidence import toy  # noqa: E402
+from tests.cli_testing import fails_with  # noqa: E402
 
 # Small enough for CI (a few seconds), large enough that the ordering is clear on every seed:
 # BUILD.md ("Interaction-collapse toy") has the measurements.
@@ -81,8 +82,22 @@ def test_cli_writes_csv_figure_and_summary(tmp_path, capsys):
         assert text in summary, text
 
 
-@pytest.mark.parametrize("args", [["--dim", "0"], ["--d3", "3,x"], ["--steps", "0"]])
-def test_cli_rejects_bad_arguments(args, capsys):
-    with pytest.raises(SystemExit):
-        toy_cli.parse_args(args)
-    assert "error" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--dim", "0"], "--dim"),
+        (["--d3", "3,x"], "--d3 must be comma-separated integers"),
+        (["--steps", "0"], "--steps"),
+        (["--learning_rate", "nan"], "--learning_rate must be a finite number > 0, got nan"),
+        (["--learning_rate", "0"], "--learning_rate must be a finite number > 0"),
+        (["--learning_rate", "-1"], "--learning_rate must be a finite number > 0"),
+    ],
+)
+def test_cli_rejects_bad_arguments(args, message, capsys, tmp_path):
+    fails_with(toy_cli.main, args + ["--out", tmp_path / "toy"], capsys, message)
+    assert not (tmp_path / "toy").exists()
+
+
+def test_an_out_that_is_a_file_is_refused(capsys, tmp_path):
+    (tmp_path / "file").write_text("x")
+    fails_with(toy_cli.main, ["--steps", "1", "--out", tmp_path / "file"], capsys, "is a file, not a directory")

@@ -150,3 +150,13 @@ def test_header_errors_name_the_columns_not_the_whole_line(exported, tmp_path):
     twice.write_text(",".join(header + ["hour"]) + "\n" + text[1] + ",14102100\n")
     with pytest.raises(ScoringError, match=r"the header names 'hour' in columns 3, 25"):
         score_files(export, [str(twice)], "avazu", tmp_path / "o.tsv", verbose=False)
+
+
+def test_an_output_in_a_missing_folder_or_a_directory_is_refused(exported, tmp_path):
+    export = exported("criteo", "se")
+    raw = tmp_path / "day.tsv"
+    raw.write_bytes(b"\n".join(criteo_lines(5)) + b"\n")
+    with pytest.raises(ScoringError, match="the folder .*nowhere does not exist"):
+        score_files(export, [str(raw)], "criteo", tmp_path / "nowhere" / "o.tsv", verbose=False)
+    with pytest.raises(ScoringError, match="is a directory: give the path of the TSV file"):
+        score_files(export, [str(raw)], "criteo", tmp_path, verbose=False)

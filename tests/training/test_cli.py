@@ -35,7 +35,10 @@ def test_train_help_lists_flags_and_recipes():
             "dcnv2_me_avazu",
         ),
         (["--recipe", "dcnv2_me_criteo", "--set", "train.lr=1"], "unknown key 'lr' in train; known keys:"),
-        (["--recipe", "dcnv2_me_criteo", "--set", "model.num_sets=2"], "unknown key 'num_sets' in model; known keys:"),
+        (
+            ["--recipe", "dcnv2_me_criteo", "--set", "model.num_sets=2"],
+            "unknown key 'num_sets' in model (model 'dcnv2'); known keys:",
+        ),
         (["--recipe", "missing.yaml"], "recipe file missing.yaml does not exist"),
         (["--recipe", "dcnv2_me_criteo", "--strategy", "tpu"], "--strategy"),
         ([], "Flag --recipe must have a value other than None"),

@@ -167,3 +167,37 @@ def test_startup_recognises_mezoo_commands_only():
     assert startup.command_module(["python", "script.py", "-m", "x"]) is None
     assert startup.help_only(["python", "-m", "mezoo.train", "--help"])
     assert not startup.help_only(["python", "-m", "pytest", "--help"])
+
+
+def test_train_and_export_outputs_that_cannot_be_outputs(tmp_path):
+    from tests.training import resumable_run
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    one_error_line(
+        run("-m", "mezoo.train", "--recipe", "dnn_me_criteo", "--run_dir", str(afile)), "is a file, not a run directory"
+    )
+    assert afile.read_text() == "x"
+    from mezoo import train
+
+    run_dir = tmp_path / "run"
+    overrides = resumable_run.OVERRIDES + ["train.epochs=1", "train.steps_per_epoch=2", "train.export=false"]
+    train.run("dnn_me_criteo", overrides, run_dir=run_dir, source=resumable_run.source(3000), verbose=0)
+    one_error_line(
+        run("-m", "mezoo.export", "--run_dir", str(run_dir), "--output", str(afile)),
+        "is a file, not a directory to hold the model's versions",
+    )
+    one_error_line(run("-m", "mezoo.export", "--run_dir", str(run_dir), "--version", "-1"), "--version")
+    assert not (run_dir / "export").exists() and afile.read_text() == "x"
+
+
+def test_a_training_split_smaller_than_one_batch_is_bad_input(tmp_path):
+    from mezoo import train
+    from mezoo.training.trainer import TooFewRowsError
+    from tests.training import resumable_run
+
+    with pytest.raises(TooFewRowsError, match="fewer than one batch of 4096"):
+        train.run(
+            "dnn_me_criteo", ["data.batch_size=4096"], run_dir=tmp_path, source=resumable_run.source(3000), verbose=0
+        )
+    assert isinstance(TooFewRowsError("x"), cli.user_error_types())

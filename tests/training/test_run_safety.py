@@ -15,6 +15,8 @@ from mezoo import evaluate as evaluation  # noqa: E402
 from mezoo import recipe as recipes  # noqa: E402
 from mezoo import train  # noqa: E402
 from mezoo.cli import UserError  # noqa: E402
+from mezoo.saved_models import ModelFileError  # noqa: E402
+from mezoo.training import run_directory  # noqa: E402
 from mezoo.training.data_sources import DataNotFoundError, open_source  # noqa: E402
 from tests.training import resumable_run  # noqa: E402
 
@@ -67,7 +69,8 @@ def test_a_resume_with_another_recipe_is_refused_before_anything_changes(change,
     assert difference in str(raised.value) and "--run_dir" in str(raised.value)
     assert sorted(os.listdir(tmp_path)) == before and (tmp_path / "recipe.yaml").read_text() == stored
     assert (tmp_path / "run.json").read_text() == "{}"
-    train.check_same_recipe(tmp_path, recipes.load("dnn_me_criteo", resumable_run.OVERRIDES))  # the same: resumes
+    same = recipes.load("dnn_me_criteo", resumable_run.OVERRIDES)
+    run_directory.check_same_recipe(tmp_path, same)  # the same: resumes
 
 
 def test_a_resume_on_data_with_another_spec_is_refused(tmp_path):
@@ -77,7 +80,7 @@ def test_a_resume_on_data_with_another_spec_is_refused(tmp_path):
 
     (tmp_path / "feature_spec.json").write_text(json.dumps({"fields": [{"name": "a", "vocab_size": 5}]}))
     with pytest.raises(recipes.RecipeChangedError, match="another feature spec .*differs in: fields"):
-        train.check_same_data(tmp_path, Source())
+        run_directory.check_same_data(tmp_path, Source())
 
 
 def test_override_types_are_checked_before_anything_is_built():
@@ -124,16 +127,16 @@ def test_extends_takes_an_installed_name_or_a_path_relative_to_the_recipe(tmp_pa
 def test_run_json_records_absolute_paths(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mine.yaml").write_text("extends: dnn_me_criteo\n")
-    meta = train.run_metadata("mine.yaml", [], "data/criteo", 0)
+    meta = run_directory.run_metadata("mine.yaml", [], "data/criteo", 0)
     assert meta["data"] == str(tmp_path / "data" / "criteo") and meta["recipe"] == str(tmp_path / "mine.yaml")
     assert meta["cwd"] == str(tmp_path)
-    assert train.run_metadata("dnn_me_criteo", [], None, 0)["data"] is None
+    assert run_directory.run_metadata("dnn_me_criteo", [], None, 0)["data"] is None
 
 
 def test_a_shadowed_package_is_reported_not_a_crash(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(mezoo, "__file__", None)  # what `import mezoo` gives when ./mezoo shadows the package
     monkeypatch.setattr(mezoo, "__path__", [str(tmp_path / "mezoo")], raising=False)
-    meta = train.run_metadata("dnn_me_criteo", [], None, 0)
+    meta = run_directory.run_metadata("dnn_me_criteo", [], None, 0)
     assert meta["recipe"] == "dnn_me_criteo"
     err = capsys.readouterr().err
     assert "found a folder without __init__.py" in err and str(tmp_path / "mezoo") in err and "shadows" in err
@@ -151,7 +154,7 @@ def fake_run_dir(run_dir: Path, data="data/criteo"):
 def test_evaluate_says_where_recorded_data_went(tmp_path, monkeypatch):
     fake_run_dir(tmp_path / "run")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(evaluation, "load_trained_model", lambda path: None)  # the data is what is missing here
+    monkeypatch.setattr(evaluation, "load_keras_file", lambda path: None)  # the data is what is missing here
     with pytest.raises(
         UserError,
         match=r"records the data data/criteo \(a path relative to the directory .* was "
@@ -164,7 +167,7 @@ def test_evaluate_names_a_truncated_model_file(tmp_path):
     fake_run_dir(tmp_path)
     data = (tmp_path / "model.keras").read_bytes()
     (tmp_path / "model.keras").write_bytes(data[: len(data) // 2])
-    with pytest.raises(UserError, match=r"model.keras is damaged or truncated \(.* bytes, not a .keras archive\)"):
+    with pytest.raises(ModelFileError, match=r"model.keras is damaged or truncated \(.* bytes, not a .keras archive\)"):
         evaluation.evaluate(tmp_path, source=resumable_run.source(600))
 
 

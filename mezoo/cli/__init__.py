@@ -1,4 +1,6 @@
-"""What a command-line tool prints when it fails: one `error: ...` line, not a traceback.
+"""mezoo's command lines: one module per command in this package (its flags, then a call into the
+library), run by `run_command`; and what a command prints when it fails: one `error: ...` line,
+not a traceback.
 
 Exit status (every mezoo and tfrecord_tools command):
 
@@ -14,7 +16,7 @@ Exit status (every mezoo and tfrecord_tools command):
 import os
 import sys
 import traceback
-from typing import Callable, Tuple, Type
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Type
 
 EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -36,6 +38,12 @@ def user_error_types() -> Tuple[Type[BaseException], ...]:
         ("tfrecord_tools.reader", ("InputError",)),
         ("mezoo.data.shard_errors", ("ShardReadError",)),
         ("mezoo.data.feature_spec", ("SpecError",)),
+        ("mezoo.saved_models", ("ModelFileError",)),
+        ("mezoo.evidence.runs", ("RunDirError",)),
+        ("mezoo.evidence.scaling", ("StudyMismatchError",)),
+        ("mezoo.serving.export", ("ExportError",)),
+        ("mezoo.serving.scoring", ("ScoringError",)),
+        ("mezoo.training.trainer", ("TooFewRowsError", "RunDirectoryError")),
     ):
         loaded = sys.modules.get(module)
         types += [getattr(loaded, name) for name in names if loaded is not None and hasattr(loaded, name)]
@@ -81,3 +89,51 @@ def parse_flags(argv):
     except flags.Error as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(EXIT_BAD_INPUT)
+
+
+HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull")
+
+
+def run_command(
+    doc: str,
+    define_flags: Callable[[Any], None],
+    body: Callable[[Any, List[str]], object],
+    argv: Optional[Sequence[str]] = None,
+    program: Optional[str] = None,
+    user_errors: Tuple[Type[BaseException], ...] = (),
+    positional: Optional[str] = None,
+    known_only: bool = False,
+) -> object:
+    """Every command's `main`: its own absl flags, parsed, then `body(flags, positional args)`.
+
+    Each call defines the command's flags on a fresh `absl.flags.FlagValues` (nothing global:
+    commands import side by side, and a test can run one several times in one process).
+    `--help` prints `doc` and the flags; a bad, missing or unknown flag is one `error:` line
+    and exit status 2; `body`'s failures are reported by `run_cli` (`--verbose` adds the
+    traceback). `argv` excludes the program name (default `sys.argv[1:]`); `positional` names
+    the positional arguments in the help (e.g. `RUN_DIR ...`), and without it any is an error.
+    `known_only`: flags the command does not define are handed to `body` with the positional
+    arguments (the Beam converter passes them on as pipeline options).
+    """
+    from absl import flags
+
+    values = flags.FlagValues()
+    define_flags(values)
+    if "verbose" not in values:
+        flags.DEFINE_bool(
+            "verbose", False, "on an error, show the traceback too (also MEZOO_DEBUG=1)", flag_values=values
+        )
+    args = list(sys.argv[1:] if argv is None else argv)
+    name = program or (doc.split(":", 1)[0].strip() if doc.startswith("python -m") else "the command")
+    if any(a in HELP_FLAGS for a in args):
+        print(doc.rstrip() + "\n\nflags:\n" + values.get_help(include_special_flags=False), flush=True)
+        sys.exit(0)
+    try:
+        rest = values([name, *args], known_only=known_only)[1:]
+    except flags.Error as error:
+        print(f"error: {error} (--help lists the flags)", file=sys.stderr, flush=True)
+        sys.exit(EXIT_BAD_INPUT)
+    if rest and positional is None and not known_only:
+        print(f"error: unexpected arguments: {' '.join(rest)} (--help lists the flags)", file=sys.stderr, flush=True)
+        sys.exit(EXIT_BAD_INPUT)
+    return run_cli(lambda: body(values, rest), verbose=values.verbose, user_errors=user_errors)
