@@ -6,11 +6,17 @@
   still reach the user as Python exceptions, which the commands print as one `error:` line.
 - `--help` answers without importing TensorFlow at all (`help_only`).
 
+- C++ log lines that TF_CPP_MIN_LOG_LEVEL does not reach (XLA's start-up, newer TensorFlows'
+  import lines) are filtered out of stderr (`filter_native_logs`).
+
 Only for commands: importing mezoo as a library changes nothing in the caller's process.
 """
 
+import atexit
 import os
+import re
 import sys
+import threading
 from typing import Optional
 
 HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")
@@ -34,5 +40,68 @@ def help_only(argv=None) -> bool:
 
 
 def quiet_tensorflow(argv=None) -> None:
+    """In a command's process (and without MEZOO_DEBUG=1): TF's own logs hidden, native noise filtered."""
     if command_module(argv) is not None and os.environ.get("MEZOO_DEBUG", "") in ("", "0"):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        filter_native_logs()
+
+
+# C++ log lines in absl's format that TF_CPP_MIN_LOG_LEVEL does not reach: XLA's start-up
+# ("XLA service ... initialized", "Compiled cluster using XLA!") and newer TensorFlows' import
+# lines, all at INFO or WARNING, plus absl's note that they go to stderr before its initialisation.
+NATIVE_NOISE = re.compile(
+    rb"^(?:[IW]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w./+-]+:\d+\] "
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR)"
+)
+_filtering = False
+
+
+def filter_native_logs() -> None:
+    """Drops `NATIVE_NOISE` lines from this process's stderr (file descriptor 2); all else passes.
+
+    fd 2 becomes a pipe read by a thread that forwards every other line to the original
+    stderr, and an unfinished line at once unless it starts with `I` or `W` (as a noise line
+    does), so a progress bar redrawn with carriage returns keeps working; at exit fd 2 is
+    restored and the pipe drained. Only for a command's own process (`quiet_tensorflow`).
+    """
+    global _filtering
+    if _filtering:
+        return
+    _filtering = True
+    original = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward(data: bytes) -> None:
+        while data:
+            data = data[os.write(original, data) :]
+
+    def pump() -> None:
+        pending = b""
+        while True:
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            kept = [line + b"\n" for line in lines if not NATIVE_NOISE.match(line)]
+            if pending and pending[:1] not in (b"I", b"W"):  # can't become a noise line: out now
+                kept.append(pending)
+                pending = b""
+            forward(b"".join(kept))
+        if pending and not NATIVE_NOISE.match(pending):
+            forward(pending)
+        os.close(read_end)
+
+    thread = threading.Thread(target=pump, name="mezoo-stderr-filter", daemon=True)
+    thread.start()
+
+    def restore() -> None:
+        try:
+            sys.stderr.flush()
+        except Exception:  # stderr closed or broken: nothing to flush
+            pass
+        os.dup2(original, 2)  # the pipe's last write end closes: the thread sees the end
+        thread.join(timeout=5)
+
+    atexit.register(restore)

@@ -21,6 +21,11 @@ def make_strategy(kind: str = "auto"):
         gpus = tf.config.list_logical_devices("GPU")
         # Without GPUs, logical CPU devices (configured by the caller) stand in: tests use two.
         devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
+        if len(devices) < 2:
+            # One replica mirrors nothing; Keras' fit under a one-replica MirroredStrategy also
+            # trained another model than without it (same data, same gradients, measured), so
+            # such a run uses the default strategy and run.json says so (`strategy_record`).
+            return tf.distribute.get_strategy()
         return tf.distribute.MirroredStrategy(devices)
     if kind == "multi_worker":
         # The cluster comes from TF_CONFIG (without one: a cluster of this process alone). On
@@ -28,6 +33,22 @@ def make_strategy(kind: str = "auto"):
         # under this strategy on TF 2.16: the trainer drives it with `DistributedTrainLoop`.
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown strategy {kind!r}; choose one of auto, one_device, mirrored, multi_worker")
+
+
+def strategy_record(requested: str, strategy) -> dict:
+    """What run.json records of the strategy: the one asked for, the one used, replicas, and why."""
+    used = "one_device" if is_default(strategy) else type(strategy).__name__
+    record = {"requested": requested, "used": used, "replicas": int(strategy.num_replicas_in_sync)}
+    if requested == "mirrored" and is_default(strategy):
+        record["why"] = "one device: a MirroredStrategy over it has nothing to mirror; the default strategy trains"
+    return record
+
+
+def is_default(strategy) -> bool:
+    """Whether `strategy` is TensorFlow's default (no distribution: one device)."""
+    import tensorflow as tf
+
+    return type(strategy) is type(tf.distribute.get_strategy()) and not tf.distribute.has_strategy()
 
 
 def synchronize_batch_norm(model, synchronized: bool) -> None:

@@ -175,7 +175,10 @@ class Trainer:
         atomic_write_text(self.run_dir / "recipe.yaml", recipes.dump(self.resolved))
         if hasattr(self.source, "save_spec"):
             self.source.save_spec(self.run_dir)  # with its vocabularies: what mezoo.export needs
+        from mezoo.training.strategies import strategy_record
+
         metadata = run_metadata(self.recipe, self.overrides, self.data, self.seed)
+        metadata["strategy"] = strategy_record(self.strategy_name, self.dist)
         atomic_write_text(self.run_dir / "run.json", json.dumps(metadata, indent=1))
 
     def _restore(self) -> None:
@@ -378,14 +381,18 @@ def _training_data(dist, source, batch_size: int, seed: int, skip: int, repeat: 
     the first pass is the same batches as without it.
     """
 
+    from mezoo.training.strategies import is_default
+
     def batches(context=None):
         data = source.dataset(
             "train", batch_size, training=True, seed=seed, skip_batches=0 if repeat else skip, input_context=context
         )
         return data.repeat().skip(skip) if repeat else data
 
-    if dist.num_replicas_in_sync == 1:
+    if is_default(dist):
         return batches()
+    # Also for one replica: a dataset Keras distributes itself (`experimental_distribute_dataset`)
+    # is rewritten and comes out in another order than the same seed gives without a strategy.
     return dist.distribute_datasets_from_function(batches)
 
 
