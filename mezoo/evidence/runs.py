@@ -109,17 +109,20 @@ def read_abundance_csv(path: Path) -> List[Dict]:
             )
         for line, row in enumerate(reader, start=2):
             try:
-                rows.append(
-                    {
-                        **row,
-                        "epoch": int(row["epoch"]),
-                        "ia": float(row["ia"]),
-                        "ia_normalised": float(row["ia_normalised"]),
-                        "erank": float(row["erank"]),
-                        "width": int(row["width"]),
-                        "rows": int(row["rows"]),
-                    }
-                )
+                parsed = {
+                    **row,
+                    "epoch": int(row["epoch"]),
+                    "ia": float(row["ia"]),
+                    "ia_normalised": float(row["ia_normalised"]),
+                    "erank": float(row["erank"]),
+                    "width": int(row["width"]),
+                    "rows": int(row["rows"]),
+                }
+                # columns of runs that left out rows never looked up (absent in older runs' files)
+                parsed["rows_total"] = int(row["rows_total"]) if row.get("rows_total") else parsed["rows"]
+                for key in ("ia_random", "ia_vs_random"):
+                    parsed[key] = float(row[key]) if row.get(key) not in (None, "") else None
+                rows.append(parsed)
             except (TypeError, ValueError) as error:
                 raise RunDirError(f"{path}, line {line}: {error}") from None
     return rows

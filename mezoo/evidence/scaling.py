@@ -22,6 +22,7 @@ import csv
 import dataclasses
 import io
 import json
+import os
 import shlex
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -31,6 +32,7 @@ import numpy as np
 from mezoo.evidence import claims as claiming
 
 VARIANTS = ("SE", "ME", "ME-SI")
+VARIANT_ORDER = {variant: number for number, variant in enumerate(VARIANTS)}
 CSV_COLUMNS = (
     "fraction",
     "variant",
@@ -49,10 +51,41 @@ CSV_COLUMNS = (
     "ia_mean",
     "ia_min",
     "ia_max",
+    "ia_vs_random_mean",
     "ia_normalised_mean",
     "erank_mean",
+    "predictions",
+    "test_rows",
+    "labels_sha256",
+    "git_commit",
+    "training_revision",
+    "finished_at",
+    "machine",
+    "tensorflow",
+    "keras",
     "run_dir",
 )
+# Per cell, epoch and field: the concatenated table's abundance (rows training looked up), the
+# source of claims 1 and 3 and of abundance at a matched epoch.
+EPOCH_COLUMNS = (
+    "cell",
+    "fraction",
+    "variant",
+    "scale",
+    "seed",
+    "width",
+    "epoch",
+    "best",
+    "field",
+    "rows",
+    "rows_total",
+    "ia",
+    "ia_random",
+    "ia_vs_random",
+    "ia_normalised",
+    "erank",
+)
+RECORD_VERSION = 2  # cell.json written by older code is recomputed
 
 
 class StudyMismatchError(ValueError):
@@ -77,6 +110,18 @@ class Cell:
     def key(self) -> str:
         data = "" if self.fraction == 1.0 else f"_data{self.fraction:g}"
         return f"{self.variant.lower().replace('-', '')}_x{self.scale}_seed{self.seed}{data}"
+
+    @classmethod
+    def from_key(cls, key: str) -> Optional["Cell"]:
+        """The cell a run directory's name (`Cell.key`) stands for; None for another name."""
+        import re
+
+        match = re.fullmatch(r"(se|me|mesi)_x(\d+)_seed(\d+)(?:_data([0-9.e-]+))?", key)
+        if not match:
+            return None
+        variant = {"se": "SE", "me": "ME", "mesi": "ME-SI"}[match.group(1)]
+        fraction = float(match.group(4)) if match.group(4) else 1.0
+        return cls(variant, int(match.group(2)), int(match.group(3)), fraction)
 
     def overrides(self, base_dim: int, base_seed: int, has_shared_interaction: bool = False) -> List[str]:
         """Recipe overrides that make this cell's model and seed."""
@@ -131,12 +176,37 @@ def _ia_summary(run_dir: Path, best_epoch: Optional[int]) -> Dict[str, float]:
     )
     rows = [r for r in rows if r["epoch"] == epoch]
     ia = [r["ia"] for r in rows]
+    ratios = [r["ia_vs_random"] for r in rows if r.get("ia_vs_random") is not None and not np.isnan(r["ia_vs_random"])]
     return {
         "ia_mean": float(np.mean(ia)),
         "ia_min": float(np.min(ia)),
         "ia_max": float(np.max(ia)),
+        "ia_vs_random_mean": float(np.mean(ratios)) if ratios else None,
         "ia_normalised_mean": float(np.mean([r["ia_normalised"] for r in rows])),
         "erank_mean": float(np.mean([r["erank"] for r in rows])),
+    }
+
+
+def cell_provenance(run_dir: Path) -> Dict:
+    """Who trained a cell with what: commit, training revision, finish time, machine, versions (run.json)."""
+    import datetime
+
+    try:
+        meta = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        meta = {}
+    machine = meta.get("machine") or {}
+    if isinstance(machine, dict):
+        machine = ", ".join(str(machine[k]) for k in ("host", "processor", "cpus") if machine.get(k))
+    finished = datetime.datetime.fromtimestamp((run_dir / "metrics.json").stat().st_mtime, datetime.timezone.utc)
+    versions = meta.get("versions") or {}
+    return {
+        "git_commit": meta.get("git_commit"),
+        "training_revision": meta.get("training_revision"),
+        "finished_at": finished.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine or None,
+        "tensorflow": versions.get("tensorflow"),
+        "keras": versions.get("keras"),
     }
 
 
@@ -144,14 +214,19 @@ def cell_record(cell: Cell, run_dir: Path) -> Dict:
     """The finished cell's row of `scaling.csv` (written once to `cell.json` beside the run)."""
     cached = run_dir / "cell.json"
     if cached.exists():
-        return json.loads(cached.read_text())
+        record = json.loads(cached.read_text())
+        if record.get("version") == RECORD_VERSION:
+            return record
     from mezoo.evidence.atomic import atomic_write_text
     from mezoo.saved_models import load_keras_file
+    from mezoo.training.predictions import PREDICTIONS_FILE, load_predictions
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     model = load_keras_file(run_dir / "model.keras", compile=False)
     speeds = [e["examples_per_sec"] for e in metrics.get("epochs", []) if e.get("examples_per_sec")]
+    predictions = load_predictions(run_dir / PREDICTIONS_FILE) if (run_dir / PREDICTIONS_FILE).exists() else None
     record = {
+        "version": RECORD_VERSION,
         "fraction": cell.fraction,
         "variant": cell.variant,
         "scale": cell.scale,
@@ -166,12 +241,53 @@ def cell_record(cell: Cell, run_dir: Path) -> Dict:
         "epochs": len(metrics.get("epochs", [])),
         "params": int(model.count_params()),
         "examples_per_sec": float(np.median(speeds)) if speeds else None,
-        **{k: None for k in ("ia_mean", "ia_min", "ia_max", "ia_normalised_mean", "erank_mean")},
+        **{k: None for k in ("ia_mean", "ia_min", "ia_max", "ia_vs_random_mean", "ia_normalised_mean", "erank_mean")},
         **_ia_summary(run_dir, metrics.get("best_epoch")),
+        "predictions": f"predictions/{cell.key}.npz" if predictions is not None else None,
+        "test_rows": predictions["rows"] if predictions is not None else None,
+        "labels_sha256": predictions["labels_sha256"] if predictions is not None else None,
+        **cell_provenance(run_dir),
+        "synthetic": bool(metrics.get("synthetic")),
         "run_dir": str(Path("cells") / run_dir.name),
     }
     atomic_write_text(cached, json.dumps(record, indent=1))
     return record
+
+
+def epoch_rows(cell: Cell, run_dir: Path, best_epoch: Optional[int]) -> List[Dict]:
+    """The cell's concatenated-table abundance per epoch and field (`EPOCH_COLUMNS`), from abundance.csv."""
+    from mezoo.evidence.runs import read_abundance_csv
+
+    rows = []
+    for row in read_abundance_csv(run_dir / "abundance.csv"):
+        if row["set"] != "concat":
+            continue
+        rows.append(
+            {
+                "cell": cell.key,
+                "fraction": cell.fraction,
+                "variant": cell.variant,
+                "scale": cell.scale,
+                "seed": cell.seed,
+                "width": row["width"],
+                "epoch": row["epoch"],
+                "best": row["epoch"] == best_epoch,
+                **{k: row.get(k) for k in ("field", "rows", "rows_total", "ia", "ia_random", "ia_vs_random")},
+                "ia_normalised": row["ia_normalised"],
+                "erank": row["erank"],
+            }
+        )
+    return rows
+
+
+def finished_cells(out: Path) -> List[Cell]:
+    """Every finished cell in the study directory, whichever invocation planned it."""
+    cells = []
+    for run_dir in sorted((Path(out) / "cells").iterdir()) if (Path(out) / "cells").is_dir() else []:
+        cell = Cell.from_key(run_dir.name)
+        if cell is not None and is_finished(run_dir):
+            cells.append(cell)
+    return cells
 
 
 def run_study(
@@ -299,29 +415,14 @@ def run_study(
                 record = cell_record(cell, run_dir)
                 if verbose:
                     print(f"{label}: test AUC {record['test_auc']:.5f}, {record['params']:,} parameters", flush=True)
-    records = [cell_record(c, out / "cells" / c.key) for c in cells if is_finished(out / "cells" / c.key)]
-    pending = [c.key for c in cells if not is_finished(out / "cells" / c.key)]
-    run_dirs = [out / "cells" / c.key for c in cells]
-    write_outputs(
-        out,
-        records,
-        pending,
-        recipe,
-        scales,
-        seeds,
-        ablations,
-        fractions,
-        argv,
-        data_notes(run_dirs),
-        training_commands(run_dirs),
-        overrides,
-    )
+    summary = write_study(out, recipe, base, cells, scales, seeds, ablations, fractions, argv, overrides)
     if verbose:
         print(
-            f"{len(records)} of {len(cells)} cells finished; wrote {out / 'scaling.csv'}, {out / 'scaling.md'}, "
-            f"{out / 'auc_vs_scale.png'}, {out / 'ia_vs_scale.png'}",
+            f"{len(summary['records'])} of {summary['planned']} planned cells finished; wrote {out / 'scaling.csv'}, "
+            f"{out / 'scaling.md'}, {out / 'auc_vs_scale.png'}, {out / 'ia_vs_scale.png'}",
             flush=True,
         )
+    records, pending = summary["records"], summary["pending"]
     return {**report, "records": records, "pending": pending}
 
 
@@ -362,6 +463,83 @@ def training_commands(run_dirs) -> Dict[str, int]:
     return counts
 
 
+def write_study(out: Path, recipe, base, cells, scales, seeds, ablations, fractions, argv, overrides) -> Dict:
+    """Every table, figure and copied prediction of the study, from every finished cell in OUT.
+
+    A study directory may be trained by several invocations with different scales, seeds,
+    fractions or `--ablations` (the cells must belong to one recipe, overrides and data:
+    `run_study` checks): the tables cover every finished cell, and `study.json` keeps every
+    invocation's plan, so the pending cells are those some plan asked for.
+    """
+    import shutil
+
+    from mezoo.evidence.atomic import atomic_write_text
+    from mezoo.training.predictions import PREDICTIONS_FILE
+
+    previous = _read_study_json(out)
+    plan_now = {
+        "scales": [int(n) for n in scales],
+        "seeds": int(seeds),
+        "ablations": bool(ablations),
+        "fractions": [float(f) for f in fractions],
+    }
+    plans = [p for p in previous.get("plans", []) if p != plan_now] + [plan_now]
+    planned = {c.key: c for p in plans for c in plan(p["scales"], p["seeds"], p["ablations"], p["fractions"])}
+    planned.update({c.key: c for c in cells})
+    done = {c.key: c for c in finished_cells(out)}
+    ordered = sorted(
+        {**planned, **done}.values(), key=lambda c: (c.fraction, c.scale, c.seed, VARIANT_ORDER[c.variant])
+    )
+    records, by_epoch = [], []
+    (out / "predictions").mkdir(exist_ok=True)
+    for cell in ordered:
+        run_dir = out / "cells" / cell.key
+        if cell.key not in done:
+            continue
+        record = cell_record(cell, run_dir)
+        records.append(record)
+        by_epoch += epoch_rows(cell, run_dir, record.get("best_epoch"))
+        if record.get("predictions"):
+            target = out / record["predictions"]
+            if not target.exists() or target.stat().st_mtime < (run_dir / PREDICTIONS_FILE).stat().st_mtime:
+                partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+                shutil.copyfile(run_dir / PREDICTIONS_FILE, partial)
+                os.replace(partial, target)
+    pending = [c.key for c in ordered if c.key not in done]
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=EPOCH_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: r.get(k) for k in EPOCH_COLUMNS} for r in by_epoch)
+    atomic_write_text(out / "abundance_by_epoch.csv", table.getvalue())
+    run_dirs = [out / "cells" / key for key in done]
+    all_scales = sorted({n for p in plans for n in p["scales"]} | {c.scale for c in done.values()})
+    all_fractions = sorted({f for p in plans for f in p["fractions"]} | {c.fraction for c in done.values()})
+    write_outputs(
+        out,
+        records,
+        pending,
+        recipe,
+        all_scales,
+        max(p["seeds"] for p in plans),
+        any(p["ablations"] for p in plans),
+        all_fractions,
+        argv,
+        data_notes(run_dirs),
+        training_commands(run_dirs),
+        overrides,
+        plans=plans,
+        resolved=base.to_dict() if base is not None else None,
+    )
+    return {"records": records, "pending": pending, "planned": len(ordered)}
+
+
+def _read_study_json(out: Path) -> Dict:
+    try:
+        return json.loads((out / "study.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def write_outputs(
     out: Path,
     records,
@@ -375,6 +553,8 @@ def write_outputs(
     notes: Sequence[str] = (),
     commands: Optional[Dict[str, int]] = None,
     overrides: Sequence[str] = (),
+    plans: Sequence[Dict] = (),
+    resolved: Optional[Dict] = None,
 ) -> None:
     from mezoo.evidence import provenance as prov
     from mezoo.evidence import scaling_report
@@ -400,6 +580,9 @@ def write_outputs(
         "ablations": bool(ablations),
         "fractions": [float(f) for f in fractions],
         "overrides": list(overrides),
+        "plans": list(plans),
+        "resolved_recipe": resolved,
+        "synthetic": any(r.get("synthetic") for r in records),
         "finished": len(records),
         "pending": list(pending),
         "data": list(notes),

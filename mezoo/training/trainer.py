@@ -200,10 +200,12 @@ class Trainer:
                 f"the training split has {source.rows('train')} rows, fewer than one batch of {self.batch_size}"
             )
         # Abundance leaves out the rows training never looks up (counted once per run).
+        with naming_bad_shards(source, "train"):
+            row_counts = training_row_counts(self.run_dir, source)
         self.abundance = MetricCallback(
             csv_path=str(self.run_dir / "abundance.csv"),
             log_dir=str(self.run_dir / "tensorboard" / "abundance"),
-            row_counts=training_row_counts(self.run_dir, source),
+            row_counts=row_counts,
         )
         self.abundance.set_model(self.model)
         truncate_abundance_csv(self.run_dir / "abundance.csv", self.state.epoch)

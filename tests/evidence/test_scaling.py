@@ -1,5 +1,6 @@
 """mezoo.scaling: the cells, resume (a finished cell is never retrained), atomic claims, data fractions."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -71,6 +72,18 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
     study = json.loads((out / "study.json").read_text())
     assert study["scales"] == [1, 2] and study["ablations"] and study["pending"] == [] and study["finished"] == 4
     assert study["overrides"] == list(TINY) and "mezoo.scaling" in study["provenance"]["command"]
+    # each cell's test predictions beside the tables, its provenance, its abundance per epoch
+    from mezoo.training.predictions import load_predictions
+    from mezoo.training.revision import TRAINING_REVISION
+
+    for record in records.values():
+        kept = load_predictions(out / record["predictions"])
+        assert kept["rows"] == record["test_rows"] == len(tiny_runs.source().splits["test"][1])
+        assert record["training_revision"] == TRAINING_REVISION and len(record["git_commit"]) >= 7
+        assert record["finished_at"].endswith("UTC") and record["tensorflow"]
+    table = list(csv.DictReader(open(out / "abundance_by_epoch.csv")))
+    assert {r["cell"] for r in table} == set(result["trained"]) and {r["best"] for r in table} == {"True"}
+    assert all(int(r["rows"]) <= int(r["rows_total"]) and float(r["ia_vs_random"]) > 0 for r in table)
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
     again = scaling.run_study(
         "dcnv2_me_criteo", [1, 2], 1, out, overrides=TINY, ablations=True, source=tiny_runs.source(), verbose=0
@@ -101,6 +114,7 @@ class FakeTrainer:
         (run_dir / "cell.json").write_text(
             json.dumps(
                 {
+                    "version": scaling.RECORD_VERSION,
                     "fraction": 1.0,
                     "variant": {"se": "SE", "me": "ME", "mesi": "ME-SI"}[variant],
                     "scale": int(scale[1:]),
@@ -121,6 +135,18 @@ class FakeTrainer:
             )
         )
         (run_dir / "metrics.json").write_text(json.dumps({"finished": True}))
+
+
+def test_invocations_with_other_plans_add_up_in_one_study(tmp_path):
+    trainer = FakeTrainer()
+    scaling.run_study("dnn_me_criteo", [1, 2], 1, tmp_path, train_fn=trainer, source=object(), verbose=0)
+    second = scaling.run_study("dnn_me_criteo", [1, 4], 2, tmp_path, train_fn=trainer, source=object(), verbose=0)
+    assert len(trainer.calls) == 3 + 6 - 1  # se_x1_seed0 was trained once
+    cells = {(r["variant"], r["scale"], r["seed"]) for r in second["records"]}
+    assert ("ME", 2, 0) in cells and ("ME", 4, 1) in cells and len(cells) == 8
+    study = json.loads((tmp_path / "study.json").read_text())
+    assert [p["scales"] for p in study["plans"]] == [[1, 2], [1, 4]] and study["scales"] == [1, 2, 4]
+    assert len(list(csv.DictReader(open(tmp_path / "scaling.csv")))) == 8
 
 
 def test_a_stopped_study_continues_with_the_cells_it_had_not_finished(tmp_path):
