@@ -1,0 +1,155 @@
+"""How sure a difference is: the spread over seeds and the sampling error of the test rows, together.
+
+Two sources of noise separate a measured difference from the true one:
+
+- **seeds**: the same cell trained with another seed ends elsewhere. The spread of a cell's
+  figure over its seeds is its sample standard deviation (ddof = 1); the difference of two
+  cells' means has variance `s_a^2 / n_a + s_b^2 / n_b` (Welch);
+- **test rows**: an AUC measured on a finite test set would move on another draw of the rows.
+  Every run keeps its test predictions (`mezoo.training.predictions`), so the rows are
+  resampled with replacement (`PairedAUC`, B replicates, the same resampled rows for every run:
+  paired) and the variance of the difference of the two cells' mean AUCs over the replicates
+  is its test-row variance.
+
+`auc_difference` adds the two variances; the 95% interval is `estimate ± t * sqrt(total)` with
+Welch-Satterthwaite degrees of freedom (the test-row part counted as exact). A difference is
+*shown* when the interval excludes zero. With one seed in a cell there is no seed variance to
+estimate: no interval, never shown. Figures that do not depend on test rows (abundance) use
+the seed part alone (`welch_interval`).
+
+Example:
+>>> interval = welch_interval([0.9851, 0.9856, 0.9849], [0.9838, 0.9841, 0.9836])
+>>> interval.shown, round(interval.estimate, 5)
+(1, 0.00137)
+"""
+
+import dataclasses
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+
+LEVEL = 0.95
+
+
+@dataclasses.dataclass(frozen=True)
+class Interval:
+    """A difference `a - b` and its 95% interval (`low`, `high` None when there is none, with `why`)."""
+
+    estimate: float
+    low: Optional[float]
+    high: Optional[float]
+    n: tuple
+    why: str = ""
+
+    @property
+    def shown(self) -> Optional[int]:
+        """+1: shown above zero; -1: shown below; 0: the interval covers zero; None: no interval."""
+        if self.low is None or self.high is None:
+            return None
+        return 1 if self.low > 0 else -1 if self.high < 0 else 0
+
+    def text(self, digits: int = 5) -> str:
+        """`+0.00137 [+0.00060, +0.00214]`, or the estimate and why it has no interval."""
+        if self.low is None or self.high is None:
+            return f"{self.estimate:+.{digits}f} (no interval: {self.why})"
+        return f"{self.estimate:+.{digits}f} [{self.low:+.{digits}f}, {self.high:+.{digits}f}]"
+
+
+def _t_quantile(df: float, level: float = LEVEL) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.5 + level / 2, df)) if math.isfinite(df) else float(stats.norm.ppf(0.5 + level / 2))
+
+
+def welch_interval(
+    a: Sequence[float], b: Sequence[float], extra_variance: float = 0.0, level: float = LEVEL
+) -> Interval:
+    """`mean(a) - mean(b)` with a Welch t interval, plus `extra_variance` (counted with infinite df).
+
+    Args:
+        a, b: one figure per seed of each cell (None values are dropped).
+        extra_variance: a further variance of the difference known exactly (the test rows').
+        level: the interval's coverage.
+    """
+    a = [float(x) for x in a if x is not None]
+    b = [float(x) for x in b if x is not None]
+    if not a or not b:
+        return Interval(float("nan"), None, None, (len(a), len(b)), "a cell has no finished seed")
+    estimate = float(np.mean(a) - np.mean(b))
+    if len(a) < 2 or len(b) < 2:
+        return Interval(estimate, None, None, (len(a), len(b)), f"n = {min(len(a), len(b))} seed")
+    va, vb = float(np.var(a, ddof=1)) / len(a), float(np.var(b, ddof=1)) / len(b)
+    total = va + vb + float(extra_variance)
+    if total <= 0:
+        return Interval(estimate, estimate, estimate, (len(a), len(b)))
+    seeds = va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)
+    df = total**2 / seeds if seeds > 0 else math.inf
+    half = _t_quantile(df, level) * math.sqrt(total)
+    return Interval(estimate, estimate - half, estimate + half, (len(a), len(b)))
+
+
+class PairedAUC:
+    """AUCs of prediction vectors on one set of labelled rows, and of `replicates` resamplings of them.
+
+    The rows are resampled once (counts of each row in each replicate, with replacement), and
+    every vector is scored on the same replicates, so differences between vectors are paired.
+    Ties count one half, as in the exact AUC.
+
+    Args:
+        labels: 0/1 per row.
+        replicates: bootstrap replicates B.
+        seed: seed of the resampling (the intervals are a deterministic function of the data).
+    """
+
+    def __init__(self, labels, replicates: int = 1000, seed: int = 0):
+        self.labels = np.asarray(labels, dtype=np.float64).reshape(-1) > 0.5
+        n = len(self.labels)
+        if n == 0 or self.labels.all() or not self.labels.any():
+            raise ValueError("an AUC needs both positive and negative rows")
+        rng = np.random.default_rng(seed)
+        self.counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(replicates)])
+        self.counts = self.counts.astype(np.float32)
+
+    def auc(self, scores) -> float:
+        """The exact AUC of `scores`."""
+        return float(self._weighted(np.asarray(scores).reshape(-1), np.ones((1, len(self.labels)), np.float32))[0])
+
+    def replicate_aucs(self, scores) -> np.ndarray:
+        """The AUC of `scores` on each replicate (B values)."""
+        return self._weighted(np.asarray(scores).reshape(-1), self.counts)
+
+    def _weighted(self, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        if len(scores) != len(self.labels):
+            raise ValueError(f"{len(scores)} scores for {len(self.labels)} labelled rows")
+        order = np.argsort(scores, kind="mergesort")
+        ranked = scores[order]
+        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])  # tie groups, ascending
+        positive = self.labels[order]
+        w = weights[:, order]
+        pos = np.add.reduceat(np.where(positive, w, 0.0), starts, axis=1, dtype=np.float64)
+        neg = np.add.reduceat(np.where(positive, 0.0, w), starts, axis=1, dtype=np.float64)
+        below = np.cumsum(neg, axis=1) - neg  # negative weight strictly below each group
+        pairs = pos.sum(axis=1) * neg.sum(axis=1)
+        return np.sum(pos * (below + 0.5 * neg), axis=1) / pairs
+
+
+def auc_difference(bootstrap: PairedAUC, a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> Interval:
+    """mean over seeds of cell a's test AUC minus cell b's, with seeds' and test rows' noise.
+
+    Args:
+        bootstrap: the test rows' labels and replicates.
+        a, b: each seed's test predictions of the two cells (on the bootstrap's rows, in order).
+    """
+    if not a or not b:
+        return welch_interval([], [])
+    replicates = np.mean([bootstrap.replicate_aucs(p) for p in a], axis=0) - np.mean(
+        [bootstrap.replicate_aucs(p) for p in b], axis=0
+    )
+    rows = float(np.var(replicates, ddof=1))
+    return welch_interval([bootstrap.auc(p) for p in a], [bootstrap.auc(p) for p in b], extra_variance=rows)
+
+
+def fixed_noise_interval(difference: float, half_width: float) -> Interval:
+    """A difference known only as a mean, with a stated noise level (the paper's tables: 3e-4)."""
+    return Interval(float(difference), difference - half_width, difference + half_width, (0, 0))

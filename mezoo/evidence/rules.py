@@ -1,0 +1,94 @@
+"""The verdict rules of the results page, on differences with their intervals (`mezoo.evidence.noise`).
+
+A difference is *shown* when its 95% interval excludes zero; the rules never look at a bare mean.
+Each claim is judged per study (a model, data set and protocol: one "row" in the paper's
+tables), then over the studies. The rules, which `tests/evidence/test_rules.py` holds to null
+cases (untrained tables, noise, SE and ME rising alike) and to the paper's own Table 1:
+
+- **Claim 1, collapse**: on the fields large enough to show it (measured rows >= 4x the widest
+  SE table), IA / same-shape random IA is higher at SE's smallest width than at its largest
+  (shown). Random tables sit at 1 whatever the width, so they never pass.
+- **Claim 2, interaction collapse (toy)**: IA(E1) against the large field minus against the
+  small one, over seeds, is shown above zero.
+- **Claim 3, ME's abundance**: ME's concatenated tables minus SE's at the same width, in mean
+  IA / random IA over fields, at each scale (`beats`).
+- **Claim 4, scaling**: (a) ME beats SE at the same scale, at the largest scale, and (b) ME at
+  its largest scale beats the 1x model. Both shown: holds; one: partly; ME shown below SE at the
+  largest scale or below 1x: does not hold. SE's own trend is reported beside it.
+- **Claim 5, ME-SI**: ME minus ME-SI at each scale (`beats`), only where ME-SI is the paper's
+  (one interaction module shared by all sets, stacked DCNv2).
+
+`beats` (A better than B over scales): shown at the largest scale and nowhere reversed: holds;
+reversed at the largest scale: does not hold; shown at some scale only: partly; nowhere shown
+either way: not shown.
+
+Over studies (`overall`): none tested: not tested; holds when at least 3/4 of the tested studies
+hold and none does not; partly when some hold or partly hold; does not hold when those that say
+anything all say so; not shown when no study shows anything.
+"""
+
+import dataclasses
+from typing import Dict, List, Optional, Sequence
+
+from mezoo.evidence.noise import Interval
+
+HOLDS, PARTLY, FAILS, NOT_SHOWN, UNTESTED = "Holds", "Partly holds", "Does not hold", "Not shown", "Not tested"
+
+
+@dataclasses.dataclass
+class Finding:
+    """One study's verdict on a claim, with the sentences that explain it."""
+
+    source: str
+    verdict: str
+    reasons: List[str] = dataclasses.field(default_factory=list)
+
+
+def single(interval: Optional[Interval]) -> str:
+    """A one-sided claim on one difference: shown above zero holds, shown below does not."""
+    if interval is None:
+        return UNTESTED
+    return {1: HOLDS, -1: FAILS, 0: NOT_SHOWN, None: NOT_SHOWN}[interval.shown]
+
+
+def beats(by_scale: Dict[int, Interval]) -> str:
+    """A better than B over scales (see the module docstring)."""
+    if not by_scale:
+        return UNTESTED
+    largest = by_scale[max(by_scale)].shown
+    signs = [interval.shown for interval in by_scale.values()]
+    if largest == 1 and -1 not in signs:
+        return HOLDS
+    if largest == -1:
+        return FAILS
+    if 1 in signs:
+        return PARTLY
+    return FAILS if -1 in signs else NOT_SHOWN
+
+
+def scaling(me_vs_se_at_largest: Optional[Interval], me_growth: Optional[Interval]) -> str:
+    """Claim 4 in one study: (a) ME - SE at the largest scale, (b) ME at its largest scale - the 1x model."""
+    if me_vs_se_at_largest is None and me_growth is None:
+        return UNTESTED
+    signs = [i.shown for i in (me_vs_se_at_largest, me_growth) if i is not None]
+    if -1 in signs:
+        return FAILS
+    shown = sum(1 for s in signs if s == 1)
+    if shown == 2:
+        return HOLDS
+    return PARTLY if shown else NOT_SHOWN
+
+
+def overall(verdicts: Sequence[str]) -> str:
+    """A claim's verdict over its studies' verdicts (see the module docstring)."""
+    tested = [v for v in verdicts if v != UNTESTED]
+    if not tested:
+        return UNTESTED
+    holds, partly, fails = (sum(v == x for v in tested) for x in (HOLDS, PARTLY, FAILS))
+    if fails:
+        return FAILS if holds + partly == 0 else PARTLY
+    if holds >= 0.75 * len(tested):
+        return HOLDS
+    if holds + partly:
+        return PARTLY
+    return NOT_SHOWN
