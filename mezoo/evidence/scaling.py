@@ -590,5 +590,24 @@ def write_outputs(
         "provenance": info,
     }
     atomic_write_text(out / "study.json", json.dumps(study, indent=1) + "\n")
-    scaling_report.plot_auc(records, out / "auc_vs_scale.png", recipe)
-    scaling_report.plot_ia(records, out / "ia_vs_scale.png", recipe)
+    label = data_label(out, records)
+    scaling_report.plot_auc(records, out / "auc_vs_scale.png", recipe, label)
+    scaling_report.plot_ia(records, out / "ia_vs_scale.png", recipe, label)
+
+
+def data_label(out: Path, records) -> str:
+    """What the cells trained on, for a figure's title: the spec's data set, and SYNTHETIC where it was."""
+    names = set()
+    for record in records:
+        spec = (
+            out
+            / "cells"
+            / Cell(record["variant"], record["scale"], record["seed"], record["fraction"]).key
+            / "feature_spec.json"
+        )
+        try:
+            names.add(json.loads(spec.read_text()).get("dataset") or "?")
+        except (OSError, ValueError):
+            continue
+    label = ", ".join(sorted(names)) or "unknown data"
+    return f"{label} (a SYNTHETIC sample)" if any(r.get("synthetic") for r in records) else label

@@ -23,26 +23,29 @@ def _groups(records) -> Dict:
 
 
 def mean_std_text(values, digits: int = 5) -> str:
-    """`mean ± std (n)` of the values that are not None, "-" when there are none."""
+    """`mean ± sd (n)` of the values that are not None (sample sd, ddof = 1; one value: `(n = 1)`)."""
     values = [v for v in values if v is not None]
     if not values:
         return "-"
-    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f} ({len(values)})"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f} (n = 1)"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f} ({len(values)})"
 
 
 def _series(records, variant: str, fraction: float, key: str):
     """Scales and per-scale mean and std of `key` for one variant. SE's scale-1 cell stands for every variant at 1x."""
     groups = _groups(records)
     scales = sorted({s for (f, v, s) in groups if f == fraction and (v == variant or (s == 1 and v == "SE"))})
-    xs, means, stds = [], [], []
+    xs, means, stds, counts = [], [], [], []
     for scale in scales:
         runs = groups.get((fraction, variant, scale)) or (groups.get((fraction, "SE", 1)) if scale == 1 else None)
         values = [r[key] for r in runs or () if r.get(key) is not None]
         if values:
             xs.append(scale)
             means.append(float(np.mean(values)))
-            stds.append(float(np.std(values)))
-    return np.array(xs), np.array(means), np.array(stds)
+            stds.append(float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
+            counts.append(len(values))
+    return np.array(xs), np.array(means), np.array(stds), np.array(counts)
 
 
 def markdown(
@@ -69,8 +72,9 @@ def markdown(
         "",
         "Written by `python -m mezoo.scaling`; do not edit by hand. Scale Nx: SE has one table of width N*d, "
         "ME has N sets of width d (the same embedding parameters), ME-SI is ME with one interaction module shared "
-        "by all sets. At 1x ME and ME-SI are SE. Test AUC of the best validation epoch, mean ± std over seeds "
-        "(number of finished seeds in brackets); differences below about 3e-4 are noise on the paper's data.",
+        "by all sets. At 1x ME and ME-SI are SE. Test AUC of the best validation epoch, mean ± sd over seeds "
+        "(sample sd; the number of finished seeds in brackets). Abundance leaves out rows training never looked "
+        "up. Intervals of the differences are on the claims page (`python -m mezoo.report`).",
         "",
     ]
     if data_notes:
@@ -97,8 +101,9 @@ def markdown(
             f"## Cost and abundance{title}",
             "",
             "| variant | scale | sets x width | parameters | examples/s (median epoch) | epochs | "
-            "per-field IA of the whole table: mean [min, max] | normalised IA (mean) | effective rank (mean) |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "per-field IA of the whole table: mean [min, max] | IA / random IA (mean) | "
+            "normalised IA (mean; moves with the aspect ratio) | effective rank (mean) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for variant in variants:
             for scale in scales:
@@ -114,7 +119,7 @@ def markdown(
                     f"| {variant} | {scale}x | {runs[0]['num_sets']} x {runs[0]['embedding_dim']} | "
                     f"{runs[0]['params']:,} | {mean('examples_per_sec'):,.0f} | {mean('epochs'):.1f} | "
                     f"{mean('ia_mean'):.2f} [{mean('ia_min'):.2f}, {mean('ia_max'):.2f}] | "
-                    f"{mean('ia_normalised_mean'):.3f} | {mean('erank_mean'):.2f} |"
+                    f"{mean('ia_vs_random_mean'):.3f} | {mean('ia_normalised_mean'):.3f} | {mean('erank_mean'):.2f} |"
                 )
         lines.append("")
     lines += ["![test AUC against scale](auc_vs_scale.png)", "", "![IA against scale](ia_vs_scale.png)", ""]
@@ -141,28 +146,30 @@ def markdown(
     return "\n".join(lines)
 
 
-def _plot(records, path, recipe, keys, ylabels, title) -> Path:
+def _plot(records, path, recipe, keys, ylabels, title, data_label: str = "") -> Path:
     plt = pyplot()
     fractions = sorted({r["fraction"] for r in records}) or [1.0]
     styles = ["-", "--", ":", "-."]
-    fig, axes = plt.subplots(1, len(keys), figsize=(6.5 * len(keys), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(keys), figsize=(6.5 * len(keys), 5.2), squeeze=False)
+    single_seed = False
     for ax, key, ylabel in zip(axes[0], keys, ylabels):
         for fi, fraction in enumerate(fractions):
             for variant in VARIANT_ORDER:
-                xs, means, stds = _series(records, variant, fraction, key)
+                xs, means, stds, counts = _series(records, variant, fraction, key)
                 if not len(xs) or (variant != "SE" and list(xs) == [1]):
                     continue
                 data = "" if fractions == [1.0] else f", {'all' if fraction == 1.0 else fraction} of the training data"
+                color, style = COLORS[variant], styles[fi % len(styles)]
+                ax.plot(xs, means, color=color, linestyle=style, label=f"{variant}{data}")
+                several = counts > 1
                 ax.errorbar(
-                    xs,
-                    means,
-                    yerr=stds,
-                    color=COLORS[variant],
-                    linestyle=styles[fi % len(styles)],
-                    marker="o",
-                    capsize=3,
-                    label=f"{variant}{data}",
+                    xs[several], means[several], yerr=stds[several], color=color, ls="none", marker="o", capsize=3
                 )
+                if (~several).any():  # one seed: a hollow marker, no error bar, labelled
+                    single_seed = True
+                    ax.plot(xs[~several], means[~several], linestyle="none", marker="o", mfc="white", color=color)
+                    for x, y in zip(xs[~several], means[~several]):
+                        ax.annotate("n = 1", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
         all_scales = sorted({r["scale"] for r in records})
         if all_scales:
             ax.set_xscale("log")
@@ -171,9 +178,16 @@ def _plot(records, path, recipe, keys, ylabels, title) -> Path:
         ax.set_xlabel("scale N (SE: one table of width N*d; ME: N sets of width d)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"{title}\n{Path(str(recipe)).stem}, mean ± std over seeds", fontsize=11)
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if single_seed:
+        handles.append(plt.Line2D([], [], linestyle="none", marker="o", mfc="white", color="gray"))
+        labels.append("one seed (n = 1)")
+    # below the axes: a legend never covers data
+    if labels:
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+    where = f"{Path(str(recipe)).stem}" + (f" on {data_label}" if data_label else "")
+    fig.suptitle(f"{title}\n{where}; mean ± sd over seeds (ddof = 1)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     partial = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.{threading.get_ident()}.png")
     fig.savefig(partial, dpi=110)
     plt.close(fig)
@@ -181,7 +195,7 @@ def _plot(records, path, recipe, keys, ylabels, title) -> Path:
     return Path(path)
 
 
-def plot_auc(records, path, recipe) -> Path:
+def plot_auc(records, path, recipe, data_label: str = "") -> Path:
     """Test AUC against scale, one line per variant (and training-data fraction)."""
     return _plot(
         records,
@@ -190,16 +204,18 @@ def plot_auc(records, path, recipe) -> Path:
         ["test_auc"],
         ["test AUC (best validation epoch)"],
         "Test AUC against embedding scale (claims 4 and 5)",
+        data_label,
     )
 
 
-def plot_ia(records, path, recipe) -> Path:
-    """Mean per-field IA and normalised IA of the whole table against scale."""
+def plot_ia(records, path, recipe, data_label: str = "") -> Path:
+    """Mean per-field IA / same-shape random IA, and IA, of the whole table against scale."""
     return _plot(
         records,
         path,
         recipe,
-        ["ia_mean", "ia_normalised_mean"],
-        ["mean over fields: IA of the whole table", "mean over fields: IA / min(D, K)"],
-        "Information abundance against embedding scale (claim 3)",
+        ["ia_vs_random_mean", "ia_mean"],
+        ["mean over fields: IA / IA of a random table of its shape", "mean over fields: IA of the whole table"],
+        "Information abundance against embedding scale (claims 1 and 3)",
+        data_label,
     )
