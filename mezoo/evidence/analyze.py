@@ -3,6 +3,9 @@
 For each run: its embedding tables, field by field, against a random Gaussian matrix of the
 same shape (the reference a table that has not collapsed resembles): normalised singular-value
 spectra, and IA, normalised IA and effective rank, fields sorted by vocabulary size (claim 1).
+Only the rows training looked up are measured (the run's `train_row_counts.npz`; a row never
+looked up, a field's OOV row on Frappe, keeps its initial values or decays to zero), and the
+spectra leave out directions below `DEAD_DIRECTION` of the largest (numerically zero).
 For a multi-embedding run: each set's IA and the IA of the concatenated sets, against a
 single-embedding run of the same model and equal total width when one is given (claim 3). For
 DCNv2: the Frobenius norms of the first cross layer's field-pair blocks. Across runs: IA over
@@ -19,12 +22,13 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from mezoo.abundance import abundance_stats, singular_values
+from mezoo.abundance import abundance_stats, random_abundance, singular_values
 from mezoo.evidence import figures
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.runs import FinishedRun, read_run, unique_labels
 
 STATS = figures.STATS
+DEAD_DIRECTION = 1e-7  # singular values below this share of the largest are rounding, left out of spectra
 
 
 @dataclasses.dataclass
@@ -37,13 +41,19 @@ class FieldAbundance:
     """
 
     name: str
-    vocab_size: int
+    vocab_size: int  # rows measured: those training looked up
     width: int
     concat: Dict[str, float]  # abundance_stats of the field's whole table (all sets side by side)
     sets: List[Dict[str, float]]  # abundance_stats of each set's table
     random: Dict[str, float]  # abundance_stats of a Gaussian matrix shaped like `concat`
-    spectrum: np.ndarray  # singular values of the whole table, largest first
+    spectrum: np.ndarray  # singular values of the whole table, largest first (dead directions left out)
     random_spectrum: np.ndarray
+    rows_total: int = 0  # the field's vocabulary rows, those never looked up included
+
+    @property
+    def ia_vs_random(self) -> float:
+        """IA / the mean IA of same-shape Gaussian tables (`random_abundance`): 1 for an untrained table."""
+        return float(self.concat["ia"]) / float(self.random["ia"])
 
     @property
     def sets_mean(self) -> Dict[str, float]:
@@ -56,18 +66,31 @@ def random_reference(rows: int, cols: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, rows, cols]).standard_normal((rows, cols), dtype=np.float32)
 
 
+def live_spectrum(values: np.ndarray) -> np.ndarray:
+    """Singular values without the numerically zero ones (below `DEAD_DIRECTION` of the largest)."""
+    return values[values > DEAD_DIRECTION * values[0]] if values.size and values[0] > 0 else values
+
+
 def field_abundance(run: FinishedRun) -> List[FieldAbundance]:
-    """Every categorical field of the run's `MultiEmbedding`, in the model's field order."""
+    """Every categorical field of the run's `MultiEmbedding`, in the model's field order (rows looked up only)."""
     import keras
+
+    from mezoo.training.row_counts import COUNTS_FILE, load_row_counts
 
     layer = run.load_model().multi_embedding
     table = keras.ops.convert_to_numpy(layer.embeddings)
     names = layer.field_names or [str(f) for f in range(layer.num_fields)]
+    counts = load_row_counts(run.path / COUNTS_FILE, [str(n) for n in names])
     d, sets = layer.embedding_dim, layer.num_sets
     fields = []
     for f in range(layer.num_fields):
         rows = table[int(layer.offsets[f]) : int(layer.offsets[f + 1])]
+        total = int(rows.shape[0])
+        if counts is not None:
+            rows = rows[counts[f] > 0]
         reference = random_reference(rows.shape[0], rows.shape[1], seed=f)
+        random = abundance_stats(reference)
+        random["ia"] = random_abundance(rows.shape[0], rows.shape[1])  # the mean over draws, as abundance.csv
         fields.append(
             FieldAbundance(
                 name=str(names[f]),
@@ -75,9 +98,10 @@ def field_abundance(run: FinishedRun) -> List[FieldAbundance]:
                 width=int(rows.shape[1]),
                 concat=abundance_stats(rows),
                 sets=[abundance_stats(rows[:, m * d : (m + 1) * d]) for m in range(sets)],
-                random=abundance_stats(reference),
-                spectrum=singular_values(rows),
+                random=random,
+                spectrum=live_spectrum(singular_values(rows)),
                 random_spectrum=singular_values(reference),
+                rows_total=total,
             )
         )
     return fields
@@ -196,8 +220,10 @@ FIELD_COLUMNS = (
     "epochs",
     "field",
     "vocab_size",
+    "rows_total",
     "width",
     *STATS,
+    "ia_vs_random",
     *(f"random_{k}" for k in STATS),
     *(f"sets_mean_{k}" for k in STATS),
     "se_run",
@@ -228,8 +254,10 @@ def write_fields_csv(runs: Sequence[FinishedRun], per_run: Dict[str, List[FieldA
                     "epochs": len(run.metrics.get("epochs", [])),
                     "field": f.name,
                     "vocab_size": f.vocab_size,
+                    "rows_total": f.rows_total,
                     "width": f.width,
                     **{k: f.concat[k] for k in STATS},
+                    "ia_vs_random": f.ia_vs_random,
                     **{f"random_{k}": f.random[k] for k in STATS},
                 }
                 if run.is_multi_embedding:
@@ -257,10 +285,12 @@ def summary_markdown(runs, per_run, written, out: Path, info: Dict[str, str]) ->
         "",
         "Written by `python -m mezoo.analyze`; do not edit by hand. Each figure triple is "
         "IA / normalised IA (IA / min(D, K)) / effective rank (exp of the entropy of the normalised "
-        "singular values), all from `mezoo.abundance` on the final (best-epoch) tables. Raw IA grows "
-        "with the width K; normalised IA and effective rank are the fair comparison across widths. "
-        '"random" is a standard Gaussian matrix of the same shape, the reference for a table '
-        "that has not collapsed.",
+        "singular values), all from `mezoo.abundance` on the final (best-epoch) tables, over the rows "
+        "training looked up (D; the field's whole vocabulary in brackets where it has more). "
+        '"random" is a standard Gaussian matrix of the same shape, the reference for a table that has '
+        "not collapsed; IA / random IA (random IA: the mean over draws) is the fair comparison across "
+        "widths. Raw IA grows with the width K, and normalised IA moves with the aspect ratio D / K even "
+        "for random tables.",
         "",
         "## Runs",
         "",
@@ -293,10 +323,8 @@ def summary_markdown(runs, per_run, written, out: Path, info: Dict[str, str]) ->
         lines += [header, sep]
         se_fields = {f.name: f for f in per_run.get(se.label, [])} if se is not None else {}
         for f in fields:
-            row = (
-                f"| {f.name} | {f.vocab_size:,} | {f.width} | {_fmt(f.concat)} | {_fmt(f.random)} | "
-                f"{f.concat['ia'] / f.random['ia']:.2f} |"
-            )
+            rows = f"{f.vocab_size:,}" + (f" ({f.rows_total:,})" if f.rows_total > f.vocab_size else "")
+            row = f"| {f.name} | {rows} | {f.width} | {_fmt(f.concat)} | {_fmt(f.random)} | {f.ia_vs_random:.2f} |"
             if run.is_multi_embedding:
                 row += " " + _fmt(f.sets_mean) + " |"
                 if se is not None:

@@ -11,6 +11,7 @@ STAT_LABELS = {
     "ia": "information abundance (IA)",
     "ia_normalised": "normalised IA = IA / min(D, K)",
     "erank": "effective rank exp(H(s / sum s))",
+    "ia_vs_random": "IA / IA of a random table of its shape",
 }
 
 
@@ -33,7 +34,7 @@ def _save(fig, path) -> Path:
 
 def _run_title(run) -> str:
     sets = f"{run.num_sets} set{'s' if run.num_sets > 1 else ''}"
-    return f"{run.label} ({run.model_name}, {run.kind}, {sets} x width {run.embedding_dim})"
+    return f"{run.label} ({run.model_name}, {run.kind}, {sets} x width {run.embedding_dim}) on {run.data_label}"
 
 
 def spectra(fields, run, path) -> Path:
@@ -184,22 +185,25 @@ def cross_blocks(norms: np.ndarray, names: Sequence[str], run, path, max_sets: i
 
 
 def ia_over_epochs(runs, path) -> Path:
-    """Mean over fields of the whole table's IA, normalised IA and erank, per epoch, one line per run."""
+    """Mean over fields of the whole table's IA, IA / random IA and erank, per epoch, one line per run."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), layout="constrained")
+    stats = ("ia", "ia_vs_random", "erank")
     for run in runs:
         rows = [r for r in run.abundance_rows if r["set"] == "concat"]
         if not rows:
             continue
         epochs = sorted({r["epoch"] for r in rows})
-        for ax, stat in zip(axes, STATS):
-            means = [np.mean([r[stat] for r in rows if r["epoch"] == e]) for e in epochs]
+        for ax, stat in zip(axes, stats):
+            means = [np.nanmean([np.nan if r.get(stat) is None else r[stat] for r in rows if r["epoch"] == e]) for e in epochs]
             ax.plot(epochs, means, marker="o", label=f"{run.label} ({run.kind}, width {run.total_width})")
-    for ax, stat in zip(axes, STATS):
+    for ax, stat in zip(axes, stats):
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"mean over fields: {STAT_LABELS[stat]}", fontsize=9)
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    axes[0].legend(fontsize=8)
-    fig.suptitle("Abundance of the whole embedding table over training (abundance.csv, after each epoch)", fontsize=11)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(4, max(1, len(labels))), fontsize=8)
+    data = ", ".join(sorted({run.data_label for run in runs}))
+    fig.suptitle(f"Abundance of the whole embedding table over training (after each epoch), {data}", fontsize=11)
     return _save(fig, path)

@@ -64,6 +64,15 @@ class FinishedRun:
         return "ME-SI" if self.recipe.model.hyperparameters.get("shared_interaction") else "ME"
 
     @property
+    def data_label(self) -> str:
+        """The data set the run trained on, from its spec (`(SYNTHETIC)` for generated rows)."""
+        try:
+            name = json.loads((self.path / "feature_spec.json").read_text()).get("dataset") or "unknown data"
+        except (OSError, ValueError):
+            name = "unknown data"
+        return f"{name} (SYNTHETIC)" if self.metrics.get("synthetic") else name
+
+    @property
     def is_multi_embedding(self) -> bool:
         return self.num_sets > 1
 
