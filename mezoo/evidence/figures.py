@@ -195,7 +195,8 @@ def ia_over_epochs(runs, path) -> Path:
             continue
         epochs = sorted({r["epoch"] for r in rows})
         for ax, stat in zip(axes, stats):
-            means = [np.nanmean([np.nan if r.get(stat) is None else r[stat] for r in rows if r["epoch"] == e]) for e in epochs]
+            values = [[np.nan if r.get(stat) is None else r[stat] for r in rows if r["epoch"] == e] for e in epochs]
+            means = [np.nanmean(v) for v in values]
             ax.plot(epochs, means, marker="o", label=f"{run.label} ({run.kind}, width {run.total_width})")
     for ax, stat in zip(axes, stats):
         ax.set_xlabel("epoch")
