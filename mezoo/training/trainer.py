@@ -203,6 +203,7 @@ class Trainer:
         with naming_bad_shards(source, "train"):
             row_counts = training_row_counts(self.run_dir, source)
         self.abundance = MetricCallback(
+            layer=self.model.multi_embedding,  # the model's embedding tables (FwFM's linear vectors aside)
             csv_path=str(self.run_dir / "abundance.csv"),
             log_dir=str(self.run_dir / "tensorboard" / "abundance"),
             row_counts=row_counts,

@@ -25,15 +25,18 @@ def test_table_has_every_bars_family_and_the_runs_numbers(run_dirs, tmp_path, ca
     rows = list(csv.DictReader(open(out / "parity.csv")))
     assert [row["model"] for row in rows] == list(parity.BARS_FRAPPE_X1)
     dcnv2 = next(row for row in rows if row["model"] == "dcnv2")
-    assert float(dcnv2["test_auc"]) == pytest.approx(metrics["test_auc"])
+    assert float(dcnv2["test_auc_mean"]) == pytest.approx(metrics["test_auc"]) and dcnv2["runs"] == "1"
     assert float(dcnv2["gap"]) == pytest.approx(metrics["test_auc"] - 0.9845)
-    assert dcnv2["within_tolerance"] == str(metrics["test_auc"] >= 0.9845 - parity.TOLERANCE)
-    assert int(dcnv2["best_epoch"]) == metrics["best_epoch"] and int(dcnv2["epochs"]) == len(metrics["epochs"])
-    assert all(row["test_auc"] == "" for row in rows if row["model"] != "dcnv2")
+    assert dcnv2["within_tolerance"] == str(abs(metrics["test_auc"] - 0.9845) <= parity.TOLERANCE)  # two-sided
+    assert dcnv2["best_epochs"] == str(metrics["best_epoch"]) and int(dcnv2["epochs"]) == len(metrics["epochs"])
+    assert dcnv2["test_auc_sd"] == "" and dcnv2["gap_in_sd"] == ""  # one seed: no spread
+    assert all(row["test_auc_mean"] == "" for row in rows if row["model"] != "dcnv2")
+    assert next(row for row in rows if row["model"] == "nfwfm")["like_for_like"] == "False"
     text = (out / "parity.md").read_text()
     for expected in (
-        "| DCNv2 | 0.9845 | " + f"{metrics['test_auc']:.5f}",
-        "| DNN | 0.9833 | not run |",
+        "| DCNv2 | dcnv2 | 0.9845 | " + f"{metrics['test_auc']:.5f} (n = 1)",
+        "| DNN | dnn | 0.9833 | not run |",
+        "| FwFM | nfwfm (not like for like) | 0.9776 | not run |",
         "python -m mezoo.parity",
         "Git commit",
         "Machine",
@@ -45,5 +48,5 @@ def test_table_has_every_bars_family_and_the_runs_numbers(run_dirs, tmp_path, ca
 def test_errors_name_the_run(run_dirs, tmp_path, capsys):
     message = "parity is for single-embedding runs, this one has 2 sets"
     fails_with(parity_cli.main, [run_dirs["me"], "--out", tmp_path], capsys, message)
-    fails_with(parity_cli.main, [run_dirs["se"], run_dirs["se"], "--out", tmp_path], capsys, "two runs of dcnv2")
+    fails_with(parity_cli.main, [run_dirs["se"], run_dirs["se"], "--out", tmp_path], capsys, "given twice")
     fails_with(parity_cli.main, [tmp_path, "--out", tmp_path / "x"], capsys, "no recipe.yaml")

@@ -148,3 +148,22 @@ def test_finalmlp_feature_gating_is_per_set_and_switchable():
         assert tuple(gate.kernels[-1].shape) == (3, 5, N * D)
     clone = models.get("finalmlp").from_config(model.get_config())
     assert clone.feature_gating and clone.count_params() == model.count_params()
+
+
+def test_fwfm_is_bars_shallow_fwfm_and_matches_a_numpy_oracle():
+    frappe = [(f"f{i}", v) for i, v in enumerate([955, 4083, 8, 8, 3, 4, 3, 10, 81, 234])]
+    assert models.get("fwfm")(frappe).count_params() == 107826  # FuxiCTR's FwFM with FeLV on Frappe_x1
+    model = models.get("fwfm")(FIELDS, embedding_dim=4)
+    randomize(model, 3)
+    x, _ = batch(16)
+    got = keras.ops.convert_to_numpy(model.logits_model()(x)).reshape(-1)
+    offsets = np.cumsum([0] + [v for _, v in FIELDS])[:-1]
+    e = keras.ops.convert_to_numpy(model.multi_embedding.embeddings)[x["ids"] + offsets]  # (b, F, d)
+    v = keras.ops.convert_to_numpy(model.get_layer("linear_vectors").embeddings)[x["ids"] + offsets]
+    r, b = (keras.ops.convert_to_numpy(w) for w in model.get_layer("pair_weights").weights)
+    pairs = [(i, j) for i in range(len(FIELDS)) for j in range(i + 1, len(FIELDS))]
+    expected = b[0] + sum(r[0, k] * np.sum(e[:, i] * e[:, j], axis=1) for k, (i, j) in enumerate(pairs))
+    expected = expected + np.sum(e * v, axis=(1, 2))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="fwfm has no MLP"):
+        models.get("fwfm")(FIELDS, hidden_units=(8,))

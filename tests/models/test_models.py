@@ -15,12 +15,13 @@ from mezoo.layers import CrossNet, MLPBlock
 
 FIELDS = [("a", 10), ("b", 20), ("c", 5), ("d", 7)]
 SMALL = {"embedding_dim": 4, "hidden_units": (16, 8)}
+SHALLOW = ("fm", "fwfm")  # no MLP: no hidden_units
 CASES = [(key, sets) for key in models.names() for sets in (1, 3)]
 
 
 def small(key):
     """Small hyperparameters for `key` (FM has no MLP, so no hidden_units)."""
-    return {"embedding_dim": 4} if key == "fm" else SMALL
+    return {"embedding_dim": 4} if key in SHALLOW else SMALL
 
 
 def batch(rows=64, seed=0):
