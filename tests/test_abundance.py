@@ -281,9 +281,11 @@ def test_random_abundance_of_a_huge_table_is_cheap_and_close_to_its_width():
 
 
 def test_untrained_tables_are_as_abundant_as_random_ones():
-    layer = MultiEmbedding([4000, 500, 60], embedding_dim=8, num_sets=3, embeddings_initializer="random_normal")
+    keras.utils.set_random_seed(0)
+    layer = MultiEmbedding([4000, 500, 200], embedding_dim=8, num_sets=3, embeddings_initializer="random_normal")
     layer.build((None, 3))
     ratios = [r["ia_vs_random"] for r in embedding_abundance(layer)]
+    # one draw against the mean over draws: within the draws' spread (a few percent at these shapes)
     assert np.allclose(ratios, 1.0, atol=0.06), ratios
 
 
