@@ -345,6 +345,14 @@ def claim_toy(toys: Sequence[Result], root: Path) -> Claim:
             final = {d: [float(r["ia"]) for k, r in last.items() if int(k[1]) == d] for d in d3s}
             losses = {d: [float(r["loss"]) for k, r in last.items() if int(k[1]) == d] for d in d3s}
             steps = max(int(r["step"]) for r in last.values())
+            # how much the loss still moved over the last tenth of the steps (converged: under 1%)
+            moved = []
+            for key, rows in runs.items():
+                if key[0] == dim:
+                    earlier = [r for r in rows if int(r["step"]) <= 0.9 * steps]
+                    if earlier:
+                        before = float(max(earlier, key=lambda r: int(r["step"]))["loss"])
+                        moved.append(abs(before - float(last[key]["loss"])) / max(before, 1e-12))
             interval = welch_interval(final[d3s[-1]], final[d3s[0]])
             verdict = rules.single(interval)
             findings.append(rules.Finding(f"{toy.name} K={dim}", verdict))
@@ -352,7 +360,13 @@ def claim_toy(toys: Sequence[Result], root: Path) -> Claim:
                 f"- {toy.link(root)}, K = {dim}, {steps:,} steps: IA(E1) {mean_sd(final[d3s[0]], 2)} against "
                 f"D3 = {d3s[0]}, {mean_sd(final[d3s[-1]], 2)} against D3 = {d3s[-1]}; large minus small "
                 f"{interval.text(2)} ({verdict.lower()}); final loss {np.mean(losses[d3s[0]]):.3f} / "
-                f"{np.mean(losses[d3s[-1]]):.3f} (ln 2 = 0.693)."
+                f"{np.mean(losses[d3s[-1]]):.3f}"
+                + (
+                    f", which moved by up to {100 * max(moved):.1f}% over the last tenth of the steps "
+                    f"({'converged' if max(moved) < 0.01 else 'not converged'})."
+                    if moved
+                    else "."
+                )
             )
         figure = figure or _figure(toy, "toy.png", root, "IA(E1) over training, small and large D3")
     return _claim(2, "the interaction-collapse law (toy)", findings, lines, figure)
