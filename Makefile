@@ -8,14 +8,14 @@ PYTEST_ARGS ?=
 
 .PHONY: install install-jax train lint test test-tf test-jax bench clean
 
-$(VENV)/.installed: setup.py constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[tensorflow,test,serving,beam,lint]"
 	touch $@
 
 # A second environment without TensorFlow: layers and abundance must run on the JAX backend.
-$(JAX_VENV)/.installed: setup.py constraints-jax.txt
+$(JAX_VENV)/.installed: pyproject.toml constraints-jax.txt
 	test -x $(JAX_VENV)/bin/python || $(PYTHON) -m venv $(JAX_VENV)
 	$(JAX_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(JAX_VENV)/bin/python -m pip install --quiet -c constraints-jax.txt -e ".[jax]" pytest

@@ -1,6 +1,6 @@
 """Recipes: YAML files of `data`, `model` and `train` settings, resolved with overrides.
 
-A recipe names an installed file (`mezoo/recipes/NAME.yaml`, e.g. `dcnv2_me_criteo`) or a
+A recipe names an installed file (`recipes/NAME.yaml`, installed as `mezoo.recipes`) or a
 path to a YAML file. `extends: BASE` pulls in a base whose sections the recipe updates key by
 key: BASE is an installed recipe's name (`extends: dcnv2_se_frappe`), else a path relative
 to the recipe's folder (or absolute). Every recipe resolves over `_base.yaml`,
@@ -16,6 +16,7 @@ hyper-parameter is checked against the value it replaces. Files are read with
 the plain form a run directory records in recipe.yaml.
 """
 
+import importlib.resources
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
 
@@ -33,7 +34,7 @@ from mezoo.recipe_schema import (  # noqa: F401  (the typed sections are part of
     typed,
 )
 
-RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+RECIPES_DIR = Path(str(importlib.resources.files("mezoo.recipes")))  # the top-level recipes/, installed there
 BASE_RECIPE = RECIPES_DIR / "_base.yaml"  # every setting's default; every recipe resolves over it
 SECTIONS = ("data", "model", "train")
 

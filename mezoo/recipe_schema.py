@@ -1,7 +1,7 @@
 """The typed sections of a resolved recipe: `DataConfig`, `ModelConfig`, `TrainConfig` in a `Recipe`.
 
 The fields name every setting a recipe has and its type; their values, defaults included,
-come from the YAML files only: `mezoo/recipes/_base.yaml` holds every default (with the
+come from the YAML files only: `recipes/_base.yaml` holds every default (with the
 comments that explain them) and every recipe resolves over it. So no default is written in
 code, and a setting missing from `_base.yaml` is a bug the loader reports.
 

@@ -1,0 +1,64 @@
+"""Packaging: every package listed, one version, console scripts that exist, recipes in the wheel."""
+
+import importlib
+import importlib.metadata
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import mezoo
+from mezoo import recipe
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_every_package_directory_is_listed():
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in ROOT.glob("mezoo/**/__init__.py")}
+    found |= {".".join(p.parent.relative_to(ROOT).parts) for p in ROOT.glob("tfrecord_tools/**/__init__.py")}
+    assert sorted(found | {"mezoo.recipes"}) == sorted(PROJECT["tool"]["setuptools"]["packages"])
+
+
+def test_one_version_and_scripts_that_exist():
+    assert importlib.metadata.version("mezoo") == mezoo.__version__
+    for name, target in PROJECT["project"]["scripts"].items():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), name
+
+
+def test_the_recipes_install_as_mezoo_recipes():
+    assert recipe.RECIPES_DIR == Path(importlib.import_module("mezoo.recipes").__file__).parent
+    assert len(recipe.names()) >= 36 and (recipe.RECIPES_DIR / "_base.yaml").exists()
+
+
+def test_a_wheel_holds_the_package_and_every_recipe(tmp_path):
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next(tmp_path.glob("mezoo-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    yamls = sorted(Path(n).name for n in names if n.startswith("mezoo/recipes/") and n.endswith(".yaml"))
+    assert yamls == sorted(p.name for p in (ROOT / "recipes").glob("*.yaml"))
+    assert "mezoo/cli/train.py" in names and "tfrecord_tools/criteo.py" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "mezoo-train = mezoo.cli.train:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
