@@ -1,17 +1,33 @@
 # Two commands do all the set-up on a fresh machine (Python 3.10+ with venv):
-#   make train   installs the pinned stack into .venv, then runs the main job
-#   make test    installs both test environments, then runs the whole test suite
+#   make train   installs the default stack into .venv, then runs the main job
+#   make test    installs the three test environments, then runs every test
+# The environments (BUILD.md):
+#   .venv        the default stack, TensorFlow 2.21 (constraints.txt): what a new user gets
+#   .venv-tf216  the older stack, TensorFlow 2.16 with tensorflow-io for s3:// (constraints-tf216.txt)
+#   .venv-jax    no TensorFlow: the layers, models and abundance on the JAX backend (constraints-jax.txt)
 PYTHON ?= python3
 VENV ?= .venv
+TF216_VENV ?= .venv-tf216
 JAX_VENV ?= .venv-jax
 PYTEST_ARGS ?=
+EXTRAS = tensorflow,evidence,test,serving,beam,lint
+TF216_EXTRAS = tensorflow,evidence,test,serving,beam,s3
+# The older stack runs what depends on the TensorFlow, numpy, protobuf and pyarrow versions:
+# conversion (single-machine and Beam), the input pipeline and s3://, and serving.
+TF216_TESTS = tests/data tests/serving tests/tfrecord_tools
 
-.PHONY: install install-jax train lint test test-tf test-jax bench clean
+.PHONY: install install-tf216 install-jax train lint test test-tf test-tf216 test-jax bench clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[tensorflow,test,serving,beam,lint]"
+	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
+	touch $@
+
+$(TF216_VENV)/.installed: pyproject.toml constraints-tf216.txt
+	test -x $(TF216_VENV)/bin/python || $(PYTHON) -m venv $(TF216_VENV)
+	$(TF216_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TF216_VENV)/bin/python -m pip install --quiet -c constraints-tf216.txt -e ".[$(TF216_EXTRAS)]"
 	touch $@
 
 # A second environment without TensorFlow: layers and abundance must run on the JAX backend.
@@ -22,6 +38,7 @@ $(JAX_VENV)/.installed: pyproject.toml constraints-jax.txt
 	touch $@
 
 install: $(VENV)/.installed
+install-tf216: $(TF216_VENV)/.installed
 install-jax: $(JAX_VENV)/.installed
 
 # ruff (pyflakes, pycodestyle, isort), ruff's formatter and mypy; settings in pyproject.toml.
@@ -33,15 +50,20 @@ lint: install
 train: install
 	$(VENV)/bin/python -m mezoo.train --recipe dcnv2_me_criteo
 
-test: test-tf test-jax
+# The older stack first: the default stack's run then loads an export made there.
+test: test-tf216 test-tf test-jax
 
 # Docstring examples are tests too (pytest --doctest-modules), under both backends.
 DOCTEST_JAX = mezoo/layers mezoo/models mezoo/abundance.py mezoo/metrics.py mezoo/initializers.py \
 	mezoo/recipe.py mezoo/recipe_schema.py mezoo/training/stopping.py
 
 test-tf: install
-	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS) tests
+	MEZOO_OTHER_STACK_PYTHON=$(if $(wildcard $(TF216_VENV)/bin/python),$(abspath $(TF216_VENV))/bin/python,) \
+		$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS) tests
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS) --doctest-modules mezoo
+
+test-tf216: install-tf216
+	$(TF216_VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS) $(TF216_TESTS)
 
 test-jax: install-jax
 	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest $(PYTEST_ARGS) tests/layers tests/models tests/test_abundance.py \
@@ -56,4 +78,4 @@ bench: install
 	$(VENV)/bin/python benchmarks/serving.py
 
 clean:
-	rm -rf $(VENV) $(JAX_VENV) *.egg-info
+	rm -rf $(VENV) $(TF216_VENV) $(JAX_VENV) *.egg-info

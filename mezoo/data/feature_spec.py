@@ -56,19 +56,27 @@ def _is_remote(path: str) -> bool:
     return "://" in path
 
 
-def _gfile() -> Any:
+class RemoteFileSystemError(FileNotFoundError):
+    """A remote path whose file system this installation can't reach (`mezoo[s3]` not installed)."""
+
+
+def _gfile(path: str = "") -> Any:
     import tensorflow as tf  # remote file systems (s3:// via tensorflow-io) need TensorFlow
 
-    try:
-        import tensorflow_io  # noqa: F401  (registers s3://)
-    except Exception:  # pragma: no cover - tensorflow-io missing or unloadable
-        pass
+    if path.startswith("s3://"):
+        try:
+            import tensorflow_io  # noqa: F401  (registers s3://)
+        except Exception as error:  # missing, or a build that doesn't load on this TensorFlow
+            raise RemoteFileSystemError(
+                f"{path}: s3:// paths need tensorflow-io, which loads only on TensorFlow 2.16: "
+                f"pip install 'mezoo[s3]' (TensorFlow {tf.__version__} here; {type(error).__name__}: {error})"
+            ) from None
     return tf.io.gfile
 
 
 def read_text(path: str) -> str:
     if _is_remote(path):
-        with _gfile().GFile(path, "r") as f:
+        with _gfile(path).GFile(path, "r") as f:
             text: str = f.read()
             return text
     with open(path, encoding="utf-8") as f:
@@ -119,6 +127,8 @@ class FeatureSpec:
             path = path.rstrip("/") + "/" + SPEC_NAME
         try:
             text = read_text(path)
+        except RemoteFileSystemError:
+            raise
         except (OSError, IOError) as e:
             raise FileNotFoundError(f"cannot read feature spec {path}: {e}") from e
         except Exception as e:  # tf.errors.NotFoundError and friends
@@ -211,7 +221,7 @@ class FeatureSpec:
         """The split's shard paths, sorted; raises if the glob matches nothing."""
         pattern = self.resolve(self._split(split)["files"])
         if _is_remote(pattern):
-            found = sorted(_gfile().glob(pattern))
+            found = sorted(_gfile(pattern).glob(pattern))
         else:
             found = sorted(_glob.glob(pattern))
         if not found:
@@ -272,7 +282,7 @@ def write_vocabulary(path: str, tokens: Sequence[bytes]) -> None:
 
 def read_vocabulary(path: str) -> List[bytes]:
     if _is_remote(path):
-        with _gfile().GFile(path, "rb") as f:
+        with _gfile(path).GFile(path, "rb") as f:
             data: bytes = f.read()
     else:
         with open(path, "rb") as f:
