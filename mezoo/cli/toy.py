@@ -84,6 +84,7 @@ def run(values: Any, args: List[str], argv: Optional[Sequence[str]] = None) -> N
         progress=progress,
     )
     info = provenance.provenance("mezoo.toy", list(sys.argv[1:] if argv is None else argv))
+    provenance.write_provenance(out, info)
     toy.write_csv(results, out / "toy.csv")
     toy.plot(results, out / "toy.png")
     (out / "README.md").write_text(toy_report.markdown(results, options, info))

@@ -203,6 +203,7 @@ def analyze(
     if verbose:
         print(f"wrote {fields_csv}", flush=True)
     info = prov.provenance("mezoo.analyze", None if argv is None else list(argv))
+    prov.write_provenance(out, info)
     summary = out / "summary.md"
     summary.write_text(summary_markdown(runs, per_run, written, out, info))
     if verbose:

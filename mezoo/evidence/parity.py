@@ -168,6 +168,7 @@ def write_parity(run_dirs: Sequence, out, argv: Optional[List[str]] = None) -> D
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     info = prov.provenance("mezoo.parity", None if argv is None else list(argv))
+    prov.write_provenance(out, info)
     paths = {"md": out / "parity.md", "csv": out / "parity.csv"}
     paths["md"].write_text(markdown(rows, info))
     paths["csv"].write_text(to_csv(rows))

@@ -75,6 +75,20 @@ def provenance(module: str, args: Optional[List[str]] = None) -> Dict[str, str]:
     }
 
 
+PROVENANCE_FILE = "provenance.json"
+
+
+def write_provenance(directory, info: Dict[str, str]) -> Path:
+    """`provenance.json` beside a command's results: what `mezoo.report` reads of where they came from."""
+    import json
+
+    from mezoo.atomic import atomic_write
+
+    path = Path(directory) / PROVENANCE_FILE
+    atomic_write(path, json.dumps(info, indent=1) + "\n")
+    return path
+
+
 def provenance_markdown(info: Dict[str, str]) -> str:
     """The provenance as a Markdown list."""
     return (

@@ -109,9 +109,11 @@ def collect(root) -> List[Result]:
             if not (directory / name).exists():
                 continue
             result = Result(directory, kind, read_table(directory / name, REQUIRED[kind]))
+            if (directory / "provenance.json").exists():
+                result.meta["provenance"] = read_json(directory / "provenance.json")
             if kind == "study":
                 if (directory / "study.json").exists():
-                    result.meta = read_json(directory / "study.json")
+                    result.meta = {**result.meta, **read_json(directory / "study.json")}
                 if (directory / "abundance_by_epoch.csv").exists():
                     result.epochs = read_table(directory / "abundance_by_epoch.csv", ("cell", "epoch", "field"))
             results.append(result)
@@ -251,23 +253,34 @@ def _model_of(recipe: str) -> str:
 
 
 def protocol_of(resolved: Dict) -> str:
-    """The training protocol a resolved recipe follows, in words."""
+    """The training protocol a resolved recipe follows: BARS', the paper's, or custom."""
     model, train = resolved.get("model") or {}, resolved.get("train") or {}
-    embedding_l2 = float(model.get("embedding_l2_regularization") or 0.0)
-    if embedding_l2 > 0 and train.get("reduce_lr_factor"):
-        name = f"BARS' (embedding L2 {embedding_l2:g}, learning rate x{train['reduce_lr_factor']:g} on plateaus)"
-    elif not train.get("reduce_lr_factor") and float(model.get("l2_regularization") or 0.0) > 0:
-        name = f"the paper's (coupled L2 {float(model['l2_regularization']):g} on every weight, no schedule)"
-    else:
-        name = "custom"
-    patience = train.get("early_stopping_patience")
+    if float(model.get("embedding_l2_regularization") or 0.0) > 0 and train.get("reduce_lr_factor"):
+        return "BARS'"
+    if not train.get("reduce_lr_factor") and float(model.get("l2_regularization") or 0.0) > 0:
+        return "the paper's"
+    return "a custom"
+
+
+def protocol_details(resolved: Dict) -> str:
+    """The protocol's settings in words (regularisation, schedule, batch, patience)."""
+    model, train = resolved.get("model") or {}, resolved.get("train") or {}
+    parts = []
+    if float(model.get("embedding_l2_regularization") or 0.0) > 0:
+        parts.append(f"embedding L2 {float(model['embedding_l2_regularization']):g}")
+    if float(model.get("l2_regularization") or 0.0) > 0:
+        parts.append(f"coupled L2 {float(model['l2_regularization']):g} on every weight")
+    parts.append(
+        f"learning rate x{train['reduce_lr_factor']:g} on plateaus" if train.get("reduce_lr_factor") else "no schedule"
+    )
     batch = (resolved.get("data") or {}).get("batch_size")
-    return f"{name}, batch {batch}, patience {patience}"
+    parts += [f"batch {batch}", f"patience {train.get('early_stopping_patience')}"]
+    return ", ".join(parts)
 
 
 def study_title(study: Study) -> str:
     structure = f" ({study.structure})" if study.model == "dcnv2" else ""
-    return f"{study.model}{structure}, {study.protocol.split(',')[0]} protocol"
+    return f"{study.model}{structure}, {study.protocol} protocol"
 
 
 # ---------------------------------------------------------------- claims
@@ -576,12 +589,15 @@ def older_section(studies: Sequence[Study], analyses: Sequence[Result], root: Pa
 def provenance_section(results: Sequence[Result], root: Path) -> List[str]:
     from mezoo.training.revision import TRAINING_REVISION
 
-    lines = ["| directory | kind | data | command | cells: commits, training revisions |", "|---|---|---|---|---|"]
+    lines = [
+        "| directory | kind | data | protocol | command | cells: commits, training revisions |",
+        "|---|---|---|---|---|---|",
+    ]
     for result in results:
         data = "; ".join(result.meta.get("data", [])) if result.kind == "study" else "-"
-        command = ""
-        if result.kind == "study":
-            command = (result.meta.get("provenance") or {}).get("command", "")
+        resolved = result.meta.get("resolved_recipe") if result.kind == "study" else None
+        protocol = f"{protocol_of(resolved)}: {protocol_details(resolved)}" if resolved else "-"
+        command = (result.meta.get("provenance") or {}).get("command", "") or "not recorded"
         cells = "-"
         if result.kind == "study" and result.rows and "git_commit" in result.rows[0]:
             commits = sorted({(r.get("git_commit") or "?")[:10] for r in result.rows})
@@ -590,7 +606,7 @@ def provenance_section(results: Sequence[Result], root: Path) -> List[str]:
             cells = f"{', '.join(commits)}; revision {', '.join(revisions)}" + (
                 f"; **trained before revision {TRAINING_REVISION}**: {', '.join(stale)}" if stale else ""
             )
-        lines.append(f"| {result.link(root)} | {result.kind} | {data or '-'} | `{command}` | {cells} |")
+        lines.append(f"| {result.link(root)} | {result.kind} | {data or '-'} | {protocol} | `{command}` | {cells} |")
     return lines + [""]
 
 
