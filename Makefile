@@ -71,11 +71,11 @@ test-jax: install-jax
 	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -q $(PYTEST_ARGS) --doctest-modules $(DOCTEST_JAX)
 
 bench: install
-	$(VENV)/bin/python benchmarks/abundance.py
-	$(VENV)/bin/python benchmarks/train_step.py
-	$(VENV)/bin/python benchmarks/convert.py
-	$(VENV)/bin/python benchmarks/input_pipeline.py
-	$(VENV)/bin/python benchmarks/serving.py
+	$(VENV)/bin/python benchmarks/abundance.py --write
+	$(VENV)/bin/python benchmarks/train_step.py --write
+	$(VENV)/bin/python benchmarks/convert.py --write
+	$(VENV)/bin/python benchmarks/input_pipeline.py --write
+	$(VENV)/bin/python benchmarks/serving.py --write
 
 clean:
 	rm -rf $(VENV) $(TF216_VENV) $(JAX_VENV) *.egg-info

@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import command_line, criteo_vocab_sizes  # noqa: E402
+from benchmarks.common import add_write_flag, command_line, criteo_vocab_sizes, published  # noqa: E402
 from mezoo.abundance import information_abundance  # noqa: E402
 from mezoo.layers import MultiEmbedding  # noqa: E402
 
@@ -77,7 +77,14 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median, min)")
     parser.add_argument("--batch", type=int, default=2048, help="lookup batch size")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script runs (CI)")
+    add_write_flag(parser, "abundance")
     args = parser.parse_args(argv)
+    with published(args.write, "Information abundance and MultiEmbedding lookups"):
+        report(args)
+
+
+def report(args) -> None:
+    """Runs the benchmark and prints its figures."""
 
     vocab_sizes, vocab_source = criteo_vocab_sizes()
     if args.smoke:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import command_line  # noqa: E402
+from benchmarks.common import add_write_flag, command_line, published  # noqa: E402
 
 
 def additive_auc(rows, cap, first_order, pairs, signal, seed=0) -> float:
@@ -48,7 +48,14 @@ def main():
     parser.add_argument("--batch_size", type=int, default=2048)
     parser.add_argument("--workdir", default="/tmp/mezoo-builtin-bench")
     parser.add_argument("--set", action="append", default=[], help="more recipe overrides")
+    add_write_flag(parser, "builtin_sample")
     args = parser.parse_args()
+    with published(args.write, "How learnable the built-in sample is"):
+        report(args)
+
+
+def report(args) -> None:
+    """Runs the benchmark and prints its figures."""
     print(command_line(), flush=True)
 
     from mezoo import train

@@ -1,10 +1,14 @@
 """What the benchmarks share: data sets' vocabulary sizes, the peer's figures, the command line."""
 
+import contextlib
+import datetime
 import json
 import os
+import platform
 import shlex
 import sys
 from pathlib import Path
+from typing import Optional
 
 from tfrecord_tools.formats import AVAZU_COLUMNS
 
@@ -82,3 +86,97 @@ def peer_rates(path: str, mode: str) -> dict:
     """The official code's examples/s per config name, from `torch_me_bench.py --out` (same run)."""
     results = json.loads(Path(path).read_text())["results"]
     return {r["config"]: r["ex_per_s"] for r in results if r.get("mode") == mode and "error" not in r}
+
+
+def add_write_flag(parser, name: str) -> None:
+    """`--write PAGE`: the script's output also as a Markdown page (`docs/benchmarks/<name>.md`)."""
+    parser.add_argument(
+        "--write",
+        nargs="?",
+        const=str(Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / f"{name}.md"),
+        default=None,
+        metavar="PAGE",
+        help=f"also write the output, with command, date, commit and machine, as a Markdown page "
+        f"(default docs/benchmarks/{name}.md)",
+    )
+
+
+class _Tee:
+    """stdout that also keeps what passes through it."""
+
+    def __init__(self, stream):
+        self.stream, self.parts = stream, []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def published(page: Optional[str], title: str):
+    """Runs the block; with a `page`, writes what it printed there once it succeeds (`page_text`)."""
+    if not page:
+        yield
+        return
+    tee = _Tee(sys.stdout)
+    sys.stdout = tee
+    try:
+        yield
+    finally:
+        sys.stdout = tee.stream
+    Path(page).parent.mkdir(parents=True, exist_ok=True)
+    from mezoo.atomic import atomic_write
+
+    atomic_write(page, page_text(title, "".join(tee.parts)))
+    print(f"wrote {page}", flush=True)
+
+
+def page_text(title: str, output: str) -> str:
+    """A benchmark page: where its figures came from, then the output (tables as tables, the rest as text)."""
+    from mezoo.evidence.provenance import git_commit, machine
+
+    versions = [f"python {platform.python_version()}"]
+    for package in ("tensorflow", "keras", "numpy", "pyarrow", "apache_beam", "jax"):
+        module = sys.modules.get(package)
+        if module is not None and getattr(module, "__version__", None):
+            versions.append(f"{package} {module.__version__}")
+    lines = [
+        f"# {title}",
+        "",
+        "Written by the benchmark script with `--write`; never edited by hand. Figures from one run on the",
+        "machine below: compare only ratios measured in the same run.",
+        "",
+        f"- command: `{command_line()}`",
+        f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- commit: {git_commit() or 'unknown'}",
+        f"- machine: {machine()}",
+        f"- versions: {', '.join(versions)}",
+        "",
+    ]
+    block: list = []
+
+    def flush_text() -> None:
+        if block:
+            lines.extend(["```text", *block, "```", ""])
+            block.clear()
+
+    table = False
+    for line in output.splitlines():
+        if line.startswith("|"):
+            flush_text()
+            table = True
+            lines.append(line)
+            continue
+        if table:
+            lines.append("")
+            table = False
+        if line.strip():
+            block.append(line)
+    flush_text()
+    return "\n".join(lines).rstrip() + "\n"

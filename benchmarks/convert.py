@@ -3,10 +3,10 @@
 Prints the command, then one line of figures: median (and min/max) rows/s over `--repeats`
 conversions of `--rows` generated Criteo rows (tfrecord_tools.synthetic, seed 0; generated
 once into `--workdir` and reused), with the median seconds of each stage so the bounding
-one is visible: `validate_count` (`core.validate_and_count`: parse + validate + count tokens,
-keeping each chunk's distinct values and row indices), `transform` (`core.transform_and_spool`:
+one is visible: `validate_count` (`first_pass.validate_and_count`: parse + validate + count tokens,
+keeping each chunk's distinct values and row indices), `transform` (`transform.transform_and_spool`:
 the mezoo.data raw -> id transform on those distinct values + spooling ids per shard) and
-`write` (`core.write_shards`: order, serialise in bulk, gzip level 1). Each stage's own rate
+`write` (`records.write_shards`: order, serialise in bulk, gzip level 1). Each stage's own rate
 is rows / its seconds.
 
 The parse limit, measured in the same run on the same file: `pyarrow.csv.read_csv` with every
@@ -15,9 +15,9 @@ the converter's ratio to it is printed (the goal in issue 15: >= 35%). Then, whe
 Beam is installed (the `beam` extra), one conversion of the same file by `tfrecord_tools.beam`
 on the DirectRunner. `--profile` first times the parts of the first pass on one thread over
 the first 64 MB of the file (read and UTF-8 check, field split, split + validation, + counting),
-in TF ops (`core.make_parser`, `core.make_count_fn`: what the Beam converter runs, and the single-machine
-converter on chunks with bad lines) and on Arrow (`tfrecord_tools.arrow_pass`: what the single-machine
-converter runs on wholly valid chunks).
+in TF ops (`mezoo.data.raw.parser.make_parser`, `counting.make_count_fn`: what the Beam converter runs, and
+the single-machine converter on chunks with bad lines) and on Arrow (`tfrecord_tools.convert.arrow_parse`: what
+the single-machine converter runs on wholly valid chunks).
 
     python benchmarks/convert.py                # 1,000,000 rows, 3 repeats
     python benchmarks/convert.py --profile      # ... and where the first pass spends its time
@@ -36,6 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from benchmarks.common import add_write_flag, published  # noqa: E402
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -46,14 +48,22 @@ def main():
     parser.add_argument("--smoke", action="store_true", help="20,000 rows, 1 repeat (CI)")
     parser.add_argument("--profile", action="store_true", help="time the first pass's parts on one thread")
     parser.add_argument("--no_beam", action="store_true", help="skip the Beam DirectRunner conversion")
+    add_write_flag(parser, "convert")
     args = parser.parse_args()
+    with published(args.write, "Conversion throughput"):
+        report(args)
+
+
+def report(args) -> None:
+    """Runs the benchmark and prints its figures."""
     if args.smoke:
         args.rows, args.repeats = 20_000, 1
     print("command:", " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv), flush=True)
 
-    from tfrecord_tools.core import Options, convert
+    from mezoo.data.raw.reader import FileInfo
+    from tfrecord_tools.convert.options import Options
+    from tfrecord_tools.convert.pipeline import convert
     from tfrecord_tools.formats import criteo_layout
-    from tfrecord_tools.reader import FileInfo
     from tfrecord_tools.synthetic import generate
 
     os.makedirs(args.workdir, exist_ok=True)
@@ -124,10 +134,10 @@ def beam_rate(source: str, rows: int, out: str) -> None:
     except ImportError:
         print("beam: apache-beam not installed (pip install 'mezoo[beam]'): skipped", flush=True)
         return
+    from mezoo.data.raw.reader import FileInfo
     from tfrecord_tools import beam
-    from tfrecord_tools.core import Options
+    from tfrecord_tools.convert.options import Options
     from tfrecord_tools.formats import criteo_layout
-    from tfrecord_tools.reader import FileInfo
 
     t = time.perf_counter()
     summary = beam.run(
@@ -150,9 +160,10 @@ def profile(source: str, limit: int = 64 << 20) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from tfrecord_tools.core import make_count_fn, make_parser
+    from mezoo.data.raw.parser import make_parser
+    from mezoo.data.raw.reader import FileInfo, read_text_chunks
+    from tfrecord_tools.convert.counting import make_count_fn
     from tfrecord_tools.formats import criteo_layout
-    from tfrecord_tools.reader import FileInfo, read_text_chunks
 
     layout = criteo_layout()
     t = time.perf_counter()
@@ -213,26 +224,26 @@ def profile(source: str, limit: int = 64 << 20) -> None:
 
 
 def profile_arrow(chunks, layout) -> dict:
-    """Seconds of the single-machine converter's first pass (`tfrecord_tools.arrow_pass`, what
-    `core` runs on wholly valid chunks) over the same chunks, one thread, each part adding one step."""
-    from tfrecord_tools import arrow_pass
-    from tfrecord_tools.core import LABEL_VALUES
+    """Seconds of the single-machine converter's first pass (`tfrecord_tools.convert.arrow_parse`, what
+    `first_pass` runs on wholly valid chunks) over the same chunks, one thread, each part adding one step."""
+    from mezoo.data.raw.rules import LABEL_VALUES
+    from tfrecord_tools.convert import arrow_parse
 
     fields = [dict(f) for f in layout.fields]
     int_cols = [f["column"] for f in layout.fields if f.get("source") == "integer"]
     steps = {
         "arrow split": lambda t: None,
-        "arrow split+validate": lambda t: arrow_pass.all_valid(t, layout.label, int_cols, LABEL_VALUES),
+        "arrow split+validate": lambda t: arrow_parse.all_valid(t, layout.label, int_cols, LABEL_VALUES),
         "arrow split+validate+count": lambda t: (
-            arrow_pass.all_valid(t, layout.label, int_cols, LABEL_VALUES),
-            arrow_pass.count_table(t, fields, layout.label),
+            arrow_parse.all_valid(t, layout.label, int_cols, LABEL_VALUES),
+            arrow_parse.count_table(t, fields, layout.label),
         ),
     }
     timings = {}
     for name, step in steps.items():
         t = time.perf_counter()
         for c in chunks:
-            step(arrow_pass.parse_lines(c.data, c.num_lines, layout.num_columns, layout.delimiter))
+            step(arrow_parse.parse_lines(c.data, c.num_lines, layout.num_columns, layout.delimiter))
         timings[name] = time.perf_counter() - t
     return timings
 

@@ -24,6 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from benchmarks.common import add_write_flag, published  # noqa: E402
+
 
 def time_batches(ds, batches):
     it = iter(ds)
@@ -84,16 +86,24 @@ def main():
     parser.add_argument("--per_field", action="store_true", help="also time one feature per field (slow to prepare)")
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "mezoo-bench-pipeline"))
     parser.add_argument("--smoke", action="store_true", help="20,000 rows, 10 batches, 1 repeat (CI)")
+    add_write_flag(parser, "input_pipeline")
     args = parser.parse_args()
+    with published(args.write, "Input pipeline throughput"):
+        report(args)
+
+
+def report(args) -> None:
+    """Runs the benchmark and prints its figures."""
     if args.smoke:
         args.rows, args.batches, args.repeats = 20_000, 10, 1
     print("command:", " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv), flush=True)
 
     from mezoo.data import FeatureSpec
     from mezoo.data.pipeline import make_dataset
-    from tfrecord_tools.core import Options, convert
+    from mezoo.data.raw.reader import FileInfo
+    from tfrecord_tools.convert.options import Options
+    from tfrecord_tools.convert.pipeline import convert
     from tfrecord_tools.formats import criteo_layout
-    from tfrecord_tools.reader import FileInfo
     from tfrecord_tools.synthetic import generate
 
     out = os.path.join(args.workdir, f"criteo_{args.rows}")

@@ -26,7 +26,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import command_line, criteo_vocab_sizes, peer_rates  # noqa: E402
+from benchmarks.common import add_write_flag, command_line, criteo_vocab_sizes, peer_rates, published  # noqa: E402
 
 ROWS = {"DCNv2 SE 1x": 1, "DCNv2 ME 10x10": 10}
 PEER_CONFIGS = {"DCNv2 SE 1x": "dcn-10", "DCNv2 ME 10x10": "mdcn-10x10"}  # the official code's config names
@@ -152,7 +152,14 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--threads", default="", help="intra,inter op threads (default: TensorFlow's, all cores)")
     parser.add_argument("--row", help=argparse.SUPPRESS)
+    add_write_flag(parser, "serving")
     args = parser.parse_args(argv)
+    with published(args.write, "Serving latency and throughput"):
+        report(args)
+
+
+def report(args) -> None:
+    """Runs the benchmark and prints its figures."""
     if args.row:  # one row, in this process
         label, jit = args.row.rsplit("|", 1)
         print(json.dumps(run_row(label, jit == "true", args.smoke, args.threads)))

@@ -40,7 +40,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep oneDNN's warnings: they are counted
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import command_line, peer_rates, shape_vocab_sizes  # noqa: E402
+from benchmarks.common import add_write_flag, command_line, peer_rates, published, shape_vocab_sizes  # noqa: E402
 
 # label, model key, sets, embedding_dim, the official code's config name (../shared/peerbench)
 CRITEO_ROWS = [
@@ -213,7 +213,14 @@ def main(argv=None) -> None:
     parser.add_argument("--epoch_costs", action="store_true", help="time abundance and validation per Criteo row")
     parser.add_argument("--out", help="also write every cell as JSON here")
     parser.add_argument("--row", help=argparse.SUPPRESS)
+    add_write_flag(parser, "train_step")
     args = parser.parse_args(argv)
+    with published(args.write, "Training throughput per shape, mode, XLA setting and precision"):
+        report(args)
+
+
+def report(args) -> None:
+    """Runs the benchmark and prints its figures."""
     if args.row:
         print(json.dumps(run_row(json.loads(args.row))))
         return
@@ -223,7 +230,7 @@ def main(argv=None) -> None:
     modes, jits = args.modes.split(","), args.jit.split(",")
     for jit in jits:
         if jit not in JIT:
-            parser.error(f"--jit: {jit!r} is not one of auto, true, false")
+            raise SystemExit(f"--jit: {jit!r} is not one of auto, true, false")
     batch, hparams = 2048, {}
     if args.smoke:
         batch, hparams, args.repeats, args.seconds = 256, {"hidden_units": (32, 32)}, 2, 0.2

@@ -2,7 +2,7 @@
 
 The trainer (`python -m mezoo.train`) runs the zoo's models from recipes; this instead builds
 a DCNv2-style multi-embedding model by hand from `mezoo.layers`, fits it with plain Keras
-on an in-memory click log from `tfrecord_tools.planted` (the planted model behind the
+on an in-memory click log from `mezoo.data.planted` (the planted model behind the
 built-in sample, whose signal lies in field-pair interactions), and prints test AUC next to
 the planted model's own AUC, plus where the embeddings' per-epoch information abundance went.
 
@@ -17,9 +17,9 @@ import keras
 from keras import ops
 
 from mezoo.abundance import MetricCallback
+from mezoo.data.planted import planted_click_log
 from mezoo.layers import CrossNet, MLPBlock, MultiEmbedding
 from mezoo.metrics import auc
-from tfrecord_tools.planted import planted_click_log
 
 
 def build_model(vocab_sizes, num_sets, embedding_dim):

@@ -19,11 +19,11 @@ def define_flags(values: Any) -> None:
 
 
 def run(values: Any, args: List[str]) -> dict:
-    from tfrecord_tools.core import convert
+    from mezoo.data.raw.reader import FileInfo, check_inputs, input_paths
+    from tfrecord_tools.convert.pipeline import convert
     from tfrecord_tools.formats import avazu_layout, check_avazu_header
-    from tfrecord_tools.reader import FileInfo, check_inputs
 
-    paths = common_flags.input_paths(values.input)
+    paths = input_paths(values.input)
     check_inputs(paths)
     check_avazu_header(paths)
     return convert([FileInfo(p) for p in paths], avazu_layout(), common_flags.options(values, "avazu"))

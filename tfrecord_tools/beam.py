@@ -6,29 +6,28 @@
     python -m tfrecord_tools.beam csv --schema schema.yaml --input data.csv --output DIR
 
 The same conversion as `tfrecord_tools.criteo|avazu|csv` (same flags, same defaults), with every
-piece of it taken from `tfrecord_tools.core` and `mezoo.data`, not written again:
+piece of it taken from `tfrecord_tools.convert` and `mezoo.data`, not written again:
 
 - Files are read (plain or gzip, through `apache_beam.io.filesystems`: local, gs://, s3://...)
-  by the same chunk reader (`reader.read_text_chunks`), one file per worker stream; chunks are
-  parsed and validated by the same TF parser (`core.make_parser`) and counted by the same TF
-  function (`core.make_count_fn`). Rejected lines carry file, line, reason (`core.REASONS`) and
-  text into `rejects.tsv`; each reason is a Beam counter (namespace `mezoo.rejects`) and the
-  per-reason, per-file counts go to `summary.json`.
+  by the same chunk reader (`mezoo.data.raw.reader`), one file per worker stream; chunks are
+  parsed and validated by the same TF parser (`mezoo.data.raw.parser`) and counted by the same
+  TF function (`convert.counting.make_count_fn`). Rejected lines carry file, line, reason
+  (`mezoo.data.raw.rules.REASONS`) and text into `rejects.tsv`; each reason is a Beam counter
+  (namespace `mezoo.rejects`) and the per-reason, per-file counts go to `summary.json`.
 - Vocabularies: token counts are combined per (field, hash bucket of the token), so no worker
   holds a whole field's distinct values; only the tokens with count >= `--min_count` meet, per
-  field, in `core.build_vocabulary` (same order, same ties, same `--max_vocab_size`).
-- The split: `core.assign_splits` on the accepted-row counts per file (the same exact seeded
-  permutation, so every row lands in the same split at the same position), computed once and
-  handed to each chunk as its slice. Its arrays take about 9 bytes per accepted row on one
-  worker (40 GB for Criteo 1TB's 4.4 B rows: use a high-memory worker type).
-- Ids: each chunk's distinct values go through `mezoo.data.RawToIds` (`core.make_transform_fn`),
-  the tables built once per worker process (`apache_beam.utils.shared`), then rows are
-  grouped per output shard, put in their position order, serialized by
-  `mezoo.data.examples.serialize_examples` and written by `core.write_records` as a gzip
-  TFRecord locally, then copied to its final name (temp name, then rename). The split plan's
-  shard counts come from `core.shard_counts`, the vocabulary splits from
-  `core.vocabulary_splits`. Vocabularies, `rejects.tsv`, `summary.json` follow,
-  `feature_spec.json` last.
+  field, in `convert.vocabularies.build_vocabulary` (same order, same ties, same `--max_vocab_size`).
+- The split: `convert.plan.plan_splits` on the accepted-row counts per file (the same exact
+  seeded permutation, so every row lands in the same split at the same position), computed
+  once and handed to each chunk as its slice. Its arrays take about 9 bytes per accepted row
+  on one worker (40 GB for Criteo 1TB's 4.4 B rows: use a high-memory worker type).
+- Ids: each chunk's distinct values go through `mezoo.data.RawToIds`
+  (`convert.transform.make_transform_fn`), the tables built once per worker process
+  (`apache_beam.utils.shared`), then rows are grouped per output shard, put in their position
+  order, serialized as `mezoo.data.examples.serialize_examples` does and written by
+  `convert.records.write_records` as a gzip TFRecord locally, then copied to its final name.
+  Vocabularies, `rejects.tsv` and `summary.json` follow, `feature_spec.json` last, the same
+  bytes as the single-machine converter writes (`convert.output.conversion_files`).
 
 What differs from the single-machine converter, and why it is harmless: the bytes of a shard's
 gzip stream (the same records in the same order; zlib framing only), and the order in which
@@ -51,34 +50,21 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from mezoo.cli import debugging
-from tfrecord_tools.core import (
-    REASONS,
-    ConversionError,
-    Layout,
-    Options,
-    _escape_line,
-    _shard_name,
-    assign_splits,
-    build_vocabulary,
-    check_first_pass,
-    check_memory,
-    check_written,
-    chunk_rejects,
-    format_summary,
-    make_count_fn,
-    make_parser,
-    make_serializer,
-    make_transform_fn,
-    merge_counts,
-    shard_counts,
-    shard_pieces,
-    spec_and_summary,
-    tfrecord_options,
-    token_keys,
-    vocabulary_splits,
-    write_records,
-)
-from tfrecord_tools.reader import FileInfo, InputError, read_text_chunks
+from mezoo.data.raw.layout import Layout
+from mezoo.data.raw.parser import make_parser
+from mezoo.data.raw.reader import FileInfo, InputError, input_paths, read_text_chunks
+from mezoo.data.raw.rules import REASONS, REJECTS_HEADER, escape_line
+from tfrecord_tools.convert.counting import make_count_fn, merge_counts, token_keys
+from tfrecord_tools.convert.errors import ConversionError
+from tfrecord_tools.convert.first_pass import check_first_pass, check_written, chunk_rejects, vocabulary_splits
+from tfrecord_tools.convert.memory import check_memory
+from tfrecord_tools.convert.options import Options, logger
+from tfrecord_tools.convert.output import conversion_files
+from tfrecord_tools.convert.plan import id_dtype, plan_splits, shard_pieces
+from tfrecord_tools.convert.records import make_serializer, shard_name, tfrecord_options, write_records
+from tfrecord_tools.convert.spec import Conversion, format_summary, spec_and_summary
+from tfrecord_tools.convert.transform import make_transform_fn
+from tfrecord_tools.convert.vocabularies import FieldVocabulary, build_vocabulary, spec_fields, vocabulary_cap
 
 
 def _import_beam() -> Tuple[Any, Any]:
@@ -156,29 +142,11 @@ def fs_copy_file(local: str, path: str) -> None:
 
 
 def expand_inputs(values: List[str]) -> List[str]:
-    """Comma-separated paths and globs on any Beam file system; globs sorted naturally (day_2 < day_10)."""
-    from apache_beam.io.filesystems import FileSystems
-
-    from tfrecord_tools.common_flags import natural_key
-
-    out = []
-    for value in values or []:
-        for part in value.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            found = [m.path for m in FileSystems.match([part])[0].metadata_list]
-            if not found:
-                raise InputError(
-                    f"input file not found: {part}"
-                    if not any(c in part for c in "*?[")
-                    else f"no input file matches {part}"
-                )
-            out += sorted(found, key=natural_key) if any(c in part for c in "*?[") else [part]
-    return out
+    """`mezoo.data.raw.reader.input_paths` on any Beam file system (plain paths checked to exist there too)."""
+    return input_paths(values, match=_listing)
 
 
-STAGING_PREFIX = ".convert-beam-"  # a run's staging directory inside the output (core.SCRATCH_PREFIX...)
+STAGING_PREFIX = ".convert-beam-"  # a run's staging directory inside the output (as output.SCRATCH_PREFIX locally)
 
 
 def _listing(pattern: str) -> List[str]:
@@ -215,11 +183,12 @@ def install_staged(staging: str, output: str) -> None:
     """Replaces the conversion in `output` by the finished one in `staging`, the spec last.
 
     The old spec goes first, so that from then on the directory is no conversion until the new
-    spec, moved in last, makes it the new one (as `core.install` does locally).
+    spec, moved in last, makes it the new one (as `output.install` does locally).
     """
     from apache_beam.io.filesystems import FileSystems
 
-    from tfrecord_tools.core import CONVERSION_FILES, SHARD_NAME
+    from tfrecord_tools.convert.output import CONVERSION_FILES
+    from tfrecord_tools.convert.records import SHARD_NAME
 
     spec = _join(output, "feature_spec.json")
     if FileSystems.exists(spec):
@@ -313,7 +282,7 @@ class ParseChunk(_DoFn):
 
 
 class MergeCounts(_CombineFn):
-    """CombineFn: (keys, counts) parts of one (field, bucket) -> summed counts (`core.merge_counts`)."""
+    """CombineFn: (keys, counts) parts of one (field, bucket) -> summed counts (`convert.counting.merge_counts`)."""
 
     def create_accumulator(self):
         return []
@@ -344,7 +313,7 @@ def kept_tokens(element, min_count: int):
 
 
 def field_vocabulary(element, fields: List[Dict], opts: Options):
-    """(field, [(keys, counts, distinct)...]) -> (field, (vocabulary tokens, distinct values))."""
+    """(field, [(keys, counts, distinct)...]) -> (field, its `FieldVocabulary`)."""
     field, parts = element
     parts = list(parts)
     integer = fields[field].get("source") == "integer"
@@ -354,8 +323,9 @@ def field_vocabulary(element, fields: List[Dict], opts: Options):
     else:
         keys = np.concatenate([np.asarray(p[0], object) for p in parts] or [np.zeros(0, object)])
     counts = np.concatenate([np.asarray(p[1], np.int64) for p in parts] or [np.zeros(0, np.int64)])
-    cap = opts.max_vocab_size.get(fields[field]["name"], opts.max_vocab_size.get("*"))
-    return field, (build_vocabulary(keys, counts, integer, opts.min_count, cap), distinct)
+    name = fields[field]["name"]
+    tokens = build_vocabulary(keys, counts, integer, opts.min_count, vocabulary_cap(opts, name))
+    return field, FieldVocabulary(name, tuple(tokens), int(distinct))
 
 
 def _files_with_stats(files: List[FileInfo], stats, reasons) -> List[FileInfo]:
@@ -378,20 +348,16 @@ def _rejected_per_reason(reasons) -> Dict[str, int]:
     return rejected
 
 
-def _fields_with_vocab(layout: Layout, vocab: Dict) -> List[Dict]:
-    fields = [dict(f) for f in layout.fields]
-    for i, f in enumerate(fields):
-        tokens, distinct = vocab.get(i, ([], 0))
-        f["vocab_size"] = len(tokens) + 1
-        f["distinct_values"] = int(distinct)
-    return fields
+def _vocabularies(layout: Layout, vocab: Dict[int, FieldVocabulary]) -> List[FieldVocabulary]:
+    """Each field's vocabulary, in field order (a field no row counted for has none: only OOV)."""
+    return [vocab.get(i, FieldVocabulary(f["name"], (), 0)) for i, f in enumerate(layout.fields)]
 
 
 def make_plan(_, valid, stats, reasons, vocab, files: List[FileInfo], layout: Layout, opts: Options):
-    """Once, after the first pass: the checks of core (every line accepted or rejected, duplicate
-    inputs, no valid rows, the memory limit), then `core.assign_splits`; yields the plan (tagged
-    `plan`) and each chunk's slice of the split assignment."""
-    log = print if opts.verbose else (lambda *a: None)
+    """Once, after the first pass: the single-machine converter's checks (every line accepted or
+    rejected, duplicate inputs, no valid rows, the memory limit), then its `plan.plan_splits`;
+    yields the plan (tagged `plan`) and each chunk's slice of the split assignment."""
+    log = logger(opts.verbose)
     files = _files_with_stats(files, stats, reasons)
     rejected = _rejected_per_reason(reasons)
     chunks = sorted(valid)
@@ -399,16 +365,12 @@ def make_plan(_, valid, stats, reasons, vocab, files: List[FileInfo], layout: La
     for (i, _), n in chunks:
         valid_per_file[i] += n
     check_first_pass(files, valid_per_file, rejected, [], opts, log)
-    fields = _fields_with_vocab(layout, vocab)
-    check_memory(fields, opts, log)
-    names, split_rows, split_of_row, position = assign_splits(
-        valid_per_file, [f.split for f in files], opts.split, opts.seed
-    )
-    num_shards = shard_counts(names, split_rows, opts.rows_per_shard)
-    yield pvalue.TaggedOutput("plan", {"names": names, "split_names": list(split_rows), "num_shards": num_shards})
+    check_memory(spec_fields(layout.fields, _vocabularies(layout, vocab)), opts, log)
+    split = plan_splits(valid_per_file, [f.split for f in files], opts.split, opts.seed, opts.rows_per_shard)
+    yield pvalue.TaggedOutput("plan", {"split_names": list(split.rows), "num_shards": split.num_shards})
     offset = 0
     for key, n in chunks:
-        yield key, (split_of_row[offset : offset + n], position[offset : offset + n])
+        yield key, (split.split_of_row[offset : offset + n], split.position[offset : offset + n])
         offset += n
 
 
@@ -430,8 +392,9 @@ class TransformChunk(_DoFn):
         def build():
             from mezoo.data.transform import RawToIds
 
-            fields = _fields_with_vocab(layout, vocab)
-            transform = RawToIds.from_vocabularies(fields, [vocab.get(i, ([], 0))[0] for i in range(len(fields))])
+            vocabularies = _vocabularies(layout, vocab)
+            fields = spec_fields(layout.fields, vocabularies)
+            transform = RawToIds.from_vocabularies(fields, [v.tokens for v in vocabularies])
 
             class Holder:  # weak-referenceable, as `shared` needs
                 pass
@@ -459,8 +422,8 @@ class TransformChunk(_DoFn):
         if not len(labels):
             return
         ids = self._ids_fn(vocab)(tf.constant(distinct), tf.constant(index)).numpy()
-        if sum(len(v[0]) + 1 for v in vocab.values()) < 2**31:
-            ids = ids.astype(np.int32)  # half the bytes through the shuffle to the shards
+        # int32 when the vocabularies allow: half the bytes through the shuffle to the shards
+        ids = ids.astype(id_dtype(sum(v.vocab_size for v in _vocabularies(self.layout, vocab))))
         for name, k, rows_ in shard_pieces(plan["split_names"], split_of, position, self.rps):
             yield (name, k), ((position[rows_] % self.rps).astype(np.int32), ids[rows_], labels[rows_], dense[rows_])
 
@@ -483,7 +446,7 @@ class WriteShard(_DoFn):
         ids = np.concatenate([p[1] for p in pieces])[order].astype(np.int64)
         labels = np.concatenate([p[2] for p in pieces])[order].astype(np.float32)
         dense = np.concatenate([p[3] for p in pieces])[order].astype(np.float32) if self.D else None
-        final = _join(self.output, _shard_name(name, k, plan["num_shards"][name], self.opts.compression))
+        final = _join(self.output, shard_name(name, k, plan["num_shards"][name], self.opts.compression))
         with tempfile.TemporaryDirectory(prefix="mezoo-beam-shard-") as tmp:
             local = os.path.join(tmp, "shard")
             write_records(local, tfrecord_options(self.opts), self.serialize, labels, ids, dense)
@@ -502,8 +465,8 @@ def write_rejects(rejects, files: List[FileInfo], output: str, limit: int):
     rows = sorted(rejects, key=lambda r: (r[0], r[1]))
     if limit >= 0:
         rows = rows[:limit]
-    text = "file\tline\treason\ttext\n" + "".join(
-        f"{files[i].path}\t{line}\t{name}\t{_escape_line(line_text)}\n" for i, line, name, line_text in rows
+    text = REJECTS_HEADER + "".join(
+        f"{files[i].path}\t{line}\t{name}\t{escape_line(line_text)}\n" for i, line, name, line_text in rows
     )
     fs_write(_join(output, "rejects.tsv"), text.encode("utf-8"))
     return len(rows)
@@ -525,44 +488,25 @@ def finish(
 ):
     """Last: the rows check, vocabulary files, summary.json, and feature_spec.json last of all
     (written to `write_to`, the run's staging directory; messages name `opts.output`)."""
-    from mezoo.data.feature_spec import vocabulary_bytes, vocabulary_path
-
     del rejects_done  # (a side input only so that rejects.tsv is written before the spec)
     files = _files_with_stats(files, stats, reasons)
     rejected = _rejected_per_reason(reasons)
-    names = plan["names"]
-    totals = {n: [0, 0] for n in names}
+    num_shards = plan["num_shards"]
+    totals = {n: [0, 0] for n in num_shards}
     for name, (n, pos) in written:
         totals[name][0] += n
         totals[name][1] += pos
-    written_rows = {n: totals[n][0] for n in names}
-    positives = {n: totals[n][1] for n in names}
-    fields = _fields_with_vocab(layout, vocab)
+    written_rows = {n: totals[n][0] for n in num_shards}
+    positives = {n: totals[n][1] for n in num_shards}
+    vocabularies = _vocabularies(layout, vocab)
     check_written(files, written_rows, rejected)
-    vocab_total, memory = check_memory(fields, opts, lambda *a: None)
-    for i, field in enumerate(fields):
-        rel = vocabulary_path(field["name"])
-        fs_write(_join(write_to, *rel.split("/")), vocabulary_bytes(vocab.get(i, ([], 0))[0]))
-        field["vocabulary"] = rel
-    spec, summary = spec_and_summary(
-        files,
-        fields,
-        layout,
-        opts,
-        names,
-        written_rows,
-        plan["num_shards"],
-        positives,
-        rejected,
-        vocab_total,
-        memory,
-        vocab_splits,
+    _, memory = check_memory(spec_fields(layout.fields, vocabularies), opts, lambda *a: None)
+    done = Conversion(
+        files, layout, opts, vocabularies, num_shards, written_rows, positives, rejected, memory, vocab_splits
     )
-    from mezoo.data.feature_spec import FeatureSpec
-
-    FeatureSpec(spec, write_to)  # validates the spec as mezoo.data will read it
-    fs_write(_join(write_to, "summary.json"), (json.dumps(summary, indent=1) + "\n").encode())
-    fs_write(_join(write_to, "feature_spec.json"), (json.dumps(spec, indent=1) + "\n").encode())
+    spec, summary = spec_and_summary(done)
+    for relative, data in conversion_files(vocabularies, summary, spec):
+        fs_write(_join(write_to, *relative.split("/")), data)
     yield summary
 
 
@@ -733,9 +677,7 @@ def convert_command(values: Any, rest: List[str]) -> Dict:
             raise ValueError("csv needs --schema")
         schema = load_schema(values.schema)
         common_flags.apply_schema_defaults(values, schema)
-        files, layout, fmt = build(
-            schema, os.path.dirname(os.path.abspath(values.schema)), common_flags.input_paths(values.input)
-        )
+        files, layout, fmt = build(schema, os.path.dirname(os.path.abspath(values.schema)), input_paths(values.input))
         if fmt == "parquet":
             raise ConversionError(
                 "Parquet input is not supported by tfrecord_tools.beam yet: use "

@@ -1,12 +1,10 @@
-"""Flags shared by the converters (absl, defined on a command's own `FlagValues`), and core.Options from them."""
+"""Flags shared by the converters (absl, on a command's own `FlagValues`), and the conversion's `Options` from them."""
 
-import glob
-import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from absl import flags
 
-from tfrecord_tools.core import Options, parse_size
+from tfrecord_tools.convert.options import Options, parse_size
 
 
 def define(values: Any, min_count: Optional[int], split_default: str = "0.8,0.1,0.1", input_required: bool = True):
@@ -116,27 +114,6 @@ def apply_schema_defaults(values: Any, schema: dict) -> None:
             values[key].value = ",".join(map(str, value)) if isinstance(value, list) else value
 
 
-def natural_key(path: str):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
-
-
-def input_paths(values: List[str]) -> List[str]:
-    out = []
-    for value in values or []:
-        for part in value.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if any(c in part for c in "*?["):
-                found = sorted(glob.glob(part), key=natural_key)
-                if not found:
-                    raise FileNotFoundError(f"no input file matches {part}")
-                out += found
-            else:
-                out.append(part)
-    return out
-
-
 def parse_max_vocab(text: str) -> Dict[str, int]:
     caps = {}
     for part in (text or "").split(","):
@@ -155,7 +132,7 @@ def parse_max_vocab(text: str) -> Dict[str, int]:
 
 
 def options(values: Any, dataset: str) -> Options:
-    """The conversion's `core.Options` from the parsed flags."""
+    """The conversion's `Options` from the parsed flags."""
     FLAGS = values
     split = [float(x) for x in FLAGS.split.split(",") if x.strip()]
     if not 2 <= len(split) <= 3 or any(x < 0 for x in split) or sum(split) <= 0 or split[0] <= 0:

@@ -20,11 +20,11 @@ def define_flags(values: Any) -> None:
 
 
 def run(values: Any, args: List[str]) -> dict:
-    from tfrecord_tools.core import convert
+    from mezoo.data.raw.reader import FileInfo, input_paths
+    from tfrecord_tools.convert.pipeline import convert
     from tfrecord_tools.formats import criteo_layout
-    from tfrecord_tools.reader import FileInfo
 
-    files = [FileInfo(p) for p in common_flags.input_paths(values.input)]
+    files = [FileInfo(p) for p in input_paths(values.input)]
     return convert(files, criteo_layout(), common_flags.options(values, "criteo"))
 
 

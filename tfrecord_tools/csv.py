@@ -43,14 +43,13 @@ def define_flags(values: Any) -> None:
 
 
 def run(values: Any, args: List[str]) -> dict:
-    from tfrecord_tools.core import convert
+    from mezoo.data.raw.reader import input_paths
+    from tfrecord_tools.convert.pipeline import convert
     from tfrecord_tools.schema import build, load_schema
 
     schema = load_schema(values.schema)
     common_flags.apply_schema_defaults(values, schema)
-    files, layout, fmt = build(
-        schema, os.path.dirname(os.path.abspath(values.schema)), common_flags.input_paths(values.input)
-    )
+    files, layout, fmt = build(schema, os.path.dirname(os.path.abspath(values.schema)), input_paths(values.input))
     opts = common_flags.options(values, schema.get("dataset", "csv"))
     if schema.get("vocabulary_from"):
         opts.vocabulary_splits = list(schema["vocabulary_from"])

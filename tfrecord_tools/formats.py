@@ -2,8 +2,9 @@
 
 from typing import List
 
-from tfrecord_tools.core import ConversionError, Layout
-from tfrecord_tools.reader import read_header
+from mezoo.data.raw.layout import Layout
+from mezoo.data.raw.reader import read_header
+from tfrecord_tools.convert.errors import ConversionError
 
 CRITEO_INTEGER = [f"I{i}" for i in range(1, 14)]
 CRITEO_CATEGORICAL = [f"C{i}" for i in range(1, 27)]

@@ -1,4 +1,4 @@
-"""Schema files of the csv tool: loading them and turning them into a core.Layout (no flags)."""
+"""Schema files of the csv tool: loading them and turning them into a `mezoo.data.raw.layout.Layout` (no flags)."""
 
 import json
 import os
@@ -6,8 +6,9 @@ import os
 import yaml
 
 from mezoo import strict_yaml
-from tfrecord_tools.core import ConversionError, Layout
-from tfrecord_tools.reader import FileInfo, check_inputs, read_header
+from mezoo.data.raw.layout import Layout
+from mezoo.data.raw.reader import FileInfo, check_inputs, read_header
+from tfrecord_tools.convert.errors import ConversionError
 
 DELIMITERS = {"csv": ",", "tsv": "\t"}
 

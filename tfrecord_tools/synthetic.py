@@ -26,8 +26,9 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from absl import flags
 
+from mezoo.atomic import atomic_open, atomic_write
+from mezoo.data.planted import PlantedModel, sample, zipf_probabilities
 from mezoo.metrics import auc
-from tfrecord_tools.planted import PlantedModel, sample, zipf_probabilities
 
 # Published statistics (hand-copied numbers from ../shared/data/stats/*.json; tests check that
 # they still agree with those files). Cardinalities are of the full data sets.
@@ -321,15 +322,12 @@ def _write_lines(path: str, columns: List, sep: str, header: Optional[str] = Non
     data = joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
     if header is not None:
         data = (header + "\n").encode() + data
-    tmp = path + ".tmp"
-    if path.endswith(".gz"):
-        with open(tmp, "wb") as raw:
+    with atomic_open(path, "wb", fsync=False) as raw:
+        if path.endswith(".gz"):
             with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0, filename="") as f:
                 f.write(data)
-    else:
-        with open(tmp, "wb") as f:
-            f.write(data)
-    os.replace(tmp, path)
+        else:
+            raw.write(data)
 
 
 def _int_strings(values: np.ndarray, missing: np.ndarray):
@@ -449,10 +447,7 @@ def generate(
         "note": "AUC of the true click probabilities on rows drawn like the data but not written: the ceiling "
         "for a learner trained on the written rows",
     }
-    with open(planted_path + ".tmp", "w") as f:
-        json.dump(info, f, indent=1)
-        f.write("\n")
-    os.replace(planted_path + ".tmp", planted_path)
+    atomic_write(planted_path, json.dumps(info, indent=1) + "\n", fsync=False)
     return info
 
 

@@ -34,8 +34,8 @@ def user_error_types() -> Tuple[Type[BaseException], ...]:
     types = [UserError, FileNotFoundError]
     for module, names in (
         ("mezoo.recipe", ("RecipeError",)),
-        ("tfrecord_tools.core", ("ConversionError",)),
-        ("tfrecord_tools.reader", ("InputError",)),
+        ("tfrecord_tools.convert.errors", ("ConversionError",)),
+        ("mezoo.data.raw.reader", ("InputError",)),
         ("mezoo.data.shard_errors", ("ShardReadError",)),
         ("mezoo.data.feature_spec", ("SpecError",)),
         ("mezoo.saved_models", ("ModelFileError",)),

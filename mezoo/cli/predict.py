@@ -57,8 +57,8 @@ def define_flags(values: Any) -> None:
 
 
 def run(values: Any, args: List[str]) -> dict:
+    from mezoo.data.raw.reader import input_paths
     from mezoo.serving.scoring import score_files
-    from tfrecord_tools.common_flags import input_paths
 
     return score_files(
         values.export,

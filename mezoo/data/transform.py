@@ -30,11 +30,12 @@ import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
 
+from mezoo.atomic import atomic_write
 from mezoo.data.feature_spec import FeatureSpec
+from mezoo.data.raw.rules import INTEGER_PATTERN
 
 LOG_SQUARE_BUCKET = "log_square_bucket"
 MISSING_INT = np.iinfo(np.int64).min  # the missing integer token inside the int64 tables
-INTEGER_PATTERN = "-?[0-9]{1,18}"  # what integer fields accept (int64-safe); "" is missing
 
 
 @functools.lru_cache(maxsize=None)
@@ -108,10 +109,7 @@ def write_table_file(path: str, field: Dict[str, Any], vocabulary: Sequence[byte
         lines.append(key + b"\t" + str(i).encode() + b"\n")
     if not vocabulary:  # TF tables need a line: a key that maps to the OOV id anyway
         lines.append(str(MISSING_INT + 1).encode() + b"\t0\n" if integer else b"<empty vocabulary>\t0\n")
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.writelines(lines)
-    os.replace(tmp, path)
+    atomic_write(path, b"".join(lines), fsync=False)
     return {
         "name": field["name"],
         "file": os.path.basename(path),

@@ -12,6 +12,7 @@ machine has it, and each candidate is checked against the digest stored with the
 """
 
 import csv
+import functools
 import io
 import os
 import zipfile
@@ -65,9 +66,9 @@ class LabelFinder:
     def __init__(self, data_dirs: Sequence = ()):
         self.sources: List[Callable[[], Optional[np.ndarray]]] = []
         for root in shared_data_dirs():
-            self.sources.append(lambda root=root: frappe_x1_test_labels(root))
+            self.sources.append(functools.partial(frappe_x1_test_labels, root))
         for directory in data_dirs:
-            self.sources.append(lambda directory=directory: converted_test_labels(Path(directory)))
+            self.sources.append(functools.partial(converted_test_labels, Path(directory)))
         self._loaded: Dict[int, Optional[np.ndarray]] = {}
 
     def find(self, digest: str, rows: int) -> Optional[np.ndarray]:

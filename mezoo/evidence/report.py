@@ -240,8 +240,8 @@ class Study:
         """Mean over fields of IA / same-shape random IA at the best epoch (or `epoch`), None without data."""
         rows = self.epoch_rows(cell_key(row))
         rows = [r for r in rows if (r["best"] == "True" if epoch is None else int(r["epoch"]) == epoch)]
-        values = [_f(r["ia_vs_random"]) for r in rows if fields is None or r["field"] in fields]
-        values = [v for v in values if v is not None and not np.isnan(v)]
+        read = [_f(r["ia_vs_random"]) for r in rows if fields is None or r["field"] in fields]
+        values = [v for v in read if v is not None and not np.isnan(v)]
         return float(np.mean(values)) if values else None
 
     def epochs_trained(self, row: Dict[str, str]) -> int:
@@ -675,7 +675,7 @@ def write_report(root, out=None, argv: Optional[Sequence[str]] = None, finder: O
         raise ValueError(f"{root}: no results (toy.csv, fields.csv, scaling.csv or parity.csv) in its subdirectories")
     out = Path(out) if out else root / "README.md"
     info = prov.provenance("mezoo.report", None if argv is None else list(argv))
-    from mezoo.evidence.atomic import atomic_write_text
+    from mezoo.atomic import atomic_write
 
-    atomic_write_text(out, markdown(results, root, info, finder))
+    atomic_write(out, markdown(results, root, info, finder))
     return out

@@ -22,13 +22,13 @@ import csv
 import dataclasses
 import io
 import json
-import os
 import shlex
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from mezoo.atomic import atomic_open, atomic_write
 from mezoo.evidence import claims as claiming
 
 VARIANTS = ("SE", "ME", "ME-SI")
@@ -162,7 +162,7 @@ def is_finished(run_dir: Path) -> bool:
         return False
 
 
-def _ia_summary(run_dir: Path, best_epoch: Optional[int]) -> Dict[str, float]:
+def _ia_summary(run_dir: Path, best_epoch: Optional[int]) -> Dict[str, Optional[float]]:
     """Per-field IA of the whole table at the best epoch (the weights the test split scored)."""
     from mezoo.evidence.runs import read_abundance_csv
 
@@ -217,7 +217,6 @@ def cell_record(cell: Cell, run_dir: Path) -> Dict:
         record = json.loads(cached.read_text())
         if record.get("version") == RECORD_VERSION:
             return record
-    from mezoo.evidence.atomic import atomic_write_text
     from mezoo.saved_models import load_keras_file
     from mezoo.training.predictions import PREDICTIONS_FILE, load_predictions
 
@@ -250,7 +249,7 @@ def cell_record(cell: Cell, run_dir: Path) -> Dict:
         "synthetic": bool(metrics.get("synthetic")),
         "run_dir": str(Path("cells") / run_dir.name),
     }
-    atomic_write_text(cached, json.dumps(record, indent=1))
+    atomic_write(cached, json.dumps(record, indent=1))
     return record
 
 
@@ -473,7 +472,6 @@ def write_study(out: Path, recipe, base, cells, scales, seeds, ablations, fracti
     """
     import shutil
 
-    from mezoo.evidence.atomic import atomic_write_text
     from mezoo.training.predictions import PREDICTIONS_FILE
 
     previous = _read_study_json(out)
@@ -502,15 +500,14 @@ def write_study(out: Path, recipe, base, cells, scales, seeds, ablations, fracti
         if record.get("predictions"):
             target = out / record["predictions"]
             if not target.exists() or target.stat().st_mtime < (run_dir / PREDICTIONS_FILE).stat().st_mtime:
-                partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-                shutil.copyfile(run_dir / PREDICTIONS_FILE, partial)
-                os.replace(partial, target)
+                with open(run_dir / PREDICTIONS_FILE, "rb") as source, atomic_open(target, "wb") as copy:
+                    shutil.copyfileobj(source, copy)
     pending = [c.key for c in ordered if c.key not in done]
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=EPOCH_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows({k: r.get(k) for k in EPOCH_COLUMNS} for r in by_epoch)
-    atomic_write_text(out / "abundance_by_epoch.csv", table.getvalue())
+    atomic_write(out / "abundance_by_epoch.csv", table.getvalue())
     run_dirs = [out / "cells" / key for key in done]
     all_scales = sorted({n for p in plans for n in p["scales"]} | {c.scale for c in done.values()})
     all_fractions = sorted({f for p in plans for f in p["fractions"]} | {c.fraction for c in done.values()})
@@ -558,7 +555,6 @@ def write_outputs(
 ) -> None:
     from mezoo.evidence import provenance as prov
     from mezoo.evidence import scaling_report
-    from mezoo.evidence.atomic import atomic_write_text
 
     # Every process of a shared study rewrites these: each file is replaced whole (atomic
     # rename), so a reader never sees a half-written one.
@@ -567,9 +563,9 @@ def write_outputs(
     writer.writeheader()
     for record in sorted(records, key=lambda r: (r["fraction"], r["variant"], r["scale"], r["seed"])):
         writer.writerow({k: record.get(k) for k in CSV_COLUMNS})
-    atomic_write_text(out / "scaling.csv", table.getvalue())
+    atomic_write(out / "scaling.csv", table.getvalue())
     info = prov.provenance("mezoo.scaling", None if argv is None else list(argv))
-    atomic_write_text(
+    atomic_write(
         out / "scaling.md",
         scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info, notes, commands),
     )
@@ -589,7 +585,7 @@ def write_outputs(
         "commands": dict(commands or {}),
         "provenance": info,
     }
-    atomic_write_text(out / "study.json", json.dumps(study, indent=1) + "\n")
+    atomic_write(out / "study.json", json.dumps(study, indent=1) + "\n")
     label = data_label(out, records)
     scaling_report.plot_auc(records, out / "auc_vs_scale.png", recipe, label)
     scaling_report.plot_ia(records, out / "ia_vs_scale.png", recipe, label)

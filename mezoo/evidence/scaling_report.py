@@ -1,12 +1,11 @@
 """`scaling.md`, `auc_vs_scale.png` and `ia_vs_scale.png` from the finished cells of a study."""
 
-import os
-import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from mezoo.atomic import atomic_open
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.figures import pyplot
 
@@ -188,10 +187,9 @@ def _plot(records, path, recipe, keys, ylabels, title, data_label: str = "") -> 
     where = f"{Path(str(recipe)).stem}" + (f" on {data_label}" if data_label else "")
     fig.suptitle(f"{title}\n{where}; mean ± sd over seeds (ddof = 1)", fontsize=11)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    partial = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.{threading.get_ident()}.png")
-    fig.savefig(partial, dpi=110)
+    with atomic_open(path, "wb") as handle:  # processes sharing a study rewrite the same figure
+        fig.savefig(handle, format="png", dpi=110)
     plt.close(fig)
-    os.replace(partial, path)  # atomic: processes sharing a study rewrite the same figure
     return Path(path)
 
 

@@ -1,8 +1,9 @@
 """Batch scoring of raw files through an export: the converter's reader and checks, the export's model.
 
-Lines are read and validated exactly as `tfrecord_tools` reads them (gzip, BOM, CRLF; a line
-with the wrong column count, invalid UTF-8, a bad label or a bad integer is rejected with the
-converter's reason names), so a file scores the rows a conversion would have kept. Every line
+Lines are read and validated by the converters' own reader and parser (`mezoo.data.raw`: gzip,
+BOM, CRLF; a line with the wrong column count, invalid UTF-8, a bad integer or a bad number is
+rejected with the converter's reason names; no label is read), so a file scores the rows a
+conversion would have kept. Every line
 read is either scored or rejected: `rows_read == rows_scored + rows_rejected` is checked.
 Accepted rows go through the export's `predict_raw` signature, i.e. the same `RawToIds` tables
 and model as `serving_default`.
@@ -36,7 +37,7 @@ class ScoringError(Exception):
 def input_columns(fmt: str, path: str, delimiter: str, header: bool) -> List[str]:
     """Column names of a raw input: Criteo's are fixed (with or without the label column, told
     apart by the first line's column count); the others come from the header line."""
-    from tfrecord_tools.reader import read_header
+    from mezoo.data.raw.reader import read_header
 
     if fmt == "criteo":
         first = read_header(path)
@@ -75,7 +76,7 @@ def describe_columns(columns: Sequence[str], delimiter: str) -> str:
 
 def scoring_layout(spec: FeatureSpec, columns: Sequence[str], delimiter: str, header: bool, path: str):
     """The converter's `Layout` for these columns: the export's fields found by name, the label if present."""
-    from tfrecord_tools.core import Layout
+    from mezoo.data.raw.layout import Layout
 
     index = {c: i for i, c in enumerate(columns)}
     missing = [n for n in spec.field_names + spec.numeric_names if n not in index]
@@ -102,7 +103,7 @@ def scoring_layout(spec: FeatureSpec, columns: Sequence[str], delimiter: str, he
 def _text_layout(spec: FeatureSpec, inputs: Sequence[str], fmt: str, delimiter: Optional[str], header: Optional[bool]):
     if fmt not in FORMATS:
         raise ScoringError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
-    from tfrecord_tools.reader import check_inputs
+    from mezoo.data.raw.reader import check_inputs
 
     check_inputs(list(inputs))
     if delimiter is not None and len(delimiter) != 1:
@@ -118,8 +119,9 @@ def _text_layout(spec: FeatureSpec, inputs: Sequence[str], fmt: str, delimiter: 
 
 def _accepted_chunks(files, layout, accept_unterminated: bool = False):
     """(chunk, reason per line, the model's raw columns of the accepted rows, dense) through the converter's parser."""
-    from tfrecord_tools.core import make_tf_parse, ordered_map
-    from tfrecord_tools.reader import read_text_chunks
+    from mezoo.data.raw.parser import make_tf_parse
+    from mezoo.data.raw.reader import read_text_chunks
+    from mezoo.data.raw.threads import ordered_map
 
     field_columns = [f["column"] for f in layout.fields]
     parse = make_tf_parse(layout, accept_unterminated)
@@ -130,7 +132,7 @@ def _accepted_chunks(files, layout, accept_unterminated: bool = False):
 
 def read_raw_rows(spec: FeatureSpec, path: str, fmt: str, count: int) -> List[Dict[str, object]]:
     """The first `count` lines of a raw file that the converter would accept, as raw rows (dicts)."""
-    from tfrecord_tools.reader import FileInfo
+    from mezoo.data.raw.reader import FileInfo
 
     layout = _text_layout(spec, [path], fmt, None, None)
     rows: List[Dict[str, object]] = []
@@ -227,7 +229,7 @@ def score_files(
     """
     import tensorflow as tf
 
-    from tfrecord_tools.reader import FileInfo
+    from mezoo.data.raw.reader import FileInfo
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ScoringError(f"--batch_size must be a whole number >= 1, got {batch_size!r}")
@@ -311,7 +313,7 @@ def _score_into(out, rej, files, layout, predict, batch_size: int, accept_unterm
     """Every line of `files`: its probability to `out` or its reason to `rej`, in input order."""
     import tensorflow as tf
 
-    from tfrecord_tools.core import REASONS, _escape_line
+    from mezoo.data.raw.rules import REASONS, REJECTS_HEADER, escape_line
 
     tally = Tally(rejected={r: 0 for r in REASONS})
     numeric = bool(layout.numeric)
@@ -319,7 +321,7 @@ def _score_into(out, rej, files, layout, predict, batch_size: int, accept_unterm
     tty = sys.stderr.isatty()
     carriage = "\r" if tty else ""  # one progress line redrawn on a terminal, a line each 10 s in a log
     out.write("file\tline\tprobability\n")
-    rej.write("file\tline\treason\ttext\n")
+    rej.write(REJECTS_HEADER)
     for chunk, reason, raw, dense in _accepted_chunks(files, layout, accept_unterminated):
         path = files[chunk.file_index].path
         bad = np.nonzero(reason)[0]
@@ -329,7 +331,7 @@ def _score_into(out, rej, files, layout, predict, batch_size: int, accept_unterm
                 name = REASONS[reason[i] - 1]
                 tally.rejected[name] += 1
                 tally.first_reject = tally.first_reject or f"{path} line {chunk.first_line + i}: {name}"
-                rej.write(f"{path}\t{chunk.first_line + i}\t{name}\t{_escape_line(lines[i])}\n")
+                rej.write(f"{path}\t{chunk.first_line + i}\t{name}\t{escape_line(lines[i])}\n")
         kept = np.nonzero(reason == 0)[0]
         probabilities = []
         for s in range(0, len(raw), batch_size):

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 from mezoo.recipe_schema import DataConfig
 
@@ -51,8 +51,8 @@ class TFRecordSource:
     def save_spec(self, run_dir) -> None:
         """The spec and its vocabulary files into the run directory, so that the run stays
         exportable (`mezoo.export`) after the converted data moves or is reconverted."""
+        from mezoo.atomic import atomic_write
         from mezoo.data.feature_spec import read_vocabulary, vocabulary_path, write_vocabulary
-        from mezoo.training.run_state import atomic_write_text
 
         run_dir = Path(run_dir)
         for field in self.spec.fields:
@@ -60,7 +60,7 @@ class TFRecordSource:
                 target = run_dir / vocabulary_path(field["name"])
                 target.parent.mkdir(exist_ok=True)
                 write_vocabulary(str(target), read_vocabulary(self.spec.resolve(field["vocabulary"])))
-        atomic_write_text(run_dir / "feature_spec.json", self.spec_json())
+        atomic_write(run_dir / "feature_spec.json", self.spec_json())
 
     def dataset(
         self,
@@ -127,8 +127,6 @@ def builtin_sample(
     converted = root / "converted"
     if (converted / "feature_spec.json").exists():
         return converted
-    from tfrecord_tools import synthetic
-
     # Built in a private directory, then renamed into place: a killed run leaves no half
     # sample behind, and processes starting together (a cluster's workers) don't collide.
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -139,16 +137,18 @@ def builtin_sample(
     if verbose:
         print(f"generating the built-in {dataset} sample ({rows:,} rows) in {root} ...", flush=True)
     try:
-        synthetic.generate(dataset, rows, str(raw), seed=seed, max_cardinality=max_cardinality, first_order=first_order)
+        # (the converters' own commands, in subprocesses: mezoo imports nothing from tfrecord_tools)
+        generate = [sys.executable, "-m", "tfrecord_tools.synthetic", "--dataset", dataset, "--rows", str(rows)]
+        generate += ["--output", str(raw), "--seed", str(seed), "--max_cardinality", str(max_cardinality)]
+        generate += ["--first_order", repr(float(first_order))]
+        run_step(generate, "generating")
         planted = raw / "planted.json" if dataset == "frappe" else Path(f"{raw}.planted.json")
         command = [sys.executable, "-m", CONVERTERS[dataset], "--output", str(work / "converted"), "--seed", str(seed)]
         if dataset == "frappe":  # its schema names the given train/valid/test files
             command += ["--schema", str(raw / "schema.yaml")]
         else:
             command += ["--input", str(raw)]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"converting the built-in sample failed ({' '.join(command)}):\n{result.stderr[-3000:]}")
+        run_step(command, "converting")
         (work / "converted" / "planted.json").write_text(planted.read_text())
         if not (converted / "feature_spec.json").exists():  # else another process finished first
             shutil.rmtree(root, ignore_errors=True)  # a partial sample of an older version
@@ -160,6 +160,13 @@ def builtin_sample(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return converted
+
+
+def run_step(command: List[str], what: str) -> None:
+    """Runs one step of making the built-in sample; its stderr's end in the error when it fails."""
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{what} the built-in sample failed ({' '.join(command)}):\n{result.stderr[-3000:]}")
 
 
 class DataNotFoundError(FileNotFoundError):

@@ -18,8 +18,9 @@ from typing import Iterable, List, Optional, Union
 
 import mezoo
 from mezoo import recipe as recipes
+from mezoo.atomic import atomic_write
 from mezoo.training.revision import TRAINING_REVISION
-from mezoo.training.run_state import RunState, atomic_write_text
+from mezoo.training.run_state import RunState
 
 # recipe keys a resume may change: they steer the rest of the run, not what was trained so far
 RESUME_MAY_CHANGE = ("train.epochs",)
@@ -164,15 +165,15 @@ def check_data_matches_run(run_dir: Path, source) -> List[str]:
             f"{run_dir} was trained on {len(mine[0])} fields ({', '.join(n for n, *_ in mine[0][:6])}, ...)"
         )
     differ = []
-    for mine, theirs in zip(stored.fields, now.fields):
-        if int(mine["vocab_size"]) != int(theirs["vocab_size"]):
-            differ.append(f"{mine['name']} ({mine['vocab_size']} ids in the run, {theirs['vocab_size']} in the data)")
+    for ours, other in zip(stored.fields, now.fields):
+        if int(ours["vocab_size"]) != int(other["vocab_size"]):
+            differ.append(f"{ours['name']} ({ours['vocab_size']} ids in the run, {other['vocab_size']} in the data)")
         elif (
-            "vocabulary" in mine
-            and "vocabulary" in theirs
-            and stored.vocabulary(mine["name"]) != now.vocabulary(theirs["name"])
+            "vocabulary" in ours
+            and "vocabulary" in other
+            and stored.vocabulary(ours["name"]) != now.vocabulary(other["name"])
         ):
-            differ.append(f"{mine['name']} (other values)")
+            differ.append(f"{ours['name']} (other values)")
     if differ:
         raise DataMismatchError(
             f"{where} was converted with other vocabularies than {run_dir} was trained on, so its ids mean other "
@@ -196,7 +197,7 @@ def truncate_abundance_csv(path: Path, epoch: int) -> None:
     lines = path.read_text().splitlines(keepends=True)
     kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) <= epoch]
     if len(kept) != len(lines):
-        atomic_write_text(path, "".join(kept))
+        atomic_write(path, "".join(kept))
 
 
 def write_metrics(
@@ -218,5 +219,5 @@ def write_metrics(
     if seconds is not None:
         result["seconds"] = {key: round(value, 1) for key, value in seconds.items()}
     if path is not None:
-        atomic_write_text(path, json.dumps(result, indent=1))
+        atomic_write(path, json.dumps(result, indent=1))
     return result

@@ -9,6 +9,8 @@ from typing import List, Optional
 
 import keras
 
+from mezoo.atomic import atomic_write
+
 
 @dataclasses.dataclass
 class RunState:
@@ -51,17 +53,6 @@ def seed_generator_states(model) -> list:
     return [v for v in model.variables if v.name == "seed_generator_state"]
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Writes `text` to a temporary file beside `path`, then renames it over `path`."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 class Backup:
     """A run's resumable backup: `backup/state.json` plus `backup/weights.weights.h5`.
 
@@ -90,7 +81,7 @@ class Backup:
         tmp = self.dir / f".weights-{os.getpid()}.weights.h5"
         model.save_weights(tmp)
         os.replace(tmp, self.weights_path)
-        atomic_write_text(self.state_path, json.dumps(dataclasses.asdict(state), indent=1))
+        atomic_write(self.state_path, json.dumps(dataclasses.asdict(state), indent=1))
 
     def save_best(self, model) -> None:
         tmp = self.best_path.with_name(f".best-{os.getpid()}.weights.h5")

@@ -30,6 +30,7 @@ import keras
 from mezoo import models
 from mezoo import recipe as recipes
 from mezoo.abundance import MetricCallback
+from mezoo.atomic import atomic_write
 from mezoo.recipe_schema import TrainConfig
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar
 from mezoo.training.evaluation import evaluate_split, naming_bad_shards, predict_split, split_figures
@@ -43,7 +44,7 @@ from mezoo.training.run_directory import (
     truncate_abundance_csv,
     write_metrics,
 )
-from mezoo.training.run_state import Backup, RunState, atomic_write_text, optimizer_step
+from mezoo.training.run_state import Backup, RunState, optimizer_step
 from mezoo.training.stopping import StoppingRules
 from mezoo.training.training_mode import compile_model
 
@@ -172,14 +173,14 @@ class Trainer:
             self.metrics_path = self.run_dir / "metrics.json"
 
     def _write_run_files(self) -> None:
-        atomic_write_text(self.run_dir / "recipe.yaml", recipes.dump(self.resolved))
+        atomic_write(self.run_dir / "recipe.yaml", recipes.dump(self.resolved))
         if hasattr(self.source, "save_spec"):
             self.source.save_spec(self.run_dir)  # with its vocabularies: what mezoo.export needs
         from mezoo.training.strategies import strategy_record
 
         metadata = run_metadata(self.recipe, self.overrides, self.data, self.seed)
         metadata["strategy"] = strategy_record(self.strategy_name, self.dist)
-        atomic_write_text(self.run_dir / "run.json", json.dumps(metadata, indent=1))
+        atomic_write(self.run_dir / "run.json", json.dumps(metadata, indent=1))
 
     def _restore(self) -> None:
         """The backup (if any), the training loop, the epoch's size, the callbacks and the stopping rules."""

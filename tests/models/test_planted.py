@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from mezoo import models
+from mezoo.data.planted import planted_click_log
 from mezoo.metrics import auc
-from tfrecord_tools.planted import planted_click_log
 
 VOCAB = [6, 8, 7, 5, 6]
 ROWS, TRAIN = 60_000, 45_000

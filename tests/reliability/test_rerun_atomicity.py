@@ -47,10 +47,10 @@ def test_failed_and_killed_reruns_leave_the_previous_conversion_byte_identical(t
 
 def test_failed_and_killed_beam_reruns_leave_the_previous_conversion_as_it_was(tmp_path):
     pytest.importorskip("apache_beam", reason="the `beam` extra is not installed (pip install 'mezoo[beam]')")
+    from mezoo.data.raw.reader import FileInfo
     from tfrecord_tools import beam
-    from tfrecord_tools.core import Options
+    from tfrecord_tools.convert.options import Options
     from tfrecord_tools.formats import criteo_layout
-    from tfrecord_tools.reader import FileInfo
 
     def beam_run(paths, **options):
         opts = Options(output=str(out), dataset="criteo", min_count=2, verbose=False, **options)

@@ -109,7 +109,7 @@ def test_other_compressions_are_named_not_read_as_text(exported, tmp_path, name,
 
 
 def test_zstd_input_is_named(tmp_path):
-    from tfrecord_tools.reader import FileInfo, InputError, read_text_chunks
+    from mezoo.data.raw.reader import FileInfo, InputError, read_text_chunks
 
     raw = tmp_path / "day.tsv.zst"
     raw.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 20)  # a zstd frame's magic number

@@ -9,9 +9,9 @@ import numpy as np
 
 
 def convert(files, layout, output, fmt="text", **options):
-    from tfrecord_tools.core import Options
-    from tfrecord_tools.core import convert as run
-    from tfrecord_tools.reader import FileInfo
+    from mezoo.data.raw.reader import FileInfo
+    from tfrecord_tools.convert.options import Options
+    from tfrecord_tools.convert.pipeline import convert as run
 
     infos = [f if isinstance(f, FileInfo) else FileInfo(f) for f in files]
     options.setdefault("verbose", False)

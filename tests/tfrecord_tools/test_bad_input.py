@@ -11,10 +11,10 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
+from mezoo.data.raw.reader import InputError  # noqa: E402
 from tests.tfrecord_tools.helpers import convert, read_split, shard_bytes  # noqa: E402
-from tfrecord_tools.core import ConversionError  # noqa: E402
+from tfrecord_tools.convert.errors import ConversionError  # noqa: E402
 from tfrecord_tools.formats import criteo_layout  # noqa: E402
-from tfrecord_tools.reader import InputError  # noqa: E402
 
 
 def row(label="0", i1="5", c1="ab12cd34", ncat=26, nint=13):
@@ -152,7 +152,7 @@ def test_a_conversion_killed_while_installing_leaves_no_spec_and_the_next_run_cl
     files = write_fixture(tmp_path)
     out = tmp_path / "out"
     convert(files, criteo_layout(), out, min_count=1, rows_per_shard=2)
-    import tfrecord_tools.core as core
+    from tfrecord_tools.convert import output
 
     real, calls = os.replace, []
 
@@ -163,7 +163,7 @@ def test_a_conversion_killed_while_installing_leaves_no_spec_and_the_next_run_cl
                 raise KeyboardInterrupt("killed while installing")
         return real(src, dst)
 
-    monkeypatch.setattr(core.os, "replace", dying)
+    monkeypatch.setattr(output.os, "replace", dying)
     with pytest.raises(KeyboardInterrupt):
         convert(files, criteo_layout(), out, min_count=1, rows_per_shard=3, parallel=1)
     monkeypatch.undo()

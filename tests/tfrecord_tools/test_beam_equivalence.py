@@ -3,7 +3,7 @@
 Same options and seed on the real Criteo and Avazu samples and on a synthetic file with
 injected bad rows: identical vocabulary files, identical (label, ids) rows per split (as
 multisets, and in fact in the same order: both take the split and the train shuffle from
-`core.assign_splits`), identical per-reason reject counts and rejects.tsv, identical specs and
+`plan.assign_splits`), identical per-reason reject counts and rejects.tsv, identical specs and
 summaries. What may differ: the gzip bytes of a shard (zlib framing) and the order in which
 shards are finished. The chunk sizes differ on purpose: the result must not depend on them.
 """
@@ -18,12 +18,12 @@ tf = pytest.importorskip("tensorflow")
 pytest.importorskip("apache_beam", reason="the `beam` extra is not installed (pip install 'mezoo[beam]')")
 pytestmark = pytest.mark.tensorflow
 
+from mezoo.data.raw.reader import FileInfo  # noqa: E402
 from tests.shared_data import shared_data  # noqa: E402
 from tests.tfrecord_tools.helpers import convert, read_split, sorted_rows  # noqa: E402
 from tests.tfrecord_tools.test_bad_input import fixture_lines, row  # noqa: E402
-from tfrecord_tools.core import Options  # noqa: E402
+from tfrecord_tools.convert.options import Options  # noqa: E402
 from tfrecord_tools.formats import avazu_layout, criteo_layout  # noqa: E402
-from tfrecord_tools.reader import FileInfo  # noqa: E402
 
 BEAM_ARGS = ["--runner=DirectRunner", "--direct_num_workers=1"]
 

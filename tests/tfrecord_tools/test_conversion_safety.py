@@ -10,8 +10,9 @@ pytestmark = pytest.mark.tensorflow
 
 from tests.tfrecord_tools.helpers import convert, shard_bytes  # noqa: E402
 from tests.tfrecord_tools.test_bad_input import row, write_fixture  # noqa: E402
-from tfrecord_tools import core  # noqa: E402
-from tfrecord_tools.core import ConversionError  # noqa: E402
+from tfrecord_tools.convert.errors import ConversionError  # noqa: E402
+from tfrecord_tools.convert.first_pass import unique_inputs  # noqa: E402
+from tfrecord_tools.convert.output import output_lock  # noqa: E402
 from tfrecord_tools.formats import criteo_layout  # noqa: E402
 
 
@@ -24,7 +25,7 @@ def test_a_second_run_on_a_locked_output_fails_at_once_naming_the_holder(tmp_pat
     out = tmp_path / "out"
     out.mkdir()
     source = good_file(tmp_path / "a.tsv")
-    with core.output_lock(str(out)):
+    with output_lock(str(out)):
         with pytest.raises(
             ConversionError, match=rf"{out} is being written by another conversion \(pid {os.getpid()} "
         ):
@@ -44,7 +45,9 @@ def test_a_failed_rerun_leaves_the_previous_conversion_untouched(tmp_path, monke
     def broken(*args, **kwargs):  # the new conversion fails while writing its shards
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("tfrecord_tools.example_bytes.serialize_examples", broken)  # what the shard writer calls
+    monkeypatch.setattr(
+        "tfrecord_tools.convert.example_bytes.serialize_examples", broken
+    )  # what the shard writer calls
     with pytest.raises(RuntimeError, match="disk full"):
         convert(files + [good_file(tmp_path / "more.tsv")], criteo_layout(), out, min_count=1, rows_per_shard=5)
     after = {name: (out / name).read_bytes() for name in ("rejects.tsv", "summary.json", "feature_spec.json")}
@@ -58,10 +61,9 @@ def test_a_failed_rerun_leaves_the_previous_conversion_untouched(tmp_path, monke
 def test_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    for name in (".chunks", ".spool", ".convert-abc123"):
-        (out / name).mkdir()
-        (out / name / "0.idx").write_bytes(b"x")
-    for name in ("rejects.tsv.tmp", "train-00000-of-00002.tfrecord.gz.tmp", "summary.json"):
+    (out / ".convert-abc123").mkdir()  # a killed run's scratch directory
+    (out / ".convert-abc123" / "0.idx").write_bytes(b"x")
+    for name in ("train-00000-of-00002.tfrecord.gz.tmp", "summary.json"):
         (out / name).write_text("stale")  # a stale summary beside no spec
     (out / "notes.txt").write_text("the user's own file")
     convert([good_file(tmp_path / "a.tsv")], criteo_layout(), out, min_count=1)
@@ -117,10 +119,8 @@ def test_rejects_keep_a_long_line_whole(tmp_path):
 
 
 def test_one_file_in_two_given_splits_is_refused(tmp_path):
-    from tfrecord_tools.reader import FileInfo
+    from mezoo.data.raw.reader import FileInfo
 
     source = good_file(tmp_path / "a.tsv")
     with pytest.raises(ConversionError, match=r"given for split 'test' and as .*a.tsv for split 'train': one file"):
-        core.unique_inputs(
-            [FileInfo(source, split="train"), FileInfo(str(tmp_path / "." / "a.tsv"), split="test")], print
-        )
+        unique_inputs([FileInfo(source, split="train"), FileInfo(str(tmp_path / "." / "a.tsv"), split="test")], print)

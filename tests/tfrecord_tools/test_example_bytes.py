@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mezoo.data.examples import serialize_examples as reference
-from tfrecord_tools.example_bytes import serialize_examples
+from tfrecord_tools.convert.example_bytes import serialize_examples
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def test_parquet_equals_csv_and_nulls_are_missing(tmp_path):
     )
     pq.write_table(table, tmp_path / "d.parquet", row_group_size=128)
     csv_lines = ["label,user,count,price"] + [
-        f"{y},{'' if u is None else u},{c},{p!r}" for y, u, c, p in zip(label, user, count, price)
+        f"{y},{'' if u is None else u},{c},{float(p)!r}" for y, u, c, p in zip(label, user, count, price)
     ]
     (tmp_path / "d.csv").write_text("\n".join(csv_lines) + "\n")
     schema = {"label": "label", "categorical": ["user"], "integer": ["count"], "numeric": ["price"]}

@@ -6,7 +6,7 @@ tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
 from tests.tfrecord_tools.helpers import convert, read_split  # noqa: E402
-from tfrecord_tools.core import ConversionError  # noqa: E402
+from tfrecord_tools.convert.errors import ConversionError  # noqa: E402
 from tfrecord_tools.schema import build, load_schema  # noqa: E402
 
 

@@ -36,7 +36,7 @@ def write_data(directory, rows_per_file: int = 256, seed: int = 1) -> Path:
     import tensorflow as tf
 
     from mezoo.data.examples import serialize_examples
-    from tfrecord_tools.planted import planted_click_log
+    from mezoo.data.planted import planted_click_log
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -3,9 +3,9 @@
 import sys
 
 from mezoo import train
+from mezoo.data.planted import planted_click_log
 from mezoo.metrics import auc
 from mezoo.training.in_memory_source import InMemorySource
-from tfrecord_tools.planted import planted_click_log
 
 VOCAB = [20, 30, 10, 15, 25]
 OVERRIDES = [

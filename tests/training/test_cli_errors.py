@@ -98,7 +98,7 @@ def test_evaluate_names_a_truncated_model(tmp_path):
     ],
 )
 def test_csv_schema_errors_name_the_schema_file(schema, message, tmp_path):
-    from tfrecord_tools.core import ConversionError
+    from tfrecord_tools.convert.errors import ConversionError
     from tfrecord_tools.schema import load_schema
 
     (tmp_path / "schema.yaml").write_text(schema)

@@ -1,8 +1,8 @@
 """The single-machine converter's first pass on Apache Arrow: split, validate and count a chunk.
 
-`core.validate_and_count` calls `first_pass_chunk` on each chunk (in threads: pyarrow releases
+`first_pass.validate_and_count` calls `first_pass_chunk` on each chunk (in threads: pyarrow releases
 the GIL). A text chunk that can be read by `pyarrow.csv` exactly as the TF parser
-(`core.make_parser`) reads it, and whose every line is valid, is split, validated and counted
+(`mezoo.data.raw.parser.make_parser`) reads it, and whose every line is valid, is split, validated and counted
 here without TF (`parse_lines`, `all_valid`). Any other chunk (a bad line of any reason, a line
 with a CR, invalid UTF-8, a truncated last line, a row pyarrow would read differently, numeric
 columns, Parquet) goes through the TF parser, which decides every line's reason; its accepted
@@ -10,12 +10,12 @@ lines are then counted here too. So each rejected line is still detected, with i
 by the one parser, and Arrow only ever sees chunks (or accepted lines) that the TF parser
 would accept whole.
 
-Counting (`count_table`) gives what `core.make_count_fn` gives, computed on Arrow arrays: per
+Counting (`count_table`) gives what `counting.make_count_fn` gives, computed on Arrow arrays: per
 field the chunk's distinct raw values (first-appearance order, `dictionary_encode`), each row's
 index into them, and the token counts (integer fields: counts per log-square bucket, from
 `mezoo.data.transform.log_square_bucket_reference`, the integer twin of the TF transform). The
 vocabularies come from these counts; the ids still come from `mezoo.data.RawToIds`
-(`core.make_packed_transform_fn`).
+(`transform.make_packed_transform_fn`).
 """
 
 import dataclasses
@@ -23,14 +23,15 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-BOM = b"\xef\xbb\xbf"
+from mezoo.data.raw.reader import BOM
+from mezoo.data.raw.rules import INTEGER_PATTERN_ANCHORED
 
 
 @dataclasses.dataclass
 class ChunkCounts:
     """One chunk's first pass: each line's reason and its accepted rows, counted.
 
-    `reason` is 0 for an accepted line, else 1 + the index of its reason in `core.REASONS`.
+    `reason` is 0 for an accepted line, else 1 + the index of its reason in `mezoo.data.raw.rules.REASONS`.
     """
 
     reason: np.ndarray  # int32 (num_lines,)
@@ -92,7 +93,7 @@ def can_read_as_arrow(data: bytes, num_columns: int, delimiter: str) -> bool:
 
 
 def all_valid(table: Any, label: Optional[int], int_cols: List[int], label_values: Tuple[str, ...]) -> bool:
-    """Whether every row passes the TF parser's label and integer checks (`core.make_parser`)."""
+    """Whether every row passes the TF parser's label and integer checks (`mezoo.data.raw.parser.make_parser`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -100,8 +101,8 @@ def all_valid(table: Any, label: Optional[int], int_cols: List[int], label_value
         ok = pc.is_in(table.column(label), value_set=pa.array([v.encode() for v in label_values], pa.binary()))
         if not pc.all(ok).as_py():
             return False
-    for c in int_cols:  # the same pattern as the TF parser's regex_full_match, anchored
-        if not pc.all(pc.match_substring_regex(table.column(c), "^(-?[0-9]{1,18})?$")).as_py():
+    for c in int_cols:  # the TF parser's pattern (it matches whole strings; pyarrow searches: anchored)
+        if not pc.all(pc.match_substring_regex(table.column(c), INTEGER_PATTERN_ANCHORED)).as_py():
             return False
     return True
 
@@ -185,10 +186,10 @@ def first_pass_chunk(
     Args:
         chunk: a `reader.Chunk` (text: `data`; Parquet: `columns`).
         fields: the layout's field dicts (with "column").
-        layout: the `core.Layout`.
-        label_values: the accepted label strings (`core.LABEL_VALUES`).
+        layout: the `mezoo.data.raw.layout.Layout`.
+        label_values: the accepted label strings (`mezoo.data.raw.rules.LABEL_VALUES`).
         tf_parse: chunk -> (reason, accepted rows (n, num_columns) strings, dense) as numpy
-            arrays (the rows may stay a tensor), the TF parser (`core.make_parser`) on the chunk.
+            arrays (the rows may stay a tensor), the TF parser (`mezoo.data.raw.parser.make_parser`) on the chunk.
         accept_unterminated: --accept_unterminated_last_line.
     """
     ncol = layout.num_columns

@@ -1,13 +1,15 @@
-"""The Arrow first pass (`tfrecord_tools.arrow_pass`) gives what the TF parser and counter give."""
+"""The Arrow first pass (`tfrecord_tools.convert.arrow_parse`) gives what the TF parser and counter give."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfrecord_tools import arrow_pass
-from tfrecord_tools.core import LABEL_VALUES, make_count_fn, make_parser, make_tf_parse, token_keys
+from mezoo.data.raw.parser import make_parser, make_tf_parse
+from mezoo.data.raw.reader import Chunk
+from mezoo.data.raw.rules import LABEL_VALUES
+from tfrecord_tools.convert import arrow_parse
+from tfrecord_tools.convert.counting import make_count_fn, token_keys
 from tfrecord_tools.formats import criteo_layout
-from tfrecord_tools.reader import Chunk
 
 
 def criteo_lines(rows: int, seed: int = 0):
@@ -25,7 +27,7 @@ def first_pass(lines, unterminated=False, accept=False):
     data = b"\n".join(lines)
     chunk = Chunk(0, 1, data=data, num_lines=len(lines), unterminated=unterminated)
     fields = [dict(f) for f in layout.fields]
-    return arrow_pass.first_pass_chunk(chunk, fields, layout, LABEL_VALUES, make_tf_parse(layout, accept), accept)
+    return arrow_parse.first_pass_chunk(chunk, fields, layout, LABEL_VALUES, make_tf_parse(layout, accept), accept)
 
 
 def tf_pass(lines, unterminated=False, accept=False):

@@ -10,14 +10,21 @@ becomes the empty string, i.e. missing); row numbers stand in for line numbers.
 """
 
 import builtins
+import glob
 import gzip
 import hashlib
 import io
 import os
+import re
 from dataclasses import dataclass, field
-from typing import IO, Iterator, List, Optional
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
+import numpy.typing as npt
+
+# Other file systems come in through these (the Beam converter passes apache_beam.io.filesystems').
+Opener = Callable[[str], IO[bytes]]
+Sizer = Callable[[str], int]
 
 BOM = b"\xef\xbb\xbf"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -50,7 +57,7 @@ class FileInfo:
     final_newline: bool = True
     bom: bool = False
     crlf: bool = False
-    rejected: dict = field(default_factory=dict)
+    rejected: Dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,8 +66,8 @@ class Chunk:
     first_line: int  # 1-based line number of the chunk's first line in its file
     data: Optional[bytes] = None  # text: lines joined by b"\n", no final newline
     num_lines: int = 0
-    bad_utf8: Optional[np.ndarray] = None  # bool (num_lines,) or None when all valid
-    columns: Optional[List[np.ndarray]] = None  # parquet: one object array of bytes per column
+    bad_utf8: Optional[npt.NDArray[np.bool_]] = None  # bool (num_lines,) or None when all valid
+    columns: Optional[List[npt.NDArray[Any]]] = None  # parquet: one object array of bytes per column
     unterminated: bool = False  # text: the chunk's last line is its file's last and has no newline
 
 
@@ -85,6 +92,44 @@ class _HashingReader:
         self.f.close()
 
 
+def natural_key(path: str) -> List[object]:
+    """Sort key that orders the numbers in a name by value: day_2 before day_10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
+
+
+def is_pattern(path: str) -> bool:
+    return any(c in path for c in "*?[")
+
+
+def input_paths(values: Optional[Sequence[str]], match: Optional[Callable[[str], List[str]]] = None) -> List[str]:
+    """The paths of repeated / comma-separated `--input` values, shell-style globs expanded in natural order.
+
+    Args:
+        values: the flag's values; each may hold several paths separated by commas.
+        match: pattern -> the paths it matches (default: local `glob`). Given, it is asked about
+            plain paths too, so a file system without local paths (Beam's) checks they exist.
+
+    Raises:
+        InputError: a pattern that matches nothing, or (with `match`) a path that does not exist.
+    """
+    out: List[str] = []
+    for value in values or []:
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not is_pattern(part) and match is None:
+                out.append(part)  # (check_inputs says what is wrong with it)
+                continue
+            found = (match or glob.glob)(part)
+            if not found:
+                raise InputError(
+                    f"no input file matches {part}" if is_pattern(part) else f"input file not found: {part}"
+                )
+            out += sorted(found, key=natural_key) if is_pattern(part) else [part]
+    return out
+
+
 def check_inputs(paths: List[str]) -> None:
     for p in paths:
         if not os.path.exists(p):
@@ -95,7 +140,7 @@ def check_inputs(paths: List[str]) -> None:
             raise InputError(f"input file is not readable: {p}")
 
 
-def _open(path: str, opener=None):
+def _open(path: str, opener: Optional[Opener] = None) -> Tuple[_HashingReader, Any, str]:
     raw = opener(path) if opener is not None else open(path, "rb")
     magic = raw.read(8)
     raw.seek(0)
@@ -113,7 +158,7 @@ def _open(path: str, opener=None):
     return hashing, hashing, ""
 
 
-def _bad_utf8_lines(data: bytes, num_lines: int) -> Optional[np.ndarray]:
+def _bad_utf8_lines(data: bytes, num_lines: int) -> Optional[npt.NDArray[np.bool_]]:
     try:
         data.decode("utf-8")
         return None
@@ -129,7 +174,12 @@ def _bad_utf8_lines(data: bytes, num_lines: int) -> Optional[np.ndarray]:
 
 
 def read_text_chunks(
-    files: List[FileInfo], header: bool, chunk_bytes: int = 8 << 20, opener=None, sizer=None, first_index: int = 0
+    files: List[FileInfo],
+    header: bool,
+    chunk_bytes: int = 8 << 20,
+    opener: Optional[Opener] = None,
+    sizer: Optional[Sizer] = None,
+    first_index: int = 0,
 ) -> Iterator[Chunk]:
     """Chunks of whole lines from each file in turn; fills in each FileInfo as it goes.
 
@@ -145,9 +195,9 @@ def read_text_chunks(
         except OSError as e:
             raise InputError(f"cannot open input {info.path}: {e}") from e
 
-        def read():
+        def read() -> bytes:
             try:
-                return f.read(chunk_bytes)
+                return bytes(f.read(chunk_bytes))
             except (OSError, EOFError, gzip.BadGzipFile) as e:
                 raise InputError(f"cannot read input {info.path} (corrupted or truncated gzip?): {e}") from e
 
@@ -205,7 +255,7 @@ def read_text_chunks(
         info.sha256 = hashing.hash.hexdigest()
 
 
-def read_header(path: str, opener=None) -> bytes:
+def read_header(path: str, opener: Optional[Opener] = None) -> bytes:
     """The first line of a (plain or gzip) text file, without BOM and line end."""
     if opener is None:
         check_inputs([path])

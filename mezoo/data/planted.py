@@ -16,14 +16,15 @@ of ids and clicks with it, for tests and the demo.
 """
 
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
+import numpy.typing as npt
 
 FACTOR_DIM = 4
 
 
-def zipf_probabilities(k: int, top1: Optional[float] = None, s: float = 1.1) -> np.ndarray:
+def zipf_probabilities(k: int, top1: Optional[float] = None, s: float = 1.1) -> npt.NDArray[Any]:
     """Zipf-like probabilities of `k` values: exponent `s`, or the one whose top value has share `top1`."""
     ranks = np.arange(1, k + 1, dtype=np.float64)
     if top1 is not None and k > 1:
@@ -36,10 +37,10 @@ def zipf_probabilities(k: int, top1: Optional[float] = None, s: float = 1.1) -> 
             else:
                 hi = s
     p = ranks**-s
-    return p / p.sum()
+    return np.asarray(p / p.sum(), dtype=np.float64)
 
 
-def sample(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:
+def sample(rng: np.random.Generator, probs: npt.NDArray[Any], n: int) -> npt.NDArray[Any]:
     """`n` draws of value indices with probabilities `probs` (inverse CDF of uniform draws)."""
     cdf = np.cumsum(probs)
     cdf /= cdf[-1]
@@ -78,7 +79,7 @@ class PlantedModel:
         self.pairs: List[Tuple[int, int]] = [all_pairs[p] for p in sorted(picks)]
         self.bias: Optional[float] = None
 
-    def logits(self, ids: Sequence[np.ndarray]) -> np.ndarray:
+    def logits(self, ids: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
         """The planted logit of rows given as one id array per field (fits the bias on first use)."""
         num_fields = len(self.first)
         z = np.zeros(len(ids[0]))
@@ -98,9 +99,9 @@ class PlantedModel:
             self.bias = (lo + hi) / 2
         return z + self.bias
 
-    def labels(self, logits: np.ndarray) -> np.ndarray:
+    def labels(self, logits: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """Clicks (0/1 int64) drawn with probability `sigmoid(logits)`."""
-        return (self.rng.random(len(logits)) < 1 / (1 + np.exp(-logits))).astype(np.int64)
+        return np.asarray(self.rng.random(len(logits)) < 1 / (1 + np.exp(-logits))).astype(np.int64)
 
 
 def planted_click_log(
@@ -111,7 +112,7 @@ def planted_click_log(
     pairs: int = 0,
     first_order: float = 0.3,
     signal: float = 1.0,
-) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> Tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
     """An in-memory click log from a planted model: `(ids, clicks, click probabilities)`.
 
     Ids of field f are Zipf-like (exponent 1.05) over `[0, vocab_sizes[f])`. Returns int32

@@ -1,0 +1,5 @@
+"""The converter's error: a conversion that can't be done, said in the message (exit status 2)."""
+
+
+class ConversionError(Exception):
+    pass

@@ -1,0 +1,154 @@
+"""A finished conversion's feature spec (docs/formats.md) and summary.json, and the summary as printed."""
+
+import dataclasses
+import os
+from typing import Dict, List, Set, Tuple
+
+from mezoo.data.raw.layout import Layout
+from mezoo.data.raw.reader import FileInfo
+from tfrecord_tools.convert.options import Options
+from tfrecord_tools.convert.vocabularies import FieldVocabulary, spec_fields
+
+
+@dataclasses.dataclass(frozen=True)
+class Conversion:
+    """Everything a conversion found, once its shards are written: what its spec and summary say."""
+
+    files: List[FileInfo]
+    layout: Layout
+    opts: Options
+    vocabularies: List[FieldVocabulary]
+    shards: Dict[str, int]  # shards per split that got rows, in split order
+    written: Dict[str, int]  # rows per split
+    positives: Dict[str, int]  # positive labels per split
+    rejected: Dict[str, int]  # rejected lines per reason
+    memory: List[Dict]  # the embedding memory table (`memory.memory_table`)
+    vocab_splits: Set[str]  # the splits the vocabularies were counted on
+
+
+def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
+    """The feature spec and summary.json of a finished conversion (its files carry their statistics)."""
+    files, layout, opts, written = done.files, done.layout, done.opts, done.written
+    num_shards, positives, rejected = done.shards, done.positives, done.rejected
+    names = list(num_shards)
+    vocab_total = sum(v.vocab_size for v in done.vocabularies)
+    fields = spec_fields(layout.fields, done.vocabularies)
+    given_splits = any(f.split for f in files)
+    rows_read = sum(f.lines for f in files)
+    n_written = sum(written.values())
+    n_rejected = sum(rejected.values())
+    suffix = ".tfrecord.gz" if opts.compression == "GZIP" else ".tfrecord"
+    spec = {
+        "format_version": 1,
+        "dataset": opts.dataset,
+        "label": layout.label_name,
+        "fields": fields,
+        "numeric": [{"name": n["name"]} for n in layout.numeric],
+        "splits": {
+            n: {
+                "files": f"{n}-*{suffix}",
+                "rows": written[n],
+                "shards": num_shards[n],
+                "compression": opts.compression if opts.compression != "NONE" else "",
+                "positive_rate": round(positives[n] / max(written[n], 1), 6),
+            }
+            for n in names
+        },
+        "preprocessing": {
+            "min_count": opts.min_count,
+            "split": "given" if given_splits else [float(r) for r in opts.split],
+            "seed": opts.seed,
+            "vocabulary_from": sorted(done.vocab_splits) if given_splits else "all",
+            "max_vocab_size": opts.max_vocab_size,
+            "oov_id": 0,
+            "integer_transform": "log_square_bucket: missing -> '', v > 2 -> floor(ln(v)^2), else v - 2",
+        },
+        "source": [
+            {
+                "path": os.path.basename(f.path),
+                "bytes": f.bytes,
+                "sha256": f.sha256,
+                **({"split": f.split} if f.split else {}),
+            }
+            for f in files
+        ],
+    }
+    summary = {
+        "dataset": opts.dataset,
+        "rows_read": rows_read,
+        "rows_written": n_written,
+        "rows_rejected": n_rejected,
+        "check": f"rows_read {rows_read} == rows_written {n_written} + rows_rejected {n_rejected}",
+        "written": written,
+        "rejected": {r: c for r, c in rejected.items() if c},
+        "positive_rate": {n: round(positives[n] / max(written[n], 1), 6) for n in names},
+        "vocab_sizes": {f["name"]: f["vocab_size"] for f in fields},
+        "distinct_values": {v.name: v.distinct_values for v in done.vocabularies},
+        "vocab_size_total": vocab_total,
+        "memory": done.memory,
+        # a last line without newline may have been cut: what this run did with such lines
+        "unterminated_last_line": "accepted" if opts.accept_unterminated_last_line else "rejected",
+        "inputs": [
+            {
+                "path": f.path,
+                "split": f.split,
+                "rows_read": f.lines,
+                "rows_rejected": sum(f.rejected.values()),
+                "rejected": f.rejected,
+                "empty": f.empty,
+                "final_newline": f.final_newline,
+                "crlf": f.crlf,
+                "utf8_bom": f.bom,
+                "compression": f.compression,
+            }
+            for f in files
+        ],
+    }
+    return spec, summary
+
+
+def format_summary(s: Dict) -> str:
+    lines = [
+        f"{s['dataset']}: read {s['rows_read']:,} rows, wrote {s['rows_written']:,}, rejected "
+        f"{s['rows_rejected']:,}  [{s['check']}: OK]"
+    ]
+    for name, n in s["written"].items():
+        lines.append(f"  {name:<6} {n:>12,} rows  positive rate {s['positive_rate'][name]:.4f}")
+    if s["rejected"]:
+        lines.append("  rejected: " + ", ".join(f"{r} {n:,}" for r, n in s["rejected"].items()))
+    for f in s["inputs"]:
+        notes = [
+            k
+            for k, v in (
+                ("empty", f["empty"]),
+                ("no final newline", not f["final_newline"]),
+                ("CRLF", f["crlf"]),
+                ("UTF-8 BOM", f["utf8_bom"]),
+            )
+            if v
+        ]
+        lines.append(
+            f"  input {f['path']}{' [' + f['split'] + ']' if f['split'] else ''}: {f['rows_read']:,} rows, "
+            f"{f['rows_rejected']:,} rejected" + (f" ({', '.join(notes)})" if notes else "")
+        )
+        if not f["final_newline"] and not f["empty"]:
+            choice = s.get("unterminated_last_line", "rejected")
+            lines.append(
+                f"    its last line has no newline and was {choice}"
+                + (
+                    " as truncated_last_line (pass --accept_unterminated_last_line if the file is complete)"
+                    if choice == "rejected"
+                    else " (--accept_unterminated_last_line)"
+                )
+            )
+    lines.append(
+        f"  vocabulary sizes (incl. OOV id 0), total {s['vocab_size_total']:,}: "
+        + " ".join(f"{k}={v}" for k, v in s["vocab_sizes"].items())
+    )
+    if "timing" in s:
+        t = s["timing"]
+        lines.append(
+            f"  time {t['total_s']} s ({t['rows_per_s']:,} rows/s): validate+count {t['pass1_validate_count_s']} s, "
+            f"transform {t['pass2_transform_s']} s, write {t['write_shards_s']} s"
+        )
+    return "\n".join(lines)
