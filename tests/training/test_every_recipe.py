@@ -23,7 +23,7 @@ def test_recipe_trains_one_short_epoch(name, tmp_path):
     overrides = [
         f"model.num_embedding_sets={min(sets, 2)}",
         "model.embedding_dim=4",
-        "model.hidden_units=[10, 10]",
+        *(["model.hidden_units=[10, 10]"] if model.hyperparameters.get("hidden_units") else []),  # (FwFM has none)
         *[f"model.{key}={value}" for key, value in small.items() if key in model.hyperparameters],
         "data.batch_size=256",
         "train.epochs=1",
