@@ -1,4 +1,4 @@
-"""Information abundance (IA) of embedding tables, and a Keras callback that tracks it.
+"""Information abundance (IA) of embedding tables, a tracker that records it and a Keras callback that runs it.
 
 For an embedding matrix `E` with `D` rows and `K` columns and singular values `s_1 >= ... >= s_n`
 (`n = min(D, K)`), the information abundance is
@@ -34,7 +34,7 @@ by; mezoo defines its IA, normalised IA and effective rank as 0.0 (it carries no
 Input that is not 2-D, has no rows or no columns, or contains NaN or infinity raises
 `ValueError`.
 
-Only numpy and Keras are needed; TensorFlow is imported only when `MetricCallback` writes
+Only numpy and Keras are needed; TensorFlow is imported only when abundance is written as
 TensorBoard summaries.
 
 Example:
@@ -66,11 +66,13 @@ __all__ = [
     "random_abundance",
     "embedding_abundance",
     "summarize",
+    "AbundanceTracker",
+    "AbundanceCallback",
     "MetricCallback",
     "CSV_COLUMNS",
 ]
 
-# Columns of the long-format abundance CSV written by `MetricCallback`: `rows` are the rows
+# Columns of the long-format abundance CSV written by `AbundanceTracker`: `rows` are the rows
 # measured (those training looked up, when counts are given), `rows_total` the table's rows.
 CSV_COLUMNS = (
     "epoch",
@@ -395,114 +397,81 @@ def summarize(rows: Sequence[Dict]) -> Dict[str, float]:
     return summary
 
 
-class MetricCallback(keras.callbacks.Callback):
-    """Measures the information abundance of a model's `MultiEmbedding` tables during `fit`.
+class AbundanceTracker:
+    """Measures the information abundance of embedding tables and records it: the trainer's half.
 
-    Every `every_n_epochs` epochs (on 0-based epochs `0, n, 2n, ...`, like the `histogram_freq`
-    of Keras' TensorBoard callback, so the first epoch is always measured) it runs
-    `embedding_abundance` on each embedding layer and
+    `measure(epoch)` runs `embedding_abundance` on each `MultiEmbedding` layer and
 
-    - adds the `summarize` figures (`ia_mean_set_0`, ..., `ia_mean_concat`) to the epoch's `logs`,
-      so callbacks after it (`History`, `ProgbarLogger`, `CSVLogger`, Keras' `TensorBoard`) see
-      them. On epochs it skips they are absent, so `History` lists hold one value per measured
-      epoch only;
     - appends the rows to `csv_path`, if given: long format with the columns `CSV_COLUMNS`
-      (`epoch,field,set,rows,rows_total,width,ia,ia_normalised,erank,ia_random,ia_vs_random`),
-      `epoch` being Keras' 0-based epoch index. The header is written only when the file is
-      new or empty, so a resumed run keeps appending to the same file (an existing file with
-      another header raises `ValueError`);
-    - writes the summary as TensorBoard scalars `abundance/ia_mean_concat` etc. at step `epoch`
-      to `log_dir`, if given (this needs TensorFlow);
-    - keeps the rows (each with its `epoch`) in `self.latest_rows`, the summary in
-      `self.latest_summary` and the epoch in `self.latest_epoch`.
+      (`epoch,field,set,rows,rows_total,width,ia,ia_normalised,erank,ia_random,ia_vs_random`).
+      The header is written only when the file is new or empty, so a resumed run keeps
+      appending to the same file (an existing file with another header raises `ValueError`);
+    - writes the `summarize` figures as TensorBoard scalars `abundance/ia_mean_concat` etc. at
+      step `epoch` to `log_dir`, if given (this needs TensorFlow);
+    - keeps the rows (each with its `epoch`) in `latest_rows`, the summary in `latest_summary`
+      and the epoch in `latest_epoch`, and returns the summary.
 
-    With several `MultiEmbedding` layers, each layer's figures carry its name as a prefix: log
-    keys and TensorBoard tags `"{layer}/ia_mean_concat"`, CSV fields `"{layer}/{field}"`.
+    Epochs count from 1 everywhere abundance is recorded (the CSV, TensorBoard, metrics.json, the
+    console): `epoch` is the number of epochs trained when the tables were measured, so the
+    first epoch's figures are epoch 1. `AbundanceCallback` passes Keras' 0-based epoch index + 1.
 
-    With `at_train_end=True`, the final weights are measured when training stops (last epoch or
-    early stopping) on an epoch that the schedule skipped; those rows go to the CSV, TensorBoard
-    and `latest_rows` under that last epoch's index, but no longer reach `History`.
+    With several `MultiEmbedding` layers, each layer's figures carry its name as a prefix:
+    summary keys and TensorBoard tags `"{layer}/ia_mean_concat"`, CSV fields `"{layer}/{field}"`.
 
     Args:
-        every_n_epochs: measure every this many epochs (>= 1).
+        layers: the `MultiEmbedding` layer(s) to measure, or a callable returning them (the
+            callback finds them in its model once it has one).
         csv_path: long-format CSV to append to, or None.
         log_dir: TensorBoard log directory for the summary scalars, or None. Requires TensorFlow.
-        layer: the `MultiEmbedding` (or a list of them) to measure; None finds every
-            `MultiEmbedding` in the model, searching nested layers too.
         field_names: field names for a single layer; defaults to the layer's `field_names`, else
             field indices.
-        at_train_end: measure the final weights at the end of training if the last epoch was
-            skipped by `every_n_epochs`.
         method: `"auto"`, `"svd"` or `"gram"`, as in `singular_values`.
         row_counts: for a single layer, per field the training split's count of each id
             (`embedding_abundance`): rows never looked up are left out. None: every row.
 
     Example:
-    >>> import keras, numpy as np
-    >>> ids = keras.Input((3,), dtype="int32")
-    >>> emb = MultiEmbedding([10, 20, 5], embedding_dim=4, num_sets=2)(ids)
-    >>> out = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(emb))
-    >>> model = keras.Model(ids, out)
-    >>> model.compile("adam", "binary_crossentropy")
-    >>> x = np.zeros((8, 3), "int32"); y = np.ones((8, 1))
-    >>> abundance = MetricCallback(csv_path="abundance.csv")  # doctest: +SKIP
-    >>> history = model.fit(x, y, epochs=2, callbacks=[abundance], verbose=0)  # doctest: +SKIP
-    >>> len(history.history["ia_mean_concat"])  # doctest: +SKIP
-    2
+    >>> emb = MultiEmbedding([10, 20, 5], embedding_dim=4, num_sets=2)
+    >>> emb.build((None, 3))
+    >>> summary = AbundanceTracker(emb).measure(epoch=1)
+    >>> sorted(summary)[:2]
+    ['ia_mean_concat', 'ia_mean_set_0']
     """
 
     def __init__(
         self,
-        every_n_epochs: int = 1,
+        layers: Any,
         csv_path: Optional[Union[str, os.PathLike]] = None,
         log_dir: Optional[Union[str, os.PathLike]] = None,
-        layer: Optional[Union[MultiEmbedding, Sequence[MultiEmbedding]]] = None,
         field_names: Optional[Sequence[str]] = None,
-        at_train_end: bool = True,
         method: str = "auto",
         row_counts: Optional[Sequence[Any]] = None,
     ):
-        super().__init__()
-        if int(every_n_epochs) < 1:
-            raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}")
         if method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
         if log_dir is not None and importlib.util.find_spec("tensorflow") is None:
             raise ImportError(
-                "MetricCallback(log_dir=...) writes TensorBoard summaries with tf.summary, which "
-                "needs TensorFlow: install tensorflow, or pass log_dir=None"
+                "abundance written to TensorBoard (log_dir=...) uses tf.summary, which needs "
+                "TensorFlow: install tensorflow, or pass log_dir=None"
             )
-        self.every_n_epochs = int(every_n_epochs)
+        self._layers = layers
         self.csv_path = None if csv_path is None else os.fspath(csv_path)
         self.log_dir = None if log_dir is None else os.fspath(log_dir)
-        self.layer = layer
         self.field_names = None if field_names is None else [str(n) for n in field_names]
-        self.at_train_end = bool(at_train_end)
         self.method = method
         self.row_counts = row_counts
         self.latest_rows: List[Dict] = []
         self.latest_summary: Dict[str, float] = {}
         self.latest_epoch: Optional[int] = None
-        self._last_seen_epoch: Optional[int] = None
-        self._last_measured_epoch: Optional[int] = None
         self._writer: Any = None  # a tf.summary writer, made on first use
 
-    def _layers(self) -> List[MultiEmbedding]:
-        if self.layer is not None:
-            layers = [self.layer] if isinstance(self.layer, keras.layers.Layer) else list(self.layer)
-        else:
-            if self.model is None:
-                raise ValueError("MetricCallback has no model: pass layer=, or use it in model.fit")
-            layers = [
-                sub
-                for sub in self.model._flatten_layers(include_self=False, recursive=True)
-                if isinstance(sub, MultiEmbedding)
-            ]
-            if not layers:
-                raise ValueError(
-                    f"MetricCallback found no MultiEmbedding layer in model {self.model.name!r}; "
-                    "pass the embedding layer as layer="
-                )
+    def layers(self) -> List[MultiEmbedding]:
+        """The layers measured (found in the model now, for a callback without `layer=`)."""
+        found = (
+            self._layers()
+            if callable(self._layers) and not isinstance(self._layers, keras.layers.Layer)
+            else self._layers
+        )
+        layers = [found] if isinstance(found, keras.layers.Layer) else list(found)
         for option in ("field_names", "row_counts"):
             if getattr(self, option) is not None and len(layers) > 1:
                 raise ValueError(
@@ -511,9 +480,9 @@ class MetricCallback(keras.callbacks.Callback):
                 )
         return layers
 
-    def compute(self, epoch: int) -> Dict[str, float]:
-        """Measures every embedding layer now, records the result for `epoch`, returns the summary."""
-        layers = self._layers()
+    def measure(self, epoch: int) -> Dict[str, float]:
+        """Measures every embedding layer now, records the result as `epoch` (epochs trained), returns the summary."""
+        layers = self.layers()
         all_rows: List[Dict[str, Any]] = []
         summary: Dict[str, float] = {}
         for sub in layers:
@@ -523,7 +492,6 @@ class MetricCallback(keras.callbacks.Callback):
                 all_rows.append({"epoch": int(epoch), **row, "field": prefix + str(row["field"])})
             summary.update({prefix + key: value for key, value in summarize(rows).items()})
         self.latest_rows, self.latest_summary, self.latest_epoch = all_rows, summary, int(epoch)
-        self._last_measured_epoch = int(epoch)
         if self.csv_path is not None:
             self._append_csv(all_rows)
         if self.log_dir is not None:
@@ -560,14 +528,121 @@ class MetricCallback(keras.callbacks.Callback):
                 tf.summary.scalar(f"abundance/{key}", value, step=step)
         writer.flush()
 
+    def close(self) -> None:
+        """Closes the TensorBoard writer (a later `measure` opens it again)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class AbundanceCallback(keras.callbacks.Callback):
+    """Tracks the information abundance of a model's `MultiEmbedding` tables during `fit`.
+
+    An `AbundanceTracker` run by Keras: every `every_n_epochs` epochs (the first epoch always
+    measured, then every n-th: epochs 1, 1 + n, 1 + 2n, ... counted from 1, like the
+    `histogram_freq` of Keras' TensorBoard callback) it measures the tables, records them as the
+    tracker does (CSV, TensorBoard, `latest_*`) and adds the summary figures (`ia_mean_set_0`,
+    ..., `ia_mean_concat`) to the epoch's `logs`, so callbacks after it (`History`,
+    `ProgbarLogger`, `CSVLogger`, Keras' `TensorBoard`) see them. On epochs it skips they are
+    absent, so `History` lists hold one value per measured epoch only.
+
+    The epoch recorded is the number of epochs trained (Keras' 0-based epoch index + 1), as in
+    `AbundanceTracker`. With `at_train_end=True`, the final weights are measured when training
+    stops (last epoch or early stopping) on an epoch that the schedule skipped; those rows go to
+    the CSV, TensorBoard and `latest_rows` under that last epoch, but no longer reach `History`.
+
+    Args:
+        every_n_epochs: measure every this many epochs (>= 1).
+        csv_path: long-format CSV to append to, or None.
+        log_dir: TensorBoard log directory for the summary scalars, or None. Requires TensorFlow.
+        layer: the `MultiEmbedding` (or a list of them) to measure; None finds every
+            `MultiEmbedding` in the model, searching nested layers too.
+        field_names: field names for a single layer; defaults to the layer's `field_names`, else
+            field indices.
+        at_train_end: measure the final weights at the end of training if the last epoch was
+            skipped by `every_n_epochs`.
+        method: `"auto"`, `"svd"` or `"gram"`, as in `singular_values`.
+        row_counts: for a single layer, per field the training split's count of each id
+            (`embedding_abundance`): rows never looked up are left out. None: every row.
+
+    Example:
+    >>> import keras, numpy as np
+    >>> ids = keras.Input((3,), dtype="int32")
+    >>> emb = MultiEmbedding([10, 20, 5], embedding_dim=4, num_sets=2)(ids)
+    >>> out = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(emb))
+    >>> model = keras.Model(ids, out)
+    >>> model.compile("adam", "binary_crossentropy")
+    >>> x = np.zeros((8, 3), "int32"); y = np.ones((8, 1))
+    >>> abundance = AbundanceCallback(csv_path="abundance.csv")  # doctest: +SKIP
+    >>> history = model.fit(x, y, epochs=2, callbacks=[abundance], verbose=0)  # doctest: +SKIP
+    >>> len(history.history["ia_mean_concat"])  # doctest: +SKIP
+    2
+    """
+
+    def __init__(
+        self,
+        every_n_epochs: int = 1,
+        csv_path: Optional[Union[str, os.PathLike]] = None,
+        log_dir: Optional[Union[str, os.PathLike]] = None,
+        layer: Optional[Union[MultiEmbedding, Sequence[MultiEmbedding]]] = None,
+        field_names: Optional[Sequence[str]] = None,
+        at_train_end: bool = True,
+        method: str = "auto",
+        row_counts: Optional[Sequence[Any]] = None,
+    ):
+        super().__init__()
+        if int(every_n_epochs) < 1:
+            raise ValueError(f"every_n_epochs must be >= 1, got {every_n_epochs}")
+        self.every_n_epochs = int(every_n_epochs)
+        self.layer = layer
+        self.at_train_end = bool(at_train_end)
+        self.tracker = AbundanceTracker(
+            self._find_layers if layer is None else layer, csv_path, log_dir, field_names, method, row_counts
+        )
+        self._last_seen_epoch: Optional[int] = None
+        self._last_measured_epoch: Optional[int] = None
+
+    @property
+    def latest_rows(self) -> List[Dict]:
+        return self.tracker.latest_rows
+
+    @property
+    def latest_summary(self) -> Dict[str, float]:
+        return self.tracker.latest_summary
+
+    @property
+    def latest_epoch(self) -> Optional[int]:
+        return self.tracker.latest_epoch
+
+    def _find_layers(self) -> List[MultiEmbedding]:
+        if self.model is None:
+            raise ValueError("AbundanceCallback has no model: pass layer=, or use it in model.fit")
+        layers = [
+            sub
+            for sub in self.model._flatten_layers(include_self=False, recursive=True)
+            if isinstance(sub, MultiEmbedding)
+        ]
+        if not layers:
+            raise ValueError(
+                f"AbundanceCallback found no MultiEmbedding layer in model {self.model.name!r}; "
+                "pass the embedding layer as layer="
+            )
+        return layers
+
+    def compute(self, epoch: int) -> Dict[str, float]:
+        """Measures now and records the result as `epoch` (epochs trained, from 1); returns the summary."""
+        self._last_measured_epoch = int(epoch)
+        return self.tracker.measure(epoch)
+
     def on_train_begin(self, logs=None):
         self._last_seen_epoch = self._last_measured_epoch = None
 
     def on_epoch_end(self, epoch, logs=None):
-        self._last_seen_epoch = int(epoch)
+        trained = int(epoch) + 1
+        self._last_seen_epoch = trained
         if epoch % self.every_n_epochs != 0:
             return
-        summary = self.compute(epoch)
+        summary = self.compute(trained)
         if logs is not None:
             logs.update(summary)
 
@@ -578,6 +653,7 @@ class MetricCallback(keras.callbacks.Callback):
             and self._last_measured_epoch != self._last_seen_epoch
         ):
             self.compute(self._last_seen_epoch)
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        self.tracker.close()
+
+
+MetricCallback = AbundanceCallback  # the name it had first; kept for existing code

@@ -16,7 +16,7 @@ import time
 import keras
 from keras import ops
 
-from mezoo.abundance import MetricCallback
+from mezoo.abundance import AbundanceCallback
 from mezoo.data.planted import planted_click_log
 from mezoo.layers import CrossNet, MLPBlock, MultiEmbedding
 from mezoo.metrics import auc
@@ -54,7 +54,7 @@ def run_demo(rows: int = 100_000, sets: int = 4, dim: int = 8, epochs: int = 8, 
         batch_size=512,
         epochs=epochs,
         verbose=2,
-        callbacks=[MetricCallback(csv_path=csv_path)],
+        callbacks=[AbundanceCallback(csv_path=csv_path)],
     )
     seconds = time.time() - start
     scores = model.predict(ids[split:], batch_size=4096, verbose=0)

@@ -43,7 +43,7 @@ def evaluate(run_dir, split: str = "test", data=None, source=None) -> dict:
         source = open_source(resolved.data, data or recorded, verbose=0)
     for warning in check_data_matches_run(run_dir, source):
         print(warning, file=sys.stderr, flush=True)
-    splits = getattr(getattr(source, "spec", None), "splits", None)
+    splits = source.spec.splits if source.spec is not None else None
     if splits is not None and split not in splits:
         raise UserError(f"--split {split!r}: the data has the splits {', '.join(sorted(splits))}")
     return evaluate_split(model, source, split, resolved.data.batch_size)

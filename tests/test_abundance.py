@@ -1,4 +1,4 @@
-"""Tests of mezoo.abundance: the IA math, embedding_abundance and MetricCallback (any backend)."""
+"""Tests of mezoo.abundance: the IA math, embedding_abundance, AbundanceTracker and AbundanceCallback (any backend)."""
 
 import csv
 import glob
@@ -12,6 +12,8 @@ import pytest
 
 from mezoo.abundance import (
     CSV_COLUMNS,
+    AbundanceCallback,
+    AbundanceTracker,
     MetricCallback,
     abundance_stats,
     effective_rank,
@@ -349,7 +351,7 @@ def test_callback_measures_only_the_rows_training_looked_up(tmp_path):
     x, y = tiny_data()
     x[:, 1] = np.where(x[:, 1] < 3, 3, x[:, 1])  # field 1 never looks up rows 0-2
     counts = [np.bincount(x[:, f], minlength=v) for f, v in enumerate((11, 23, 5))]
-    callback = MetricCallback(csv_path=tmp_path / "abundance.csv", row_counts=counts)
+    callback = AbundanceCallback(csv_path=tmp_path / "abundance.csv", row_counts=counts)
     model.fit(x, y, epochs=1, batch_size=16, callbacks=[callback], verbose=0)
     _, rows = read_csv(tmp_path / "abundance.csv")
     field1 = [r for r in rows if r["field"] == "1"]
@@ -394,7 +396,7 @@ def test_callback_writes_csv_and_logs_every_epoch(tmp_path):
     model = tiny_model()
     x, y = tiny_data()
     path = tmp_path / "abundance.csv"
-    callback = MetricCallback(csv_path=path)
+    callback = AbundanceCallback(csv_path=path)
     csv_logger = keras.callbacks.CSVLogger(str(tmp_path / "epochs.csv"))
     history = model.fit(x, y, epochs=2, batch_size=16, callbacks=[callback, csv_logger], verbose=0)
 
@@ -402,12 +404,12 @@ def test_callback_writes_csv_and_logs_every_epoch(tmp_path):
     assert header == "epoch,field,set,rows,rows_total,width,ia,ia_normalised,erank,ia_random,ia_vs_random"
     fields, sets = 3, 2
     assert len(rows) == 2 * fields * (sets + 1)
-    assert [int(r["epoch"]) for r in rows] == [0] * 9 + [1] * 9
+    assert [int(r["epoch"]) for r in rows] == [1] * 9 + [2] * 9  # epochs trained: from 1
 
     layer = model.get_layer("emb")
     final = embedding_abundance(layer)
-    assert_rows_match(rows[9:], final, epoch=1)
-    assert callback.latest_epoch == 1
+    assert_rows_match(rows[9:], final, epoch=2)
+    assert callback.latest_epoch == 2
     assert [{k: v for k, v in r.items() if k != "epoch"} for r in callback.latest_rows] == final
 
     # The first epoch's weights differ from the final ones (training moved them).
@@ -427,13 +429,13 @@ def test_callback_writes_csv_and_logs_every_epoch(tmp_path):
 
 @pytest.mark.parametrize(
     "epochs, at_train_end, measured, in_history",
-    [(5, True, [0, 2, 4], 3), (4, True, [0, 2, 3], 2), (4, False, [0, 2], 2)],
+    [(5, True, [1, 3, 5], 3), (4, True, [1, 3, 4], 2), (4, False, [1, 3], 2)],
 )
 def test_callback_every_n_epochs(tmp_path, epochs, at_train_end, measured, in_history):
     model = tiny_model()
     x, y = tiny_data()
     path = tmp_path / "abundance.csv"
-    callback = MetricCallback(every_n_epochs=2, csv_path=path, at_train_end=at_train_end)
+    callback = AbundanceCallback(every_n_epochs=2, csv_path=path, at_train_end=at_train_end)
     history = model.fit(x, y, epochs=epochs, batch_size=32, callbacks=[callback], verbose=0)
 
     _, rows = read_csv(path)
@@ -442,26 +444,26 @@ def test_callback_every_n_epochs(tmp_path, epochs, at_train_end, measured, in_hi
     assert len(history.history["ia_mean_concat"]) == in_history
     assert len(history.history["loss"]) == epochs
     last = [r for r in rows if int(r["epoch"]) == measured[-1]]
-    if measured[-1] == epochs - 1:
-        assert_rows_match(last, embedding_abundance(model.get_layer("emb")), epoch=epochs - 1)
+    if measured[-1] == epochs:
+        assert_rows_match(last, embedding_abundance(model.get_layer("emb")), epoch=epochs)
 
 
 def test_callback_appends_to_an_existing_csv_with_one_header(tmp_path):
     path = tmp_path / "abundance.csv"
     model = tiny_model(vocab=(6, 9), sets=1)
     x, y = tiny_data(vocab=(6, 9))
-    callback = MetricCallback(csv_path=path)
+    callback = AbundanceCallback(csv_path=path)
     model.fit(x, y, epochs=1, callbacks=[callback], verbose=0)
     model.fit(x, y, epochs=2, initial_epoch=1, callbacks=[callback], verbose=0)
     header, rows = read_csv(path)
     assert header == ",".join(CSV_COLUMNS)
-    assert [int(r["epoch"]) for r in rows] == [0] * 4 + [1] * 4
+    assert [int(r["epoch"]) for r in rows] == [1] * 4 + [2] * 4
     assert [r["set"] for r in rows[:4]] == ["0", "concat", "0", "concat"]
 
     other = tmp_path / "other.csv"
     other.write_text("something,else\n")
     with pytest.raises(ValueError, match="header"):
-        model.fit(x, y, epochs=1, callbacks=[MetricCallback(csv_path=other)], verbose=0)
+        model.fit(x, y, epochs=1, callbacks=[AbundanceCallback(csv_path=other)], verbose=0)
 
 
 def test_callback_finds_nested_layers_and_prefixes_each(tmp_path):
@@ -479,7 +481,7 @@ def test_callback_finds_nested_layers_and_prefixes_each(tmp_path):
     model.compile("adam", "binary_crossentropy")
     x, y = tiny_data(vocab=(5, 8), n=16)
 
-    callback = MetricCallback(csv_path=tmp_path / "a.csv")
+    callback = AbundanceCallback(csv_path=tmp_path / "a.csv")
     history = model.fit(x, y, epochs=1, callbacks=[callback], verbose=0)
     assert {"inner_emb/ia_mean_set_1", "inner_emb/ia_mean_concat", "outer_emb/ia_mean_concat"} <= set(history.history)
     assert "ia_mean_concat" not in history.history
@@ -487,13 +489,13 @@ def test_callback_finds_nested_layers_and_prefixes_each(tmp_path):
     assert {r["field"] for r in rows} == {"inner_emb/0", "inner_emb/1", "outer_emb/u", "outer_emb/v"}
     assert len(rows) == 2 * 3 + 2 * 2
 
-    only_outer = MetricCallback(layer=outer_emb, field_names=["p", "q"])
+    only_outer = AbundanceCallback(layer=outer_emb, field_names=["p", "q"])
     history = model.fit(x, y, epochs=1, callbacks=[only_outer], verbose=0)
     assert "ia_mean_concat" in history.history and "ia_mean_set_1" not in history.history
     assert [r["field"] for r in only_outer.latest_rows] == ["p", "p", "q", "q"]
 
     with pytest.raises(ValueError, match="single embedding layer"):
-        model.fit(x, y, epochs=1, callbacks=[MetricCallback(field_names=["p", "q"])], verbose=0)
+        model.fit(x, y, epochs=1, callbacks=[AbundanceCallback(field_names=["p", "q"])], verbose=0)
 
 
 def test_callback_without_multi_embedding_fails_clearly():
@@ -501,20 +503,33 @@ def test_callback_without_multi_embedding_fails_clearly():
     model = keras.Model(ids, keras.layers.Dense(1)(ids))
     model.compile("sgd", "mse")
     with pytest.raises(ValueError, match="no MultiEmbedding"):
-        model.fit(np.zeros((4, 2)), np.zeros((4, 1)), callbacks=[MetricCallback()], verbose=0)
+        model.fit(np.zeros((4, 2)), np.zeros((4, 1)), callbacks=[AbundanceCallback()], verbose=0)
+
+
+def test_the_tracker_records_what_the_callback_records_without_keras_calling_it(tmp_path):
+    model = tiny_model()
+    x, y = tiny_data()
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    tracker = AbundanceTracker(model.get_layer("emb"), csv_path=tmp_path / "a.csv")
+    summary = tracker.measure(epoch=1)
+    callback = AbundanceCallback(layer=model.get_layer("emb"), csv_path=tmp_path / "b.csv")
+    callback.set_model(model)
+    assert callback.compute(1) == summary and tracker.latest_epoch == callback.latest_epoch == 1
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    assert MetricCallback is AbundanceCallback  # the old name still works
 
 
 def test_callback_argument_checks():
     with pytest.raises(ValueError, match="every_n_epochs"):
-        MetricCallback(every_n_epochs=0)
+        AbundanceCallback(every_n_epochs=0)
     with pytest.raises(ValueError, match="method"):
-        MetricCallback(method="qr")
+        AbundanceCallback(method="qr")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None, reason="TensorFlow is installed")
 def test_tensorboard_without_tensorflow_raises_import_error(tmp_path):
     with pytest.raises(ImportError, match="TensorFlow"):
-        MetricCallback(log_dir=tmp_path)
+        AbundanceCallback(log_dir=tmp_path)
 
 
 @pytest.mark.tensorflow
@@ -523,7 +538,7 @@ def test_tensorboard_summaries(tmp_path):
     model = tiny_model()
     x, y = tiny_data()
     log_dir = tmp_path / "tb"
-    history = model.fit(x, y, epochs=2, batch_size=32, callbacks=[MetricCallback(log_dir=log_dir)], verbose=0)
+    history = model.fit(x, y, epochs=2, batch_size=32, callbacks=[AbundanceCallback(log_dir=log_dir)], verbose=0)
 
     files = glob.glob(str(log_dir / "events.out.tfevents.*"))
     assert files
@@ -532,6 +547,6 @@ def test_tensorboard_summaries(tmp_path):
         for event in tf.compat.v1.train.summary_iterator(path):
             for value in event.summary.value:
                 scalars[value.tag, event.step] = float(tf.make_ndarray(value.tensor))
-    for step in (0, 1):
+    for step in (1, 2):  # epochs trained
         for key in ("ia_mean_set_0", "ia_mean_set_1", "ia_mean_concat"):
-            assert scalars[f"abundance/{key}", step] == pytest.approx(history.history[key][step], rel=1e-6)
+            assert scalars[f"abundance/{key}", step] == pytest.approx(history.history[key][step - 1], rel=1e-6)

@@ -1,15 +1,18 @@
 """A trainer data source that trains on a fixed fraction of another source's training split."""
 
 import math
+from typing import Any, Dict, List, Optional
+
+from mezoo.training.data_source import DataSource
 
 
-class TrainingFractionSource:
+class TrainingFractionSource(DataSource):
     """The first `fraction` of `base`'s training rows, the same rows every epoch; other splits whole.
 
     The converters write the training split in a uniformly shuffled order (`mezoo.data`), so its
     first rows are a uniform random subset. Each epoch shuffles that subset with the epoch's
     seed (a buffer of up to `shuffle_buffer` rows) and drops the short last batch, as the
-    trainer's sources do. Every other attribute (fields, spec, description, ...) is `base`'s.
+    trainer's sources do. Everything else (fields, spec, its vocabularies, ...) is `base`'s.
 
     Args:
         base: a trainer source (`TFRecordSource`, `InMemorySource`).
@@ -27,11 +30,25 @@ class TrainingFractionSource:
         self.fraction = float(fraction)
         self.train_rows = max(1, int(math.floor(base.rows("train") * self.fraction)))
         self.description = f"the first {self.fraction:g} of the training split ({self.train_rows:,} rows) of " + str(
-            getattr(base, "description", "a source")
+            base.description
+        )
+        self.fields: List[Dict[str, Any]] = base.fields
+        self.numeric: List[Any] = base.numeric
+        self.synthetic, self.planted_auc, self.builtin, self.spec = (
+            base.synthetic,
+            base.planted_auc,
+            base.builtin,
+            base.spec,
         )
 
-    def __getattr__(self, name):
-        return getattr(self.base, name)
+    def read_error(self, split: str, error: Exception) -> Exception:
+        return self.base.read_error(split, error)
+
+    def spec_json(self) -> Optional[str]:
+        return self.base.spec_json()
+
+    def save_spec(self, run_dir) -> None:
+        self.base.save_spec(run_dir)
 
     def rows(self, split: str) -> int:
         return self.train_rows if split == "train" else self.base.rows(split)
@@ -58,7 +75,7 @@ class TrainingFractionSource:
             if input_context.num_input_pipelines > 1:
                 rows = rows.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
         if training:
-            buffer = min(self.train_rows, int(getattr(self.base, "shuffle_buffer", 262144) or 262144))
+            buffer = min(self.train_rows, int(self.base.shuffle_buffer or 262144))
             rows = rows.shuffle(buffer, seed=seed, reshuffle_each_iteration=False)
         data = rows.batch(batch_size, drop_remainder=training)
         return (data.skip(skip_batches) if skip_batches else data).prefetch(tf.data.AUTOTUNE)

@@ -1,7 +1,8 @@
 """DistributedTrainLoop: one epoch of `model.fit`'s work as a loop over `strategy.run`.
 
-Keras 3's `fit` fails under `tf.distribute.MultiWorkerMirroredStrategy` on TF 2.16 ("Attempt
-to convert a value (PerReplica...)" / "Invalid reduction dimension"), so the trainer drives
+Keras 3's `fit` fails under `tf.distribute.MultiWorkerMirroredStrategy` on TF 2.16 and still on
+TF 2.21 with Keras 3.15 ("Attempt to convert a value (PerReplica...)" / "Invalid reduction
+dimension", two workers on one machine, a two-layer model), so the trainer drives
 multi-worker runs with this loop instead. It trains the same Keras model with its own
 optimizer and loss, and calls the same Keras callbacks at the same points as `fit`, so the
 progress bar, mid-epoch backups and TensorBoard behave alike. It works under any strategy
@@ -35,7 +36,7 @@ def uses_custom_loop(kind: str, strategy) -> bool:
         if kind == "fit":
             raise ValueError(
                 "train.loop=fit can't run multi-worker: Keras 3's fit fails under MultiWorkerMirroredStrategy "
-                "on TF 2.16; use train.loop=auto or custom"
+                "(TF 2.16 to 2.21); use train.loop=auto or custom"
             )
         return True
     return kind == "custom"

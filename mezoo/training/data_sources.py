@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import List, Optional
 
 from mezoo.recipe_schema import DataConfig
+from mezoo.training.data_source import DataSource
 
 BUILTIN_VERSION = 2  # bump when the sample's generation or conversion changes
 CONVERTERS = {"criteo": "tfrecord_tools.criteo", "avazu": "tfrecord_tools.avazu", "frappe": "tfrecord_tools.csv"}
 
 
-class TFRecordSource:
+class TFRecordSource(DataSource):
     """A converted directory (`feature_spec.json` + shards) served through `mezoo.data`."""
 
     def __init__(
@@ -48,7 +49,7 @@ class TFRecordSource:
                 field["vocabulary"] = vocabulary_path(field["name"])
         return json.dumps(spec, indent=1)
 
-    def save_spec(self, run_dir) -> None:
+    def save_spec(self, run_dir: Path) -> None:
         """The spec and its vocabulary files into the run directory, so that the run stays
         exportable (`mezoo.export`) after the converted data moves or is reconverted."""
         from mezoo.atomic import atomic_write

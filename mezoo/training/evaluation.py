@@ -9,6 +9,7 @@ from typing import Dict, Iterator, Tuple
 import numpy as np
 
 from mezoo import metrics
+from mezoo.training.data_source import DataSource
 
 
 def predict_split(model, source, split: str, batch_size: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -35,13 +36,12 @@ def predict_split(model, source, split: str, batch_size: int) -> Tuple[np.ndarra
 
 
 @contextlib.contextmanager
-def naming_bad_shards(source, split: str) -> Iterator[None]:
+def naming_bad_shards(source: DataSource, split: str) -> Iterator[None]:
     """Re-raises a read error of `split` as one that names the damaged shard, where the source can."""
     try:
         yield
     except Exception as error:
-        explain = getattr(source, "read_error", None)
-        named = explain(split, error) if explain else error
+        named = source.read_error(split, error)
         if named is error:
             raise
         raise named from error
@@ -52,7 +52,7 @@ def split_figures(labels: np.ndarray, scores: np.ndarray) -> Dict[str, float]:
     return {"auc": metrics.auc(labels, scores), "logloss": metrics.log_loss(labels, scores), "rows": int(len(labels))}
 
 
-def evaluate_split(model, source, split: str, batch_size: int) -> Dict[str, float]:
+def evaluate_split(model, source: DataSource, split: str, batch_size: int) -> Dict[str, float]:
     """`{"auc", "logloss", "rows"}` of `model` over the whole `split` of `source` (see `predict_split`)."""
     with naming_bad_shards(source, split):
         labels, scores = predict_split(model, source, split, batch_size)

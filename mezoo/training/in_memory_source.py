@@ -4,8 +4,10 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mezoo.training.data_source import DataSource
 
-class InMemorySource:
+
+class InMemorySource(DataSource):
     """Splits held in memory, served as `tf.data` batches the way the TFRecord source serves them.
 
     Args:

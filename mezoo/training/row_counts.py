@@ -9,7 +9,7 @@ resumed run, `mezoo.analyze` and `mezoo.scaling` measure the same rows.
 """
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -39,7 +39,8 @@ def count_training_rows(source, batch_size: int = 8192) -> List[np.ndarray]:
 def save_row_counts(path: Path, names: List[str], counts: List[np.ndarray]) -> None:
     """Writes the counts (temporary name, then rename: a killed run leaves none or all of it)."""
     with atomic_open(path, "wb") as handle:
-        np.savez_compressed(handle, **{name: count for name, count in zip(names, counts)})
+        arrays: Dict[str, Any] = dict(zip(names, counts))
+        np.savez_compressed(handle, **arrays)
 
 
 def load_row_counts(path: Path, names: List[str]) -> Optional[List[np.ndarray]]:

@@ -19,6 +19,7 @@ from typing import Iterable, List, Optional, Union
 import mezoo
 from mezoo import recipe as recipes
 from mezoo.atomic import atomic_write
+from mezoo.training.data_source import DataSource
 from mezoo.training.revision import TRAINING_REVISION
 from mezoo.training.run_state import RunState
 
@@ -121,18 +122,19 @@ def check_same_recipe(run_dir: Path, resolved: Union[recipes.Recipe, dict]) -> N
         )
 
 
-def check_same_data(run_dir: Path, source) -> None:
+def check_same_data(run_dir: Path, source: DataSource) -> None:
     """Refuses to resume a run directory on data with another feature spec (other fields or vocabularies)."""
     stored_path = Path(run_dir) / "feature_spec.json"
-    if not stored_path.exists() or not hasattr(source, "spec_json"):
+    now_json = source.spec_json()
+    if not stored_path.exists() or now_json is None:
         return
-    stored, now = json.loads(stored_path.read_text()), json.loads(source.spec_json())
+    stored, now = json.loads(stored_path.read_text()), json.loads(now_json)
     if stored != now:
         keys = sorted(k for k in set(stored) | set(now) if stored.get(k) != now.get(k))
         raise recipes.RecipeChangedError(
             f"{run_dir} holds a run on data with another feature spec (differs in: {', '.join(keys)}); "
             f"nothing was changed there. Pass another --run_dir to start a new run on "
-            f"{getattr(source, 'description', 'this data')}"
+            f"{source.description}"
         )
 
 
@@ -145,18 +147,18 @@ def _field_shape(spec) -> tuple:
     return fields, spec.numeric_names, spec.label
 
 
-def check_data_matches_run(run_dir: Path, source) -> List[str]:
+def check_data_matches_run(run_dir: Path, source: DataSource) -> List[str]:
     """Refuses data other than the run's (other fields, or other vocabularies: every id would mean
     another value); returns warnings (a split with another seed or ratios may put training rows
     in the split scored). Data without a spec (in-memory sources) is not checked."""
     from mezoo.data.feature_spec import FeatureSpec
 
     stored_path = Path(run_dir) / "feature_spec.json"
-    now = getattr(source, "spec", None)
+    now = source.spec
     if now is None or not stored_path.exists():
         return []
     stored = FeatureSpec.load(str(stored_path))
-    where = getattr(source, "description", "the data")
+    where = source.description
     if _field_shape(stored) != _field_shape(now):
         mine, theirs = _field_shape(stored), _field_shape(now)
         names = ", ".join(n for n, *_ in theirs[0][:6]) + (", ..." if len(theirs[0]) > 6 else "")
@@ -201,14 +203,14 @@ def truncate_abundance_csv(path: Path, epoch: int) -> None:
 
 
 def write_metrics(
-    path: Optional[Path], state: RunState, source, finished: bool, test=None, steps=None, seconds=None
+    path: Optional[Path], state: RunState, source: DataSource, finished: bool, test=None, steps=None, seconds=None
 ) -> dict:
     """metrics.json's content (written to `path` unless None): the run's epochs, best epoch and test figures."""
     result = {
         "finished": finished,
-        "synthetic": bool(getattr(source, "synthetic", False)),
-        "data": getattr(source, "description", None),
-        "planted_auc": getattr(source, "planted_auc", None),
+        "synthetic": bool(source.synthetic),
+        "data": source.description,
+        "planted_auc": source.planted_auc,
         "best_val_auc": state.best_val_auc,
         "best_epoch": None if state.best_epoch is None else state.best_epoch + 1,  # 1-based, as on the console
         "steps": state.step if steps is None else steps,  # optimizer steps trained

@@ -3,9 +3,10 @@
 `mezoo.train` is the command line over it; from Python, `mezoo.train.run(...)` (or
 `Trainer(...).run()`). The steps:
 
-- `set_up`: resolve the recipe, refuse a run directory of another recipe or data, open the
-  data, build and compile the model under the distribution strategy, write `recipe.yaml`,
-  `feature_spec.json` and `run.json`, and restore the backup if there is one;
+- `finished_result`: refuse a run directory of another recipe, report a finished one;
+- `set_up`: open the data, refuse a run directory of other data, build and compile the model
+  under the distribution strategy, write `recipe.yaml`, `feature_spec.json` and `run.json`, and
+  restore the backup if there is one; it returns the `ActiveRun` the other steps take;
 - `run_epoch`: `train_epoch` (the training steps, a backup every `train.backup_every_steps`),
   then `validate` (exact AUC and log loss over the whole validation split, information
   abundance), then the stopping rules (`mezoo.training.stopping`), a backup and metrics.json;
@@ -17,22 +18,24 @@ Example:
     >>> metrics = Trainer("dnn_se_frappe", ["train.epochs=1"], run_dir="/tmp/run").run()  # doctest: +SKIP
 """
 
+import dataclasses
 import json
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional, Tuple
 
 import keras
 
 from mezoo import models
 from mezoo import recipe as recipes
-from mezoo.abundance import MetricCallback
+from mezoo.abundance import AbundanceTracker
 from mezoo.atomic import atomic_write
 from mezoo.recipe_schema import TrainConfig
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar
+from mezoo.training.data_source import DataSource
 from mezoo.training.evaluation import evaluate_split, naming_bad_shards, predict_split, split_figures
 from mezoo.training.predictions import PREDICTIONS_FILE, save_predictions
 from mezoo.training.row_counts import training_row_counts
@@ -57,6 +60,50 @@ class RunDirectoryError(ValueError):
     """A run directory path that can't be one (an existing file, say)."""
 
 
+@dataclasses.dataclass
+class ActiveRun:
+    """What `Trainer.set_up` builds for one run and the epoch and finish steps use.
+
+    Attributes:
+        run_dir: where this process writes (a scratch directory on a multi-worker run's
+            non-chief workers).
+        source: the run's data.
+        model: the compiled model, built in `strategy`'s scope.
+        strategy: the `tf.distribute` strategy (`mezoo.training.strategies`).
+        loop: the custom training loop, where the run needs one (else None: `fit`).
+        chief: whether this process writes the run directory.
+        worker: the process's role, for messages (`worker 0`, `chief 0`).
+        backup: the resumable backup (`mezoo.training.run_state.Backup`).
+        state: where training stands (restored from the backup, or new).
+        abundance: measures the tables after each epoch.
+        tensorboard: Keras' TensorBoard callback for the training curves.
+        rules: the plateau / early-stopping rules.
+        steps_per_epoch: optimizer steps per epoch.
+        batch_size: rows per training step (global, across replicas).
+        epochs: epochs to train (the built-in sample's cap applied).
+    """
+
+    run_dir: Path
+    source: DataSource
+    model: Any
+    strategy: Any
+    loop: Any
+    chief: bool
+    worker: str
+    backup: Backup
+    state: RunState
+    abundance: AbundanceTracker
+    tensorboard: Any
+    rules: StoppingRules
+    steps_per_epoch: int
+    batch_size: int
+    epochs: int
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.run_dir / "metrics.json"
+
+
 class Trainer:
     """Trains (or resumes, or reports) one run.
 
@@ -77,10 +124,12 @@ class Trainer:
         data=None,
         run_dir=None,
         strategy: str = "auto",
-        source=None,
+        source: Optional[DataSource] = None,
         verbose: int = 1,
     ):
         self.recipe, self.overrides, self.data = recipe, list(overrides or ()), data
+        self.resolved = recipes.load(recipe, self.overrides)  # once; model keys checked against the family
+        self.train_cfg, self.data_cfg = self.resolved.train, self.resolved.data
         self.run_dir = Path(run_dir) if run_dir else default_run_dir(recipe, self.overrides, data)
         self.strategy_name, self.source, self.verbose = strategy, source, verbose
         self.seconds = {"train": 0.0, "evaluate": 0.0}  # this process's, a resumed run's earlier ones not included
@@ -89,156 +138,160 @@ class Trainer:
         """All the steps; returns metrics.json's content (that of the finished run, if it already was)."""
         policy = keras.mixed_precision.global_policy()
         try:
-            finished = self.set_up()
+            finished = self.finished_result()
             if finished is not None:
                 return finished
-            while self.state.epoch < self.epochs and not self.state.finished:
-                self.run_epoch()
-            return self.finish()
+            run = self.set_up()
+            while run.state.epoch < run.epochs and not run.state.finished:
+                self.run_epoch(run)
+            return self.finish(run)
         finally:  # a recipe's mixed precision is the run's, not the caller's from then on
             keras.mixed_precision.set_global_policy(policy)
 
     # ---- set-up
 
-    def set_up(self) -> Optional[dict]:
-        """Everything before the first epoch; returns metrics.json's content if the run already finished."""
-        self.resolved = recipes.load(self.recipe, self.overrides)  # model keys checked against the family
+    def finished_result(self) -> Optional[dict]:
+        """metrics.json's content if the run directory holds this recipe's finished run, else None.
+
+        Refuses a run directory of another recipe before anything in it changes.
+        """
         if self.run_dir.exists() and not self.run_dir.is_dir():
             raise RunDirectoryError(f"--run_dir {self.run_dir} is a file, not a run directory")
         check_same_recipe(self.run_dir, self.resolved)
+        metrics_path = self.run_dir / "metrics.json"
+        if metrics_path.exists() and json.loads(metrics_path.read_text()).get("finished"):
+            if self.verbose:
+                print(f"{self.run_dir} holds a finished run; delete it (or pass another --run_dir) to train again")
+            return json.loads(metrics_path.read_text())
+        return None
+
+    def set_up(self) -> ActiveRun:
+        """Everything before the first epoch: data, model, run files, the backup restored."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.metrics_path = self.run_dir / "metrics.json"
-        finished = self._finished_metrics()
-        if finished is not None:
-            return finished
-        self.data_cfg, self.train_cfg = self.resolved.data, self.resolved.train
         if self.source is None:
             from mezoo.training.data_sources import open_source
 
             self.source = open_source(self.data_cfg, self.data, verbose=self.verbose)
-        check_same_data(self.run_dir, self.source)
-        self.seed = self.train_cfg.seed
-        keras.utils.set_random_seed(self.seed)
+        source = self.source
+        check_same_data(self.run_dir, source)
+        keras.utils.set_random_seed(self.train_cfg.seed)
         if self.train_cfg.mixed_precision:
             keras.mixed_precision.set_global_policy(self.train_cfg.mixed_precision)
-        self._build_model()
-        self._choose_run_directory()
-        self._write_run_files()
-        self._restore()
-        return None
+        strategy, model = self._build_model(source)
+        chief, worker, run_dir = self._choose_run_directory(strategy)
+        self._write_run_files(run_dir, source, strategy)
+        return self._restore(run_dir, source, strategy, model, chief, worker)
 
-    def _finished_metrics(self) -> Optional[dict]:
-        if self.metrics_path.exists() and json.loads(self.metrics_path.read_text()).get("finished"):
-            if self.verbose:
-                print(f"{self.run_dir} holds a finished run; delete it (or pass another --run_dir) to train again")
-            return json.loads(self.metrics_path.read_text())
-        return None
-
-    def _build_model(self) -> None:
-        """The strategy, and the model built and compiled in its scope."""
+    def _build_model(self, source: DataSource) -> Tuple[Any, Any]:
+        """The strategy, and the model built on the source's fields and compiled in its scope."""
         from mezoo.training.strategies import make_strategy, synchronize_batch_norm
 
-        self.dist = make_strategy(self.strategy_name)
-        replicas = self.dist.num_replicas_in_sync
+        strategy = make_strategy(self.strategy_name)
+        replicas = strategy.num_replicas_in_sync
         model_cfg = self.resolved.model
-        with self.dist.scope():
-            self.model = models.get(model_cfg.name)(self.source, **model_cfg.arguments())
-            synchronize_batch_norm(self.model, replicas > 1)
+        with strategy.scope():
+            model = models.get(model_cfg.name)(
+                source.model_fields(), numeric_fields=source.numeric_names(), **model_cfg.arguments()
+            )
+            synchronize_batch_norm(model, replicas > 1)
             # XLA can't place a step across several logical CPU devices (its "variable on a
             # different device" limitation); GPUs keep it.
-            cpu_replicas = replicas > 1 and all("CPU" in d.upper() for d in self.dist.extended.worker_devices)
-            jit = self.train_cfg.jit_compile
+            cpu_replicas = replicas > 1 and all("CPU" in d.upper() for d in strategy.extended.worker_devices)
             compile_model(
-                self.model,
+                model,
                 self.train_cfg.mode,
                 learning_rate=float(self.train_cfg.learning_rate),
-                jit_compile=False if cpu_replicas else jit,
+                jit_compile=False if cpu_replicas else self.train_cfg.jit_compile,
             )
+        return strategy, model
 
-    def _choose_run_directory(self) -> None:
-        """Multi-worker: only the chief writes the run directory; the other workers write theirs to
-        a scratch directory (TF's convention), deleted at the end, and resume from the chief's."""
+    def _choose_run_directory(self, strategy) -> Tuple[bool, str, Path]:
+        """(chief, the worker's role, where it writes). Multi-worker: only the chief writes the run
+        directory; the other workers write theirs to a scratch directory (TF's convention),
+        deleted at the end, and resume from the chief's."""
         from mezoo.training.strategies import worker_role
 
-        self.chief, self.task_type, self.task_id = worker_role(self.dist)
-        self.restore_dir = self.run_dir
-        if not self.chief:
-            if self.verbose:
-                print(
-                    f"{self.task_type} {self.task_id} of a {self.dist.num_replicas_in_sync}-replica cluster: "
-                    f"the chief writes {self.run_dir}",
-                    flush=True,
-                )
-            self.run_dir, self.verbose = Path(tempfile.mkdtemp(prefix=f"mezoo-{self.task_type}{self.task_id}-")), 0
-            self.metrics_path = self.run_dir / "metrics.json"
+        chief, task_type, task_id = worker_role(strategy)
+        worker = f"{task_type} {task_id}"
+        if chief:
+            return chief, worker, self.run_dir
+        if self.verbose:
+            print(
+                f"{worker} of a {strategy.num_replicas_in_sync}-replica cluster: the chief writes {self.run_dir}",
+                flush=True,
+            )
+        self.verbose = 0
+        return chief, worker, Path(tempfile.mkdtemp(prefix=f"mezoo-{task_type}{task_id}-"))
 
-    def _write_run_files(self) -> None:
-        atomic_write(self.run_dir / "recipe.yaml", recipes.dump(self.resolved))
-        if hasattr(self.source, "save_spec"):
-            self.source.save_spec(self.run_dir)  # with its vocabularies: what mezoo.export needs
+    def _write_run_files(self, run_dir: Path, source: DataSource, strategy) -> None:
         from mezoo.training.strategies import strategy_record
 
-        metadata = run_metadata(self.recipe, self.overrides, self.data, self.seed)
-        metadata["strategy"] = strategy_record(self.strategy_name, self.dist)
-        atomic_write(self.run_dir / "run.json", json.dumps(metadata, indent=1))
+        atomic_write(run_dir / "recipe.yaml", recipes.dump(self.resolved))
+        source.save_spec(run_dir)  # with its vocabularies: what mezoo.export needs
+        metadata = run_metadata(self.recipe, self.overrides, self.data, self.train_cfg.seed)
+        metadata["strategy"] = strategy_record(self.strategy_name, strategy)
+        atomic_write(run_dir / "run.json", json.dumps(metadata, indent=1))
 
-    def _restore(self) -> None:
-        """The backup (if any), the training loop, the epoch's size, the callbacks and the stopping rules."""
-        train_cfg, data_cfg, source = self.train_cfg, self.data_cfg, self.source
-        self.backup = Backup(self.run_dir, restore_from=self.restore_dir)
-        self.state = self.backup.load(self.model) or RunState(learning_rate=float(train_cfg.learning_rate))
-        if self.state.step and self.verbose:
+    def _restore(self, run_dir: Path, source: DataSource, strategy, model, chief: bool, worker: str) -> ActiveRun:
+        """The backup (if any), the training loop, the epoch's size, abundance, TensorBoard and the stopping rules."""
+        train_cfg, data_cfg = self.train_cfg, self.data_cfg
+        backup = Backup(run_dir, restore_from=self.run_dir)
+        state = backup.load(model) or RunState(learning_rate=float(train_cfg.learning_rate))
+        if state.step and self.verbose:
             print(
-                f"resuming {self.run_dir} at step {self.state.step} "
-                f"(epoch {self.state.epoch + 1}, step {self.state.step_in_epoch} in it)"
+                f"resuming {run_dir} at step {state.step} (epoch {state.epoch + 1}, step {state.step_in_epoch} in it)"
             )
-        self.loop = _custom_loop(self.model, self.dist, train_cfg, self.state, self.chief)
-        self.model.optimizer.learning_rate = self.state.learning_rate
-        self.batch_size = data_cfg.batch_size
-        self.steps_per_epoch = int(train_cfg.steps_per_epoch or source.rows("train") // self.batch_size)
-        if self.steps_per_epoch < 1:
+        loop = _custom_loop(model, strategy, train_cfg, state, chief)
+        model.optimizer.learning_rate = state.learning_rate
+        batch_size = data_cfg.batch_size
+        steps_per_epoch = int(train_cfg.steps_per_epoch or source.rows("train") // batch_size)
+        if steps_per_epoch < 1:
             raise TooFewRowsError(
-                f"the training split has {source.rows('train')} rows, fewer than one batch of {self.batch_size}"
+                f"the training split has {source.rows('train')} rows, fewer than one batch of {batch_size}"
             )
         # Abundance leaves out the rows training never looks up (counted once per run).
         with naming_bad_shards(source, "train"):
-            row_counts = training_row_counts(self.run_dir, source)
-        self.abundance = MetricCallback(
-            layer=self.model.multi_embedding,  # the model's embedding tables (FwFM's linear vectors aside)
-            csv_path=str(self.run_dir / "abundance.csv"),
-            log_dir=str(self.run_dir / "tensorboard" / "abundance"),
+            row_counts = training_row_counts(run_dir, source)
+        abundance = AbundanceTracker(
+            model.multi_embedding,  # the model's embedding tables (FwFM's linear vectors aside)
+            csv_path=run_dir / "abundance.csv",
+            log_dir=run_dir / "tensorboard" / "abundance",
             row_counts=row_counts,
         )
-        self.abundance.set_model(self.model)
-        truncate_abundance_csv(self.run_dir / "abundance.csv", self.state.epoch)
-        self.tensorboard = keras.callbacks.TensorBoard(log_dir=str(self.run_dir / "tensorboard"), update_freq="epoch")
-        self.epochs = train_cfg.epochs
-        if getattr(source, "builtin", False) and data_cfg.synthetic_epochs:
-            self.epochs = min(self.epochs, data_cfg.synthetic_epochs)  # the built-in sample: a quick run
-        self.rules = StoppingRules(
+        truncate_abundance_csv(run_dir / "abundance.csv", state.epoch)
+        epochs = train_cfg.epochs
+        if source.builtin and data_cfg.synthetic_epochs:
+            epochs = min(epochs, data_cfg.synthetic_epochs)  # the built-in sample: a quick run
+        rules = StoppingRules(
             patience=train_cfg.early_stopping_patience,
             reduce_lr_factor=train_cfg.reduce_lr_factor,
             reduce_lr_patience=train_cfg.reduce_lr_patience,
             min_learning_rate=train_cfg.min_learning_rate,
         )
+        tensorboard = keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), update_freq="epoch")
+        return ActiveRun(
+            run_dir, source, model, strategy, loop, chief, worker, backup, state, abundance, tensorboard, rules,
+            steps_per_epoch, batch_size, epochs,
+        )  # fmt: skip
 
     # ---- one epoch
 
-    def run_epoch(self) -> None:
+    def run_epoch(self, run: ActiveRun) -> None:
         """Trains one epoch (the rest of it, on a resume), validates, applies the rules, backs up."""
-        epoch, skip = self.state.epoch, self.state.step_in_epoch
-        loss, train_seconds = self.train_epoch()
-        val, summary = self.validate(epoch)
+        state = run.state
+        epoch, skip = state.epoch, state.step_in_epoch
+        loss, train_seconds = self.train_epoch(run)
+        val, summary = self.validate(run)
         record = {
             "epoch": epoch + 1,
             "loss": float(loss),
             "val_auc": val["auc"],
             "val_logloss": val["logloss"],
-            "examples_per_sec": (self.steps_per_epoch - skip) * self.batch_size / train_seconds,
-            "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+            "examples_per_sec": (run.steps_per_epoch - skip) * run.batch_size / train_seconds,
+            "learning_rate": float(keras.ops.convert_to_numpy(run.model.optimizer.learning_rate)),
             "abundance": summary,
         }
-        self.state.epochs.append(record)
+        state.epochs.append(record)
         if self.verbose:
             print(
                 f"epoch {epoch + 1}: val_auc {val['auc']:.5f} val_logloss {val['logloss']:.5f} "
@@ -246,26 +299,25 @@ class Trainer:
                 f"ia_mean_concat {summary.get('ia_mean_concat', float('nan')):.2f}",
                 flush=True,
             )
-        self.apply_stopping_rules(epoch, val["auc"])
-        self.state.epoch, self.state.step_in_epoch, self.state.epoch_loss_sum = epoch + 1, 0, 0.0
-        self.backup.save(self.model, self.state)
-        write_metrics(self.metrics_path, self.state, self.source, finished=False)
+        self.apply_stopping_rules(run, epoch, val["auc"])
+        state.epoch, state.step_in_epoch, state.epoch_loss_sum = epoch + 1, 0, 0.0
+        run.backup.save(run.model, state)
+        write_metrics(run.metrics_path, state, run.source, finished=False)
 
-    def train_epoch(self) -> tuple:
+    def train_epoch(self, run: ActiveRun) -> Tuple[float, float]:
         """The epoch's training steps; returns (its mean training loss, the seconds they took)."""
-        state, steps_per_epoch = self.state, self.steps_per_epoch
+        state, steps_per_epoch = run.state, run.steps_per_epoch
         epoch, skip = state.epoch, state.step_in_epoch
         carried_loss = state.epoch_loss_sum if skip else 0.0  # the mid-epoch backups below overwrite it
-        progress = ThroughputProgbar(steps_per_epoch - skip, self.batch_size, epoch, self.epochs, self.verbose)
-        train_data = _training_data(
-            self.dist, self.source, self.batch_size, self.seed + epoch, skip, repeat=self.loop is not None
-        )
-        backups = StepBackup(self.backup, state, self.train_cfg.backup_every_steps, skip)
-        callbacks = [progress, backups, self.tensorboard]
+        progress = ThroughputProgbar(steps_per_epoch - skip, run.batch_size, epoch, run.epochs, self.verbose)
+        seed = self.train_cfg.seed + epoch
+        train_data = _training_data(run.strategy, run.source, run.batch_size, seed, skip, repeat=run.loop is not None)
+        backups = StepBackup(run.backup, state, self.train_cfg.backup_every_steps, skip)
+        callbacks = [progress, backups, run.tensorboard]
         start = time.perf_counter()
-        with naming_bad_shards(self.source, "train"):
-            if self.loop is None:
-                history = self.model.fit(
+        with naming_bad_shards(run.source, "train"):
+            if run.loop is None:
+                history = run.model.fit(
                     train_data,
                     steps_per_epoch=steps_per_epoch - skip,
                     initial_epoch=epoch,
@@ -276,83 +328,85 @@ class Trainer:
                 )
                 loss = history.history["loss"][-1]
             else:  # multi-worker (or train.loop=custom): the same step, callbacks and logs without fit
-                loss = self.loop.train_epoch(train_data, steps_per_epoch - skip, epoch, callbacks)["loss"]
+                loss = run.loop.train_epoch(train_data, steps_per_epoch - skip, epoch, callbacks)["loss"]
         train_seconds = time.perf_counter() - start
         self.seconds["train"] += train_seconds
         if skip and carried_loss is not None:  # a resumed epoch: its loss over all its steps, those before included
             loss = (carried_loss + float(loss) * (steps_per_epoch - skip)) / steps_per_epoch
-        return loss, train_seconds
+        return float(loss), train_seconds
 
-    def validate(self, epoch: int) -> tuple:
+    def validate(self, run: ActiveRun) -> Tuple[dict, dict]:
         """The validation split's figures (the chief's, on every worker) and the epoch's abundance summary."""
         from mezoo.training.strategies import is_multi_worker
 
         start = time.perf_counter()
-        val = evaluate_split(self.model, self.source, "valid", self.batch_size)
-        if is_multi_worker(self.dist):
-            val = _agree_on_validation(self.loop, val, f"{self.task_type} {self.task_id}")
-        summary = self.abundance.compute(epoch + 1)  # epochs count from 1 wherever a user reads them
+        val = evaluate_split(run.model, run.source, "valid", run.batch_size)
+        if is_multi_worker(run.strategy):
+            val = _agree_on_validation(run.loop, val, run.worker)
+        summary = run.abundance.measure(run.state.epoch + 1)  # epochs trained, counting this one
         self.seconds["evaluate"] += time.perf_counter() - start
         return val, summary
 
-    def apply_stopping_rules(self, epoch: int, val_auc: float) -> None:
+    def apply_stopping_rules(self, run: ActiveRun, epoch: int, val_auc: float) -> None:
         """Keeps the best weights, cuts the learning rate on a plateau, stops early (`StoppingRules`)."""
-        decision = self.rules.after_epoch(self.state, epoch, val_auc)
+        state = run.state
+        decision = run.rules.after_epoch(state, epoch, val_auc)
         if decision.improved:
-            self.backup.save_best(self.model)
+            run.backup.save_best(run.model)
         if decision.learning_rate_cut:
-            self.model.optimizer.learning_rate = self.state.learning_rate
+            run.model.optimizer.learning_rate = state.learning_rate
             if self.verbose:
-                change = "now" if self.state.learning_rate != decision.previous_learning_rate else "stays at its floor,"
-                print(f"validation AUC plateaued: learning rate {change} {self.state.learning_rate:g}")
+                change = "now" if state.learning_rate != decision.previous_learning_rate else "stays at its floor,"
+                print(f"validation AUC plateaued: learning rate {change} {state.learning_rate:g}")
         if decision.stop and self.verbose:
             print(
-                f"early stopping: no better validation AUC for {self.rules.patience} epochs; "
-                f"best epoch {_one_based(self.state.best_epoch)}"
+                f"early stopping: no better validation AUC for {run.rules.patience} epochs; "
+                f"best epoch {_one_based(state.best_epoch)}"
             )
 
     # ---- finish
 
-    def finish(self) -> dict:
+    def finish(self, run: ActiveRun) -> dict:
         """The best weights, the test split, model.keras, the final metrics.json and the export."""
         from mezoo.training.strategies import synchronize_batch_norm
 
-        state, model = self.state, self.model
+        state, model = run.state, run.model
+        run.abundance.close()
         trained_steps = optimizer_step(model)  # the best weights restored below carry their own, earlier, step
-        if not self.chief:  # the chief restores the best weights, scores the test split and saves the model
-            shutil.rmtree(self.run_dir, ignore_errors=True)
-            return write_metrics(None, state, self.source, finished=True, steps=trained_steps)
+        if not run.chief:  # the chief restores the best weights, scores the test split and saves the model
+            shutil.rmtree(run.run_dir, ignore_errors=True)
+            return write_metrics(None, state, run.source, finished=True, steps=trained_steps)
 
-        model.load_weights(self.backup.best_path)
+        model.load_weights(run.backup.best_path)
         start = time.perf_counter()
-        with naming_bad_shards(self.source, "test"):
-            labels, scores = predict_split(model, self.source, "test", self.batch_size)
+        with naming_bad_shards(run.source, "test"):
+            labels, scores = predict_split(model, run.source, "test", run.batch_size)
         test = split_figures(labels, scores)
         # kept so that differences between runs can be bootstrapped over the same test rows
-        save_predictions(self.run_dir / PREDICTIONS_FILE, labels, scores)
+        save_predictions(run.run_dir / PREDICTIONS_FILE, labels, scores)
         self.seconds["evaluate"] += time.perf_counter() - start
         synchronize_batch_norm(model, False)  # saved models load on any backend and device count
         # Exact mode's optimiser applies the tables' L2; the saved model carries the plain
         # formulation (L2 through the loss), right for any optimiser it is compiled with later.
         model.sparse_embedding_l2 = self.train_cfg.mode == "fast"
-        model.save(self.run_dir / "model.keras")
+        model.save(run.run_dir / "model.keras")
         state.finished = True
-        self.backup.save(model, state)
+        run.backup.save(model, state)
         result = write_metrics(
-            self.metrics_path, state, self.source, finished=True, test=test, steps=trained_steps, seconds=self.seconds
+            run.metrics_path, state, run.source, finished=True, test=test, steps=trained_steps, seconds=self.seconds
         )
         if self.verbose:
             seconds = self.seconds
             print(
                 f"test_auc {test['auc']:.5f} test_logloss {test['logloss']:.5f} "
-                f"(best epoch {_one_based(state.best_epoch)}); run in {self.run_dir}"
+                f"(best epoch {_one_based(state.best_epoch)}); run in {run.run_dir}"
             )
             print(
                 f"{seconds['train'] + seconds['evaluate']:.1f} s of training and evaluation "
                 f"({seconds['train']:.1f} s training, {seconds['evaluate']:.1f} s validation, abundance and test)",
                 flush=True,
             )
-        _export(self.run_dir, self.train_cfg, self.verbose)
+        _export(run.run_dir, self.train_cfg, self.verbose)
         return result
 
 

@@ -1,6 +1,7 @@
 """mezoo.analyze on tiny trained runs: every figure, the summary, the numbers behind them."""
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -35,9 +36,11 @@ def test_every_figure_and_the_summary(run_dirs, tmp_path, capsys):
         "ia_over_epochs.png",
         "summary.md",
         "fields.csv",
+        "provenance.json",
     }
     assert {p.name for p in out.iterdir()} == expected
-    for name in expected - {"summary.md", "fields.csv"}:
+    assert json.loads((out / "provenance.json").read_text())["command"].startswith("python -m mezoo.analyze ")
+    for name in expected - {"summary.md", "fields.csv", "provenance.json"}:
         assert (out / name).read_bytes()[:8] == PNG, name
         assert (out / name).stat().st_size > 10_000, name  # a drawn figure, not an empty canvas
     summary = (out / "summary.md").read_text()

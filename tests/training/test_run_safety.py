@@ -74,7 +74,11 @@ def test_a_resume_with_another_recipe_is_refused_before_anything_changes(change,
 
 
 def test_a_resume_on_data_with_another_spec_is_refused(tmp_path):
-    class Source:
+    from mezoo.training.data_source import DataSource
+
+    class Source(DataSource):
+        description = "a source with a wider field a"
+
         def spec_json(self):
             return json.dumps({"fields": [{"name": "a", "vocab_size": 7}]})
 
