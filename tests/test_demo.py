@@ -3,6 +3,7 @@
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo.cli import demo  # noqa: E402
 

@@ -79,18 +79,6 @@ def run_cli(fn: Callable[[], object], verbose: bool = False, user_errors: Tuple[
         sys.exit(EXIT_FAILURE)
 
 
-def parse_flags(argv):
-    """absl's flag parsing as every command's `app.run(main, flags_parser=parse_flags)` uses it: a bad
-    or missing flag is one `error:` line and exit status 2 (absl itself prints its usage and exits 1)."""
-    from absl import flags
-
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        sys.exit(EXIT_BAD_INPUT)
-
-
 HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull")
 
 

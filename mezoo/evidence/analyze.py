@@ -26,6 +26,7 @@ from mezoo.abundance import abundance_stats, random_abundance, singular_values
 from mezoo.evidence import figures
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.runs import FinishedRun, read_run, unique_labels
+from mezoo.evidence.variants import Variant
 
 STATS = figures.STATS
 DEAD_DIRECTION = 1e-7  # singular values below this share of the largest are rounding, left out of spectra
@@ -144,7 +145,7 @@ def matching_se_run(run: FinishedRun, runs: Sequence[FinishedRun]) -> Optional[F
     for other in runs:
         if (
             other is not run
-            and other.kind == "SE"
+            and other.kind == Variant.SE
             and other.model_name == run.model_name
             and other.total_width == run.total_width
         ):

@@ -8,6 +8,8 @@ come without per-seed values. NFwFM has no 10x on Avazu.
 
 from typing import Dict
 
+from mezoo.evidence.variants import Variant
+
 NOISE = 3e-4
 
 _SCALES = (1, 2, 3, 4, 10)
@@ -16,7 +18,7 @@ _SCALES = (1, 2, 3, 4, 10)
 def _row(se, me) -> Dict[str, Dict[int, float]]:
     se_row = {s: v for s, v in zip(_SCALES, se) if v is not None}
     me_row = {s: v for s, v in zip(_SCALES[1:], me) if v is not None}
-    return {"SE": se_row, "ME": {1: se_row[1], **me_row}}
+    return {Variant.SE: se_row, Variant.ME: {1: se_row[1], **me_row}}
 
 
 TABLE: Dict[str, Dict[str, Dict[str, Dict[int, float]]]] = {

@@ -32,6 +32,7 @@ from mezoo.evidence import paper_tables, rules
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.labels import LabelFinder
 from mezoo.evidence.noise import Interval, PairedAUC, welch_interval
+from mezoo.evidence.variants import Variant
 
 REPLICATES = 1000  # bootstrap replicates of the test rows
 LARGE_FIELD = 4  # claim 1 reads fields whose measured rows are at least this many times the width
@@ -311,10 +312,10 @@ def claim_collapse(studies: Sequence[Study], root: Path) -> Claim:
     """Claim 1: on large fields, SE's IA / random IA falls as the table widens."""
     findings, lines, figure = [], [], None
     for study in studies:
-        widths = study.scales("SE")
+        widths = study.scales(Variant.SE)
         if len(widths) < 2:
             continue
-        se_rows = [r for n in widths for r in study.cells("SE", n)]
+        se_rows = [r for n in widths for r in study.cells(Variant.SE, n)]
         widest = max(int(r["width"]) for r in se_rows)
         measured: Dict[str, List[int]] = {}
         for row in se_rows:
@@ -326,7 +327,7 @@ def claim_collapse(studies: Sequence[Study], root: Path) -> Claim:
             findings.append(rules.Finding(study.name, rules.UNTESTED))
             lines.append(f"- {study.result.link(root)}: no field has {LARGE_FIELD}x the widest table's {widest} rows.")
             continue
-        per_width = {n: [study.ratio(r, large) for r in study.cells("SE", n)] for n in widths}
+        per_width = {n: [study.ratio(r, large) for r in study.cells(Variant.SE, n)] for n in widths}
         interval = welch_interval(per_width[widths[0]], per_width[widths[-1]])
         verdict = rules.single(interval)
         findings.append(rules.Finding(study.name, verdict))
@@ -390,8 +391,8 @@ def claim_abundance(studies: Sequence[Study], root: Path) -> Claim:
     findings, lines, figure = [], [], None
     for study in studies:
         by_scale: Dict[int, Interval] = {}
-        for n in study.scales("ME"):
-            se, me = study.cells("SE", n), study.cells("ME", n)
+        for n in study.scales(Variant.ME):
+            se, me = study.cells(Variant.SE, n), study.cells(Variant.ME, n)
             if not se:
                 continue
             interval = welch_interval([study.ratio(r) for r in me], [study.ratio(r) for r in se])
@@ -416,21 +417,21 @@ def claim_scaling(studies: Sequence[Study], root: Path) -> Claim:
     """Claim 4: ME's AUC rises with the number of sets while SE's stays flat or falls."""
     findings, lines, figure = [], [], None
     for study in studies:
-        both = [n for n in study.scales("ME") if study.cells("SE", n)]
-        base = study.cells("SE", 1)
+        both = [n for n in study.scales(Variant.ME) if study.cells(Variant.SE, n)]
+        base = study.cells(Variant.SE, 1)
         if not both or not base:
             continue
         largest = max(both)
         per_scale = []
         for n in [1] + both:
-            se, me = study.aucs("SE", n), study.aucs("ME", n)
+            se, me = study.aucs(Variant.SE, n), study.aucs(Variant.ME, n)
             text = f"{n}x SE {mean_sd(se)}" + (f", ME {mean_sd(me)}" if n > 1 else "")
             if n > 1:
                 text += f", ME - SE {study.auc_difference(study.cells('ME', n), study.cells('SE', n)).text()}"
             per_scale.append(text)
-        me_vs_se = study.auc_difference(study.cells("ME", largest), study.cells("SE", largest))
-        growth = study.auc_difference(study.cells("ME", largest), base)
-        se_trend = study.auc_difference(study.cells("SE", largest), base)
+        me_vs_se = study.auc_difference(study.cells(Variant.ME, largest), study.cells(Variant.SE, largest))
+        growth = study.auc_difference(study.cells(Variant.ME, largest), base)
+        se_trend = study.auc_difference(study.cells(Variant.SE, largest), base)
         verdict = rules.scaling(me_vs_se, growth)
         findings.append(rules.Finding(study.name, verdict))
         lines.append(
@@ -448,10 +449,10 @@ def claim_shared_interaction(studies: Sequence[Study], root: Path) -> Claim:
     """Claim 5: ME with one shared interaction module (ME-SI) scales worse than ME."""
     findings, lines, figure = [], [], None
     for study in studies:
-        scales = [n for n in study.scales("ME-SI") if study.cells("ME", n)]
+        scales = [n for n in study.scales(Variant.ME_SI) if study.cells(Variant.ME, n)]
         if not scales:
             continue
-        by_scale = {n: study.auc_difference(study.cells("ME", n), study.cells("ME-SI", n)) for n in scales}
+        by_scale = {n: study.auc_difference(study.cells(Variant.ME, n), study.cells(Variant.ME_SI, n)) for n in scales}
         texts = [
             f"{n}x ME {mean_sd(study.aucs('ME', n))}, ME-SI {mean_sd(study.aucs('ME-SI', n))}, ME - ME-SI "
             f"{by_scale[n].text()}"
@@ -491,12 +492,12 @@ def side_by_side(studies: Sequence[Study]) -> List[str]:
         *header,
     ]
     for study in studies:
-        base = study.cells("SE", 1)
+        base = study.cells(Variant.SE, 1)
         if not base:
             continue
         cells = []
         for n in (4, 10):
-            for variant in ("SE", "ME"):
+            for variant in (Variant.SE, Variant.ME):
                 rows = study.cells(variant, n)
                 cells.append(study.auc_difference(rows, base).text(4) if rows else "-")
         lines.append(
@@ -504,7 +505,7 @@ def side_by_side(studies: Sequence[Study]) -> List[str]:
         )
     for dataset, models in paper_tables.TABLE.items():
         for model, row in models.items():
-            se, me = row["SE"], row["ME"]
+            se, me = row[Variant.SE], row[Variant.ME]
             cells = [f"{table[n] - se[1]:+.5f}" if n in table else "-" for n in (4, 10) for table in (se, me)]
             lines.append(f"| paper, {dataset.capitalize()}, {model} | " + " | ".join(cells) + " |")
     return lines + [""]
@@ -515,7 +516,7 @@ def data_size(studies: Sequence[Study]) -> List[str]:
     lines: List[str] = []
     for study in studies:
         fractions = study.fractions()
-        if len(fractions) < 2 or not study.cells("ME", 4, fractions[0]):
+        if len(fractions) < 2 or not study.cells(Variant.ME, 4, fractions[0]):
             continue
         lines += [
             f"{study.name} ({study_title(study)}):",
@@ -524,7 +525,7 @@ def data_size(studies: Sequence[Study]) -> List[str]:
             "|---|---|---|---|---|---|",
         ]
         for f in fractions:
-            se1, se4, me4 = (study.cells(v, n, f) for v, n in (("SE", 1), ("SE", 4), ("ME", 4)))
+            se1, se4, me4 = (study.cells(v, n, f) for v, n in ((Variant.SE, 1), (Variant.SE, 4), (Variant.ME, 4)))
             lines.append(
                 f"| {'all' if f == 1.0 else f'{f:g}'} | {mean_sd(study.aucs('SE', 1, f))} | "
                 f"{mean_sd(study.aucs('SE', 4, f))} | "
@@ -569,7 +570,11 @@ def parity_section(parities: Sequence[Result], root: Path) -> List[str]:
 def smoke_section(studies: Sequence[Study], root: Path) -> List[str]:
     lines = []
     for study in studies:
-        per = "; ".join(f"{v} {n}x {mean_sd(study.aucs(v, n))}" for v in ("SE", "ME", "ME-SI") for n in study.scales(v))
+        per = "; ".join(
+            f"{v} {n}x {mean_sd(study.aucs(v, n))}"
+            for v in (Variant.SE, Variant.ME, Variant.ME_SI)
+            for n in study.scales(v)
+        )
         lines.append(f"- {study.result.link(root)} ({study_title(study)}): {per}.")
     return lines
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from mezoo import recipe as recipes
+from mezoo.evidence.variants import Variant
 
 
 class RunDirError(ValueError):
@@ -59,9 +60,9 @@ class FinishedRun:
     def kind(self) -> str:
         """`"SE"` for one embedding set, `"ME-SI"` for several sharing one interaction, else `"ME"`."""
         if self.num_sets == 1:
-            return "SE"
+            return Variant.SE
         # an open-ended hyper-parameter: absent where the model's default (no sharing) applies
-        return "ME-SI" if self.recipe.model.hyperparameters.get("shared_interaction") else "ME"
+        return Variant.ME_SI if self.recipe.model.hyperparameters.get("shared_interaction") else Variant.ME
 
     @property
     def data_label(self) -> str:

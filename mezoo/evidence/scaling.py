@@ -30,9 +30,9 @@ import numpy as np
 
 from mezoo.atomic import atomic_open, atomic_write
 from mezoo.evidence import claims as claiming
+from mezoo.evidence.variants import Variant
 
-VARIANTS = ("SE", "ME", "ME-SI")
-VARIANT_ORDER = {variant: number for number, variant in enumerate(VARIANTS)}
+VARIANT_ORDER: Dict[str, int] = {variant: number for number, variant in enumerate(Variant)}
 CSV_COLUMNS = (
     "fraction",
     "variant",
@@ -109,7 +109,7 @@ class Cell:
     @property
     def key(self) -> str:
         data = "" if self.fraction == 1.0 else f"_data{self.fraction:g}"
-        return f"{self.variant.lower().replace('-', '')}_x{self.scale}_seed{self.seed}{data}"
+        return f"{Variant(self.variant).key}_x{self.scale}_seed{self.seed}{data}"
 
     @classmethod
     def from_key(cls, key: str) -> Optional["Cell"]:
@@ -119,13 +119,13 @@ class Cell:
         match = re.fullmatch(r"(se|me|mesi)_x(\d+)_seed(\d+)(?:_data([0-9.e-]+))?", key)
         if not match:
             return None
-        variant = {"se": "SE", "me": "ME", "mesi": "ME-SI"}[match.group(1)]
+        variant = Variant.from_key(match.group(1))
         fraction = float(match.group(4)) if match.group(4) else 1.0
         return cls(variant, int(match.group(2)), int(match.group(3)), fraction)
 
     def overrides(self, base_dim: int, base_seed: int, has_shared_interaction: bool = False) -> List[str]:
         """Recipe overrides that make this cell's model and seed."""
-        sets, dim = (1, self.scale * base_dim) if self.variant == "SE" else (self.scale, base_dim)
+        sets, dim = (1, self.scale * base_dim) if self.variant == Variant.SE else (self.scale, base_dim)
         extra = [
             f"model.num_embedding_sets={sets}",
             f"model.embedding_dim={dim}",
@@ -133,20 +133,20 @@ class Cell:
         ]
         if has_shared_interaction:
             extra.append(f"model.shared_interaction={'true' if self.variant == 'ME-SI' else 'false'}")
-        elif self.variant == "ME-SI":
+        elif self.variant == Variant.ME_SI:
             raise ValueError("ME-SI needs a model with shared_interaction (DCNv2)")
         return extra
 
 
 def plan(scales: Sequence[int], seeds: int, ablations: bool = False, fractions: Sequence[float] = (1.0,)) -> List[Cell]:
     """Every cell, ordered so that a study cut short has whole scales: fraction, scale, seed, variant."""
-    variants = ["SE", "ME"] + (["ME-SI"] if ablations else [])
+    variants = [Variant.SE, Variant.ME] + ([Variant.ME_SI] if ablations else [])
     cells = []
     for fraction in fractions:
         for scale in scales:
             for seed in range(seeds):
                 for variant in variants:
-                    if scale == 1 and variant != "SE":
+                    if scale == 1 and variant != Variant.SE:
                         continue  # ME and ME-SI with one set are SE
                     cells.append(Cell(variant, int(scale), seed, float(fraction)))
     return cells

@@ -8,9 +8,10 @@ import numpy as np
 from mezoo.atomic import atomic_open
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.figures import pyplot
+from mezoo.evidence.variants import Variant
 
-VARIANT_ORDER = ("SE", "ME", "ME-SI")
-COLORS = {"SE": "tab:red", "ME": "tab:blue", "ME-SI": "tab:green"}
+VARIANT_ORDER = tuple(Variant)
+COLORS = {Variant.SE: "tab:red", Variant.ME: "tab:blue", Variant.ME_SI: "tab:green"}
 
 
 def _groups(records) -> Dict:
@@ -34,10 +35,10 @@ def mean_std_text(values, digits: int = 5) -> str:
 def _series(records, variant: str, fraction: float, key: str):
     """Scales and per-scale mean and std of `key` for one variant. SE's scale-1 cell stands for every variant at 1x."""
     groups = _groups(records)
-    scales = sorted({s for (f, v, s) in groups if f == fraction and (v == variant or (s == 1 and v == "SE"))})
+    scales = sorted({s for (f, v, s) in groups if f == fraction and (v == variant or (s == 1 and v == Variant.SE))})
     xs, means, stds, counts = [], [], [], []
     for scale in scales:
-        runs = groups.get((fraction, variant, scale)) or (groups.get((fraction, "SE", 1)) if scale == 1 else None)
+        runs = groups.get((fraction, variant, scale)) or (groups.get((fraction, Variant.SE, 1)) if scale == 1 else None)
         values = [r[key] for r in runs or () if r.get(key) is not None]
         if values:
             xs.append(scale)
@@ -65,7 +66,7 @@ def markdown(
     the cells, with how many each.
     """
     groups = _groups(records)
-    variants = [v for v in VARIANT_ORDER if any(r["variant"] == v for r in records)] or ["SE", "ME"]
+    variants = [v for v in VARIANT_ORDER if any(r["variant"] == v for r in records)] or [Variant.SE, Variant.ME]
     lines = [
         f"# Scaling study: {Path(str(recipe)).stem}",
         "",
@@ -92,7 +93,7 @@ def markdown(
             for scale in scales:
                 runs = groups.get((fraction, variant, scale), [])
                 cells.append(
-                    "(= SE)" if scale == 1 and variant != "SE" else mean_std_text([r["test_auc"] for r in runs])
+                    "(= SE)" if scale == 1 and variant != Variant.SE else mean_std_text([r["test_auc"] for r in runs])
                 )
             lines.append(f"| {variant} | " + " | ".join(cells) + " |")
         lines += [
@@ -155,7 +156,7 @@ def _plot(records, path, recipe, keys, ylabels, title, data_label: str = "") -> 
         for fi, fraction in enumerate(fractions):
             for variant in VARIANT_ORDER:
                 xs, means, stds, counts = _series(records, variant, fraction, key)
-                if not len(xs) or (variant != "SE" and list(xs) == [1]):
+                if not len(xs) or (variant != Variant.SE and list(xs) == [1]):
                     continue
                 data = "" if fractions == [1.0] else f", {'all' if fraction == 1.0 else fraction} of the training data"
                 color, style = COLORS[variant], styles[fi % len(styles)]

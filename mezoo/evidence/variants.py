@@ -12,6 +12,8 @@ Example:
 'mesi'
 >>> Variant.from_key("se") == "SE"
 True
+>>> {"ME-SI": 1}[Variant.ME_SI]
+1
 """
 
 import enum
@@ -35,7 +37,7 @@ class Variant(str, enum.Enum):
         raise ValueError(f"no variant is spelled {key!r} in a cell name; there are {', '.join(v.key for v in cls)}")
 
     def __str__(self) -> str:  # (str-mixin enums print as `Variant.SE` on Python >= 3.11 otherwise)
-        return self.value
+        return str(self.value)
 
-
-VARIANTS = tuple(Variant)  # in the order studies plan and tables list them
+    def __hash__(self) -> int:  # as its name's string, so that it finds dict keys read from files
+        return hash(str(self.value))

@@ -136,7 +136,7 @@ class CrossNet(keras.layers.Layer):
                     x = layer(x0, x)
                 return x
             # Set-major between layers: one transpose in and one out instead of two per layer
-            # (1.7x faster forward + backward at (2048, 10, 390) without XLA, 1.2x with; BUILD.md).
+            # (1.7x faster forward + backward at (2048, 10, 390) without XLA, 1.2x with; benchmarks/train_step.py).
             x0 = x = ops.transpose(inputs, (1, 0, 2))
             for layer in self.cross_layers:
                 x = layer(x0, x, set_major=True)

@@ -2,8 +2,9 @@
 
 The paper's six families (docs/method.md §3), SE and ME in one class each: `dnn`, `ipnn`, `nfwfm`,
 `xdeepfm`, `dcnv2` (with the ME-SI and orthogonally regularised ablations), `finalmlp`.
-More families with the same ME pattern: `dcn` (v1), `deepfm`, `autoint_plus`, `dlrm`, and
-`fm` (where ME is degenerate: see `FM`).
+More families with the same ME pattern: `dcn` (v1), `deepfm`, `autoint_plus`, `dlrm`, `fwfm`
+(FuxiCTR's FwFM: NFwFM's field-weighted interactions without the MLP, for the BARS Frappe
+table), and `fm` (where ME is degenerate: see `FM`).
 
 A family is one module here whose class carries `@register("key")` (`mezoo.models.registry`):
 importing this package imports every module in it, so each registered class is exported

@@ -68,7 +68,9 @@ class CTRModel(keras.Model):
 
     With numeric fields the input gains `"dense": (batch, num_numeric)` floats. Subclasses
     build their graph with `_inputs`, `_embed` and `_head` before calling
-    `CTRModel.__init__(self, inputs, logit, ...)`.
+    `CTRModel.__init__(self, inputs, logit, fields, num_embedding_sets, embedding_dim,
+    l2_regularization, hidden_units=..., dropout=..., ...)`; a family without an MLP (FM)
+    passes neither, and its config has no such keys.
 
     The model owns the paper's weight decay: coupled L2, `l2_regularization * sum(w^2)` over
     every trainable weight (embeddings, biases and BatchNorm included) added to the loss, so
@@ -133,9 +135,9 @@ class CTRModel(keras.Model):
         fields,
         num_embedding_sets,
         embedding_dim,
-        hidden_units,
-        dropout,
         l2_regularization,
+        hidden_units=None,
+        dropout=None,
         numeric_fields=(),
         sparse_embedding_l2=False,
         **kwargs,
@@ -149,8 +151,9 @@ class CTRModel(keras.Model):
         self.fields = fields
         self.num_embedding_sets = int(num_embedding_sets)
         self.embedding_dim = int(embedding_dim)
-        self.hidden_units = [int(u) for u in hidden_units]
-        self.dropout = float(dropout)
+        # None: a family without an MLP (FM), whose config then has no such keys
+        self.hidden_units = None if hidden_units is None else [int(u) for u in hidden_units]
+        self.dropout = None if dropout is None else float(dropout)
         self.l2_regularization = float(l2_regularization)
         self.numeric_fields = list(numeric_fields)
         self.sparse_embedding_l2 = bool(sparse_embedding_l2)
@@ -201,13 +204,13 @@ class CTRModel(keras.Model):
         return ops.sum(ops.stack([ops.sum(ops.square(w)) for w in weights]))
 
     def get_config(self):
+        mlp = {} if self.hidden_units is None else {"hidden_units": self.hidden_units, "dropout": self.dropout}
         return {
             "name": self.name,
             "fields": [list(f) for f in self.fields],
             "num_embedding_sets": self.num_embedding_sets,
             "embedding_dim": self.embedding_dim,
-            "hidden_units": self.hidden_units,
-            "dropout": self.dropout,
+            **mlp,
             "l2_regularization": self.l2_regularization,
             "numeric_fields": self.numeric_fields,
             "sparse_embedding_l2": self.sparse_embedding_l2,

@@ -62,15 +62,8 @@ class FM(CTRModel):
             fields,
             num_embedding_sets,
             embedding_dim,
-            (),
-            0.0,
             l2_regularization,
             numeric_fields=numeric,
             sparse_embedding_l2=sparse_embedding_l2,
             **kwargs,
         )
-
-    def get_config(self):
-        config = super().get_config()
-        del config["hidden_units"], config["dropout"]
-        return config

@@ -80,8 +80,6 @@ class FwFM(CTRModel):
             fields,
             sets,
             embedding_dim,
-            (),
-            0.0,
             l2_regularization,
             numeric_fields=numeric,
             sparse_embedding_l2=sparse_embedding_l2,

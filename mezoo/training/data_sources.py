@@ -93,7 +93,7 @@ class TFRecordSource(DataSource):
         # No tf.data autotuning thread: Keras makes one iterator per `fit`, i.e. per epoch here,
         # and destroying an autotuned iterator waits for that thread's optimisation period,
         # which grows to seconds (12-17 s at the end of an epoch in half the main job's epochs,
-        # BUILD.md). AUTOTUNE parallelism then falls back to TensorFlow's fixed defaults.
+        # seen in training runs). AUTOTUNE parallelism then falls back to TensorFlow's fixed defaults.
         options = tf.data.Options()
         options.autotune.enabled = False
         data = data.with_options(options)

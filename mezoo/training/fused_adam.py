@@ -11,7 +11,7 @@ class FusedAdam(keras.optimizers.Adam):
     a square, a square root and a division), each a full pass over the variable; without XLA
     that is most of the exact mode's step at Criteo vocabularies (40 ms of a 155 ms DCNv2
     step for the 9.1 M-float embedding table, against 9 ms for TensorFlow's fused
-    `ResourceApplyAdam`, see BUILD.md). That kernel computes exactly Keras' formula:
+    `ResourceApplyAdam`; benchmarks/train_step.py). That kernel computes exactly Keras' formula:
 
         m += (g - m) (1 - beta_1);  v += (g^2 - v) (1 - beta_2)
         w -= lr sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)
@@ -27,7 +27,7 @@ class FusedAdam(keras.optimizers.Adam):
     `table_l2 * sum(w^2)` loss term adds, so every row still decays every step. Through the
     loss the same gradient costs a dense read, square, sum and their backward pass, plus
     merging the sparse and dense gradients: 49 of a 187 ms DCNv2 step at Criteo
-    vocabularies without XLA (BUILD.md). Leave the tables out of the loss's penalty (a zoo
+    vocabularies without XLA (benchmarks/train_step.py). Leave the tables out of the loss's penalty (a zoo
     model's `sparse_embedding_l2=True`), or they decay twice.
 
     Args:

@@ -49,7 +49,7 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
 # batched matrix products (one per embedding set) slower than TensorFlow's oneDNN kernels. So
 # it pays for single-embedding models, and for multi-embedding ones only once the tables are
 # big enough (from this size up). Measured over four data-set shapes
-# (benchmarks/train_step.py --shapes, BUILD.md "Training speed").
+# (benchmarks/train_step.py --shapes; its --write page is docs/benchmarks/train_step.md).
 XLA_TABLE_BYTES = 256 * 2**20
 
 

@@ -5,6 +5,7 @@ import sys
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo.data.feature_spec import FeatureSpec, RemoteFileSystemError  # noqa: E402
 

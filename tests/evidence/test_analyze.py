@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo.abundance import information_abundance  # noqa: E402
 from mezoo.cli import analyze as analyze_cli  # noqa: E402

@@ -6,6 +6,7 @@ import json
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo.cli import parity as parity_cli  # noqa: E402
 from mezoo.evidence import parity  # noqa: E402

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo.cli import scaling as scaling_cli  # noqa: E402
 from mezoo.evidence import claims, scaling  # noqa: E402

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo.cli import toy as toy_cli  # noqa: E402
 from mezoo.evidence import toy  # noqa: E402

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from tests.reliability import helpers  # noqa: E402
 from tests.shared_data import shared_data  # noqa: E402

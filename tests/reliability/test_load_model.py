@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo import train  # noqa: E402
 from tests.reliability import helpers  # noqa: E402

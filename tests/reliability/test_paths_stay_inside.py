@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo.data.feature_spec import FeatureSpec, SpecError, file_stem  # noqa: E402
 from tests.reliability import helpers  # noqa: E402

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from tests.reliability.helpers import run, start, wait_for  # noqa: E402
 from tests.training.resumable_run import OVERRIDES  # noqa: E402

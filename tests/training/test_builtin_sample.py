@@ -5,6 +5,7 @@ import json
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo.data import FeatureSpec  # noqa: E402
 from mezoo.training import data_sources  # noqa: E402

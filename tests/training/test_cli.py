@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo import cli  # noqa: E402
 from mezoo import recipe as recipes  # noqa: E402

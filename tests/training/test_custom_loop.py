@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo import train  # noqa: E402
 from mezoo.training.custom_loop import uses_custom_loop  # noqa: E402

@@ -3,6 +3,7 @@
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo import recipe, train  # noqa: E402
 from tests.training import resumable_run  # noqa: E402

@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from tests.training import multi_worker_run as mw  # noqa: E402
 

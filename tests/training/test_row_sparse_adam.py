@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 import mezoo  # noqa: E402,F401
 from mezoo import models  # noqa: E402

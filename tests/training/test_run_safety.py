@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 import mezoo  # noqa: E402
 from mezoo import evaluate as evaluation  # noqa: E402

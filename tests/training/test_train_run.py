@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
 
 from mezoo import train  # noqa: E402
 from tests.training import resumable_run  # noqa: E402
