@@ -34,7 +34,7 @@ $(TF216_VENV)/.installed: pyproject.toml constraints-tf216.txt
 $(JAX_VENV)/.installed: pyproject.toml constraints-jax.txt
 	test -x $(JAX_VENV)/bin/python || $(PYTHON) -m venv $(JAX_VENV)
 	$(JAX_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(JAX_VENV)/bin/python -m pip install --quiet -c constraints-jax.txt -e ".[jax]" pytest
+	$(JAX_VENV)/bin/python -m pip install --quiet -c constraints-jax.txt -e ".[jax]" pytest scikit-learn wheel
 	touch $@
 
 install: $(VENV)/.installed
@@ -66,8 +66,7 @@ test-tf216: install-tf216
 	$(TF216_VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS) $(TF216_TESTS)
 
 test-jax: install-jax
-	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest $(PYTEST_ARGS) tests/layers tests/models tests/test_abundance.py \
-		tests/test_initializers.py tests/test_metrics.py tests/test_recipe.py tests/training/test_stopping.py
+	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -m "not tensorflow and not slow" $(PYTEST_ARGS) tests
 	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -q $(PYTEST_ARGS) --doctest-modules $(DOCTEST_JAX)
 
 bench: install

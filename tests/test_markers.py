@@ -2,9 +2,10 @@
 
 A test module that needs TensorFlow says so twice, and this test keeps the two in step: it skips
 where TensorFlow is missing (`pytest.importorskip("tensorflow")` at module level, before any
-import that needs it) and carries `pytestmark = pytest.mark.tensorflow`, so the JAX run
-deselects it instead of reporting a skip. Every other module must pass on the JAX backend
-without TensorFlow, which `make test-jax` checks over the whole tree.
+import that needs it) and carries `pytestmark = pytest.mark.tensorflow`, so that
+`-m "not tensorflow"` selects the backend-agnostic tests in any environment (the skip at import
+still reports such a module where TensorFlow is missing). Every other module must pass on the JAX
+backend without TensorFlow, which `make test-jax` checks over the whole tree.
 """
 
 import ast

@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 from scipy import stats
-from sklearn.metrics import roc_auc_score
 
-from mezoo.evidence.noise import PairedAUC, auc_difference, welch_interval
+roc_auc_score = pytest.importorskip(
+    "sklearn.metrics", reason="scikit-learn (the evidence extra) is the AUC reference"
+).roc_auc_score
+
+from mezoo.evidence.noise import PairedAUC, auc_difference, welch_interval  # noqa: E402
 
 
 def test_welch_interval_is_scipys_welch_t_interval():

@@ -16,7 +16,10 @@ def keras_predictions(run_dir, data_dir):
     """The run's model.keras on the converted rows, in input order."""
     model = keras.models.load_model(run_dir / "model.keras")
     spec = FeatureSpec.load(str(data_dir))
-    out = [model(x, training=False).numpy() for x, _ in make_dataset(spec, "test", 1000, training=False)]
+    out = [
+        model(x, training=False).numpy()
+        for x, _ in make_dataset(spec, "test", 1000, training=False, deterministic=True)
+    ]
     return np.concatenate(out).reshape(-1)
 
 

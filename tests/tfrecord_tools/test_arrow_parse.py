@@ -2,14 +2,16 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from mezoo.data.raw.parser import make_parser, make_tf_parse
-from mezoo.data.raw.reader import Chunk
-from mezoo.data.raw.rules import LABEL_VALUES
-from tfrecord_tools.convert import arrow_parse
-from tfrecord_tools.convert.counting import make_count_fn, token_keys
-from tfrecord_tools.formats import criteo_layout
+tf = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
+
+from mezoo.data.raw.parser import make_parser, make_tf_parse  # noqa: E402
+from mezoo.data.raw.reader import Chunk  # noqa: E402
+from mezoo.data.raw.rules import LABEL_VALUES  # noqa: E402
+from tfrecord_tools.convert import arrow_parse  # noqa: E402
+from tfrecord_tools.convert.counting import make_count_fn, token_keys  # noqa: E402
+from tfrecord_tools.formats import criteo_layout  # noqa: E402
 
 
 def criteo_lines(rows: int, seed: int = 0):

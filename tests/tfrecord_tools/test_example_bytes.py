@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from mezoo.data.examples import serialize_examples as reference
-from tfrecord_tools.convert.example_bytes import serialize_examples
+pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
+
+from mezoo.data.examples import serialize_examples as reference  # noqa: E402
+from tfrecord_tools.convert.example_bytes import serialize_examples  # noqa: E402
 
 
 @pytest.mark.parametrize(
