@@ -23,6 +23,13 @@ each against a 1M-example training epoch at that row's speed.
     python benchmarks/train_step.py --peer peer.json --epoch_costs          # Criteo table
     python benchmarks/train_step.py --shapes criteo,avazu,frappe,small --jit true,false
     python benchmarks/train_step.py --smoke                                 # CI: tiny, checks the script works
+    python benchmarks/train_step.py --shapes criteo_sv,criteo_mv --rows "DCNv2 SE 1x,DCNv2 ME 4x10"
+
+Multi-valued fields: `criteo_mv` is Criteo's 39 fields plus two multi-valued ones (10,000 and
+100,000 ids, `max_len` 20 and 50, mean pooling, each row holding 1..max_len values), `criteo_sv`
+the same 41 fields all single-valued. Run together, each (row, mode, XLA) gets the ratio of their
+step times, and every cell says how long its embedding lookup (and pooling) takes, forward and
+backward, on one batch.
 """
 
 import argparse
@@ -61,6 +68,34 @@ OTHER_ROWS = [
     ("DNN ME 10x10", "dnn", 10, 10, None),
 ]
 REFERENCE_MATMUL = "MatMul reference implementation"
+MULTI_VALUED = [(10_000, 20), (100_000, 50)]  # (ids, max_len) of the two extra fields of criteo_mv/_sv
+
+
+def shape_fields(shape: str):
+    """(vocabulary sizes, each field's max_len (0: single-valued), where they came from) of a shape."""
+    if shape in ("criteo_mv", "criteo_sv"):
+        vocab, source = shape_vocab_sizes("criteo")
+        extra = [ids for ids, _ in MULTI_VALUED]
+        max_lens = [0] * len(vocab) + ([m for _, m in MULTI_VALUED] if shape == "criteo_mv" else [0] * len(extra))
+        return vocab + extra, max_lens, source + " + two extra fields"
+    vocab, source = shape_vocab_sizes(shape)
+    return vocab, [0] * len(vocab), source
+
+
+def random_ids(rng, vocab, max_lens, rows: int):
+    """Uniform ids; a multi-valued field's rows hold 1..max_len values, the rest padding (-1)."""
+    import numpy as np
+
+    columns = []
+    for v, m in zip(vocab, max_lens):
+        if not m:
+            columns.append(rng.integers(0, v, (rows, 1)))
+            continue
+        used = np.arange(m)[None, :] < rng.integers(1, m + 1, rows)[:, None]
+        columns.append(np.where(used, rng.integers(0, v, (rows, m)), -1))
+    return np.concatenate(columns, axis=1).astype("int32")
+
+
 JIT = {"auto": "auto", "true": True, "false": False}
 
 
@@ -104,14 +139,15 @@ def run_row(spec: dict) -> dict:
     keras.utils.set_random_seed(0)
     keras.mixed_precision.set_global_policy(spec.get("precision", "float32"))
     vocab = spec["vocab_sizes"]
-    fields = [(f"f{i}", v) for i, v in enumerate(vocab)]
+    max_lens = spec.get("max_lens") or [0] * len(vocab)
+    fields = [(f"f{i}", v, m, "mean") if m else (f"f{i}", v) for i, (v, m) in enumerate(zip(vocab, max_lens))]
     model = models.get(spec["model"])(
         fields, num_embedding_sets=spec["sets"], embedding_dim=spec["dim"], **spec.get("hparams", {})
     )
     compile_model(model, spec["mode"], jit_compile=JIT[spec["jit"]])
     rng = np.random.default_rng(0)
     batch, batches = spec["batch"], 8
-    ids = np.stack([rng.integers(0, v, batch * batches) for v in vocab], axis=1).astype("int32")
+    ids = random_ids(rng, vocab, max_lens, batch * batches)
     labels = rng.integers(0, 2, (batch * batches, 1)).astype("float32")
     data = tf.data.Dataset.from_tensor_slices(({"ids": ids}, labels)).batch(batch, drop_remainder=True).cache().repeat()
 
@@ -142,11 +178,36 @@ def run_row(spec: dict) -> dict:
         "auto_choice": bool(auto_jit_compile(model, spec["mode"])),
         "forward_mflops": forward_matmul_flops(model) / 1e6,
         "table_rows": int(sum(vocab)),
+        "embedding_ms": embedding_step_ms(model, ids[:batch]),
     }
     if spec.get("epoch_costs"):
         result.update(epoch_costs(model, data, batch))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def embedding_step_ms(model, ids, repeats: int = 10) -> float:
+    """Milliseconds of the embedding layer alone on one batch: the lookup (and pooling) forward and
+    its gradient with respect to the table (median of `repeats`)."""
+    import tensorflow as tf
+
+    layer = model.multi_embedding
+
+    @tf.function(jit_compile=bool(model.jit_compile))
+    def step(ids):
+        with tf.GradientTape() as tape:
+            out = tf.reduce_sum(tf.cast(layer(ids), tf.float32))
+        grad = tape.gradient(out, layer.embeddings.value if hasattr(layer.embeddings, "value") else layer.embeddings)
+        return tf.reduce_sum(tf.convert_to_tensor(grad))
+
+    ids = tf.constant(ids)
+    step(ids).numpy()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step(ids).numpy()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
 
 
 def epoch_costs(model, data, batch: int, eval_batches: int = 8) -> dict:
@@ -183,7 +244,7 @@ def table_row(label: str, mode: str, xla: str, r: dict, ratio: str, train_gflops
     text = (
         f"| {label} | {mode} | {xla} | {r['examples_per_s']:,.0f} | {ratio} | {r['step_ms']:.0f} ({low:.0f}-{high:.0f})"
         f" | {train_gflops:.1f} | {100 * train_gflops / rate:.0f}% | {r['reference_matmul_warnings']}"
-        f" | {r['peak_rss_mb']:,.0f} |"
+        f" | {r['peak_rss_mb']:,.0f} | {r['embedding_ms']:.1f} |"
     )
     if "abundance_s" in r:
         epoch_s = 1e6 / r["examples_per_s"]
@@ -198,7 +259,9 @@ def table_row(label: str, mode: str, xla: str, r: dict, ratio: str, train_gflops
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny shapes and two rows, for CI")
-    parser.add_argument("--shapes", default="criteo", help="comma-separated: criteo, avazu, frappe, small")
+    parser.add_argument(
+        "--shapes", default="criteo", help="comma-separated: criteo, avazu, frappe, small, criteo_sv, criteo_mv"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per cell")
     parser.add_argument("--seconds", type=float, default=3.0, help="target length of one timed epoch")
     parser.add_argument("--modes", default="exact,fast", help="comma-separated training modes")
@@ -239,8 +302,8 @@ def report(args) -> None:
     print(f"float32 matmul rate: {rate:.1f} GFLOP/s (median, {n}x{k} @ {k}x{k}, TensorFlow)", flush=True)
     cells = []
     for shape in args.shapes.split(","):
-        vocab, source = shape_vocab_sizes(shape)
-        rows = CRITEO_ROWS if shape == "criteo" else OTHER_ROWS
+        vocab, max_lens, source = shape_fields(shape)
+        rows = CRITEO_ROWS if shape.startswith("criteo") else OTHER_ROWS
         if args.smoke:
             vocab = [max(2, v // 1000) for v in vocab]
             rows = [("DCNv2 ME 2x4 (smoke)", "dcnv2", 2, 4, None), ("DNN SE 1x4 (smoke)", "dnn", 1, 4, None)]
@@ -253,9 +316,9 @@ def report(args) -> None:
         )
         print(
             "| model | mode | XLA | examples/s | vs official | step ms (min-max) | train GFLOP/s | of matmul rate "
-            "| ref. matmul warnings | peak RSS MB |"
+            "| ref. matmul warnings | peak RSS MB | embedding ms |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for label, key, sets, dim, peer_config in rows:
             for mode, precision in itertools.product(modes, args.precision.split(",")):
                 line = {}
@@ -266,6 +329,7 @@ def report(args) -> None:
                         "dim": dim,
                         "mode": mode,
                         "vocab_sizes": vocab,
+                        "max_lens": max_lens,
                         "batch": batch,
                         "repeats": args.repeats,
                         "seconds": args.seconds,
@@ -283,9 +347,31 @@ def report(args) -> None:
                     mode_label = mode if precision == "float32" else f"{mode}, {precision}"
                     print(table_row(label, mode_label, xla, r, ratio, train_gflops, rate), flush=True)
                 print(choice_summary(line), flush=True)
+    print_multi_valued_ratios(cells)
     if args.out:
         Path(args.out).write_text(
             json.dumps({"command": command_line(), "matmul_gflops": rate, "cells": cells}, indent=1)
+        )
+
+
+def print_multi_valued_ratios(cells) -> None:
+    """Per (row, mode, precision, XLA) measured on both criteo_sv and criteo_mv: the step-time ratio."""
+
+    def key(c):
+        return c["row"], c["mode"], c["precision"], c["jit"]
+
+    single = {key(c): c for c in cells if c["shape"] == "criteo_sv"}
+    pairs = [(c, single[key(c)]) for c in cells if c["shape"] == "criteo_mv" and key(c) in single]
+    if not pairs:
+        return
+    print("\nmulti-valued (criteo_mv) vs the same fields single-valued (criteo_sv): step time ratio")
+    print("| model | mode | XLA | step ms single | step ms multi | ratio | embedding ms single | embedding ms multi |")
+    print("|---|---|---|---|---|---|---|---|")
+    for mv, sv in pairs:
+        print(
+            f"| {mv['row']} | {mv['mode']} | {mv['jit']} | {sv['step_ms']:.0f} | {mv['step_ms']:.0f} "
+            f"| {mv['step_ms'] / sv['step_ms']:.2f}x | {sv['embedding_ms']:.1f} | {mv['embedding_ms']:.1f} |",
+            flush=True,
         )
 
 

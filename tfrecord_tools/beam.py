@@ -50,6 +50,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from mezoo.cli import debugging
+from mezoo.data.multi_valued import field_lengths, is_multi_valued
 from mezoo.data.raw.layout import Layout
 from mezoo.data.raw.parser import make_parser
 from mezoo.data.raw.reader import FileInfo, InputError, input_paths, read_text_chunks
@@ -63,7 +64,7 @@ from tfrecord_tools.convert.output import conversion_files
 from tfrecord_tools.convert.plan import id_dtype, plan_splits, shard_pieces
 from tfrecord_tools.convert.records import make_serializer, shard_name, tfrecord_options, write_records
 from tfrecord_tools.convert.spec import Conversion, format_summary, spec_and_summary
-from tfrecord_tools.convert.transform import make_transform_fn
+from tfrecord_tools.convert.transform import make_transform_fn, truncation_counts
 from tfrecord_tools.convert.vocabularies import FieldVocabulary, build_vocabulary, spec_fields, vocabulary_cap
 
 
@@ -401,7 +402,7 @@ class TransformChunk(_DoFn):
 
             holder = Holder()
             holder.transform = transform
-            holder.fn = make_transform_fn(transform, len(fields))
+            holder.fn = make_transform_fn(transform, fields)
             return holder
 
         return self._shared.acquire(build).fn
@@ -421,9 +422,13 @@ class TransformChunk(_DoFn):
             )
         if not len(labels):
             return
-        ids = self._ids_fn(vocab)(tf.constant(distinct), tf.constant(index)).numpy()
+        ids, tokens = self._ids_fn(vocab)(tf.constant(distinct), tf.constant(index))
         # int32 when the vocabularies allow: half the bytes through the shuffle to the shards
-        ids = ids.astype(id_dtype(sum(v.vocab_size for v in _vocabularies(self.layout, vocab))))
+        ids = ids.numpy().astype(id_dtype(sum(v.vocab_size for v in _vocabularies(self.layout, vocab))))
+        multi = [f for f in self.layout.fields if is_multi_valued(f)]
+        for j, field in enumerate(multi):
+            counted = truncation_counts(tokens.numpy()[:, j], int(field["max_len"]))
+            yield pvalue.TaggedOutput("truncation", (field["name"], tuple(int(c) for c in counted)))
         for name, k, rows_ in shard_pieces(plan["split_names"], split_of, position, self.rps):
             yield (name, k), ((position[rows_] % self.rps).astype(np.int32), ids[rows_], labels[rows_], dense[rows_])
 
@@ -432,8 +437,8 @@ class WriteShard(_DoFn):
     """((split, shard), pieces) -> the shard, rows in position order, serialized by mezoo.data and
     written as a (gzip) TFRecord under a temp name, then renamed. Yields (split, rows, positives)."""
 
-    def __init__(self, output: str, num_fields: int, num_numeric: int, opts: Options):
-        self.output, self.F, self.D, self.opts = output, num_fields, num_numeric, opts
+    def __init__(self, output: str, id_width: int, num_numeric: int, opts: Options):
+        self.output, self.F, self.D, self.opts = output, id_width, num_numeric, opts
 
     def setup(self):
         self.serialize = make_serializer(self.F, self.D)
@@ -485,6 +490,7 @@ def finish(
     opts: Options,
     vocab_splits,
     write_to: str,
+    truncation=None,
 ):
     """Last: the rows check, vocabulary files, summary.json, and feature_spec.json last of all
     (written to `write_to`, the run's staging directory; messages name `opts.output`)."""
@@ -501,9 +507,16 @@ def finish(
     vocabularies = _vocabularies(layout, vocab)
     check_written(files, written_rows, rejected)
     _, memory = check_memory(spec_fields(layout.fields, vocabularies), opts, lambda *a: None)
+    keys = ("rows_truncated", "values_dropped", "most_values")
+    truncated = {
+        f["name"]: dict(zip(keys, (truncation or {}).get(f["name"], (0, 0, 0))))
+        for f in layout.fields
+        if is_multi_valued(f)
+    }
     done = Conversion(
-        files, layout, opts, vocabularies, num_shards, written_rows, positives, rejected, memory, vocab_splits
-    )
+        files, layout, opts, vocabularies, num_shards, written_rows, positives, rejected, memory, vocab_splits,
+        truncated,
+    )  # fmt: skip
     spec, summary = spec_and_summary(done)
     for relative, data in conversion_files(vocabularies, summary, spec):
         fs_write(_join(write_to, *relative.split("/")), data)
@@ -553,12 +566,17 @@ def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options, writ
     pieces = (
         {"rows": parsed.rows, "assignment": planned.assignment}
         | "Join" >> beam.CoGroupByKey()
-        | "Ids" >> beam.ParDo(TransformChunk(layout, opts.rows_per_shard), AsDict(vocab), plan)
+        | "Ids"
+        >> beam.ParDo(TransformChunk(layout, opts.rows_per_shard), AsDict(vocab), plan).with_outputs(
+            "truncation", main="pieces"
+        )
     )
+    truncation = pieces.truncation | "Truncation" >> beam.CombinePerKey(combine_truncation)
     written = (
-        pieces
+        pieces.pieces
         | "Per shard" >> beam.GroupByKey()
-        | "Write shards" >> beam.ParDo(WriteShard(write_to, len(fields), len(layout.numeric), opts), plan)
+        | "Write shards"
+        >> beam.ParDo(WriteShard(write_to, sum(field_lengths(fields)), len(layout.numeric), opts), plan)
     )
     if opts.max_rejects_logged >= 0:
         logged = parsed.rejects | "First rejects" >> beam.combiners.Top.Smallest(
@@ -582,7 +600,14 @@ def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options, writ
         opts,
         vocab_splits,
         write_to,
+        AsDict(truncation),
     )
+
+
+def combine_truncation(counts) -> tuple:
+    """(rows truncated, tokens dropped, most tokens in a row) of chunks -> of them all."""
+    counts = list(counts)
+    return (sum(c[0] for c in counts), sum(c[1] for c in counts), max((c[2] for c in counts), default=0))
 
 
 @contextlib.contextmanager

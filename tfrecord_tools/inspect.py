@@ -5,7 +5,8 @@
 Prints the feature spec's summary (splits, rows, positive rates, vocabulary sizes, and the
 converter's summary.json when present), then reads every shard: counts records, parses them
 in batches and checks each row against the spec (the `ids` length, every id inside
-0..vocab_size-1, labels 0/1, `dense` length). A corrupted or truncated shard is named with
+0..vocab_size-1, labels 0/1, `dense` length; a multi-valued field's columns hold id + 1 with its
+values first and only unused 0s after them). A corrupted or truncated shard is named with
 the error. Exit status 0 when everything matches the spec, 1 otherwise.
 """
 
@@ -33,9 +34,16 @@ def check_shard(path, spec, compression, batch_size=8192, max_rows=0):
     import tensorflow as tf
 
     from mezoo.data.examples import feature_description
+    from mezoo.data.multi_valued import stored_shift
 
-    desc = feature_description(spec.num_fields, len(spec.numeric))
-    sizes = np.asarray(spec.vocab_sizes, np.int64)
+    desc = feature_description(spec.id_width, len(spec.numeric))
+    lengths = spec.field_lengths
+    column_field = np.repeat(np.arange(spec.num_fields), lengths)
+    shift = np.asarray(stored_shift(spec.fields), np.int64)
+    # stored values: 0..vocab_size-1, a multi-valued field's 0..vocab_size (id + 1, 0 unused)
+    sizes = np.asarray(spec.vocab_sizes, np.int64)[column_field] + shift
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    multi = [f for f in range(spec.num_fields) if shift[starts[f]]]
     rows, positives, errors = 0, 0, []
     ds = tf.data.TFRecordDataset(path, compression_type=compression or "").batch(batch_size)
     it = iter(ds)
@@ -66,11 +74,24 @@ def check_shard(path, spec, compression, batch_size=8192, max_rows=0):
         ids = parsed["ids"].numpy()
         bad = (ids < 0) | (ids >= sizes[None, :])
         if bad.any():
-            r, f = np.argwhere(bad)[0]
+            r, c = np.argwhere(bad)[0]
+            f = column_field[c]
             errors.append(
-                f"shard {path}: record {rows + r} field {spec.field_names[f]} id {ids[r, f]} outside "
-                f"0..{sizes[f] - 1} ({int(bad.sum())} such ids in this batch)"
+                f"shard {path}: record {rows + r} field {spec.field_names[f]} "
+                + ("stored value" if shift[c] else "id")
+                + f" {ids[r, c]} outside 0..{sizes[c] - 1}"
+                + f" ({int(bad.sum())} such ids in this batch)"
             )
+        for f in multi:  # values first, then unused 0s; at least one value (an empty cell is the missing token)
+            block = ids[:, starts[f] : starts[f + 1]]
+            used = block > 0
+            gaps = ~used[:, 0] | (used[:, 1:] & ~used[:, :-1]).any(axis=1)
+            if gaps.any():
+                r = int(np.argmax(gaps))
+                errors.append(
+                    f"shard {path}: record {rows + r} multi-valued field {spec.field_names[f]} holds "
+                    f"{block[r].tolist()}: values must come first, then only 0s, and at least one value"
+                )
         labels = parsed["label"].numpy()
         if not np.isin(labels, (0.0, 1.0)).all():
             errors.append(f"shard {path}: labels other than 0/1 near record {rows}")

@@ -22,6 +22,7 @@ KEYS = (
     "columns",
     "label",
     "categorical",
+    "multi_valued",
     "integer",
     "numeric",
     "splits",
@@ -65,7 +66,37 @@ def load_schema(path: str) -> dict:
     if not (schema.get("categorical") or schema.get("integer")):
         raise ConversionError(f"schema {path}: no categorical or integer columns")
     check_roles(schema, path)
+    check_multi_valued(schema, path)
     return schema
+
+
+MULTI_VALUED_KEYS = ("separator", "max_len", "pooling", "truncate")
+
+
+def check_multi_valued(schema: dict, path: str) -> None:
+    """`multi_valued: {genres: {separator: "|", max_len: 6, pooling: mean, truncate: first}}`:
+    each such column also listed under `categorical`, its settings valid."""
+    from mezoo.data import multi_valued
+
+    given = schema.get("multi_valued")
+    if given is None:
+        return
+    if not isinstance(given, dict):
+        raise ConversionError(f"schema {path}: multi_valued must map column names to their settings, not {given!r}")
+    for name, settings in given.items():
+        where = f"schema {path}: multi_valued {name!r}"
+        if name not in (schema.get("categorical") or []):
+            raise ConversionError(f"{where} is not listed under categorical (a multi-valued column must be)")
+        if not isinstance(settings, dict):
+            raise ConversionError(f"{where}: give its settings as a mapping ({', '.join(MULTI_VALUED_KEYS)})")
+        unknown = sorted(str(k) for k in settings if k not in MULTI_VALUED_KEYS)
+        if unknown:
+            valid = ", ".join(MULTI_VALUED_KEYS)
+            raise ConversionError(f"{where}: unknown key(s) {', '.join(unknown)}; valid: {valid}")
+        try:
+            multi_valued.check_field({"name": name, **settings}, f"schema {path}")
+        except ValueError as error:
+            raise ConversionError(str(error)) from None
 
 
 ROLES = ("label", "categorical", "integer", "numeric")
@@ -168,8 +199,12 @@ def build(schema: dict, schema_dir: str, inputs):
         if c not in index:
             raise ConversionError(f"schema column {c!r} is not among the input's columns {columns}")
     fields = []
+    multi = schema.get("multi_valued") or {}
     for c in columns:  # spec field order: the file's column order
-        if c in (schema.get("categorical") or []):
+        if c in multi:
+            field = multi_valued_field(c, multi[c], delimiter if fmt != "parquet" else None)
+            fields.append({**field, "column": index[c]})
+        elif c in (schema.get("categorical") or []):
             fields.append({"name": c, "kind": "categorical", "source": "string", "column": index[c]})
         elif c in (schema.get("integer") or []):
             fields.append(
@@ -193,3 +228,14 @@ def build(schema: dict, schema_dir: str, inputs):
         columns=list(columns),
     )
     return files, layout, ("parquet" if fmt == "parquet" else "text")
+
+
+def multi_valued_field(name: str, settings: dict, delimiter) -> dict:
+    """A multi-valued spec field (kind, source, separator, max_len, truncate, pooling) from the schema's settings."""
+    from mezoo.data import multi_valued
+
+    field = {"name": name, "kind": multi_valued.MULTI_VALUED, "source": "string", **settings}
+    field = multi_valued.with_defaults(field)
+    if delimiter is not None and field["separator"] == delimiter:
+        raise ConversionError(f"multi_valued {name!r}: its separator {delimiter!r} is the file's column delimiter")
+    return {k: field[k] for k in ("name", "kind", "source", "separator", "max_len", "truncate", "pooling")}

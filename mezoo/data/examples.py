@@ -1,11 +1,12 @@
 """The TFRecord layout (docs/formats.md): one tf.train.Example per row with `label` (float), `ids`
-(int64 list in spec field order) and, when the spec has numeric fields, `dense` (floats).
+(int64 list in spec field order: one column per single-valued field, `max_len` per multi-valued
+one, stored as id + 1 with 0 unused) and, when the spec has numeric fields, `dense` (floats).
 
 `serialize_examples` builds the serialized protos for a whole batch with `tf.io.encode_proto`
 (C++, no Python per row); `parse_examples` parses a batch of them into the model inputs.
 """
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
@@ -47,11 +48,20 @@ def feature_description(num_fields: int, num_numeric: int = 0) -> Dict[str, tf.i
 
 
 def parse_examples(
-    serialized: tf.Tensor, num_fields: int, num_numeric: int = 0
+    serialized: tf.Tensor, num_fields: int, num_numeric: int = 0, stored_shift: Optional[Sequence[int]] = None
 ) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
-    """(batch,) serialized Examples -> ({"ids": int32 (batch, F)[, "dense"]}, label (batch, 1))."""
+    """(batch,) serialized Examples -> ({"ids": int32 (batch, F)[, "dense"]}, label (batch, 1)).
+
+    `num_fields` is the width of `ids` (`FeatureSpec.id_width`); `stored_shift`
+    (`multi_valued.stored_shift(spec.fields)`) marks the columns of multi-valued fields, stored as
+    id + 1, which come out as ids with `multi_valued.PADDING_ID` (-1: stored 0 minus 1) where a row has no value.
+    """
     parsed = tf.io.parse_example(serialized, feature_description(num_fields, num_numeric))
-    features = {"ids": tf.cast(parsed["ids"], tf.int32)}
+    ids = tf.cast(parsed["ids"], tf.int32)
+    if stored_shift is not None and any(stored_shift):
+        shift = tf.constant([int(s) for s in stored_shift], tf.int32)
+        ids = ids - shift
+    features = {"ids": ids}
     if num_numeric:
         features["dense"] = parsed["dense"]
     return features, tf.reshape(parsed["label"], [-1, 1])

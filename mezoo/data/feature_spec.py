@@ -1,9 +1,11 @@
 """`feature_spec.json`: what the converter wrote and what models, the input pipeline and `mezoo.export` read.
 
 Layout (docs/formats.md): format_version, dataset, label, fields (name, kind, source, optional
-transform, vocab_size, vocabulary), numeric, splits (files glob relative to the spec's
-directory, rows, compression), preprocessing, source. Ids of a categorical field are
-0..vocab_size-1, id 0 is the field's OOV id, kept values take 1.. in vocabulary-file order.
+transform, vocab_size, vocabulary; a `multi_valued` field also separator, max_len, truncate,
+pooling), numeric, splits (files glob relative to the spec's directory, rows, compression),
+preprocessing, source. Ids of a categorical field are 0..vocab_size-1, id 0 is the field's OOV
+id, kept values take 1.. in vocabulary-file order. Version 2 adds multi-valued fields; a
+version-1 spec (single-valued fields only) loads unchanged.
 """
 
 import copy
@@ -16,8 +18,10 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, cast
 
 from mezoo.atomic import atomic_write
+from mezoo.data import multi_valued
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest; a spec without multi-valued fields is still written as 1
+FORMAT_VERSIONS = (1, 2)
 SPEC_NAME = "feature_spec.json"
 # A field name used as it is in file names: letters, digits, `_`, `.` and `-`, not starting with `.`.
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}")
@@ -93,10 +97,12 @@ class FeatureSpec:
 
     def __init__(self, data: Dict[str, Any], directory: str = "."):
         data = copy.deepcopy(data)
-        version = data.get("format_version", FORMAT_VERSION)
-        if version != FORMAT_VERSION:
-            raise SpecError(f"feature spec format_version {version} is not supported (expected {FORMAT_VERSION})")
-        data["format_version"] = FORMAT_VERSION
+        version = data.get("format_version", 1)
+        if version not in FORMAT_VERSIONS:
+            raise SpecError(
+                f"feature spec format_version {version} is not supported (this mezoo reads {FORMAT_VERSIONS})"
+            )
+        data["format_version"] = version
         for key in ("fields", "splits"):
             if key not in data:
                 raise SpecError(f"feature spec lacks {key!r}")
@@ -109,8 +115,21 @@ class FeatureSpec:
             raise SpecError(f"feature spec names the field(s) {repeated} more than once")
         for field in data["fields"]:
             field.setdefault("kind", "categorical")
-            if field["kind"] == "categorical" and int(field.get("vocab_size", 0)) < 1:
+            if field["kind"] not in multi_valued.CATEGORICAL_KINDS:
+                raise SpecError(
+                    f"field {field.get('name')!r}: kind {field['kind']!r} is not one of "
+                    f"{', '.join(multi_valued.CATEGORICAL_KINDS)}"
+                )
+            if int(field.get("vocab_size", 0)) < 1:
                 raise SpecError(f"field {field.get('name')!r} needs vocab_size >= 1")
+            if multi_valued.is_multi_valued(field):
+                if version < 2:
+                    raise SpecError(f"field {field.get('name')!r} is multi-valued, which needs format_version 2")
+                try:
+                    multi_valued.check_field(field, "feature spec")
+                except ValueError as error:
+                    raise SpecError(str(error)) from None
+                field.update(multi_valued.with_defaults(field))
             if "vocabulary" in field:
                 check_inside(str(field["vocabulary"]), f"field {field.get('name')!r}'s vocabulary")
         for split, entry in data["splits"].items():
@@ -196,6 +215,20 @@ class FeatureSpec:
     @property
     def num_fields(self) -> int:
         return len(self.fields)
+
+    @property
+    def field_lengths(self) -> List[int]:
+        """Id columns of each field: 1, or a multi-valued field's `max_len`."""
+        return multi_valued.field_lengths(self.fields)
+
+    @property
+    def id_width(self) -> int:
+        """Columns of the `ids` feature and model input: the sum of `field_lengths`."""
+        return sum(self.field_lengths)
+
+    @property
+    def multi_valued(self) -> bool:
+        return any(multi_valued.is_multi_valued(f) for f in self.fields)
 
     def field(self, name: str) -> Dict[str, Any]:
         for f in self.fields:

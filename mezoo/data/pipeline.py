@@ -1,7 +1,8 @@
 """The `tf.data` input pipeline: TFRecord shards of a spec's split -> model batches.
 
     ds = make_dataset(spec, "train", batch_size=2048, training=True)
-    # elements: ({"ids": int32 (batch, F)[, "dense": float32 (batch, D)]}, label float32 (batch, 1))
+    # elements: ({"ids": int32 (batch, T)[, "dense": float32 (batch, D)]}, label float32 (batch, 1))
+    # T = spec.id_width: one column per field, max_len per multi-valued field (-1 = no value)
 
 Files are interleaved (parallel reads), records batched first and then parsed with one
 `tf.io.parse_example` per batch (the packed `ids` feature makes that fast), then prefetched.
@@ -18,6 +19,7 @@ import tensorflow as tf
 
 from mezoo.data.examples import parse_examples
 from mezoo.data.feature_spec import FeatureSpec
+from mezoo.data.multi_valued import stored_shift
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -71,7 +73,7 @@ def make_dataset(
         files = files[i::n]
         batch_size = input_context.get_per_replica_batch_size(batch_size)
     compression = spec.compression(split) or ""
-    num_fields, num_numeric = spec.num_fields, len(spec.numeric)
+    num_fields, num_numeric, shift = spec.id_width, len(spec.numeric), stored_shift(spec.fields)
 
     ds = tf.data.Dataset.from_tensor_slices(files)
     if training:
@@ -91,7 +93,7 @@ def make_dataset(
     )
 
     def parse(serialized: tf.Tensor) -> Tuple[Any, tf.Tensor]:
-        return parse_examples(serialized, num_fields, num_numeric)
+        return parse_examples(serialized, num_fields, num_numeric, shift)
 
     if repeat:
         ds = ds.repeat(num_epochs)

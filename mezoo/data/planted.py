@@ -47,6 +47,18 @@ def sample(rng: np.random.Generator, probs: npt.NDArray[Any], n: int) -> npt.NDA
     return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(probs) - 1).astype(np.int64)
 
 
+def fitted_bias(z: npt.NDArray[Any], positive_rate: float) -> float:
+    """The bias b with mean(sigmoid(z + b)) = `positive_rate` (bisection)."""
+    lo, hi = -20.0, 20.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if (1 / (1 + np.exp(-(z + mid)))).mean() < positive_rate:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
 class PlantedModel:
     """The planted logit over F fields' ids, its labels, and the pairs that carry its signal.
 
@@ -89,14 +101,7 @@ class PlantedModel:
             z += (self.factor[i][ids[i]] * self.factor[j][ids[j]]).sum(1) / math.sqrt(2 * len(self.pairs))
         z *= self.signal
         if self.bias is None:
-            lo, hi = -20.0, 20.0
-            for _ in range(60):  # bisection on the bias for the target positive rate
-                mid = (lo + hi) / 2
-                if (1 / (1 + np.exp(-(z + mid)))).mean() < self.positive_rate:
-                    lo = mid
-                else:
-                    hi = mid
-            self.bias = (lo + hi) / 2
+            self.bias = fitted_bias(z, self.positive_rate)
         return z + self.bias
 
     def labels(self, logits: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -126,3 +131,35 @@ def planted_click_log(
     logits = model.logits(ids)
     clicks = model.labels(logits).astype("float32")[:, None]
     return np.stack(ids, axis=1).astype("int32"), clicks, 1 / (1 + np.exp(-logits))
+
+
+def planted_bag_log(
+    rows: int,
+    vocab_sizes: Sequence[int],
+    bag_vocab_size: int,
+    max_len: int,
+    seed: int = 0,
+    positive_rate: float = 0.3,
+    bag_weight: float = 1.5,
+) -> Tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
+    """A planted click log with one multi-valued field (a bag of 1..`max_len` ids) after the
+    single-valued ones, whose signal is spread over all of a row's values.
+
+    The logit is `planted_click_log`'s over the single-valued fields plus `bag_weight` times the
+    mean of the bag's per-id weights (standard normal), so a model that keeps only the bag's
+    first value sees a fraction of its signal and one that pools the bag sees all of it. Returns
+    int32 ids `(rows, F + max_len)` in the model's layout (the bag's unused columns -1), float32
+    clicks `(rows, 1)` and the planted probabilities `(rows,)`.
+    """
+    rng = np.random.default_rng(seed)
+    model = PlantedModel(rng, vocab_sizes, positive_rate)
+    bag_weights = rng.normal(0, 1, bag_vocab_size)
+    ids = [sample(rng, zipf_probabilities(v, s=1.05), rows) for v in vocab_sizes]
+    lengths = rng.integers(1, max_len + 1, rows)
+    bag = rng.integers(0, bag_vocab_size, (rows, max_len))
+    used = np.arange(max_len)[None, :] < lengths[:, None]
+    z = model.logits(ids) + bag_weight * (bag_weights[bag] * used).sum(1) / lengths
+    logits = z + fitted_bias(z, positive_rate)
+    clicks = model.labels(logits).astype("float32")[:, None]
+    columns = np.concatenate([np.stack(ids, axis=1), np.where(used, bag, -1)], axis=1)
+    return columns.astype("int32"), clicks, 1 / (1 + np.exp(-logits))

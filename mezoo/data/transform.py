@@ -14,6 +14,10 @@ Raw values are strings as they appear in the source (the empty string = missing)
 
 The token then goes through the field's vocabulary: kept tokens take ids 1.. in vocabulary
 order, everything else (unseen, rare, or an unparsable integer) takes id 0, the OOV id.
+
+A multi-valued field's cell becomes tokens by `mezoo.data.multi_valued.cell_tokens` (split,
+missing, truncation) and each token goes through the field's vocabulary the same way; its ids
+take `max_len` columns, `PADDING_ID` (-1) where the cell has fewer tokens.
 """
 
 import decimal
@@ -24,7 +28,7 @@ import re
 import shutil
 import tempfile
 import weakref
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +36,7 @@ import tensorflow as tf
 
 from mezoo.atomic import atomic_write
 from mezoo.data.feature_spec import FeatureSpec
+from mezoo.data.multi_valued import PADDING_ID, cell_tokens, field_length, is_multi_valued
 from mezoo.data.raw.rules import INTEGER_PATTERN
 
 LOG_SQUARE_BUCKET = "log_square_bucket"
@@ -237,8 +242,22 @@ class RawToIds(tf.Module):
         invalid_key = tf.constant(MISSING_INT + 1, tf.int64)  # no token maps here: OOV
         return tf.where(missing, tf.constant(MISSING_INT, tf.int64), tf.where(ok, bucket, invalid_key))
 
+    def cell_ids(self, i: int, cells: tf.Tensor) -> Any:
+        """Multi-valued field `i`'s raw cells `(n,)` -> (ids `(n, max_len)` int64 with `PADDING_ID`
+        where a cell has fewer tokens, each cell's token count before truncation `(n,)`)."""
+        field = self.fields[i]
+        tokens, kept = cell_tokens(cells, field)
+        keys = escape_keys(kept.flat_values) if self.escaped[i] else kept.flat_values
+        ids = kept.with_flat_values(self.tables[i].lookup(keys))
+        return ids.to_tensor(PADDING_ID, shape=[None, field_length(field)]), tokens.row_lengths()
+
+    @property
+    def width(self) -> int:
+        """Columns of the ids: one per field, `max_len` per multi-valued field."""
+        return sum(field_length(f) for f in self.fields)
+
     def __call__(self, raw: Union[Any, Dict[str, Any]], assume_valid: bool = False) -> tf.Tensor:
-        """(batch, num_fields) raw strings, or a dict name -> (batch,) strings -> (batch, num_fields) ids.
+        """(batch, num_fields) raw strings, or a dict name -> (batch,) strings -> (batch, width) ids.
 
         Integer fields are parsed and bucketed together, in one op each, rather than field by
         field: a serving request's cost is mostly per-op overhead, not arithmetic.
@@ -259,19 +278,36 @@ class RawToIds(tf.Module):
             integer_keys = self.integer_keys(block, assume_valid)
             for j, i in enumerate(integer):
                 keys[i] = integer_keys[:, j]
-        return tf.stack([table.lookup(key) for table, key in zip(self.tables, keys)], axis=-1)
+        if not any(is_multi_valued(f) for f in self.fields):
+            return tf.stack([table.lookup(key) for table, key in zip(self.tables, keys)], axis=-1)
+        parts = [
+            self.cell_ids(i, columns[i])[0] if is_multi_valued(field) else self.tables[i].lookup(keys[i])[:, None]
+            for i, field in enumerate(self.fields)
+        ]
+        return tf.concat(parts, axis=-1)
 
     def per_field(self, columns: Sequence[tf.Tensor], assume_valid: bool = False) -> List[tf.Tensor]:
         """One raw string tensor per field (any shapes, e.g. each field's distinct values) -> one
-        int64 id tensor per field."""
-        ids = []
-        for field, table, escaped, column in zip(self.fields, self.tables, self.escaped, columns):
+        int64 id tensor per field; a multi-valued field's column `(n,)` gives `(n, max_len)` (`cell_ids`)."""
+        return self.per_field_counted(columns, assume_valid)[0]
+
+    def per_field_counted(
+        self, columns: Sequence[tf.Tensor], assume_valid: bool = False
+    ) -> Tuple[List[tf.Tensor], List[tf.Tensor]]:
+        """`per_field`, and each multi-valued field's token count per cell before truncation."""
+        ids, counts = [], []
+        for i, (field, table, escaped, column) in enumerate(zip(self.fields, self.tables, self.escaped, columns)):
+            if is_multi_valued(field):
+                cell, count = self.cell_ids(i, column)
+                ids.append(cell)
+                counts.append(count)
+                continue
             if self.is_integer(field):
                 key = self.integer_keys(column, assume_valid)
             else:
                 key = escape_keys(column) if escaped else column
             ids.append(table.lookup(key))
-        return ids
+        return ids, counts
 
 
 def escape_keys(raw: tf.Tensor) -> tf.Tensor:

@@ -7,6 +7,10 @@ axis, or M to hold M independent copies of their weights (leading axis M) and ru
 one batched computation on inputs with the set axis at position 1; the weightless ones
 (`FMInteraction`, `InnerProductInteraction`) accept either. `FirstOrderTerm` has no sets:
 it is linear, so per-set copies averaged would be one table again.
+
+Both layers that read ids (`MultiEmbedding`, `FirstOrderTerm`) take multi-valued fields:
+`field_lengths` gives each field's columns of the `(batch, sum(field_lengths))` ids, padded
+with -1, and `poolings` how each is pooled to one row (`field_pooling.py`).
 """
 
 from mezoo.layers.bilinear_fusion import BilinearFusion

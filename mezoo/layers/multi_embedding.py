@@ -1,11 +1,20 @@
 """MultiEmbedding: M independent embedding sets for every field, in one fused table."""
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import keras
 import numpy as np
 from keras import ops
 
+from mezoo.layers.field_pooling import (
+    check_width,
+    clamp_padding,
+    column_offsets,
+    field_layout,
+    is_pooled,
+    layout_config,
+    pool_fields,
+)
 from mezoo.layers.per_set import per_set_initializer
 from mezoo.layers.sparse_rows import read_rows
 from mezoo.layers.types import Config, OutputShape, Shape, Tensor
@@ -27,6 +36,16 @@ class MultiEmbedding(keras.layers.Layer):
     Ids of field `f` must lie in `[0, vocab_sizes[f])`; id 0 is the field's OOV id by
     mezoo's convention, but the layer treats every id alike.
 
+    Multi-valued fields (a bag of ids: a movie's genres, a user's last items) take
+    `field_lengths[f] = max_len` consecutive input columns, their unused positions holding the
+    padding id -1. Each is pooled over its non-padding positions, per set, into one embedding:
+    `"mean"`, `"sum"` or `"sqrtn"` (sum / sqrt(count)), count taken as at least 1, so a field
+    with no value embeds to zeros. The single gather still reads every column at once:
+    padding reads its field's row 0 and is weighed out exactly, so it reaches neither the
+    output nor the table's gradient (see `mezoo.layers.field_pooling`). The table is the same
+    whatever the lengths; with every length 1 (the default) the layer computes exactly as a
+    layer without pooling.
+
     Args:
         vocab_sizes: rows of each field's table, in input column order.
         embedding_dim: width `d` of one set's embedding.
@@ -34,9 +53,14 @@ class MultiEmbedding(keras.layers.Layer):
         embeddings_initializer: initializer applied to each set's table separately.
         embeddings_regularizer: regularizer on the fused table.
         field_names: optional names of the fields (used by abundance reports).
+        field_lengths: input columns of each field: 1 for a single-valued field (the default
+            for all), `max_len` for a multi-valued one.
+        poolings: each field's pooling (`"mean"`, the default, `"sum"` or `"sqrtn"`), or one
+            name for all; unused for single-valued fields.
         **kwargs: standard `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
-    Input: int tensor `(batch, num_fields)`.
+    Input: int tensor `(batch, sum(field_lengths))` (`(batch, num_fields)` without
+    multi-valued fields).
     Output: `(batch, num_sets, num_fields, embedding_dim)` in the layer's compute dtype.
 
     Example:
@@ -47,6 +71,17 @@ class MultiEmbedding(keras.layers.Layer):
     (2, 3, 3, 4)
     >>> tuple(layer.table(field=1, set=2).shape)
     (20, 4)
+
+    A multi-valued middle field of up to 3 ids, mean-pooled; the second row has no value:
+    >>> pooled = MultiEmbedding([10, 20, 5], 4, num_sets=2, field_lengths=[1, 3, 1], poolings="mean")
+    >>> out = pooled(np.array([[0, 19, 7, -1, 4], [9, -1, -1, -1, 1]]))
+    >>> tuple(out.shape)
+    (2, 2, 3, 4)
+    >>> rows = np.asarray(pooled.table(field=1, set=0))
+    >>> bool(np.allclose(np.asarray(out)[0, 0, 1], (rows[19] + rows[7]) / 2))
+    True
+    >>> bool(np.all(np.asarray(out)[1, :, 1] == 0))
+    True
     """
 
     def __init__(
@@ -57,6 +92,8 @@ class MultiEmbedding(keras.layers.Layer):
         embeddings_initializer: Any = "glorot_uniform",
         embeddings_regularizer: Any = None,
         field_names: Optional[Sequence[str]] = None,
+        field_lengths: Optional[Sequence[int]] = None,
+        poolings: Union[None, str, Sequence[str]] = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -73,6 +110,9 @@ class MultiEmbedding(keras.layers.Layer):
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.embeddings_regularizer = keras.regularizers.get(embeddings_regularizer)
         self.offsets = np.concatenate([[0], np.cumsum(self.vocab_sizes)]).astype("int64")
+        self.field_lengths, self.poolings = field_layout(len(self.vocab_sizes), field_lengths, poolings)
+        self.pooled = is_pooled(self.field_lengths)
+        self.column_offsets = column_offsets(self.offsets, self.field_lengths)  # (T,): each column's field offset
 
     @property
     def num_fields(self) -> int:
@@ -82,11 +122,13 @@ class MultiEmbedding(keras.layers.Layer):
     def total_rows(self) -> int:
         return int(self.offsets[-1])
 
+    @property
+    def num_columns(self) -> int:
+        """Input width `T = sum(field_lengths)` (the number of fields without multi-valued ones)."""
+        return len(self.column_offsets)
+
     def build(self, input_shape: Shape) -> None:
-        if len(input_shape) != 2 or (input_shape[-1] is not None and input_shape[-1] != self.num_fields):
-            raise ValueError(
-                f"MultiEmbedding expects ids of shape (batch, {self.num_fields}); got {tuple(input_shape)}"
-            )
+        check_width("MultiEmbedding", input_shape, self.field_lengths)
         self.embeddings = self.add_weight(
             name="embeddings",
             shape=(self.total_rows, self.num_sets * self.embedding_dim),
@@ -97,8 +139,14 @@ class MultiEmbedding(keras.layers.Layer):
         )
 
     def call(self, inputs: Tensor) -> Tensor:
-        offsets = ops.convert_to_tensor(self.offsets[:-1], dtype=inputs.dtype)
-        rows = self.gather_rows(inputs + offsets)  # (batch, F, M*d)
+        check_width("MultiEmbedding", inputs.shape, self.field_lengths)
+        if self.pooled:
+            offsets = ops.convert_to_tensor(self.column_offsets, dtype=inputs.dtype)
+            rows = self.gather_rows(clamp_padding(inputs) + offsets)  # (batch, T, M*d), padding at row 0
+            rows = pool_fields(rows, inputs, self.field_lengths, self.poolings)  # (batch, F, M*d)
+        else:
+            offsets = ops.convert_to_tensor(self.offsets[:-1], dtype=inputs.dtype)
+            rows = self.gather_rows(inputs + offsets)  # (batch, F, M*d)
         rows = ops.reshape(rows, (-1, self.num_fields, self.num_sets, self.embedding_dim))
         return ops.cast(ops.transpose(rows, (0, 2, 1, 3)), self.compute_dtype)
 
@@ -138,6 +186,7 @@ class MultiEmbedding(keras.layers.Layer):
                 "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
                 "embeddings_regularizer": keras.regularizers.serialize(self.embeddings_regularizer),
                 "field_names": self.field_names,
+                **layout_config(self.field_lengths, self.poolings),
             }
         )
         return config

@@ -22,7 +22,8 @@ class AutoIntPlus(CTRModel):
     Defaults follow AutoInt: 3 layers of 2 heads of width 32.
 
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
         num_embedding_sets: M (1 = single embedding).
         embedding_dim: width of one set.
         num_attention_layers: stacked self-attention layers per set.

@@ -13,18 +13,63 @@ except ImportError:  # pragma: no cover - a Keras without it: single-replica sem
         return value
 
 
+from mezoo.data.multi_valued import CATEGORICAL_KINDS, MULTI_VALUED, POOLINGS
 from mezoo.initializers import FanInUniform
 from mezoo.layers import MLPBlock, MultiEmbedding, NumericEmbedding
+from mezoo.layers.field_pooling import field_layout
+
+# A field: `(name, vocab_size)` single-valued, `(name, vocab_size, max_len, pooling)` multi-valued.
+Field = Tuple
 
 
-def field_list(fields) -> List[Tuple[str, int]]:
-    """`(name, vocab_size)` pairs from a FeatureSpec-like object or a list of pairs."""
+def field_list(fields) -> List[Field]:
+    """The categorical fields, from a FeatureSpec-like object or a list of tuples.
+
+    A single-valued field is `(name, vocab_size)`, a multi-valued one (a spec field of kind
+    `"multi_valued"`, or a 3- or 4-element entry) `(name, vocab_size, max_len, pooling)`: its
+    `max_len` columns of the `ids` input, padded with -1, are pooled as `MultiEmbedding` does
+    (`"mean"` by default, `"sum"` or `"sqrtn"`). With `max_len` 1 it is embedded as a
+    single-valued field (the data always gives it one id: an empty cell is its missing token).
+    Numeric spec fields are left out.
+
+    Example:
+    >>> field_list([("user", 100), ["genres", 20, 3, "sqrtn"]])
+    [('user', 100), ('genres', 20, 3, 'sqrtn')]
+    """
     if hasattr(fields, "fields"):  # a FeatureSpec
-        fields = [(f["name"], f["vocab_size"]) for f in fields.fields if f.get("kind", "categorical") == "categorical"]
-    pairs = [(str(name), int(size)) for name, size in fields]
-    if not pairs:
+        fields = [_spec_field(f) for f in fields.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS]
+    out = [_field(f) for f in fields]
+    if not out:
         raise ValueError("a model needs at least one categorical field")
-    return pairs
+    return out
+
+
+def _spec_field(field) -> Field:
+    if field.get("kind") == MULTI_VALUED:
+        return (field["name"], field["vocab_size"], field["max_len"], field.get("pooling") or POOLINGS[0])
+    return (field["name"], field["vocab_size"])
+
+
+def _field(entry) -> Field:
+    entry = tuple(entry)
+    if len(entry) == 2:
+        return (str(entry[0]), int(entry[1]))
+    if len(entry) not in (3, 4):
+        raise ValueError(f"a field is (name, vocab_size) or (name, vocab_size, max_len, pooling); got {list(entry)!r}")
+    name, size, max_len = str(entry[0]), int(entry[1]), int(entry[2])
+    pooling = str(entry[3]) if len(entry) == 4 else POOLINGS[0]
+    field_layout(1, [max_len], [pooling])  # names a max_len < 1 or an unknown pooling
+    return (name, size, max_len, pooling)
+
+
+def field_lengths(fields: Sequence[Field]) -> List[int]:
+    """Columns of the `ids` input each field takes: 1, or a multi-valued field's `max_len`."""
+    return [int(f[2]) if len(f) > 2 else 1 for f in fields]
+
+
+def field_poolings(fields: Sequence[Field]) -> List[str]:
+    """Each field's pooling (`"mean"` for single-valued fields, where it is unused)."""
+    return [str(f[3]) if len(f) > 3 else POOLINGS[0] for f in fields]
 
 
 def numeric_list(fields, numeric_fields=None) -> List[str]:
@@ -66,7 +111,10 @@ def set_mean_mlp(features, hidden_units: Sequence[int], dropout: float, num_sets
 class CTRModel(keras.Model):
     """Base of the zoo: `{"ids": (batch, num_fields)}` in, click probability `(batch, 1)` out.
 
-    With numeric fields the input gains `"dense": (batch, num_numeric)` floats. Subclasses
+    With numeric fields the input gains `"dense": (batch, num_numeric)` floats. A multi-valued
+    field (`(name, vocab_size, max_len, pooling)`) takes `max_len` columns of `"ids"`, padded
+    with -1, and is pooled to one embedding per set, so every interaction still sees one
+    embedding per field (`num_fields` counts fields, not columns). Subclasses
     build their graph with `_inputs`, `_embed` and `_head` before calling
     `CTRModel.__init__(self, inputs, logit, fields, num_embedding_sets, embedding_dim,
     l2_regularization, hidden_units=..., dropout=..., ...)`; a family without an MLP (FM)
@@ -94,7 +142,8 @@ class CTRModel(keras.Model):
 
     @staticmethod
     def _inputs(fields, numeric_fields=()):
-        inputs = {"ids": keras.Input(shape=(len(fields),), dtype="int32", name="ids")}
+        """`{"ids": (batch, T)}`, T the fields' columns (one each but multi-valued fields), + `"dense"`."""
+        inputs = {"ids": keras.Input(shape=(sum(field_lengths(fields)),), dtype="int32", name="ids")}
         if numeric_fields:
             inputs["dense"] = keras.Input(shape=(len(numeric_fields),), dtype="float32", name="dense")
         return inputs
@@ -103,10 +152,12 @@ class CTRModel(keras.Model):
     def _embed(inputs, fields, embedding_dim, num_embedding_sets, numeric_fields=()):
         """(batch, M, fields, d): categorical embeddings, then value x vector per numeric field."""
         emb = MultiEmbedding(
-            [size for _, size in fields],
+            [f[1] for f in fields],
             embedding_dim,
             num_embedding_sets,
-            field_names=[name for name, _ in fields],
+            field_names=[f[0] for f in fields],
+            field_lengths=field_lengths(fields),
+            poolings=field_poolings(fields),
             name="multi_embedding",
         )(inputs["ids"])
         if numeric_fields:
@@ -116,7 +167,7 @@ class CTRModel(keras.Model):
 
     @classmethod
     def _embedded_inputs(cls, fields, numeric_fields, embedding_dim, num_embedding_sets):
-        """`(field pairs, numeric names, input dict, embeddings (batch, M, fields, d))`."""
+        """`(field tuples, numeric names, input dict, embeddings (batch, M, fields, d))`."""
         numeric = numeric_list(fields, numeric_fields)
         fields = field_list(fields)
         inputs = cls._inputs(fields, numeric)

@@ -43,7 +43,8 @@ class DCNv2(CTRModel):
     there are no scales and no penalty. Full-rank kernels only.
 
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
         num_embedding_sets: M (1 = single embedding).
         embedding_dim: width of one set.
         num_cross_layers: cross layers per set.

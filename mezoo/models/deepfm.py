@@ -23,7 +23,8 @@ class DeepFM(CTRModel):
     has no sets: it is linear in its weights, so ME would be degenerate for it.
 
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
         num_embedding_sets: M (1 = single embedding).
         embedding_dim: width of one set.
         hidden_units: MLP widths; the first is per set, the rest shared.

@@ -27,7 +27,8 @@ class DLRM(CTRModel):
     Dense(1).
 
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
         num_embedding_sets: M (1 = single embedding).
         embedding_dim: width of one set.
         bottom_units: hidden widths of the bottom MLP before its Dense(d) output.

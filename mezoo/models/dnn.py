@@ -16,7 +16,8 @@ class DNN(CTRModel):
     Blk(400); plain mean over sets; shared Blk(400) -> Dense(1). With M=1 both are the same.
 
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
         num_embedding_sets: M (1 = single embedding).
         embedding_dim: width of one set.
         hidden_units: MLP widths; the first is per set, the rest shared.

@@ -28,7 +28,8 @@ class FinalMLP(CTRModel):
     the same split the paper uses for every family.
 
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
         num_embedding_sets: M (1 = single embedding).
         embedding_dim: width of one set.
         hidden_units: stream 1's widths; the first is per set, the rest shared.

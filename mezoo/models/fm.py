@@ -27,7 +27,8 @@ class FM(CTRModel):
     runs in the same grids as the other families.
 
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
         num_embedding_sets: M (1 = single embedding).
         embedding_dim: width of one set.
         l2_regularization: coupled L2 on every weight (see `CTRModel`).

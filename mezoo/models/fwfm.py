@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from mezoo.layers import InnerProductInteraction, MultiEmbedding
-from mezoo.models.ctr_model import CTRModel
+from mezoo.models.ctr_model import CTRModel, field_lengths, field_poolings
 from mezoo.models.registry import register
 
 
@@ -24,7 +24,8 @@ class FwFM(CTRModel):
     pair terms is taken; the linear part dots `v` with the mean of the sets' embeddings.
 
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
         num_embedding_sets: M (1 = single embedding).
         embedding_dim: width of one set (and of the linear vectors).
         hidden_units: must be empty: the model has no MLP (recipes built over a deep base set `[]`).
@@ -70,7 +71,14 @@ class FwFM(CTRModel):
             bias_initializer=keras.initializers.RandomUniform(-bound, bound),
             name="pair_weights",
         )(pairs)
-        vectors = MultiEmbedding([size for _, size in fields], embedding_dim, 1, name="linear_vectors")(inputs["ids"])
+        vectors = MultiEmbedding(
+            [f[1] for f in fields],
+            embedding_dim,
+            1,
+            field_lengths=field_lengths(fields),
+            poolings=field_poolings(fields),
+            name="linear_vectors",
+        )(inputs["ids"])  # a multi-valued field's v: the pooled vectors of its ids
         categorical = ops.mean(emb, axis=1)[:, : len(fields)]  # numeric fields take part in the pairs only
         linear = ops.sum(categorical * vectors[:, 0], axis=(1, 2))  # sum_i <mean_m e_i^(m), v_i>
         logit = keras.layers.Add(name="logit")([ops.mean(weighted, axis=1, keepdims=True), linear[:, None]])

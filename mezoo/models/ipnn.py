@@ -18,7 +18,8 @@ class IPNN(CTRModel):
     shared Blk(400) -> Dense(1) (the paper's ME code drops the flattened embeddings).
 
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
         num_embedding_sets: M (1 = single embedding).
         embedding_dim: width of one set.
         hidden_units: MLP widths; the first is per set, the rest shared.

@@ -20,7 +20,8 @@ class NFwFM(CTRModel):
     width for NFwFM is 50 (pass `embedding_dim=50`).
 
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
         num_embedding_sets: M (1 = single embedding).
         embedding_dim: width of one set.
         hidden_units: MLP widths; the first is per set, the rest shared.

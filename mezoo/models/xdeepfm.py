@@ -20,7 +20,8 @@ class XDeepFM(CTRModel):
     With M=1 both are the same.
 
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs.
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
         num_embedding_sets: M (1 = single embedding).
         embedding_dim: width of one set.
         cin_layer_sizes: feature maps of each CIN layer (pooled features: their sum).

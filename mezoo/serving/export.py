@@ -6,11 +6,14 @@ Layout (TF Serving's): `<output>/<version>/` with `saved_model.pb`, `variables/`
 `tf_serving_warmup_requests`). Signatures:
 
 - `serving_default(examples: string[None])`: serialized `tf.train.Example`s holding the RAW
-  source values, every categorical or integer field a `bytes_list` of its raw text, numeric
-  fields a `float_list`; any feature may be absent (= missing). Returns `probability` (batch, 1).
+  source values, every categorical or integer field a `bytes_list` of its raw text (a
+  multi-valued field: several values, or one separated string), numeric fields a `float_list`;
+  any feature may be absent (= missing). Returns `probability` (batch, 1).
 - `predict_raw(raw: string[None, F], dense: float[None, D])`: the same on raw values in spec
-  field order, without the Example wrapping (what `mezoo.predict` sends).
-- `predict_ids(ids: int64[None, F], dense: float[None, D])`: ids already mapped.
+  field order, without the Example wrapping (what `mezoo.predict` sends); a multi-valued field's
+  cell is its values joined by the field's separator, as in the raw file.
+- `predict_ids(ids: int64[None, T], dense: float[None, D])`: ids already mapped, T = the spec's
+  `id_width` (a multi-valued field's `max_len` columns, -1 where a row has fewer values).
 
 The raw -> id step is `mezoo.data.RawToIds`, the module the converter ran, so training and
 serving cannot disagree. Nothing in the SavedModel needs Python or mezoo at load time.
@@ -30,6 +33,7 @@ import keras
 import tensorflow as tf
 
 from mezoo.data.feature_spec import SPEC_NAME, FeatureSpec, read_vocabulary, vocabulary_path
+from mezoo.data.multi_valued import PADDING_ID, is_multi_valued
 from mezoo.data.transform import RawToIds
 from mezoo.serving.raw_examples import warmup_rows_from_vocabularies
 from mezoo.serving.warmup import WARMUP_FILE, write_warmup_requests
@@ -123,14 +127,17 @@ def _check_finite(dense):
         return tf.identity(dense)
 
 
-def _check_id_ranges(ids, names, sizes):
-    """Every id of field f in [0, vocab_size_f): the fused table would read another field's rows."""
+def _check_id_ranges(ids, names, sizes, lowest=None):
+    """Every id of field f in [0, vocab_size_f) (`lowest`: per column, -1 for a multi-valued field's
+    padding): the fused table would read another field's rows. `names` and `sizes` are per column."""
     limits = tf.constant(sizes, tf.int64)
-    bad = tf.logical_or(ids < 0, ids >= limits[None, :])
+    floor = tf.constant(lowest if lowest is not None else [0] * len(sizes), tf.int64)
+    bad = tf.logical_or(ids < floor[None, :], ids >= limits[None, :])
     check = tf.debugging.Assert(
         tf.logical_not(tf.reduce_any(bad)),
         [
-            "predict_ids: ids must lie in [0, vocab_size) of their field; out of range in fields",
+            "predict_ids: ids must lie in [0, vocab_size) of their field (-1: no value, in a multi-valued "
+            "field); out of range in fields",
             tf.boolean_mask(tf.constant(names), tf.reduce_any(bad, axis=0)),
             "whose vocab_size is",
             tf.boolean_mask(limits, tf.reduce_any(bad, axis=0)),
@@ -154,6 +161,12 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
     names, numeric = spec.field_names, spec.numeric_names
     num_fields, num_numeric = len(names), len(numeric)
     field_list = ", ".join(names[:6]) + (", ..." if num_fields > 6 else "")
+    # per id column (a multi-valued field has max_len of them): its field, vocab size, lowest id
+    column_names = [f["name"] for f, n in zip(spec.fields, spec.field_lengths) for _ in range(n)]
+    column_sizes = [int(f["vocab_size"]) for f, n in zip(spec.fields, spec.field_lengths) for _ in range(n)]
+    # (a max_len-1 field always holds its one id: the model embeds it as a single-valued field)
+    lowest = [PADDING_ID if n > 1 else 0 for n in spec.field_lengths for _ in range(n)]
+    separators = {f["name"]: f["separator"] for f in spec.fields if is_multi_valued(f)}
 
     def forward(ids, dense):
         inputs = {"ids": tf.cast(ids, tf.int32)}
@@ -165,7 +178,9 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
         return _check_finite(_check_width("dense", dense, num_numeric, f"numeric fields {', '.join(numeric)}"))
 
     def probability_of_ids(ids, dense):
-        ids = _check_id_ranges(_check_width("ids", ids, num_fields, f"fields {field_list}"), names, spec.vocab_sizes)
+        what = f"fields {field_list}" + (", a multi-valued field's max_len each" if separators else "")
+        ids = _check_width("ids", ids, spec.id_width, what)
+        ids = _check_id_ranges(ids, column_names, column_sizes, lowest)
         return {"probability": model_part(ids, None if dense is None else checked_dense(dense))}
 
     # XLA for the model part only: table lookups stay outside the cluster. TF Serving runs such
@@ -194,6 +209,12 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
         with tf.control_dependencies([check]):
             one_column = tf.sparse.reset_shape(sparse, tf.stack([batch, tf.constant(1, tf.int64)]))
             return tf.sparse.to_dense(one_column, default_value=default)[:, 0]
+
+    def joined_values(sparse, separator):
+        """A multi-valued field's (batch,) cells: each Example's values joined by the field's
+        separator (no value: the missing token), then read as the raw file's cell is."""
+        rows = tf.RaggedTensor.from_sparse(sparse)
+        return tf.strings.reduce_join(rows, axis=1, separator=separator)
 
     def feature_keys(examples):
         """Every feature name the Examples hold (the strict proto decoder: garbage fails here)."""
@@ -230,7 +251,12 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
         parsed = tf.io.parse_example(
             examples, features, name="raw_features_bytes_list_per_field_float_list_per_numeric_field"
         )
-        raw = {name: single_value(name, parsed[name], "") for name in names}
+        raw = {
+            name: joined_values(parsed[name], separators[name])
+            if name in separators
+            else single_value(name, parsed[name], "")
+            for name in names
+        }
         dense = (
             tf.stack([single_value(name, parsed[name], 0.0) for name in numeric], axis=1)
             if num_numeric
@@ -245,7 +271,7 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
         "serving_default", serving_default, input_signature=[tf.TensorSpec([None], tf.string, name="examples")]
     )
     raw_spec = tf.TensorSpec([None, num_fields], tf.string, name="raw")
-    ids_spec = tf.TensorSpec([None, num_fields], tf.int64, name="ids")
+    ids_spec = tf.TensorSpec([None, spec.id_width], tf.int64, name="ids")
     if num_numeric:
         dense_spec = tf.TensorSpec([None, num_numeric], tf.float32, name="dense")
         archive.add_endpoint("predict_raw", probability_of_raw, input_signature=[raw_spec, dense_spec])
@@ -367,7 +393,7 @@ def signature_summary(spec: FeatureSpec) -> Dict[str, Dict]:
         "serving_default": {
             "inputs": {
                 "examples": "string [batch]: serialized tf.train.Example with raw values "
-                "(bytes_list per field, float_list per numeric field)"
+                "(bytes_list per field, several values in a multi-valued one; float_list per numeric field)"
             },
             "outputs": {"probability": "float32 [batch, 1]"},
         },
@@ -376,7 +402,11 @@ def signature_summary(spec: FeatureSpec) -> Dict[str, Dict]:
             "outputs": {"probability": "float32 [batch, 1]"},
         },
         "predict_ids": {
-            "inputs": {"ids": f"int64 [batch, {len(spec.fields)}]", **dense},
+            "inputs": {
+                "ids": f"int64 [batch, {spec.id_width}]"
+                + (" (a multi-valued field's max_len columns, -1 = no value)" if spec.multi_valued else ""),
+                **dense,
+            },
             "outputs": {"probability": "float32 [batch, 1]"},
         },
     }

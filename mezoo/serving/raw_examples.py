@@ -1,7 +1,8 @@
 """Raw rows as the `tf.train.Example`s a serving client sends (no TensorFlow ops needed).
 
 A raw row is a dict field name -> raw value as it appears in the source data: the text of a
-categorical or integer field (`"5"`, `"68fd1e64"`), a float for a numeric field. A value that is
+categorical or integer field (`"5"`, `"68fd1e64"`), a float for a numeric field; a multi-valued
+field's value may also be a list of values (several `bytes_list` values). A value that is
 None or absent is left out of the Example, which the export reads as missing (the empty token),
 exactly as an empty cell was read in training.
 """
@@ -21,8 +22,9 @@ def raw_example(row: Dict[str, object], spec: FeatureSpec):
         value = row.get(name)
         if value is None:
             continue
-        data = value if isinstance(value, bytes) else str(value).encode("utf-8")
-        feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
+        values = value if isinstance(value, (list, tuple)) else [value]  # a multi-valued field's values
+        data = [v if isinstance(v, bytes) else str(v).encode("utf-8") for v in values]
+        feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=data))
     for name in spec.numeric_names:
         value = row.get(name)
         if value is None or value == "":

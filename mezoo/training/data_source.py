@@ -3,6 +3,8 @@
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Protocol, Tuple
 
+from mezoo.data.multi_valued import CATEGORICAL_KINDS, is_multi_valued
+
 
 class DataSource(Protocol):
     """A run's data: its fields, its splits' sizes and `tf.data` batches of them.
@@ -49,10 +51,16 @@ class DataSource(Protocol):
         and without a short last batch; with `input_context`, `batch_size` is the global batch."""
         ...
 
-    def model_fields(self) -> List[Tuple[str, int]]:
-        """`(name, vocab_size)` of each categorical field: what a zoo model is built on."""
-        categorical = [f for f in self.fields if f.get("kind", "categorical") == "categorical"]
-        return [(str(f["name"]), int(f["vocab_size"])) for f in categorical]
+    def model_fields(self) -> List[Tuple]:
+        """What a zoo model is built on: `(name, vocab_size)` of each categorical field,
+        `(name, vocab_size, max_len, pooling)` of a multi-valued one."""
+        categorical = [f for f in self.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS]
+        return [
+            (str(f["name"]), int(f["vocab_size"]), int(f["max_len"]), str(f.get("pooling", "mean")))
+            if is_multi_valued(f)
+            else (str(f["name"]), int(f["vocab_size"]))
+            for f in categorical
+        ]
 
     def numeric_names(self) -> List[str]:
         """The numeric fields' names, in input order."""

@@ -14,25 +14,32 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from mezoo.atomic import atomic_open
+from mezoo.data.multi_valued import CATEGORICAL_KINDS, field_lengths
 
 COUNTS_FILE = "train_row_counts.npz"
 
 
 def categorical_sizes(source) -> List[tuple]:
-    """`(name, vocab_size)` of the source's categorical fields, in the `ids` column order."""
+    """`(name, vocab_size)` of the source's categorical fields (multi-valued ones too), in field order."""
     return [
-        (str(f["name"]), int(f["vocab_size"])) for f in source.fields if f.get("kind", "categorical") == "categorical"
+        (str(f["name"]), int(f["vocab_size"]))
+        for f in source.fields
+        if f.get("kind", "categorical") in CATEGORICAL_KINDS
     ]
 
 
 def count_training_rows(source, batch_size: int = 8192) -> List[np.ndarray]:
-    """Per categorical field, how many training rows hold each id (an int64 array of the vocabulary size)."""
+    """Per categorical field, how often the training rows look up each id (an int64 array of the
+    vocabulary size; a multi-valued field counts each of a row's values, padding not at all)."""
     fields = categorical_sizes(source)
+    lengths = field_lengths([f for f in source.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS])
     offsets = np.cumsum([0] + [size for _, size in fields])
+    column_offsets = np.repeat(offsets[:-1], lengths)
     total = np.zeros(int(offsets[-1]), dtype=np.int64)
     for features, _ in source.dataset("train", batch_size, training=False):
         ids = np.asarray(features["ids"]).astype(np.int64)
-        total += np.bincount((ids + offsets[:-1]).ravel(), minlength=int(offsets[-1]))[: int(offsets[-1])]
+        rows = (ids + column_offsets)[ids >= 0]  # PADDING_ID (-1) looks nothing up
+        total += np.bincount(rows.ravel(), minlength=int(offsets[-1]))[: int(offsets[-1])]
     return [total[offsets[f] : offsets[f + 1]] for f in range(len(fields))]
 
 

@@ -17,6 +17,9 @@ VEC_SETS = rng.normal(size=(B, M, 8)).astype("float32")
 VEC2 = rng.normal(size=(B, 6)).astype("float32")
 IDS = np.array([[0, 9, 3], [1, 19, 4], [9, 0, 0], [5, 7, 2]], dtype="int32")
 VOCAB = [10, 20, 5]
+# The same fields, the second multi-valued (3 columns, padding -1): rows with 2, 0, 3 and 1 values.
+POOLED = {"field_lengths": [1, 3, 1], "poolings": ["mean", "sqrtn", "mean"]}
+POOLED_IDS = np.array([[0, 9, 11, -1, 3], [1, -1, -1, -1, 4], [9, 0, 19, 2, 0], [5, -1, 7, -1, 2]], dtype="int32")
 
 
 class Case(NamedTuple):
@@ -33,6 +36,13 @@ CASES = {
         layers.MultiEmbedding, {"vocab_sizes": VOCAB, "embedding_dim": 4, "num_sets": 3}, IDS, (B, 3, 3, 4), 1
     ),
     "multi_embedding_se": Case(layers.MultiEmbedding, {"vocab_sizes": VOCAB, "embedding_dim": 4}, IDS, (B, 1, 3, 4), 1),
+    "multi_embedding_pooled": Case(
+        layers.MultiEmbedding,
+        {"vocab_sizes": VOCAB, "embedding_dim": 4, "num_sets": 3, **POOLED},
+        POOLED_IDS,
+        (B, 3, 3, 4),
+        1,
+    ),
     "numeric_embedding": Case(
         layers.NumericEmbedding, {"num_fields": 8, "embedding_dim": 4, "num_sets": M}, VEC, (B, M, 8, 4), 1
     ),
@@ -41,6 +51,9 @@ CASES = {
     "first_order_term_numeric_no_bias": Case(
         layers.FirstOrderTerm, {"vocab_sizes": VOCAB, "num_numeric": 8, "use_bias": False}, (IDS, VEC), (B, 1), 2
     ),  # table, numeric_kernel
+    "first_order_term_pooled": Case(
+        layers.FirstOrderTerm, {"vocab_sizes": VOCAB, "num_numeric": 8, **POOLED}, (POOLED_IDS, VEC), (B, 1), 3
+    ),  # table, numeric_kernel, bias
     "cross": Case(layers.Cross, {}, (VEC, VEC), (B, 8), 2),  # kernel, bias
     "cross_low_rank_sets": Case(
         layers.Cross, {"projection_dim": 3, "diag_scale": 0.5, "num_sets": M}, (VEC_SETS,), (B, M, 8), 3

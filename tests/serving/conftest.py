@@ -16,6 +16,7 @@ tf = pytest.importorskip("tensorflow")
 from tests.shared_data import shared_data  # noqa: E402
 from tests.tfrecord_tools.helpers import convert  # noqa: E402
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 TRAIN = ["train.epochs=1", "train.steps_per_epoch=4", "data.batch_size=512", "train.jit_compile=false"]
 MODELS = {  # (dataset, kind) -> (recipe, overrides)
     ("criteo", "se"): ("dcnv2_se_criteo", []),
@@ -100,6 +101,35 @@ def exported(trained):
 
 def load_signature(export_dir, name="serving_default"):
     return tf.saved_model.load(str(export_dir)).signatures[name]
+
+
+def tf1_loader_result(export_dir, examples, work):
+    """`tf1_loader.py` (TF1's loader, no mezoo or Keras importable) on serialized Examples: its JSON result."""
+    import json
+    import subprocess
+    import sys
+
+    requests = work / "requests.tfrecord"
+    with tf.io.TFRecordWriter(str(requests)) as writer:
+        for e in examples:
+            writer.write(e)
+    out = work / "out.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(os.path.dirname(__file__), "tf1_loader.py"),
+            str(export_dir),
+            str(requests),
+            str(out),
+        ],
+        cwd=str(work),
+        env=env_without_mezoo(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text())
 
 
 def env_without_mezoo():

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.tensorflow
 from mezoo.data import FeatureSpec  # noqa: E402
 from mezoo.serving.export import ExportError, export_run  # noqa: E402
 from mezoo.serving.raw_examples import serialize_rows  # noqa: E402
-from tests.serving.conftest import env_without_mezoo, load_signature, raw_rows  # noqa: E402
+from tests.serving.conftest import load_signature, raw_rows, tf1_loader_result  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -71,23 +71,9 @@ def test_tf1_loader_without_mezoo_or_keras_after_the_sources_are_gone(exported, 
     hidden = source.with_name("hidden")
     os.rename(source, hidden)
     try:
-        requests = tmp_path / "requests.tfrecord"
-        with tf.io.TFRecordWriter(str(requests)) as writer:
-            for e in examples:
-                writer.write(e)
-        out = tmp_path / "out.json"
-        proc = subprocess.run(
-            [sys.executable, os.path.join(HERE, "tf1_loader.py"), str(moved), str(requests), str(out)],
-            cwd=str(tmp_path),
-            env=env_without_mezoo(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        result = tf1_loader_result(moved, examples, tmp_path)
     finally:
         os.rename(hidden, source)
-    result = json.loads(out.read_text())
     assert result["method"] == "tensorflow/serving/predict"
     np.testing.assert_allclose(result["first"], expected, atol=1e-6)
     assert result["again"] == result["first"]

@@ -34,7 +34,7 @@ def read_split(directory, split):
             ids.append(list(ex.features.feature["ids"].int64_list.value))
             if "dense" in ex.features.feature:
                 dense.append(list(ex.features.feature["dense"].float_list.value))
-    return np.asarray(labels), np.asarray(ids, dtype=np.int64).reshape(-1, spec.num_fields), np.asarray(dense)
+    return np.asarray(labels), np.asarray(ids, dtype=np.int64).reshape(-1, spec.id_width), np.asarray(dense)
 
 
 def exact_bucket_token(text: str) -> str:

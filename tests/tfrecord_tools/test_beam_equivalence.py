@@ -187,3 +187,17 @@ def test_beam_cli_on_a_sample(tmp_path):
         timeout=600,
     )
     assert bad.returncode == 2 and "input file not found" in bad.stderr and "missing.tsv" in bad.stderr
+
+
+def test_multi_valued_fields_same_as_single_machine(tmp_path):
+    from tests.tfrecord_tools.test_multi_valued import movielens_csv, schema
+    from tfrecord_tools.schema import build
+
+    movielens_csv(tmp_path / "ml.csv")
+    spec = schema(truncate="last")
+    files, layout, _ = build(spec, str(tmp_path), [str(tmp_path / "ml.csv")])
+    options = dict(min_count=2, seed=5, dataset="movielens")
+    single = convert(files, layout, tmp_path / "single", **options)
+    beamed = beam_convert([str(tmp_path / "ml.csv")], layout, tmp_path / "beam", chunk_bytes=2 << 10, **options)
+    assert single["multi_valued"]["genres"]["rows_truncated"] > 0
+    assert_equivalent(tmp_path / "single", tmp_path / "beam", single, beamed, [f["name"] for f in layout.fields])

@@ -13,7 +13,8 @@ would accept whole.
 Counting (`count_table`) gives what `counting.make_count_fn` gives, computed on Arrow arrays: per
 field the chunk's distinct raw values (first-appearance order, `dictionary_encode`), each row's
 index into them, and the token counts (integer fields: counts per log-square bucket, from
-`mezoo.data.transform.log_square_bucket_reference`, the integer twin of the TF transform). The
+`mezoo.data.transform.log_square_bucket_reference`, the integer twin of the TF transform;
+multi-valued fields: counts per kept token, `counting.multi_valued_counts`). The
 vocabularies come from these counts; the ids still come from `mezoo.data.RawToIds`
 (`transform.make_packed_transform_fn`).
 """
@@ -23,8 +24,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from mezoo.data.multi_valued import is_multi_valued
 from mezoo.data.raw.reader import BOM
 from mezoo.data.raw.rules import INTEGER_PATTERN_ANCHORED
+from tfrecord_tools.convert.counting import multi_valued_counts
 
 
 @dataclasses.dataclass
@@ -150,7 +153,13 @@ def count_table(
         index[:, i] = idx
         distinct = encoded.dictionary
         values.append(distinct)
-        counts.append(np.bincount(idx, minlength=len(distinct)).astype(np.int64))
+        cell_counts = np.bincount(idx, minlength=len(distinct)).astype(np.int64)
+        if is_multi_valued(field):
+            tokens, token_counts = multi_valued_counts(distinct, cell_counts, field)
+            keys.append(tokens)
+            counts.append(token_counts)
+            continue
+        counts.append(cell_counts)
         keys.append(integer_keys(distinct) if field.get("source") == "integer" else distinct)
     return labels, index, values, keys, counts
 

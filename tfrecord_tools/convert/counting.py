@@ -18,6 +18,7 @@ def make_count_fn(fields: List[Dict]):
     """
     import tensorflow as tf
 
+    from mezoo.data.multi_valued import cell_tokens, is_multi_valued
     from mezoo.data.transform import field_tokens
 
     is_int = [f.get("source") == "integer" for f in fields]
@@ -32,6 +33,11 @@ def make_count_fn(fields: List[Dict]):
             distinct.append(tf.io.serialize_tensor(uniq))
             if is_int[i]:
                 counts += [field_tokens([field], uniq[:, None])[0], tf.zeros([0], tf.string), cnt]
+            elif is_multi_valued(field):  # each kept token of a cell counts as often as the cell
+                _, kept = cell_tokens(uniq, field)
+                tokens = kept.flat_values
+                repeated = tf.repeat(cnt, kept.row_lengths())
+                counts += [tf.strings.length(tokens), tf.strings.reduce_join(tokens), repeated]
             else:  # byte lengths + one joined string: no Python object per token on the way out
                 counts += [tf.strings.length(uniq), tf.strings.reduce_join(uniq), cnt]
         out.append(tf.stack(index, axis=1))
@@ -42,6 +48,19 @@ def make_count_fn(fields: List[Dict]):
 
 
 # ------------------------------------------------------------------------------ counting
+def multi_valued_counts(cells, cell_counts: np.ndarray, field: Dict):
+    """A multi-valued field's distinct cells (a pyarrow binary array) and their counts -> its
+    kept tokens (pyarrow binary) and counts: each token of a cell (`mezoo.data.multi_valued.cell_tokens`)
+    counts as often as the cell."""
+    import pyarrow as pa
+
+    from mezoo.data.multi_valued import cell_tokens
+
+    _, kept = cell_tokens(np.asarray(cells.to_numpy(zero_copy_only=False), dtype=object), field)
+    tokens = kept.flat_values.numpy()
+    return pa.array(tokens, pa.binary()), np.repeat(cell_counts, kept.row_lengths().numpy()).astype(np.int64)
+
+
 def token_keys(is_integer: bool, first, second):
     """The packed token keys of `make_count_fn` (numpy) -> int64 keys, or a pyarrow binary array
     built straight from the byte lengths and the joined bytes (no Python object per token)."""

@@ -55,7 +55,10 @@ def read_chunks(files: List[FileInfo], layout: Layout, opts: Options, fmt: str) 
     if fmt == "parquet":
         if layout.columns is None:
             raise ConversionError("internal error: a Parquet layout needs its column names")
-        return read_parquet_chunks(files, layout.columns, batch_rows=max(opts.chunk_bytes // 128, 1024))
+        separators = {layout.columns[f["column"]]: f["separator"] for f in layout.fields if "separator" in f}
+        return read_parquet_chunks(
+            files, layout.columns, batch_rows=max(opts.chunk_bytes // 128, 1024), list_separators=separators
+        )
     return read_text_chunks(files, layout.header, opts.chunk_bytes)
 
 

@@ -22,6 +22,7 @@ import tempfile
 import time
 from typing import Dict, List
 
+from mezoo.data.multi_valued import field_lengths
 from mezoo.data.raw.layout import Layout
 from mezoo.data.raw.reader import FileInfo, check_inputs
 from tfrecord_tools.convert.first_pass import (
@@ -97,17 +98,28 @@ def convert_into(files: List[FileInfo], layout: Layout, opts: Options, fmt: str,
 
     t1 = time.time()
     spool = os.path.join(work, ".spool")
-    positives = transform_and_spool(counted, fields, vocabularies, plan, opts, spool)
+    transformed = transform_and_spool(counted, fields, vocabularies, plan, opts, spool)
     t_pass2 = time.time() - t1
 
     t2 = time.time()
     dtype = id_dtype(sum(v.vocab_size for v in vocabularies))
-    written = write_shards(spool, work, plan.names, plan.num_shards, dtype, len(fields), len(layout.numeric), opts)
+    width = sum(field_lengths(fields))
+    written = write_shards(spool, work, plan.names, plan.num_shards, dtype, width, len(layout.numeric), opts)
     t_write = time.time() - t2
     check_written(files, written, counted.rejected)
 
     done = Conversion(
-        files, layout, opts, vocabularies, plan.num_shards, written, positives, counted.rejected, memory, vocab_splits
+        files,
+        layout,
+        opts,
+        vocabularies,
+        plan.num_shards,
+        written,
+        transformed.positives,
+        counted.rejected,
+        memory,
+        vocab_splits,
+        transformed.truncation,
     )
     spec, summary = spec_and_summary(done)
     write_local(work, conversion_files(vocabularies, summary, spec))

@@ -4,6 +4,7 @@ import dataclasses
 import os
 from typing import Dict, List, Set, Tuple
 
+from mezoo.data.multi_valued import is_multi_valued
 from mezoo.data.raw.layout import Layout
 from mezoo.data.raw.reader import FileInfo
 from tfrecord_tools.convert.options import Options
@@ -24,6 +25,7 @@ class Conversion:
     rejected: Dict[str, int]  # rejected lines per reason
     memory: List[Dict]  # the embedding memory table (`memory.memory_table`)
     vocab_splits: Set[str]  # the splits the vocabularies were counted on
+    truncation: Dict[str, Dict[str, int]] = dataclasses.field(default_factory=dict)  # per multi-valued field
 
 
 def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
@@ -39,7 +41,7 @@ def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
     n_rejected = sum(rejected.values())
     suffix = ".tfrecord.gz" if opts.compression == "GZIP" else ".tfrecord"
     spec = {
-        "format_version": 1,
+        "format_version": 2 if any(is_multi_valued(f) for f in fields) else 1,
         "dataset": opts.dataset,
         "label": layout.label_name,
         "fields": fields,
@@ -85,6 +87,7 @@ def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
         "vocab_sizes": {f["name"]: f["vocab_size"] for f in fields},
         "distinct_values": {v.name: v.distinct_values for v in done.vocabularies},
         "vocab_size_total": vocab_total,
+        **({"multi_valued": done.truncation} if any(is_multi_valued(f) for f in fields) else {}),
         "memory": done.memory,
         # a last line without newline may have been cut: what this run did with such lines
         "unterminated_last_line": "accepted" if opts.accept_unterminated_last_line else "rejected",

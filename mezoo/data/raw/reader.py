@@ -276,7 +276,18 @@ def read_header(path: str, opener: Optional[Opener] = None) -> bytes:
     return buf.split(b"\n", 1)[0].rstrip(b"\r")
 
 
-def read_parquet_chunks(files: List[FileInfo], columns: List[str], batch_rows: int = 65536) -> Iterator[Chunk]:
+def read_parquet_chunks(
+    files: List[FileInfo],
+    columns: List[str],
+    batch_rows: int = 65536,
+    list_separators: Optional[Dict[str, str]] = None,
+) -> Iterator[Chunk]:
+    """Parquet files as chunks of string columns (integral floats as integers, nulls as "").
+
+    A list column named in `list_separators` (a multi-valued field's) becomes its elements joined
+    by the field's separator; an element holding the separator is an `InputError` naming the
+    file, row and column (it would read as two tokens).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -301,7 +312,15 @@ def read_parquet_chunks(files: List[FileInfo], columns: List[str], batch_rows: i
             cols = []
             for name in columns:
                 col = batch.column(batch.schema.get_field_index(name))
-                if pa.types.is_floating(col.type):
+                if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+                    separator = (list_separators or {}).get(name)
+                    if separator is None:
+                        raise InputError(
+                            f"Parquet input {info.path}: column {name!r} holds lists; "
+                            "declare it under multi_valued: in the schema"
+                        )
+                    col = joined_list(col, separator, f"Parquet input {info.path}", name, line_no)
+                elif pa.types.is_floating(col.type):
                     # integral floats (1.0) print as integers so integer fields and labels parse
                     as_int = pc.cast(col, pa.int64(), safe=False)
                     integral = pc.equal(pc.cast(as_int, col.type), col)
@@ -314,3 +333,22 @@ def read_parquet_chunks(files: List[FileInfo], columns: List[str], batch_rows: i
             yield Chunk(index, line_no, columns=cols, num_lines=n)
             line_no += n
             info.lines += n
+
+
+def joined_list(column: Any, separator: str, where: str, name: str, first_row: int) -> Any:
+    """A pyarrow list column -> one string per row: its elements (as strings) joined by `separator`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pc.fill_null(pc.cast(pc.list_flatten(column), pa.string()), "")
+    clash = pc.match_substring(values, separator).to_numpy(zero_copy_only=False)
+    if clash.any():
+        row = int(pc.list_parent_indices(column).to_numpy()[np.argmax(clash)]) + first_row
+        raise InputError(
+            f"{where}, row {row}, column {name!r}: the element {values[int(np.argmax(clash))].as_py()!r} holds the "
+            f"separator {separator!r}; give the field another separator: in the schema's multi_valued settings"
+        )
+    offsets = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+    bounds = np.concatenate([[0], np.cumsum(offsets)]).astype(np.int32)
+    lists = pa.ListArray.from_arrays(pa.array(bounds, pa.int32()), values)
+    return pc.binary_join(lists, separator)
