@@ -13,8 +13,11 @@ PYTEST_ARGS ?=
 EXTRAS = tensorflow,evidence,test,serving,beam,lint
 TF216_EXTRAS = tensorflow,evidence,test,serving,beam,s3
 # The older stack runs what depends on the TensorFlow, numpy, protobuf and pyarrow versions:
-# conversion (single-machine and Beam), the input pipeline and s3://, and serving.
-TF216_TESTS = tests/data tests/serving tests/tfrecord_tools
+# the input pipeline and s3://, serving, and the conversions' outputs (Arrow and TF parsers, the
+# Example bytes, Parquet, the real samples, Beam, multi-valued fields); the converters' refusals
+# and locks are plain Python and run on the default stack only.
+TF216_CONVERT = arrow_parse example_bytes parquet real_samples beam_equivalence multi_valued
+TF216_TESTS = tests/data tests/serving $(foreach t,$(TF216_CONVERT),tests/tfrecord_tools/test_$(t).py)
 
 .PHONY: install install-tf216 install-jax train lint test test-tf test-tf216 test-jax bench clean
 
