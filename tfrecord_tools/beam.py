@@ -426,8 +426,9 @@ class TransformChunk(_DoFn):
         # int32 when the vocabularies allow: half the bytes through the shuffle to the shards
         ids = ids.numpy().astype(id_dtype(sum(v.vocab_size for v in _vocabularies(self.layout, vocab))))
         multi = [f for f in self.layout.fields if is_multi_valued(f)]
+        tokens = tokens.numpy()
         for j, field in enumerate(multi):
-            counted = truncation_counts(tokens.numpy()[:, j], int(field["max_len"]))
+            counted = truncation_counts(tokens[:, j], int(field["max_len"]))
             yield pvalue.TaggedOutput("truncation", (field["name"], tuple(int(c) for c in counted)))
         for name, k, rows_ in shard_pieces(plan["split_names"], split_of, position, self.rps):
             yield (name, k), ((position[rows_] % self.rps).astype(np.int32), ids[rows_], labels[rows_], dense[rows_])

@@ -227,7 +227,7 @@ class FeatureSpec:
         return sum(self.field_lengths)
 
     @property
-    def multi_valued(self) -> bool:
+    def has_multi_valued(self) -> bool:
         return any(multi_valued.is_multi_valued(f) for f in self.fields)
 
     def field(self, name: str) -> Dict[str, Any]:

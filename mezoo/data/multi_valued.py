@@ -16,7 +16,7 @@ unused ones holding `PADDING_ID` (-1). In TFRecords the same columns hold `id + 
 value, so that padding costs one byte (`parse_examples` subtracts the 1).
 """
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
 MULTI_VALUED = "multi_valued"
 CATEGORICAL_KINDS = ("categorical", MULTI_VALUED)
@@ -56,6 +56,15 @@ def check_field(field: Dict[str, Any], where: str) -> None:
         raise ValueError(f"{where}: multi-valued field {name!r} must be a string (categorical) column")
 
 
+def model_field(field: Dict[str, Any]) -> Tuple[Any, ...]:
+    """A spec field as a zoo model takes it: `(name, vocab_size)`, or `(name, vocab_size, max_len,
+    pooling)` for a multi-valued field."""
+    name, size = str(field["name"]), int(field["vocab_size"])
+    if is_multi_valued(field):
+        return (name, size, int(field["max_len"]), str(field.get("pooling") or DEFAULTS["pooling"]))
+    return (name, size)
+
+
 def with_defaults(field: Dict[str, Any]) -> Dict[str, Any]:
     """The field with `separator`, `pooling` and `truncate` filled in where it does not give them."""
     return {**field, **{k: field.get(k, v) for k, v in DEFAULTS.items()}}
@@ -83,13 +92,6 @@ def cell_tokens(cells: Any, field: Dict[str, Any]) -> Any:
     max_len = int(field["max_len"])
     kept = tokens[:, :max_len] if field["truncate"] == "first" else tokens[:, -max_len:]
     return tokens, kept
-
-
-def stored_ids(ids: Any, max_len: int) -> Any:
-    """TF: ragged ids `(n, None)` (at most `max_len` per row) -> `(n, max_len)` int64 as stored: id + 1, 0 unused."""
-    import tensorflow as tf
-
-    return tf.cast(ids + 1, tf.int64).to_tensor(0, shape=[None, max_len])
 
 
 def stored_shift(fields: Sequence[Dict[str, Any]]) -> List[int]:

@@ -13,7 +13,7 @@ except ImportError:  # pragma: no cover - a Keras without it: single-replica sem
         return value
 
 
-from mezoo.data.multi_valued import CATEGORICAL_KINDS, MULTI_VALUED, POOLINGS
+from mezoo.data.multi_valued import CATEGORICAL_KINDS, POOLINGS, model_field
 from mezoo.initializers import FanInUniform
 from mezoo.layers import MLPBlock, MultiEmbedding, NumericEmbedding
 from mezoo.layers.field_pooling import field_layout
@@ -37,17 +37,11 @@ def field_list(fields) -> List[Field]:
     [('user', 100), ('genres', 20, 3, 'sqrtn')]
     """
     if hasattr(fields, "fields"):  # a FeatureSpec
-        fields = [_spec_field(f) for f in fields.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS]
+        fields = [model_field(f) for f in fields.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS]
     out = [_field(f) for f in fields]
     if not out:
         raise ValueError("a model needs at least one categorical field")
     return out
-
-
-def _spec_field(field) -> Field:
-    if field.get("kind") == MULTI_VALUED:
-        return (field["name"], field["vocab_size"], field["max_len"], field.get("pooling") or POOLINGS[0])
-    return (field["name"], field["vocab_size"])
 
 
 def _field(entry) -> Field:

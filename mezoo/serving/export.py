@@ -404,7 +404,7 @@ def signature_summary(spec: FeatureSpec) -> Dict[str, Dict]:
         "predict_ids": {
             "inputs": {
                 "ids": f"int64 [batch, {spec.id_width}]"
-                + (" (a multi-valued field's max_len columns, -1 = no value)" if spec.multi_valued else ""),
+                + (" (a multi-valued field's max_len columns, -1 = no value)" if spec.has_multi_valued else ""),
                 **dense,
             },
             "outputs": {"probability": "float32 [batch, 1]"},

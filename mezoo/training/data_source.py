@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Protocol, Tuple
 
-from mezoo.data.multi_valued import CATEGORICAL_KINDS, is_multi_valued
+from mezoo.data.multi_valued import CATEGORICAL_KINDS, model_field
 
 
 class DataSource(Protocol):
@@ -54,13 +54,7 @@ class DataSource(Protocol):
     def model_fields(self) -> List[Tuple]:
         """What a zoo model is built on: `(name, vocab_size)` of each categorical field,
         `(name, vocab_size, max_len, pooling)` of a multi-valued one."""
-        categorical = [f for f in self.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS]
-        return [
-            (str(f["name"]), int(f["vocab_size"]), int(f["max_len"]), str(f.get("pooling", "mean")))
-            if is_multi_valued(f)
-            else (str(f["name"]), int(f["vocab_size"]))
-            for f in categorical
-        ]
+        return [model_field(f) for f in self.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS]
 
     def numeric_names(self) -> List[str]:
         """The numeric fields' names, in input order."""

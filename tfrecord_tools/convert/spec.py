@@ -35,13 +35,14 @@ def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
     names = list(num_shards)
     vocab_total = sum(v.vocab_size for v in done.vocabularies)
     fields = spec_fields(layout.fields, done.vocabularies)
+    multi = any(is_multi_valued(f) for f in fields)
     given_splits = any(f.split for f in files)
     rows_read = sum(f.lines for f in files)
     n_written = sum(written.values())
     n_rejected = sum(rejected.values())
     suffix = ".tfrecord.gz" if opts.compression == "GZIP" else ".tfrecord"
     spec = {
-        "format_version": 2 if any(is_multi_valued(f) for f in fields) else 1,
+        "format_version": 2 if multi else 1,
         "dataset": opts.dataset,
         "label": layout.label_name,
         "fields": fields,
@@ -87,7 +88,7 @@ def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
         "vocab_sizes": {f["name"]: f["vocab_size"] for f in fields},
         "distinct_values": {v.name: v.distinct_values for v in done.vocabularies},
         "vocab_size_total": vocab_total,
-        **({"multi_valued": done.truncation} if any(is_multi_valued(f) for f in fields) else {}),
+        **({"multi_valued": done.truncation} if multi else {}),
         "memory": done.memory,
         # a last line without newline may have been cut: what this run did with such lines
         "unterminated_last_line": "accepted" if opts.accept_unterminated_last_line else "rejected",

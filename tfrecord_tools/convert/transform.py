@@ -31,10 +31,10 @@ def make_transform_fn(transform, fields: Sequence[Dict]):
         values = tf.io.parse_tensor(distinct, tf.string)
         columns = [tf.io.parse_tensor(values[i], tf.string) for i in range(num_fields)]
         ids_of_values, counts = transform.per_field_counted(columns, assume_valid=True)
-        tokens = tf.stack([tf.gather(c, index[:, i]) for c, i in zip(counts, multi)], axis=1) if multi else None
         if not multi:
             ids = tf.stack([tf.gather(ids_of_values[i], index[:, i]) for i in range(num_fields)], axis=1)
             return ids, tf.zeros(tf.stack([tf.shape(index)[0], 0]), tf.int64)
+        tokens = tf.stack([tf.gather(c, index[:, i]) for c, i in zip(counts, multi)], axis=1)
         parts = [
             tf.gather(ids + 1, index[:, i]) if i in multi else tf.gather(ids, index[:, i])[:, None]
             for i, ids in enumerate(ids_of_values)
