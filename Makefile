@@ -10,7 +10,7 @@ VENV ?= .venv
 TF216_VENV ?= .venv-tf216
 JAX_VENV ?= .venv-jax
 PYTEST_ARGS ?=
-EXTRAS = tensorflow,evidence,test,serving,beam,lint
+EXTRAS = tensorflow,evidence,test,serving,beam,lint,jax
 TF216_EXTRAS = tensorflow,evidence,test,serving,beam,s3
 # The older stack runs what depends on the TensorFlow, numpy, protobuf and pyarrow versions:
 # the input pipeline and s3://, serving, and the conversions' outputs (Arrow and TF parsers, the
@@ -78,6 +78,10 @@ bench: install
 	$(VENV)/bin/python benchmarks/convert.py --write
 	$(VENV)/bin/python benchmarks/input_pipeline.py --write
 	$(VENV)/bin/python benchmarks/serving.py --write
+	$(VENV)/bin/python benchmarks/capacity.py --measure --devices 4 --write
+	$(VENV)/bin/python benchmarks/train_step.py --rows "DCNv2 SE 1x,DCNv2 ME 10x10" --modes exact \
+		--placements tensorflow,jax,jax_data_parallel,jax_model_parallel --devices 4 \
+		--write docs/benchmarks/train_step_placements.md
 
 clean:
 	rm -rf $(VENV) $(TF216_VENV) $(JAX_VENV) *.egg-info

@@ -25,6 +25,18 @@ each against a 1M-example training epoch at that row's speed.
     python benchmarks/train_step.py --smoke                                 # CI: tiny, checks the script works
     python benchmarks/train_step.py --shapes criteo_sv,criteo_mv --rows "DCNv2 SE 1x,DCNv2 ME 4x10"
 
+Backends and distributions (`--placements`, default `tensorflow`): `tensorflow` is the above;
+`jax` the same model, mode and batch on Keras' JAX backend on one device, `jax_data_parallel`
+and `jax_model_parallel` under `mezoo.training.jax_distribution` over `--devices` devices (XLA's
+virtual CPU devices here, which share the cores: a ratio between them measures the partitioned
+program's overhead, not a speed-up). JAX cells (exact mode only: fast mode needs TensorFlow)
+also report the largest per-device resident state (weights and Adam slots, from each array's
+shards), the figure table sharding divides; each line with several placements gives each one's
+step-time and state ratio to its first placement.
+
+    python benchmarks/train_step.py --rows "DCNv2 SE 1x,DCNv2 ME 10x10" --modes exact \
+        --placements tensorflow,jax,jax_data_parallel,jax_model_parallel --devices 4
+
 Multi-valued fields: `criteo_mv` is Criteo's 39 fields plus two multi-valued ones (10,000 and
 100,000 ids, `max_len` 20 and 50, mean pooling, each row holding 1..max_len values), `criteo_sv`
 the same 41 fields all single-valued. Run together, each (row, mode, XLA) gets the ratio of their
@@ -125,8 +137,11 @@ def matmul_rate(n: int = 2048, k: int = 1024, repeats: int = 7) -> float:
     return 2 * n * k * k / statistics.median(times) / 1e9
 
 
+PLACEMENTS = ("tensorflow", "jax", "jax_data_parallel", "jax_model_parallel")
+
+
 def run_row(spec: dict) -> dict:
-    """One (shape, model, mode, XLA) cell in this process: examples/s over timed epochs."""
+    """One (shape, model, mode, XLA, placement) cell in this process: examples/s over timed epochs."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -136,6 +151,12 @@ def run_row(spec: dict) -> dict:
     from mezoo.training import compile_model
     from mezoo.training.training_mode import auto_jit_compile
 
+    placement = spec.get("placement", "tensorflow")
+    if placement.startswith("jax_"):
+        from mezoo.training.jax_distribution import make_distribution
+
+        distribution = make_distribution(placement[len("jax_") :], None, spec["batch"])
+        keras.distribution.set_distribution(distribution.distribution)
     keras.utils.set_random_seed(0)
     keras.mixed_precision.set_global_policy(spec.get("precision", "float32"))
     vocab = spec["vocab_sizes"]
@@ -178,12 +199,28 @@ def run_row(spec: dict) -> dict:
         "auto_choice": bool(auto_jit_compile(model, spec["mode"])),
         "forward_mflops": forward_matmul_flops(model) / 1e6,
         "table_rows": int(sum(vocab)),
-        "embedding_ms": embedding_step_ms(model, ids[:batch]),
     }
+    if keras.backend.backend() == "tensorflow":
+        result["embedding_ms"] = embedding_step_ms(model, ids[:batch])
+    else:
+        result["device_state_mb"] = device_state_mb()
     if spec.get("epoch_costs"):
         result.update(epoch_costs(model, data, batch))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def device_state_mb() -> float:
+    """The largest per-device total of live JAX arrays (weights, Adam slots), from their shards, in MB."""
+    import collections
+
+    import jax
+
+    per_device: collections.Counter = collections.Counter()
+    for array in jax.live_arrays():
+        for shard in array.addressable_shards:
+            per_device[shard.device.id] += shard.data.nbytes
+    return max(per_device.values()) / 2**20
 
 
 def embedding_step_ms(model, ids, repeats: int = 10) -> float:
@@ -229,8 +266,13 @@ def epoch_costs(model, data, batch: int, eval_batches: int = 8) -> dict:
 
 
 def in_subprocess(spec: dict) -> dict:
+    env = dict(os.environ)
+    placement = spec.get("placement", "tensorflow")
+    env["KERAS_BACKEND"] = "tensorflow" if placement == "tensorflow" else "jax"
+    if placement.startswith("jax_"):
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={spec['devices']}"
     result = subprocess.run(
-        [sys.executable, __file__, "--row", json.dumps(spec)], capture_output=True, text=True, env=os.environ
+        [sys.executable, __file__, "--row", json.dumps(spec)], capture_output=True, text=True, env=env
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
@@ -241,10 +283,13 @@ def in_subprocess(spec: dict) -> dict:
 def table_row(label: str, mode: str, xla: str, r: dict, ratio: str, train_gflops: float, rate: float) -> str:
     """One row of the printed table, plus a line on abundance and validation cost when measured."""
     low, high = r["step_ms_range"]
+    embedding = f"{r['embedding_ms']:.1f}" if "embedding_ms" in r else "-"
+    state = f"{r['device_state_mb']:,.1f}" if "device_state_mb" in r else "-"
     text = (
-        f"| {label} | {mode} | {xla} | {r['examples_per_s']:,.0f} | {ratio} | {r['step_ms']:.0f} ({low:.0f}-{high:.0f})"
+        f"| {label} | {mode} | {r.get('placement', 'tensorflow')} | {xla} | {r['examples_per_s']:,.0f} | {ratio}"
+        f" | {r['step_ms']:.0f} ({low:.0f}-{high:.0f})"
         f" | {train_gflops:.1f} | {100 * train_gflops / rate:.0f}% | {r['reference_matmul_warnings']}"
-        f" | {r['peak_rss_mb']:,.0f} | {r['embedding_ms']:.1f} |"
+        f" | {r['peak_rss_mb']:,.0f} | {embedding} | {state} |"
     )
     if "abundance_s" in r:
         epoch_s = 1e6 / r["examples_per_s"]
@@ -275,6 +320,10 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--epoch_costs", action="store_true", help="time abundance and validation per Criteo row")
     parser.add_argument("--out", help="also write every cell as JSON here")
+    parser.add_argument(
+        "--placements", default="tensorflow", help=f"comma-separated backends/distributions: {', '.join(PLACEMENTS)}"
+    )
+    parser.add_argument("--devices", type=int, default=4, help="JAX distributions: virtual CPU devices")
     parser.add_argument("--row", help=argparse.SUPPRESS)
     add_write_flag(parser, "train_step")
     args = parser.parse_args(argv)
@@ -290,7 +339,10 @@ def report(args) -> None:
 
     print("command:", command_line(), flush=True)
     peer = peer_rates(args.peer, "train") if args.peer else {}
-    modes, jits = args.modes.split(","), args.jit.split(",")
+    modes, jits, placements = args.modes.split(","), args.jit.split(","), args.placements.split(",")
+    for placement in placements:
+        if placement not in PLACEMENTS:
+            raise SystemExit(f"--placements: {placement!r} is not one of {', '.join(PLACEMENTS)}")
     for jit in jits:
         if jit not in JIT:
             raise SystemExit(f"--jit: {jit!r} is not one of auto, true, false")
@@ -315,15 +367,19 @@ def report(args) -> None:
             flush=True,
         )
         print(
-            "| model | mode | XLA | examples/s | vs official | step ms (min-max) | train GFLOP/s | of matmul rate "
-            "| ref. matmul warnings | peak RSS MB | embedding ms |"
+            "| model | mode | placement | XLA | examples/s | vs official | step ms (min-max) | train GFLOP/s "
+            "| of matmul rate | ref. matmul warnings | peak RSS MB | embedding ms | state MB per device |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for label, key, sets, dim, peer_config in rows:
             for mode, precision in itertools.product(modes, args.precision.split(",")):
-                line = {}
-                for jit in jits:
+                line, by_placement = {}, {}
+                for jit, placement in itertools.product(jits, placements):
+                    if placement != "tensorflow" and mode != "exact":
+                        continue  # fast mode needs TensorFlow's row-sparse gradients
                     spec = {
+                        "placement": placement,
+                        "devices": args.devices,
                         "model": key,
                         "sets": sets,
                         "dim": dim,
@@ -338,20 +394,43 @@ def report(args) -> None:
                         "precision": precision,
                         "epoch_costs": args.epoch_costs and shape == "criteo" and jit == jits[0],
                     }
-                    r = in_subprocess(spec)
-                    line[jit] = r
+                    r = {**in_subprocess(spec), "placement": placement}
+                    if placement == placements[0]:
+                        line[jit] = r
+                    by_placement[(jit, placement)] = r
                     cells.append({"shape": shape, "row": label, "mode": mode, "precision": precision, "jit": jit, **r})
                     train_gflops = 3 * r["forward_mflops"] * 1e6 * r["examples_per_s"] / 1e9
                     ratio = f"{r['examples_per_s'] / peer[peer_config]:.2f}x" if peer_config in peer else "-"
                     xla = f"{jit} ({'on' if r['jit_used'] else 'off'})" if jit == "auto" else jit
                     mode_label = mode if precision == "float32" else f"{mode}, {precision}"
                     print(table_row(label, mode_label, xla, r, ratio, train_gflops, rate), flush=True)
-                print(choice_summary(line), flush=True)
+                if line:
+                    print(choice_summary(line), flush=True)
+                ratios = placement_ratios(by_placement)
+                if ratios:
+                    print(ratios, flush=True)
     print_multi_valued_ratios(cells)
     if args.out:
         Path(args.out).write_text(
             json.dumps({"command": command_line(), "matmul_gflops": rate, "cells": cells}, indent=1)
         )
+
+
+def placement_ratios(by_placement: dict) -> str:
+    """Each placement's step time against the first placement's, and each JAX distribution's
+    per-device state against the first JAX placement's, per XLA setting ("" with one placement)."""
+    parts = []
+    for jit in dict.fromkeys(j for j, _ in by_placement):
+        cells = [(p, r) for (j, p), r in by_placement.items() if j == jit]
+        (base_name, base), others = cells[0], cells[1:]
+        with_state = [(p, r) for p, r in cells if "device_state_mb" in r]
+        for name, r in others:
+            text = f"{name}/{base_name} step time {r['step_ms'] / base['step_ms']:.2f}x"
+            if with_state and name != with_state[0][0] and "device_state_mb" in r:
+                state_name, state = with_state[0]
+                text += f", state per device vs {state_name} {r['device_state_mb'] / state['device_state_mb']:.2f}x"
+            parts.append(text + (f" (XLA {jit})" if len(by_placement) > len(cells) else ""))
+    return "|  | " + "; ".join(parts) + " |||||||||||" if parts else ""
 
 
 def print_multi_valued_ratios(cells) -> None:

@@ -37,6 +37,9 @@ from mezoo.recipe_schema import (  # noqa: F401  (the typed sections are part of
 RECIPES_DIR = Path(str(importlib.resources.files("mezoo.recipes")))  # the top-level recipes/, installed there
 BASE_RECIPE = RECIPES_DIR / "_base.yaml"  # every setting's default; every recipe resolves over it
 SECTIONS = ("data", "model", "train")
+# Settings added after runs were recorded without them: absent from a stored recipe means this
+# value (what those runs did), so such runs still resume and still count as the same study.
+ADDED_LATER = {("train", "distribution"): "auto", ("train", "mesh"): None}
 
 
 def names() -> List[str]:
@@ -190,6 +193,10 @@ def differences(stored: Union[Recipe, Dict], resolved: Union[Recipe, Dict]) -> L
     out = []
     for section in SECTIONS:
         a, b = old.get(section) or {}, new.get(section) or {}
+        for (added_section, key), value in ADDED_LATER.items():
+            if added_section == section and (key in a) != (key in b):
+                a.setdefault(key, value)
+                b.setdefault(key, value)
         for key in sorted(set(a) | set(b)):
             if key not in a:
                 out.append(f"{section}.{key}: (absent) -> {b[key]!r}")

@@ -83,6 +83,8 @@ class TrainConfig:
     backup_every_steps: Optional[int]
     jit_compile: Union[str, bool]
     loop: str
+    distribution: str
+    mesh: Optional[dict]
     export: bool
 
 
@@ -122,7 +124,7 @@ def type_name(value) -> str:
     }.get(type(value), type(value).__name__)
 
 
-_HINT_NAMES = {bool: "true/false", int: "an integer", float: "a number", str: "a string"}
+_HINT_NAMES = {bool: "true/false", int: "an integer", float: "a number", str: "a string", dict: "a mapping"}
 
 
 def _hint_name(hint) -> str:

@@ -15,6 +15,7 @@ from mezoo.layers.field_pooling import (
     layout_config,
     pool_fields,
 )
+from mezoo.layers.row_padding import load_variables, padded_row_count, save_variables, shard_row_multiple
 from mezoo.layers.sparse_rows import read_rows
 
 
@@ -73,13 +74,20 @@ class FirstOrderTerm(keras.layers.Layer):
 
     def build(self, ids_shape: Sequence[Optional[int]], dense_shape: Optional[Sequence[Optional[int]]] = None) -> None:
         check_width("FirstOrderTerm", ids_shape, self.field_lengths)
-        self.table = self.add_weight(name="table", shape=(sum(self.vocab_sizes), 1), initializer="zeros")
+        rows = padded_row_count(sum(self.vocab_sizes), shard_row_multiple())  # zeros beyond the real rows
+        self.table = self.add_weight(name="table", shape=(rows, 1), initializer="zeros")
         self.numeric_kernel = None
         if self.num_numeric:
             self.numeric_kernel = self.add_weight(
                 name="numeric_kernel", shape=(self.num_numeric, 1), initializer="zeros"
             )
         self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros") if self.use_bias else None
+
+    def save_own_variables(self, store: Any) -> None:
+        save_variables(self, store, {"table": sum(self.vocab_sizes)})
+
+    def load_own_variables(self, store: Any) -> None:
+        load_variables(self, store)
 
     def call(self, ids: Any, dense: Any = None) -> Any:
         check_width("FirstOrderTerm", ids.shape, self.field_lengths)

@@ -16,6 +16,7 @@ from mezoo.layers.field_pooling import (
     pool_fields,
 )
 from mezoo.layers.per_set import per_set_initializer
+from mezoo.layers.row_padding import load_variables, padded_row_count, save_variables, shard_row_multiple, zero_padded
 from mezoo.layers.sparse_rows import read_rows
 from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
@@ -45,6 +46,10 @@ class MultiEmbedding(keras.layers.Layer):
     output nor the table's gradient (see `mezoo.layers.field_pooling`). The table is the same
     whatever the lengths; with every length 1 (the default) the layer computes exactly as a
     layer without pooling.
+
+    Under Keras' `ModelParallel` distribution the fused table gains zero rows after the last
+    field's, up to a multiple of the mesh's device count, so that its rows can be sharded;
+    no id reads them, and saved weights leave them out (`mezoo.layers.row_padding`).
 
     Args:
         vocab_sizes: rows of each field's table, in input column order.
@@ -129,14 +134,19 @@ class MultiEmbedding(keras.layers.Layer):
 
     def build(self, input_shape: Shape) -> None:
         check_width("MultiEmbedding", input_shape, self.field_lengths)
+        initializer = per_set_initializer(self.embeddings_initializer, self.num_sets, concat_axis=1, key="embeddings")
         self.embeddings = self.add_weight(
             name="embeddings",
-            shape=(self.total_rows, self.num_sets * self.embedding_dim),
-            initializer=per_set_initializer(
-                self.embeddings_initializer, self.num_sets, concat_axis=1, key="embeddings"
-            ),
+            shape=(padded_row_count(self.total_rows, shard_row_multiple()), self.num_sets * self.embedding_dim),
+            initializer=zero_padded(initializer, self.total_rows),
             regularizer=self.embeddings_regularizer,
         )
+
+    def save_own_variables(self, store: Any) -> None:
+        save_variables(self, store, {"embeddings": self.total_rows})
+
+    def load_own_variables(self, store: Any) -> None:
+        load_variables(self, store)
 
     def call(self, inputs: Tensor) -> Tensor:
         check_width("MultiEmbedding", inputs.shape, self.field_lengths)

@@ -21,16 +21,14 @@ def predict_split(model, source, split: str, batch_size: int) -> Tuple[np.ndarra
         split: `train`, `valid` or `test`.
         batch_size: rows per forward pass.
     """
-    import tensorflow as tf
+    from mezoo.training.placement import forward_function
 
-    # One compiled forward pass, in cross-replica context (`predict_on_batch` under
-    # MirroredStrategy returned twice the batch's rows).
     forward = getattr(model, "_mezoo_forward", None)
     if forward is None:
-        forward = model._mezoo_forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        forward = model._mezoo_forward = forward_function(model)
     labels, scores = [], []
     for x, y in source.dataset(split, batch_size, training=False):
-        scores.append(np.asarray(forward(x)).reshape(-1))
+        scores.append(forward(x).reshape(-1))
         labels.append(np.asarray(y).reshape(-1))
     return np.concatenate(labels), np.concatenate(scores)
 

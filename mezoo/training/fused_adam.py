@@ -2,6 +2,8 @@
 
 import keras
 
+from mezoo.layers.row_padding import load_resized
+
 
 @keras.saving.register_keras_serializable(package="mezoo")
 class FusedAdam(keras.optimizers.Adam):
@@ -46,6 +48,12 @@ class FusedAdam(keras.optimizers.Adam):
     def __init__(self, learning_rate=0.001, table_l2: float = 0.0, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.table_l2 = float(table_l2)
+
+    def load_own_variables(self, store) -> None:
+        if len(store.keys()) != len(self.variables):
+            return super().load_own_variables(store)  # Keras' warning, and nothing loaded
+        # A sharded run's tables are padded (mezoo.layers.row_padding), and so are their slots.
+        load_resized(self.variables, store, "FusedAdam")
 
     def update_step(self, gradient, variable, learning_rate):
         if self.table_l2 and type(gradient).__name__ == "IndexedSlices":

@@ -20,7 +20,9 @@ Example:
 
 import dataclasses
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,7 +71,8 @@ class ActiveRun:
             non-chief workers).
         source: the run's data.
         model: the compiled model, built in `strategy`'s scope.
-        strategy: the `tf.distribute` strategy (`mezoo.training.strategies`).
+        strategy: the placement (`mezoo.training.placement`): a `tf.distribute` strategy on
+            TensorFlow, a Keras distribution on JAX.
         loop: the custom training loop, where the run needs one (else None: `fit`).
         chief: whether this process writes the run directory.
         worker: the process's role, for messages (`worker 0`, `chief 0`).
@@ -112,7 +115,8 @@ class Trainer:
         overrides: `section.key=value` strings applied over the recipe.
         data: converted data directory; default: the recipe's (else the built-in sample).
         run_dir: the run directory; default `runs/<recipe>[-<digest of overrides and data>]`.
-        strategy: `auto`, `one_device`, `mirrored` or `multi_worker` (`mezoo.training.strategies`).
+        strategy: TensorFlow's `auto`, `one_device`, `mirrored` or `multi_worker`
+            (`mezoo.training.strategies`); on JAX `auto`, and `train.distribution` places the run.
         source: a data source to use instead of opening `data` (tests pass in-memory ones).
         verbose: 0 prints nothing; 1 progress, per-epoch lines and the result.
     """
@@ -136,7 +140,7 @@ class Trainer:
 
     def run(self) -> dict:
         """All the steps; returns metrics.json's content (that of the finished run, if it already was)."""
-        policy = keras.mixed_precision.global_policy()
+        policy, distribution = keras.mixed_precision.global_policy(), keras.distribution.distribution()
         try:
             finished = self.finished_result()
             if finished is not None:
@@ -145,8 +149,9 @@ class Trainer:
             while run.state.epoch < run.epochs and not run.state.finished:
                 self.run_epoch(run)
             return self.finish(run)
-        finally:  # a recipe's mixed precision is the run's, not the caller's from then on
+        finally:  # a recipe's mixed precision and distribution are the run's, not the caller's from then on
             keras.mixed_precision.set_global_policy(policy)
+            keras.distribution.set_distribution(distribution)
 
     # ---- set-up
 
@@ -183,25 +188,25 @@ class Trainer:
         return self._restore(run_dir, source, strategy, model, chief, worker)
 
     def _build_model(self, source: DataSource) -> Tuple[Any, Any]:
-        """The strategy, and the model built on the source's fields and compiled in its scope."""
-        from mezoo.training.strategies import make_strategy, synchronize_batch_norm
+        """The placement, and the model built on the source's fields and compiled in its scope."""
+        from mezoo.training import placement
+        from mezoo.training.strategies import synchronize_batch_norm
 
-        strategy = make_strategy(self.strategy_name)
-        replicas = strategy.num_replicas_in_sync
-        model_cfg = self.resolved.model
-        with strategy.scope():
+        train_cfg, model_cfg = self.train_cfg, self.resolved.model
+        strategy = placement.make_placement(
+            self.strategy_name, train_cfg.distribution, train_cfg.mesh, self.data_cfg.batch_size
+        )
+        placement.set_for_run(strategy)  # until `run` returns
+        with placement.scope(strategy):
             model = models.get(model_cfg.name)(
                 source.model_fields(), numeric_fields=source.numeric_names(), **model_cfg.arguments()
             )
-            synchronize_batch_norm(model, replicas > 1)
-            # XLA can't place a step across several logical CPU devices (its "variable on a
-            # different device" limitation); GPUs keep it.
-            cpu_replicas = replicas > 1 and all("CPU" in d.upper() for d in strategy.extended.worker_devices)
+            synchronize_batch_norm(model, placement.synchronized_batch_norm(strategy))
             compile_model(
                 model,
-                self.train_cfg.mode,
-                learning_rate=float(self.train_cfg.learning_rate),
-                jit_compile=False if cpu_replicas else self.train_cfg.jit_compile,
+                train_cfg.mode,
+                learning_rate=float(train_cfg.learning_rate),
+                jit_compile=placement.jit_compile(strategy, train_cfg.jit_compile),
             )
         return strategy, model
 
@@ -209,9 +214,9 @@ class Trainer:
         """(chief, the worker's role, where it writes). Multi-worker: only the chief writes the run
         directory; the other workers write theirs to a scratch directory (TF's convention),
         deleted at the end, and resume from the chief's."""
-        from mezoo.training.strategies import worker_role
+        from mezoo.training.placement import role
 
-        chief, task_type, task_id = worker_role(strategy)
+        chief, task_type, task_id = role(strategy)
         worker = f"{task_type} {task_id}"
         if chief:
             return chief, worker, self.run_dir
@@ -224,12 +229,12 @@ class Trainer:
         return chief, worker, Path(tempfile.mkdtemp(prefix=f"mezoo-{task_type}{task_id}-"))
 
     def _write_run_files(self, run_dir: Path, source: DataSource, strategy) -> None:
-        from mezoo.training.strategies import strategy_record
+        from mezoo.training.placement import record
 
         atomic_write(run_dir / "recipe.yaml", recipes.dump(self.resolved))
         source.save_spec(run_dir)  # with its vocabularies: what mezoo.export needs
         metadata = run_metadata(self.recipe, self.overrides, self.data, self.train_cfg.seed)
-        metadata["strategy"] = strategy_record(self.strategy_name, strategy)
+        metadata["strategy"] = record(self.strategy_name, self.train_cfg.distribution, strategy)
         atomic_write(run_dir / "run.json", json.dumps(metadata, indent=1))
 
     def _restore(self, run_dir: Path, source: DataSource, strategy, model, chief: bool, worker: str) -> ActiveRun:
@@ -337,11 +342,11 @@ class Trainer:
 
     def validate(self, run: ActiveRun) -> Tuple[dict, dict]:
         """The validation split's figures (the chief's, on every worker) and the epoch's abundance summary."""
-        from mezoo.training.strategies import is_multi_worker
+        from mezoo.training.placement import multi_worker
 
         start = time.perf_counter()
         val = evaluate_split(run.model, run.source, "valid", run.batch_size)
-        if is_multi_worker(run.strategy):
+        if multi_worker(run.strategy):
             val = _agree_on_validation(run.loop, val, run.worker)
         summary = run.abundance.measure(run.state.epoch + 1)  # epochs trained, counting this one
         self.seconds["evaluate"] += time.perf_counter() - start
@@ -424,6 +429,14 @@ def _export(run_dir: Path, train_cfg: TrainConfig, verbose: int) -> None:
         if verbose:  # in-memory data, or a spec of ids only: raw values can't be mapped
             print("not exported: the run's data has no vocabularies to map raw values with")
         return
+    if keras.backend.backend() != "tensorflow":
+        # A SavedModel is TensorFlow's: the saved model.keras is exported by a TensorFlow process.
+        env = dict(os.environ, KERAS_BACKEND="tensorflow")
+        command = [sys.executable, "-m", "mezoo.export", "--run_dir", str(run_dir)]
+        done = subprocess.run(command, env=env, capture_output=not verbose, text=True)
+        if done.returncode:
+            raise RuntimeError(f"the export ({' '.join(command)}, on TensorFlow) failed: {done.stderr or ''}")
+        return
     from mezoo.serving.export import export_run
 
     export_run(run_dir, verbose=bool(verbose))
@@ -439,7 +452,7 @@ def _training_data(dist, source, batch_size: int, seed: int, skip: int, repeat: 
     the first pass is the same batches as without it.
     """
 
-    from mezoo.training.strategies import is_default
+    from mezoo.training.placement import training_data
 
     def batches(context=None):
         data = source.dataset(
@@ -447,18 +460,19 @@ def _training_data(dist, source, batch_size: int, seed: int, skip: int, repeat: 
         )
         return data.repeat().skip(skip) if repeat else data
 
-    if is_default(dist):
-        return batches()
-    # Also for one replica: a dataset Keras distributes itself (`experimental_distribute_dataset`)
-    # is rewritten and comes out in another order than the same seed gives without a strategy.
-    return dist.distribute_datasets_from_function(batches)
+    return training_data(dist, batches)
 
 
 def _custom_loop(model, dist, train_cfg, state, chief):
     """The custom training loop where the run needs one (multi-worker, or `train.loop: custom`), else None."""
     from mezoo.training.custom_loop import DistributedTrainLoop, uses_custom_loop
-    from mezoo.training.strategies import is_multi_worker
+    from mezoo.training.placement import is_keras_distribution
+    from mezoo.training.placement import multi_worker as is_multi_worker
 
+    if is_keras_distribution(dist):
+        if train_cfg.loop == "custom":
+            raise ValueError("train.loop=custom is the tf.distribute loop (TensorFlow); on JAX Keras' fit trains")
+        return None
     if not uses_custom_loop(train_cfg.loop, dist):
         return None
     multi_worker = is_multi_worker(dist)

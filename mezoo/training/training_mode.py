@@ -12,6 +12,11 @@ MODES = ("exact", "fast")
 def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_compile="auto", **compile_kwargs):
     """Compiles a zoo model with binary cross-entropy and Adam in one of `MODES`.
 
+    On TensorFlow as below. On another backend (JAX) exact mode is Keras' Adam with the
+    tables' coupled L2 in the loss, compiled (`jit_compile` false aside): the same update,
+    whose gradient there is dense anyway; fast mode needs TensorFlow's row-sparse gradients
+    and is refused.
+
     - `"exact"`: the paper's optimiser semantics. Dense Adam (epsilon 1e-8) over every
       weight; the coupled L2 covers every embedding row, so every row decays every step and
       a step costs O(vocabulary).
@@ -31,9 +36,23 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
     if mode not in MODES:
         raise ValueError(f"unknown training mode {mode!r}; choose one of {', '.join(MODES)}")
     fast = mode == "fast"
+    table_l2 = model.l2_regularization + getattr(model, "embedding_l2_regularization", 0.0)
+    if keras.backend.backend() != "tensorflow":
+        if fast:
+            raise ValueError(
+                f"train.mode=fast needs TensorFlow: its row-sparse update rests on the IndexedSlices gradient of a "
+                f"gather, and on {keras.backend.backend()} that gradient is a dense table; use train.mode=exact "
+                "(docs/distributed.md)"
+            )
+        # A dense gradient can't carry the tables' L2 into the optimiser: it stays in the loss,
+        # which is the paper's formulation itself.
+        model.sparse_embedding_l2 = False
+        optimizer = FusedAdam(learning_rate=learning_rate, epsilon=1e-8)
+        jit = jit_compile is not False
+        model.compile(optimizer=optimizer, loss="binary_crossentropy", jit_compile=jit, **compile_kwargs)
+        return model
     # Both modes apply the tables' coupled L2 in the optimiser, so the loss leaves it out.
     model.sparse_embedding_l2 = True
-    table_l2 = model.l2_regularization + getattr(model, "embedding_l2_regularization", 0.0)
     if fast:
         optimizer = RowSparseAdam(learning_rate=learning_rate, epsilon=1e-8, sparse_l2=table_l2)
     else:
