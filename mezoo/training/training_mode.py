@@ -70,6 +70,11 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
 # big enough (from this size up). Measured over four data-set shapes
 # (benchmarks/train_step.py --shapes; its --write page is docs/benchmarks/train_step.md).
 XLA_TABLE_BYTES = 256 * 2**20
+# ... on TensorFlow 2.16. On TensorFlow 2.21 XLA's CPU step is the slower one everywhere measured:
+# 3.8x (DCNv2 SE 1x), 5.6x (DNN SE 1x) and 2.9x (DCNv2 ME 10x10) at Criteo's shape, 9-12x at
+# Frappe's (benchmarks/train_step.py --jit true,false), so on a CPU only the TensorFlow versions
+# up to this one get XLA (the versions between were not measured).
+CPU_XLA_LAST_TF = (2, 16)
 
 
 def auto_jit_compile(model, mode: str) -> bool:
@@ -77,9 +82,11 @@ def auto_jit_compile(model, mode: str) -> bool:
 
     - fast mode: never (`tf.unique` has no XLA kernel);
     - exact mode on a GPU: always (no measurements contradict it);
-    - exact mode on a CPU: for single-embedding models, and for multi-embedding models whose
-      embedding tables take at least `XLA_TABLE_BYTES`; never for bfloat16 (XLA's CPU
-      backend in TF 2.16 refuses the bfloat16 dot).
+    - exact mode on a CPU, TensorFlow up to `CPU_XLA_LAST_TF` (2.16): for single-embedding
+      models, and for multi-embedding models whose embedding tables take at least
+      `XLA_TABLE_BYTES`; never for bfloat16 (XLA's CPU backend in TF 2.16 refuses the
+      bfloat16 dot); on a newer TensorFlow never (XLA's CPU step measured slower there);
+    - on JAX the trainer always compiles (`mezoo.training.placement.jit_compile`).
     """
     if mode == "fast" or _bfloat16_on_cpu(model):
         return False
@@ -88,11 +95,20 @@ def auto_jit_compile(model, mode: str) -> bool:
 
         if tf.config.list_logical_devices("GPU"):
             return True
+    if keras.backend.backend() == "tensorflow" and tensorflow_version() > CPU_XLA_LAST_TF:
+        return False
     if getattr(model, "num_embedding_sets", 1) == 1:
         return True
     tables = getattr(model, "row_tables", [])
     table_bytes = sum(int(np.prod(t.shape)) * np.dtype(t.dtype).itemsize for t in tables)
     return table_bytes >= XLA_TABLE_BYTES
+
+
+def tensorflow_version() -> tuple:
+    """(major, minor) of the TensorFlow installed."""
+    import tensorflow as tf
+
+    return tuple(int(part) for part in tf.__version__.split(".")[:2])
 
 
 def _bfloat16_on_cpu(model) -> bool:

@@ -55,9 +55,21 @@ def test_it_is_the_exact_mode_optimizer_and_saves():
     assert isinstance(keras.optimizers.deserialize(config), FusedAdam)
 
 
+def test_auto_xla_on_a_cpu_only_up_to_tensorflow_2_16(monkeypatch):
+    if tf.config.list_logical_devices("GPU"):
+        pytest.skip("on a GPU auto always compiles with XLA in exact mode")
+    single = models.get("dnn")([("a", 30), ("b", 20)], hidden_units=(8,))
+    monkeypatch.setattr(training_mode, "tensorflow_version", lambda: (2, 21))
+    assert not auto_jit_compile(single, "exact")
+    monkeypatch.setattr(training_mode, "tensorflow_version", lambda: (2, 16))
+    assert auto_jit_compile(single, "exact")
+    assert training_mode.tensorflow_version() <= (2, 16) or not compile_model(single, "exact").jit_compile
+
+
 def test_auto_xla_follows_sets_and_table_size(monkeypatch):
     if tf.config.list_logical_devices("GPU"):
         pytest.skip("on a GPU auto always compiles with XLA in exact mode")
+    monkeypatch.setattr(training_mode, "tensorflow_version", lambda: (2, 16))
     single = models.get("dnn")([("a", 30), ("b", 20)], hidden_units=(8,))
     assert auto_jit_compile(single, "exact") and not auto_jit_compile(single, "fast")
     model = models.get("dnn")(
