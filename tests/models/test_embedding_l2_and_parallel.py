@@ -44,6 +44,14 @@ def test_without_either_coefficient_there_is_no_penalty():
     assert model.regularization_penalty() is None
 
 
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="fast mode is TensorFlow's")
+def test_fast_mode_is_refused_where_gradients_of_a_gather_are_dense():
+    model = models.get("dnn")(FIELDS, **SMALL)
+    with pytest.raises(ValueError, match="train.mode=fast needs TensorFlow: its row-sparse update rests on"):
+        compile_model(model, "fast")
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="fast mode needs TensorFlow")
 def test_fast_mode_moves_the_embedding_l2_into_the_optimizer():
     model = models.get("dnn")(FIELDS, l2_regularization=1e-6, embedding_l2_regularization=0.025, **SMALL)
     compile_model(model, "fast")
