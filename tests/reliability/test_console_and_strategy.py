@@ -21,6 +21,7 @@ def test_xla_start_up_lines_stay_off_the_console(tmp_path):
     convert([str(raw)], criteo_layout(), tmp_path / "data", min_count=10, dataset="criteo")
     args = ["-m", "mezoo.train", "--recipe", "dcnv2_se_criteo", "--data", tmp_path / "data"]
     args += ["--set", "train.epochs=1", "--set", "data.batch_size=256", "--set", "train.export=false"]
+    args += ["--set", "train.jit_compile=true"]  # XLA's start-up lines are the ones to hide
     env = {k: v for k, v in helpers.environment().items() if k != "TF_CPP_MIN_LOG_LEVEL"}
 
     def train(run_dir, **extra):
