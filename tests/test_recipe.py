@@ -185,3 +185,12 @@ def test_an_me_recipe_is_its_se_recipe_with_more_embedding_sets():
             assert me == dataclasses.replace(
                 se, model=dataclasses.replace(se.model, num_embedding_sets=me.model.num_embedding_sets)
             ), name
+
+
+def test_a_recipe_stored_before_a_setting_existed_reads_as_that_settings_old_default():
+    resolved = recipe.load("dcnv2_me_criteo")
+    stored = resolved.to_dict()
+    del stored["train"]["distribution"], stored["train"]["mesh"]  # a run directory of an earlier mezoo
+    assert recipe.differences(stored, resolved) == []
+    changed = recipe.load("dcnv2_me_criteo", ["train.distribution=model_parallel"])
+    assert recipe.differences(stored, changed) == ["train.distribution: 'auto' -> 'model_parallel'"]
