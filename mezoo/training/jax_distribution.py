@@ -12,8 +12,8 @@ devices (all processes' devices once `keras.distribution.initialize` has joined 
   padded to a row count the mesh divides (`mezoo.layers.row_padding`). `train.mesh` says how:
   `model` is the devices one table's rows spread over, `batch` the ways the batch is split.
   The default, `{batch: n, model: n}` on n devices, is one mesh axis for both: each device
-  holds `1/n` of every table (and of its Adam slots) and takes `1/n` of the batch, as fast
-  as data parallel on the CPU measurements of docs/distributed.md. `{batch: b, model: m}` with
+  holds `1/n` of every table (and of its Adam slots) and takes `1/n` of the batch, so the
+  dense layers' work is split as under data parallelism. `{batch: b, model: m}` with
   `b * m = n` is a two-axis mesh: each table split in `m` parts, each part on `b` devices
   (tables sharded within a host, replicated across hosts, say).
 
