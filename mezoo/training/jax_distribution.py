@@ -23,6 +23,7 @@ Adam update each touch only the local shard (see docs/distributed.md).
 
 import dataclasses
 import os
+import re
 from typing import Any, Dict, Mapping, Optional
 
 import keras
@@ -178,7 +179,5 @@ def row_sharded_tables(device_mesh, axis: str = "model") -> Any:
 
 
 def table_shardings(model) -> Dict[str, Any]:
-    """Each gathered table's path and its JAX sharding (what the tests and run.json check)."""
-    import re
-
+    """Each gathered table's path and its JAX sharding (what the tests check)."""
     return {v.path: v.value.sharding for v in model.weights if any(re.search(p, v.path) for p in TABLE_PATHS)}

@@ -5,7 +5,7 @@
 - JAX: Keras' distribution API (`mezoo.training.jax_distribution`), `train.distribution:
   data_parallel` (`auto`) or `model_parallel` (tables row-sharded over `train.mesh`).
 
-The trainer builds the model in `placement.scope()`, takes its training batches from
+The trainer builds the model in the placement's `scope()`, takes its training batches from
 `training_data`, scores with `forward_function`, and records `record()` in run.json; the
 optimiser's per-backend difference is `mezoo.training.training_mode.compile_model`'s.
 """
@@ -85,11 +85,6 @@ def set_for_run(placement) -> None:
         keras.distribution.set_distribution(placement.distribution)
 
 
-def scope(placement):
-    """Where the model and its optimizer are built."""
-    return placement.scope()
-
-
 def replicas(placement) -> int:
     return int(placement.num_replicas_in_sync)
 
@@ -102,11 +97,11 @@ def synchronized_batch_norm(placement) -> bool:
 
 
 def jit_compile(placement, requested) -> Any:
-    """What the model compiles with: JAX always traces its step (an eager JAX step is pointless and
-    a sharded one needs XLA) unless the recipe says false; XLA can't place a TensorFlow step across
-    several logical CPU devices ("variable on a different device"), so it is off there."""
+    """What the model compiles with: the recipe's setting (`auto` resolved by `compile_model`), but
+    off for a TensorFlow step across several logical CPU devices, which XLA can't place ("variable
+    on a different device")."""
     if is_keras_distribution(placement):
-        return True if requested == "auto" else requested
+        return requested
     if replicas(placement) > 1 and all("CPU" in d.upper() for d in placement.extended.worker_devices):
         return False
     return requested

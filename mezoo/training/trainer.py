@@ -197,7 +197,7 @@ class Trainer:
             self.strategy_name, train_cfg.distribution, train_cfg.mesh, self.data_cfg.batch_size
         )
         placement.set_for_run(strategy)  # until `run` returns
-        with placement.scope(strategy):
+        with strategy.scope():
             model = models.get(model_cfg.name)(
                 source.model_fields(), numeric_fields=source.numeric_names(), **model_cfg.arguments()
             )

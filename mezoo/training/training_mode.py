@@ -36,23 +36,18 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
     if mode not in MODES:
         raise ValueError(f"unknown training mode {mode!r}; choose one of {', '.join(MODES)}")
     fast = mode == "fast"
-    table_l2 = model.l2_regularization + getattr(model, "embedding_l2_regularization", 0.0)
-    if keras.backend.backend() != "tensorflow":
-        if fast:
-            raise ValueError(
-                f"train.mode=fast needs TensorFlow: its row-sparse update rests on the IndexedSlices gradient of a "
-                f"gather, and on {keras.backend.backend()} that gradient is a dense table; use train.mode=exact "
-                "(docs/distributed.md)"
-            )
-        # A dense gradient can't carry the tables' L2 into the optimiser: it stays in the loss,
-        # which is the paper's formulation itself.
-        model.sparse_embedding_l2 = False
-        optimizer = FusedAdam(learning_rate=learning_rate, epsilon=1e-8)
-        jit = jit_compile is not False
-        model.compile(optimizer=optimizer, loss="binary_crossentropy", jit_compile=jit, **compile_kwargs)
-        return model
-    # Both modes apply the tables' coupled L2 in the optimiser, so the loss leaves it out.
-    model.sparse_embedding_l2 = True
+    on_tensorflow = keras.backend.backend() == "tensorflow"
+    if fast and not on_tensorflow:
+        raise ValueError(
+            f"train.mode=fast needs TensorFlow: its row-sparse update rests on the IndexedSlices gradient of a "
+            f"gather, and on {keras.backend.backend()} that gradient is a dense table; use train.mode=exact "
+            "(docs/distributed.md)"
+        )
+    # On TensorFlow both modes apply the tables' coupled L2 in the optimiser, so the loss leaves
+    # it out. Elsewhere the tables' gradient is dense and can't carry it: it stays in the loss,
+    # which is the paper's formulation itself.
+    model.sparse_embedding_l2 = on_tensorflow
+    table_l2 = (model.l2_regularization + getattr(model, "embedding_l2_regularization", 0.0)) if on_tensorflow else 0.0
     if fast:
         optimizer = RowSparseAdam(learning_rate=learning_rate, epsilon=1e-8, sparse_l2=table_l2)
     else:
@@ -86,8 +81,10 @@ def auto_jit_compile(model, mode: str) -> bool:
       models, and for multi-embedding models whose embedding tables take at least
       `XLA_TABLE_BYTES`; never for bfloat16 (XLA's CPU backend in TF 2.16 refuses the
       bfloat16 dot); on a newer TensorFlow never (XLA's CPU step measured slower there);
-    - on JAX the trainer always compiles (`mezoo.training.placement.jit_compile`).
+    - on another backend (JAX) always: an eager step is pointless there, a sharded one needs XLA.
     """
+    if keras.backend.backend() != "tensorflow":
+        return True
     if mode == "fast" or _bfloat16_on_cpu(model):
         return False
     if keras.backend.backend() == "tensorflow":

@@ -38,10 +38,20 @@ def data():
     return {"ids": ids}, labels
 
 
-def train(name, placement):
+def seeded_model(name):
+    """`MODELS[name]`, seeded, compiled in exact mode (under the distribution set, if any)."""
     import mezoo
-    from mezoo.training.jax_distribution import make_distribution, table_shardings
     from mezoo.training.training_mode import compile_model
+
+    keras.utils.set_random_seed(1)
+    family, arguments = MODELS[name]
+    fields = [(f"f{i}", v) for i, v in enumerate(VOCABS)]
+    model = mezoo.models.get(family)(fields, dropout=0.0, l2_regularization=1e-3, **arguments)
+    return compile_model(model, "exact")
+
+
+def train(name, placement):
+    from mezoo.training.jax_distribution import make_distribution, table_shardings
 
     keras.distribution.set_distribution(None)
     record = {}
@@ -49,11 +59,7 @@ def train(name, placement):
         dist = make_distribution(placement[0], placement[1], BATCH)
         keras.distribution.set_distribution(dist.distribution)
         record["mesh"] = dist.mesh
-    keras.utils.set_random_seed(1)
-    family, arguments = MODELS[name]
-    fields = [(f"f{i}", v) for i, v in enumerate(VOCABS)]
-    model = mezoo.models.get(family)(fields, dropout=0.0, l2_regularization=1e-3, **arguments)
-    compile_model(model, "exact")
+    model = seeded_model(name)
     x, y = data()
     history = model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
     record["loss"] = history.history["loss"][-1]
@@ -79,17 +85,11 @@ def train_multi_process():
     each process reading its share of every global batch)."""
     import tensorflow as tf
 
-    import mezoo
     from mezoo.training.jax_distribution import make_distribution
-    from mezoo.training.training_mode import compile_model
 
     dist = make_distribution("model_parallel", None, BATCH)
     keras.distribution.set_distribution(dist.distribution)
-    keras.utils.set_random_seed(1)
-    family, arguments = MODELS["dcnv2_me"]
-    fields = [(f"f{i}", v) for i, v in enumerate(VOCABS)]
-    model = mezoo.models.get(family)(fields, dropout=0.0, l2_regularization=1e-3, **arguments)
-    compile_model(model, "exact")
+    model = seeded_model("dcnv2_me")
     x, y = data()
     history = model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH), epochs=1, verbose=0)
     return history.history["loss"][-1]
