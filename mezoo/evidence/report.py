@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mezoo.evidence import paper_tables, rules
+from mezoo.evidence import convergence, paper_tables, rules
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.labels import LabelFinder
 from mezoo.evidence.noise import Interval, PairedAUC, welch_interval
@@ -359,14 +359,12 @@ def claim_toy(toys: Sequence[Result], root: Path) -> Claim:
             final = {d: [float(r["ia"]) for k, r in last.items() if int(k[1]) == d] for d in d3s}
             losses = {d: [float(r["loss"]) for k, r in last.items() if int(k[1]) == d] for d in d3s}
             steps = max(int(r["step"]) for r in last.values())
-            # how much the loss still moved over the last tenth of the steps (converged: under 1%)
-            moved = []
-            for key, rows in runs.items():
-                if key[0] == dim:
-                    earlier = [r for r in rows if int(r["step"]) <= 0.9 * steps]
-                    if earlier:
-                        before = float(max(earlier, key=lambda r: int(r["step"]))["loss"])
-                        moved.append(abs(before - float(last[key]["loss"])) / max(before, 1e-12))
+            moved = [
+                convergence.late_loss_change([int(r["step"]) for r in rows], [float(r["loss"]) for r in rows])
+                for key, rows in runs.items()
+                if key[0] == dim
+            ]
+            moved = [m for m in moved if np.isfinite(m)]
             interval = welch_interval(final[d3s[-1]], final[d3s[0]])
             verdict = rules.single(interval)
             findings.append(rules.Finding(f"{toy.name} K={dim}", verdict))
@@ -377,7 +375,7 @@ def claim_toy(toys: Sequence[Result], root: Path) -> Claim:
                 f"{np.mean(losses[d3s[-1]]):.3f}"
                 + (
                     f", which moved by up to {100 * max(moved):.1f}% over the last tenth of the steps "
-                    f"({'converged' if max(moved) < 0.01 else 'not converged'})."
+                    f"({'converged' if max(moved) < convergence.CONVERGED_BELOW else 'not converged'})."
                     if moved
                     else "."
                 )

@@ -231,30 +231,38 @@ def write_csv(results: Sequence[ToyResult], path) -> None:
 
 
 def plot(results: Sequence[ToyResult], path, title: Optional[str] = None) -> None:
-    """IA(E1) against step, one line per `D3` (mean over seeds) with a min-max band, as a PNG."""
+    """IA(E1) and the training loss against step, one line per `D3` (mean over seeds, min-max band), as a PNG.
+
+    The loss panel shows whether the run has converged; the legend sits below both panels so
+    that it covers no curve.
+    """
     from mezoo.evidence.figures import pyplot
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, (ia_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")
     dims = sorted({r.dim for r in results})
     for d3, color in zip(sorted({r.d3 for r in results}), ("tab:red", "tab:blue", "tab:green", "tab:purple")):
         runs = [r for r in results if r.d3 == d3]
         steps = np.array([e["step"] for e in runs[0].records])
-        values = np.array([[e["ia"] for e in r.records] for r in runs])
-        ax.plot(steps, values.mean(axis=0), color=color, label=f"D3 = {d3} (mean of {len(runs)} seeds)")
-        ax.fill_between(
-            steps,
-            values.min(axis=0),
-            values.max(axis=0),
-            color=color,
-            alpha=0.2,
-            label=f"D3 = {d3}, min-max over seeds",
-        )
-    ax.set_xlabel("full-batch SGD step (only E1 trains)")
-    ax.set_ylabel(f"information abundance of E1 (100 x {dims[0]}; max {min(D1, dims[0])})")
-    ax.set_title(title or f"Interaction-collapse toy (docs/method.md §5 claim 2), K = {dims[0]}")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
+        for axis, key in ((ia_axis, "ia"), (loss_axis, "loss")):
+            values = np.array([[e[key] for e in r.records] for r in runs])
+            axis.plot(steps, values.mean(axis=0), color=color, label=f"D3 = {d3} (mean of {len(runs)} seeds)")
+            axis.fill_between(
+                steps,
+                values.min(axis=0),
+                values.max(axis=0),
+                color=color,
+                alpha=0.2,
+                label=f"D3 = {d3}, min-max over seeds",
+            )
+    for axis in (ia_axis, loss_axis):
+        axis.set_xlabel("full-batch SGD step (only E1 trains)")
+        axis.grid(alpha=0.3)
+    ia_axis.set_ylabel(f"information abundance of E1 (100 x {dims[0]}; max {min(D1, dims[0])})")
+    loss_axis.set_ylabel("training loss (binary cross-entropy, log scale)")
+    loss_axis.set_yscale("log")
+    handles, labels = ia_axis.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2)
+    fig.suptitle(title or f"Interaction-collapse toy (docs/method.md §5 claim 2), K = {dims[0]}")
     fig.savefig(path, dpi=120)
     plt.close(fig)
