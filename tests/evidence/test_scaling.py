@@ -85,6 +85,8 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
     table = list(csv.DictReader(open(out / "abundance_by_epoch.csv")))
     assert {r["cell"] for r in table} == set(result["trained"]) and {r["best"] for r in table} == {"True"}
     assert all(int(r["rows"]) <= int(r["rows_total"]) and float(r["ia_vs_random"]) > 0 for r in table)
+    digits = [len(r["ia"].replace(".", "").lstrip("0").split("e")[0]) for r in table]
+    assert max(digits) <= 7  # seven significant digits, not the float's full repr
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
     again = scaling.run_study(
         "dcnv2_me_criteo", [1, 2], 1, out, overrides=TINY, ablations=True, source=tiny_runs.source(), verbose=0
