@@ -22,3 +22,8 @@ def late_loss_change(steps: Sequence[int], losses: Sequence[float], fraction: fl
 
 
 CONVERGED_BELOW = 0.01
+
+
+def state(change: float) -> str:
+    """`late_loss_change` in words: "converged" below `CONVERGED_BELOW`, else "not converged"."""
+    return "converged" if change < CONVERGED_BELOW else "not converged"

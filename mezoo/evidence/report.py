@@ -375,7 +375,7 @@ def claim_toy(toys: Sequence[Result], root: Path) -> Claim:
                 f"{np.mean(losses[d3s[-1]]):.3f}"
                 + (
                     f", which moved by up to {100 * max(moved):.1f}% over the last tenth of the steps "
-                    f"({'converged' if max(moved) < convergence.CONVERGED_BELOW else 'not converged'})."
+                    f"({convergence.state(max(moved))})."
                     if moved
                     else "."
                 )

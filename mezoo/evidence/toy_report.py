@@ -5,7 +5,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from mezoo.evidence import provenance as prov
-from mezoo.evidence.convergence import CONVERGED_BELOW, late_loss_change
+from mezoo.evidence.convergence import CONVERGED_BELOW, late_loss_change, state
 from mezoo.evidence.toy import D1, D2, ToyResult, final_ia, ordering_holds
 
 
@@ -15,7 +15,7 @@ def _last(result: ToyResult, key: str) -> float:
 
 def _change(runs: Sequence[ToyResult]) -> str:
     moved = max(late_loss_change([e["step"] for e in r.records], [e["loss"] for e in r.records]) for r in runs)
-    return f"{100 * moved:.1f}% ({'converged' if moved < CONVERGED_BELOW else 'not converged'})"
+    return f"{100 * moved:.1f}% ({state(moved)})"
 
 
 def _std(values: np.ndarray) -> float:
