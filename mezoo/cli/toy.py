@@ -8,13 +8,21 @@ writes `toy.csv` (IA, normalised IA and effective rank of E1 every `--record_eve
 `toy.png` (IA(E1) against step for both D3, mean and min-max band over seeds) and `README.md`
 (the final figures, whether the ordering held on every seed, and the command, date, commit and
 machine). The logic is `mezoo.evidence.toy`.
+
+`--resume` keeps the runs already in `--out`'s `toy.csv` that this command would train with the
+same settings (width, steps, learning rate, record interval; read from the `provenance.json`
+beside it) and trains only the others; `toy.csv` and `provenance.json` are rewritten after each
+run, so an interrupted command resumes where it stopped. `provenance.json` names the command,
+date and commit of every kept run.
 """
 
+import json
 import math
+import shlex
 import sys
 import types
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from mezoo.cli import UserError, run_command
 
@@ -40,6 +48,12 @@ def define_flags(values: Any) -> None:
     flags.DEFINE_integer("record_every", 50, "measure IA(E1) every this many steps", lower_bound=1, flag_values=values)
     flags.DEFINE_integer("print_every", 1000, "print IA(E1) every this many steps", lower_bound=1, flag_values=values)
     flags.DEFINE_string("out", "toy_results", "directory for toy.csv, toy.png and README.md", flag_values=values)
+    flags.DEFINE_bool(
+        "resume",
+        False,
+        "keep the runs already in --out/toy.csv made with the same settings, train only the others",
+        flag_values=values,
+    )
 
 
 def settings(values: Any) -> types.SimpleNamespace:
@@ -52,8 +66,72 @@ def settings(values: Any) -> types.SimpleNamespace:
         raise UserError(f"every --d3 value must be >= 1, got {d3}")
     if not math.isfinite(values.learning_rate) or values.learning_rate <= 0:
         raise UserError(f"--learning_rate must be a finite number > 0, got {values.learning_rate}")
-    names = ("dim", "seeds", "steps", "learning_rate", "record_every", "print_every", "out")
+    names = ("dim", "seeds", "steps", "learning_rate", "record_every", "print_every", "out", "resume")
     return types.SimpleNamespace(d3_values=d3, **{name: getattr(values, name) for name in names})
+
+
+SAME_SETTINGS = ("dim", "steps", "learning_rate", "record_every")
+ORIGIN_KEYS = ("command", "date", "git_commit", "machine")
+
+
+def _settings_of(command: str) -> types.SimpleNamespace:
+    """The settings of an earlier `python -m mezoo.toy ...` command line, defaults filled in."""
+    from absl import flags
+
+    words = shlex.split(command)
+    if words[:3] != ["python", "-m", "mezoo.toy"]:
+        raise UserError(f"--resume: the earlier results were not written by python -m mezoo.toy: {command!r}")
+    values = flags.FlagValues()
+    define_flags(values)
+    values(["mezoo.toy", *words[3:]])
+    return settings(values)
+
+
+def kept_runs(out: Path, options: types.SimpleNamespace) -> Tuple[Dict[Tuple[int, int], Any], List[Dict]]:
+    """`--resume`: the runs of `out/toy.csv` this command would train, by `(d3, seed)`, and where each came from.
+
+    Raises `UserError` when the earlier command's settings differ from this one's.
+    """
+    from mezoo.evidence import provenance, toy
+
+    csv_path, info_path = out / "toy.csv", out / provenance.PROVENANCE_FILE
+    if not csv_path.exists():
+        return {}, []
+    if not info_path.exists():
+        raise UserError(f"--resume: {csv_path} has no {provenance.PROVENANCE_FILE} beside it to say how it was made")
+    earlier = json.loads(info_path.read_text())
+    before = _settings_of(earlier["command"])
+    for name in SAME_SETTINGS:
+        if getattr(before, name) != getattr(options, name):
+            raise UserError(
+                f"--resume: {csv_path} was written with --{name} {getattr(before, name)}, not "
+                f"{getattr(options, name)}; use another --out, or the same settings"
+            )
+    wanted = {(d3, seed) for d3 in options.d3_values for seed in range(options.seeds)}
+    try:
+        runs = toy.read_csv(csv_path)
+    except ValueError as error:
+        raise UserError(f"--resume: {error}") from None
+    kept = {
+        (r.d3, r.seed): r
+        for r in runs
+        if (r.d3, r.seed) in wanted and r.dim == options.dim and r.records[-1]["step"] == options.steps
+    }
+    return kept, origins(earlier, set(kept))
+
+
+def origins(earlier: Dict, kept: Set[Tuple[int, int]]) -> List[Dict]:
+    """Who made each kept run: the earlier file's own kept runs keep their origin, the rest are its command's."""
+    entries, covered = [], set()
+    for entry in earlier.get("kept_runs", []):
+        runs = [tuple(r) for r in entry["runs"] if tuple(r) in kept]
+        if runs:
+            entries.append({**entry, "runs": [list(r) for r in runs]})
+            covered.update(runs)
+    rest = sorted(kept - covered)
+    if rest:
+        entries.append({"runs": [list(r) for r in rest], **{k: earlier.get(k, "unknown") for k in ORIGIN_KEYS}})
+    return entries
 
 
 def run(values: Any, args: List[str], argv: Optional[Sequence[str]] = None) -> None:
@@ -74,16 +152,33 @@ def run(values: Any, args: List[str], argv: Optional[Sequence[str]] = None) -> N
                 flush=True,
             )
 
-    results = toy.run_study(
-        options.dim,
-        range(options.seeds),
-        options.d3_values,
-        steps=options.steps,
-        record_every=options.record_every,
-        learning_rate=options.learning_rate,
-        progress=progress,
-    )
-    info = provenance.provenance("mezoo.toy", list(sys.argv[1:] if argv is None else argv))
+    kept, kept_from = kept_runs(out, options) if options.resume else ({}, [])
+    info: Dict[str, Any] = dict(provenance.provenance("mezoo.toy", list(sys.argv[1:] if argv is None else argv)))
+    if kept_from:
+        info["kept_runs"] = kept_from
+    results = []
+    # The order of `toy.run_study`: seeds outer, D3 inner.
+    for seed in range(options.seeds):
+        for d3 in options.d3_values:
+            if (d3, seed) in kept:
+                print(f"K={options.dim} D3={d3:<3} seed {seed}: kept from {out / 'toy.csv'} (--resume)", flush=True)
+                results.append(kept[(d3, seed)])
+                continue
+            results.append(
+                toy.run_toy(
+                    options.dim,
+                    d3,
+                    seed,
+                    steps=options.steps,
+                    learning_rate=options.learning_rate,
+                    record_every=options.record_every,
+                    progress=progress,
+                )
+            )
+            # Written after every run: an interrupted command resumes from here with --resume.
+            done = {(r.d3, r.seed) for r in results}
+            toy.write_csv(results + [r for k, r in kept.items() if k not in done], out / "toy.csv")
+            provenance.write_provenance(out, info)
     provenance.write_provenance(out, info)
     toy.write_csv(results, out / "toy.csv")
     toy.plot(results, out / "toy.png")

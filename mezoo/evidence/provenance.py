@@ -7,7 +7,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import mezoo
 
@@ -89,17 +89,19 @@ def write_provenance(directory, info: Dict[str, str]) -> Path:
     return path
 
 
-def provenance_markdown(info: Dict[str, str]) -> str:
-    """The provenance as a Markdown list."""
-    return (
-        "\n".join(
-            [
-                f"- Command: `{info['command']}`",
-                f"- Date: {info['date']}",
-                f"- Git commit: `{info['git_commit']}`",
-                f"- Machine: {info['machine']}",
-                f"- Python {info['python']}, Keras {info['keras']}",
-            ]
+def provenance_markdown(info: Dict[str, Any]) -> str:
+    """The provenance as a Markdown list; runs kept from an earlier command (`kept_runs`) get a line each."""
+    lines = [
+        f"- Command: `{info['command']}`",
+        f"- Date: {info['date']}",
+        f"- Git commit: `{info['git_commit']}`",
+        f"- Machine: {info['machine']}",
+        f"- Python {info['python']}, Keras {info['keras']}",
+    ]
+    for entry in info.get("kept_runs", []):
+        runs = ", ".join(f"D3 = {d3} seed {seed}" for d3, seed in entry["runs"])
+        lines.append(
+            f"- Kept from an earlier command (`--resume`): {runs}, by `{entry['command']}` on {entry['date']}, "
+            f"commit `{entry['git_commit']}`, {entry['machine']}"
         )
-        + "\n"
-    )
+    return "\n".join(lines) + "\n"

@@ -81,7 +81,8 @@ class ToyResult:
     Attributes:
         dim, d3, seed: the run's width, field-3 size and seed.
         records: dicts with `step`, `loss`, `ia`, `ia_normalised`, `erank` (of E1), in step order.
-        initial_tables, final_tables: E1, E2, E3 as numpy arrays before and after training.
+        initial_tables, final_tables: E1, E2, E3 as numpy arrays before and after training; None
+            for a run read back from `toy.csv` (`read_csv`), which keeps only the records.
         final_loss: the last record's loss.
 
     Example:
@@ -93,8 +94,8 @@ class ToyResult:
     d3: int
     seed: int
     records: List[Dict]
-    initial_tables: List[np.ndarray]
-    final_tables: List[np.ndarray]
+    initial_tables: Optional[List[np.ndarray]]
+    final_tables: Optional[List[np.ndarray]]
     final_loss: float
 
 
@@ -228,6 +229,30 @@ def write_csv(results: Sequence[ToyResult], path) -> None:
         for result in results:
             for entry in result.records:
                 writer.writerow({k: entry[k] for k in CSV_COLUMNS})
+
+
+def read_csv(path) -> List[ToyResult]:
+    """The runs of a `toy.csv` written by `write_csv`, in file order, records only (no tables)."""
+    import csv
+
+    runs: Dict[tuple, List[Dict]] = {}
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            names = ", ".join(sorted(missing))
+            raise ValueError(f"{path}: no column(s) {names}; a toy.csv has {', '.join(CSV_COLUMNS)}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                entry = {k: (int(row[k]) if k in ("dim", "d3", "seed", "step") else float(row[k])) for k in CSV_COLUMNS}
+            except (TypeError, ValueError):
+                raise ValueError(f"{path}, line {line}: not a toy record: {row}") from None
+            runs.setdefault((entry["dim"], entry["d3"], entry["seed"]), []).append(entry)
+    results = []
+    for (dim, d3, seed), records in runs.items():
+        records.sort(key=lambda e: e["step"])
+        results.append(ToyResult(dim, d3, seed, records, None, None, records[-1]["loss"]))
+    return results
 
 
 def plot(results: Sequence[ToyResult], path, title: Optional[str] = None) -> None:

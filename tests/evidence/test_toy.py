@@ -1,6 +1,7 @@
 """The interaction-collapse toy: the paper's ordering on every seed, frozen E2/E3, the CLI's files."""
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -102,3 +103,52 @@ def test_cli_rejects_bad_arguments(args, message, capsys, tmp_path):
 def test_an_out_that_is_a_file_is_refused(capsys, tmp_path):
     (tmp_path / "file").write_text("x")
     fails_with(toy_cli.main, ["--steps", "1", "--out", tmp_path / "file"], capsys, "is a file, not a directory")
+
+
+def _toy_args(tmp_path, *extra):
+    settings = ["--dim", "4", "--steps", "20", "--record_every", "10", "--print_every", "10"]
+    return settings + ["--out", str(tmp_path), *extra]
+
+
+def test_read_csv_gives_back_what_write_csv_wrote(tmp_path):
+    results = toy.run_study(4, range(2), steps=20, record_every=10)
+    toy.write_csv(results, tmp_path / "toy.csv")
+    again = toy.read_csv(tmp_path / "toy.csv")
+    assert [(r.dim, r.d3, r.seed) for r in again] == [(r.dim, r.d3, r.seed) for r in results]
+    for before, after in zip(results, again):
+        assert after.records == before.records and after.final_loss == before.final_loss
+        assert after.initial_tables is None
+
+
+def test_resume_keeps_finished_runs_and_trains_the_rest(tmp_path, capsys):
+    toy_cli.main(_toy_args(tmp_path, "--seeds", "1"))
+    first = {(r.d3, r.seed): r.records for r in toy.read_csv(tmp_path / "toy.csv")}
+    earlier = json.loads((tmp_path / "provenance.json").read_text())
+    capsys.readouterr()
+    toy_cli.main(_toy_args(tmp_path, "--seeds", "2", "--resume"))
+    printed = capsys.readouterr().out
+    assert printed.count("kept from") == 2 and "seed 1 step    20" in printed and "seed 0 step" not in printed
+    runs = {(r.d3, r.seed): r.records for r in toy.read_csv(tmp_path / "toy.csv")}
+    assert set(runs) == {(3, 0), (100, 0), (3, 1), (100, 1)}
+    assert all(runs[k] == first[k] for k in first)
+    # the kept runs name the command that made them, in the JSON and on the page
+    info = json.loads((tmp_path / "provenance.json").read_text())
+    assert info["kept_runs"] == [{"runs": [[3, 0], [100, 0]], **{k: earlier[k] for k in toy_cli.ORIGIN_KEYS}}]
+    assert (
+        "Kept from an earlier command (`--resume`): D3 = 3 seed 0, D3 = 100 seed 0"
+        in (tmp_path / "README.md").read_text()
+    )
+    # a third resume trains nothing and keeps every origin
+    toy_cli.main(_toy_args(tmp_path, "--seeds", "2", "--resume"))
+    assert capsys.readouterr().out.count("kept from") == 4
+    again = json.loads((tmp_path / "provenance.json").read_text())
+    assert [e["runs"] for e in again["kept_runs"]] == [[[3, 0], [100, 0]], [[3, 1], [100, 1]]]
+    assert again["kept_runs"][0]["date"] == earlier["date"]
+
+
+def test_resume_refuses_other_settings(tmp_path, capsys):
+    toy_cli.main(_toy_args(tmp_path, "--seeds", "1"))
+    capsys.readouterr()
+    args = _toy_args(tmp_path, "--seeds", "1", "--resume")
+    args[args.index("--steps") + 1] = "30"
+    fails_with(toy_cli.main, args, capsys, "was written with --steps 20, not 30")
