@@ -14,6 +14,13 @@ After the cells it holds, a process writes `scaling.csv` (one row per finished c
 pending cells listed) and `auc_vs_scale.png` / `ia_vs_scale.png`, from every finished cell
 in OUT, whoever trained it.
 
+A cell whose run directory is gone (weights are not committed; a new machine) but whose row is in
+OUT's `scaling.csv` is *kept*: its row, its per-epoch abundance and its kept test predictions stay
+in the tables as they were written, and it is not trained again. Cells trained now join them only
+if the study's recipe and overrides are the same as those `study.json` recorded and they were
+scored on the same test rows (`StudyMismatchError` otherwise). Each row keeps its own commit, date
+and machine.
+
 Example:
 >>> run_study("dcnv2_se_frappe", scales=[1, 2, 4, 10], seeds=3, out="study")  # doctest: +SKIP
 """
@@ -289,6 +296,117 @@ def finished_cells(out: Path) -> List[Cell]:
     return cells
 
 
+INT_COLUMNS = frozenset(
+    ("scale", "seed", "num_sets", "embedding_dim", "width", "best_epoch", "epochs", "params", "test_rows")
+)
+TEXT_COLUMNS = frozenset(
+    ("variant", "predictions", "labels_sha256", "git_commit", "finished_at", "machine")
+    + ("tensorflow", "keras", "run_dir")
+)
+
+
+def _typed(column: str, value: Optional[str]):
+    """A `scaling.csv` field as `cell_record` wrote it: empty is None, numbers are numbers."""
+    if value in (None, ""):
+        return None
+    if column in TEXT_COLUMNS:
+        return value
+    if column in INT_COLUMNS or column == "training_revision":
+        return int(float(value))
+    return float(value)
+
+
+def _epoch_value(value: str):
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
+
+
+def _cell_of(record: Dict) -> Cell:
+    return Cell(record["variant"], record["scale"], record["seed"], record["fraction"])
+
+
+def kept_cells(out: Path, finished: Sequence[str], base, overrides: Sequence[str]) -> Dict[str, Any]:
+    """The cells of OUT's committed tables whose run directories are gone: rows, epoch rows, origins.
+
+    Returns `{"records": {key: record}, "epochs": [rows], "cells": {key: {"command", "data"}},
+    "legacy": the commands and data of tables written before per-cell origins, "label": the data set
+    label or None}`; empty when nothing is kept. Raises `StudyMismatchError`
+    when the study's recipe or overrides differ from those the tables were written with.
+    """
+    from mezoo import recipe as recipes
+    from mezoo.training.run_directory import RESUME_MAY_CHANGE
+
+    nothing: Dict[str, Any] = {"records": {}, "epochs": [], "cells": {}, "legacy": None, "label": None}
+    if not (out / "scaling.csv").exists():
+        return nothing
+    previous = _read_study_json(out)
+    with open(out / "scaling.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    records = {}
+    for row in rows:
+        record = {column: _typed(column, row.get(column)) for column in CSV_COLUMNS}
+        cell = _cell_of(record)
+        if cell.key in finished:
+            continue
+        if record["predictions"] and not (out / record["predictions"]).exists():
+            record["predictions"] = None
+        record["synthetic"] = bool(previous.get("synthetic"))
+        record["version"] = RECORD_VERSION
+        records[cell.key] = record
+    if not records:
+        return nothing
+    if previous.get("resolved_recipe") is None or list(previous.get("overrides") or []) != list(overrides):
+        raise StudyMismatchError(
+            f"{out} holds the tables of another study (its study.json records overrides "
+            f"{previous.get('overrides')}, not {list(overrides)}): give this study its own --out"
+        )
+    changed = [
+        d for d in recipes.differences(previous["resolved_recipe"], base) if d.split(":")[0] not in RESUME_MAY_CHANGE
+    ]
+    if changed:
+        raise StudyMismatchError(
+            f"{out} holds the tables of a study with another recipe ({'; '.join(changed)}), which would be reported "
+            "as this one's: give this study its own --out"
+        )
+    epochs: List[Dict] = []
+    if (out / "abundance_by_epoch.csv").exists():
+        with open(out / "abundance_by_epoch.csv", newline="") as handle:
+            rows = [r for r in csv.DictReader(handle) if r["cell"] in records]
+        epochs = [{k: _epoch_value(v) for k, v in r.items()} for r in rows]
+    cells = {key: origin for key, origin in (previous.get("cells") or {}).items() if key in records}
+    legacy = previous.get("legacy_origins")
+    if len(cells) < len(records):
+        # Tables written before per-cell origins were recorded: the study's commands and data as a whole.
+        legacy = legacy or {"commands": dict(previous.get("commands") or {}), "data": list(previous.get("data") or [])}
+        for key in records:
+            cells.setdefault(key, {"legacy": True})
+    if not any(origin.get("legacy") for origin in cells.values()):
+        legacy = None
+    return {"records": records, "epochs": epochs, "cells": cells, "legacy": legacy, "label": previous.get("data_label")}
+
+
+def cell_origin(run_dir: Path) -> Dict[str, Optional[str]]:
+    """`{"command", "data"}` of a finished cell: what `training_commands` and `data_notes` count."""
+    commands, notes = training_commands([run_dir]), data_notes([run_dir])
+    return {"command": next(iter(commands), None), "data": notes[0] if notes else None}
+
+
+def origins_summary(cells: Dict[str, Dict], legacy: Optional[Dict]) -> tuple:
+    """`(commands, data notes)` over every cell's origin; cells of legacy tables count as their study's whole."""
+    commands: Dict[str, int] = dict(legacy["commands"]) if legacy else {}
+    notes: List[str] = list(legacy["data"]) if legacy else []
+    for origin in cells.values():
+        if origin.get("command"):
+            commands[origin["command"]] = commands.get(origin["command"], 0) + 1
+        if origin.get("data") and origin["data"] not in notes:
+            notes.append(origin["data"])
+    return commands, notes
+
+
 def run_study(
     recipe,
     scales: Sequence[int],
@@ -324,7 +442,8 @@ def run_study(
         verbose: 0 silent, 1 progress.
 
     Returns:
-        `{"trained": [keys], "skipped_finished": [...], "held_elsewhere": [...], "records": [...]}`.
+        `{"trained": [keys], "skipped_finished": [...], "held_elsewhere": [...], "kept": [cells of the
+        committed tables whose run directories are gone], "records": [...]}`.
     """
     from mezoo import recipe as recipes
     from mezoo import train
@@ -377,14 +496,18 @@ def run_study(
                 f"this one's: {error}. Give this study its own --out"
             ) from None
 
-    report: Dict[str, List[str]] = {"trained": [], "skipped_finished": [], "held_elsewhere": []}
+    report: Dict[str, List[str]] = {"trained": [], "skipped_finished": [], "held_elsewhere": [], "kept": []}
     for cell in cells:
         check_belongs(cell, out / "cells" / cell.key)
+    kept = set(kept_cells(out, [c.key for c in finished_cells(out)], base, overrides)["records"])
     for number, cell in enumerate(cells, start=1):
         run_dir = out / "cells" / cell.key
         label = f"[{number}/{len(cells)}] {cell.key}"
         if is_finished(run_dir):
             report["skipped_finished"].append(cell.key)
+            continue
+        if cell.key in kept:
+            report["kept"].append(cell.key)
             continue
         if max_cells is not None and len(report["trained"]) >= max_cells:
             break
@@ -485,32 +608,47 @@ def write_study(out: Path, recipe, base, cells, scales, seeds, ablations, fracti
     planned = {c.key: c for p in plans for c in plan(p["scales"], p["seeds"], p["ablations"], p["fractions"])}
     planned.update({c.key: c for c in cells})
     done = {c.key: c for c in finished_cells(out)}
+    kept = kept_cells(out, list(done), base, overrides)
+    finished = {**{key: _cell_of(record) for key, record in kept["records"].items()}, **done}
     ordered = sorted(
-        {**planned, **done}.values(), key=lambda c: (c.fraction, c.scale, c.seed, VARIANT_ORDER[c.variant])
+        {**planned, **finished}.values(), key=lambda c: (c.fraction, c.scale, c.seed, VARIANT_ORDER[c.variant])
     )
     records, by_epoch = [], []
+    origins = dict(kept["cells"])
     (out / "predictions").mkdir(exist_ok=True)
     for cell in ordered:
         run_dir = out / "cells" / cell.key
+        if cell.key in kept["records"]:
+            records.append(kept["records"][cell.key])
+            by_epoch += [r for r in kept["epochs"] if r["cell"] == cell.key]
+            continue
         if cell.key not in done:
             continue
         record = cell_record(cell, run_dir)
         records.append(record)
+        origins[cell.key] = cell_origin(run_dir)
         by_epoch += epoch_rows(cell, run_dir, record.get("best_epoch"))
         if record.get("predictions"):
             target = out / record["predictions"]
             if not target.exists() or target.stat().st_mtime < (run_dir / PREDICTIONS_FILE).stat().st_mtime:
                 with open(run_dir / PREDICTIONS_FILE, "rb") as source, atomic_open(target, "wb") as copy:
                     shutil.copyfileobj(source, copy)
-    pending = [c.key for c in ordered if c.key not in done]
+    digests = {(r["labels_sha256"], r["test_rows"]) for r in records if r.get("labels_sha256")}
+    if len(digests) > 1:
+        raise StudyMismatchError(
+            f"{out}: the cells were scored on different test rows (labels sha256 and rows: "
+            f"{sorted(digests, key=str)}): the kept tables and the new cells come from other data. "
+            "Give this study its own --out"
+        )
+    pending = [c.key for c in ordered if c.key not in finished]
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=EPOCH_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows({k: _compact(r.get(k)) for k in EPOCH_COLUMNS} for r in by_epoch)
     atomic_write(out / "abundance_by_epoch.csv", table.getvalue())
-    run_dirs = [out / "cells" / key for key in done]
-    all_scales = sorted({n for p in plans for n in p["scales"]} | {c.scale for c in done.values()})
-    all_fractions = sorted({f for p in plans for f in p["fractions"]} | {c.fraction for c in done.values()})
+    commands, notes = origins_summary(origins, kept["legacy"])
+    all_scales = sorted({n for p in plans for n in p["scales"]} | {c.scale for c in finished.values()})
+    all_fractions = sorted({f for p in plans for f in p["fractions"]} | {c.fraction for c in finished.values()})
     write_outputs(
         out,
         records,
@@ -521,11 +659,13 @@ def write_study(out: Path, recipe, base, cells, scales, seeds, ablations, fracti
         any(p["ablations"] for p in plans),
         all_fractions,
         argv,
-        data_notes(run_dirs),
-        training_commands(run_dirs),
+        notes,
+        commands,
         overrides,
         plans=plans,
         resolved=base.to_dict() if base is not None else None,
+        origins={"cells": origins, "legacy_origins": kept["legacy"]},
+        label=kept["label"],
     )
     return {"records": records, "pending": pending, "planned": len(ordered)}
 
@@ -558,6 +698,8 @@ def write_outputs(
     overrides: Sequence[str] = (),
     plans: Sequence[Dict] = (),
     resolved: Optional[Dict] = None,
+    origins: Optional[Dict] = None,
+    label: Optional[str] = None,
 ) -> None:
     from mezoo.evidence import provenance as prov
     from mezoo.evidence import scaling_report
@@ -591,15 +733,25 @@ def write_outputs(
         "commands": dict(commands or {}),
         "provenance": info,
     }
+    label = data_label(out, records, label)
+    study["data_label"] = label
+    if origins:
+        study["cells"] = origins["cells"]
+        if origins.get("legacy_origins"):
+            study["legacy_origins"] = origins["legacy_origins"]
     atomic_write(out / "study.json", json.dumps(study, indent=1) + "\n")
-    label = data_label(out, records)
     scaling_report.plot_auc(records, out / "auc_vs_scale.png", recipe, label)
     scaling_report.plot_ia(records, out / "ia_vs_scale.png", recipe, label)
 
 
-def data_label(out: Path, records) -> str:
-    """What the cells trained on, for a figure's title: the spec's data set, and SYNTHETIC where it was."""
-    names = set()
+def data_label(out: Path, records, kept: Optional[str] = None) -> str:
+    """What the cells trained on, for a figure's title: the spec's data set, and SYNTHETIC where it was.
+
+    `kept`: the label `study.json` recorded for cells whose run directories are gone.
+    """
+    if kept:
+        kept = kept.replace(" (a SYNTHETIC sample)", "")
+    names = {kept} if kept and kept != "unknown data" else set()
     for record in records:
         spec = (
             out

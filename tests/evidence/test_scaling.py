@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -98,6 +99,17 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
         with pytest.raises(scaling.StudyMismatchError, match="holds cells of another study"):
             scaling.run_study(other, [1, 2], 1, out, overrides=TINY + extra, source=tiny_runs.source(), verbose=0)
     assert stamps == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
+    # the run directories gone (a new machine): the committed tables keep every cell as it was
+    tables = {name: (out / name).read_text() for name in ("scaling.csv", "abundance_by_epoch.csv")}
+    shutil.rmtree(out / "cells")
+    kept = scaling.run_study(
+        "dcnv2_me_criteo", [1, 2], 1, out, overrides=TINY, ablations=True, source=tiny_runs.source(), verbose=0
+    )
+    assert kept["trained"] == [] and sorted(kept["kept"]) == sorted(result["trained"])
+    assert tables == {name: (out / name).read_text() for name in tables}
+    study = json.loads((out / "study.json").read_text())
+    assert study["pending"] == [] and study["finished"] == 4 and study["data_label"].endswith("(a SYNTHETIC sample)")
+    assert set(study["cells"]) == set(result["trained"]) and "Cells trained by:" in (out / "scaling.md").read_text()
 
 
 class FakeTrainer:
@@ -150,6 +162,46 @@ def test_invocations_with_other_plans_add_up_in_one_study(tmp_path):
     study = json.loads((tmp_path / "study.json").read_text())
     assert [p["scales"] for p in study["plans"]] == [[1, 2], [1, 4]] and study["scales"] == [1, 2, 4]
     assert len(list(csv.DictReader(open(tmp_path / "scaling.csv")))) == 8
+
+
+def test_a_study_whose_run_directories_are_gone_adds_cells_to_its_committed_tables(tmp_path):
+    trainer = FakeTrainer()
+    scaling.run_study("dnn_me_criteo", [1, 2], 1, tmp_path, train_fn=trainer, source=object(), verbose=0)
+    first = {r["seed"] + r["variant"] + r["scale"]: r for r in csv.DictReader(open(tmp_path / "scaling.csv"))}
+    shutil.rmtree(tmp_path / "cells")
+    study = json.loads((tmp_path / "study.json").read_text())
+    del study["cells"]  # tables written before per-cell origins were recorded
+    study["commands"] = {"python -m mezoo.scaling --scales 1,2 (earlier)": 3}
+    (tmp_path / "study.json").write_text(json.dumps(study))
+    more = scaling.run_study("dnn_me_criteo", [1, 2], 2, tmp_path, train_fn=trainer, source=object(), verbose=0)
+    assert sorted(more["kept"]) == ["me_x2_seed0", "se_x1_seed0", "se_x2_seed0"]
+    assert sorted(more["trained"]) == ["me_x2_seed1", "se_x1_seed1", "se_x2_seed1"] and len(trainer.calls) == 6
+    rows = {r["seed"] + r["variant"] + r["scale"]: r for r in csv.DictReader(open(tmp_path / "scaling.csv"))}
+    assert len(rows) == 6 and all(rows[k] == first[k] for k in first)
+    study = json.loads((tmp_path / "study.json").read_text())
+    assert study["finished"] == 6 and study["pending"] == []
+    # the kept cells' command stays, counted for its cells (the stand-in trainer records no command)
+    assert (
+        study["legacy_origins"]["commands"]
+        == study["commands"]
+        == {"python -m mezoo.scaling --scales 1,2 (earlier)": 3}
+    )
+    # another recipe or other overrides on the same tables are refused before anything trains
+    shutil.rmtree(tmp_path / "cells")
+    for recipe, extra in (("dnn_me_criteo", ["model.dropout=0.5"]), ("dcnv2_me_criteo", [])):
+        with pytest.raises(scaling.StudyMismatchError, match="holds the tables of"):
+            scaling.run_study(recipe, [1, 2], 3, tmp_path, overrides=extra, train_fn=trainer, source=object())
+    assert len(trainer.calls) == 6
+    # new cells scored on other test rows than the kept ones are refused
+    lines = (tmp_path / "scaling.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    for number in (1, 2):
+        fields = lines[number].split(",")
+        fields[header.index("labels_sha256")], fields[header.index("test_rows")] = f"digest{number}", "10"
+        lines[number] = ",".join(fields)
+    (tmp_path / "scaling.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(scaling.StudyMismatchError, match="scored on different test rows"):
+        scaling.run_study("dnn_me_criteo", [1, 2], 2, tmp_path, train_fn=trainer, source=object(), verbose=0)
 
 
 def test_a_stopped_study_continues_with_the_cells_it_had_not_finished(tmp_path):
