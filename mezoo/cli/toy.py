@@ -9,6 +9,8 @@ writes `toy.csv` (IA, normalised IA and effective rank of E1 every `--record_eve
 (the final figures, whether the ordering held on every seed, and the command, date, commit and
 machine). The logic is `mezoo.evidence.toy`.
 
+`--jobs N` trains N runs at once, each in its own process with one thread.
+
 `--resume` keeps the runs already in `--out`'s `toy.csv` that this command would train with the
 same settings (width, steps, learning rate, record interval; read from the `provenance.json`
 beside it) and trains only the others; `toy.csv` and `provenance.json` are rewritten after each
@@ -48,6 +50,13 @@ def define_flags(values: Any) -> None:
     flags.DEFINE_integer("record_every", 50, "measure IA(E1) every this many steps", lower_bound=1, flag_values=values)
     flags.DEFINE_integer("print_every", 1000, "print IA(E1) every this many steps", lower_bound=1, flag_values=values)
     flags.DEFINE_string("out", "toy_results", "directory for toy.csv, toy.png and README.md", flag_values=values)
+    flags.DEFINE_integer(
+        "jobs",
+        1,
+        "runs trained at once, each a process with one thread (the results are the same runs as with 1)",
+        lower_bound=1,
+        flag_values=values,
+    )
     flags.DEFINE_bool(
         "resume",
         False,
@@ -66,7 +75,7 @@ def settings(values: Any) -> types.SimpleNamespace:
         raise UserError(f"every --d3 value must be >= 1, got {d3}")
     if not math.isfinite(values.learning_rate) or values.learning_rate <= 0:
         raise UserError(f"--learning_rate must be a finite number > 0, got {values.learning_rate}")
-    names = ("dim", "seeds", "steps", "learning_rate", "record_every", "print_every", "out", "resume")
+    names = ("dim", "seeds", "steps", "learning_rate", "record_every", "print_every", "out", "resume", "jobs")
     return types.SimpleNamespace(d3_values=d3, **{name: getattr(values, name) for name in names})
 
 
@@ -134,6 +143,44 @@ def origins(earlier: Dict, kept: Set[Tuple[int, int]]) -> List[Dict]:
     return entries
 
 
+def _printer(print_every: int, steps: int):
+    def progress(entry):
+        if entry["step"] % print_every == 0 or entry["step"] == steps:
+            print(
+                f"K={entry['dim']} D3={entry['d3']:<3} seed {entry['seed']} step {entry['step']:>5}: "
+                f"IA(E1) {entry['ia']:6.2f}  normalised {entry['ia_normalised']:.3f}  erank {entry['erank']:6.2f}  "
+                f"loss {entry['loss']:.4f}",
+                flush=True,
+            )
+
+    return progress
+
+
+def _one_thread() -> None:
+    """A `--jobs` worker: one thread for TensorFlow's ops, so that N workers share N cores."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def _train_one(options: types.SimpleNamespace, d3: int, seed: int):
+    from mezoo.evidence import toy
+
+    return toy.run_toy(
+        options.dim,
+        d3,
+        seed,
+        steps=options.steps,
+        learning_rate=options.learning_rate,
+        record_every=options.record_every,
+        progress=_printer(options.print_every, options.steps),
+    )
+
+
 def run(values: Any, args: List[str], argv: Optional[Sequence[str]] = None) -> None:
     from mezoo.evidence import provenance, toy, toy_report
 
@@ -143,42 +190,38 @@ def run(values: Any, args: List[str], argv: Optional[Sequence[str]] = None) -> N
         raise UserError(f"--out {out} is a file, not a directory")
     out.mkdir(parents=True, exist_ok=True)
 
-    def progress(entry):
-        if entry["step"] % options.print_every == 0 or entry["step"] == options.steps:
-            print(
-                f"K={entry['dim']} D3={entry['d3']:<3} seed {entry['seed']} step {entry['step']:>5}: "
-                f"IA(E1) {entry['ia']:6.2f}  normalised {entry['ia_normalised']:.3f}  erank {entry['erank']:6.2f}  "
-                f"loss {entry['loss']:.4f}",
-                flush=True,
-            )
-
     kept, kept_from = kept_runs(out, options) if options.resume else ({}, [])
     info: Dict[str, Any] = dict(provenance.provenance("mezoo.toy", list(sys.argv[1:] if argv is None else argv)))
     if kept_from:
         info["kept_runs"] = kept_from
-    results = []
     # The order of `toy.run_study`: seeds outer, D3 inner.
-    for seed in range(options.seeds):
-        for d3 in options.d3_values:
-            if (d3, seed) in kept:
-                print(f"K={options.dim} D3={d3:<3} seed {seed}: kept from {out / 'toy.csv'} (--resume)", flush=True)
-                results.append(kept[(d3, seed)])
-                continue
-            results.append(
-                toy.run_toy(
-                    options.dim,
-                    d3,
-                    seed,
-                    steps=options.steps,
-                    learning_rate=options.learning_rate,
-                    record_every=options.record_every,
-                    progress=progress,
-                )
-            )
-            # Written after every run: an interrupted command resumes from here with --resume.
-            done = {(r.d3, r.seed) for r in results}
-            toy.write_csv(results + [r for k, r in kept.items() if k not in done], out / "toy.csv")
-            provenance.write_provenance(out, info)
+    order = [(d3, seed) for seed in range(options.seeds) for d3 in options.d3_values]
+    finished = {}
+    for key in order:
+        if key in kept:
+            print(f"K={options.dim} D3={key[0]:<3} seed {key[1]}: kept from {out / 'toy.csv'} (--resume)", flush=True)
+            finished[key] = kept[key]
+
+    def finish(key, result) -> None:
+        finished[key] = result
+        # Written after every run: an interrupted command resumes from here with --resume.
+        toy.write_csv([finished[k] for k in order if k in finished], out / "toy.csv")
+        provenance.write_provenance(out, info)
+
+    todo = [key for key in order if key not in finished]
+    if options.jobs > 1 and len(todo) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(options.jobs, len(todo)), mp_context=context, initializer=_one_thread) as pool:
+            futures = {pool.submit(_train_one, options, *key): key for key in todo}
+            for future in as_completed(futures):
+                finish(futures[future], future.result())
+    else:
+        for key in todo:
+            finish(key, _train_one(options, *key))
+    results = [finished[key] for key in order]
     provenance.write_provenance(out, info)
     toy.write_csv(results, out / "toy.csv")
     toy.plot(results, out / "toy.png")

@@ -152,3 +152,9 @@ def test_resume_refuses_other_settings(tmp_path, capsys):
     args = _toy_args(tmp_path, "--seeds", "1", "--resume")
     args[args.index("--steps") + 1] = "30"
     fails_with(toy_cli.main, args, capsys, "was written with --steps 20, not 30")
+
+
+def test_jobs_train_the_same_runs_as_one_process(tmp_path, capsys):
+    toy_cli.main(_toy_args(tmp_path / "one", "--seeds", "2"))
+    toy_cli.main(_toy_args(tmp_path / "two", "--seeds", "2", "--jobs", "2"))
+    assert (tmp_path / "one" / "toy.csv").read_text() == (tmp_path / "two" / "toy.csv").read_text()
