@@ -153,3 +153,18 @@ def auc_difference(bootstrap: PairedAUC, a: Sequence[np.ndarray], b: Sequence[np
 def fixed_noise_interval(difference: float, half_width: float) -> Interval:
     """A difference known only as a mean, with a stated noise level (the paper's tables: 3e-4)."""
     return Interval(float(difference), difference - half_width, difference + half_width, (0, 0))
+
+
+def mean_sd(values: Sequence[Optional[float]], digits: int = 5) -> str:
+    """`mean ± sd (n)` of the values that are not None, sd with ddof = 1; one value: `(n = 1)`, none: `-`.
+
+    Example:
+    >>> mean_sd([0.98, 0.99, 1.0], 3), mean_sd([0.5], 2), mean_sd([None])
+    ('0.990 ± 0.010 (3)', '0.50 (n = 1)', '-')
+    """
+    present = [v for v in values if v is not None]
+    if not present:
+        return "-"
+    if len(present) == 1:
+        return f"{present[0]:.{digits}f} (n = 1)"
+    return f"{np.mean(present):.{digits}f} ± {np.std(present, ddof=1):.{digits}f} ({len(present)})"

@@ -31,7 +31,7 @@ import numpy as np
 from mezoo.evidence import convergence, paper_tables, rules
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.labels import LabelFinder
-from mezoo.evidence.noise import Interval, PairedAUC, welch_interval
+from mezoo.evidence.noise import Interval, PairedAUC, mean_sd, welch_interval
 from mezoo.evidence.variants import Variant
 
 REPLICATES = 1000  # bootstrap replicates of the test rows
@@ -130,16 +130,6 @@ def _f(value) -> Optional[float]:
 
 def _of(results: Sequence[Result], kind: str) -> List[Result]:
     return [r for r in results if r.kind == kind]
-
-
-def mean_sd(values: Sequence[float], digits: int = 5) -> str:
-    """`mean ± sd (n)`, sd with ddof = 1 (n = 1: no sd)."""
-    values = [v for v in values if v is not None]
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f} (n = 1)"
-    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f} ({len(values)})"
 
 
 # ---------------------------------------------------------------- studies

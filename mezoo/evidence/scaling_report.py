@@ -8,6 +8,7 @@ import numpy as np
 from mezoo.atomic import atomic_open
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.figures import pyplot
+from mezoo.evidence.noise import mean_sd
 from mezoo.evidence.variants import Variant
 
 VARIANT_ORDER = tuple(Variant)
@@ -20,16 +21,6 @@ def _groups(records) -> Dict:
     for record in records:
         groups.setdefault((record["fraction"], record["variant"], record["scale"]), []).append(record)
     return groups
-
-
-def mean_std_text(values, digits: int = 5) -> str:
-    """`mean ± sd (n)` of the values that are not None (sample sd, ddof = 1; one value: `(n = 1)`)."""
-    values = [v for v in values if v is not None]
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f} (n = 1)"
-    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f} ({len(values)})"
 
 
 def _series(records, variant: str, fraction: float, key: str):
@@ -93,7 +84,7 @@ def markdown(
             for scale in scales:
                 runs = groups.get((fraction, variant, scale), [])
                 cells.append(
-                    "(= SE)" if scale == 1 and variant != Variant.SE else mean_std_text([r["test_auc"] for r in runs])
+                    "(= SE)" if scale == 1 and variant != Variant.SE else mean_sd([r["test_auc"] for r in runs])
                 )
             lines.append(f"| {variant} | " + " | ".join(cells) + " |")
         lines += [

@@ -6,6 +6,7 @@ import numpy as np
 
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.convergence import CONVERGED_BELOW, late_loss_change, state
+from mezoo.evidence.noise import mean_sd
 from mezoo.evidence.toy import D1, D2, ToyResult, final_ia, ordering_holds
 
 
@@ -16,11 +17,6 @@ def _last(result: ToyResult, key: str) -> float:
 def _change(runs: Sequence[ToyResult]) -> str:
     moved = max(late_loss_change([e["step"] for e in r.records], [e["loss"] for e in r.records]) for r in runs)
     return f"{100 * moved:.1f}% ({state(moved)})"
-
-
-def _std(values: np.ndarray) -> float:
-    # Sample std (ddof = 1), as everywhere on the results pages; undefined for one seed.
-    return float(values.std(ddof=1)) if len(values) > 1 else float("nan")
 
 
 def verdict(results: Sequence[ToyResult], low: int = 3, high: int = 100) -> str:
@@ -59,7 +55,8 @@ def markdown(results: Sequence[ToyResult], args, info: Dict[str, str]) -> str:
         "",
         f"**{verdict(results)}**",
         "",
-        "| D3 | seeds | IA(E1) at step 0 | IA(E1) at the end (mean ± std) | normalised IA | effective rank "
+        "| D3 | seeds | IA(E1) at step 0 | IA(E1) at the end (mean ± sd, ddof = 1) "
+        "| normalised IA | effective rank "
         "| final loss | loss change over the last tenth of the steps (largest seed) |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -68,7 +65,7 @@ def markdown(results: Sequence[ToyResult], args, info: Dict[str, str]) -> str:
         start = np.array([r.records[0]["ia"] for r in runs])
         end = np.array([_last(r, "ia") for r in runs])
         lines.append(
-            f"| {d3} | {len(runs)} | {start.mean():.2f} | {end.mean():.2f} ± {_std(end):.2f} | "
+            f"| {d3} | {len(runs)} | {start.mean():.2f} | {mean_sd(list(end), 2)} | "
             f"{np.mean([_last(r, 'ia_normalised') for r in runs]):.3f} | "
             f"{np.mean([_last(r, 'erank') for r in runs]):.2f} | "
             f"{np.mean([r.final_loss for r in runs]):.4f} | "
