@@ -173,14 +173,17 @@ def _plot(records, path, recipe, keys, ylabels, title, data_label: str = "") -> 
     if single_seed:
         handles.append(plt.Line2D([], [], linestyle="none", marker="o", mfc="white", color="gray"))
         labels.append("one seed (n = 1)")
-    # below the axes: a legend never covers data
+    # below the axes, two columns per panel: a legend never covers data, and the saved
+    # figure grows to hold it (bbox_inches="tight") rather than cutting long labels off.
+    columns = max(1, min(len(labels), 2 * len(keys)))
+    rows = -(-len(labels) // columns)
     if labels:
-        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+        fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize=8, frameon=False)
     where = f"{Path(str(recipe)).stem}" + (f" on {data_label}" if data_label else "")
     fig.suptitle(f"{title}\n{where}; mean ± sd over seeds (ddof = 1)", fontsize=11)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, min(0.35, 0.035 * rows + 0.02), 1, 1))
     with atomic_open(path, "wb") as handle:  # processes sharing a study rewrite the same figure
-        fig.savefig(handle, format="png", dpi=110)
+        fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Path(path)
 
