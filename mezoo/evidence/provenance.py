@@ -90,7 +90,7 @@ def write_provenance(directory, info: Dict[str, str]) -> Path:
 
 
 def provenance_markdown(info: Dict[str, Any]) -> str:
-    """The provenance as a Markdown list; runs kept from an earlier command (`kept_runs`) get a line each."""
+    """The provenance as a Markdown list."""
     lines = [
         f"- Command: `{info['command']}`",
         f"- Date: {info['date']}",
@@ -98,10 +98,4 @@ def provenance_markdown(info: Dict[str, Any]) -> str:
         f"- Machine: {info['machine']}",
         f"- Python {info['python']}, Keras {info['keras']}",
     ]
-    for entry in info.get("kept_runs", []):
-        runs = ", ".join(f"D3 = {d3} seed {seed}" for d3, seed in entry["runs"])
-        lines.append(
-            f"- Kept from an earlier command (`--resume`): {runs}, by `{entry['command']}` on {entry['date']}, "
-            f"commit `{entry['git_commit']}`, {entry['machine']}"
-        )
     return "\n".join(lines) + "\n"

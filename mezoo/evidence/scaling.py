@@ -332,7 +332,7 @@ def _cell_of(record: Dict) -> Cell:
 def kept_cells(out: Path, finished: Sequence[str], base, overrides: Sequence[str]) -> Dict[str, Any]:
     """The cells of OUT's committed tables whose run directories are gone: rows, epoch rows, origins.
 
-    Returns `{"records": {key: record}, "epochs": [rows], "cells": {key: {"command", "data"}},
+    Returns `{"records": {key: record}, "epochs": {key: rows}, "cells": {key: {"command", "data"}},
     "legacy": the commands and data of tables written before per-cell origins, "label": the data set
     label or None}`; empty when nothing is kept. Raises `StudyMismatchError`
     when the study's recipe or overrides differ from those the tables were written with.
@@ -340,7 +340,7 @@ def kept_cells(out: Path, finished: Sequence[str], base, overrides: Sequence[str
     from mezoo import recipe as recipes
     from mezoo.training.run_directory import RESUME_MAY_CHANGE
 
-    nothing: Dict[str, Any] = {"records": {}, "epochs": [], "cells": {}, "legacy": None, "label": None}
+    nothing: Dict[str, Any] = {"records": {}, "epochs": {}, "cells": {}, "legacy": None, "label": None}
     if not (out / "scaling.csv").exists():
         return nothing
     previous = _read_study_json(out)
@@ -372,11 +372,12 @@ def kept_cells(out: Path, finished: Sequence[str], base, overrides: Sequence[str
             f"{out} holds the tables of a study with another recipe ({'; '.join(changed)}), which would be reported "
             "as this one's: give this study its own --out"
         )
-    epochs: List[Dict] = []
+    epochs: Dict[str, List[Dict]] = {}
     if (out / "abundance_by_epoch.csv").exists():
         with open(out / "abundance_by_epoch.csv", newline="") as handle:
-            rows = [r for r in csv.DictReader(handle) if r["cell"] in records]
-        epochs = [{k: _epoch_value(v) for k, v in r.items()} for r in rows]
+            for row in csv.DictReader(handle):
+                if row["cell"] in records:
+                    epochs.setdefault(row["cell"], []).append({k: _epoch_value(v) for k, v in row.items()})
     cells = {key: origin for key, origin in (previous.get("cells") or {}).items() if key in records}
     legacy = previous.get("legacy_origins")
     if len(cells) < len(records):
@@ -390,9 +391,26 @@ def kept_cells(out: Path, finished: Sequence[str], base, overrides: Sequence[str
 
 
 def cell_origin(run_dir: Path) -> Dict[str, Optional[str]]:
-    """`{"command", "data"}` of a finished cell: what `training_commands` and `data_notes` count."""
-    commands, notes = training_commands([run_dir]), data_notes([run_dir])
-    return {"command": next(iter(commands), None), "data": notes[0] if notes else None}
+    """`{"command", "data"}` of a finished cell, from its run.json and metrics.json.
+
+    A study is usually trained by several invocations (`--max_cells`, several machines): the
+    page names every command with its number of cells, not only the one that wrote it last.
+    """
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    data = str(metrics.get("data") or "not recorded")
+    if metrics.get("synthetic"):
+        data = "SYNTHETIC rows: " + data
+    if metrics.get("planted_auc") is not None:
+        data += f" (the planted model's own test AUC: {metrics['planted_auc']:.5f})"
+    command = None
+    if (run_dir / "run.json").exists():
+        words = [str(c) for c in json.loads((run_dir / "run.json").read_text()).get("command") or []]
+        if len(words) >= 2 and words[1].endswith(("mezoo/scaling.py", "mezoo/train.py")):
+            module = "mezoo.scaling" if words[1].endswith("scaling.py") else "mezoo.train"
+            command = shlex.join(["python", "-m", module, *words[2:]])
+        else:
+            command = shlex.join(words[1:]) + " (Python)"
+    return {"command": command, "data": data}
 
 
 def origins_summary(cells: Dict[str, Dict], legacy: Optional[Dict]) -> tuple:
@@ -548,43 +566,6 @@ def run_study(
     return {**report, "records": records, "pending": pending}
 
 
-def data_notes(run_dirs) -> List[str]:
-    """What the finished cells trained on, from their metrics.json (`data`, `planted_auc`), deduplicated."""
-    notes = []
-    for run_dir in run_dirs:
-        if not is_finished(run_dir):
-            continue
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        note = str(metrics.get("data") or "not recorded")
-        if metrics.get("synthetic"):
-            note = "SYNTHETIC rows: " + note
-        if metrics.get("planted_auc") is not None:
-            note += f" (the planted model's own test AUC: {metrics['planted_auc']:.5f})"
-        if note not in notes:
-            notes.append(note)
-    return notes
-
-
-def training_commands(run_dirs) -> Dict[str, int]:
-    """`{command: number of cells}` of the commands that trained the finished cells (their run.json).
-
-    A study is usually trained by several invocations (`--max_cells`, several machines);
-    the report names them all, not only the one that wrote it last.
-    """
-    counts: Dict[str, int] = {}
-    for run_dir in run_dirs:
-        if not is_finished(run_dir) or not (run_dir / "run.json").exists():
-            continue
-        command = [str(c) for c in json.loads((run_dir / "run.json").read_text()).get("command") or []]
-        if len(command) >= 2 and command[1].endswith(("mezoo/scaling.py", "mezoo/train.py")):
-            module = "mezoo.scaling" if command[1].endswith("scaling.py") else "mezoo.train"
-            text = shlex.join(["python", "-m", module, *command[2:]])
-        else:
-            text = shlex.join(command[1:]) + " (Python)"
-        counts[text] = counts.get(text, 0) + 1
-    return counts
-
-
 def write_study(out: Path, recipe, base, cells, scales, seeds, ablations, fractions, argv, overrides) -> Dict:
     """Every table, figure and copied prediction of the study, from every finished cell in OUT.
 
@@ -620,7 +601,7 @@ def write_study(out: Path, recipe, base, cells, scales, seeds, ablations, fracti
         run_dir = out / "cells" / cell.key
         if cell.key in kept["records"]:
             records.append(kept["records"][cell.key])
-            by_epoch += [r for r in kept["epochs"] if r["cell"] == cell.key]
+            by_epoch += kept["epochs"].get(cell.key, [])
             continue
         if cell.key not in done:
             continue

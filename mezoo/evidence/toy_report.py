@@ -1,6 +1,6 @@
 """The Markdown summary `python -m mezoo.toy` writes beside its CSV and figure."""
 
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -17,6 +17,18 @@ def _last(result: ToyResult, key: str) -> float:
 def _change(runs: Sequence[ToyResult]) -> str:
     moved = max(late_loss_change([e["step"] for e in r.records], [e["loss"] for e in r.records]) for r in runs)
     return f"{100 * moved:.1f}% ({state(moved)})"
+
+
+def _kept_lines(info: Dict) -> List[str]:
+    """A line per set of runs `--resume` kept from an earlier command, naming that command."""
+    lines = []
+    for entry in info.get("kept_runs", []):
+        runs = ", ".join(f"D3 = {d3} seed {seed}" for d3, seed in entry["runs"])
+        lines.append(
+            f"- Kept from an earlier command (`--resume`): {runs}, by `{entry['command']}` on {entry['date']}, "
+            f"commit `{entry['git_commit']}`, {entry['machine']}\n"
+        )
+    return lines
 
 
 def verdict(results: Sequence[ToyResult], low: int = 3, high: int = 100) -> str:
@@ -94,6 +106,6 @@ def markdown(results: Sequence[ToyResult], args, info: Dict[str, str]) -> str:
         "",
         "## Provenance",
         "",
-        prov.provenance_markdown(info),
+        prov.provenance_markdown(info) + "".join(_kept_lines(info)),
     ]
     return "\n".join(lines)
