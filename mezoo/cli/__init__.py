@@ -18,6 +18,8 @@ import sys
 import traceback
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Type
 
+from mezoo.errors import BadInput
+
 EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
@@ -31,7 +33,7 @@ def user_error_types() -> Tuple[Type[BaseException], ...]:
     Only from modules already imported: an error report must not import TensorFlow (through
     `mezoo/__init__`) just to name its type.
     """
-    types = [UserError, FileNotFoundError]
+    types = [UserError, BadInput, FileNotFoundError]
     for module, names in (
         ("mezoo.recipe", ("RecipeError",)),
         ("tfrecord_tools.convert.errors", ("ConversionError",)),
