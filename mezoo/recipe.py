@@ -2,8 +2,8 @@
 
 A recipe names an installed file (`recipes/NAME.yaml`, installed as `mezoo.recipes`) or a
 path to a YAML file. `extends: BASE` pulls in a base whose sections the recipe updates key by
-key: BASE is an installed recipe's name (`extends: dcnv2_se_frappe`), else a path relative
-to the recipe's folder (or absolute). Every recipe resolves over `_base.yaml`,
+key: BASE is an installed recipe's name (`extends: dcnv2_se_frappe`), else a `.yaml` file in
+the recipe's folder or below it (a relative path; nothing outside that folder is read). Every recipe resolves over `_base.yaml`,
 which sets every setting (the defaults live there only). Overrides `section.key=value` are
 applied last; the value is read as YAML (`3`, `0.1`, `null`, `[400, 400]`). Only the settings
 of `mezoo.recipe_schema` can be set, except in `model`, whose further keys are constructor
@@ -61,20 +61,23 @@ def recipe_path(recipe: Union[str, Path]) -> Path:
 
 
 def _base_path(path: Path, name) -> Path:
-    """The file `extends: name` in recipe `path` means: an installed recipe, else a path relative to `path`."""
+    """The file `extends: name` in recipe `path` means: an installed recipe (or base file), else a YAML
+    file in `path`'s folder or below it. Nothing else is read: a recipe from elsewhere must not make
+    mezoo open (and quote in an error) a file outside the folder it was given in."""
     text = str(name)
-    target = Path(text).expanduser()
-    if target.suffix not in (".yaml", ".yml") and "/" not in text and (RECIPES_DIR / f"{text}.yaml").is_file():
-        return (RECIPES_DIR / f"{text}.yaml").resolve()
-    candidate = target if target.is_absolute() else path.parent / target
-    if candidate.is_file():
-        return candidate.resolve()
-    if (RECIPES_DIR / target.name).is_file() and target.name == text:  # an installed base file, e.g. _base.yaml
-        return (RECIPES_DIR / text).resolve()
-    raise RecipeError(
-        f"recipe {path}: extends {text!r}, which is neither an installed recipe "
-        f"({', '.join(names())}) nor a file ({candidate} does not exist)"
-    )
+    installed = RECIPES_DIR / (text if text.endswith((".yaml", ".yml")) else f"{text}.yaml")
+    if "/" not in text and "\\" not in text and installed.is_file():
+        return installed.resolve()
+    folder = path.parent.resolve()
+    candidate = (folder / Path(text).expanduser()).resolve()
+    if folder not in candidate.parents or candidate.suffix not in (".yaml", ".yml"):
+        raise RecipeError(
+            f"recipe {path}: extends {text!r}, which is neither an installed recipe ({', '.join(names())}) nor a "
+            f".yaml file in the recipe's folder {folder} or below it"
+        )
+    if not candidate.is_file():
+        raise RecipeError(f"recipe {path}: extends {text!r}, but {candidate} does not exist")
+    return candidate
 
 
 def _read(path: Path, seen=()) -> Dict:
@@ -82,13 +85,20 @@ def _read(path: Path, seen=()) -> Dict:
         raise RecipeError(f"recipe {path} extends itself (through {' -> '.join(map(str, seen))})")
     try:
         raw = strict_yaml.load(path.read_text()) or {}
+    except strict_yaml.DuplicateKeyError as error:
+        raise RecipeError(f"recipe {path}: {error}") from None
     except yaml.YAMLError as error:
-        raise RecipeError(f"recipe {path} is not valid YAML: {error}") from None
+        raise RecipeError(f"recipe {path} is not valid YAML: {strict_yaml.problem(error)}") from None
+    except UnicodeDecodeError:
+        raise RecipeError(f"recipe {path} is not UTF-8 text") from None
     if not isinstance(raw, dict):
         raise RecipeError(f"recipe {path} must be a mapping of sections, not {type(raw).__name__}")
-    unknown = set(raw) - set(SECTIONS) - {"extends"}
+    unknown = [key for key in raw if key not in SECTIONS and key != "extends"]
     if unknown:
-        raise RecipeError(f"recipe {path}: unknown section(s) {sorted(unknown)}; sections are {', '.join(SECTIONS)}")
+        keys = ", ".join(sorted({strict_yaml.shown_key(k) for k in unknown})[:5])
+        raise RecipeError(
+            f"recipe {path}: {len(unknown)} unknown section(s): {keys}; sections are {', '.join(SECTIONS)}"
+        )
     base: Dict[str, Dict[str, Any]] = {s: {} for s in SECTIONS}
     if raw.get("extends"):
         base = _read(_base_path(path, raw["extends"]), (*seen, path))

@@ -194,3 +194,39 @@ def test_a_recipe_stored_before_a_setting_existed_reads_as_that_settings_old_def
     assert recipe.differences(stored, resolved) == []
     changed = recipe.load("dcnv2_me_criteo", ["train.distribution=model_parallel"])
     assert recipe.differences(stored, changed) == ["train.distribution: 'auto' -> 'model_parallel'"]
+
+
+@pytest.mark.parametrize(
+    "target", ["../../../../../../etc/shadow", "/etc/passwd", "../outside.yaml", "sub/../../x.yaml"]
+)
+def test_extends_reads_nothing_outside_the_recipes_folder(tmp_path, target):
+    (tmp_path / "outside.yaml").write_text("model:\n  name: dcnv2\n")
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    mine = folder / "mine.yaml"
+    mine.write_text(f"extends: {target}\n")
+    with pytest.raises(recipe.RecipeError, match="nor a .yaml file in the recipe's folder") as raised:
+        recipe.load(mine)
+    assert "99999" not in str(raised.value)  # /etc/shadow's and /etc/passwd's lines are not quoted
+
+
+def test_a_base_in_a_subfolder_is_read(tmp_path):
+    (tmp_path / "bases").mkdir()
+    (tmp_path / "bases" / "b.yaml").write_text("model:\n  embedding_dim: 12\n")
+    (tmp_path / "mine.yaml").write_text("extends: bases/b.yaml\n")
+    assert recipe.load(tmp_path / "mine.yaml").model.embedding_dim == 12
+
+
+def test_an_error_about_a_file_that_is_no_recipe_does_not_quote_it(tmp_path):
+    secret = "root:$6$c2VjcmV0aGFzaA:20228:0:99999:7:::"
+    not_a_recipe = tmp_path / "shadow"
+    not_a_recipe.write_text("\n".join(f"{secret}{i}: x" for i in range(3)) + "\n")
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text(f"model:\n  name: dnn\n{secret} [unclosed\n")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(f"{secret}: 1\n{secret}: 2\n")
+    for path in (not_a_recipe, bad_yaml, twice):
+        with pytest.raises(recipe.RecipeError) as raised:
+            recipe.load(path)
+        assert "c2VjcmV0aGFzaA" not in str(raised.value), str(raised.value)
+        assert str(path) in str(raised.value)
