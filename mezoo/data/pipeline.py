@@ -54,7 +54,9 @@ def make_dataset(
     fixed for a given seed (interleave and map in order; set `seed` too when shuffling);
     the default lets parallel reads return out of order for speed. `batch_size` is the
     global batch size when `input_context` is given (it is divided among replicas).
-    `num_epochs` repeats a finite number of times (None with repeat: forever).
+    `num_epochs` repeats a finite number of times (None with repeat: forever). Without repeat,
+    every iteration of the returned dataset gives the same batches in the same order (a seeded
+    epoch can be replayed); with it, each pass is shuffled anew.
     """
     if not isinstance(spec, FeatureSpec):
         spec = FeatureSpec.load(spec)
@@ -76,8 +78,12 @@ def make_dataset(
     num_fields, num_numeric, shift = spec.id_width, len(spec.numeric), stored_shift(spec.fields)
 
     ds = tf.data.Dataset.from_tensor_slices(files)
+    # A dataset that repeats shuffles every pass anew; a single pass gives the same order each time
+    # it is iterated, so that a consumer that iterates once more (Keras' JAX trainer takes a batch
+    # to build the model in a process's first `fit`) or a resumed run replays the epoch's order.
+    reshuffle = bool(repeat)
     if training:
-        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=reshuffle)
     cycle = cycle_length or min(len(files), 8)
     window_shuffle = training and shuffle_buffer > batch_size
     window = max(batch_size, shuffle_buffer // batch_size * batch_size)
@@ -108,7 +114,7 @@ def make_dataset(
             lambda i, s: _permute(parse(s), base_seed, i), num_parallel_calls=AUTOTUNE, deterministic=deterministic
         )
         ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
-        ds = ds.shuffle(max(2, window // batch_size), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(max(2, window // batch_size), seed=seed, reshuffle_each_iteration=reshuffle)
     else:
         ds = ds.batch(
             batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE, deterministic=deterministic
