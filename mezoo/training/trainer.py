@@ -18,6 +18,7 @@ Example:
     >>> metrics = Trainer("dnn_se_frappe", ["train.epochs=1"], run_dir="/tmp/run").run()  # doctest: +SKIP
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -35,6 +36,7 @@ from mezoo import models
 from mezoo import recipe as recipes
 from mezoo.abundance import AbundanceTracker
 from mezoo.atomic import atomic_write
+from mezoo.directory_lock import directory_lock, remove_stale
 from mezoo.recipe_schema import TrainConfig
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar
 from mezoo.training.data_source import DataSource
@@ -52,6 +54,10 @@ from mezoo.training.run_directory import (
 from mezoo.training.run_state import Backup, RunState, optimizer_step
 from mezoo.training.stopping import StoppingRules
 from mezoo.training.training_mode import compile_model
+
+LOCK_NAME = ".train.lock"
+# what a writer that died leaves: the backup's and best weights' temporaries, `mezoo.atomic`'s partial files
+SCRATCH_PATTERNS = (".weights-*.weights.h5", ".best-*.weights.h5", ".*.partial")
 
 
 class TooFewRowsError(ValueError):
@@ -137,6 +143,7 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir else default_run_dir(recipe, self.overrides, data)
         self.strategy_name, self.source, self.verbose = strategy, source, verbose
         self.seconds = {"train": 0.0, "evaluate": 0.0}  # this process's, a resumed run's earlier ones not included
+        self.held = contextlib.ExitStack()  # the run directory's lock, from `set_up` to the end of `run`
 
     def run(self) -> dict:
         """All the steps; returns metrics.json's content (that of the finished run, if it already was)."""
@@ -150,6 +157,7 @@ class Trainer:
                 self.run_epoch(run)
             return self.finish(run)
         finally:  # a recipe's mixed precision and distribution are the run's, not the caller's from then on
+            self.held.close()
             keras.mixed_precision.set_global_policy(policy)
             keras.distribution.set_distribution(distribution)
 
@@ -184,6 +192,8 @@ class Trainer:
             keras.mixed_precision.set_global_policy(self.train_cfg.mixed_precision)
         strategy, model = self._build_model(source)
         chief, worker, run_dir = self._choose_run_directory(strategy)
+        if chief:
+            self._hold_run_directory()
         self._write_run_files(run_dir, source, strategy)
         return self._restore(run_dir, source, strategy, model, chief, worker)
 
@@ -227,6 +237,22 @@ class Trainer:
             )
         self.verbose = 0
         return chief, worker, Path(tempfile.mkdtemp(prefix=f"mezoo-{task_type}{task_id}-"))
+
+    def _hold_run_directory(self) -> None:
+        """The run directory's lock until `run` returns (a second training on it stops before writing
+        anything), then the scratch files of writers that died (a kill or a full disk mid-write)."""
+        self.held.enter_context(
+            directory_lock(
+                self.run_dir,
+                "a training",
+                "wait for it to finish (running the command again then resumes or reports the run), "
+                "or pass another --run_dir",
+                name=LOCK_NAME,
+            )
+        )
+        for folder in (self.run_dir, self.run_dir / "backup"):
+            if folder.is_dir():
+                remove_stale(folder, SCRATCH_PATTERNS)
 
     def _write_run_files(self, run_dir: Path, source: DataSource, strategy) -> None:
         from mezoo.training.placement import record

@@ -3,6 +3,7 @@
 import sys
 
 from mezoo import train
+from mezoo.cli import run_cli
 from mezoo.data.planted import planted_click_log
 from mezoo.metrics import auc
 from mezoo.training.in_memory_source import InMemorySource
@@ -30,5 +31,5 @@ def source(rows=12000):
     )
 
 
-if __name__ == "__main__":  # RUN_DIR [extra overrides...]
-    train.run("dnn_me_criteo", OVERRIDES + sys.argv[2:], run_dir=sys.argv[1], source=source(), verbose=1)
+if __name__ == "__main__":  # RUN_DIR [extra overrides...]; failures reported as the commands report them
+    run_cli(lambda: train.run("dnn_me_criteo", OVERRIDES + sys.argv[2:], run_dir=sys.argv[1], source=source()))
