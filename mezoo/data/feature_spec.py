@@ -268,6 +268,31 @@ class FeatureSpec:
         """Kept tokens of a field in id order (id = position + 1), as bytes."""
         return read_vocabulary(self.resolve(self.field(name)["vocabulary"]))
 
+    def check_vocabulary_sizes(self) -> None:
+        """Refuses a field whose `vocab_size` is not its vocabulary's values plus the OOV id 0 (`SpecError`).
+
+        A smaller vocab_size makes the ids above it read the next field's rows of a fused table; a
+        larger one allocates rows no value reaches. Fields without a vocabulary file (a spec of
+        ids only) are not checked: their ids are what the data holds.
+        """
+        for field in self.fields:
+            if "vocabulary" not in field:
+                continue
+            path = self.resolve(field["vocabulary"])
+            try:
+                values = len(read_vocabulary(path))
+            except OSError as error:
+                raise SpecError(f"field {field['name']!r}: cannot read its vocabulary {path} ({error})") from None
+            except ValueError as error:
+                raise SpecError(f"field {field['name']!r}: {error}") from None
+            if int(field["vocab_size"]) != values + 1:
+                raise SpecError(
+                    f"feature spec in {self.directory}: field {field['name']!r} has vocab_size "
+                    f"{field['vocab_size']}, but its vocabulary {field['vocabulary']} lists {values} values, so "
+                    f"vocab_size must be {values + 1} (the values and the OOV id 0): the spec or the vocabulary was "
+                    "edited or damaged; convert again"
+                )
+
     def _split(self, split: str) -> Dict[str, Any]:
         if split not in self.splits:
             raise KeyError(f"no split {split!r} in the feature spec (has {sorted(self.splits)})")

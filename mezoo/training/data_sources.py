@@ -25,6 +25,7 @@ class TFRecordSource(DataSource):
 
         self.directory = Path(directory)
         self.spec = FeatureSpec.load(str(self.directory / "feature_spec.json"))
+        self.spec.check_vocabulary_sizes()
         self.fields, self.numeric = self.spec.fields, self.spec.numeric
         self.synthetic, self.planted_auc, self.shuffle_buffer = synthetic, planted_auc, shuffle_buffer
         self.builtin = False  # the built-in sample (open_source sets it): its epochs are capped

@@ -125,6 +125,17 @@ def multi_worker(placement) -> bool:
     return is_multi_worker(placement)
 
 
+def tables_in_host_memory() -> bool:
+    """Whether the model's weights live in this machine's memory: no GPU or TPU is visible to the backend."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return all(d.platform == "cpu" for d in jax.devices())
+    import tensorflow as tf
+
+    return not (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
 def record(requested: str, distribution: str, placement) -> dict:
     """What run.json records of the placement."""
     if is_keras_distribution(placement):

@@ -53,6 +53,7 @@ from mezoo.training.run_directory import (
 )
 from mezoo.training.run_state import Backup, RunState, optimizer_step
 from mezoo.training.stopping import StoppingRules
+from mezoo.training.table_memory import available_memory, check_table_memory
 from mezoo.training.training_mode import compile_model
 
 LOCK_NAME = ".train.lock"
@@ -207,6 +208,13 @@ class Trainer:
             self.strategy_name, train_cfg.distribution, train_cfg.mesh, self.data_cfg.batch_size
         )
         placement.set_for_run(strategy)  # until `run` returns
+        check_table_memory(
+            source.model_fields(),
+            int(model_cfg.num_embedding_sets),
+            int(model_cfg.embedding_dim),
+            train_cfg.mode,
+            available_memory() if placement.tables_in_host_memory() else None,
+        )
         with strategy.scope():
             model = models.get(model_cfg.name)(
                 source.model_fields(), numeric_fields=source.numeric_names(), **model_cfg.arguments()
