@@ -7,10 +7,11 @@ an error happened, names it without slowing the healthy pipeline.
 """
 
 import re
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import tensorflow as tf
 
+from mezoo.data.examples import parse_examples
 from mezoo.data.feature_spec import FeatureSpec
 
 READ_ERRORS = (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError)
@@ -26,7 +27,8 @@ def _short(error: Exception) -> str:
 
 
 def unreadable_shards(spec: FeatureSpec, split: str, batch_size: int = 65536) -> List[Tuple[str, int, str]]:
-    """`(path, records read before the failure, error)` for each shard of `split` that fails to read."""
+    """`(path, records read before the failure, what failed)` for each shard of `split` that can't be
+    read, or holds a record that does not parse as the spec says (an `ids` list of another width)."""
     compression = spec.compression(split) or ""
     bad = []
     for path in spec.files(split):
@@ -37,8 +39,30 @@ def unreadable_shards(spec: FeatureSpec, split: str, batch_size: int = 65536) ->
         except READ_ERRORS as error:
             # the records before the damage: read again, stopping at the error instead of raising
             good = records.apply(tf.data.experimental.ignore_errors()).reduce(0, lambda n, _: n + 1)
-            bad.append((path, int(good), _short(error)))
+            bad.append((path, int(good), f"corrupted or truncated after {int(good)} good records: {_short(error)}"))
+            continue
+        failed = first_unparsable(spec, records, batch_size)
+        if failed is not None:
+            bad.append((path, failed[0], f"record {failed[0] + 1} does not match the feature spec: {failed[1]}"))
     return bad
+
+
+def first_unparsable(spec: FeatureSpec, records: tf.data.Dataset, batch_size: int) -> Optional[Tuple[int, str]]:
+    """(0-based index, parser's message) of the first record the spec's layout can't parse, or None."""
+    width, numeric = spec.id_width, len(spec.numeric)
+    start = 0
+    for batch in records.batch(batch_size):
+        try:
+            parse_examples(batch, width, numeric)
+        except tf.errors.InvalidArgumentError:
+            for offset in range(int(tf.shape(batch)[0])):
+                try:
+                    parse_examples(batch[offset : offset + 1], width, numeric)
+                except tf.errors.InvalidArgumentError as error:
+                    layout = f"`ids` must hold {width} ids" + (f" and `dense` {numeric} floats" if numeric else "")
+                    return start + offset, f"{layout} ({_short(error)})"
+        start += int(tf.shape(batch)[0])
+    return None
 
 
 def shard_read_error(spec: FeatureSpec, split: str, error: Exception) -> Exception:
@@ -50,7 +74,5 @@ def shard_read_error(spec: FeatureSpec, split: str, error: Exception) -> Excepti
         f"split {split!r}: {len(bad)} shard(s) can't be read (re-convert, or check with "
         f"python -m tfrecord_tools.inspect {spec.directory}):"
     ]
-    lines += [
-        f"  {path}: corrupted or truncated after {records} good records: {message}" for path, records, message in bad
-    ]
+    lines += [f"  {path}: {message}" for path, _, message in bad]
     return ShardReadError("\n".join(lines))

@@ -84,3 +84,29 @@ def test_inspect_says_a_directory_without_a_spec_is_no_conversion(tmp_path):
     (tmp_path / "summary.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match=r"no feature_spec.json: not a finished conversion \(summary.json"):
         inspect_directory(str(tmp_path))
+
+
+def test_a_record_of_another_width_is_named_with_its_shard_and_number(tmp_path):
+    """A readable shard whose record holds one id too many: parse fails deep in tf.data, naming no file."""
+    from tfrecord_tools.synthetic import generate
+
+    generate("criteo", 2000, str(tmp_path / "train.txt"), seed=6)
+    directory = tmp_path / "data"
+    convert([str(tmp_path / "train.txt")], criteo_layout(), directory, min_count=2, dataset="criteo")
+    copied = FeatureSpec.load(str(directory))
+    shard = copied.files("valid")[0]
+    compression = copied.compression("valid") or ""
+    records = [r.numpy() for r in tf.data.TFRecordDataset(shard, compression_type=compression)]
+    example = tf.train.Example()
+    example.ParseFromString(records[6])
+    example.features.feature["ids"].int64_list.value.append(1)
+    records[6] = example.SerializeToString()
+    with tf.io.TFRecordWriter(shard, options=compression or None) as writer:
+        for record in records:
+            writer.write(record)
+    bad = unreadable_shards(copied, "valid")
+    assert [(path, index) for path, index, _ in bad] == [(shard, 6)]
+    assert f"record 7 does not match the feature spec: `ids` must hold {copied.id_width} ids" in bad[0][2]
+    overrides = ["model.embedding_dim=4", "model.hidden_units=[8]", "data.batch_size=256", "train.epochs=1"]
+    with pytest.raises(ShardReadError, match=f"{shard}: record 7 does not match the feature spec"):
+        train.run("dnn_se_criteo", overrides, run_dir=tmp_path / "run", source=TFRecordSource(directory), verbose=0)
