@@ -19,7 +19,13 @@ the global batch's mean, so the sum is the global batch's loss, the figure `fit`
 
 import keras
 
+from mezoo.errors import BadInput
+
 LOOPS = ("auto", "fit", "custom")
+
+
+class LoopError(BadInput, ValueError):
+    """A training loop setting that is unknown, or that can't run with the strategy."""
 
 
 def uses_custom_loop(kind: str, strategy) -> bool:
@@ -31,10 +37,10 @@ def uses_custom_loop(kind: str, strategy) -> bool:
 
     kind = kind or "auto"
     if kind not in LOOPS:
-        raise ValueError(f"unknown train.loop {kind!r}; choose one of {', '.join(LOOPS)}")
+        raise LoopError(f"unknown train.loop {kind!r}; choose one of {', '.join(LOOPS)}")
     if is_multi_worker(strategy):
         if kind == "fit":
-            raise ValueError(
+            raise LoopError(
                 "train.loop=fit can't run multi-worker: Keras 3's fit fails under MultiWorkerMirroredStrategy "
                 "(TF 2.16 to 2.21); use train.loop=auto or custom"
             )

@@ -28,13 +28,15 @@ from typing import Any, Dict, Mapping, Optional
 
 import keras
 
+from mezoo.errors import BadInput
+
 JAX_DISTRIBUTIONS = ("data_parallel", "model_parallel")
 MESH_AXES = ("batch", "model")
 # The variable paths of the zoo's gathered tables (regular expressions, as `LayoutMap` takes).
 TABLE_PATHS = (r"(^|/)multi_embedding/embeddings$", r"(^|/)linear_vectors/embeddings$", r"(^|/)first_order/table$")
 
 
-class DistributionError(ValueError):
+class DistributionError(BadInput, ValueError):
     """A distribution or mesh setting that can't run here."""
 
 

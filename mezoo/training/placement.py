@@ -15,10 +15,12 @@ from typing import Any, Callable, Optional, Tuple
 import keras
 import numpy as np
 
+from mezoo.errors import BadInput
+
 DISTRIBUTIONS = ("auto", "mirrored", "data_parallel", "model_parallel")
 
 
-class PlacementError(ValueError):
+class PlacementError(BadInput, ValueError):
     """A distribution that the backend can't run (named, with what to use instead)."""
 
 

@@ -3,6 +3,12 @@
 import json
 import os
 
+from mezoo.errors import BadInput
+
+
+class StrategyError(BadInput, ValueError):
+    """An unknown `--strategy`."""
+
 
 def make_strategy(kind: str = "auto"):
     import tensorflow as tf
@@ -32,7 +38,7 @@ def make_strategy(kind: str = "auto"):
         # CPUs the collectives run over gRPC (ring); with GPUs, NCCL. Keras 3's `fit` fails
         # under this strategy on TF 2.16: the trainer drives it with `DistributedTrainLoop`.
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"unknown strategy {kind!r}; choose one of auto, one_device, mirrored, multi_worker")
+    raise StrategyError(f"unknown strategy {kind!r}; choose one of auto, one_device, mirrored, multi_worker")
 
 
 def strategy_record(requested: str, strategy) -> dict:

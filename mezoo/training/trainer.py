@@ -37,6 +37,7 @@ from mezoo import recipe as recipes
 from mezoo.abundance import AbundanceTracker
 from mezoo.atomic import atomic_write
 from mezoo.directory_lock import directory_lock, remove_stale
+from mezoo.errors import BadInput
 from mezoo.recipe_schema import TrainConfig
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar
 from mezoo.training.data_source import DataSource
@@ -61,11 +62,11 @@ LOCK_NAME = ".train.lock"
 SCRATCH_PATTERNS = (".weights-*.weights.h5", ".best-*.weights.h5", ".*.partial")
 
 
-class TooFewRowsError(ValueError):
+class TooFewRowsError(BadInput, ValueError):
     """A training split smaller than one batch."""
 
 
-class RunDirectoryError(ValueError):
+class RunDirectoryError(BadInput, ValueError):
     """A run directory path that can't be one (an existing file, say)."""
 
 
@@ -180,8 +181,10 @@ class Trainer:
         return None
 
     def set_up(self) -> ActiveRun:
-        """Everything before the first epoch: data, model, run files, the backup restored."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        """Everything before the first epoch: data, model, run files, the backup restored.
+
+        Nothing is written into the run directory before the data, the placement and the model
+        are known to work (a refused setting leaves no run directory behind)."""
         if self.source is None:
             from mezoo.training.data_sources import open_source
 
@@ -207,6 +210,10 @@ class Trainer:
         strategy = placement.make_placement(
             self.strategy_name, train_cfg.distribution, train_cfg.mesh, self.data_cfg.batch_size
         )
+        if placement.is_keras_distribution(strategy) and train_cfg.loop == "custom":
+            raise placement.PlacementError(
+                "train.loop=custom is the tf.distribute loop (TensorFlow); on JAX Keras' fit trains"
+            )
         placement.set_for_run(strategy)  # until `run` returns
         check_table_memory(
             source.model_fields(),
@@ -249,6 +256,7 @@ class Trainer:
     def _hold_run_directory(self) -> None:
         """The run directory's lock until `run` returns (a second training on it stops before writing
         anything), then the scratch files of writers that died (a kill or a full disk mid-write)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         self.held.enter_context(
             directory_lock(
                 self.run_dir,
@@ -503,9 +511,7 @@ def _custom_loop(model, dist, train_cfg, state, chief):
     from mezoo.training.placement import is_keras_distribution
     from mezoo.training.placement import multi_worker as is_multi_worker
 
-    if is_keras_distribution(dist):
-        if train_cfg.loop == "custom":
-            raise ValueError("train.loop=custom is the tf.distribute loop (TensorFlow); on JAX Keras' fit trains")
+    if is_keras_distribution(dist):  # (train.loop=custom refused by `_build_model`)
         return None
     if not uses_custom_loop(train_cfg.loop, dist):
         return None

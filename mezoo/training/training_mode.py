@@ -3,10 +3,15 @@
 import keras
 import numpy as np
 
+from mezoo.errors import BadInput
 from mezoo.training.fused_adam import FusedAdam
 from mezoo.training.row_sparse_adam import RowSparseAdam
 
 MODES = ("exact", "fast")
+
+
+class TrainingModeError(BadInput, ValueError):
+    """A training mode that is unknown, or that this backend can't run."""
 
 
 def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_compile="auto", **compile_kwargs):
@@ -34,11 +39,11 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
       step measured 10-20x slower.
     """
     if mode not in MODES:
-        raise ValueError(f"unknown training mode {mode!r}; choose one of {', '.join(MODES)}")
+        raise TrainingModeError(f"unknown training mode {mode!r}; choose one of {', '.join(MODES)}")
     fast = mode == "fast"
     on_tensorflow = keras.backend.backend() == "tensorflow"
     if fast and not on_tensorflow:
-        raise ValueError(
+        raise TrainingModeError(
             f"train.mode=fast needs TensorFlow: its row-sparse update rests on the IndexedSlices gradient of a "
             f"gather, and on {keras.backend.backend()} that gradient is a dense table; use train.mode=exact "
             "(docs/distributed.md)"
