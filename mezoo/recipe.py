@@ -1,16 +1,16 @@
 """Recipes: YAML files of `data`, `model` and `train` settings, resolved with overrides.
 
-A recipe names an installed file (`recipes/NAME.yaml`, installed as `mezoo.recipes`) or a
-path to a YAML file. `extends: BASE` pulls in a base whose sections the recipe updates key by
-key: BASE is an installed recipe's name (`extends: dcnv2_se_frappe`), else a `.yaml` file in
-the recipe's folder or below it (a relative path; nothing outside that folder is read). Every recipe resolves over `_base.yaml`,
-which sets every setting (the defaults live there only). Overrides `section.key=value` are
-applied last; the value is read as YAML (`3`, `0.1`, `null`, `[400, 400]`). Only the settings
-of `mezoo.recipe_schema` can be set, except in `model`, whose further keys are constructor
-arguments of the chosen model. A value of the wrong type (`train.epochs=abc`, `3.5` for an
-integer) is refused, in an override or in a recipe file, naming the setting's type; a model
-hyper-parameter is checked against the value it replaces. Files are read with
-`yaml.safe_load` only.
+A recipe names an installed file (`recipes/NAME.yaml`, installed as `mezoo.recipes`) or a path
+to a YAML file. `extends: BASE` pulls in a base whose sections the recipe updates key by key:
+BASE is an installed recipe's name (`extends: dcnv2_se_frappe`), else a `.yaml` file in the
+recipe's folder or below it (a relative path; nothing outside that folder is read). Every
+recipe resolves over `_base.yaml`, which sets every setting (the defaults live there only).
+Overrides `section.key=value` are applied last; the value is read as YAML (`3`, `0.1`, `null`,
+`[400, 400]`). Only the settings of `mezoo.recipe_schema` can be set, except in `model`, whose
+further keys are constructor arguments of the chosen model. A value of the wrong type
+(`train.epochs=abc`, `3.5` for an integer) is refused, in an override or in a recipe file,
+naming the setting's type; a model hyper-parameter is checked against the value it replaces.
+Files are read with `yaml.safe_load` only.
 
 `load` returns a typed `Recipe` (`recipe.train.epochs`); `Recipe.to_dict()` and `dump` give
 the plain form a run directory records in recipe.yaml.

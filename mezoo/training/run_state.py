@@ -5,7 +5,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import keras
 
@@ -37,6 +37,17 @@ class RunState:
     epochs: List[dict] = dataclasses.field(default_factory=list)
     epoch_loss_sum: Optional[float] = 0.0  # None: a backup of an older version, which didn't keep it
     seed_states: List[List[int]] = dataclasses.field(default_factory=list)
+
+
+@contextlib.contextmanager
+def removed_on_failure(path: Path) -> Iterator[None]:
+    """A temporary file written in the block is removed if the block fails (a full disk, say)."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
 
 
 def optimizer_step(model) -> int:
@@ -79,14 +90,16 @@ class Backup:
             [int(x) for x in keras.ops.convert_to_numpy(v).reshape(-1)] for v in seed_generator_states(model)
         ]
         tmp = self.dir / f".weights-{os.getpid()}.weights.h5"
-        model.save_weights(tmp)
-        os.replace(tmp, self.weights_path)
+        with removed_on_failure(tmp):
+            model.save_weights(tmp)
+            os.replace(tmp, self.weights_path)
         atomic_write(self.state_path, json.dumps(dataclasses.asdict(state), indent=1))
 
     def save_best(self, model) -> None:
         tmp = self.best_path.with_name(f".best-{os.getpid()}.weights.h5")
-        model.save_weights(tmp)
-        os.replace(tmp, self.best_path)
+        with removed_on_failure(tmp):
+            model.save_weights(tmp)
+            os.replace(tmp, self.best_path)
 
     def load(self, model) -> Optional[RunState]:
         """The saved state, with `model` (and its optimizer) restored; None without a backup."""

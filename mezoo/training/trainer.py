@@ -37,6 +37,7 @@ from mezoo import recipe as recipes
 from mezoo.abundance import AbundanceTracker
 from mezoo.atomic import atomic_write
 from mezoo.directory_lock import directory_lock, remove_stale
+from mezoo.disk_full import full_disk_reported
 from mezoo.errors import BadInput
 from mezoo.recipe_schema import TrainConfig
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar
@@ -150,14 +151,19 @@ class Trainer:
     def run(self) -> dict:
         """All the steps; returns metrics.json's content (that of the finished run, if it already was)."""
         policy, distribution = keras.mixed_precision.global_policy(), keras.distribution.distribution()
+        full = (
+            f"no space left on the disk of {self.run_dir}: free some (the backup, state and weights already "
+            "written are whole), then run the same command again to resume"
+        )
         try:
             finished = self.finished_result()
             if finished is not None:
                 return finished
-            run = self.set_up()
-            while run.state.epoch < run.epochs and not run.state.finished:
-                self.run_epoch(run)
-            return self.finish(run)
+            with full_disk_reported(full):
+                run = self.set_up()
+                while run.state.epoch < run.epochs and not run.state.finished:
+                    self.run_epoch(run)
+                return self.finish(run)
         finally:  # a recipe's mixed precision and distribution are the run's, not the caller's from then on
             self.held.close()
             keras.mixed_precision.set_global_policy(policy)

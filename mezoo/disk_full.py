@@ -1,0 +1,46 @@
+"""A full disk (or quota) told apart from other write failures, so that a command names the directory.
+
+Python's writes raise `OSError` with `ENOSPC` (`EDQUOT` for a quota); TensorFlow's file system
+layer raises an `OpError` and h5py (Keras' weight files) a `RuntimeError`, whose messages hold
+the C library's text (`No space left on device`), not an errno.
+
+Example:
+>>> import errno
+>>> is_disk_full(OSError(errno.ENOSPC, "No space left on device"))
+True
+>>> is_disk_full(RuntimeError("file write failed: errno = 28, error message = 'No space left on device'"))
+True
+>>> is_disk_full(OSError(errno.EACCES, "Permission denied"))
+False
+"""
+
+import contextlib
+import errno
+import os
+from typing import Iterator
+
+from mezoo.errors import DiskFull
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+MESSAGES = tuple(os.strerror(code) for code in DISK_FULL_ERRNOS)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` says the disk or the quota where it wrote is full."""
+    if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
+        return True
+    return any(text in str(error) for text in MESSAGES)
+
+
+@contextlib.contextmanager
+def full_disk_reported(message: str) -> Iterator[None]:
+    """In the block, a full disk raises `DiskFull(message)` (one line naming the directory); other
+    errors pass unchanged."""
+    try:
+        yield
+    except DiskFull:
+        raise
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        raise DiskFull(message) from None
