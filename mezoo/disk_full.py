@@ -17,6 +17,7 @@ False
 import contextlib
 import errno
 import os
+import shutil
 from typing import Iterator
 
 from mezoo.errors import DiskFull
@@ -44,3 +45,17 @@ def full_disk_reported(message: str) -> Iterator[None]:
         if not is_disk_full(error):
             raise
         raise DiskFull(message) from None
+
+
+def ensure_room(folder: "os.PathLike[str] | str", needed: int, message: str) -> None:
+    """Raises `DiskFull(message)` unless `folder`'s file system has `needed` bytes free.
+
+    For writers that must not start on a full disk: a weights file that h5py fails to finish stays
+    open in the HDF5 library, which fails again on it when the process exits and crashes it.
+    """
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # can't tell: let the write itself find out
+    if free < needed:
+        raise DiskFull(message)

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 import keras
+import numpy as np
 
 from mezoo.atomic import atomic_write
+from mezoo.disk_full import ensure_room
 
 
 @dataclasses.dataclass
@@ -41,13 +43,33 @@ class RunState:
 
 @contextlib.contextmanager
 def removed_on_failure(path: Path) -> Iterator[None]:
-    """A temporary file written in the block is removed if the block fails (a full disk, say)."""
+    """A weights file written in the block is removed if the block fails (a full disk, say)."""
     try:
         yield
     except BaseException:
         with contextlib.suppress(OSError):
             path.unlink()
         raise
+
+
+def room_for_weights(model, previous: Path) -> int:
+    """Bytes to have free before writing `model`'s weights (and its optimizer's) beside `previous`:
+    the previous file's size if there is one, else the variables' bytes, with a margin."""
+    try:
+        size = previous.stat().st_size
+    except OSError:
+        variables = list(model.weights) + list(getattr(model.optimizer, "variables", []) or [])
+        size = sum(
+            int(np.prod(v.shape)) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize for v in variables
+        )
+    return int(size * 1.1) + (1 << 20)
+
+
+def disk_full_message(run_dir: Path) -> str:
+    return (
+        f"no space left on the disk of {run_dir}: free some (the backup, state and weights already written are "
+        "whole), then run the same command again to resume"
+    )
 
 
 def optimizer_step(model) -> int:
@@ -90,6 +112,7 @@ class Backup:
             [int(x) for x in keras.ops.convert_to_numpy(v).reshape(-1)] for v in seed_generator_states(model)
         ]
         tmp = self.dir / f".weights-{os.getpid()}.weights.h5"
+        ensure_room(self.dir, room_for_weights(model, self.weights_path), disk_full_message(self.dir.parent))
         with removed_on_failure(tmp):
             model.save_weights(tmp)
             os.replace(tmp, self.weights_path)
@@ -97,6 +120,7 @@ class Backup:
 
     def save_best(self, model) -> None:
         tmp = self.best_path.with_name(f".best-{os.getpid()}.weights.h5")
+        ensure_room(self.best_path.parent, room_for_weights(model, self.best_path), disk_full_message(self.dir.parent))
         with removed_on_failure(tmp):
             model.save_weights(tmp)
             os.replace(tmp, self.best_path)

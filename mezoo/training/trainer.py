@@ -37,7 +37,7 @@ from mezoo import recipe as recipes
 from mezoo.abundance import AbundanceTracker
 from mezoo.atomic import atomic_write
 from mezoo.directory_lock import directory_lock, remove_stale
-from mezoo.disk_full import full_disk_reported
+from mezoo.disk_full import ensure_room, full_disk_reported
 from mezoo.errors import BadInput
 from mezoo.recipe_schema import TrainConfig
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar
@@ -53,7 +53,7 @@ from mezoo.training.run_directory import (
     truncate_abundance_csv,
     write_metrics,
 )
-from mezoo.training.run_state import Backup, RunState, optimizer_step
+from mezoo.training.run_state import Backup, RunState, disk_full_message, optimizer_step, room_for_weights
 from mezoo.training.stopping import StoppingRules
 from mezoo.training.table_memory import available_memory, check_table_memory
 from mezoo.training.training_mode import compile_model
@@ -151,10 +151,7 @@ class Trainer:
     def run(self) -> dict:
         """All the steps; returns metrics.json's content (that of the finished run, if it already was)."""
         policy, distribution = keras.mixed_precision.global_policy(), keras.distribution.distribution()
-        full = (
-            f"no space left on the disk of {self.run_dir}: free some (the backup, state and weights already "
-            "written are whole), then run the same command again to resume"
-        )
+        full = disk_full_message(self.run_dir)
         try:
             finished = self.finished_result()
             if finished is not None:
@@ -442,6 +439,7 @@ class Trainer:
         # Exact mode's optimiser applies the tables' L2; the saved model carries the plain
         # formulation (L2 through the loss), right for any optimiser it is compiled with later.
         model.sparse_embedding_l2 = self.train_cfg.mode == "fast"
+        ensure_room(run.run_dir, room_for_weights(model, run.backup.weights_path), disk_full_message(run.run_dir))
         model.save(run.run_dir / "model.keras")
         state.finished = True
         run.backup.save(model, state)

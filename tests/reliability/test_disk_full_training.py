@@ -38,3 +38,18 @@ def test_a_full_disk_mid_training_is_one_line_and_the_run_resumes(tmp_path, monk
     monkeypatch.undo()
     metrics = train.run("dnn_me_criteo", OVERRIDES, run_dir=run_dir, source=source(), verbose=0)
     assert metrics["finished"] and metrics["steps"] == 2 * (int(12000 * 0.8) // 256)
+
+
+def test_no_weights_file_is_started_on_a_disk_without_room_for_it(tmp_path, monkeypatch, capsys):
+    """h5py can't finish a file on a full disk, and the HDF5 library then crashes the process at exit."""
+    import collections
+    import shutil
+
+    usage, real = collections.namedtuple("usage", "total used free"), shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(*real(path)[:2], 4096))
+    started = []
+    monkeypatch.setattr(keras.Model, "save_weights", lambda model, path, *a, **k: started.append(path))
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(lambda: train.run("dnn_me_criteo", OVERRIDES, run_dir=tmp_path / "run", source=source(), verbose=0))
+    assert exit_info.value.code == 2 and not started
+    assert capsys.readouterr().err.startswith(f"error: no space left on the disk of {tmp_path / 'run'}:")
