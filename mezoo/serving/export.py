@@ -20,10 +20,12 @@ serving cannot disagree. Nothing in the SavedModel needs Python or mezoo at load
 """
 
 import contextlib
+import itertools
 import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,10 +37,15 @@ import tensorflow as tf
 from mezoo.data.feature_spec import SPEC_NAME, FeatureSpec, read_vocabulary, vocabulary_path
 from mezoo.data.multi_valued import PADDING_ID, is_multi_valued
 from mezoo.data.transform import RawToIds
+from mezoo.directory_lock import directory_lock, remove_stale
+from mezoo.disk_full import full_disk_reported
 from mezoo.serving.raw_examples import warmup_rows_from_vocabularies
 from mezoo.serving.warmup import WARMUP_FILE, write_warmup_requests
 
 EXPORT_META = "mezoo_export.json"
+EXPORT_LOCK = ".export.lock"  # in the export base; TF Serving reads numeric directories only
+SCRATCH_PATTERN = ".[0-9]*.tmp-*"  # an export's scratch directory (`.<version>.tmp-<random>`)
+BUSY_HINT = "wait for it to finish and export again, or pass another --output"
 
 
 class ExportError(Exception):
@@ -177,10 +184,26 @@ def build_archive(model, spec: FeatureSpec, table_dir: str, jit_compile: bool = 
     def checked_dense(dense):
         return _check_finite(_check_width("dense", dense, num_numeric, f"numeric fields {', '.join(numeric)}"))
 
+    # A multi-valued field with no value (every column -1) is the empty cell, which the raw
+    # signatures map to the field's missing token: its id here, so that ids score as raw rows do.
+    no_value_ids = to_ids(tf.fill([1, num_fields], "")).numpy()[0]
+    starts = [0, *itertools.accumulate(spec.field_lengths)]
+    no_value_fields = [(start, n, int(no_value_ids[start])) for start, n in zip(starts, spec.field_lengths) if n > 1]
+
+    def empty_cells_as_missing_tokens(ids):
+        pieces, done = [], 0
+        for start, n, missing_id in no_value_fields:
+            columns = ids[:, start : start + n]
+            empty = tf.reduce_all(tf.equal(columns, PADDING_ID), axis=1, keepdims=True)
+            first = tf.where(empty, tf.constant(missing_id, tf.int64), columns[:, :1])
+            pieces += [ids[:, done:start], first]
+            done = start + 1
+        return tf.concat([*pieces, ids[:, done:]], axis=1) if pieces else ids
+
     def probability_of_ids(ids, dense):
         what = f"fields {field_list}" + (", a multi-valued field's max_len each" if separators else "")
         ids = _check_width("ids", ids, spec.id_width, what)
-        ids = _check_id_ranges(ids, column_names, column_sizes, lowest)
+        ids = empty_cells_as_missing_tokens(_check_id_ranges(ids, column_names, column_sizes, lowest))
         return {"probability": model_part(ids, None if dense is None else checked_dense(dense))}
 
     # XLA for the model part only: table lookups stay outside the cluster. TF Serving runs such
@@ -320,14 +343,41 @@ def export_run(
 
         warmup_rows = read_raw_rows(spec, warmup_input, warmup_format, num_warmup)
     model = _load_model(run_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    version = int(version) if version is not None else next_version(output)
-    final = output / str(version)
-    if final.exists():
-        raise ExportError(f"{final} exists already: pass another --version (TF Serving serves the highest)")
-    # Written under a name TF Serving ignores (not a number), renamed into place when complete.
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=output))
-    tables = Path(tempfile.mkdtemp(prefix="mezoo-export-tables-"))
+    full = (
+        f"no space left on the device of {output} (the export base) while exporting {run_dir}: free space there, "
+        "or pass another --output; the partial version was removed"
+    )
+    with full_disk_reported(full):
+        output.mkdir(parents=True, exist_ok=True)
+        # One export of a base at a time (`mezoo.export` and the end of training alike): two would
+        # pick the same version. Holding the lock, what dead exports left is theirs alone.
+        with directory_lock(output, "an export", hint=BUSY_HINT, name=EXPORT_LOCK):
+            removed = remove_stale(output, [SCRATCH_PATTERN])
+            if removed and verbose:
+                print(f"removed what a dead export left in {output}: {', '.join(removed)}", file=sys.stderr)
+            version = int(version) if version is not None else next_version(output)
+            final = output / str(version)
+            if final.exists():
+                raise ExportError(f"{final} exists already: pass another --version (TF Serving serves the highest)")
+            rows = list(warmup_rows) if warmup_rows is not None else warmup_rows_from_vocabularies(spec, num_warmup)
+            _write_version(model, spec, run_dir, output, version, jit_compile, rows)
+    if verbose:
+        print(
+            f"exported {run_dir} to {final} (signatures serving_default, predict_raw, predict_ids"
+            f"{'; XLA: serve with --xla_cpu_compilation_enabled=true' if jit_compile else ''})",
+            flush=True,
+        )
+    return final
+
+
+def _write_version(model, spec: FeatureSpec, run_dir: Path, output: Path, version: int, jit_compile: bool, rows):
+    """Writes `<output>/<version>`: built in a scratch directory TF Serving ignores (not a number),
+    renamed into place when complete. A killed export leaves only the scratch directory, which
+    the next export removes."""
+    scratch = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=output))  # private (0700) until renamed
+    staging, tables = scratch / "version", scratch / "tables"
+    staging.mkdir()  # the version's own mode follows the umask, as TF Serving's user must read it
+    tables.mkdir()
     try:
         archive = build_archive(model, spec, str(tables), jit_compile)
         with _quiet_tensorflow_logger():  # "Assets written to ..." and the fingerprint, at INFO level
@@ -344,7 +394,6 @@ def export_run(
             if isinstance(entry, dict) and "path" in entry:
                 entry["path"] = os.path.basename(str(entry["path"]))
         (extra / SPEC_NAME).write_text(json.dumps(spec_data, indent=1) + "\n")
-        rows = list(warmup_rows) if warmup_rows is not None else warmup_rows_from_vocabularies(spec, num_warmup)
         write_warmup_requests(extra / WARMUP_FILE, spec, rows)
         meta = {
             "run": run_dir.resolve().name,
@@ -357,19 +406,9 @@ def export_run(
             "warmup_requests": len(rows),
         }
         (extra / EXPORT_META).write_text(json.dumps(meta, indent=1) + "\n")
-        os.replace(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        os.replace(staging, output / str(version))
     finally:
-        shutil.rmtree(tables, ignore_errors=True)
-    if verbose:
-        print(
-            f"exported {run_dir} to {final} (signatures serving_default, predict_raw, predict_ids"
-            f"{'; XLA: serve with --xla_cpu_compilation_enabled=true' if jit_compile else ''})",
-            flush=True,
-        )
-    return final
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @contextlib.contextmanager

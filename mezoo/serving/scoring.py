@@ -14,8 +14,9 @@ input order; rejected lines go to `<output>.rejects.tsv` (file, line, reason, te
 
 import contextlib
 import dataclasses
-import fcntl
+import glob
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,8 @@ import numpy as np
 
 from mezoo.atomic import temporary_name
 from mezoo.data.feature_spec import FeatureSpec
+from mezoo.directory_lock import directory_lock, remove_stale
+from mezoo.disk_full import full_disk_reported
 
 FORMATS = ("criteo", "avazu", "csv", "tsv")
 CRITEO_COLUMNS = ["label"] + [f"I{i}" for i in range(1, 14)] + [f"C{i}" for i in range(1, 27)]
@@ -180,21 +183,23 @@ def check_output_paths(output: Path, rejects: Path, inputs: Sequence[str]) -> No
 
 @contextlib.contextmanager
 def output_lock(output: Path) -> Iterator[None]:
-    """An exclusive lock on `<output>` (`flock` on a hidden lock file beside it) while it is written."""
-    lock = output.with_name(f".{output.name}.lock")
-    handle = open(lock, "a+")
-    try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise ScoringError(
-                f"--output {output} is being written by another mezoo.predict; wait for it, or choose another --output"
-            ) from None
+    """An exclusive lock on `<output>` while it is written (`.<output>.lock` beside it, kept);
+    `DirectoryBusy` if another mezoo.predict holds it."""
+    hint = "wait for it, or choose another --output"
+    with directory_lock(output.parent, f"mezoo.predict (--output {output.name})", hint, name=f".{output.name}.lock"):
         yield
-    finally:
-        with contextlib.suppress(OSError):
-            lock.unlink()
-        handle.close()  # releases the lock
+
+
+def remove_dead_partials(output: Path, rejects: Path) -> List[str]:
+    """The temporary files of `output` and its rejects file that a killed (or failed) run left.
+
+    Call with `output_lock(output)` held: it covers this output's names only (another output in
+    the folder may be written right now), i.e. `mezoo.atomic.temporary_name`'s
+    `.<name>.<pid>.<thread>.partial` with exactly this name.
+    """
+    patterns = [re.compile(re.escape(f".{target.name}.") + r"\d+\.\d+\.partial") for target in (output, rejects)]
+    names = [p.name for p in output.parent.iterdir() if any(pattern.fullmatch(p.name) for pattern in patterns)]
+    return remove_stale(output.parent, [glob.escape(name) for name in names])
 
 
 @dataclasses.dataclass
@@ -250,7 +255,14 @@ def score_files(
     start = time.time()
     # Private temporary names (another run's never collide) under an exclusive lock on the output.
     tmp, rejects_tmp = temporary_name(output), temporary_name(rejects_path)
-    with output_lock(output):
+    full = (
+        f"no space left on the device of {output.parent} while writing --output {output.name}: free space there, "
+        "or choose an --output on another disk; nothing was written (an earlier output is kept)"
+    )
+    with full_disk_reported(full), output_lock(output):
+        removed = remove_dead_partials(output, rejects_path)
+        if removed and verbose:
+            print(f"removed what a dead mezoo.predict left: {', '.join(removed)}", file=sys.stderr)
         try:
             with open(tmp, "w", encoding="utf-8") as out, open(rejects_tmp, "w", encoding="utf-8") as rej:
                 unterminated = accept_unterminated_last_line
@@ -265,9 +277,10 @@ def score_files(
             if rows_read and not tally.scored:
                 reasons = ", ".join(f"{r} {c:,}" for r, c in tally.rejected.items() if c)
                 raise ScoringError(
-                    f"no line of {', '.join(inputs)} could be scored ({reasons}; first: {tally.first_reject}): does "
-                    f"--format {fmt} match the files and the export (it reads {len(layout.fields)} fields: "
-                    f"{', '.join(spec.field_names[:5])}{', ...' if len(spec.field_names) > 5 else ''})? Nothing written"
+                    f"no line of {', '.join(inputs)} could be scored ({reasons}; first: {tally.first_reject}): "
+                    f"does --format {fmt} match the files and the export (it reads {len(layout.fields)} fields: "
+                    f"{', '.join(spec.field_names[:5])}{', ...' if len(spec.field_names) > 5 else ''})? "
+                    "Nothing written"
                 )
             os.replace(tmp, output)
             os.replace(rejects_tmp, rejects_path)

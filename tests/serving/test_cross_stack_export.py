@@ -54,7 +54,7 @@ def test_an_export_from_the_older_stack_serves_here_with_the_same_scores(tmp_pat
     overrides = [a for o in TRAIN for a in ("--set", o)]
     run(OTHER, "-m", "mezoo.train", "--recipe", "dcnv2_me_criteo", "--data", str(data), "--run_dir", str(run_dir),
         *overrides, cwd=tmp_path)  # fmt: skip
-    export = next((run_dir / "export").iterdir())
+    export = run_dir / "export" / "1"
     predict = ["-m", "mezoo.predict", "--export", str(export), "--input", str(sample), "--format", "criteo"]
     run(OTHER, *predict, "--output", str(tmp_path / "there.tsv"), cwd=tmp_path)
     run(sys.executable, *predict, "--output", str(tmp_path / "here.tsv"), cwd=tmp_path)

@@ -95,7 +95,7 @@ def test_export_cli_versions_and_jit(trained, tmp_path):
     assert (tmp_path / "m" / "1" / "saved_model.pb").exists() and "xla_cpu_compilation_enabled" in proc.stdout
     second = export_run(run, tmp_path / "m", verbose=False)  # the next version
     assert second == tmp_path / "m" / "2"
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["1", "2"]  # no staging left behind
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [".export.lock", "1", "2"]  # no scratch left
     examples = tf.constant(criteo_examples(second))
     jit = load_signature(tmp_path / "m" / "1")(examples=examples)["probability"].numpy()
     plain = load_signature(second)(examples=examples)["probability"].numpy()

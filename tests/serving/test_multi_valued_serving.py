@@ -106,6 +106,27 @@ def test_ids_requests_take_padding_and_refuse_ids_below_it(movielens_run):
         predict_ids(ids=ids[:, :6])
 
 
+def test_ids_of_a_field_with_no_value_score_as_the_empty_cell(movielens_run):
+    """All of a multi-valued field's columns -1 is the empty cell: the missing token, as predict_raw reads it."""
+    rows, all_rows, run_dir = movielens_run
+    export = run_dir / "export" / "1"
+    spec = FeatureSpec.load(str(all_rows))
+    x, _ = next(iter(make_dataset(spec, "test", 16, deterministic=True)))  # rows[:16], in order
+    ids = x["ids"].numpy().astype(np.int64)
+    ids[:, 2:5] = -1
+    raw = load_signature(export, "predict_raw")
+    empty = raw(raw=tf.constant([[("" if name == "genres" else row[name]) for name in FIELDS] for row in rows[:16]]))
+    expected = empty["probability"].numpy()
+    np.testing.assert_allclose(served(export, [dict(row, genres="") for row in rows[:16]]).reshape(-1, 1), expected,
+                               atol=1e-6)  # fmt: skip
+    predict_ids = load_signature(export, "predict_ids")
+    np.testing.assert_allclose(predict_ids(ids=tf.constant(ids))["probability"].numpy(), expected, atol=1e-6)
+    # a row with one value is untouched
+    ids[:, 2] = x["ids"].numpy()[:, 2]
+    one = predict_ids(ids=tf.constant(ids))["probability"].numpy()
+    assert np.max(np.abs(one - expected)) > 1e-4
+
+
 def test_tf1_loader_serves_the_multi_valued_export(movielens_run, tmp_path):
     rows, _, run_dir = movielens_run
     export = run_dir / "export" / "1"

@@ -1,6 +1,7 @@
 """mezoo.predict off the happy path: nothing it reads is replaced, flags checked, every row accounted for."""
 
 import bz2
+import errno
 import gzip
 import lzma
 import os
@@ -63,11 +64,16 @@ def test_an_output_another_run_is_writing_is_refused(exported, tmp_path):
     out.write_text("file\tline\tprobability\nprevious\t1\t0.5\n")
     with output_lock(out):  # another mezoo.predict holds it
         proc = predict_cli("--export", export, "--input", raw, "--format", "criteo", "--output", out)
-    one_error_line(proc, "being written by another mezoo.predict")
+    one_error_line(proc, f"{tmp_path} is being written by mezoo.predict (--output scores.tsv) in another process")
     assert out.read_text() == "file\tline\tprobability\nprevious\t1\t0.5\n"
     summary = score_files(export, [str(raw)], "criteo", out, verbose=False)  # free again
     assert summary["rows_scored"] == 20 and len(out.read_text().splitlines()) == 21
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.tsv", "scores.tsv", "scores.tsv.rejects.tsv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".scores.tsv.lock",
+        "day.tsv",
+        "scores.tsv",
+        "scores.tsv.rejects.tsv",
+    ]
 
 
 @pytest.mark.parametrize("batch_size", [-5, 0])
@@ -160,3 +166,66 @@ def test_an_output_in_a_missing_folder_or_a_directory_is_refused(exported, tmp_p
         score_files(export, [str(raw)], "criteo", tmp_path / "nowhere" / "o.tsv", verbose=False)
     with pytest.raises(ScoringError, match="is a directory: give the path of the TSV file"):
         score_files(export, [str(raw)], "criteo", tmp_path, verbose=False)
+
+
+def test_a_dead_runs_partial_files_of_this_output_go_and_no_others(exported, tmp_path):
+    """Scratch files a killed (or disk-full) mezoo.predict left: the next run on the same --output,
+    holding its lock, removes that output's; other outputs' may belong to live runs."""
+    export = exported("criteo", "se")
+    raw = tmp_path / "day.tsv"
+    raw.write_bytes(b"\n".join(criteo_lines(20)) + b"\n")
+    dead = [".scores.tsv.4194301.139872.partial", ".scores.tsv.rejects.tsv.4194301.139872.partial"]
+    others = [".scores.tsv.7.4194301.139872.partial", ".scores.tsv.x.4194301.1.partial", ".other.tsv.5.6.partial"]
+    for name in dead + others:
+        (tmp_path / name).write_bytes(b"0.5\n" * 10_000)
+    summary = score_files(export, [str(raw)], "criteo", tmp_path / "scores.tsv", verbose=False)
+    assert summary["rows_scored"] == 20 and len((tmp_path / "scores.tsv").read_text().splitlines()) == 21
+    hidden = sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".partial"))
+    assert hidden == sorted(others)
+
+
+def test_a_full_disk_is_one_line_naming_the_folder_and_nothing_is_left(exported, tmp_path, monkeypatch, capsys):
+    import builtins
+
+    from mezoo.cli.predict import main
+    from mezoo.serving import scoring
+
+    class FillingFile:
+        """A file opened for writing whose disk fills after its first write."""
+
+        def __init__(self, handle):
+            self.handle, self.writes = handle, 0
+
+        def write(self, text):
+            self.writes += 1
+            if self.writes > 1:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return self.handle.write(text)
+
+        def writelines(self, lines):
+            for line in lines:
+                self.write(line)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    def filling_open(file, mode="r", *args, **kwargs):
+        handle = builtins.open(file, mode, *args, **kwargs)
+        return FillingFile(handle) if "w" in mode else handle
+
+    export = exported("criteo", "se")
+    raw = tmp_path / "day.tsv"
+    raw.write_bytes(b"\n".join(criteo_lines(20)) + b"\n")
+    out = tmp_path / "scores.tsv"
+    out.write_text("file\tline\tprobability\nprevious\t1\t0.5\n")
+    monkeypatch.setattr(scoring, "open", filling_open, raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--export", str(export), "--input", str(raw), "--format", "criteo", "--output", str(out)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: no space left") and f"{tmp_path}" in err[0], err
+    assert out.read_text() == "file\tline\tprobability\nprevious\t1\t0.5\n"
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob(".*.partial"))
