@@ -11,11 +11,13 @@ machine). The logic is `mezoo.evidence.toy`.
 
 `--jobs N` trains N runs at once, each in its own process with one thread.
 
-`--resume` keeps the runs already in `--out`'s `toy.csv` that this command would train with the
-same settings (width, steps, learning rate, record interval; read from the `provenance.json`
-beside it) and trains only the others; `toy.csv` and `provenance.json` are rewritten after each
-run, so an interrupted command resumes where it stopped. `provenance.json` names the command,
-date and commit of every kept run.
+`--resume` keeps every run already in `--out`'s `toy.csv` (made with the same width, steps,
+learning rate and record interval, read from the `provenance.json` beside it; other settings are
+refused) and trains only this command's runs that are not there. Runs outside this command's
+`--seeds` or `--d3` stay too: `toy.csv` keeps the earlier rows as they were, first, and the new
+runs follow. `toy.csv` and `provenance.json` are rewritten after each run, so an interrupted
+command resumes where it stopped. `provenance.json` names the command, date and commit of every
+kept run.
 """
 
 import json
@@ -97,9 +99,11 @@ def _settings_of(command: str) -> types.SimpleNamespace:
 
 
 def kept_runs(out: Path, options: types.SimpleNamespace) -> Tuple[Dict[Tuple[int, int], Any], List[Dict]]:
-    """`--resume`: the runs of `out/toy.csv` this command would train, by `(d3, seed)`, and where each came from.
+    """`--resume`: every run of `out/toy.csv` by `(d3, seed)`, in file order, and where each came from.
 
-    Raises `UserError` when the earlier command's settings differ from this one's.
+    Runs this command would not train (other seeds or D3 values) are kept as well: a resume never
+    drops a finished run. Raises `UserError` when the earlier command's settings differ from this
+    one's, or when a run in the file does not end at the recorded width and steps.
     """
     from mezoo.evidence import provenance, toy
 
@@ -116,16 +120,18 @@ def kept_runs(out: Path, options: types.SimpleNamespace) -> Tuple[Dict[Tuple[int
                 f"--resume: {csv_path} was written with --{name} {getattr(before, name)}, not "
                 f"{getattr(options, name)}; use another --out, or the same settings"
             )
-    wanted = {(d3, seed) for d3 in options.d3_values for seed in range(options.seeds)}
     try:
         runs = toy.read_csv(csv_path)
     except ValueError as error:
         raise UserError(f"--resume: {error}") from None
-    kept = {
-        (r.d3, r.seed): r
-        for r in runs
-        if (r.d3, r.seed) in wanted and r.dim == options.dim and r.records[-1]["step"] == options.steps
-    }
+    for run in runs:
+        if run.dim != options.dim or run.records[-1]["step"] != options.steps:
+            raise UserError(
+                f"--resume: {csv_path} holds D3 = {run.d3} seed {run.seed} with K = {run.dim} ending at step "
+                f"{run.records[-1]['step']}, not the --dim {options.dim} and --steps {options.steps} its "
+                f"{provenance.PROVENANCE_FILE} records: the file was changed; use another --out"
+            )
+    kept = {(r.d3, r.seed): r for r in runs}
     return kept, origins(earlier, set(kept))
 
 
@@ -194,13 +200,17 @@ def run(values: Any, args: List[str], argv: Optional[Sequence[str]] = None) -> N
     info: Dict[str, Any] = dict(provenance.provenance("mezoo.toy", list(sys.argv[1:] if argv is None else argv)))
     if kept_from:
         info["kept_runs"] = kept_from
-    # The order of `toy.run_study`: seeds outer, D3 inner.
-    order = [(d3, seed) for seed in range(options.seeds) for d3 in options.d3_values]
+    # Kept runs first, in their file order (the earlier rows stay as they were), then this command's
+    # in the order of `toy.run_study`: seeds outer, D3 inner.
+    wanted = [(d3, seed) for seed in range(options.seeds) for d3 in options.d3_values]
+    order = list(kept) + [key for key in wanted if key not in kept]
     finished = {}
-    for key in order:
-        if key in kept:
-            print(f"K={options.dim} D3={key[0]:<3} seed {key[1]}: kept from {out / 'toy.csv'} (--resume)", flush=True)
-            finished[key] = kept[key]
+    for key in kept:
+        other = "" if key in wanted else "; not among this command's --seeds and --d3, kept all the same"
+        print(
+            f"K={options.dim} D3={key[0]:<3} seed {key[1]}: kept from {out / 'toy.csv'} (--resume{other})", flush=True
+        )
+        finished[key] = kept[key]
 
     def finish(key, result) -> None:
         finished[key] = result

@@ -32,6 +32,7 @@ from mezoo.evidence import convergence, paper_tables, rules
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.labels import LabelFinder
 from mezoo.evidence.noise import Interval, PairedAUC, mean_sd, welch_interval
+from mezoo.evidence.table_checks import ReportInputError, check_rows
 from mezoo.evidence.variants import Variant
 
 REPLICATES = 1000  # bootstrap replicates of the test rows
@@ -46,15 +47,14 @@ REQUIRED = {
 }
 
 
-class ReportInputError(ValueError):
-    """A results file that can't be read as its command writes it (truncated, damaged, not UTF-8)."""
-
-
 # ---------------------------------------------------------------- reading
 
 
-def read_table(path: Path, required: Sequence[str] = ()) -> List[Dict[str, str]]:
-    """A CSV the commands wrote, every row whole: a truncated or damaged file is an error naming it."""
+def read_table(path: Path, required: Sequence[str] = (), kind: Optional[str] = None) -> List[Dict[str, str]]:
+    """A CSV the commands wrote, every row whole: a truncated or damaged file is an error naming it.
+
+    `kind`: a table of `table_checks.RULES`, whose values and keys are checked (impossible ones are errors).
+    """
     try:
         text = Path(path).read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
@@ -63,14 +63,18 @@ def read_table(path: Path, required: Sequence[str] = ()) -> List[Dict[str, str]]
     missing = [c for c in required if c not in (reader.fieldnames or [])]
     if missing:
         raise ReportInputError(f"{path}: header lacks {missing}: not a table its command wrote")
-    rows = []
-    for number, row in enumerate(reader, start=2):
+    numbered = []
+    for row in reader:
         if None in row or any(value is None for value in row.values()):
-            raise ReportInputError(f"{path}, line {number}: {len(row)} columns, not the header's: truncated or damaged")
-        rows.append(row)
+            raise ReportInputError(
+                f"{path}, line {reader.line_num}: {len(row)} columns, not the header's: truncated or damaged"
+            )
+        numbered.append((reader.line_num, row))
     if text and not text.endswith("\n"):
         raise ReportInputError(f"{path}: the last line has no end: the file was cut")
-    return rows
+    if kind is not None:
+        check_rows(path, kind, numbered)
+    return [row for _, row in numbered]
 
 
 def read_json(path: Path) -> Dict:
@@ -109,14 +113,15 @@ def collect(root) -> List[Result]:
         for kind, name in FILES.items():
             if not (directory / name).exists():
                 continue
-            result = Result(directory, kind, read_table(directory / name, REQUIRED[kind]))
+            result = Result(directory, kind, read_table(directory / name, REQUIRED[kind], kind))
             if (directory / "provenance.json").exists():
                 result.meta["provenance"] = read_json(directory / "provenance.json")
             if kind == "study":
                 if (directory / "study.json").exists():
                     result.meta = {**result.meta, **read_json(directory / "study.json")}
                 if (directory / "abundance_by_epoch.csv").exists():
-                    result.epochs = read_table(directory / "abundance_by_epoch.csv", ("cell", "epoch", "field"))
+                    epochs = directory / "abundance_by_epoch.csv"
+                    result.epochs = read_table(epochs, ("cell", "epoch", "field"), "epochs")
             results.append(result)
     return results
 
@@ -194,9 +199,25 @@ class Study:
         return self._boot
 
     def _scores(self, row: Dict[str, str]):
+        import zipfile
+        import zlib
+
         from mezoo.training.predictions import load_predictions
 
-        return load_predictions(self.result.path / row["predictions"])["probability"]
+        path = self.result.path / row["predictions"]
+        try:
+            kept = load_predictions(path)
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+            raise ReportInputError(
+                f"{path}: not a predictions file as mezoo.scaling keeps them (truncated or damaged: "
+                f"{type(error).__name__}); restore it or train the cell again"
+            ) from None
+        if (kept["labels_sha256"], kept["rows"]) != (row["labels_sha256"], int(float(row["test_rows"]))):
+            raise ReportInputError(
+                f"{path}: scored on other test rows ({kept['rows']} rows, labels sha256 {kept['labels_sha256'][:12]}) "
+                f"than scaling.csv says for cell {cell_key(row)}: restore the file or the table"
+            )
+        return kept["probability"]
 
     def _cell_figures(self, row: Dict[str, str]) -> Tuple[float, np.ndarray]:
         key = cell_key(row)

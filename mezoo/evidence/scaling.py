@@ -93,6 +93,9 @@ EPOCH_COLUMNS = (
     "erank",
 )
 RECORD_VERSION = 2  # cell.json written by older code is recomputed
+# A kept cell's `scaling.csv` row as the file had it (column -> text): written back unchanged, so a
+# rewrite never reformats numbers it did not compute.
+AS_WRITTEN = "as_written"
 
 
 class StudyMismatchError(ValueError):
@@ -316,15 +319,6 @@ def _typed(column: str, value: Optional[str]):
     return float(value)
 
 
-def _epoch_value(value: str):
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            continue
-    return value
-
-
 def _cell_of(record: Dict) -> Cell:
     return Cell(record["variant"], record["scale"], record["seed"], record["fraction"])
 
@@ -352,8 +346,9 @@ def kept_cells(out: Path, finished: Sequence[str], base, overrides: Sequence[str
         cell = _cell_of(record)
         if cell.key in finished:
             continue
+        record[AS_WRITTEN] = {column: row.get(column) or "" for column in CSV_COLUMNS}
         if record["predictions"] and not (out / record["predictions"]).exists():
-            record["predictions"] = None
+            record["predictions"] = record[AS_WRITTEN]["predictions"] = None
         record["synthetic"] = bool(previous.get("synthetic"))
         record["version"] = RECORD_VERSION
         records[cell.key] = record
@@ -377,7 +372,7 @@ def kept_cells(out: Path, finished: Sequence[str], base, overrides: Sequence[str
         with open(out / "abundance_by_epoch.csv", newline="") as handle:
             for row in csv.DictReader(handle):
                 if row["cell"] in records:
-                    epochs.setdefault(row["cell"], []).append({k: _epoch_value(v) for k, v in row.items()})
+                    epochs.setdefault(row["cell"], []).append(row)  # the text as written, not reformatted
     cells = {key: origin for key, origin in (previous.get("cells") or {}).items() if key in records}
     legacy = previous.get("legacy_origins")
     if len(cells) < len(records):
@@ -653,7 +648,8 @@ def write_study(out: Path, recipe, base, cells, scales, seeds, ablations, fracti
 
 def _compact(value):
     # Seven significant digits: far below any seed spread of IA, and the per-epoch table of a
-    # study with a hundred cells stays a few hundred kB instead of several MB.
+    # study with a hundred cells stays a few hundred kB instead of several MB. Only the cells
+    # trained here are floats; kept cells' rows are text, written back as read.
     return f"{value:.7g}" if isinstance(value, float) else value
 
 
@@ -691,7 +687,7 @@ def write_outputs(
     writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS)
     writer.writeheader()
     for record in sorted(records, key=lambda r: (r["fraction"], r["variant"], r["scale"], r["seed"])):
-        writer.writerow({k: record.get(k) for k in CSV_COLUMNS})
+        writer.writerow(record.get(AS_WRITTEN) or {k: record.get(k) for k in CSV_COLUMNS})
     atomic_write(out / "scaling.csv", table.getvalue())
     info = prov.provenance("mezoo.scaling", None if argv is None else list(argv))
     atomic_write(

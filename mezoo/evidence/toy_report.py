@@ -53,12 +53,14 @@ def verdict(results: Sequence[ToyResult], low: int = 3, high: int = 100) -> str:
 def markdown(results: Sequence[ToyResult], args, info: Dict[str, str]) -> str:
     """The summary: set-up, final IA(E1) per D3 (and per seed), the verdict, the figure, provenance."""
     dim = results[0].dim
+    # `--resume` keeps earlier runs outside this command's --d3 and --seeds: the page shows every run.
+    d3_values = sorted({r.d3 for r in results})
     lines = [
         "# Interaction-collapse toy (docs/method.md §5, claim 2)",
         "",
         "Written by `python -m mezoo.toy`; do not edit by hand.",
         "",
-        f"Three fields, D1 = {D1}, D2 = {D2}, D3 in {{{', '.join(str(v) for v in args.d3_values)}}}; "
+        f"Three fields, D1 = {D1}, D2 = {D2}, D3 in {{{', '.join(str(v) for v in d3_values)}}}; "
         f"every (x1, x2) pair once ({D1 * D2:,} rows), x3 uniform, random labels. "
         f"Tables {D1} x K, {D2} x K, D3 x K with K = {dim}, drawn N(0, 1); E2 and E3 frozen, only E1 trained "
         f"by full-batch SGD (learning rate {args.learning_rate:g}, {args.steps:,} steps) on the binary "
@@ -72,7 +74,7 @@ def markdown(results: Sequence[ToyResult], args, info: Dict[str, str]) -> str:
         "| final loss | loss change over the last tenth of the steps (largest seed) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for d3 in sorted({r.d3 for r in results}):
+    for d3 in d3_values:
         runs = [r for r in results if r.d3 == d3]
         start = np.array([r.records[0]["ia"] for r in runs])
         end = np.array([_last(r, "ia") for r in runs])
@@ -84,7 +86,6 @@ def markdown(results: Sequence[ToyResult], args, info: Dict[str, str]) -> str:
             f"{_change(runs)} |"
         )
     table = final_ia(results)
-    d3_values = sorted(table)
     lines += [
         "",
         "Final IA(E1) per seed:",
@@ -92,8 +93,9 @@ def markdown(results: Sequence[ToyResult], args, info: Dict[str, str]) -> str:
         "| seed | " + " | ".join(f"D3 = {d}" for d in d3_values) + " |",
         "|---|" + "---|" * len(d3_values),
     ]
-    for seed in sorted(next(iter(table.values()))):
-        lines.append(f"| {seed} | " + " | ".join(f"{table[d][seed]:.2f}" for d in d3_values) + " |")
+    for seed in sorted({r.seed for r in results}):
+        cells = (f"{table[d][seed]:.2f}" if seed in table[d] else "-" for d in d3_values)
+        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "The final loss is a mean over the last recorded stretch of steps; a run has converged when its loss "

@@ -234,3 +234,77 @@ def test_a_damaged_study_json_is_an_error_naming_it(tmp_path, capsys):
 def test_a_directory_without_results_is_an_error_naming_it(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     fails_with(report_cli.main, [tmp_path], capsys, "no results")
+
+
+def set_value(path, line, column, value):
+    """`path` with the field `column` of line `line` (1 is the header) replaced by `value`."""
+    rows = list(csv.reader(open(path, newline="")))
+    rows[line - 1][rows[0].index(column)] = value
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+
+
+def copy_line(path, line):
+    """`path` with line `line` appended again at the end."""
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines + [lines[line - 1]]))
+
+
+def write_parity(root):
+    from mezoo.evidence import parity
+
+    rows = [
+        {"family": "DNN", "model": "dnn", "bars_test_auc": 0.9833, "runs": 2, "test_auc_mean": 0.984, "gap": 0.0007},
+        {"family": "IPNN", "model": "ipnn", "bars_test_auc": 0.9841, "runs": 0},
+    ]
+    write_csv(root / "parity" / "parity.csv", parity.COLUMNS, rows)
+
+
+@pytest.mark.parametrize(
+    "table,damage,message",
+    [
+        ("frappe/scaling.csv", lambda p: copy_line(p, 2), "scaling.csv, line 23: the cell (fraction 1.0, variant SE"),
+        ("frappe/scaling.csv", lambda p: set_value(p, 2, "test_auc", "nan"), "line 2, column test_auc: 'nan' is not"),
+        ("frappe/scaling.csv", lambda p: set_value(p, 3, "test_auc", "7.5"), "line 3, column test_auc: '7.5' is not"),
+        ("frappe/scaling.csv", lambda p: set_value(p, 4, "test_auc", "0.9x"), "line 4, column test_auc: '0.9x'"),
+        ("frappe/scaling.csv", lambda p: set_value(p, 2, "test_logloss", "-0.2"), "column test_logloss: '-0.2'"),
+        ("frappe/scaling.csv", lambda p: set_value(p, 2, "ia_min", "0.5"), "column ia_min: '0.5' is not"),
+        ("frappe/scaling.csv", lambda p: set_value(p, 2, "scale", "four"), "column scale: 'four'"),
+        ("frappe/abundance_by_epoch.csv", lambda p: copy_line(p, 5), "abundance_by_epoch.csv, line 170:"),
+        ("frappe/abundance_by_epoch.csv", lambda p: set_value(p, 3, "ia", "0.5"), "line 3, column ia: '0.5' is not"),
+        ("frappe/abundance_by_epoch.csv", lambda p: set_value(p, 3, "ia_vs_random", "inf"), "column ia_vs_random:"),
+        ("toy/toy.csv", lambda p: copy_line(p, 3), "toy.csv, line 14: the run's step"),
+        ("toy/toy.csv", lambda p: set_value(p, 3, "ia", "nan"), "toy.csv, line 3, column ia: 'nan' is not"),
+        ("toy/toy.csv", lambda p: set_value(p, 3, "loss", "-1"), "toy.csv, line 3, column loss: '-1' is not"),
+        ("toy/toy.csv", lambda p: set_value(p, 3, "step", "x"), "toy.csv, line 3, column step: 'x'"),
+        ("parity/parity.csv", lambda p: copy_line(p, 2), "parity.csv, line 4: the model (family DNN, model dnn)"),
+        ("parity/parity.csv", lambda p: set_value(p, 2, "test_auc_mean", "1.5"), "column test_auc_mean: '1.5'"),
+    ],
+)
+def test_an_impossible_table_is_refused_naming_file_line_and_value(tmp_path, capsys, table, damage, message):
+    write_toy(tmp_path, [20.0, 21.0, 20.5], [27.0, 26.5, 27.5])
+    write_study(tmp_path, "frappe", GOOD_SIGNAL, GOOD_RATIO)
+    write_parity(tmp_path)
+    report_cli.main([str(tmp_path), "--out", str(tmp_path / "page.md")])  # the tables as written are accepted
+    capsys.readouterr()
+    damage(tmp_path / table)
+    last = fails_with(report_cli.main, [tmp_path], capsys, message)
+    assert str(tmp_path / table) in last
+    assert not (tmp_path / "README.md").exists()
+
+
+def test_a_truncated_predictions_file_is_an_error_naming_it(tmp_path, capsys, monkeypatch):
+    write_study(tmp_path, "frappe", GOOD_SIGNAL, GOOD_RATIO)
+    monkeypatch.setattr(report, "LabelFinder", lambda data_dirs: Finder())  # the labels found, as on a real machine
+    kept = tmp_path / "frappe" / "predictions" / "me_x4_seed1.npz"
+    kept.write_bytes(kept.read_bytes()[:200])
+    last = fails_with(report_cli.main, [tmp_path], capsys, "me_x4_seed1.npz")
+    assert "not a predictions file" in last
+    assert not (tmp_path / "README.md").exists()
+
+
+def test_predictions_scored_on_other_test_rows_than_the_table_says_are_refused(tmp_path, capsys, monkeypatch):
+    write_study(tmp_path, "frappe", GOOD_SIGNAL, GOOD_RATIO)
+    monkeypatch.setattr(report, "LabelFinder", lambda data_dirs: Finder())
+    save_predictions(tmp_path / "frappe" / "predictions" / "me_x4_seed1.npz", 1 - LABELS, np.full(ROWS, 0.5))
+    fails_with(report_cli.main, [tmp_path], capsys, "me_x4_seed1.npz: scored on other test rows")

@@ -1,6 +1,7 @@
 """mezoo.scaling: the cells, resume (a finished cell is never retrained), atomic claims, data fractions."""
 
 import csv
+import io
 import json
 import shutil
 import subprocess
@@ -310,3 +311,43 @@ def test_an_out_that_is_a_file_is_refused(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     args = ["--recipe", "dnn_se_frappe", "--out", tmp_path / "file", "--scales", "1", "--seeds", "1"]
     fails_with(scaling_cli.main, args, capsys, "is a file, not a study directory")
+
+
+def test_a_max_cells_0_rewrite_leaves_committed_tables_byte_identical(tmp_path, capsys):
+    """Kept cells' rows are written back as read: full-precision values are not reformatted."""
+    scaling.run_study("dnn_me_criteo", [1, 2], 1, tmp_path, train_fn=FakeTrainer(), source=object(), verbose=0)
+    shutil.rmtree(tmp_path / "cells")
+    rows = list(csv.DictReader(open(tmp_path / "scaling.csv", newline="")))
+    rows[0]["test_auc"] = "0.94561897081505912345"  # more digits than a float's repr
+    rows[1]["ia_vs_random_mean"] = "0.80"
+    with open(tmp_path / "scaling.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=scaling.CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    epochs = []
+    by_key = {scaling.Cell(r["variant"], int(r["scale"]), int(r["seed"])).key: r for r in rows}
+    for key in [c.key for c in scaling.plan([1, 2], 1)]:  # the writer's order of cells
+        row = by_key[key]
+        for epoch in (1, 2):
+            for number, field in enumerate(("user", "item")):
+                ia = 1 + (epoch + number) / 3
+                epochs.append(
+                    {
+                        **{k: row[k] for k in ("fraction", "variant", "scale", "seed", "width")},
+                        **{"cell": key, "epoch": epoch, "best": epoch == 2, "field": field, "rows": 90},
+                        **{"rows_total": 100, "ia": repr(ia), "ia_random": "1.6749766609223382"},
+                        **{"ia_vs_random": repr(ia / 1.6749766609223382), "ia_normalised": repr(ia / 2)},
+                        "erank": "1.9999999999999998",
+                    }
+                )
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=scaling.EPOCH_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(epochs)
+    (tmp_path / "abundance_by_epoch.csv").write_text(table.getvalue())
+    before = {name: (tmp_path / name).read_bytes() for name in ("scaling.csv", "abundance_by_epoch.csv")}
+    scaling_cli.main(
+        ["--recipe", "dnn_me_criteo", "--scales", "1,2", "--seeds", "2", "--out", str(tmp_path), "--max_cells", "0"]
+    )
+    assert "3 of 6 planned cells finished" in capsys.readouterr().out
+    assert before == {name: (tmp_path / name).read_bytes() for name in before}

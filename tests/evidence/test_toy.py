@@ -158,3 +158,43 @@ def test_jobs_train_the_same_runs_as_one_process(tmp_path, capsys):
     toy_cli.main(_toy_args(tmp_path / "one", "--seeds", "2"))
     toy_cli.main(_toy_args(tmp_path / "two", "--seeds", "2", "--jobs", "2"))
     assert (tmp_path / "one" / "toy.csv").read_text() == (tmp_path / "two" / "toy.csv").read_text()
+
+
+@pytest.mark.parametrize(
+    "narrower",
+    [["--seeds", "1"], ["--seeds", "2", "--d3", "3,7"]],
+    ids=["fewer seeds", "another d3 list"],
+)
+def test_resume_with_fewer_seeds_or_another_d3_list_keeps_every_earlier_run(tmp_path, capsys, narrower):
+    toy_cli.main(_toy_args(tmp_path, "--seeds", "2"))
+    before = (tmp_path / "toy.csv").read_text().splitlines()
+    capsys.readouterr()
+    toy_cli.main(_toy_args(tmp_path, *narrower, "--resume"))
+    printed = capsys.readouterr().out
+    after = (tmp_path / "toy.csv").read_text().splitlines()
+    # every earlier row byte for byte, in its order; the new command's runs added
+    assert [line for line in after if line in set(before)] == before
+    assert "D3=100 seed 1 step" not in printed and "D3=3   seed 1 step" not in printed
+    assert "D3=100 seed 1: kept from" in printed
+    runs = {(r.d3, r.seed) for r in toy.read_csv(tmp_path / "toy.csv")}
+    assert {(3, 0), (100, 0), (3, 1), (100, 1)} <= runs
+    page = (tmp_path / "README.md").read_text()
+    assert "| 100 | 2 |" in page and "D3 = 100 seed 1" in page
+    info = json.loads((tmp_path / "provenance.json").read_text())
+    assert sorted(tuple(r) for e in info["kept_runs"] for r in e["runs"]) == sorted(
+        {(3, 0), (100, 0), (3, 1), (100, 1)}
+    )
+    if "--d3" in narrower:
+        assert runs == {(3, 0), (100, 0), (3, 1), (100, 1), (7, 0), (7, 1)} and "D3=7   seed 1 step    20" in printed
+    else:
+        assert after == before
+
+
+def test_resume_refuses_a_toy_csv_whose_runs_do_not_end_at_the_recorded_steps(tmp_path, capsys):
+    toy_cli.main(_toy_args(tmp_path, "--seeds", "1"))
+    lines = (tmp_path / "toy.csv").read_text().splitlines(keepends=True)
+    cut = [line for line in lines if not line.startswith("4,100,0,20,")]
+    (tmp_path / "toy.csv").write_text("".join(cut))
+    capsys.readouterr()
+    fails_with(toy_cli.main, _toy_args(tmp_path, "--seeds", "1", "--resume"), capsys, "D3 = 100 seed 0 with K = 4")
+    assert (tmp_path / "toy.csv").read_text() == "".join(cut)
