@@ -1,7 +1,8 @@
 """python -m mezoo.scaling: the SE / ME scaling study, resumable and shareable across processes.
 
     python -m mezoo.scaling --recipe dcnv2_se_frappe --scales 1,2,4,10 --seeds 3 [--data DIR] --out DIR
-                            [--ablations] [--data_fractions 0.25,0.5,1] [--set section.key=value ...]
+                            [--ablations] [--data_fractions 0.25,0.5,1] [--permute_train_labels]
+                            [--set section.key=value ...]
                             [--max_cells N] [--stale_after_s 1800]
 
 For each scale N: SE (one table of width N*d) and ME (N sets of width d), plus ME-SI (one
@@ -29,6 +30,12 @@ def define_flags(values: Any) -> None:
     flags.DEFINE_string("data", None, "converted data directory (default: the recipe's)", flag_values=values)
     flags.DEFINE_string("out", None, "study directory (shared by all processes of the study)", flag_values=values)
     flags.DEFINE_bool("ablations", False, "add ME-SI cells (shared interaction; DCNv2)", flag_values=values)
+    flags.DEFINE_bool(
+        "permute_train_labels",
+        False,
+        "the null study: every cell trains on the training split with its labels permuted (seed 0)",
+        flag_values=values,
+    )
     flags.DEFINE_list("data_fractions", ["1"], "fractions of the training split, e.g. 0.25,0.5,1", flag_values=values)
     flags.DEFINE_multi_string("set", [], "recipe override for every cell (repeatable)", flag_values=values)
     flags.DEFINE_integer(
@@ -81,6 +88,7 @@ def run(values: Any, args: List[str], argv: Optional[Sequence[str]] = None):
             fractions=fractions,
             max_cells=values.max_cells,
             stale_after_s=values.stale_after_s,
+            permuted_labels=values.permute_train_labels,
             argv=list(sys.argv[1:] if argv is None else argv),
         )
     except ValueError as error:  # a study that can't be planned (--ablations on a model without ME-SI)

@@ -39,6 +39,8 @@ from mezoo.atomic import atomic_open, atomic_write
 from mezoo.evidence import claims as claiming
 from mezoo.evidence.variants import Variant
 
+# What a study's cells were trained on: the true training labels, or the permuted-label null.
+TRAIN_LABELS = {False: "true", True: "permuted (seed 0)"}
 VARIANT_ORDER: Dict[str, int] = {variant: number for number, variant in enumerate(Variant)}
 CSV_COLUMNS = (
     "fraction",
@@ -435,6 +437,7 @@ def run_study(
     stale_after_s: float = claiming.DEFAULT_STALE_AFTER_S,
     argv: Optional[Sequence[str]] = None,
     verbose: int = 1,
+    permuted_labels: bool = False,
 ) -> Dict:
     """Trains the cells nobody else holds, then writes the study's tables and figures.
 
@@ -453,6 +456,8 @@ def run_study(
         stale_after_s: a claim without a heartbeat for this long is taken over.
         argv: the command's arguments for the provenance (default `sys.argv[1:]`).
         verbose: 0 silent, 1 progress.
+        permuted_labels: train every cell on the training split with its labels permuted
+            (`PermutedTrainingLabels`, seed 0): the null study whose claims must come out not shown.
 
     Returns:
         `{"trained": [keys], "skipped_finished": [...], "held_elsewhere": [...], "kept": [cells of the
@@ -475,6 +480,14 @@ def run_study(
     if not scales or min(scales) < 1 or seeds < 1:
         raise ValueError(f"scales must be >= 1 and seeds >= 1, got scales {list(scales)}, seeds {seeds}")
     cells = plan(scales, seeds, ablations, fractions)
+    labels_now = TRAIN_LABELS[bool(permuted_labels)]
+    previous = _read_study_json(out)  # a study without the key predates the null: true labels
+    labels_before = previous.get("train_labels", TRAIN_LABELS[False]) if previous else labels_now
+    if labels_before != labels_now:
+        raise StudyMismatchError(
+            f"{out} holds a study trained on {labels_before} training labels, this command asks for {labels_now} "
+            "ones (--permute_train_labels): give this study its own --out"
+        )
     train_fn = train_fn or train.run
     opened: Dict[float, Any] = {}
 
@@ -488,7 +501,12 @@ def run_study(
 
                 whole = opened.get(1.0) or open_source(base.data, data, verbose=verbose)
                 opened[1.0] = whole
-            opened[fraction] = whole if fraction == 1.0 else TrainingFractionSource(whole, fraction)
+            part = whole if fraction == 1.0 else TrainingFractionSource(whole, fraction)
+            if permuted_labels:
+                from mezoo.evidence.permuted_labels import PermutedTrainingLabels
+
+                part = PermutedTrainingLabels(part, seed=0)
+            opened[fraction] = part
         return opened[fraction]
 
     def check_belongs(cell: Cell, run_dir: Path) -> None:
@@ -550,7 +568,9 @@ def run_study(
                 record = cell_record(cell, run_dir)
                 if verbose:
                     print(f"{label}: test AUC {record['test_auc']:.5f}, {record['params']:,} parameters", flush=True)
-    summary = write_study(out, recipe, base, cells, scales, seeds, ablations, fractions, argv, overrides)
+    summary = write_study(
+        out, recipe, base, cells, scales, seeds, ablations, fractions, argv, overrides, train_labels=labels_now
+    )
     if verbose:
         print(
             f"{len(summary['records'])} of {summary['planned']} planned cells finished; wrote {out / 'scaling.csv'}, "
@@ -561,7 +581,9 @@ def run_study(
     return {**report, "records": records, "pending": pending}
 
 
-def write_study(out: Path, recipe, base, cells, scales, seeds, ablations, fractions, argv, overrides) -> Dict:
+def write_study(
+    out: Path, recipe, base, cells, scales, seeds, ablations, fractions, argv, overrides, train_labels: str = "true"
+) -> Dict:
     """Every table, figure and copied prediction of the study, from every finished cell in OUT.
 
     A study directory may be trained by several invocations with different scales, seeds,
@@ -642,6 +664,7 @@ def write_study(out: Path, recipe, base, cells, scales, seeds, ablations, fracti
         resolved=base.to_dict() if base is not None else None,
         origins={"cells": origins, "legacy_origins": kept["legacy"]},
         label=kept["label"],
+        train_labels=train_labels,
     )
     return {"records": records, "pending": pending, "planned": len(ordered)}
 
@@ -677,6 +700,7 @@ def write_outputs(
     resolved: Optional[Dict] = None,
     origins: Optional[Dict] = None,
     label: Optional[str] = None,
+    train_labels: str = "true",
 ) -> None:
     from mezoo.evidence import provenance as prov
     from mezoo.evidence import scaling_report
@@ -704,6 +728,7 @@ def write_outputs(
         "plans": list(plans),
         "resolved_recipe": resolved,
         "synthetic": any(r.get("synthetic") for r in records),
+        "train_labels": train_labels,
         "finished": len(records),
         "pending": list(pending),
         "data": list(notes),

@@ -351,3 +351,36 @@ def test_a_max_cells_0_rewrite_leaves_committed_tables_byte_identical(tmp_path, 
     )
     assert "3 of 6 planned cells finished" in capsys.readouterr().out
     assert before == {name: (tmp_path / name).read_bytes() for name in before}
+
+
+def test_permuted_training_labels_keep_the_rows_and_the_click_rate_but_not_the_signal(tmp_path):
+    from mezoo.evidence.permuted_labels import PermutedTrainingLabels
+
+    source = tiny_runs.source(rows=3000)
+    null = PermutedTrainingLabels(source, seed=0)
+    x, y = null.training_rows()
+    true_x, true_y = source.splits["train"]
+    np.testing.assert_array_equal(x["ids"], true_x["ids"])  # every row keeps its features
+    assert sorted(y.ravel()) == sorted(np.asarray(true_y).ravel()) and not np.array_equal(y, true_y)
+    first = [np.asarray(b[1]) for b in null.dataset("train", 64, training=True, seed=3)]
+    again = [np.asarray(b[1]) for b in null.dataset("train", 64, training=True, seed=3)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))  # an epoch replays
+    valid = [np.asarray(b[1]) for b in null.dataset("valid", 64)]
+    np.testing.assert_array_equal(np.concatenate(valid).ravel(), np.asarray(source.splits["valid"][1]).ravel())
+
+    out, source = tmp_path / "null", tiny_runs.source(rows=12000)
+    overrides = TINY[:-1] + ["train.epochs=3"]
+    scaling.run_study(
+        "dcnv2_me_criteo", [1], 1, out, overrides=overrides, source=source, verbose=0, permuted_labels=True
+    )
+    real = scaling.run_study(
+        "dcnv2_me_criteo", [1], 1, tmp_path / "real", overrides=overrides, source=source, verbose=0
+    )
+    null_auc = json.loads((out / "cells" / "se_x1_seed0" / "metrics.json").read_text())["test_auc"]
+    assert real["records"][0]["test_auc"] > 0.6 and abs(null_auc - 0.5) < 0.06, (
+        real["records"][0]["test_auc"],
+        null_auc,
+    )
+    assert json.loads((out / "study.json").read_text())["train_labels"] == "permuted (seed 0)"
+    with pytest.raises(scaling.StudyMismatchError, match="permuted"):
+        scaling.run_study("dcnv2_me_criteo", [1], 2, out, overrides=overrides, source=source, verbose=0)
