@@ -18,7 +18,7 @@ import contextlib
 import errno
 import os
 import shutil
-from typing import Iterator
+from typing import Iterator, Optional
 
 from mezoo.errors import DiskFull
 
@@ -27,10 +27,18 @@ MESSAGES = tuple(os.strerror(code) for code in DISK_FULL_ERRNOS)
 
 
 def is_disk_full(error: BaseException) -> bool:
-    """Whether `error` says the disk or the quota where it wrote is full."""
-    if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
-        return True
-    return any(text in str(error) for text in MESSAGES)
+    """Whether `error`, or an error it was raised from or while handling (Beam re-raises), says the
+    disk or the quota where it wrote is full."""
+    seen = set()
+    cause: Optional[BaseException] = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.errno in DISK_FULL_ERRNOS:
+            return True
+        if any(text in str(cause) for text in MESSAGES):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 @contextlib.contextmanager

@@ -32,7 +32,8 @@ piece of it taken from `tfrecord_tools.convert` and `mezoo.data`, not written ag
 What differs from the single-machine converter, and why it is harmless: the bytes of a shard's
 gzip stream (the same records in the same order; zlib framing only), and the order in which
 shards appear. `rows_read == rows_written + rows_rejected` is checked by the last step, which
-fails the pipeline (nothing is installed: no spec) when it does not hold. There is no output
+fails the pipeline (nothing is installed: no spec) when it does not hold; a full disk is one
+`DiskFull` line naming the output, the previous conversion left as it was. There is no output
 lock across machines: do not run two conversions into one output directory. Parquet input
 (csv tool) is not supported here yet.
 """
@@ -58,9 +59,9 @@ from mezoo.data.raw.rules import REASONS, REJECTS_HEADER, escape_line
 from tfrecord_tools.convert.counting import make_count_fn, merge_counts, token_keys
 from tfrecord_tools.convert.errors import ConversionError
 from tfrecord_tools.convert.first_pass import check_first_pass, check_written, chunk_rejects, vocabulary_splits
-from tfrecord_tools.convert.memory import check_memory
+from tfrecord_tools.convert.memory import check_id_memory, check_memory
 from tfrecord_tools.convert.options import Options, logger
-from tfrecord_tools.convert.output import conversion_files
+from tfrecord_tools.convert.output import conversion_files, disk_full_named
 from tfrecord_tools.convert.plan import id_dtype, plan_splits, shard_pieces
 from tfrecord_tools.convert.records import make_serializer, shard_name, tfrecord_options, write_records
 from tfrecord_tools.convert.spec import Conversion, format_summary, spec_and_summary
@@ -356,7 +357,7 @@ def _vocabularies(layout: Layout, vocab: Dict[int, FieldVocabulary]) -> List[Fie
 
 def make_plan(_, valid, stats, reasons, vocab, files: List[FileInfo], layout: Layout, opts: Options):
     """Once, after the first pass: the single-machine converter's checks (every line accepted or
-    rejected, duplicate inputs, no valid rows, the memory limit), then its `plan.plan_splits`;
+    rejected, duplicate inputs, no valid rows, the memory limits), then its `plan.plan_splits`;
     yields the plan (tagged `plan`) and each chunk's slice of the split assignment."""
     log = logger(opts.verbose)
     files = _files_with_stats(files, stats, reasons)
@@ -366,8 +367,10 @@ def make_plan(_, valid, stats, reasons, vocab, files: List[FileInfo], layout: La
     for (i, _), n in chunks:
         valid_per_file[i] += n
     check_first_pass(files, valid_per_file, rejected, [], opts, log)
-    check_memory(spec_fields(layout.fields, _vocabularies(layout, vocab)), opts, log)
+    fields = spec_fields(layout.fields, _vocabularies(layout, vocab))
+    check_memory(fields, opts, log)
     split = plan_splits(valid_per_file, [f.split for f in files], opts.split, opts.seed, opts.rows_per_shard)
+    check_id_memory(fields, [n for _, n in chunks], split.rows, opts)
     yield pvalue.TaggedOutput("plan", {"split_names": list(split.rows), "num_shards": split.num_shards})
     offset = 0
     for key, n in chunks:
@@ -636,22 +639,23 @@ def run(files: List[FileInfo], layout: Layout, opts: Options, beam_args: List[st
     from apache_beam.options.pipeline_options import PipelineOptions
 
     t0 = time.time()
-    staging = prepare_staging(opts.output)
-    try:
-        p = beam.Pipeline(options=PipelineOptions(beam_args))
-        build_pipeline(p, files, layout, opts, write_to=staging)
-        with _quiet_beam_logs(debugging()):
-            try:
-                result = p.run()
-                result.wait_until_finish()
-            except (ConversionError, InputError) as error:  # Beam appends the failing step's name
-                raise type(error)(re.sub(r" \[while running '[^]]*'\]$", "", str(error))) from None
-        with fs_open(_join(staging, "summary.json")) as f:
-            summary = json.loads(f.read().decode())
-        install_staged(staging, opts.output)
-    finally:
-        if FileSystems.exists(staging):
-            FileSystems.delete([staging])
+    with disk_full_named(opts.output):
+        staging = prepare_staging(opts.output)
+        try:
+            p = beam.Pipeline(options=PipelineOptions(beam_args))
+            build_pipeline(p, files, layout, opts, write_to=staging)
+            with _quiet_beam_logs(debugging()):
+                try:
+                    result = p.run()
+                    result.wait_until_finish()
+                except (ConversionError, InputError) as error:  # Beam appends the failing step's name
+                    raise type(error)(re.sub(r" \[while running '[^]]*'\]$", "", str(error))) from None
+            with fs_open(_join(staging, "summary.json")) as f:
+                summary = json.loads(f.read().decode())
+            install_staged(staging, opts.output)
+        finally:
+            if FileSystems.exists(staging):
+                FileSystems.delete([staging])
     metrics: Optional[Dict[str, int]]
     try:
         counts: Dict[str, int] = {}
@@ -703,7 +707,9 @@ def convert_command(values: Any, rest: List[str]) -> Dict:
             raise ValueError("csv needs --schema")
         schema = load_schema(values.schema)
         common_flags.apply_schema_defaults(values, schema)
-        files, layout, fmt = build(schema, os.path.dirname(os.path.abspath(values.schema)), input_paths(values.input))
+        files, layout, fmt = build(
+            schema, os.path.dirname(os.path.abspath(values.schema)), input_paths(values.input), values.schema
+        )
         if fmt == "parquet":
             raise ConversionError(
                 "Parquet input is not supported by tfrecord_tools.beam yet: use "

@@ -77,7 +77,8 @@ def define(values: Any, min_count: Optional[int], split_default: str = "0.8,0.1,
         "memory_limit",
         "",
         "Stop before writing anything if the float32 embedding tables at the "
-        "largest --scales exceed this, e.g. 16GB, 500M (empty: no limit).",
+        "largest --scales, or the converter's own id rows (wide with a large multi-valued "
+        "max_len), exceed this, e.g. 16GB, 500M (empty: no limit).",
         flag_values=values,
     )
     flags.DEFINE_integer("chunk_mb", 8, "Input is parsed in chunks of about this many MB of text.", flag_values=values)

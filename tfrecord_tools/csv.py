@@ -49,7 +49,9 @@ def run(values: Any, args: List[str]) -> dict:
 
     schema = load_schema(values.schema)
     common_flags.apply_schema_defaults(values, schema)
-    files, layout, fmt = build(schema, os.path.dirname(os.path.abspath(values.schema)), input_paths(values.input))
+    files, layout, fmt = build(
+        schema, os.path.dirname(os.path.abspath(values.schema)), input_paths(values.input), values.schema
+    )
     opts = common_flags.options(values, schema.get("dataset", "csv"))
     if schema.get("vocabulary_from"):
         opts.vocabulary_splits = list(schema["vocabulary_from"])

@@ -2,12 +2,13 @@
 
 import json
 import os
+from typing import Optional
 
 import yaml
 
 from mezoo import strict_yaml
 from mezoo.data.raw.layout import Layout
-from mezoo.data.raw.reader import FileInfo, check_inputs, read_header
+from mezoo.data.raw.reader import FileInfo, check_inputs, check_parquet_types, read_header
 from tfrecord_tools.convert.errors import ConversionError
 
 DELIMITERS = {"csv": ",", "tsv": "\t"}
@@ -97,6 +98,21 @@ def check_multi_valued(schema: dict, path: str) -> None:
             multi_valued.check_field({"name": name, **settings}, f"schema {path}")
         except ValueError as error:
             raise ConversionError(str(error)) from None
+        if schema.get("format", "csv") != "parquet":
+            delimiter = schema.get("delimiter", DELIMITERS.get(schema.get("format", "csv"), ","))
+            separator = settings.get("separator", multi_valued.DEFAULTS["separator"])
+            check_separator(name, separator, delimiter, f"schema {path}")
+
+
+def check_separator(name: str, separator, delimiter, where: str) -> None:
+    """Refuses a separator that holds the file's delimiter: no cell holds one, so it would never split a cell."""
+    if isinstance(separator, str) and isinstance(delimiter, str) and delimiter and delimiter in separator:
+        what = "is" if separator == delimiter else "contains"
+        raise ConversionError(
+            f"{where}: multi_valued {name!r}: its separator {separator!r} {what} the file's column delimiter "
+            f"{delimiter!r}, so it would never split a cell (no cell holds the delimiter; each whole cell would be "
+            "one value): choose a separator without it"
+        )
 
 
 ROLES = ("label", "categorical", "integer", "numeric")
@@ -134,7 +150,10 @@ def check_unique_columns(columns, used, where: str) -> None:
         raise ConversionError(f"{where}: the header names {described}: rename the repeated columns")
 
 
-def build(schema: dict, schema_dir: str, inputs):
+def build(schema: dict, schema_dir: str, inputs, path: Optional[str] = None):
+    """The schema's input files, `Layout` and input kind ("text" or "parquet"); `path` (the schema
+    file) names it in errors."""
+    where = f"schema {path}" if path else "the schema"
     fmt = schema.get("format", "csv")
     if fmt not in ("csv", "tsv", "parquet", "text"):
         raise ConversionError(f"schema format {fmt!r}: use csv, tsv, parquet (or text with a delimiter)")
@@ -161,12 +180,13 @@ def build(schema: dict, schema_dir: str, inputs):
         )
         for f in files:
             try:
-                names = pq.ParquetFile(f.path).schema_arrow.names
+                arrow_schema = pq.ParquetFile(f.path).schema_arrow
             except Exception as e:
                 raise ConversionError(f"cannot read Parquet input {f.path}: {e}") from e
-            missing = [c for c in columns if c not in names]
+            missing = [c for c in columns if c not in arrow_schema.names]
             if missing:
                 raise ConversionError(f"{f.path}: columns {missing} not in the file")
+            check_parquet_types(f.path, arrow_schema, columns, dict.fromkeys(schema.get("multi_valued") or {}, ""))
         delimiter, header = ",", False
     else:
         delimiter = schema.get("delimiter", DELIMITERS.get(fmt, ","))
@@ -202,7 +222,7 @@ def build(schema: dict, schema_dir: str, inputs):
     multi = schema.get("multi_valued") or {}
     for c in columns:  # spec field order: the file's column order
         if c in multi:
-            field = multi_valued_field(c, multi[c], delimiter if fmt != "parquet" else None)
+            field = multi_valued_field(c, multi[c], delimiter if fmt != "parquet" else None, where)
             fields.append({**field, "column": index[c]})
         elif c in (schema.get("categorical") or []):
             fields.append({"name": c, "kind": "categorical", "source": "string", "column": index[c]})
@@ -230,12 +250,16 @@ def build(schema: dict, schema_dir: str, inputs):
     return files, layout, ("parquet" if fmt == "parquet" else "text")
 
 
-def multi_valued_field(name: str, settings: dict, delimiter) -> dict:
+def multi_valued_field(name: str, settings: dict, delimiter, where: str = "the schema") -> dict:
     """A multi-valued spec field (kind, source, separator, max_len, truncate, pooling) from the schema's settings."""
     from mezoo.data import multi_valued
 
     field = {"name": name, "kind": multi_valued.MULTI_VALUED, "source": "string", **settings}
     field = multi_valued.with_defaults(field)
-    if delimiter is not None and field["separator"] == delimiter:
-        raise ConversionError(f"multi_valued {name!r}: its separator {delimiter!r} is the file's column delimiter")
+    try:
+        multi_valued.check_field(field, where)
+    except ValueError as error:
+        raise ConversionError(str(error)) from None
+    if delimiter is not None:
+        check_separator(name, field["separator"], delimiter, where)
     return {k: field[k] for k in ("name", "kind", "source", "separator", "max_len", "truncate", "pooling")}

@@ -24,6 +24,12 @@ POOLINGS = ("mean", "sum", "sqrtn")
 TRUNCATIONS = ("first", "last")
 DEFAULTS = {"separator": "|", "pooling": "mean", "truncate": "first"}
 PADDING_ID = -1
+# The most values a field may keep per row. A model embeds every kept value in every embedding set:
+# at the paper's batch of 2,048 rows this is 20 M values per set (0.8 GB at d=10, before gradients),
+# 100 times the histories CTR models pool (tens to a few hundred). Every row holds max_len id columns
+# in the converters and in the shards, so beyond this a typo (an extra zero or three) would make a
+# converter allocate rows x max_len x 8 bytes and die far from its cause.
+MAX_LEN_LIMIT = 10_000
 
 
 def is_multi_valued(field: Dict[str, Any]) -> bool:
@@ -45,6 +51,12 @@ def check_field(field: Dict[str, Any], where: str) -> None:
     max_len = field.get("max_len")
     if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
         raise ValueError(f"{where}: multi-valued field {name!r} needs max_len, an integer >= 1 (got {max_len!r})")
+    if max_len > MAX_LEN_LIMIT:
+        raise ValueError(
+            f"{where}: multi-valued field {name!r}: max_len {max_len:,} is over the limit of {MAX_LEN_LIMIT:,} "
+            "values a row may keep (every row holds max_len ids): choose max_len from most_values in the "
+            "conversion's summary.json"
+        )
     separator = field.get("separator", DEFAULTS["separator"])
     if not isinstance(separator, str) or not separator or "\n" in separator or "\r" in separator:
         raise ValueError(f"{where}: field {name!r}: separator must be a non-empty string without line breaks")

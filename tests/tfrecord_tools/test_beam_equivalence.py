@@ -3,9 +3,10 @@
 Same options and seed on the real Criteo and Avazu samples and on a synthetic file with
 injected bad rows: identical vocabulary files, identical (label, ids) rows per split (as
 multisets, and in fact in the same order: both take the split and the train shuffle from
-`plan.assign_splits`), identical per-reason reject counts and rejects.tsv, identical specs and
-summaries. What may differ: the gzip bytes of a shard (zlib framing) and the order in which
-shards are finished. The chunk sizes differ on purpose: the result must not depend on them.
+`plan.assign_splits`), identical per-reason reject counts and rejects.tsv, and the same bytes of
+feature_spec.json and summary.json. What may differ: the gzip bytes of a shard (zlib framing)
+and the order in which shards are finished. The chunk sizes differ on purpose: the result must
+not depend on them.
 """
 
 import gzip
@@ -42,11 +43,9 @@ def assert_equivalent(single_dir, beam_dir, single, beamed, fields):
         assert (beam_dir / "vocab" / f"{name}.txt").read_bytes() == (
             single_dir / "vocab" / f"{name}.txt"
         ).read_bytes(), name
-    # spec and summary (timings aside)
-    assert json.loads((beam_dir / "feature_spec.json").read_text()) == json.loads(
-        (single_dir / "feature_spec.json").read_text()
-    )
-    assert json.loads((beam_dir / "summary.json").read_text()) == json.loads((single_dir / "summary.json").read_text())
+    # spec and summary.json: the same bytes (the files hold no timings: those are in the returned summaries only)
+    for name in ("feature_spec.json", "summary.json"):
+        assert (beam_dir / name).read_bytes() == (single_dir / name).read_bytes(), name
     assert beamed["rejected"] == single["rejected"]
     assert beamed["rows_read"] == beamed["rows_written"] + beamed["rows_rejected"]
     assert {k: v for k, v in (beamed.get("metrics_rejected") or {}).items() if v} == single["rejected"]
@@ -201,3 +200,46 @@ def test_multi_valued_fields_same_as_single_machine(tmp_path):
     beamed = beam_convert([str(tmp_path / "ml.csv")], layout, tmp_path / "beam", chunk_bytes=2 << 10, **options)
     assert single["multi_valued"]["genres"]["rows_truncated"] > 0
     assert_equivalent(tmp_path / "single", tmp_path / "beam", single, beamed, [f["name"] for f in layout.fields])
+
+
+def test_a_full_disk_names_the_output_and_leaves_the_previous_conversion(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from mezoo.errors import DiskFull
+    from tests.tfrecord_tools.helpers import shard_bytes
+
+    path = shared_data("criteo", "criteo_kaggle_head10k.tsv")
+    raw = tmp_path / "raw.tsv"
+    with open(path, "rb") as f:
+        raw.write_bytes(b"".join(next(f) for _ in range(300)))
+    out = tmp_path / "out"
+    beam_convert([str(raw)], criteo_layout(), out, min_count=1)
+    before = shard_bytes(out)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("tfrecord_tools.beam.fs_copy_file", full)  # the shards' copy into the output
+    with pytest.raises(DiskFull, match=f"no space left on the device of the output directory {out}"):
+        beam_convert([str(raw)], criteo_layout(), out, min_count=2)
+    assert shard_bytes(out) == before
+    assert not [name for name in os.listdir(out) if name.startswith(".")]  # the staging directory went
+
+
+def test_memory_limit_on_wide_rows_stops_beam_as_it_stops_the_local_converter(tmp_path):
+    from tests.tfrecord_tools.test_multi_valued import movielens_csv, schema
+    from tfrecord_tools.convert.errors import ConversionError
+    from tfrecord_tools.schema import build
+
+    movielens_csv(tmp_path / "ml.csv")
+    files, layout, _ = build(
+        dict(schema(), multi_valued={"genres": {"max_len": 10_000}}), str(tmp_path), [str(tmp_path / "ml.csv")]
+    )
+    message = r"stopping before writing anything: .*'genres': max_len 10,000.*over --memory_limit"
+    options = dict(min_count=1, memory_limit=2e6, parallel=1)
+    with pytest.raises(ConversionError, match=message):
+        convert(files, layout, tmp_path / "single", **options)
+    with pytest.raises(ConversionError, match=message):
+        beam_convert([str(tmp_path / "ml.csv")], layout, tmp_path / "beam", **options)
+    assert not (tmp_path / "beam" / "feature_spec.json").exists()

@@ -124,3 +124,63 @@ def test_one_file_in_two_given_splits_is_refused(tmp_path):
     source = good_file(tmp_path / "a.tsv")
     with pytest.raises(ConversionError, match=r"given for split 'test' and as .*a.tsv for split 'train': one file"):
         unique_inputs([FileInfo(source, split="train"), FileInfo(str(tmp_path / "." / "a.tsv"), split="test")], print)
+
+
+@pytest.mark.parametrize("where", ["first pass", "shards"])
+def test_a_full_disk_is_one_line_naming_the_output_and_the_previous_conversion_stays(
+    tmp_path, monkeypatch, capsys, where
+):
+    """`OSError: [Errno 28] No space left on device` named no path; TF's shard writer says it as a
+    ResourceExhaustedError. Both: exit 2, one line naming the output, the previous conversion as it was."""
+    import errno
+
+    import tensorflow as tf
+
+    from mezoo.errors import DiskFull
+    from tfrecord_tools import criteo
+
+    source = good_file(tmp_path / "a.tsv", rows=60)
+    out = tmp_path / "out"
+    convert([source], criteo_layout(), out, min_count=1, rows_per_shard=20)
+    before = {name: (out / name).read_bytes() for name in ("rejects.tsv", "summary.json", "feature_spec.json")}
+    before.update(shard_bytes(out))
+
+    def full(*args, **kwargs):
+        if where == "first pass":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise tf.errors.ResourceExhaustedError(None, None, f"{args[0]}; No space left on device")
+
+    target = "keep_chunk" if where == "first pass" else "write_records"
+    module = "first_pass" if where == "first pass" else "records"
+    monkeypatch.setattr(f"tfrecord_tools.convert.{module}.{target}", full)
+    with pytest.raises(DiskFull, match=f"no space left .*{out}"):
+        convert([source, good_file(tmp_path / "b.tsv", offset=100)], criteo_layout(), out, min_count=1)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        criteo.main(["--input", source, "--output", str(out), "--min_count", "1"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: no space left") and str(out) in err[0], err
+    after = {name: (out / name).read_bytes() for name in ("rejects.tsv", "summary.json", "feature_spec.json")}
+    after.update(shard_bytes(out))
+    assert after == before
+    assert not [name for name in os.listdir(out) if name.startswith(".")]  # no scratch, no lock left
+
+
+def test_a_short_write_of_the_scratch_files_says_the_disk_is_full(tmp_path):
+    """numpy's `tofile` on a full disk said "N requested and M written" (no errno, no words to
+    recognise); the scratch files are written so that it is OSError(ENOSPC). /dev/full stands in."""
+    import errno
+
+    import numpy as np
+
+    from mezoo.disk_full import is_disk_full
+    from tfrecord_tools.convert.scratch import keep_chunk
+
+    base = tmp_path / "0"
+    (tmp_path / "0.idx").symlink_to("/dev/full")
+    index = np.zeros((100_000, 3), np.int32)
+    values = (np.zeros(0, np.int32), np.zeros(3, np.int32), b"")
+    with pytest.raises(OSError) as raised:
+        keep_chunk(str(base), np.zeros(100_000), np.zeros((100_000, 0)), index, values, numeric=False)
+    assert raised.value.errno == errno.ENOSPC and is_disk_full(raised.value)

@@ -251,3 +251,93 @@ def test_version_1_specs_still_load_and_a_multi_valued_field_needs_version_2():
     assert spec.field_lengths == [1, 5] and spec.id_width == 6 and spec.field("t")["pooling"] == "mean"
     with pytest.raises(SpecError, match="pooling"):
         FeatureSpec(dict(one, format_version=2, fields=[dict(multi, pooling="max")]))
+
+
+def run_tool(main, argv, capsys):
+    """A converter's `main` in-process: (exit status, stderr lines)."""
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    return exit_.value.code, capsys.readouterr().err.strip().splitlines()
+
+
+def tsv_with_genres(path):
+    rows = movielens_csv(path.with_suffix(".csv"))
+    path.write_text(
+        "label\tuser_id\tgenres\n"
+        + "".join(f"{int(int(r['rating']) >= 4)}\t{r['user_id']}\t{r['genres']}\n" for r in rows)
+    )
+    return rows
+
+
+def test_a_separator_holding_the_delimiter_is_refused_naming_schema_field_and_both(tmp_path, capsys):
+    """`"|\\t"` in a TSV can never match (no cell holds a tab): each whole cell would be one token."""
+    from tfrecord_tools import beam, csv
+
+    tsv_with_genres(tmp_path / "ml.tsv")
+    schema_path = tmp_path / "s.yaml"
+    schema_path.write_text(
+        "format: tsv\nlabel: label\ncategorical: [user_id, genres]\n"
+        'multi_valued:\n  genres: {separator: "|\\t", max_len: 3}\n'
+    )
+    argv = ["--schema", str(schema_path), "--input", str(tmp_path / "ml.tsv"), "--output", str(tmp_path / "out")]
+    for main, args in ((csv.main, argv), (beam.main, ["csv", *argv])):
+        status, err = run_tool(main, args, capsys)
+        assert status == 2 and len(err) == 1, err
+        assert str(schema_path) in err[0] and "'genres'" in err[0], err
+        assert "'|\\t'" in err[0] and "delimiter '\\t'" in err[0], err
+        assert not (tmp_path / "out" / "feature_spec.json").exists()
+    # the same from a schema given as a dict (no file), and a `text` format's own delimiter
+    spec = {"format": "text", "delimiter": ";", "label": "label", "categorical": ["tags"]}
+    spec["multi_valued"] = {"tags": {"separator": ";;", "max_len": 2}}
+    (tmp_path / "d.txt").write_text("label;tags\n1;a\n")
+    with pytest.raises(ConversionError, match=r"'tags'.*separator ';;' contains the file's column delimiter ';'"):
+        build(spec, str(tmp_path), [str(tmp_path / "d.txt")])
+    with pytest.raises(ConversionError, match=r"s.yaml: multi_valued 'tags'.*';;'.*';'"):
+        check_multi_valued(spec, "s.yaml")
+
+
+def test_max_len_has_a_bound_named_with_the_field_in_every_converter_and_the_spec(tmp_path, capsys):
+    """200 rows with max_len 10,000,000 made the converter allocate about 16 GB and die naming no field."""
+    from mezoo.data import multi_valued
+    from mezoo.data.feature_spec import SpecError
+    from tfrecord_tools import beam, csv
+
+    limit = multi_valued.MAX_LEN_LIMIT
+    # the schema check first: without it the commands below would try to allocate those 16 GB
+    huge = dict(schema(), multi_valued={"genres": {"max_len": 10_000_000}})
+    with pytest.raises(ConversionError, match=f"p.yaml: multi-valued field 'genres': max_len 10,000,000 .*{limit:,}"):
+        check_multi_valued(dict(huge, format="parquet"), "p.yaml")
+    field = {"name": "genres", "kind": "multi_valued", "vocab_size": 4, "max_len": limit + 1}
+    with pytest.raises(SpecError, match=f"'genres': max_len {limit + 1:,}"):
+        FeatureSpec({"format_version": 2, "fields": [field], "splits": {}})  # a hand-edited spec
+    check_multi_valued(dict(huge, multi_valued={"genres": {"max_len": limit}}), "p.yaml")  # the limit itself is fine
+    tsv_with_genres(tmp_path / "ml.tsv")
+    schema_path = tmp_path / "s.yaml"
+    schema_path.write_text(
+        "format: tsv\nlabel: label\ncategorical: [user_id, genres]\nmulti_valued:\n  genres: {max_len: 10000000}\n"
+    )
+    argv = ["--schema", str(schema_path), "--input", str(tmp_path / "ml.tsv"), "--output", str(tmp_path / "out")]
+    for main, args in ((csv.main, argv + ["--memory_limit", "1GB"]), (csv.main, argv), (beam.main, ["csv", *argv])):
+        status, err = run_tool(main, args, capsys)
+        assert status == 2 and len(err) == 1, err
+        assert str(schema_path) in err[0] and "'genres'" in err[0], err
+        assert "max_len 10,000,000" in err[0] and f"{limit:,}" in err[0], err
+        assert not (tmp_path / "out" / "feature_spec.json").exists()
+
+
+def test_memory_limit_covers_the_converters_id_rows_before_the_transform(tmp_path):
+    """Under the bound, --memory_limit still stops a max_len whose rows would not fit, naming the field."""
+    tsv_with_genres(tmp_path / "ml.tsv")
+    spec = {
+        "format": "tsv",
+        "label": "label",
+        "categorical": ["user_id", "genres"],
+        "multi_valued": {"genres": {"max_len": 10_000}},
+    }
+    with pytest.raises(
+        ConversionError, match=r"stopping before writing anything: .*'genres'.*max_len 10,000.*--memory_limit"
+    ):
+        convert_schema(tmp_path, spec, [tmp_path / "ml.tsv"], tmp_path / "out", memory_limit=2e6)
+    assert not (tmp_path / "out" / "feature_spec.json").exists()
+    summary = convert_schema(tmp_path, spec, [tmp_path / "ml.tsv"], tmp_path / "out", memory_limit=1e9)
+    assert summary["rows_written"] == 200

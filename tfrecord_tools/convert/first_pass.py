@@ -131,8 +131,13 @@ def chunk_rejects(chunk: Chunk, reason: np.ndarray):
     lines = chunk.data.split(b"\n") if chunk.data is not None else None
     columns = chunk.columns or []  # (Parquet chunks have columns, text chunks data)
     for idx in bad:
-        text = lines[idx] if lines is not None else b"\t".join(str(c[idx]).encode() for c in columns)
+        text = lines[idx] if lines is not None else b"\t".join(cell_bytes(c[idx]) for c in columns)
         yield int(idx), chunk.first_line + int(idx), REASONS[reason[idx] - 1], text
+
+
+def cell_bytes(value) -> bytes:
+    """A Parquet row's cell as it goes into rejects.tsv: its bytes (escaped there as a text line's)."""
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 class RejectLog:

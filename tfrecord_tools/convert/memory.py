@@ -1,7 +1,9 @@
-"""The embedding tables' memory per scale of a conversion's vocabularies, and the `--memory_limit` check."""
+"""The `--memory_limit` checks: the embedding tables per scale of a conversion's vocabularies, and the
+converter's own id rows (wide when a multi-valued field keeps many values)."""
 
 from typing import Dict, List, Sequence
 
+from mezoo.data.multi_valued import field_lengths, is_multi_valued
 from tfrecord_tools.convert.errors import ConversionError
 from tfrecord_tools.convert.options import Options
 
@@ -53,3 +55,33 @@ def check_memory(fields: List[Dict], opts: Options, log):
             f"set --max_vocab_size, lower --scales or raise --memory_limit"
         )
     return vocab_total, memory
+
+
+# Bytes the converter holds per id of a row: the transform's int64 gather and its shifted copy
+# (a multi-valued field's stored id + 1), then the spool's dtype; the shard writer's reordered
+# copy and the serializer's int64 view.
+ID_BYTES = 24
+
+
+def check_id_memory(fields: List[Dict], chunk_rows: Sequence[int], split_rows: Dict[str, int], opts: Options) -> int:
+    """The converter's id rows: `--parallel` chunks (transform) or shards (writer) at once, each row
+    one id per column (a multi-valued field's `max_len` columns), `ID_BYTES` each. Stops over
+    --memory_limit, naming the multi-valued fields, before the transform allocates them. Returns the bytes."""
+    width = sum(field_lengths(fields))
+    parallel = max(1, opts.parallel)
+    rps = max(1, opts.rows_per_shard)
+    shard_rows = [rps] * sum(n // rps for n in split_rows.values()) + [n % rps for n in split_rows.values()]
+    held = max(sum(sorted(chunk_rows)[-parallel:]), sum(sorted(shard_rows)[-parallel:]))
+    need = held * width * ID_BYTES
+    if opts.memory_limit and need > opts.memory_limit:
+        multi = [f for f in fields if is_multi_valued(f)]
+        named = "; ".join(f"multi-valued {f['name']!r}: max_len {int(f['max_len']):,}" for f in multi)
+        lower = "the max_len of " + ", ".join(repr(f["name"]) for f in multi)
+        raise ConversionError(
+            f"stopping before writing anything: the converter holds {held:,} rows of {width:,} ids at once"
+            + (f" ({named})" if named else "")
+            + f", about {human(need)}, over --memory_limit {human(opts.memory_limit)}; lower "
+            + (f"{lower} (most_values in a summary.json says how many values a row holds), " if multi else "")
+            + "--chunk_mb, --rows_per_shard or --parallel, or raise --memory_limit"
+        )
+    return need

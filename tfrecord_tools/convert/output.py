@@ -21,6 +21,7 @@ import time
 from typing import Dict, List, Sequence, Tuple
 
 from mezoo.data.raw.reader import InputError
+from mezoo.disk_full import full_disk_reported
 from tfrecord_tools.convert.errors import ConversionError
 from tfrecord_tools.convert.records import SHARD_NAME
 from tfrecord_tools.convert.vocabularies import FieldVocabulary
@@ -86,6 +87,14 @@ def output_lock(output: str):
         with contextlib.suppress(OSError):
             os.remove(path)
         os.close(fd)  # releases the lock
+
+
+def disk_full_named(output: str):
+    """Turns a full disk while converting into `DiskFull` naming the output directory (one `error:` line)."""
+    return full_disk_reported(
+        f"no space left on the device of the output directory {output} while converting: free space there "
+        "or choose another --output (a conversion already there is unchanged)"
+    )
 
 
 def remove_leftovers(output: str) -> List[str]:

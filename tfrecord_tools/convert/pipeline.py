@@ -5,7 +5,8 @@
    per chunk as distinct values + indices; `check_first_pass`: every line accounted for.
 2. **Vocabularies** (`vocabularies.build_vocabularies`) and the memory check
    (`memory.check_memory`: stops over `--memory_limit`, before anything is written).
-3. **Split plan** (`plan.plan_splits`): each accepted row's split and position, seeded.
+3. **Split plan** (`plan.plan_splits`): each accepted row's split and position, seeded; then
+   `memory.check_id_memory`: the id rows of the chunks and shards held at once, against `--memory_limit`.
 4. **Transform** (`transform.transform_and_spool`): raw values -> ids through
    `mezoo.data.RawToIds`, spooled per shard.
 5. **Shards** (`records.write_shards`): each shard put in order and written as TFRecords;
@@ -32,12 +33,13 @@ from tfrecord_tools.convert.first_pass import (
     validate_and_count,
     vocabulary_splits,
 )
-from tfrecord_tools.convert.memory import check_memory
+from tfrecord_tools.convert.memory import check_id_memory, check_memory
 from tfrecord_tools.convert.options import Log, Options, logger
 from tfrecord_tools.convert.output import (
     SCRATCH_PREFIX,
     check_output,
     conversion_files,
+    disk_full_named,
     install,
     output_lock,
     remove_leftovers,
@@ -55,7 +57,8 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
 
     Holds the output's lock throughout (`output.output_lock`); everything is written into a
     scratch directory inside the output and installed only once the conversion has succeeded,
-    so a failed run leaves the previous conversion as it was.
+    so a failed run leaves the previous conversion as it was. A full disk is a `DiskFull` naming
+    the output directory.
 
     Args:
         files: the inputs, in order; `FileInfo.split` set on each when the splits are given.
@@ -69,16 +72,17 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     log = logger(opts.verbose)
     check_inputs([f.path for f in files])
     files = unique_inputs(files, log)
-    check_output(opts.output)
-    with output_lock(opts.output):
-        for name in remove_leftovers(opts.output):
-            log(f"removed {os.path.join(opts.output, name)}, left by a conversion that did not finish")
-        scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=opts.output)
-        try:
-            summary = convert_into(files, layout, opts, fmt, scratch, log)
-            install(scratch, opts.output)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+    with disk_full_named(opts.output):
+        check_output(opts.output)
+        with output_lock(opts.output):
+            for name in remove_leftovers(opts.output):
+                log(f"removed {os.path.join(opts.output, name)}, left by a conversion that did not finish")
+            scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=opts.output)
+            try:
+                summary = convert_into(files, layout, opts, fmt, scratch, log)
+                install(scratch, opts.output)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
     log(format_summary(summary))
     return summary
 
@@ -95,6 +99,7 @@ def convert_into(files: List[FileInfo], layout: Layout, opts: Options, fmt: str,
     fields = spec_fields(layout.fields, vocabularies)
     _, memory = check_memory(fields, opts, log)
     plan = plan_splits(counted.valid_per_file, [f.split for f in files], opts.split, opts.seed, opts.rows_per_shard)
+    check_id_memory(fields, counted.chunk_rows, plan.rows, opts)
 
     t1 = time.time()
     spool = os.path.join(work, ".spool")

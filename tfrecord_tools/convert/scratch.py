@@ -16,15 +16,21 @@ def keep_chunk(
 ) -> None:
     """Writes a chunk's accepted rows to `base`.{idx,lab,dense,len,siz,val}: each row's indices,
     labels, dense values, and the distinct values of each field (`arrow_parse.pack_values`)."""
-    index.astype(np.int32).tofile(base + ".idx")
-    labels.astype(np.uint8).tofile(base + ".lab")
+    write_array(base + ".idx", index.astype(np.int32))
+    write_array(base + ".lab", labels.astype(np.uint8))
     if numeric:
-        dense.astype(np.float32).tofile(base + ".dense")
+        write_array(base + ".dense", dense.astype(np.float32))
     lengths, sizes, data = values
-    lengths.astype(np.int32).tofile(base + ".len")
-    sizes.astype(np.int32).tofile(base + ".siz")
+    write_array(base + ".len", lengths.astype(np.int32))
+    write_array(base + ".siz", sizes.astype(np.int32))
     with open(base + ".val", "wb") as f:
         f.write(data)
+
+
+def write_array(path: str, array: np.ndarray) -> None:
+    """`array.tofile(path)`, but a full disk is OSError(ENOSPC), not numpy's "N requested and M written"."""
+    with open(path, "wb") as f:
+        f.write(np.ascontiguousarray(array).data)
 
 
 KEPT_SUFFIXES = (".val", ".len", ".siz", ".idx", ".lab", ".dense")

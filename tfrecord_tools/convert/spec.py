@@ -7,6 +7,7 @@ from typing import Dict, List, Set, Tuple
 from mezoo.data.multi_valued import is_multi_valued
 from mezoo.data.raw.layout import Layout
 from mezoo.data.raw.reader import FileInfo
+from mezoo.data.raw.rules import REASONS
 from tfrecord_tools.convert.options import Options
 from tfrecord_tools.convert.vocabularies import FieldVocabulary, spec_fields
 
@@ -83,7 +84,7 @@ def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
         "rows_rejected": n_rejected,
         "check": f"rows_read {rows_read} == rows_written {n_written} + rows_rejected {n_rejected}",
         "written": written,
-        "rejected": {r: c for r, c in rejected.items() if c},
+        "rejected": in_reason_order(rejected),
         "positive_rate": {n: round(positives[n] / max(written[n], 1), 6) for n in names},
         "vocab_sizes": {f["name"]: f["vocab_size"] for f in fields},
         "distinct_values": {v.name: v.distinct_values for v in done.vocabularies},
@@ -98,7 +99,7 @@ def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
                 "split": f.split,
                 "rows_read": f.lines,
                 "rows_rejected": sum(f.rejected.values()),
-                "rejected": f.rejected,
+                "rejected": in_reason_order(f.rejected),
                 "empty": f.empty,
                 "final_newline": f.final_newline,
                 "crlf": f.crlf,
@@ -109,6 +110,12 @@ def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
         ],
     }
     return spec, summary
+
+
+def in_reason_order(counts: Dict[str, int]) -> Dict[str, int]:
+    """Reject counts in `REASONS` order, zeros left out: the order lines were met in (local converter)
+    or counts were combined in (Beam) does not show in summary.json."""
+    return {reason: counts[reason] for reason in REASONS if counts.get(reason)}
 
 
 def format_summary(s: Dict) -> str:

@@ -19,7 +19,7 @@ Parsed = Tuple[Any, Any, Any, Any]  # (reason per line, accepted rows, their lab
 # ----------------------------------------------------------------------------------- parsing
 def make_parser(
     layout: Layout, accept_unterminated: bool = False
-) -> Tuple[Callable[[Any, Any, Any], Parsed], Callable[[Any], Parsed]]:
+) -> Tuple[Callable[[Any, Any, Any], Parsed], Callable[..., Parsed]]:
     """TF functions: chunk -> (reason code per line, accepted rows (n, num_columns) strings,
     labels, dense). Fast paths skip copies when every line has the right column count and
     when every row is accepted."""
@@ -87,9 +87,10 @@ def make_parser(
         truncated = tf.logical_and(tf.logical_and(unterminated, not accept_unterminated), tf.equal(tf.range(n), n - 1))
         return validate(matrix, ncols, bad_utf8, tf.equal(lines, ""), truncated)
 
-    def parse_matrix(matrix: Any) -> Parsed:
+    def parse_matrix(matrix: Any, bad_utf8: Any = None) -> Parsed:
         n = tf.shape(matrix)[0]
-        return validate(matrix, tf.fill([n], ncol), tf.zeros([n], tf.bool), tf.zeros([n], tf.bool))
+        bad = tf.zeros([n], tf.bool) if bad_utf8 is None else bad_utf8
+        return validate(matrix, tf.fill([n], ncol), bad, tf.zeros([n], tf.bool))
 
     return parse_text, parse_matrix
 
@@ -111,14 +112,14 @@ def make_tf_parse(layout: Layout, accept_unterminated: bool) -> Callable[[Chunk]
         autograph=False,
     )
     matrix_fn = tf.function(
-        lambda matrix: without_labels(parse_matrix(matrix)),
-        input_signature=[tf.TensorSpec([None, layout.num_columns], tf.string)],
+        lambda matrix, bad: without_labels(parse_matrix(matrix, bad)),
+        input_signature=[tf.TensorSpec([None, layout.num_columns], tf.string), tf.TensorSpec([None], tf.bool)],
         autograph=False,
     )
 
     def tf_parse(chunk: Chunk) -> Tuple[Any, Any, Any]:
+        bad = chunk.bad_utf8 if chunk.bad_utf8 is not None else np.zeros(chunk.num_lines, bool)
         if chunk.data is not None:
-            bad = chunk.bad_utf8 if chunk.bad_utf8 is not None else np.zeros(chunk.num_lines, bool)
             reason, rows, dense = text_fn(chunk.data, bad, chunk.unterminated)
         else:
             matrix = (
@@ -126,7 +127,7 @@ def make_tf_parse(layout: Layout, accept_unterminated: bool) -> Callable[[Chunk]
                 if chunk.num_lines and chunk.columns
                 else np.zeros((0, layout.num_columns), object)
             )
-            reason, rows, dense = matrix_fn(matrix)
+            reason, rows, dense = matrix_fn(matrix, bad)
         return reason.numpy(), rows, dense.numpy()
 
     return tf_parse

@@ -282,16 +282,20 @@ def read_parquet_chunks(
     batch_rows: int = 65536,
     list_separators: Optional[Dict[str, str]] = None,
 ) -> Iterator[Chunk]:
-    """Parquet files as chunks of string columns (integral floats as integers, nulls as "").
+    """Parquet files as chunks of columns of bytes (values as text: integral floats as integers, nulls as "").
 
     A list column named in `list_separators` (a multi-valued field's) becomes its elements joined
     by the field's separator; an element holding the separator is an `InputError` naming the
-    file, row and column (it would read as two tokens).
+    file, row and column (it would read as two tokens). A row holding bytes that are not UTF-8
+    (in a string, binary or list column) is marked in the chunk's `bad_utf8`, and rejected as
+    `invalid_utf8` as a text line is. A column of another type (a struct, a map, a list of lists)
+    is an `InputError` naming the file, column and type (`check_parquet_types`).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    list_separators = list_separators or {}
     for index, info in enumerate(files):
         info.bytes = os.path.getsize(info.path)
         h = hashlib.sha256()
@@ -306,49 +310,118 @@ def read_parquet_chunks(
         missing = [c for c in columns if c not in pf.schema_arrow.names]
         if missing:
             raise InputError(f"Parquet input {info.path} lacks columns {missing}")
+        check_parquet_types(info.path, pf.schema_arrow, columns, list_separators)
         info.lines, info.empty, info.compression = 0, pf.metadata.num_rows == 0, "parquet"
         line_no = 1
         for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
             cols = []
+            bad = np.zeros(batch.num_rows, bool)
             for name in columns:
                 col = batch.column(batch.schema.get_field_index(name))
-                if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-                    separator = (list_separators or {}).get(name)
-                    if separator is None:
-                        raise InputError(
-                            f"Parquet input {info.path}: column {name!r} holds lists; "
-                            "declare it under multi_valued: in the schema"
-                        )
-                    col = joined_list(col, separator, f"Parquet input {info.path}", name, line_no)
-                elif pa.types.is_floating(col.type):
-                    # integral floats (1.0) print as integers so integer fields and labels parse
-                    as_int = pc.cast(col, pa.int64(), safe=False)
-                    integral = pc.equal(pc.cast(as_int, col.type), col)
-                    col = pc.if_else(integral, pc.cast(as_int, pa.string()), pc.cast(col, pa.string()))
-                else:
-                    col = pc.cast(col, pa.string()) if not pa.types.is_binary(col.type) else col
-                col = pc.fill_null(col, "")
+                where = f"Parquet input {info.path}, column {name!r} ({col.type})"
+                try:
+                    if pa.types.is_dictionary(col.type):
+                        col = pc.cast(col, col.type.value_type)
+                    if is_list_type(col.type):
+                        col = joined_list(col, list_separators[name], f"Parquet input {info.path}", name, line_no)
+                    elif pa.types.is_floating(col.type):
+                        # integral floats (1.0) print as integers so integer fields and labels parse
+                        as_int = pc.cast(col, pa.int64(), safe=False)
+                        integral = pc.equal(pc.cast(as_int, col.type), col)
+                        col = pc.if_else(integral, pc.cast(as_int, pa.string()), pc.cast(col, pa.string()))
+                    elif not is_text_type(col.type):
+                        col = pc.cast(col, pa.string())
+                    # as bytes: a string column's are not checked by pyarrow, and may be any
+                    col = pc.fill_null(pc.cast(col, pa.binary()), b"")
+                    bad |= invalid_utf8(col)
+                except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as e:
+                    rows = f"rows {line_no}..{line_no + batch.num_rows - 1}"
+                    raise InputError(f"{where}, {rows}: can't be read as text values: {e}") from None
                 cols.append(np.asarray(col.to_numpy(zero_copy_only=False), dtype=object))
             n = batch.num_rows
-            yield Chunk(index, line_no, columns=cols, num_lines=n)
+            yield Chunk(index, line_no, columns=cols, num_lines=n, bad_utf8=bad if bad.any() else None)
             line_no += n
             info.lines += n
 
 
-def joined_list(column: Any, separator: str, where: str, name: str, first_row: int) -> Any:
-    """A pyarrow list column -> one string per row: its elements (as strings) joined by `separator`."""
+def is_list_type(arrow_type: Any) -> bool:
+    import pyarrow as pa
+
+    t = arrow_type
+    return bool(pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t))
+
+
+def is_text_type(arrow_type: Any) -> bool:
+    """String or binary (of any offset width): values kept as their bytes."""
+    import pyarrow as pa
+
+    t = arrow_type
+    return bool(
+        pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)
+    )
+
+
+def check_parquet_types(path: str, schema: Any, columns: List[str], list_separators: Dict[str, str]) -> None:
+    """Every column the conversion reads holds plain values (numbers, strings, bytes, booleans,
+    dates...), or, for a multi-valued field, a list of them; else an `InputError` naming the file,
+    the column and its type (a struct, a map or a list of lists has no one text value per row)."""
+    import pyarrow as pa
+
+    for name in columns:
+        t = schema.field(name).type
+        values = t.value_type if is_list_type(t) else t
+        if pa.types.is_dictionary(values):
+            values = values.value_type
+        where = f"Parquet input {path}, column {name!r}"
+        if pa.types.is_nested(values):
+            what = "its elements are not plain values" if is_list_type(t) else "no one text value per row"
+            raise InputError(
+                f"{where} has the type {t} ({what}): a column holds plain values (numbers, strings, bytes) "
+                "and a multi_valued one a list of plain values; flatten it into such columns"
+            )
+        if is_list_type(t) and name not in list_separators:
+            raise InputError(f"{where} holds lists ({t}); declare it under multi_valued: in the schema")
+
+
+def invalid_utf8(column: Any) -> npt.NDArray[np.bool_]:
+    """Which values of a binary column (no nulls) are not UTF-8."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    values = pc.fill_null(pc.cast(pc.list_flatten(column), pa.string()), "")
+    try:
+        pc.cast(column, pa.string())  # validates, in C++
+        return np.zeros(len(column), bool)
+    except pa.ArrowInvalid:
+        pass
+    bad = np.zeros(len(column), bool)
+    for i, value in enumerate(column.to_numpy(zero_copy_only=False)):
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            bad[i] = True
+    return bad
+
+
+def joined_list(column: Any, separator: str, where: str, name: str, first_row: int) -> Any:
+    """A pyarrow list column -> one binary value per row: its elements (as text) joined by `separator`.
+
+    An element that is not UTF-8 is kept as its bytes (the row is then rejected as invalid_utf8)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pc.list_flatten(column)
+    if not is_text_type(values.type):
+        values = pc.cast(values, pa.string())
+    values = pc.fill_null(pc.cast(values, pa.binary()), b"")
     clash = pc.match_substring(values, separator).to_numpy(zero_copy_only=False)
     if clash.any():
         row = int(pc.list_parent_indices(column).to_numpy()[np.argmax(clash)]) + first_row
+        element = values[int(np.argmax(clash))].as_py().decode("utf-8", "backslashreplace")
         raise InputError(
-            f"{where}, row {row}, column {name!r}: the element {values[int(np.argmax(clash))].as_py()!r} holds the "
+            f"{where}, row {row}, column {name!r}: the element {element!r} holds the "
             f"separator {separator!r}; give the field another separator: in the schema's multi_valued settings"
         )
     offsets = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
     bounds = np.concatenate([[0], np.cumsum(offsets)]).astype(np.int32)
     lists = pa.ListArray.from_arrays(pa.array(bounds, pa.int32()), values)
-    return pc.binary_join(lists, separator)
+    return pc.binary_join(lists, separator.encode())
