@@ -57,7 +57,7 @@ train: install
 test: test-tf216 test-tf test-jax
 
 # Docstring examples are tests too (pytest --doctest-modules), under both backends.
-DOCTEST_JAX = mezoo/layers mezoo/models mezoo/abundance.py mezoo/metrics.py mezoo/initializers.py \
+DOCTEST_JAX = mezoo/layers mezoo/models mezoo/abundance mezoo/metrics.py mezoo/initializers.py \
 	mezoo/recipe.py mezoo/recipe_schema.py mezoo/training/stopping.py
 
 test-tf: install
