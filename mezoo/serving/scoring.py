@@ -20,7 +20,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -243,17 +243,42 @@ def score_files(
     rejects_path = output.with_name(output.name + ".rejects.tsv")
     check_output_paths(output, rejects_path, inputs)
     export_dir = Path(export_dir)
+    spec = export_spec(export_dir)
+    layout = _text_layout(spec, inputs, fmt, delimiter, header)
+    predict = tf.saved_model.load(str(export_dir)).signatures["predict_raw"]
+    files = [FileInfo(p) for p in inputs]
+    start = time.time()
+
+    def score(out, rej) -> Tally:
+        tally = _score_into(out, rej, files, layout, predict, batch_size, accept_unterminated_last_line, verbose)
+        rows_read = sum(f.lines for f in files)
+        if rows_read and not tally.scored:
+            reasons = ", ".join(f"{r} {c:,}" for r, c in tally.rejected.items() if c)
+            raise ScoringError(
+                f"no line of {', '.join(inputs)} could be scored ({reasons}; first: {tally.first_reject}): "
+                f"does --format {fmt} match the files and the export (it reads {len(layout.fields)} fields: "
+                f"{', '.join(spec.field_names[:5])}{', ...' if len(spec.field_names) > 5 else ''})? "
+                "Nothing written"
+            )
+        return tally
+
+    tally = write_whole(output, rejects_path, score, sum_lines=lambda: sum(f.lines for f in files), verbose=verbose)
+    return scoring_summary(tally, sum(f.lines for f in files), output, rejects_path, time.time() - start, verbose)
+
+
+def export_spec(export_dir: Path) -> FeatureSpec:
+    """The feature spec a mezoo.export version directory carries in `assets.extra/`."""
     spec_path = export_dir / "assets.extra" / "feature_spec.json"
     if not spec_path.exists():
         raise ScoringError(
             f"{spec_path} does not exist: is {export_dir} a mezoo.export version directory (<output>/<version>)?"
         )
-    spec = FeatureSpec.load(str(spec_path))
-    layout = _text_layout(spec, inputs, fmt, delimiter, header)
-    predict = tf.saved_model.load(str(export_dir)).signatures["predict_raw"]
-    files = [FileInfo(p) for p in inputs]
-    start = time.time()
-    # Private temporary names (another run's never collide) under an exclusive lock on the output.
+    return FeatureSpec.load(str(spec_path))
+
+
+def write_whole(output: Path, rejects_path: Path, score: Callable, sum_lines: Callable, verbose: bool) -> Tally:
+    """Runs `score(out, rejects)` into private temporary files under an exclusive lock on the output, and
+    renames them into place only if every line read was scored or rejected: nothing half-written."""
     tmp, rejects_tmp = temporary_name(output), temporary_name(rejects_path)
     full = (
         f"no space left on the device of {output.parent} while writing --output {output.name}: free space there, "
@@ -265,22 +290,12 @@ def score_files(
             print(f"removed what a dead mezoo.predict left: {', '.join(removed)}", file=sys.stderr)
         try:
             with open(tmp, "w", encoding="utf-8") as out, open(rejects_tmp, "w", encoding="utf-8") as rej:
-                unterminated = accept_unterminated_last_line
-                tally = _score_into(out, rej, files, layout, predict, batch_size, unterminated, verbose)
-            rows_read = sum(f.lines for f in files)
-            written = _data_lines(tmp)
+                tally = score(out, rej)
+            rows_read, written = sum_lines(), _data_lines(tmp)
             if rows_read != tally.scored + tally.num_rejected or written != tally.scored:
                 raise ScoringError(
                     f"internal error: {rows_read} lines read, {tally.scored} scored ({written} written), "
                     f"{tally.num_rejected} rejected"
-                )
-            if rows_read and not tally.scored:
-                reasons = ", ".join(f"{r} {c:,}" for r, c in tally.rejected.items() if c)
-                raise ScoringError(
-                    f"no line of {', '.join(inputs)} could be scored ({reasons}; first: {tally.first_reject}): "
-                    f"does --format {fmt} match the files and the export (it reads {len(layout.fields)} fields: "
-                    f"{', '.join(spec.field_names[:5])}{', ...' if len(spec.field_names) > 5 else ''})? "
-                    "Nothing written"
                 )
             os.replace(tmp, output)
             os.replace(rejects_tmp, rejects_path)
@@ -288,7 +303,11 @@ def score_files(
             for p in (tmp, rejects_tmp):
                 with contextlib.suppress(OSError):
                     p.unlink()
-    seconds = time.time() - start
+    return tally
+
+
+def scoring_summary(tally: Tally, rows_read: int, output: Path, rejects_path: Path, seconds: float, verbose: bool):
+    """The summary `score_files` returns (and prints, with `verbose`)."""
     rejected_counts = {r: c for r, c in tally.rejected.items() if c}
     summary = {
         "rows_read": rows_read,
