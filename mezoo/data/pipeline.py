@@ -12,6 +12,7 @@ Under `tf.distribute`, pass the `InputContext` (or use `dataset_fn`): each input
 reads its own subset of the files and batches with the per-replica batch size.
 """
 
+import dataclasses
 from typing import Any, Callable, List, Optional, Tuple, Union
 
 import numpy as np
@@ -74,47 +75,22 @@ def make_dataset(
             )
         files = files[i::n]
         batch_size = input_context.get_per_replica_batch_size(batch_size)
-    compression = spec.compression(split) or ""
-    num_fields, num_numeric, shift = spec.id_width, len(spec.numeric), stored_shift(spec.fields)
-
-    ds = tf.data.Dataset.from_tensor_slices(files)
     # A dataset that repeats shuffles every pass anew; a single pass gives the same order each time
     # it is iterated, so that a consumer that iterates once more (Keras' JAX trainer takes a batch
     # to build the model in a process's first `fit`) or a resumed run replays the epoch's order.
-    reshuffle = bool(repeat)
-    if training:
-        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=reshuffle)
-    cycle = cycle_length or min(len(files), 8)
-    window_shuffle = training and shuffle_buffer > batch_size
-    window = max(batch_size, shuffle_buffer // batch_size * batch_size)
-
-    def records(f: tf.Tensor) -> tf.data.Dataset:
-        data = tf.data.TFRecordDataset(f, compression_type=compression, buffer_size=1 << 20)
-        # Window shuffle: each file's reader also cuts its records into windows, so that the
-        # per-record work runs in the interleave's parallel readers, not in one batch op after it.
-        return data.batch(window) if window_shuffle else data
-
-    ds = ds.interleave(
-        records, cycle_length=cycle, block_length=1, num_parallel_calls=AUTOTUNE, deterministic=deterministic
+    order = Order(seed, reshuffle=bool(repeat), deterministic=deterministic)
+    window = (
+        max(batch_size, shuffle_buffer // batch_size * batch_size) if training and shuffle_buffer > batch_size else 0
     )
-
-    def parse(serialized: tf.Tensor) -> Tuple[Any, tf.Tensor]:
-        return parse_examples(serialized, num_fields, num_numeric, shift)
-
+    ds = _records(files, spec.compression(split) or "", training, window, cycle_length or min(len(files), 8), order)
     if repeat:
         ds = ds.repeat(num_epochs)
-    if window_shuffle:
-        # Parse a window (up to `window` records of one file) at once, permute it with a stateless
-        # seed per window, cut into batches (rebatch: no per-record work), then shuffle batches.
-        # Per-record shuffle buffers cost about half the pipeline's speed; the converter has
-        # already shuffled train rows uniformly over the shards, so rows of one file are as
-        # random as rows of several, and file order is shuffled every pass.
-        base_seed = seed if seed is not None else int(np.random.randint(0, 2**31 - 1))
-        ds = ds.enumerate().map(
-            lambda i, s: _permute(parse(s), base_seed, i), num_parallel_calls=AUTOTUNE, deterministic=deterministic
-        )
-        ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
-        ds = ds.shuffle(max(2, window // batch_size), seed=seed, reshuffle_each_iteration=reshuffle)
+
+    def parse(serialized: tf.Tensor) -> Tuple[Any, tf.Tensor]:
+        return parse_examples(serialized, spec.id_width, len(spec.numeric), stored_shift(spec.fields))
+
+    if window:
+        ds = _window_shuffled(ds, parse, batch_size, window, drop_remainder, order)
     else:
         ds = ds.batch(
             batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE, deterministic=deterministic
@@ -124,6 +100,59 @@ def make_dataset(
     options.deterministic = deterministic
     ds = ds.with_options(options)
     return ds.prefetch(AUTOTUNE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Order:
+    """How `make_dataset` orders: the shuffles' seed, whether each pass reshuffles, whether parallel
+    steps keep their order."""
+
+    seed: Optional[int]
+    reshuffle: bool
+    deterministic: bool
+
+
+def _records(
+    files: List[str], compression: str, training: bool, window: int, cycle: int, order: Order
+) -> tf.data.Dataset:
+    """The split's records (in windows of `window` records of one file, when `window`), files interleaved;
+    file order shuffled when training."""
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if training:
+        ds = ds.shuffle(len(files), seed=order.seed, reshuffle_each_iteration=order.reshuffle)
+
+    def records(f: tf.Tensor) -> tf.data.Dataset:
+        data = tf.data.TFRecordDataset(f, compression_type=compression, buffer_size=1 << 20)
+        # Window shuffle: each file's reader also cuts its records into windows, so that the
+        # per-record work runs in the interleave's parallel readers, not in one batch op after it.
+        return data.batch(window) if window else data
+
+    return ds.interleave(
+        records, cycle_length=cycle, block_length=1, num_parallel_calls=AUTOTUNE, deterministic=order.deterministic
+    )
+
+
+def _window_shuffled(
+    ds: tf.data.Dataset,
+    parse: Callable[[tf.Tensor], Any],
+    batch_size: int,
+    window: int,
+    drop_remainder: bool,
+    order: Order,
+) -> tf.data.Dataset:
+    """Windows parsed at once, each permuted with a stateless seed of its own, cut into batches
+    (rebatch: no per-record work), then the batches shuffled.
+
+    Per-record shuffle buffers cost about half the pipeline's speed; the converter has already
+    shuffled train rows uniformly over the shards, so rows of one file are as random as rows of
+    several, and file order is shuffled every pass.
+    """
+    base_seed = order.seed if order.seed is not None else int(np.random.randint(0, 2**31 - 1))
+    ds = ds.enumerate().map(
+        lambda i, s: _permute(parse(s), base_seed, i), num_parallel_calls=AUTOTUNE, deterministic=order.deterministic
+    )
+    ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
+    return ds.shuffle(max(2, window // batch_size), seed=order.seed, reshuffle_each_iteration=order.reshuffle)
 
 
 def _permute(batch: Tuple[Any, tf.Tensor], seed: int, index: tf.Tensor) -> Tuple[Any, tf.Tensor]:
