@@ -49,6 +49,7 @@ def test_failed_and_killed_beam_reruns_leave_the_previous_conversion_as_it_was(t
     pytest.importorskip("apache_beam", reason="the `beam` extra is not installed (pip install 'mezoo[beam]')")
     from mezoo.data.raw.reader import FileInfo
     from tfrecord_tools import beam
+    from tfrecord_tools.beam_pipeline.files import STAGING_PREFIX
     from tfrecord_tools.convert.options import Options
     from tfrecord_tools.formats import criteo_layout
 
@@ -75,7 +76,7 @@ def test_failed_and_killed_beam_reruns_leave_the_previous_conversion_as_it_was(t
 
     other = criteo_input(tmp_path / "other.txt", 20000, seed=4)
     killed = start("-m", "tfrecord_tools.beam", "criteo", "--input", other, "--output", out, "--min_count", 2)
-    wait_for(lambda: any(p.name.startswith(beam.STAGING_PREFIX) for p in out.iterdir()), killed, what="the staging")
+    wait_for(lambda: any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir()), killed, what="the staging")
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait()
     assert {k: v for k, v in directory_bytes(out).items() if not k.startswith(".")} == before

@@ -1,0 +1,1 @@
+"""The Beam converter's pipeline (`tfrecord_tools.beam` is its command): runtime, files, transforms, pipeline."""
