@@ -9,6 +9,13 @@ from tfrecord_tools.convert.options import Options, parse_size
 
 def define(values: Any, min_count: Optional[int], split_default: str = "0.8,0.1,0.1", input_required: bool = True):
     """Defines the converters' flags on `values` (a command's `absl.flags.FlagValues`)."""
+    define_input_and_output(values, input_required)
+    define_vocabulary_and_split(values, min_count, split_default)
+    define_shards_and_limits(values)
+    define_reading(values)
+
+
+def define_input_and_output(values: Any, input_required: bool) -> None:
     flags.DEFINE_multi_string(
         "input",
         None,
@@ -27,6 +34,9 @@ def define(values: Any, min_count: Optional[int], split_default: str = "0.8,0.1,
         flag_values=values,
     )
     flags.mark_flag_as_required("output", flag_values=values)
+
+
+def define_vocabulary_and_split(values: Any, min_count: Optional[int], split_default: str) -> None:
     flags.DEFINE_integer(
         "min_count",
         min_count,
@@ -55,6 +65,9 @@ def define(values: Any, min_count: Optional[int], split_default: str = "0.8,0.1,
         "N,FIELD=M. The most frequent values are kept.",
         flag_values=values,
     )
+
+
+def define_shards_and_limits(values: Any) -> None:
     flags.DEFINE_integer(
         "rows_per_shard", 500_000, "Rows per TFRecord shard (more shards help per-worker sharding).", flag_values=values
     )
@@ -81,6 +94,9 @@ def define(values: Any, min_count: Optional[int], split_default: str = "0.8,0.1,
         "max_len), exceed this, e.g. 16GB, 500M (empty: no limit).",
         flag_values=values,
     )
+
+
+def define_reading(values: Any) -> None:
     flags.DEFINE_integer("chunk_mb", 8, "Input is parsed in chunks of about this many MB of text.", flag_values=values)
     flags.DEFINE_integer("parallel", 2, "Chunks parsed in parallel (tf.data map parallelism).", flag_values=values)
     flags.DEFINE_integer(

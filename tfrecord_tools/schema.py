@@ -2,7 +2,7 @@
 
 import json
 import os
-from typing import Optional
+from typing import List, Optional
 
 import yaml
 
@@ -157,73 +157,102 @@ def build(schema: dict, schema_dir: str, inputs, path: Optional[str] = None):
     fmt = schema.get("format", "csv")
     if fmt not in ("csv", "tsv", "parquet", "text"):
         raise ConversionError(f"schema format {fmt!r}: use csv, tsv, parquet (or text with a delimiter)")
-    files = []
-    if schema.get("splits"):
-        if inputs:
-            raise ConversionError("the schema gives split files: do not pass --input as well")
-        for split, paths in schema["splits"].items():
-            for p in [paths] if isinstance(paths, str) else paths:
-                files.append(FileInfo(os.path.join(schema_dir, p), split=split))
-    else:
-        if not inputs:
-            raise ConversionError("pass --input (or give `splits` in the schema)")
-        files = [FileInfo(p) for p in inputs]
+    files = schema_inputs(schema, schema_dir, inputs)
     check_inputs([f.path for f in files])
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        columns = (
-            [schema["label"]]
-            + list(schema.get("categorical", []))
-            + list(schema.get("integer", []))
-            + list(schema.get("numeric", []))
-        )
-        for f in files:
-            try:
-                arrow_schema = pq.ParquetFile(f.path).schema_arrow
-            except Exception as e:
-                raise ConversionError(f"cannot read Parquet input {f.path}: {e}") from e
-            missing = [c for c in columns if c not in arrow_schema.names]
-            if missing:
-                raise ConversionError(f"{f.path}: columns {missing} not in the file")
-            check_parquet_types(f.path, arrow_schema, columns, dict.fromkeys(schema.get("multi_valued") or {}, ""))
-        delimiter, header = ",", False
+        check_parquet_inputs(schema, files)
+        delimiter, header, columns = ",", False, used_columns(schema)
     else:
         delimiter = schema.get("delimiter", DELIMITERS.get(fmt, ","))
         header = bool(schema.get("header", True))
-        if header:
-            columns = []
-            for i, f in enumerate(files):
-                names = read_header(f.path).decode("utf-8", "replace").split(delimiter)
-                if i == 0:
-                    columns = names
-                elif names != columns:
-                    raise ConversionError(f"{f.path}: header {names} differs from {files[0].path}'s {columns}")
-            if schema.get("columns") and schema["columns"] != columns:
-                raise ConversionError(
-                    f"{files[0].path}: header {columns} is not the schema's columns {schema['columns']}"
-                )
-        else:
-            columns = schema.get("columns") or []
-            if not columns:
-                raise ConversionError("header: false needs `columns:` in the schema")
+        columns = text_columns(schema, files, delimiter, header)
     used = {schema["label"], *(schema.get("categorical") or []), *(schema.get("integer") or [])}
     check_unique_columns(columns, used | set(schema.get("numeric") or []), files[0].path if files else "the schema")
     index = {c: i for i, c in enumerate(columns)}
-    for c in (
+    for c in used_columns(schema):
+        if c not in index:
+            raise ConversionError(f"schema column {c!r} is not among the input's columns {columns}")
+    layout = Layout(
+        num_columns=len(columns),
+        label=index[schema["label"]],
+        fields=layout_fields(schema, columns, delimiter if fmt != "parquet" else None, where),
+        numeric=[{"name": c, "column": index[c]} for c in columns if c in (schema.get("numeric") or [])],
+        delimiter=delimiter,
+        header=header,
+        label_name=schema["label"],
+        columns=list(columns),
+    )
+    return files, layout, ("parquet" if fmt == "parquet" else "text")
+
+
+def used_columns(schema: dict) -> List[str]:
+    """The columns the schema reads: the label, then categorical, integer and numeric ones."""
+    return (
         [schema["label"]]
         + list(schema.get("categorical", []))
         + list(schema.get("integer", []))
         + list(schema.get("numeric", []))
-    ):
-        if c not in index:
-            raise ConversionError(f"schema column {c!r} is not among the input's columns {columns}")
-    fields = []
+    )
+
+
+def schema_inputs(schema: dict, schema_dir: str, inputs) -> List[FileInfo]:
+    """The schema's split files (paths relative to its folder), else `--input`'s files."""
+    if schema.get("splits"):
+        if inputs:
+            raise ConversionError("the schema gives split files: do not pass --input as well")
+        return [
+            FileInfo(os.path.join(schema_dir, p), split=split)
+            for split, paths in schema["splits"].items()
+            for p in ([paths] if isinstance(paths, str) else paths)
+        ]
+    if not inputs:
+        raise ConversionError("pass --input (or give `splits` in the schema)")
+    return [FileInfo(p) for p in inputs]
+
+
+def check_parquet_inputs(schema: dict, files: List[FileInfo]) -> None:
+    """Every Parquet input holds the schema's columns, each of a type read as one text value per row."""
+    import pyarrow.parquet as pq
+
+    columns = used_columns(schema)
+    for f in files:
+        try:
+            arrow_schema = pq.ParquetFile(f.path).schema_arrow
+        except Exception as e:
+            raise ConversionError(f"cannot read Parquet input {f.path}: {e}") from e
+        missing = [c for c in columns if c not in arrow_schema.names]
+        if missing:
+            raise ConversionError(f"{f.path}: columns {missing} not in the file")
+        check_parquet_types(f.path, arrow_schema, columns, dict.fromkeys(schema.get("multi_valued") or {}, ""))
+
+
+def text_columns(schema: dict, files: List[FileInfo], delimiter: str, header: bool) -> List[str]:
+    """The text inputs' columns: their header (the same in every file, and the schema's `columns` if
+    given), or the schema's `columns` for headerless files."""
+    if not header:
+        if not schema.get("columns"):
+            raise ConversionError("header: false needs `columns:` in the schema")
+        return list(schema["columns"])
+    columns: List[str] = []
+    for i, f in enumerate(files):
+        names = read_header(f.path).decode("utf-8", "replace").split(delimiter)
+        if i == 0:
+            columns = names
+        elif names != columns:
+            raise ConversionError(f"{f.path}: header {names} differs from {files[0].path}'s {columns}")
+    if schema.get("columns") and schema["columns"] != columns:
+        raise ConversionError(f"{files[0].path}: header {columns} is not the schema's columns {schema['columns']}")
+    return columns
+
+
+def layout_fields(schema: dict, columns: List[str], delimiter: Optional[str], where: str) -> List[dict]:
+    """The spec's categorical fields in the file's column order (multi-valued, string or integer)."""
+    index = {c: i for i, c in enumerate(columns)}
     multi = schema.get("multi_valued") or {}
-    for c in columns:  # spec field order: the file's column order
+    fields = []
+    for c in columns:
         if c in multi:
-            field = multi_valued_field(c, multi[c], delimiter if fmt != "parquet" else None, where)
-            fields.append({**field, "column": index[c]})
+            fields.append({**multi_valued_field(c, multi[c], delimiter, where), "column": index[c]})
         elif c in (schema.get("categorical") or []):
             fields.append({"name": c, "kind": "categorical", "source": "string", "column": index[c]})
         elif c in (schema.get("integer") or []):
@@ -236,18 +265,7 @@ def build(schema: dict, schema_dir: str, inputs, path: Optional[str] = None):
                     "column": index[c],
                 }
             )
-    numeric = [{"name": c, "column": index[c]} for c in columns if c in (schema.get("numeric") or [])]
-    layout = Layout(
-        num_columns=len(columns),
-        label=index[schema["label"]],
-        fields=fields,
-        numeric=numeric,
-        delimiter=delimiter,
-        header=header,
-        label_name=schema["label"],
-        columns=list(columns),
-    )
-    return files, layout, ("parquet" if fmt == "parquet" else "text")
+    return fields
 
 
 def multi_valued_field(name: str, settings: dict, delimiter, where: str = "the schema") -> dict:

@@ -359,9 +359,8 @@ def generate(
     first_order: float = 0.3,
     pairs: int = 0,
 ) -> Dict:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
+    """Writes `rows` rows of `dataset`'s raw format to `output` and the planted model's figures beside it;
+    returns those figures."""
     if rows < 1:
         raise ValueError("--rows must be >= 1")
     gen = Generator(dataset, rows, seed, signal, max_cardinality, pairs=pairs, first_order=first_order)
@@ -369,66 +368,11 @@ def generate(
     logits = gen.logits(ids)
     labels = gen.labels(logits)
     held = heldout_rows or min(max(20_000, rows // 5), 1_000_000)
-    h_values, h_missing, h_ids = gen.draw(held)
+    _, _, h_ids = gen.draw(held)
     h_logits = gen.logits(h_ids)
     h_labels = gen.labels(h_logits)
-    label_col = pc.cast(pa.array(labels), pa.string())
-    if dataset == "criteo":
-        cols = [label_col]
-        cols += [_int_strings(values[f], missing[f]) for f in STATS["criteo"]["integer"]]
-        cols += [_hex_strings(gen, f, values[f], missing[f]) for f in STATS["criteo"]["categorical"]]
-        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-        _write_lines(output, cols, "\t")
-        planted_path = output + ".planted.json"
-    elif dataset == "avazu":
-        st = STATS["avazu"]
-        order = np.argsort(values["hour"], kind="stable")  # chronological, as train.csv
-        hours = np.asarray([14102100 + 100 * (h // 24) + h % 24 for h in range(240)], np.int64)
-        # hour ranks are skewed by the Zipf draw; map rank r to the r-th hour of a shuffled list
-        hour_of_rank = gen.rng.permutation(hours)
-        values = {k: v[order] for k, v in values.items()}
-        labels, logits = labels[order], logits[order]
-        label_col = pc.cast(pa.array(labels), pa.string())
-        ids_col = pc.cast(pa.array(_mix(np.arange(rows, dtype=np.uint64), seed + 17)), pa.string())
-        hour_values = np.sort(hour_of_rank[values["hour"] % 240])
-        cols = [ids_col, label_col, pc.cast(pa.array(hour_values), pa.string())]
-        for f in list(st["categorical"])[1:]:
-            none = np.zeros(rows, bool)
-            if f in st["decimal"]:
-                base = {"C20": 100000, "C14": 15000, "C17": 1700, "C21": 10, "C1": 1001}.get(f, 0)
-                v = values[f] + base
-                if f == "C20":
-                    v = np.where(values[f] == 0, -1, v)
-                cols.append(_int_strings(v, none))
-            else:
-                cols.append(_hex_strings(gen, f, values[f], none))
-        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-        from tfrecord_tools.formats import AVAZU_COLUMNS
-
-        _write_lines(output, cols, ",", header=",".join(AVAZU_COLUMNS))
-        planted_path = output + ".planted.json"
-    else:  # frappe: globally indexed ids, given train/valid/test split
-        st = STATS["frappe"]
-        os.makedirs(output, exist_ok=True)
-        offset, cols = 0, [label_col]
-        for f, k in st["categorical"].items():
-            cols.append(pc.cast(pa.array(values[f] + offset), pa.string()))
-            offset += k
-        total = sum(st["split_rows"].values())
-        sizes = [int(round(rows * st["split_rows"][s] / total)) for s in ("train", "valid")]
-        bounds = [0, sizes[0], sizes[0] + sizes[1], rows]
-        header = ",".join(["label"] + list(st["categorical"]))
-        for s, a, b in zip(("train", "valid", "test"), bounds[:-1], bounds[1:]):
-            _write_lines(os.path.join(output, f"{s}.csv"), [c.slice(a, b - a) for c in cols], ",", header=header)
-        with open(os.path.join(output, "schema.yaml"), "w") as f:
-            f.write(
-                "dataset: frappe_synthetic\nformat: csv\nheader: true\nlabel: label\n"
-                f"categorical: [{', '.join(st['categorical'])}]\n"
-                "splits: {train: train.csv, valid: valid.csv, test: test.csv}\n"
-            )
-        planted_path = os.path.join(output, "planted.json")
-    p = 1 / (1 + np.exp(-h_logits))
-    eps = 1e-12
+    writers = {"criteo": _write_criteo, "avazu": _write_avazu}
+    planted_path = writers.get(dataset, _write_frappe)(gen, values, missing, labels, output)
     info = {
         "dataset": dataset,
         "rows": rows,
@@ -436,10 +380,7 @@ def generate(
         "signal": signal,
         "max_cardinality": max_cardinality,
         "first_order": first_order,
-        "planted_auc_heldout": round(auc(h_labels, h_logits), 6),
-        "planted_logloss_heldout": round(
-            float(-np.mean(h_labels * np.log(p + eps) + (1 - h_labels) * np.log(1 - p + eps))), 6
-        ),
+        **_heldout_figures(h_labels, h_logits),
         "heldout_rows": held,
         "planted_auc_written_rows": round(auc(labels, logits), 6),
         "positive_rate": round(float(labels.mean()), 6),
@@ -449,6 +390,92 @@ def generate(
     }
     atomic_write(planted_path, json.dumps(info, indent=1) + "\n", fsync=False)
     return info
+
+
+def _heldout_figures(labels: np.ndarray, logits: np.ndarray) -> Dict[str, float]:
+    p = 1 / (1 + np.exp(-logits))
+    eps = 1e-12
+    return {
+        "planted_auc_heldout": round(auc(labels, logits), 6),
+        "planted_logloss_heldout": round(
+            float(-np.mean(labels * np.log(p + eps) + (1 - labels) * np.log(1 - p + eps))), 6
+        ),
+    }
+
+
+def _label_column(labels: np.ndarray):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.cast(pa.array(labels), pa.string())
+
+
+def _write_criteo(gen: Generator, values, missing, labels: np.ndarray, output: str) -> str:
+    """train.txt's format: label, I1..I13, C1..C26, tab-separated; returns the planted figures' path."""
+    cols = [_label_column(labels)]
+    cols += [_int_strings(values[f], missing[f]) for f in STATS["criteo"]["integer"]]
+    cols += [_hex_strings(gen, f, values[f], missing[f]) for f in STATS["criteo"]["categorical"]]
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    _write_lines(output, cols, "\t")
+    return output + ".planted.json"
+
+
+def _write_avazu(gen: Generator, values, missing, labels: np.ndarray, output: str) -> str:
+    """train.csv's format, rows in hour order as the real file; returns the planted figures' path."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from tfrecord_tools.formats import AVAZU_COLUMNS
+
+    st, rows = STATS["avazu"], len(labels)
+    order = np.argsort(values["hour"], kind="stable")  # chronological, as train.csv
+    hours = np.asarray([14102100 + 100 * (h // 24) + h % 24 for h in range(240)], np.int64)
+    # hour ranks are skewed by the Zipf draw; map rank r to the r-th hour of a shuffled list
+    hour_of_rank = gen.rng.permutation(hours)
+    values = {k: v[order] for k, v in values.items()}
+    ids_col = pc.cast(pa.array(_mix(np.arange(rows, dtype=np.uint64), gen.seed + 17)), pa.string())
+    hour_values = np.sort(hour_of_rank[values["hour"] % 240])
+    cols = [ids_col, _label_column(labels[order]), pc.cast(pa.array(hour_values), pa.string())]
+    for f in list(st["categorical"])[1:]:
+        none = np.zeros(rows, bool)
+        if f in st["decimal"]:
+            base = {"C20": 100000, "C14": 15000, "C17": 1700, "C21": 10, "C1": 1001}.get(f, 0)
+            v = values[f] + base
+            if f == "C20":
+                v = np.where(values[f] == 0, -1, v)
+            cols.append(_int_strings(v, none))
+        else:
+            cols.append(_hex_strings(gen, f, values[f], none))
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    _write_lines(output, cols, ",", header=",".join(AVAZU_COLUMNS))
+    return output + ".planted.json"
+
+
+def _write_frappe(gen: Generator, values, missing, labels: np.ndarray, output: str) -> str:
+    """Frappe_x1's format: globally indexed ids, a train/valid/test split and its schema, in the folder
+    `output`; returns the planted figures' path."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    st, rows = STATS["frappe"], len(labels)
+    os.makedirs(output, exist_ok=True)
+    offset, cols = 0, [_label_column(labels)]
+    for f, k in st["categorical"].items():
+        cols.append(pc.cast(pa.array(values[f] + offset), pa.string()))
+        offset += k
+    total = sum(st["split_rows"].values())
+    sizes = [int(round(rows * st["split_rows"][s] / total)) for s in ("train", "valid")]
+    bounds = [0, sizes[0], sizes[0] + sizes[1], rows]
+    header = ",".join(["label"] + list(st["categorical"]))
+    for s, a, b in zip(("train", "valid", "test"), bounds[:-1], bounds[1:]):
+        _write_lines(os.path.join(output, f"{s}.csv"), [c.slice(a, b - a) for c in cols], ",", header=header)
+    with open(os.path.join(output, "schema.yaml"), "w") as f:
+        f.write(
+            "dataset: frappe_synthetic\nformat: csv\nheader: true\nlabel: label\n"
+            f"categorical: [{', '.join(st['categorical'])}]\n"
+            "splits: {train: train.csv, valid: valid.csv, test: test.csv}\n"
+        )
+    return os.path.join(output, "planted.json")
 
 
 def run(values: Any, args: List[str]) -> dict:

@@ -31,19 +31,17 @@ class Conversion:
 
 def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
     """The feature spec and summary.json of a finished conversion (its files carry their statistics)."""
+    fields = spec_fields(done.layout.fields, done.vocabularies)
+    return conversion_spec(done, fields), conversion_summary(done, fields)
+
+
+def conversion_spec(done: Conversion, fields: List[Dict]) -> Dict:
+    """feature_spec.json's content (docs/formats.md)."""
     files, layout, opts, written = done.files, done.layout, done.opts, done.written
-    num_shards, positives, rejected = done.shards, done.positives, done.rejected
-    names = list(num_shards)
-    vocab_total = sum(v.vocab_size for v in done.vocabularies)
-    fields = spec_fields(layout.fields, done.vocabularies)
-    multi = any(is_multi_valued(f) for f in fields)
     given_splits = any(f.split for f in files)
-    rows_read = sum(f.lines for f in files)
-    n_written = sum(written.values())
-    n_rejected = sum(rejected.values())
     suffix = ".tfrecord.gz" if opts.compression == "GZIP" else ".tfrecord"
-    spec = {
-        "format_version": 2 if multi else 1,
+    return {
+        "format_version": 2 if any(is_multi_valued(f) for f in fields) else 1,
         "dataset": opts.dataset,
         "label": layout.label_name,
         "fields": fields,
@@ -52,11 +50,11 @@ def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
             n: {
                 "files": f"{n}-*{suffix}",
                 "rows": written[n],
-                "shards": num_shards[n],
+                "shards": done.shards[n],
                 "compression": opts.compression if opts.compression != "NONE" else "",
-                "positive_rate": round(positives[n] / max(written[n], 1), 6),
+                "positive_rate": round(done.positives[n] / max(written[n], 1), 6),
             }
-            for n in names
+            for n in done.shards
         },
         "preprocessing": {
             "min_count": opts.min_count,
@@ -77,22 +75,28 @@ def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
             for f in files
         ],
     }
-    summary = {
-        "dataset": opts.dataset,
+
+
+def conversion_summary(done: Conversion, fields: List[Dict]) -> Dict:
+    """summary.json's content: every row read counted as written or rejected, per split, reason and input."""
+    files, written, rejected = done.files, done.written, done.rejected
+    rows_read, n_written, n_rejected = sum(f.lines for f in files), sum(written.values()), sum(rejected.values())
+    return {
+        "dataset": done.opts.dataset,
         "rows_read": rows_read,
         "rows_written": n_written,
         "rows_rejected": n_rejected,
         "check": f"rows_read {rows_read} == rows_written {n_written} + rows_rejected {n_rejected}",
         "written": written,
         "rejected": in_reason_order(rejected),
-        "positive_rate": {n: round(positives[n] / max(written[n], 1), 6) for n in names},
+        "positive_rate": {n: round(done.positives[n] / max(written[n], 1), 6) for n in done.shards},
         "vocab_sizes": {f["name"]: f["vocab_size"] for f in fields},
         "distinct_values": {v.name: v.distinct_values for v in done.vocabularies},
-        "vocab_size_total": vocab_total,
-        **({"multi_valued": done.truncation} if multi else {}),
+        "vocab_size_total": sum(v.vocab_size for v in done.vocabularies),
+        **({"multi_valued": done.truncation} if any(is_multi_valued(f) for f in fields) else {}),
         "memory": done.memory,
         # a last line without newline may have been cut: what this run did with such lines
-        "unterminated_last_line": "accepted" if opts.accept_unterminated_last_line else "rejected",
+        "unterminated_last_line": "accepted" if done.opts.accept_unterminated_last_line else "rejected",
         "inputs": [
             {
                 "path": f.path,
@@ -109,7 +113,6 @@ def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
             for f in files
         ],
     }
-    return spec, summary
 
 
 def in_reason_order(counts: Dict[str, int]) -> Dict[str, int]:
