@@ -7,7 +7,7 @@
 Rows follow the published statistics of the real data (`STATS`, from ../shared/data/stats:
 cardinalities, top-value shares, Criteo's block-structured missingness, integer quantiles,
 positive rates), with Zipf-like skew over each field's values. Labels come from a planted
-model (`tfrecord_tools.planted.PlantedModel`) whose signal lies mostly in field-pair
+model (`mezoo.data.planted.PlantedModel`) whose signal lies mostly in field-pair
 interactions: logit = b + s * (a / sqrt(F) * sum_f w_f[x_f] + sum_{(f,g) in P} <u_f[x_f],
 u_g[x_g]> / sqrt(2|P|)) over a fixed random set P of field pairs (|P| = --pairs, default
 max(3, F // 2)), with s = --signal (1), a = --first_order (0.3) and b set to hit the published
@@ -29,142 +29,7 @@ from absl import flags
 from mezoo.atomic import atomic_open, atomic_write
 from mezoo.data.planted import PlantedModel, sample, zipf_probabilities
 from mezoo.metrics import auc
-
-# Published statistics (hand-copied numbers from ../shared/data/stats/*.json; tests check that
-# they still agree with those files). Cardinalities are of the full data sets.
-STATS: Dict[str, Dict[str, Any]] = {
-    "criteo": {
-        "positive_rate": 0.25622,
-        "integer": {  # name: (p50, p75, min, max)
-            "I1": (1, 3, 0, 556),
-            "I2": (3, 40, -2, 18522),
-            "I3": (8, 23, 0, 65535),
-            "I4": (5, 11, 0, 417),
-            "I5": (2213, 10209, 0, 1741128),
-            "I6": (37, 122, 0, 16290),
-            "I7": (3, 11, 0, 8807),
-            "I8": (8, 20, 0, 4677),
-            "I9": (40, 120, 0, 12661),
-            "I10": (1, 1, 0, 6),
-            "I11": (1, 2, 0, 104),
-            "I12": (0, 1, 0, 493),
-            "I13": (5, 13, 0, 6558),
-        },
-        "categorical": {
-            "C1": 1460,
-            "C2": 583,
-            "C3": 10131227,
-            "C4": 2202608,
-            "C5": 305,
-            "C6": 24,
-            "C7": 12517,
-            "C8": 633,
-            "C9": 3,
-            "C10": 93145,
-            "C11": 5683,
-            "C12": 8351593,
-            "C13": 3194,
-            "C14": 27,
-            "C15": 14992,
-            "C16": 5461306,
-            "C17": 10,
-            "C18": 5652,
-            "C19": 2173,
-            "C20": 4,
-            "C21": 7046547,
-            "C22": 18,
-            "C23": 15,
-            "C24": 286181,
-            "C25": 105,
-            "C26": 142572,
-        },
-        "top1_share": {"C1": 0.50, "C5": 0.67, "C8": 0.59, "C9": 0.89, "C17": 0.43, "C23": 0.45},
-        # block-structured missingness (head10k): groups missing together, with their rates
-        "missing_groups": [
-            (("I1", "I10"), 0.45),
-            (("I4", "I13"), 0.20),
-            (("I7", "I9", "I11"), 0.049),
-            (("C3", "C4", "C12", "C16", "C21", "C24"), 0.036),
-            (("C19", "C20", "C25", "C26"), 0.45),
-            (("I12",), 0.77),
-            (("C22",), 0.82),
-            (("I3",), 0.20),
-            (("I5",), 0.049),
-            (("I6",), 0.25),
-            (("C6",), 0.13),
-        ],
-    },
-    "avazu": {
-        "positive_rate": 0.16981,
-        "categorical": {
-            "hour": 240,
-            "C1": 7,
-            "banner_pos": 7,
-            "site_id": 4737,
-            "site_domain": 7745,
-            "site_category": 26,
-            "app_id": 8552,
-            "app_domain": 559,
-            "app_category": 36,
-            "device_id": 2686408,
-            "device_ip": 6729486,
-            "device_model": 8251,
-            "device_type": 5,
-            "device_conn_type": 4,
-            "C14": 2626,
-            "C15": 8,
-            "C16": 9,
-            "C17": 435,
-            "C18": 4,
-            "C19": 68,
-            "C20": 172,
-            "C21": 60,
-        },
-        "top1_share": {
-            "C1": 0.926,
-            "banner_pos": 0.805,
-            "device_type": 0.927,
-            "device_conn_type": 0.905,
-            "C15": 0.953,
-            "C16": 0.957,
-            "device_id": 0.872,
-            "app_id": 0.782,
-            "site_id": 0.358,
-            "C20": 0.623,
-        },
-        "decimal": [
-            "C1",
-            "banner_pos",
-            "device_type",
-            "device_conn_type",
-            "C14",
-            "C15",
-            "C16",
-            "C17",
-            "C18",
-            "C19",
-            "C20",
-            "C21",
-        ],
-    },
-    "frappe": {
-        "positive_rate": 0.3333,
-        "split_rows": {"train": 202027, "valid": 57722, "test": 28860},
-        # vocabulary incl. padding and OOV (BARS): distinct values = size - 2
-        "categorical": {
-            "user": 954,
-            "item": 4082,
-            "daytime": 7,
-            "weekday": 7,
-            "isweekend": 2,
-            "homework": 3,
-            "cost": 2,
-            "weather": 9,
-            "country": 80,
-            "city": 233,
-        },
-    },
-}
+from tfrecord_tools.published_stats import STATS
 
 
 def define_flags(values: Any) -> None:

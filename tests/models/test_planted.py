@@ -1,6 +1,6 @@
 """The paper's six families learn a planted click model whose signal is in field pairs.
 
-`tfrecord_tools.planted.planted_click_log` (the planted model behind the built-in sample)
+`mezoo.data.planted.planted_click_log` (the planted model behind the built-in sample)
 here has no per-field part (`first_order=0`): its logit sums factor products over 5 of the
 10 field pairs. Each family, SE and ME, must reach 90% of the planted model's AUC lift over
 0.5 on held-out rows; an additive (per-field) model stays well below that target, so
