@@ -17,11 +17,12 @@ the data as `<output>.planted.json` (frappe: `<output>/planted.json`). The same 
 the same bytes. Criteo and Avazu outputs ending in .gz are gzip-compressed.
 """
 
+import contextlib
 import gzip
 import json
 import math
 import os
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from absl import flags
@@ -68,6 +69,14 @@ def define_flags(values: Any) -> None:
         0.3,
         "Weight of the planted logit's per-field (additive) part, against the pair "
         "interactions' fixed weight: 0.3 leaves almost all the signal to the pairs.",
+        flag_values=values,
+    )
+    flags.DEFINE_integer(
+        "chunk_rows",
+        0,
+        "Criteo only: draw and write this many rows at a time (0: all at once), so that memory stays flat "
+        "at any --rows; the same seed and --chunk_rows give the same bytes.",
+        lower_bound=0,
         flag_values=values,
     )
     flags.DEFINE_integer(
@@ -136,6 +145,7 @@ class Generator:
             signal=signal,
         )
         self.first = dict(zip(self.fields, self.planted.first))
+        self.token_cache: Dict[str, np.ndarray] = {}
         self.pairs = self.planted.pairs
 
     def draw(self, n: int):
@@ -168,6 +178,13 @@ class Generator:
             ids[name] = np.where(missing[name], self.num_ids[name] - 1, x)
         return values, missing, ids
 
+    def tokens(self, name: str) -> np.ndarray:
+        """The categorical field's values as 8-hex-digit tokens, by rank (made once per field)."""
+        if name not in self.token_cache:
+            salt = sum(ord(c) * 131**i for i, c in enumerate(name)) + 7919 * self.seed
+            self.token_cache[name] = _hex8(_mix(np.arange(self.card[name], dtype=np.uint64), salt))
+        return self.token_cache[name]
+
     def logits(self, ids) -> np.ndarray:
         """The planted logit of rows given as field -> ids (the bias is fitted to the published rate)."""
         return self.planted.logits([ids[f] for f in self.fields])
@@ -176,23 +193,35 @@ class Generator:
         return self.planted.labels(logits)
 
 
-def _write_lines(path: str, columns: List, sep: str, header: Optional[str] = None) -> None:
-    """columns: pyarrow string arrays (no nulls) -> delimited lines, written atomically."""
+def _lines(columns: List, sep: str) -> bytes:
+    """columns: pyarrow string arrays (no nulls) -> their delimited lines."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     last = pc.binary_join_element_wise(columns[-1], pa.array([""] * len(columns[-1]), pa.string()), "\n")
     joined = pc.binary_join_element_wise(*columns[:-1], last, sep)
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32, count=len(joined) + 1, offset=joined.offset * 4)
-    data = joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
-    if header is not None:
-        data = (header + "\n").encode() + data
+    return bytes(joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]])
+
+
+@contextlib.contextmanager
+def _output(path: str) -> Iterator[Any]:
+    """A file written atomically, gzip-compressed when its name ends in .gz."""
     with atomic_open(path, "wb", fsync=False) as raw:
         if path.endswith(".gz"):
             with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0, filename="") as f:
-                f.write(data)
+                yield f
         else:
-            raw.write(data)
+            yield raw
+
+
+def _write_lines(path: str, columns: List, sep: str, header: Optional[str] = None) -> None:
+    """columns: pyarrow string arrays (no nulls) -> delimited lines, written atomically."""
+    data = _lines(columns, sep)
+    if header is not None:
+        data = (header + "\n").encode() + data
+    with _output(path) as out:
+        out.write(data)
 
 
 def _int_strings(values: np.ndarray, missing: np.ndarray):
@@ -207,9 +236,7 @@ def _hex_strings(gen: Generator, name: str, ranks: np.ndarray, missing: np.ndarr
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    salt = sum(ord(c) * 131**i for i, c in enumerate(name)) + 7919 * gen.seed
-    vocab = _hex8(_mix(np.arange(gen.card[name], dtype=np.uint64), salt))
-    s = pa.array(vocab[ranks].astype("S8"), pa.binary()).cast(pa.string())
+    s = pa.array(gen.tokens(name)[ranks].astype("S8"), pa.binary()).cast(pa.string())
     return pc.if_else(pa.array(missing), "", s)
 
 
@@ -223,21 +250,32 @@ def generate(
     max_cardinality: int = 0,
     first_order: float = 0.3,
     pairs: int = 0,
+    chunk_rows: int = 0,
 ) -> Dict:
     """Writes `rows` rows of `dataset`'s raw format to `output` and the planted model's figures beside it;
-    returns those figures."""
+    returns those figures.
+
+    `chunk_rows` (Criteo only): draw and write that many rows at a time, so that memory stays flat
+    whatever `rows` is (45.8M rows drawn at once take about 20 GB). Rows are drawn the same way,
+    in another order of draws: the same seed and `chunk_rows` give the same bytes.
+    """
     if rows < 1:
         raise ValueError("--rows must be >= 1")
+    if chunk_rows < 0 or (chunk_rows and dataset != "criteo"):
+        raise ValueError("--chunk_rows is >= 1 and writes Criteo only (Avazu's rows are in hour order, Frappe's split)")
     gen = Generator(dataset, rows, seed, signal, max_cardinality, pairs=pairs, first_order=first_order)
-    values, missing, ids = gen.draw(rows)
-    logits = gen.logits(ids)
-    labels = gen.labels(logits)
     held = heldout_rows or min(max(20_000, rows // 5), 1_000_000)
-    _, _, h_ids = gen.draw(held)
-    h_logits = gen.logits(h_ids)
-    h_labels = gen.labels(h_logits)
-    writers = {"criteo": _write_criteo, "avazu": _write_avazu}
-    planted_path = writers.get(dataset, _write_frappe)(gen, values, missing, labels, output)
+    if chunk_rows and rows > chunk_rows:
+        labels, logits = _write_criteo_in_chunks(gen, rows, chunk_rows, output)
+        h_labels, h_logits = heldout(gen, held)
+        planted_path = output + ".planted.json"
+    else:
+        values, missing, ids = gen.draw(rows)
+        logits = gen.logits(ids)
+        labels = gen.labels(logits)
+        h_labels, h_logits = heldout(gen, held)  # drawn before the writers, which draw too (Avazu's hours)
+        writers = {"criteo": _write_criteo, "avazu": _write_avazu}
+        planted_path = writers.get(dataset, _write_frappe)(gen, values, missing, labels, output)
     info = {
         "dataset": dataset,
         "rows": rows,
@@ -255,6 +293,13 @@ def generate(
     }
     atomic_write(planted_path, json.dumps(info, indent=1) + "\n", fsync=False)
     return info
+
+
+def heldout(gen: Generator, rows: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Labels and planted logits of `rows` rows drawn like the data but not written."""
+    _, _, ids = gen.draw(rows)
+    logits = gen.logits(ids)
+    return gen.labels(logits), logits
 
 
 def _heldout_figures(labels: np.ndarray, logits: np.ndarray) -> Dict[str, float]:
@@ -277,12 +322,31 @@ def _label_column(labels: np.ndarray):
 
 def _write_criteo(gen: Generator, values, missing, labels: np.ndarray, output: str) -> str:
     """train.txt's format: label, I1..I13, C1..C26, tab-separated; returns the planted figures' path."""
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    _write_lines(output, _criteo_columns(gen, values, missing, labels), "\t")
+    return output + ".planted.json"
+
+
+def _criteo_columns(gen: Generator, values, missing, labels: np.ndarray) -> List:
     cols = [_label_column(labels)]
     cols += [_int_strings(values[f], missing[f]) for f in STATS["criteo"]["integer"]]
     cols += [_hex_strings(gen, f, values[f], missing[f]) for f in STATS["criteo"]["categorical"]]
+    return cols
+
+
+def _write_criteo_in_chunks(gen: Generator, rows: int, chunk_rows: int, output: str) -> Tuple[np.ndarray, np.ndarray]:
+    """`_write_criteo` a chunk at a time; returns every row's label and planted logit."""
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    _write_lines(output, cols, "\t")
-    return output + ".planted.json"
+    labels, logits = np.zeros(rows, np.uint8), np.zeros(rows, np.float32)
+    with _output(output) as out:
+        for start in range(0, rows, chunk_rows):
+            values, missing, ids = gen.draw(min(chunk_rows, rows - start))
+            part_logits = gen.logits(ids)
+            part_labels = gen.labels(part_logits)
+            out.write(_lines(_criteo_columns(gen, values, missing, part_labels), "\t"))
+            labels[start : start + len(part_labels)] = part_labels
+            logits[start : start + len(part_labels)] = part_logits
+    return labels, logits
 
 
 def _write_avazu(gen: Generator, values, missing, labels: np.ndarray, output: str) -> str:
@@ -357,6 +421,7 @@ def run(values: Any, args: List[str]) -> dict:
         values.max_cardinality,
         values.first_order,
         values.pairs,
+        values.chunk_rows,
     )
     print(
         f"wrote {values.rows:,} {values.dataset} rows to {values.output}; planted model AUC on "

@@ -192,3 +192,16 @@ def test_cli_criteo_end_to_end_and_errors(small, tmp_path):
     )
     proc = run("tfrecord_tools.avazu", "--input", str(small / "train.txt"), "--output", str(tmp_path / "r"))
     assert proc.returncode == 2 and "header is not Avazu" in proc.stderr
+
+
+def test_criteo_rows_written_in_chunks_are_as_many_and_repeatable(tmp_path):
+    from tfrecord_tools.synthetic import generate
+
+    first = generate("criteo", 2500, str(tmp_path / "a.txt"), seed=3, chunk_rows=1000)
+    generate("criteo", 2500, str(tmp_path / "b.txt"), seed=3, chunk_rows=1000)
+    lines = (tmp_path / "a.txt").read_bytes().split(b"\n")
+    assert lines[-1] == b"" and len(lines) - 1 == 2500 and {line.count(b"\t") for line in lines[:-1]} == {39}
+    assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()
+    assert 0.6 < first["planted_auc_written_rows"] <= 1 and 0.1 < first["positive_rate"] < 0.5
+    with pytest.raises(ValueError, match="Criteo only"):
+        generate("avazu", 100, str(tmp_path / "c.csv"), chunk_rows=10)
