@@ -8,13 +8,16 @@ table), and `fm` (where ME is degenerate: see `FM`).
 
 A family is one module here whose class carries `@register("key")` (`mezoo.models.registry`):
 importing this package imports every module in it, so each registered class is exported
-under its class name (`mezoo.models.DCNv2`) with no list to keep in step.
+under its class name (`mezoo.models.DCNv2`) with no list to keep in step. The class declares
+its own hyper-parameters and builds its trunk; `CTRModel` (or `MLPModel`, for a family with an
+MLP) takes the common arguments, holds the defaults and writes the config.
 """
 
 import importlib
 import pkgutil
 
 from mezoo.models.ctr_model import CTRModel
+from mezoo.models.mlp import MLPModel
 from mezoo.models.registry import get, names, registered
 
 for _module in pkgutil.iter_modules(__path__):
@@ -22,4 +25,4 @@ for _module in pkgutil.iter_modules(__path__):
 
 globals().update({cls.__name__: cls for cls in registered().values()})
 
-__all__ = ["CTRModel", "get", "names", *sorted(cls.__name__ for cls in registered().values())]
+__all__ = ["CTRModel", "MLPModel", "get", "names", *sorted(cls.__name__ for cls in registered().values())]

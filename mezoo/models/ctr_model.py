@@ -1,6 +1,10 @@
-"""CTRModel: what every zoo model shares (inputs, multi-embedding, head, coupled L2)."""
+"""CTRModel: what every zoo model shares (arguments, inputs, multi-embedding, head, coupled L2, config)."""
 
-from typing import List, Sequence, Tuple
+import collections.abc
+import inspect
+import types
+import typing
+from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import keras
 from keras import ops
@@ -15,7 +19,7 @@ except ImportError:  # pragma: no cover - a Keras without it: single-replica sem
 
 from mezoo.data.multi_valued import CATEGORICAL_KINDS, POOLINGS, model_field
 from mezoo.initializers import FanInUniform
-from mezoo.layers import MLPBlock, MultiEmbedding, NumericEmbedding
+from mezoo.layers import MultiEmbedding, NumericEmbedding
 from mezoo.layers.field_pooling import field_layout
 
 # A field: `(name, vocab_size)` single-valued, `(name, vocab_size, max_len, pooling)` multi-valued.
@@ -78,41 +82,51 @@ def torch_dense_initializer():
     return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform")
 
 
-def mlp_blocks(x, units: Sequence[int], dropout: float, num_sets=None, prefix="mlp"):
-    """`Blk(n)` for each width: PyTorch-initialised Dense -> BatchNorm -> ReLU -> Dropout."""
-    for i, width in enumerate(units):
-        x = MLPBlock(
-            width,
-            dropout=dropout,
-            kernel_initializer=torch_dense_initializer(),
-            bias_initializer=FanInUniform(x.shape[-1]),
-            num_sets=num_sets,
-            name=f"{prefix}_{i}",
-        )(x)
-    return x
+def declared(kind: Any, value: Any) -> Any:
+    """`value` as a hyper-parameter declared `kind` holds it: int, float, bool or str, a list for a
+    `Sequence[...]`, None where `Optional[...]` allows it (so that configs hold plain values)."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        kind = next(k for k in typing.get_args(kind) if k is not type(None))
+    if typing.get_origin(kind) is collections.abc.Sequence:
+        (item,) = typing.get_args(kind)
+        return [item(v) for v in value]
+    return kind(value)
 
 
-def set_mean_mlp(features, hidden_units: Sequence[int], dropout: float, num_sets: int, prefix: str = ""):
-    """The paper's ME trunk: first block per set, plain mean over sets, the rest shared.
+class ClassSignature:
+    """`inspect.signature(Family)` (what `help` shows): `Family.signature()`. Instances don't see
+    it, so a model, a callable, keeps the signature of its `__call__`."""
 
-    Blocks are named `{prefix}set_mlp_0` and `{prefix}mlp_i`. With no hidden units this is the
-    plain mean of `features` over sets.
-    """
-    per_set = mlp_blocks(features, hidden_units[:1], dropout, num_sets=num_sets, prefix=f"{prefix}set_mlp")
-    return mlp_blocks(ops.mean(per_set, axis=1), hidden_units[1:], dropout, prefix=f"{prefix}mlp")
+    def __get__(self, instance, owner) -> inspect.Signature:
+        if instance is not None:
+            raise AttributeError("__signature__")
+        return owner.signature()
 
 
 class CTRModel(keras.Model):
     """Base of the zoo: `{"ids": (batch, num_fields)}` in, click probability `(batch, 1)` out.
 
+    A family is a subclass that declares its own hyper-parameters as annotated class attributes
+    (name, type and default, as a dataclass declares its fields) and builds its interaction
+    trunk in `trunk`; this class takes the common arguments below and the family's (keyword
+    only), stores each, converted to its declared type, as an attribute of the model (the trunk
+    reads them there) and writes them all to the config (`get_config` / `from_config`):
+
+        @register("dcn")
+        class DCN(MLPModel):  # MLPModel (mezoo.models.mlp): hidden_units and dropout
+            num_cross_layers: int = 4
+
+            def trunk(self, inputs, embeddings):
+                flat = ops.reshape(embeddings, (-1, self.num_embedding_sets, ...))
+                ...
+                return self._head(hidden)
+
     With numeric fields the input gains `"dense": (batch, num_numeric)` floats. A multi-valued
     field (`(name, vocab_size, max_len, pooling)`) takes `max_len` columns of `"ids"`, padded
     with -1, and is pooled to one embedding per set, so every interaction still sees one
-    embedding per field (`num_fields` counts fields, not columns). Subclasses
-    build their graph with `_inputs`, `_embed` and `_head` before calling
-    `CTRModel.__init__(self, inputs, logit, fields, num_embedding_sets, embedding_dim,
-    l2_regularization, hidden_units=..., dropout=..., ...)`; a family without an MLP (FM)
-    passes neither, and its config has no such keys.
+    embedding per field (`num_fields` counts fields, not columns).
 
     The model owns the paper's weight decay: coupled L2, `l2_regularization * sum(w^2)` over
     every trainable weight (embeddings, biases and BatchNorm included) added to the loss, so
@@ -124,15 +138,117 @@ class CTRModel(keras.Model):
     coupled L2 to the rows each batch touches (`RowSparseAdam(sparse_l2=...)`): rows outside
     the batch no longer decay.
 
-    Every family also takes `embedding_l2_regularization` (default 0): an extra
+    `embedding_l2_regularization` (default 0) adds
     `embedding_l2_regularization * sum(E^2)` over the gathered tables only, the
     embedding-only regulariser of FuxiCTR / BARS (their `embedding_regularizer=λ` is
     `λ/2 * ||E||^2`, so λ = 0.05 is 0.025 here). Fast mode applies it on the touched rows
     with the optimiser's `sparse_l2`, like the coupled L2.
+
+    Args:
+        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
+            pooling)` for a multi-valued field).
+        num_embedding_sets: M (1 = single embedding).
+        embedding_dim: width of one set.
+        l2_regularization: coupled L2 on every weight (above).
+        numeric_fields: names of numeric fields, fed as `"dense"`; default: a FeatureSpec's.
+        sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (above).
+        embedding_l2_regularization: an extra L2 on the gathered tables only (above).
+        **kwargs: the family's hyper-parameters (its docstring); the rest (`name`, ...) go to
+            `keras.Model`.
+
+    Example:
+    >>> import inspect
+    >>> from mezoo.models import DCN
+    >>> list(inspect.signature(DCN).parameters)[:6]  # what help(DCN) shows, then the common keywords
+    ['fields', 'num_embedding_sets', 'embedding_dim', 'hidden_units', 'dropout', 'num_cross_layers']
+    >>> DCN([("user", 100), ("item", 50)], num_cross_layers=2).get_config()["num_cross_layers"]
+    2
     """
 
-    # Options every family takes through **kwargs (recipes may set them too).
-    COMMON_KEYS = ("embedding_l2_regularization",)
+    __signature__ = ClassSignature()
+
+    # The common arguments, as the model holds them (set by `__init__`).
+    fields: List[Field]
+    num_embedding_sets: int
+    embedding_dim: int
+    l2_regularization: float
+    numeric_fields: List[str]
+    sparse_embedding_l2: bool
+    embedding_l2_regularization: float
+
+    def __init__(
+        self,
+        fields,
+        num_embedding_sets: int = 1,
+        embedding_dim: int = 10,
+        *,
+        l2_regularization: float = 5e-7,
+        numeric_fields: Optional[Sequence[str]] = None,
+        sparse_embedding_l2: bool = False,
+        embedding_l2_regularization: Optional[float] = 0.0,
+        **kwargs,
+    ):
+        declarations = self.hyperparameters().items()
+        own = {name: declared(kind, kwargs.pop(name, default)) for name, (kind, default) in declarations}
+        if (embedding_l2_regularization or 0.0) < 0 or l2_regularization < 0:
+            raise ValueError("l2_regularization and embedding_l2_regularization must be >= 0")
+        arguments = {
+            "fields": field_list(fields),
+            "num_embedding_sets": int(num_embedding_sets),
+            "embedding_dim": int(embedding_dim),
+            "l2_regularization": float(l2_regularization),
+            "numeric_fields": numeric_list(fields, numeric_fields),
+            "sparse_embedding_l2": bool(sparse_embedding_l2),
+            "embedding_l2_regularization": float(embedding_l2_regularization or 0.0),
+            **own,
+        }
+        # The trunk reads the arguments as attributes before keras.Model.__init__ has run: they go
+        # into the instance's dict here, untracked, and are set again once Keras is initialised,
+        # since only then does it record the list attributes a SavedModel export keeps.
+        self.__dict__.update(arguments)
+        inputs = self._inputs(self.fields, self.numeric_fields)
+        logit = self.trunk(inputs, self.embed(inputs))
+        probability = keras.layers.Activation("sigmoid", dtype="float32", name="probability")(logit)
+        super().__init__(inputs=inputs, outputs=probability, **kwargs)
+        for name, value in arguments.items():
+            setattr(self, name, value)
+
+    @classmethod
+    def hyperparameters(cls) -> Dict[str, Tuple[Any, Any]]:
+        """The family's own arguments, name -> (type, default): the annotated class attributes of
+        the family and of its bases below `CTRModel` (a subclass's default wins)."""
+        found: Dict[str, Tuple[Any, Any]] = {}
+        for base in reversed(cls.__mro__):
+            if issubclass(base, CTRModel) and base is not CTRModel:
+                for name, kind in inspect.get_annotations(base, eval_str=True).items():
+                    if typing.get_origin(kind) is not ClassVar:
+                        found[name] = (kind, getattr(cls, name))
+        return found
+
+    @classmethod
+    def signature(cls) -> inspect.Signature:
+        """The constructor's signature with the family's own arguments in it, keyword only."""
+        fields, sets, width, *common = list(inspect.signature(CTRModel.__init__).parameters.values())[1:]
+        own = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+            for name, (kind, default) in cls.hyperparameters().items()
+        ]
+        return inspect.Signature([fields, sets, width, *own, *common])
+
+    @classmethod
+    def arguments(cls) -> Dict[str, Any]:
+        """Every keyword argument of the family with its default (recipes may set each)."""
+        parameters = cls.signature().parameters.values()
+        return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+    def trunk(self, inputs: Dict[str, Any], embeddings: Any) -> Any:
+        """The family's interaction trunk: the logit `(batch, 1)`, named `logit`.
+
+        Args:
+            inputs: the model's input dict (`"ids"`, and `"dense"` with numeric fields).
+            embeddings: `embed(inputs)`, (batch, M, fields, d).
+        """
+        raise NotImplementedError(f"{type(self).__name__} builds no trunk")
 
     @staticmethod
     def _inputs(fields, numeric_fields=()):
@@ -142,66 +258,32 @@ class CTRModel(keras.Model):
             inputs["dense"] = keras.Input(shape=(len(numeric_fields),), dtype="float32", name="dense")
         return inputs
 
-    @staticmethod
-    def _embed(inputs, fields, embedding_dim, num_embedding_sets, numeric_fields=()):
-        """(batch, M, fields, d): categorical embeddings, then value x vector per numeric field."""
-        emb = MultiEmbedding(
-            [f[1] for f in fields],
-            embedding_dim,
-            num_embedding_sets,
-            field_names=[f[0] for f in fields],
-            field_lengths=field_lengths(fields),
-            poolings=field_poolings(fields),
-            name="multi_embedding",
-        )(inputs["ids"])
-        if numeric_fields:
-            numeric = NumericEmbedding(len(numeric_fields), embedding_dim, num_embedding_sets, name="numeric_embedding")
+    def embed(self, inputs):
+        """(batch, M, fields, d): the categorical embeddings, then value x vector per numeric field."""
+        emb = self.categorical_embeddings(inputs)
+        if self.numeric_fields:
+            sets, width = self.num_embedding_sets, self.embedding_dim
+            numeric = NumericEmbedding(len(self.numeric_fields), width, sets, name="numeric_embedding")
             emb = ops.concatenate([emb, numeric(inputs["dense"])], axis=2)
         return emb
 
-    @classmethod
-    def _embedded_inputs(cls, fields, numeric_fields, embedding_dim, num_embedding_sets):
-        """`(field tuples, numeric names, input dict, embeddings (batch, M, fields, d))`."""
-        numeric = numeric_list(fields, numeric_fields)
-        fields = field_list(fields)
-        inputs = cls._inputs(fields, numeric)
-        return fields, numeric, inputs, cls._embed(inputs, fields, embedding_dim, num_embedding_sets, numeric)
+    def categorical_embeddings(self, inputs):
+        """(batch, M, categorical fields, d): the `multi_embedding` layer on `inputs["ids"]`."""
+        return MultiEmbedding(
+            [f[1] for f in self.fields],
+            self.embedding_dim,
+            self.num_embedding_sets,
+            field_names=[f[0] for f in self.fields],
+            field_lengths=field_lengths(self.fields),
+            poolings=field_poolings(self.fields),
+            name="multi_embedding",
+        )(inputs["ids"])
 
     @staticmethod
     def _head(hidden, name="logit"):
         return keras.layers.Dense(
             1, kernel_initializer=torch_dense_initializer(), bias_initializer=FanInUniform(hidden.shape[-1]), name=name
         )(hidden)
-
-    def __init__(
-        self,
-        inputs,
-        logit,
-        fields,
-        num_embedding_sets,
-        embedding_dim,
-        l2_regularization,
-        hidden_units=None,
-        dropout=None,
-        numeric_fields=(),
-        sparse_embedding_l2=False,
-        **kwargs,
-    ):
-        embedding_l2 = float(kwargs.pop("embedding_l2_regularization", 0.0) or 0.0)
-        if embedding_l2 < 0 or l2_regularization < 0:
-            raise ValueError("l2_regularization and embedding_l2_regularization must be >= 0")
-        probability = keras.layers.Activation("sigmoid", dtype="float32", name="probability")(logit)
-        super().__init__(inputs=inputs, outputs=probability, **kwargs)
-        self.embedding_l2_regularization = embedding_l2
-        self.fields = fields
-        self.num_embedding_sets = int(num_embedding_sets)
-        self.embedding_dim = int(embedding_dim)
-        # None: a family without an MLP (FM), whose config then has no such keys
-        self.hidden_units = None if hidden_units is None else [int(u) for u in hidden_units]
-        self.dropout = None if dropout is None else float(dropout)
-        self.l2_regularization = float(l2_regularization)
-        self.numeric_fields = list(numeric_fields)
-        self.sparse_embedding_l2 = bool(sparse_embedding_l2)
 
     @property
     def multi_embedding(self) -> MultiEmbedding:
@@ -249,18 +331,8 @@ class CTRModel(keras.Model):
         return ops.sum(ops.stack([ops.sum(ops.square(w)) for w in weights]))
 
     def get_config(self):
-        mlp = {} if self.hidden_units is None else {"hidden_units": self.hidden_units, "dropout": self.dropout}
-        return {
-            "name": self.name,
-            "fields": [list(f) for f in self.fields],
-            "num_embedding_sets": self.num_embedding_sets,
-            "embedding_dim": self.embedding_dim,
-            **mlp,
-            "l2_regularization": self.l2_regularization,
-            "numeric_fields": self.numeric_fields,
-            "sparse_embedding_l2": self.sparse_embedding_l2,
-            "embedding_l2_regularization": self.embedding_l2_regularization,
-        }
+        config = {name: getattr(self, name) for name in self.arguments()}
+        return {"name": self.name, "fields": [list(f) for f in self.fields], **config}
 
     @classmethod
     def from_config(cls, config):

@@ -1,16 +1,17 @@
 """DCNv2: full-rank cross network then MLP, single- or multi-embedding (and ME-SI)."""
 
-from typing import Optional, Sequence
+from typing import Optional
 
 from keras import ops
 
 from mezoo.layers import CrossNet
-from mezoo.models.ctr_model import CTRModel, mlp_blocks, scale_loss_for_distribution, set_mean_mlp
+from mezoo.models.ctr_model import scale_loss_for_distribution
+from mezoo.models.mlp import MLPModel, mlp_blocks, set_mean_mlp
 from mezoo.models.registry import register
 
 
 @register("dcnv2")
-class DCNv2(CTRModel):
+class DCNv2(MLPModel):
     """The paper's DCNv2 (docs/method.md §3), stacked form by default.
 
     SE: 4 cross layers `x_{l+1} = x0 * (W_l x_l + b_l) + x_l` on the flattened embeddings ->
@@ -42,21 +43,14 @@ class DCNv2(CTRModel):
     matrix, at a scale it learns (the paper's code's formulation). With c = 0 (default)
     there are no scales and no penalty. Full-rank kernels only.
 
+    Arguments: `CTRModel`'s, `MLPModel`'s and
+
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
-            pooling)` for a multi-valued field).
-        num_embedding_sets: M (1 = single embedding).
-        embedding_dim: width of one set.
         num_cross_layers: cross layers per set.
         projection_dim: low-rank cross kernels (None = full rank, the paper's).
-        hidden_units: MLP widths; the first is per set, the rest shared.
-        dropout: dropout of every block.
         structure: "stacked" (cross net then MLP, the paper's) or "parallel".
         shared_interaction: the paper's ME-SI ablation: one interaction module shared by all sets.
         orthogonal_regularization: c of the regularised-DCNv2 ablation (0 = plain DCNv2).
-        l2_regularization: coupled L2 on every weight (see `CTRModel`).
-        numeric_fields: names of numeric fields, fed as `"dense"`; default: a FeatureSpec's.
-        sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
     >>> import numpy as np
@@ -65,76 +59,51 @@ class DCNv2(CTRModel):
     (1, 1)
     """
 
-    def __init__(
-        self,
-        fields,
-        num_embedding_sets: int = 1,
-        embedding_dim: int = 10,
-        num_cross_layers: int = 4,
-        projection_dim: Optional[int] = None,
-        hidden_units: Sequence[int] = (400, 400),
-        dropout: float = 0.2,
-        structure: str = "stacked",
-        shared_interaction: bool = False,
-        orthogonal_regularization: float = 0.0,
-        l2_regularization: float = 5e-7,
-        numeric_fields: Optional[Sequence[str]] = None,
-        sparse_embedding_l2: bool = False,
-        **kwargs,
-    ):
-        fields, numeric, inputs, emb = self._embedded_inputs(fields, numeric_fields, embedding_dim, num_embedding_sets)
-        num_fields = emb.shape[2]
-        width = num_fields * embedding_dim
-        flat = ops.reshape(emb, (-1, num_embedding_sets, width))
-        if structure not in ("stacked", "parallel") or (structure == "parallel" and not hidden_units):
-            raise ValueError(f"structure must be 'stacked' or 'parallel' (which needs hidden_units), got {structure!r}")
-        if orthogonal_regularization < 0 or (orthogonal_regularization and projection_dim is not None):
-            raise ValueError("orthogonal_regularization must be >= 0 and needs full-rank kernels (projection_dim=None)")
-        field_blocks = num_fields if orthogonal_regularization else None
-        if shared_interaction:
-            cross = CrossNet(
-                num_cross_layers, projection_dim=projection_dim, field_blocks=field_blocks, name="cross_net"
+    num_cross_layers: int = 4
+    projection_dim: Optional[int] = None
+    structure: str = "stacked"
+    shared_interaction: bool = False
+    orthogonal_regularization: float = 0.0
+
+    def trunk(self, inputs, embeddings):
+        sets, hidden_units, dropout = self.num_embedding_sets, self.hidden_units, self.dropout
+        num_fields = embeddings.shape[2]
+        width = num_fields * self.embedding_dim
+        flat = ops.reshape(embeddings, (-1, sets, width))
+        if self.structure not in ("stacked", "parallel") or (self.structure == "parallel" and not hidden_units):
+            raise ValueError(
+                f"structure must be 'stacked' or 'parallel' (which needs hidden_units), got {self.structure!r}"
             )
-            crossed = ops.reshape(cross(ops.reshape(flat, (-1, width))), (-1, num_embedding_sets, width))
+        if self.orthogonal_regularization < 0 or (self.orthogonal_regularization and self.projection_dim is not None):
+            raise ValueError("orthogonal_regularization must be >= 0 and needs full-rank kernels (projection_dim=None)")
+        field_blocks = num_fields if self.orthogonal_regularization else None
+        if self.shared_interaction:
+            cross = CrossNet(
+                self.num_cross_layers, projection_dim=self.projection_dim, field_blocks=field_blocks, name="cross_net"
+            )
+            crossed = ops.reshape(cross(ops.reshape(flat, (-1, width))), (-1, sets, width))
         else:
             cross = CrossNet(
-                num_cross_layers,
-                projection_dim=projection_dim,
+                self.num_cross_layers,
+                projection_dim=self.projection_dim,
                 field_blocks=field_blocks,
-                num_sets=num_embedding_sets,
+                num_sets=sets,
                 name="cross_net",
             )
             crossed = cross(flat)
-        if structure == "stacked" and shared_interaction:
+        if self.structure == "stacked" and self.shared_interaction:
             # The paper's ME-SI (`MultiESingleIDCNv2`): the whole per-set interaction module, cross
             # net and first block, is one module applied to every set; then the mean, then the head.
             units = hidden_units[0] if hidden_units else width
             per_set = mlp_blocks(ops.reshape(crossed, (-1, width)), hidden_units[:1], dropout, prefix="set_mlp")
-            mean = ops.mean(ops.reshape(per_set, (-1, num_embedding_sets, units)), axis=1)
+            mean = ops.mean(ops.reshape(per_set, (-1, sets, units)), axis=1)
             shared = mlp_blocks(mean, hidden_units[1:], dropout, prefix="mlp")
-        elif structure == "stacked":
-            shared = set_mean_mlp(crossed, hidden_units, dropout, num_embedding_sets)
+        elif self.structure == "stacked":
+            shared = set_mean_mlp(crossed, hidden_units, dropout, sets)
         else:
-            deep = set_mean_mlp(flat, hidden_units, dropout, num_embedding_sets, prefix="parallel_")
+            deep = set_mean_mlp(flat, hidden_units, dropout, sets, prefix="parallel_")
             shared = ops.concatenate([ops.mean(crossed, axis=1), deep], axis=-1)
-        super().__init__(
-            inputs,
-            self._head(shared),
-            fields,
-            num_embedding_sets,
-            embedding_dim,
-            l2_regularization,
-            hidden_units=hidden_units,
-            dropout=dropout,
-            numeric_fields=numeric,
-            sparse_embedding_l2=sparse_embedding_l2,
-            **kwargs,
-        )
-        self.num_cross_layers = int(num_cross_layers)
-        self.structure = structure
-        self.projection_dim = projection_dim
-        self.shared_interaction = bool(shared_interaction)
-        self.orthogonal_regularization = float(orthogonal_regularization)
+        return self._head(shared)
 
     def orthogonality_penalty(self):
         """`sum ||I - W_ij W_ij^T||_F^2` over every cross layer's blocks (before the factor c)."""
@@ -147,13 +116,3 @@ class DCNv2(CTRModel):
             penalty = ops.cast(self.orthogonal_regularization * self.orthogonality_penalty(), loss.dtype)
             loss = loss + scale_loss_for_distribution(penalty)
         return loss
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "num_cross_layers": self.num_cross_layers,
-            "structure": self.structure,
-            "projection_dim": self.projection_dim,
-            "shared_interaction": self.shared_interaction,
-            "orthogonal_regularization": self.orthogonal_regularization,
-        }

@@ -1,17 +1,18 @@
 """DLRM: bottom MLP for numeric fields, pairwise dot products, top MLP; single- or multi-embedding."""
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 from keras import ops
 
 from mezoo.initializers import FanInUniform
 from mezoo.layers import InnerProductInteraction, MLPBlock
-from mezoo.models.ctr_model import CTRModel, field_list, numeric_list, set_mean_mlp, torch_dense_initializer
+from mezoo.models.ctr_model import torch_dense_initializer
+from mezoo.models.mlp import MLPModel, set_mean_mlp
 from mezoo.models.registry import register
 
 
 @register("dlrm")
-class DLRM(CTRModel):
+class DLRM(MLPModel):
     """DLRM (Naumov et al. 2019) with the paper's ME pattern for its top MLP.
 
     Numeric fields do not become value x vector embeddings here: all of them together go
@@ -26,17 +27,11 @@ class DLRM(CTRModel):
     space) and its own dot products -> Blk(400); plain mean over sets; shared Blk(400) ->
     Dense(1).
 
+    Arguments: `CTRModel`'s, `MLPModel`'s (the top MLP's; the bottom MLP has no dropout, as
+    DLRM) and
+
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
-            pooling)` for a multi-valued field).
-        num_embedding_sets: M (1 = single embedding).
-        embedding_dim: width of one set.
         bottom_units: hidden widths of the bottom MLP before its Dense(d) output.
-        hidden_units: top MLP widths; the first is per set, the rest shared.
-        dropout: dropout of every top block (the bottom MLP has none, as DLRM).
-        l2_regularization: coupled L2 on every weight (see `CTRModel`).
-        numeric_fields: names of numeric fields, fed as `"dense"`; default: a FeatureSpec's.
-        sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
     >>> import numpy as np
@@ -45,27 +40,17 @@ class DLRM(CTRModel):
     (1, 1)
     """
 
-    def __init__(
-        self,
-        fields,
-        num_embedding_sets: int = 1,
-        embedding_dim: int = 10,
-        bottom_units: Sequence[int] = (400,),
-        hidden_units: Sequence[int] = (400, 400),
-        dropout: float = 0.2,
-        l2_regularization: float = 5e-7,
-        numeric_fields: Optional[Sequence[str]] = None,
-        sparse_embedding_l2: bool = False,
-        **kwargs,
-    ):
-        sets = num_embedding_sets
-        numeric = numeric_list(fields, numeric_fields)
-        fields = field_list(fields)
-        inputs = self._inputs(fields, numeric)
-        emb = self._embed(inputs, fields, embedding_dim, sets)  # categorical only
-        if numeric:
+    bottom_units: Sequence[int] = (400,)
+
+    def embed(self, inputs):
+        """The categorical embeddings only: the numeric fields go through the bottom MLP."""
+        return self.categorical_embeddings(inputs)
+
+    def trunk(self, inputs, embeddings):
+        sets = self.num_embedding_sets
+        if self.numeric_fields:
             z = ops.repeat(ops.expand_dims(inputs["dense"], 1), sets, axis=1)  # (batch, M, num_numeric)
-            for i, width in enumerate([*bottom_units, embedding_dim]):
+            for i, width in enumerate([*self.bottom_units, self.embedding_dim]):
                 z = MLPBlock(
                     width,
                     dropout=0.0,
@@ -75,30 +60,13 @@ class DLRM(CTRModel):
                     num_sets=sets,
                     name=f"bottom_mlp_{i}",
                 )(z)
-            emb = ops.concatenate([ops.expand_dims(z, 2), emb], axis=2)
-        products = InnerProductInteraction(name="dot_products")(emb)  # (batch, M, pairs)
-        if numeric:
+            embeddings = ops.concatenate([ops.expand_dims(z, 2), embeddings], axis=2)
+        products = InnerProductInteraction(name="dot_products")(embeddings)  # (batch, M, pairs)
+        if self.numeric_fields:
             products = ops.concatenate([z, products], axis=-1)
-        shared = set_mean_mlp(products, hidden_units, dropout, sets)
-        super().__init__(
-            inputs,
-            self._head(shared),
-            fields,
-            sets,
-            embedding_dim,
-            l2_regularization,
-            hidden_units=hidden_units,
-            dropout=dropout,
-            numeric_fields=numeric,
-            sparse_embedding_l2=sparse_embedding_l2,
-            **kwargs,
-        )
-        self.bottom_units = [int(u) for u in bottom_units]
+        return self._head(set_mean_mlp(products, self.hidden_units, self.dropout, sets))
 
     @property
     def num_fields(self) -> int:
         """Categorical fields plus one for the bottom MLP's vector, when there is one."""
         return len(self.fields) + (1 if self.numeric_fields else 0)
-
-    def get_config(self):
-        return {**super().get_config(), "bottom_units": self.bottom_units}

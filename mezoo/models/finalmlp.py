@@ -6,12 +6,13 @@ from keras import ops
 
 from mezoo.initializers import FanInUniform
 from mezoo.layers import BilinearFusion, FeatureGating
-from mezoo.models.ctr_model import CTRModel, set_mean_mlp, torch_dense_initializer
+from mezoo.models.ctr_model import torch_dense_initializer
+from mezoo.models.mlp import MLPModel, set_mean_mlp
 from mezoo.models.registry import register
 
 
 @register("finalmlp")
-class FinalMLP(CTRModel):
+class FinalMLP(MLPModel):
     """The paper's FinalMLP (docs/method.md §3).
 
     SE: two MLP streams on the flattened embeddings, each Blk(400) -> Blk(400), fused to the
@@ -27,20 +28,13 @@ class FinalMLP(CTRModel):
     one block per stream, and each stream's shared part has one block fewer than in SE,
     the same split the paper uses for every family.
 
+    Arguments: `CTRModel`'s, `MLPModel`'s (`hidden_units` are stream 1's widths) and
+
     Args:
-        fields: a FeatureSpec or a list of `(name, vocab_size)` pairs (`(name, vocab_size, max_len,
-            pooling)` for a multi-valued field).
-        num_embedding_sets: M (1 = single embedding).
-        embedding_dim: width of one set.
-        hidden_units: stream 1's widths; the first is per set, the rest shared.
         stream2_hidden_units: stream 2's widths (None: the same as stream 1's).
         num_heads: heads of the bilinear fusion; must divide both streams' last widths.
         feature_gating: put FinalMLP's feature gate in front of each stream.
         gate_hidden_units: hidden widths of each gate's MLP.
-        dropout: dropout of every block.
-        l2_regularization: coupled L2 on every weight (see `CTRModel`).
-        numeric_fields: names of numeric fields, fed as `"dense"`; default: a FeatureSpec's.
-        sparse_embedding_l2: fast mode's L2 on the batch's embedding rows only (see `CTRModel`).
 
     Example:
     >>> import numpy as np
@@ -49,71 +43,34 @@ class FinalMLP(CTRModel):
     (1, 1)
     """
 
-    def __init__(
-        self,
-        fields,
-        num_embedding_sets: int = 1,
-        embedding_dim: int = 10,
-        hidden_units: Sequence[int] = (400, 400),
-        stream2_hidden_units: Optional[Sequence[int]] = None,
-        num_heads: int = 1,
-        feature_gating: bool = False,
-        gate_hidden_units: Sequence[int] = (64,),
-        dropout: float = 0.2,
-        l2_regularization: float = 5e-7,
-        numeric_fields: Optional[Sequence[str]] = None,
-        sparse_embedding_l2: bool = False,
-        **kwargs,
-    ):
-        sets = num_embedding_sets
-        stream2_units = [int(u) for u in (hidden_units if stream2_hidden_units is None else stream2_hidden_units)]
-        if not hidden_units or not stream2_units:
+    stream2_hidden_units: Optional[Sequence[int]] = None
+    num_heads: int = 1
+    feature_gating: bool = False
+    gate_hidden_units: Sequence[int] = (64,)
+
+    def trunk(self, inputs, embeddings):
+        sets = self.num_embedding_sets
+        stream2_units = self.hidden_units if self.stream2_hidden_units is None else self.stream2_hidden_units
+        if not self.hidden_units or not stream2_units:
             raise ValueError("FinalMLP needs at least one hidden width in each stream")
-        fields, numeric, inputs, emb = self._embedded_inputs(fields, numeric_fields, embedding_dim, sets)
-        flat = ops.reshape(emb, (-1, sets, emb.shape[2] * embedding_dim))
+        flat = ops.reshape(embeddings, (-1, sets, embeddings.shape[2] * self.embedding_dim))
         streams = []
-        for k, units in ((1, hidden_units), (2, stream2_units)):
+        for k, units in ((1, self.hidden_units), (2, stream2_units)):
             x = flat
-            if feature_gating:
+            if self.feature_gating:
                 x = FeatureGating(
-                    gate_hidden_units,
-                    context_dim=embedding_dim,
+                    self.gate_hidden_units,
+                    context_dim=self.embedding_dim,
                     kernel_initializer=torch_dense_initializer(),
                     num_sets=sets,
                     name=f"gate_{k}",
                 )(x)
-            streams.append(set_mean_mlp(x, units, dropout, sets, prefix=f"stream{k}_"))
-        logit = BilinearFusion(
+            streams.append(set_mean_mlp(x, units, self.dropout, sets, prefix=f"stream{k}_"))
+        return BilinearFusion(
             output_dim=1,
-            num_heads=num_heads,
+            num_heads=self.num_heads,
             kernel_initializer=torch_dense_initializer(),
             bilinear_initializer="zeros",
             bias_initializer=FanInUniform(streams[0].shape[-1]),
             name="logit",
         )(*streams)
-        super().__init__(
-            inputs,
-            logit,
-            fields,
-            sets,
-            embedding_dim,
-            l2_regularization,
-            hidden_units=hidden_units,
-            dropout=dropout,
-            numeric_fields=numeric,
-            sparse_embedding_l2=sparse_embedding_l2,
-            **kwargs,
-        )
-        self.stream2_hidden_units = None if stream2_hidden_units is None else stream2_units
-        self.num_heads = int(num_heads)
-        self.feature_gating = bool(feature_gating)
-        self.gate_hidden_units = [int(u) for u in gate_hidden_units]
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "stream2_hidden_units": self.stream2_hidden_units,
-            "num_heads": self.num_heads,
-            "feature_gating": self.feature_gating,
-            "gate_hidden_units": self.gate_hidden_units,
-        }

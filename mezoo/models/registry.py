@@ -45,14 +45,9 @@ def get(key: str) -> type:
 
 
 def constructor_keys(key: str) -> List[str]:
-    """The settings a recipe's `model` section may hold for family `key`: `name`, the class's
-    constructor arguments and the options every family takes (`CTRModel.COMMON_KEYS`)."""
-    import inspect
-
-    model_class = get(key)
-    params = inspect.signature(model_class.__init__).parameters  # type: ignore[misc]
-    common = getattr(model_class, "COMMON_KEYS", ())
-    return ["name", *(p for p in params if p not in ("self", "fields", "kwargs")), *common]
+    """The settings a recipe's `model` section may hold for family `key`: `name` and the class's
+    keyword arguments (`CTRModel.arguments`: the common ones and the family's own)."""
+    return ["name", *get(key).arguments()]  # type: ignore[attr-defined]
 
 
 def registered() -> Dict[str, type]:
