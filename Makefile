@@ -37,7 +37,7 @@ $(TF216_VENV)/.installed: pyproject.toml constraints-tf216.txt
 $(JAX_VENV)/.installed: pyproject.toml constraints-jax.txt
 	test -x $(JAX_VENV)/bin/python || $(PYTHON) -m venv $(JAX_VENV)
 	$(JAX_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(JAX_VENV)/bin/python -m pip install --quiet -c constraints-jax.txt -e ".[jax]" pytest scikit-learn wheel
+	$(JAX_VENV)/bin/python -m pip install --quiet -c constraints-jax.txt -e ".[jax]" pytest scikit-learn wheel setuptools
 	touch $@
 
 install: $(VENV)/.installed

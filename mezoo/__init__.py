@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 from mezoo import startup as _startup
 
-_startup.quiet_tensorflow()  # only for `python -m mezoo.*` / `tfrecord_tools.*` commands
+_startup.quiet_tensorflow()  # only for commands: console scripts, `python -m mezoo.*` / `tfrecord_tools.*`
 if not _startup.help_only():  # a command's --help needs no TensorFlow
     # registers the layers, models and optimizers (none of these imports TensorFlow)
     from mezoo import initializers, layers, models, training  # noqa: F401

@@ -1,4 +1,8 @@
-"""What a command (`python -m mezoo.train`, `python -m tfrecord_tools.csv`, ...) does before TensorFlow loads.
+"""What a command does before TensorFlow loads, however it runs.
+
+A command runs as a console script (`mezoo-train`, `tfrecord-csv`, ...: `CONSOLE_SCRIPTS`) or
+as `python -m mezoo.<name>` / `python -m tfrecord_tools.<name>`; `command_module` recognises
+each form from the interpreter's command line, so all take the one path below:
 
 - TensorFlow's C++ start-up logs (CUDA and TensorRT probes, "Unable to register cuDNN
   factory", `OUT_OF_RANGE: End of sequence` at the end of every tf.data pass) are hidden:
@@ -17,26 +21,86 @@ import os
 import re
 import sys
 import threading
-from typing import Optional
+from typing import List, Optional, Sequence, Tuple
 
 HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")
 PACKAGES = ("mezoo.", "tfrecord_tools.")
 
+# pyproject.toml's [project.scripts], script -> module (tests/test_console_scripts.py keeps them equal).
+CONSOLE_SCRIPTS = {
+    "mezoo-train": "mezoo.cli.train",
+    "mezoo-evaluate": "mezoo.cli.evaluate",
+    "mezoo-export": "mezoo.cli.export",
+    "mezoo-predict": "mezoo.cli.predict",
+    "mezoo-analyze": "mezoo.cli.analyze",
+    "mezoo-scaling": "mezoo.cli.scaling",
+    "mezoo-toy": "mezoo.cli.toy",
+    "mezoo-report": "mezoo.cli.report",
+    "mezoo-parity": "mezoo.cli.parity",
+    "mezoo-demo": "mezoo.cli.demo",
+    "tfrecord-criteo": "tfrecord_tools.criteo",
+    "tfrecord-avazu": "tfrecord_tools.avazu",
+    "tfrecord-csv": "tfrecord_tools.csv",
+    "tfrecord-inspect": "tfrecord_tools.inspect",
+    "tfrecord-synthetic": "tfrecord_tools.synthetic",
+    "tfrecord-beam": "tfrecord_tools.beam",
+}
+# The launchers pip writes on Windows run `<name>.exe` (older pip: `<name>-script.py`).
+SCRIPT_SUFFIXES = re.compile(r"(?:-script\.pyw?|\.exe)$", re.IGNORECASE)
+
+
+def _program(argv: Sequence[str]) -> Tuple[Optional[str], Optional[str], List[str]]:
+    """What the interpreter command line `argv` runs: (module of `-m`, script path, its arguments).
+
+    Skips the interpreter's own options, clustered (`-Bm mod`, `-Wd`) or with a separate value
+    (`-X importtime`); `-c` and stdin run neither a module nor a script.
+    """
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--check-hash-based-pycs":
+            i += 2
+            continue
+        if arg == "--":
+            i += 1
+            break
+        if not arg.startswith("-") or arg == "-":
+            break
+        for j, letter in enumerate(arg[1:] if not arg.startswith("--") else ""):
+            if letter in "mcWX":
+                value = arg[j + 2 :]
+                if not value:
+                    i += 1
+                    value = argv[i] if i < len(argv) else ""
+                if letter == "m":
+                    return value, None, list(argv[i + 1 :])
+                if letter == "c":
+                    return None, None, []
+                break
+        i += 1
+    if i >= len(argv) or argv[i] == "-":
+        return None, None, []
+    return None, argv[i], list(argv[i + 1 :])
+
 
 def command_module(argv=None) -> Optional[str]:
-    """The module run with `python -m`, when it is one of mezoo's commands; else None."""
-    argv = list(getattr(sys, "orig_argv", []) if argv is None else argv)
-    for i, arg in enumerate(argv[:-1]):
-        if arg == "-m":
-            module = argv[i + 1]
-            return module if module.startswith(PACKAGES) else None
+    """The mezoo command this process runs, a console script's or `python -m`'s module; else None.
+
+    `argv`: the interpreter's command line, `sys.orig_argv` by default.
+    """
+    module, script, _ = _program(list(getattr(sys, "orig_argv", []) if argv is None else argv))
+    if module is not None:
+        return module if module.startswith(PACKAGES) else None
+    if script is not None:
+        name = SCRIPT_SUFFIXES.sub("", re.split(r"[\\/]", script)[-1])
+        return CONSOLE_SCRIPTS.get(name)
     return None
 
 
 def help_only(argv=None) -> bool:
     """Whether this process is a mezoo command asked only for its help."""
     argv = list(getattr(sys, "orig_argv", []) if argv is None else argv)
-    return command_module(argv) is not None and any(a in HELP_FLAGS for a in argv)
+    return command_module(argv) is not None and any(a in HELP_FLAGS for a in _program(argv)[2])
 
 
 def quiet_tensorflow(argv=None) -> None:

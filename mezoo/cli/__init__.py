@@ -109,6 +109,7 @@ def run_command(
 
     values = flags.FlagValues()
     define_flags(values)
+    _file_main_flags_by_module_name(values)
     if "verbose" not in values:
         flags.DEFINE_bool(
             "verbose", False, "on an error, show the traceback too (also MEZOO_DEBUG=1)", flag_values=values
@@ -127,3 +128,13 @@ def run_command(
         print(f"error: unexpected arguments: {' '.join(rest)} (--help lists the flags)", file=sys.stderr, flush=True)
         sys.exit(EXIT_BAD_INPUT)
     return run_cli(lambda: body(values, rest), verbose=values.verbose, user_errors=user_errors)
+
+
+def _file_main_flags_by_module_name(values: Any) -> None:
+    """Under `python -m tfrecord_tools.csv` absl files the flags that module defines under the
+    script's path (`sys.argv[0]`), first in `--help`; its console script, under the module's name.
+    The module's name in both: `--help` reads the same however the command runs."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    by_module = values.flags_by_module_dict()
+    if spec is not None and sys.argv[0] in by_module:
+        by_module.setdefault(spec.name, []).extend(by_module.pop(sys.argv[0]))

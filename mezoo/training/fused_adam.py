@@ -48,9 +48,18 @@ class FusedAdam(keras.optimizers.Adam):
     def __init__(self, learning_rate=0.001, table_l2: float = 0.0, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.table_l2 = float(table_l2)
+        # The step count and the learning rate (unless a schedule): an unbuilt optimizer's variables.
+        self._variables_before_build = len(self.variables)
 
     def load_own_variables(self, store) -> None:
-        if len(store.keys()) != len(self.variables):
+        saved = len(store.keys())
+        if saved == self._variables_before_build < len(self.variables):
+            # Saved compiled but before the first step (the optimizer unbuilt, its moments not
+            # made yet) and loaded into a built one: its moments stay the zeros a first step starts
+            # from. (Keras warns "Skipping variable loading" here and loads nothing.)
+            load_resized(self.variables[:saved], store, "FusedAdam")
+            return
+        if saved != len(self.variables):
             return super().load_own_variables(store)  # Keras' warning, and nothing loaded
         # A sharded run's tables are padded (mezoo.layers.row_padding), and so are their slots.
         load_resized(self.variables, store, "FusedAdam")
