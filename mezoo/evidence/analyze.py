@@ -203,9 +203,10 @@ def analyze(
     fields_csv = write_fields_csv(runs, per_run, out / "fields.csv")
     if verbose:
         print(f"wrote {fields_csv}", flush=True)
-    info = prov.provenance("mezoo.analyze", None if argv is None else list(argv))
-    prov.write_provenance(out, info)
     summary = out / "summary.md"
+    own = [*written, fields_csv, summary, out / prov.PROVENANCE_FILE]  # uncommitted, but this command's to write
+    info = prov.provenance("mezoo.analyze", None if argv is None else list(argv), out, own)
+    prov.write_provenance(out, info)
     summary.write_text(summary_markdown(runs, per_run, written, out, info))
     if verbose:
         print(f"wrote {summary}", flush=True)

@@ -7,47 +7,81 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import mezoo
 
+# The code that makes results: changes there, new files included, mean the commit alone does not
+# reproduce them.
+CODE = ("mezoo", "tfrecord_tools")
 
-def git_commit() -> Optional[str]:
-    """The commit of the mezoo checkout in use, `+dirty` when its code has uncommitted changes."""
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def git_commit(paths: Sequence[PathLike] = CODE, exclude: Sequence[PathLike] = ()) -> Optional[str]:
+    """The commit of the mezoo checkout in use, `+dirty` when any of `paths` has uncommitted changes.
+
+    Args:
+        paths: relative ones are folders of the mezoo checkout (default: its code, `CODE`);
+            absolute ones (a results directory) are checked in the git checkout that holds them,
+            and say nothing outside one. Changed, deleted and new files count; files git ignores
+            (a study's `cells/`) don't.
+        exclude: files or folders that don't count: those the calling command is about to write.
+    """
     root = Path(mezoo.__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if commit.returncode:
             return None
-        # The code that makes results is mezoo/ (and tfrecord_tools/): changes there, new files
-        # included, mean the commit alone does not reproduce them. Results written elsewhere
-        # (docs/results) don't count.
-        top = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "mezoo", "tfrecord_tools"],
-            cwd=top or root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
+        top = _toplevel(root) or root
+        excluded = [Path(p).resolve() for p in exclude]
+        dirty = any(uncommitted(top / p if not Path(p).is_absolute() else Path(p), excluded) for p in paths)
     except OSError:
         return None
     return commit.stdout.strip() + ("+dirty" if dirty else "")
 
 
+def _toplevel(directory: Path) -> Optional[Path]:
+    found = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=directory, capture_output=True, text=True, timeout=10
+    )
+    return Path(found.stdout.strip()).resolve() if found.returncode == 0 and found.stdout.strip() else None
+
+
+def uncommitted(path: PathLike, exclude: Sequence[Path] = ()) -> List[Path]:
+    """The files under `path` that differ from the commit of the checkout holding it (new ones
+    included, ignored ones not), less those under `exclude`; none outside a git checkout."""
+    path = Path(path).resolve()
+    existing = next((p for p in (path, *path.parents) if p.is_dir()), None)
+    top = _toplevel(existing) if existing is not None else None
+    if top is None or not path.is_relative_to(top):
+        return []
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "-z", "--untracked-files=all", "--", path.relative_to(top).as_posix() or "."],
+        cwd=top,
+        capture_output=True,
+        timeout=60,
+    )
+    if status.returncode:
+        return []
+    entries = status.stdout.decode("utf-8", "surrogateescape").split("\0")
+    changed, skip = [], False
+    for entry in entries:
+        if skip or not entry:
+            skip = False
+            continue
+        skip = entry[0] in "RC"  # a rename or copy: the next entry is the old path
+        file = top / entry[3:]
+        if not any(file == e or file.is_relative_to(e) for e in exclude):
+            changed.append(file)
+    return changed
+
+
 def machine() -> str:
     """CPU model, core count and OS, e.g. `Intel(R) Xeon(R) ... , 2 cores, Linux 6.1 x86_64`."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()} {platform.machine()}"
+    from mezoo.training.run_directory import cpu_model
+
+    return f"{cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()} {platform.machine()}"
 
 
 def command_line(module: str, args: Optional[List[str]] = None) -> str:
@@ -61,14 +95,21 @@ def command_line(module: str, args: Optional[List[str]] = None) -> str:
     return shlex.join(["python", "-m", module, *args])
 
 
-def provenance(module: str, args: Optional[List[str]] = None) -> Dict[str, str]:
-    """`{"command", "date", "git_commit", "machine", "python", "keras", "backend"}` for a results file."""
+def provenance(
+    module: str, args: Optional[List[str]] = None, results: Optional[PathLike] = None, writes: Sequence[PathLike] = ()
+) -> Dict[str, str]:
+    """`{"command", "date", "git_commit", "machine", "python", "keras", "backend"}` for a results file.
+
+    `results`: the results directory the command reads (and writes): its uncommitted changes mark
+    the commit `+dirty` too, except `writes`, the files (or folders) the command is about to write.
+    """
     import keras
 
+    paths: List[PathLike] = [*CODE, Path(results).resolve()] if results is not None else list(CODE)
     return {
         "command": command_line(module, args),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "git_commit": git_commit() or "unknown (not a git checkout)",
+        "git_commit": git_commit(paths, [Path(w).resolve() for w in writes]) or "unknown (not a git checkout)",
         "machine": machine(),
         "python": platform.python_version(),
         "keras": f"{keras.__version__} ({keras.backend.backend()} backend)",

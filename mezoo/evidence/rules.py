@@ -1,20 +1,37 @@
 """The verdict rules of the results page, on differences with their intervals (`mezoo.evidence.noise`).
 
-A difference is *shown* when its 95% interval excludes zero; the rules never look at a bare mean.
-Each claim is judged per study (a model, data set and protocol: one "row" in the paper's
-tables), then over the studies. The rules, which `tests/evidence/test_rules.py` holds to null
-cases (untrained tables, noise, SE and ME rising alike) and to the paper's own Table 1:
+A difference is *shown* when its 95% interval excludes zero: a one-sided test at 2.5% in the
+direction of its sign. On the results page the tests that feed verdicts form one family, whose
+"shown" is corrected by Holm's method (family-wise 5%; `noise.holm`): a verdict reads the
+corrected sign, the page prints every interval uncorrected beside it with its minimum detectable
+effect at 80% power. The rules never look at a bare mean. Each claim is judged per study (a
+model, data set and protocol: one "row" in the paper's tables), then over the studies. The
+rules, which `tests/evidence/test_rules.py` holds to null cases (untrained tables, noise, SE and
+ME rising alike, permuted labels) and to the paper's own Table 1:
 
-- **Claim 1, collapse**: on the fields large enough to show it (measured rows >= 4x the widest
-  SE table), IA / same-shape random IA is higher at SE's smallest width than at its largest
-  (shown). Random tables sit at 1 whatever the width, so they never pass.
+- **Fields** (claims 1 and 3): those large enough to show collapse, fixed before any figure is
+  read: measured rows >= 4x the widest SE table of the study. Claim 3 on every field is printed
+  as a second line and does not enter the verdict.
+- **Claim 1, collapse**: on those fields, IA / same-shape random IA is higher at SE's smallest
+  width than at its largest (shown). Random tables sit at 1 whatever the width, so they never pass.
 - **Claim 2, interaction collapse (toy)**: IA(E1) against the large field minus against the
   small one, over seeds, is shown above zero.
 - **Claim 3, ME's abundance**: ME's concatenated tables minus SE's at the same width, in mean
   IA / random IA over fields, at each scale (`beats`).
-- **Claim 4, scaling**: (a) ME beats SE at the same scale, at the largest scale, and (b) ME at
-  its largest scale beats the 1x model. Both shown: holds; one: partly; ME shown below SE at the
-  largest scale or below 1x: does not hold. SE's own trend is reported beside it.
+- **Claim 4, scaling** ("ME's AUC rises with the number of sets while SE's stays flat or falls"):
+  (a) ME - SE at the largest scale, (b) ME at its largest scale - the 1x model, (c) SE at the
+  largest scale - the 1x model. `scaling` gives:
+
+  | (a) or (b) shown below zero | (c) shown above zero | (a), (b) shown above zero | verdict |
+  |---|---|---|---|
+  | yes | any | any | does not hold |
+  | no | yes (SE rises too) | both | partly holds |
+  | no | yes | one or none | does not hold |
+  | no | no (SE flat or falls) | both | holds |
+  | no | no | one | partly holds |
+  | no | no | none | not shown |
+
+  So SE and ME rising alike (the null of scale alone helping) does not hold, never partly.
 - **Claim 5, ME-SI**: ME minus ME-SI at each scale (`beats`), only where ME-SI is the paper's
   (one interaction module shared by all sets, stacked DCNv2).
 
@@ -66,14 +83,19 @@ def beats(by_scale: Dict[int, Interval]) -> str:
     return FAILS if -1 in signs else NOT_SHOWN
 
 
-def scaling(me_vs_se_at_largest: Optional[Interval], me_growth: Optional[Interval]) -> str:
-    """Claim 4 in one study: (a) ME - SE at the largest scale, (b) ME at its largest scale - the 1x model."""
+def scaling(
+    me_vs_se_at_largest: Optional[Interval], me_growth: Optional[Interval], se_growth: Optional[Interval]
+) -> str:
+    """Claim 4 in one study (the table in the module docstring): (a) ME - SE at the largest scale, (b) ME
+    at its largest scale - the 1x model, (c) SE at its largest scale - the 1x model."""
     if me_vs_se_at_largest is None and me_growth is None:
         return UNTESTED
     signs = [i.shown for i in (me_vs_se_at_largest, me_growth) if i is not None]
     if -1 in signs:
         return FAILS
     shown = sum(1 for s in signs if s == 1)
+    if se_growth is not None and se_growth.shown == 1:
+        return PARTLY if shown == 2 else FAILS
     if shown == 2:
         return HOLDS
     return PARTLY if shown else NOT_SHOWN

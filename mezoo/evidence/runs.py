@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from mezoo import recipe as recipes
+from mezoo.errors import BadInput
 from mezoo.evidence.variants import Variant
 
 
-class RunDirError(ValueError):
+class RunDirError(BadInput, ValueError):
     """A run directory that is missing, unfinished, or lacks a file `mezoo.analyze` needs."""
 
 

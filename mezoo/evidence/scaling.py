@@ -36,6 +36,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from mezoo.atomic import atomic_open, atomic_write
+from mezoo.errors import BadInput
 from mezoo.evidence import claims as claiming
 from mezoo.evidence.variants import Variant
 
@@ -68,6 +69,7 @@ CSV_COLUMNS = (
     "labels_sha256",
     "git_commit",
     "training_revision",
+    "started_at",
     "finished_at",
     "machine",
     "tensorflow",
@@ -95,12 +97,25 @@ EPOCH_COLUMNS = (
     "erank",
 )
 RECORD_VERSION = 2  # cell.json written by older code is recomputed
+# What a study command writes into OUT, besides `predictions/`.
+STUDY_FILES = (
+    "scaling.csv",
+    "abundance_by_epoch.csv",
+    "study.json",
+    "scaling.md",
+    "auc_vs_scale.png",
+    "ia_vs_scale.png",
+)
 # A kept cell's `scaling.csv` row as the file had it (column -> text): written back unchanged, so a
 # rewrite never reformats numbers it did not compute.
 AS_WRITTEN = "as_written"
 
 
-class StudyMismatchError(ValueError):
+class StudyPlanError(BadInput, ValueError):
+    """A study that can't be planned (ME-SI on a model without a shared interaction, no scale or seed)."""
+
+
+class StudyMismatchError(BadInput, ValueError):
     """A study directory holding cells trained with another recipe, overrides or data."""
 
 
@@ -146,7 +161,7 @@ class Cell:
         if has_shared_interaction:
             extra.append(f"model.shared_interaction={'true' if self.variant == 'ME-SI' else 'false'}")
         elif self.variant == Variant.ME_SI:
-            raise ValueError("ME-SI needs a model with shared_interaction (DCNv2)")
+            raise StudyPlanError("ME-SI needs a model with shared_interaction (DCNv2)")
         return extra
 
 
@@ -162,6 +177,74 @@ def plan(scales: Sequence[int], seeds: int, ablations: bool = False, fractions: 
                         continue  # ME and ME-SI with one set are SE
                     cells.append(Cell(variant, int(scale), seed, float(fraction)))
     return cells
+
+
+def plan_entry(scales: Sequence[int], seeds: int, ablations: bool, fractions: Sequence[float]) -> Dict[str, Any]:
+    """An invocation's plan as `study.json` records it (`declared_at` is added when it is declared)."""
+    return {
+        "scales": [int(n) for n in scales],
+        "seeds": int(seeds),
+        "ablations": bool(ablations),
+        "fractions": [float(f) for f in fractions],
+    }
+
+
+def cells_of_plan(entry: Dict[str, Any]) -> List[Cell]:
+    """The cells a recorded plan asks for."""
+    return plan(entry["scales"], entry["seeds"], entry["ablations"], entry["fractions"])
+
+
+def merged_plans(plans: Sequence[Dict[str, Any]], entry: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """`plans` in the order they were first declared, with `entry` last unless the same plan is there
+    (which keeps its own declaration, or its lack of one: a plan recorded before declarations were)."""
+
+    def same(a: Dict, b: Dict) -> bool:
+        return {k: v for k, v in a.items() if k != "declared_at"} == {k: v for k, v in b.items() if k != "declared_at"}
+
+    return list(plans) if any(same(p, entry) for p in plans) else [*plans, entry]
+
+
+def first_plans(plans: Sequence[Dict[str, Any]], keys: Sequence[str]) -> Dict[str, Optional[int]]:
+    """For each cell key, the index of the first plan in `plans` that asked for it (None: none did)."""
+    first: Dict[str, int] = {}
+    for number, entry in enumerate(plans):
+        for cell in cells_of_plan(entry):
+            first.setdefault(cell.key, number)
+    return {key: first.get(key) for key in keys}
+
+
+def added_later_note(plans: Sequence[Dict[str, Any]], keys: Sequence[str]) -> Optional[str]:
+    """The cells among `keys` first asked for by a plan after the study's first, in words; None when
+    there are none (or no plan was recorded)."""
+    if not plans:
+        return None
+    later: Dict[Optional[int], List[str]] = {}
+    for key, number in first_plans(plans, keys).items():
+        if number != 0:
+            later.setdefault(number, []).append(key)
+    if not later:
+        return None
+    parts = []
+    for number in sorted(later, key=lambda n: len(plans) if n is None else n):
+        cells = ", ".join(f"`{key}`" for key in later[number])
+        if number is None:
+            parts.append(f"{cells} (in no recorded plan)")
+            continue
+        declared = plans[number].get("declared_at")
+        when = f"declared {declared}" if declared else "recorded before declarations were"
+        parts.append(f"{cells} (plan {number + 1} of {len(plans)}, {when})")
+    first = plans[0].get("declared_at")
+    since = f"declared {first}" if first else "the first plan was recorded before declarations were"
+    return f"cells added later, first asked for by a plan after the study's first ({since}): " + "; ".join(parts) + "."
+
+
+def declare_plan(out: Path, entry: Dict[str, Any], recipe, overrides: Sequence[str], train_labels: str) -> None:
+    """Records the invocation's plan (with its `declared_at`) in `study.json` before any cell trains."""
+    previous = _read_study_json(out)
+    plans = merged_plans(previous.get("plans") or [], entry)
+    if plans != previous.get("plans"):
+        study = previous or {"recipe": str(recipe), "overrides": list(overrides), "train_labels": train_labels}
+        atomic_write(out / "study.json", json.dumps({**study, "plans": plans}, indent=1) + "\n")
 
 
 def is_finished(run_dir: Path) -> bool:
@@ -200,22 +283,34 @@ def _ia_summary(run_dir: Path, best_epoch: Optional[int]) -> Dict[str, Optional[
 
 
 def cell_provenance(run_dir: Path) -> Dict:
-    """Who trained a cell with what: commit, training revision, finish time, machine, versions (run.json)."""
+    """Who trained a cell with what: commit, training revision, start and end, machine (with its CPU
+    model), versions (run.json and metrics.json).
+
+    The start and end are the run's own (UTC ISO times in metrics.json); a run trained before they
+    were recorded has no start and, as its end, metrics.json's modification time (`... UTC`).
+    """
     import datetime
 
     try:
         meta = json.loads((run_dir / "run.json").read_text())
     except (OSError, ValueError):
         meta = {}
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        metrics = {}
     machine = meta.get("machine") or {}
     if isinstance(machine, dict):
-        machine = ", ".join(str(machine[k]) for k in ("host", "processor", "cpus") if machine.get(k))
-    finished = datetime.datetime.fromtimestamp((run_dir / "metrics.json").stat().st_mtime, datetime.timezone.utc)
+        machine = ", ".join(str(machine[k]) for k in ("host", "cpu_model", "processor", "cpus") if machine.get(k))
+    finished = metrics.get("finished_at") or datetime.datetime.fromtimestamp(
+        (run_dir / "metrics.json").stat().st_mtime, datetime.timezone.utc
+    ).strftime("%Y-%m-%d %H:%M UTC")
     versions = meta.get("versions") or {}
     return {
         "git_commit": meta.get("git_commit"),
         "training_revision": meta.get("training_revision"),
-        "finished_at": finished.strftime("%Y-%m-%d %H:%M UTC"),
+        "started_at": metrics.get("started_at"),
+        "finished_at": finished,
         "machine": machine or None,
         "tensorflow": versions.get("tensorflow"),
         "keras": versions.get("keras"),
@@ -305,7 +400,7 @@ INT_COLUMNS = frozenset(
     ("scale", "seed", "num_sets", "embedding_dim", "width", "best_epoch", "epochs", "params", "test_rows")
 )
 TEXT_COLUMNS = frozenset(
-    ("variant", "predictions", "labels_sha256", "git_commit", "finished_at", "machine")
+    ("variant", "predictions", "labels_sha256", "git_commit", "started_at", "finished_at", "machine")
     + ("tensorflow", "keras", "run_dir")
 )
 
@@ -451,7 +546,7 @@ def run_study(
         ablations: add ME-SI cells (models with `shared_interaction`: DCNv2).
         fractions: fractions of the training split (1 = all of it).
         source: a trainer source to use instead of opening `data` (tests, notebooks).
-        train_fn: the trainer, `mezoo.train.run` by default (tests pass a stand-in).
+        train_fn: the trainer, `mezoo.training.trainer.train` by default (tests pass a stand-in).
         max_cells: stop after training this many cells (None: all).
         stale_after_s: a claim without a heartbeat for this long is taken over.
         argv: the command's arguments for the provenance (default `sys.argv[1:]`).
@@ -464,8 +559,8 @@ def run_study(
         committed tables whose run directories are gone], "records": [...]}`.
     """
     from mezoo import recipe as recipes
-    from mezoo import train
     from mezoo.models import registry
+    from mezoo.training.trainer import train
 
     out = Path(out)
     (out / "cells").mkdir(parents=True, exist_ok=True)
@@ -473,12 +568,12 @@ def run_study(
     base_dim, base_seed = base.model.embedding_dim, base.train.seed
     has_shared = "shared_interaction" in registry.constructor_keys(base.model.name)
     if ablations and not has_shared:
-        raise ValueError(
+        raise StudyPlanError(
             f"--ablations trains ME-SI (shared_interaction=True), which model "
             f"{base.model.name!r} does not have; models with it: dcnv2"
         )
     if not scales or min(scales) < 1 or seeds < 1:
-        raise ValueError(f"scales must be >= 1 and seeds >= 1, got scales {list(scales)}, seeds {seeds}")
+        raise StudyPlanError(f"scales must be >= 1 and seeds >= 1, got scales {list(scales)}, seeds {seeds}")
     cells = plan(scales, seeds, ablations, fractions)
     labels_now = TRAIN_LABELS[bool(permuted_labels)]
     previous = _read_study_json(out)  # a study without the key predates the null: true labels
@@ -488,7 +583,7 @@ def run_study(
             f"{out} holds a study trained on {labels_before} training labels, this command asks for {labels_now} "
             "ones (--permute_train_labels): give this study its own --out"
         )
-    train_fn = train_fn or train.run
+    train_fn = train_fn or train
     opened: Dict[float, Any] = {}
 
     def source_for(fraction: float):
@@ -519,7 +614,7 @@ def run_study(
             check_same_recipe(
                 run_dir, recipes.load(recipe, [*overrides, *cell.overrides(base_dim, base_seed, has_shared)])
             )
-            if train_fn is train.run or source is not None:
+            if train_fn is train or source is not None:
                 check_same_data(run_dir, source_for(cell.fraction))
         except recipes.RecipeChangedError as error:
             raise StudyMismatchError(
@@ -531,6 +626,10 @@ def run_study(
     for cell in cells:
         check_belongs(cell, out / "cells" / cell.key)
     kept = set(kept_cells(out, [c.key for c in finished_cells(out)], base, overrides)["records"])
+    from mezoo.training.run_state import utc_now
+
+    declared = {**plan_entry(scales, seeds, ablations, fractions), "declared_at": utc_now()}
+    declare_plan(out, declared, recipe, overrides, labels_now)  # the seeds and cells asked for, before any result
     for number, cell in enumerate(cells, start=1):
         run_dir = out / "cells" / cell.key
         label = f"[{number}/{len(cells)}] {cell.key}"
@@ -569,7 +668,18 @@ def run_study(
                 if verbose:
                     print(f"{label}: test AUC {record['test_auc']:.5f}, {record['params']:,} parameters", flush=True)
     summary = write_study(
-        out, recipe, base, cells, scales, seeds, ablations, fractions, argv, overrides, train_labels=labels_now
+        out,
+        recipe,
+        base,
+        cells,
+        scales,
+        seeds,
+        ablations,
+        fractions,
+        argv,
+        overrides,
+        train_labels=labels_now,
+        declared_at=declared["declared_at"],
     )
     if verbose:
         print(
@@ -582,28 +692,40 @@ def run_study(
 
 
 def write_study(
-    out: Path, recipe, base, cells, scales, seeds, ablations, fractions, argv, overrides, train_labels: str = "true"
+    out: Path,
+    recipe,
+    base,
+    cells,
+    scales,
+    seeds,
+    ablations,
+    fractions,
+    argv,
+    overrides,
+    train_labels: str = "true",
+    declared_at: Optional[str] = None,
 ) -> Dict:
     """Every table, figure and copied prediction of the study, from every finished cell in OUT.
 
     A study directory may be trained by several invocations with different scales, seeds,
     fractions or `--ablations` (the cells must belong to one recipe, overrides and data:
     `run_study` checks): the tables cover every finished cell, and `study.json` keeps every
-    invocation's plan, so the pending cells are those some plan asked for.
+    invocation's plan in the order they were first declared, so the pending cells are those some
+    plan asked for. `declared_at`: when this invocation's plan was declared (`run_study` declares
+    it before training; default now).
     """
     import shutil
 
     from mezoo.training.predictions import PREDICTIONS_FILE
 
     previous = _read_study_json(out)
-    plan_now = {
-        "scales": [int(n) for n in scales],
-        "seeds": int(seeds),
-        "ablations": bool(ablations),
-        "fractions": [float(f) for f in fractions],
-    }
-    plans = [p for p in previous.get("plans", []) if p != plan_now] + [plan_now]
-    planned = {c.key: c for p in plans for c in plan(p["scales"], p["seeds"], p["ablations"], p["fractions"])}
+    if declared_at is None:
+        from mezoo.training.run_state import utc_now
+
+        declared_at = utc_now()
+    plan_now = {**plan_entry(scales, seeds, ablations, fractions), "declared_at": declared_at}
+    plans = merged_plans(previous.get("plans") or [], plan_now)
+    planned = {c.key: c for p in plans for c in cells_of_plan(p)}
     planned.update({c.key: c for c in cells})
     done = {c.key: c for c in finished_cells(out)}
     kept = kept_cells(out, list(done), base, overrides)
@@ -713,10 +835,13 @@ def write_outputs(
     for record in sorted(records, key=lambda r: (r["fraction"], r["variant"], r["scale"], r["seed"])):
         writer.writerow(record.get(AS_WRITTEN) or {k: record.get(k) for k in CSV_COLUMNS})
     atomic_write(out / "scaling.csv", table.getvalue())
-    info = prov.provenance("mezoo.scaling", None if argv is None else list(argv))
+    # what this command rewrites does not count against the commit; anything else uncommitted in OUT does
+    written = [*STUDY_FILES, "predictions"]
+    info = prov.provenance("mezoo.scaling", None if argv is None else list(argv), out, [out / n for n in written])
+    later = added_later_note(plans, [_cell_of(r).key for r in records])
     atomic_write(
         out / "scaling.md",
-        scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info, notes, commands),
+        scaling_report.markdown(records, pending, recipe, scales, seeds, fractions, info, notes, commands, later),
     )
     study = {
         "recipe": str(recipe),

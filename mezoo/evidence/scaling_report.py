@@ -49,12 +49,14 @@ def markdown(
     info: Dict[str, str],
     data_notes: Sequence[str] = (),
     commands: Optional[Dict[str, int]] = None,
+    added_later: Optional[str] = None,
 ) -> str:
     """The study's tables: test AUC (mean ± std over seeds, with n), parameters, examples/s, IA; pending cells.
 
     `data_notes`: what the cells trained on (metrics.json's `data`, and the planted model's AUC
     for the built-in synthetic sample), one line each. `commands`: the commands that trained
-    the cells, with how many each.
+    the cells, with how many each. `added_later`: the cells first asked for by a plan declared
+    after the study's first (`scaling.added_later_note`), None when there are none.
     """
     groups = _groups(records)
     variants = [v for v in VARIANT_ORDER if any(r["variant"] == v for r in records)] or [Variant.SE, Variant.ME]
@@ -118,6 +120,8 @@ def markdown(
         lines += [f"## Cells not finished ({len(pending)})", "", ", ".join(f"`{k}`" for k in pending), ""]
     else:
         lines += ["All cells finished.", ""]
+    if added_later:
+        lines += [added_later[0].upper() + added_later[1:], ""]
     lines += [
         "## Provenance",
         "",

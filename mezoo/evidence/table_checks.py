@@ -166,8 +166,16 @@ RULES = {
             "test_auc_sd": NON_NEGATIVE,
             "gap": NUMBER,
             "gap_in_sd": NUMBER,
-            "within_tolerance": FLAG,
+            "within_tolerance": FLAG,  # tables written before intervals
             "tolerance": NON_NEGATIVE,
+            "bars_test_auc_sd": NON_NEGATIVE,
+            "bars_runs": POSITIVE_COUNT,
+            "gap_low": NUMBER,
+            "gap_high": NUMBER,
+            "verdict": Rule(
+                "a parity verdict",
+                choices=("within", "outside", "not resolved", "too few seeds", "not run", "not like for like"),
+            ),
             "test_logloss_mean": LOG_LOSS,
         },
         filled=("bars_test_auc",),

@@ -26,10 +26,15 @@ import numpy as np
 from keras import ops
 
 from mezoo.abundance import abundance_stats
+from mezoo.errors import BadInput, UsageError
 from mezoo.layers import FMInteraction
 
 D1 = D2 = 100
 PAPER_D3 = (3, 100)
+
+
+class ToyFileError(BadInput, ValueError):
+    """A toy.csv that is not as `mezoo.toy` wrote it."""
 
 
 def toy_data(d3: int, seed: int, d1: int = D1, d2: int = D2):
@@ -125,7 +130,7 @@ def run_toy(
         A `ToyResult` whose records hold `step`, `loss` and E1's `ia`, `ia_normalised`, `erank`.
     """
     if dim < 1 or d3 < 1 or steps < 0 or record_every < 1:
-        raise ValueError(
+        raise UsageError(
             f"need dim >= 1, d3 >= 1, steps >= 0, record_every >= 1; got {dim}, {d3}, {steps}, {record_every}"
         )
     ids, labels = toy_data(d3, seed)
@@ -241,12 +246,12 @@ def read_csv(path) -> List[ToyResult]:
         missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
         if missing:
             names = ", ".join(sorted(missing))
-            raise ValueError(f"{path}: no column(s) {names}; a toy.csv has {', '.join(CSV_COLUMNS)}")
+            raise ToyFileError(f"{path}: no column(s) {names}; a toy.csv has {', '.join(CSV_COLUMNS)}")
         for line, row in enumerate(reader, start=2):
             try:
                 entry = {k: (int(row[k]) if k in ("dim", "d3", "seed", "step") else float(row[k])) for k in CSV_COLUMNS}
             except (TypeError, ValueError):
-                raise ValueError(f"{path}, line {line}: not a toy record: {row}") from None
+                raise ToyFileError(f"{path}, line {line}: not a toy record: {row}") from None
             runs.setdefault((entry["dim"], entry["d3"], entry["seed"]), []).append(entry)
     results = []
     for (dim, d3, seed), records in runs.items():

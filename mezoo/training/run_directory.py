@@ -16,12 +16,11 @@ import sys
 from pathlib import Path
 from typing import Iterable, List, Optional, Union
 
-import mezoo
 from mezoo import recipe as recipes
 from mezoo.atomic import atomic_write
 from mezoo.training.data_source import DataSource
 from mezoo.training.revision import TRAINING_REVISION
-from mezoo.training.run_state import RunState
+from mezoo.training.run_state import RunState, utc_now
 
 # recipe keys a resume may change: they steer the rest of the run, not what was trained so far
 RESUME_MAY_CHANGE = ("train.epochs",)
@@ -69,12 +68,28 @@ def run_metadata(recipe, overrides, data, seed) -> dict:
         "seed": seed,
         "git_commit": commit,
         "training_revision": TRAINING_REVISION,
-        "machine": {"host": platform.node(), "processor": platform.machine(), "cpus": os.cpu_count()},
+        "machine": {
+            "host": platform.node(),
+            "cpu_model": cpu_model(),
+            "processor": platform.machine(),
+            "cpus": os.cpu_count(),
+        },
         "versions": {m: version(m) for m in ("mezoo", "keras", "tensorflow", "numpy")}
         | {"python": platform.python_version()},
         "devices": [d.name for d in tf.config.list_logical_devices()],
         "keras_backend": keras.backend.backend(),
     }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (`model name` in /proc/cpuinfo), else `platform.processor()`, else the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def package_directory() -> Path:
@@ -85,8 +100,9 @@ def package_directory() -> Path:
     a namespace package. This module's own file is always set.
     """
     own = Path(__file__).resolve().parent.parent
-    if getattr(mezoo, "__file__", None) is None:
-        where = ", ".join(getattr(mezoo, "__path__", []) or ["?"])
+    found = sys.modules.get("mezoo")  # the package `import mezoo` found (this module's own import ran it)
+    if found is not None and getattr(found, "__file__", None) is None:
+        where = ", ".join(getattr(found, "__path__", []) or ["?"])
         print(
             f"warning: `import mezoo` found a folder without __init__.py ({where}), not the mezoo package; "
             f"a folder named mezoo in the working directory shadows it: run from another directory. "
@@ -205,7 +221,10 @@ def truncate_abundance_csv(path: Path, epoch: int) -> None:
 def write_metrics(
     path: Optional[Path], state: RunState, source: DataSource, finished: bool, test=None, steps=None, seconds=None
 ) -> dict:
-    """metrics.json's content (written to `path` unless None): the run's epochs, best epoch and test figures."""
+    """metrics.json's content (written to `path` unless None): the run's epochs, best epoch and test figures,
+    and when it started and (once `finished`) ended."""
+    if finished and state.finished_at is None:
+        state.finished_at = utc_now()
     result = {
         "finished": finished,
         "synthetic": bool(source.synthetic),
@@ -217,6 +236,8 @@ def write_metrics(
         "test_auc": test["auc"] if test else None,
         "test_logloss": test["logloss"] if test else None,
         "epochs": state.epochs,
+        "started_at": state.started_at,
+        "finished_at": state.finished_at,
     }
     if seconds is not None:
         result["seconds"] = {key: round(value, 1) for key, value in seconds.items()}

@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import datetime
 import json
 import os
 from pathlib import Path
@@ -14,6 +15,11 @@ from mezoo.atomic import atomic_write
 from mezoo.disk_full import ensure_room
 
 
+def utc_now() -> str:
+    """The time now in UTC, ISO 8601 to the second: `2026-12-02T06:09:14+00:00`."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
 @dataclasses.dataclass
 class RunState:
     """Where training stands, and the plateau / early-stopping / best-weights bookkeeping.
@@ -24,7 +30,9 @@ class RunState:
     `epoch_loss_sum` is the sum of the training losses of the `step_in_epoch` steps already
     done in the current epoch (so a resumed epoch reports its loss over all its steps), and
     `seed_states` the model's random seed generators (dropout masks) at the backup's step, so
-    that a resumed run draws what the uninterrupted one would have.
+    that a resumed run draws what the uninterrupted one would have. `started_at` is when the run
+    first started (a resume keeps it; None in a backup of an older version, which didn't keep it),
+    `finished_at` when it ended (`run_directory.write_metrics`), both UTC ISO times.
     """
 
     step: int = 0
@@ -39,6 +47,8 @@ class RunState:
     epochs: List[dict] = dataclasses.field(default_factory=list)
     epoch_loss_sum: Optional[float] = 0.0  # None: a backup of an older version, which didn't keep it
     seed_states: List[List[int]] = dataclasses.field(default_factory=list)
+    started_at: Optional[str] = dataclasses.field(default_factory=utc_now)
+    finished_at: Optional[str] = None
 
 
 @contextlib.contextmanager
@@ -132,6 +142,7 @@ class Backup:
             return None
         saved = json.loads(state_path.read_text())
         saved.setdefault("epoch_loss_sum", None)
+        saved.setdefault("started_at", None)
         state = RunState(**saved)
         if not model.optimizer.built:
             # Under tf.distribute, optimizer variables must be created in the model's strategy scope.

@@ -14,6 +14,7 @@ from mezoo.cli import analyze as analyze_cli  # noqa: E402
 from mezoo.evidence import analyze, runs  # noqa: E402
 from tests.cli_testing import fails_with  # noqa: E402
 from tests.evidence import tiny_runs  # noqa: E402
+from tests.evidence.git_checkout import make_checkout  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -137,3 +138,13 @@ def test_best_epoch_is_shown_as_metrics_json_has_it(run_dirs, tmp_path):
     metrics = json.loads((run_dirs["se"] / "metrics.json").read_text())
     row = next(line for line in (tmp_path / "a" / "summary.md").read_text().splitlines() if line.startswith("| se |"))
     assert row.split("|")[6].strip() == str(metrics["best_epoch"])
+
+
+def test_uncommitted_files_in_the_out_directory_mark_the_commit_but_its_own_do_not(run_dirs, tmp_path, monkeypatch):
+    out = make_checkout(tmp_path, monkeypatch) / "results" / "analysis"
+    for _ in range(2):  # the second time over its own files, new and uncommitted
+        analyze_cli.main([str(run_dirs["se"]), "--out", str(out)])
+        assert not json.loads((out / "provenance.json").read_text())["git_commit"].endswith("+dirty")
+    (out / "notes.txt").write_text("by hand\n")
+    analyze_cli.main([str(run_dirs["se"]), "--out", str(out)])
+    assert json.loads((out / "provenance.json").read_text())["git_commit"].endswith("+dirty")

@@ -24,20 +24,21 @@ def test_table_has_every_bars_family_and_the_runs_numbers(run_dirs, tmp_path, ca
     parity_cli.main([str(run_dirs["se"]), "--out", str(out)])
     metrics = json.loads((run_dirs["se"] / "metrics.json").read_text())
     rows = list(csv.DictReader(open(out / "parity.csv")))
-    assert [row["model"] for row in rows] == list(parity.BARS_FRAPPE_X1)
+    assert [row["model"] for row in rows] == [*parity.BARS_FRAPPE_X1, *parity.OTHER_MODELS]
     dcnv2 = next(row for row in rows if row["model"] == "dcnv2")
     assert float(dcnv2["test_auc_mean"]) == pytest.approx(metrics["test_auc"]) and dcnv2["runs"] == "1"
-    assert float(dcnv2["gap"]) == pytest.approx(metrics["test_auc"] - 0.9845)
-    assert dcnv2["within_tolerance"] == str(abs(metrics["test_auc"] - 0.9845) <= parity.TOLERANCE)  # two-sided
+    assert float(dcnv2["gap"]) == pytest.approx(metrics["test_auc"] - parity.BARS_FRAPPE_X1["dcnv2"].mean)
+    assert dcnv2["verdict"] == parity.TOO_FEW  # one seed: parity is not called
     assert dcnv2["best_epochs"] == str(metrics["best_epoch"]) and int(dcnv2["epochs"]) == len(metrics["epochs"])
-    assert dcnv2["test_auc_sd"] == "" and dcnv2["gap_in_sd"] == ""  # one seed: no spread
+    assert dcnv2["test_auc_sd"] == "" and dcnv2["gap_low"] == ""  # one seed: no spread, no interval
     assert all(row["test_auc_mean"] == "" for row in rows if row["model"] != "dcnv2")
     assert next(row for row in rows if row["model"] == "nfwfm")["like_for_like"] == "False"
     text = (out / "parity.md").read_text()
     for expected in (
-        "| DCNv2 | dcnv2 | 0.9845 | " + f"{metrics['test_auc']:.5f} (n = 1)",
-        "| DNN | dnn | 0.9833 | not run |",
-        "| FwFM | nfwfm (not like for like) | 0.9776 | not run |",
+        "| DCNv2 | dcnv2 | 0.98382 ± 0.00049 (5 runs) | " + f"{metrics['test_auc']:.5f} (1 seed)",
+        "too few seeds (1; parity needs 3)",
+        "| DNN | dnn | 0.98405 ± 0.00057 (5 runs) | not run |",
+        "- nfwfm (the paper's NFwFM",
         "python -m mezoo.parity",
         "Git commit",
         "Machine",

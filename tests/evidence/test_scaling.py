@@ -83,7 +83,8 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
         kept = load_predictions(out / record["predictions"])
         assert kept["rows"] == record["test_rows"] == len(tiny_runs.source().splits["test"][1])
         assert record["training_revision"] == TRAINING_REVISION and len(record["git_commit"]) >= 7
-        assert record["finished_at"].endswith("UTC") and record["tensorflow"]
+        assert record["started_at"] <= record["finished_at"] and record["finished_at"].endswith("+00:00")  # ISO UTC
+        assert record["tensorflow"] and record["machine"]
     table = list(csv.DictReader(open(out / "abundance_by_epoch.csv")))
     assert {r["cell"] for r in table} == set(result["trained"]) and {r["best"] for r in table} == {"True"}
     assert all(int(r["rows"]) <= int(r["rows_total"]) and float(r["ia_vs_random"]) > 0 for r in table)
@@ -114,7 +115,7 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
 
 
 class FakeTrainer:
-    """Stands in for mezoo.train.run: records each call and leaves a finished cell behind."""
+    """Stands in for mezoo.training.trainer.train: records each call and leaves a finished cell behind."""
 
     def __init__(self, seconds=0.0):
         self.calls, self.seconds, self.lock = [], seconds, threading.Lock()

@@ -1,6 +1,6 @@
 """Tiny finished DCNv2 runs (SE width 4, ME 2 sets x 2) on planted in-memory data, for the evidence tests."""
 
-from mezoo import train
+from mezoo.training.trainer import train
 from tests.training import resumable_run
 
 VOCAB = resumable_run.VOCAB
@@ -26,5 +26,5 @@ def train_pair(root):
     for name, sets, dim in (("se", 1, 4), ("me", 2, 2)):
         dirs[name] = root / name
         overrides = TINY + [f"model.num_embedding_sets={sets}", f"model.embedding_dim={dim}"]
-        train.run("dcnv2_me_criteo", overrides, run_dir=dirs[name], source=source(), verbose=0)
+        train("dcnv2_me_criteo", overrides, run_dir=dirs[name], source=source(), verbose=0)
     return dirs
