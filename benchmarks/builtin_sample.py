@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/builtin_sample.py --rows 100000 --max_cardinality 6 --first_order 1.5 --epochs 2
 
 Generates a Criteo-like sample with `tfrecord_tools.synthetic` (cached under --workdir),
-converts it, trains `--recipe` on it through `mezoo.train.run` and prints the planted AUC, the
+converts it, trains `--recipe` on it through `mezoo.training.trainer.train` and prints the planted AUC, the
 goal 0.5 + 0.8 x (planted - 0.5), the test AUC, the share of the planted lift reached, the
 AUC of the planted model's per-field part alone, and wall times. The recipe's own sample
 settings (`data.synthetic_*`) are what `python -m mezoo.train` uses; this is for trying others.
@@ -58,8 +58,8 @@ def report(args) -> None:
     """Runs the benchmark and prints its figures."""
     print(command_line(), flush=True)
 
-    from mezoo import train
     from mezoo.training.data_sources import TFRecordSource
+    from mezoo.training.trainer import train
     from tfrecord_tools import synthetic
 
     key = f"r{args.rows}-c{args.max_cardinality}-fo{args.first_order:g}-p{args.pairs}-s{args.signal:g}"
@@ -101,7 +101,7 @@ def report(args) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
     overrides = [f"train.epochs={args.epochs}", f"data.batch_size={args.batch_size}", *args.set]
     start = time.perf_counter()
-    result = train.run(
+    result = train(
         args.recipe,
         overrides,
         run_dir=run_dir,

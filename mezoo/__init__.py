@@ -13,4 +13,4 @@ from mezoo import startup as _startup
 _startup.quiet_tensorflow()  # only for commands: console scripts, `python -m mezoo.*` / `tfrecord_tools.*`
 if not _startup.help_only():  # a command's --help needs no TensorFlow
     # registers the layers, models and optimizers (none of these imports TensorFlow)
-    from mezoo import initializers, layers, models, training  # noqa: F401
+    from mezoo import initializers, layers, models, optimizers  # noqa: F401

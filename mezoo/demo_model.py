@@ -6,7 +6,7 @@ on an in-memory click log from `mezoo.data.planted` (the planted model behind th
 built-in sample, whose signal lies in field-pair interactions), and prints test AUC next to
 the planted model's own AUC, plus where the embeddings' per-epoch information abundance went.
 
-    python -m mezoo.demo [--rows 100000] [--sets 4] [--dim 8] [--epochs 8]
+    python -m mezoo.demo [--rows 100000] [--sets 4] [--dim 8] [--epochs 8]   # the command: mezoo.cli.demo
 """
 
 import os
@@ -64,9 +64,3 @@ def run_demo(rows: int = 100_000, sets: int = 4, dim: int = 8, epochs: int = 8, 
     print(f"test AUC {test_auc:.4f}   planted model's AUC {planted_auc:.4f} (the ceiling)")
     print(f"per-field, per-set information abundance: {csv_path}")
     return test_auc
-
-
-if __name__ == "__main__":
-    from mezoo.cli.demo import main
-
-    main()

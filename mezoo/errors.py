@@ -14,6 +14,14 @@ class BadInput(Exception):
     """Input the user can fix (a file, a flag, a recipe, data, a run directory), said in the message."""
 
 
+class UsageError(BadInput):
+    """A command line that can't be run as given: a flag's value, missing or extra arguments."""
+
+
+class MissingInput(BadInput, FileNotFoundError):
+    """A file or directory the user named (or that a run, spec or export names) that is not there."""
+
+
 class DirectoryBusy(BadInput):
     """A directory another live process is writing (a run directory, an export base, an output)."""
 

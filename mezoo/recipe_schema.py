@@ -20,8 +20,10 @@ import dataclasses
 import typing
 from typing import Any, Dict, List, Optional, Union
 
+from mezoo.errors import BadInput
 
-class RecipeError(ValueError):
+
+class RecipeError(BadInput, ValueError):
     """A recipe that doesn't exist, doesn't parse, or an override that doesn't apply."""
 
 

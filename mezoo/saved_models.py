@@ -4,20 +4,22 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from mezoo.errors import BadInput
 
-class ModelFileError(ValueError):
+
+class ModelFileError(BadInput, ValueError):
     """A `.keras` file that is missing, damaged or truncated, or that can't be loaded."""
 
 
 def load_keras_file(path, compile: bool = True) -> Any:
-    """`keras.models.load_model(path)` after `import mezoo` (which registers the zoo's classes).
+    """`keras.models.load_model(path)` with the zoo's classes registered (layers, models, optimizers).
 
     Keras reports a truncated `.keras` archive as "File not found" for a file that exists; this
     says the file is damaged instead.
     """
     import keras
 
-    import mezoo  # noqa: F401 - registers the zoo's layers, models and optimisers
+    from mezoo import initializers, layers, models, optimizers  # noqa: F401 - registers the zoo's classes
 
     path = Path(path)
     if not path.exists():

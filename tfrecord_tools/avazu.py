@@ -10,7 +10,7 @@ seeded random 8:1:1 split; train rows shuffled. Each file's header must be Avazu
 
 from typing import Any, List, Optional, Sequence
 
-from mezoo.cli import run_command
+from mezoo.command import run_command
 from tfrecord_tools import common_flags
 
 
@@ -30,7 +30,7 @@ def run(values: Any, args: List[str]) -> dict:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.avazu", user_errors=(ValueError,))
+    run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.avazu")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from mezoo.data.raw.reader import FileInfo, input_paths
+from mezoo.errors import UsageError
 from tfrecord_tools.beam_pipeline.files import expand_inputs, fs_open
 from tfrecord_tools.beam_pipeline.pipeline import run
 from tfrecord_tools.beam_pipeline.runtime import require_beam
@@ -69,7 +70,7 @@ def convert_command(values: Any, rest: List[str]) -> Dict:
     positional = [a for a in rest if a in DATASETS]
     beam_args = [a for a in rest if a not in DATASETS or a is not positional[0]] if positional else rest
     if len(positional) < 1:
-        raise ValueError(
+        raise UsageError(
             f"usage: python -m tfrecord_tools.beam {{{'|'.join(DATASETS)}}} --input ... --output ... "
             "[--runner DirectRunner|PrismRunner|DataflowRunner|FlinkRunner|SparkRunner ...]"
         )
@@ -81,7 +82,7 @@ def convert_command(values: Any, rest: List[str]) -> Dict:
         from tfrecord_tools.schema import build, load_schema
 
         if not values.schema:
-            raise ValueError("csv needs --schema")
+            raise UsageError("csv needs --schema")
         schema = load_schema(values.schema)
         common_flags.apply_schema_defaults(values, schema)
         files, layout, fmt = build(
@@ -99,7 +100,7 @@ def convert_command(values: Any, rest: List[str]) -> Dict:
         from tfrecord_tools.formats import avazu_layout, check_avazu_header, criteo_layout
 
         if not values.input:
-            raise ValueError("--input is required")
+            raise UsageError("--input is required")
         paths = expand_inputs(values.input)
         layout = criteo_layout() if dataset == "criteo" else avazu_layout()
         if dataset == "avazu":
@@ -125,7 +126,7 @@ def convert_command(values: Any, rest: List[str]) -> Dict:
 
 def main(argv: Optional[List[str]] = None) -> None:
     """`python -m tfrecord_tools.beam DATASET [the tool's flags] [Beam pipeline options]`."""
-    from mezoo.cli import run_command
+    from mezoo.command import run_command
 
     run_command(
         __doc__,
@@ -133,7 +134,6 @@ def main(argv: Optional[List[str]] = None) -> None:
         convert_command,
         argv,
         program="python -m tfrecord_tools.beam",
-        user_errors=(ValueError,),
         known_only=True,
     )
 

@@ -4,6 +4,7 @@ from typing import Any, Dict, Optional
 
 from absl import flags
 
+from mezoo.errors import UsageError
 from tfrecord_tools.convert.options import Options, parse_size
 
 
@@ -144,7 +145,7 @@ def parse_max_vocab(text: str) -> Dict[str, int]:
             caps["*"] = int(part)
     for field, cap in caps.items():
         if cap < 1:
-            raise ValueError(f"--max_vocab_size {field}={cap}: must be >= 1")
+            raise UsageError(f"--max_vocab_size {field}={cap}: must be >= 1")
     return caps
 
 
@@ -153,7 +154,7 @@ def options(values: Any, dataset: str) -> Options:
     FLAGS = values
     split = [float(x) for x in FLAGS.split.split(",") if x.strip()]
     if not 2 <= len(split) <= 3 or any(x < 0 for x in split) or sum(split) <= 0 or split[0] <= 0:
-        raise ValueError(f"--split {FLAGS.split}: give 2 or 3 non-negative ratios, train > 0")
+        raise UsageError(f"--split {FLAGS.split}: give 2 or 3 non-negative ratios, train > 0")
     return Options(
         output=FLAGS.output,
         dataset=dataset,

@@ -11,7 +11,7 @@ a seeded random 8:1:1 split; train rows shuffled. Integers must be integers (a v
 
 from typing import Any, List, Optional, Sequence
 
-from mezoo.cli import run_command
+from mezoo.command import run_command
 from tfrecord_tools import common_flags
 
 
@@ -29,7 +29,7 @@ def run(values: Any, args: List[str]) -> dict:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.criteo", user_errors=(ValueError,))
+    run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.criteo")
 
 
 if __name__ == "__main__":

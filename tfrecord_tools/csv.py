@@ -24,7 +24,7 @@ are not interpreted (convert such files to Parquet first). Columns not named are
 import os
 from typing import Any, List, Optional, Sequence
 
-from mezoo.cli import run_command
+from mezoo.command import run_command
 from tfrecord_tools import common_flags
 
 
@@ -59,7 +59,7 @@ def run(values: Any, args: List[str]) -> dict:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.csv", user_errors=(ValueError,))
+    run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.csv")
 
 
 if __name__ == "__main__":

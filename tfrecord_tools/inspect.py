@@ -16,6 +16,8 @@ import re
 import sys
 from typing import Any, List, Optional, Sequence
 
+from mezoo.errors import MissingInput
+
 
 def define_flags(values: Any) -> None:
     from absl import flags
@@ -112,7 +114,7 @@ def inspect_directory(directory, batch_size=8192, max_rows=0, out=print):
         and not str(directory).endswith(".json")
     ):
         leftovers = [n for n in ("summary.json", "rejects.tsv", "vocab") if os.path.exists(os.path.join(directory, n))]
-        raise FileNotFoundError(
+        raise MissingInput(
             f"{directory} holds no feature_spec.json: not a finished conversion"
             + (f" ({', '.join(leftovers)} there are from one that did not finish; convert again)" if leftovers else "")
         )
@@ -162,19 +164,19 @@ def inspect_directory(directory, batch_size=8192, max_rows=0, out=print):
 
 
 def run(values: Any, args: List[str]) -> None:
-    from mezoo.cli import UserError
+    from mezoo.errors import UsageError
 
     if len(args) != 1:
-        raise UserError("usage: python -m tfrecord_tools.inspect DIR")
+        raise UsageError("usage: python -m tfrecord_tools.inspect DIR")
     try:
         problems = inspect_directory(args[0], values.batch_size, values.max_rows)
     except (FileNotFoundError, ValueError, KeyError) as e:
-        raise UserError(str(e)) from None
+        raise UsageError(str(e)) from None
     sys.exit(1 if problems else 0)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    from mezoo.cli import run_command
+    from mezoo.command import run_command
 
     run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.inspect", positional="DIR")
 

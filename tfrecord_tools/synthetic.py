@@ -29,6 +29,7 @@ from absl import flags
 
 from mezoo.atomic import atomic_open, atomic_write
 from mezoo.data.planted import PlantedModel, sample, zipf_probabilities
+from mezoo.errors import UsageError
 from mezoo.metrics import auc
 from tfrecord_tools.published_stats import STATS
 
@@ -260,9 +261,9 @@ def generate(
     in another order of draws: the same seed and `chunk_rows` give the same bytes.
     """
     if rows < 1:
-        raise ValueError("--rows must be >= 1")
+        raise UsageError("--rows must be >= 1")
     if chunk_rows < 0 or (chunk_rows and dataset != "criteo"):
-        raise ValueError("--chunk_rows is >= 1 and writes Criteo only (Avazu's rows are in hour order, Frappe's split)")
+        raise UsageError("--chunk_rows is >= 1 and writes Criteo only (Avazu's rows are in hour order, Frappe's split)")
     gen = Generator(dataset, rows, seed, signal, max_cardinality, pairs=pairs, first_order=first_order)
     held = heldout_rows or min(max(20_000, rows // 5), 1_000_000)
     if chunk_rows and rows > chunk_rows:
@@ -410,7 +411,7 @@ def _write_frappe(gen: Generator, values, missing, labels: np.ndarray, output: s
 def run(values: Any, args: List[str]) -> dict:
     for name in ("dataset", "rows", "output"):
         if values[name].value is None:
-            raise ValueError(f"--{name} is required")
+            raise UsageError(f"--{name} is required")
     info = generate(
         values.dataset,
         values.rows,
@@ -432,11 +433,9 @@ def run(values: Any, args: List[str]) -> dict:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    from mezoo.cli import run_command
+    from mezoo.command import run_command
 
-    run_command(
-        __doc__, define_flags, run, argv, program="python -m tfrecord_tools.synthetic", user_errors=(ValueError,)
-    )
+    run_command(__doc__, define_flags, run, argv, program="python -m tfrecord_tools.synthetic")
 
 
 if __name__ == "__main__":

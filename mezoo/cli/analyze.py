@@ -11,7 +11,8 @@ DCNv2, the first cross layer's field-pair block norms; and IA over epochs from
 import sys
 from typing import Any, List, Optional, Sequence
 
-from mezoo.cli import UserError, run_command
+from mezoo.command import run_command
+from mezoo.errors import UsageError
 
 
 def define_flags(values: Any) -> None:
@@ -25,7 +26,7 @@ def run(values: Any, run_dirs: List[str], argv: Optional[Sequence[str]] = None) 
     from mezoo.evidence.analyze import analyze
 
     if not run_dirs:
-        raise UserError("give at least one RUN_DIR (a finished mezoo.train run directory)")
+        raise UsageError("give at least one RUN_DIR (a finished mezoo.train run directory)")
     analyze(run_dirs, values.out, argv=list(sys.argv[1:] if argv is None else argv))
 
 

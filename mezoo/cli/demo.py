@@ -2,12 +2,12 @@
 
 Builds a small multi-embedding model by hand from `mezoo.layers`, fits it with plain Keras on a
 generated click log whose signal lies in field-pair interactions, and prints its test AUC beside
-the planted model's (`mezoo.demo`, whose source is the example).
+the planted model's (`mezoo.demo_model`, whose source is the example).
 """
 
 from typing import Any, List, Optional, Sequence
 
-from mezoo.cli import run_command
+from mezoo.command import run_command
 
 
 def define_flags(values: Any) -> None:
@@ -21,7 +21,7 @@ def define_flags(values: Any) -> None:
 
 
 def run(values: Any, args: List[str]) -> float:
-    from mezoo.demo import run_demo
+    from mezoo.demo_model import run_demo
 
     return run_demo(values.rows, values.sets, values.dim, values.epochs, values.seed)
 

@@ -8,7 +8,7 @@ fields and vocabularies: `mezoo.training.run_directory.check_data_matches_run`).
 import json
 from typing import Any, List, Optional, Sequence
 
-from mezoo.cli import run_command
+from mezoo.command import run_command
 
 
 def define_flags(values: Any) -> None:
@@ -27,9 +27,9 @@ def define_flags(values: Any) -> None:
 
 
 def run(values: Any, args: List[str]) -> dict:
-    from mezoo.evaluate import evaluate
+    from mezoo.training.evaluation import evaluate_run
 
-    result = evaluate(values.run_dir, values.split, values.data)
+    result = evaluate_run(values.run_dir, values.split, values.data)
     print(json.dumps({"run_dir": values.run_dir, "split": values.split, **result}))
     return result
 

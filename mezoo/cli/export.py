@@ -9,7 +9,7 @@ serialized tf.Examples of RAW feature values and returns `probability`; `predict
 
 from typing import Any, List, Optional, Sequence
 
-from mezoo.cli import run_command
+from mezoo.command import run_command
 
 
 def define_flags(values: Any) -> None:

@@ -9,7 +9,7 @@ read (Criteo files with 39 columns, e.g. test.txt, have none). See `mezoo.servin
 
 from typing import Any, List, Optional, Sequence
 
-from mezoo.cli import run_command
+from mezoo.command import run_command
 
 
 def define_flags(values: Any) -> None:

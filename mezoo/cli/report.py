@@ -10,7 +10,8 @@ is `mezoo.evidence.report`.
 import sys
 from typing import Any, List, Optional, Sequence
 
-from mezoo.cli import UserError, run_command
+from mezoo.command import run_command
+from mezoo.errors import UsageError
 
 
 def define_flags(values: Any) -> None:
@@ -23,7 +24,7 @@ def run(values: Any, args: List[str], argv: Optional[Sequence[str]] = None) -> N
     from mezoo.evidence.report import write_report
 
     if len(args) != 1:
-        raise UserError(f"give one RESULTS_DIR, got {len(args)} arguments: {' '.join(args)}")
+        raise UsageError(f"give one RESULTS_DIR, got {len(args)} arguments: {' '.join(args)}")
     path = write_report(args[0], values.out, argv=list(sys.argv[1:] if argv is None else argv))
     print(f"wrote {path}")
 
@@ -35,7 +36,6 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         lambda values, args: run(values, args, argv),
         argv,
         positional="RESULTS_DIR",
-        user_errors=(OSError, ValueError),
     )
 
 

@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
-from mezoo.cli import UserError, run_command
+from mezoo.command import run_command
+from mezoo.errors import UsageError
 
 
 def define_flags(values: Any) -> None:
@@ -58,14 +59,14 @@ def parse_numbers(values: Any):
         scales = [int(v) for v in values.scales if v.strip()]
         fractions = [float(v) for v in values.data_fractions if v.strip()]
     except ValueError:
-        raise UserError(
+        raise UsageError(
             f"--scales must be integers and --data_fractions numbers; got {','.join(values.scales)!r}, "
             f"{','.join(values.data_fractions)!r}"
         ) from None
     if not scales or min(scales) < 1:
-        raise UserError(f"--scales must be >= 1, got {scales}")
+        raise UsageError(f"--scales must be >= 1, got {scales}")
     if not fractions or not all(0 < f <= 1 for f in fractions):
-        raise UserError(f"--data_fractions must lie in (0, 1], got {fractions}")
+        raise UsageError(f"--data_fractions must lie in (0, 1], got {fractions}")
     return scales, fractions
 
 
@@ -75,24 +76,21 @@ def run(values: Any, args: List[str], argv: Optional[Sequence[str]] = None):
     scales, fractions = parse_numbers(values)
     out = Path(values.out)
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file, not a study directory")
-    try:
-        return run_study(
-            values.recipe,
-            scales,
-            values.seeds,
-            out,
-            data=values.data,
-            overrides=values.set,
-            ablations=values.ablations,
-            fractions=fractions,
-            max_cells=values.max_cells,
-            stale_after_s=values.stale_after_s,
-            permuted_labels=values.permute_train_labels,
-            argv=list(sys.argv[1:] if argv is None else argv),
-        )
-    except ValueError as error:  # a study that can't be planned (--ablations on a model without ME-SI)
-        raise UserError(str(error)) from None
+        raise UsageError(f"--out {out} is a file, not a study directory")
+    return run_study(
+        values.recipe,
+        scales,
+        values.seeds,
+        out,
+        data=values.data,
+        overrides=values.set,
+        ablations=values.ablations,
+        fractions=fractions,
+        max_cells=values.max_cells,
+        stale_after_s=values.stale_after_s,
+        permuted_labels=values.permute_train_labels,
+        argv=list(sys.argv[1:] if argv is None else argv),
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

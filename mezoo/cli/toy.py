@@ -28,7 +28,8 @@ import types
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
-from mezoo.cli import UserError, run_command
+from mezoo.command import run_command
+from mezoo.errors import UsageError
 
 DEFAULT_DIM = 50
 
@@ -72,11 +73,11 @@ def settings(values: Any) -> types.SimpleNamespace:
     try:
         d3 = [int(v) for v in values.d3 if v.strip()]
     except ValueError:
-        raise UserError(f"--d3 must be comma-separated integers, got {','.join(values.d3)!r}") from None
+        raise UsageError(f"--d3 must be comma-separated integers, got {','.join(values.d3)!r}") from None
     if not d3 or min(d3) < 1:
-        raise UserError(f"every --d3 value must be >= 1, got {d3}")
+        raise UsageError(f"every --d3 value must be >= 1, got {d3}")
     if not math.isfinite(values.learning_rate) or values.learning_rate <= 0:
-        raise UserError(f"--learning_rate must be a finite number > 0, got {values.learning_rate}")
+        raise UsageError(f"--learning_rate must be a finite number > 0, got {values.learning_rate}")
     names = ("dim", "seeds", "steps", "learning_rate", "record_every", "print_every", "out", "resume", "jobs")
     return types.SimpleNamespace(d3_values=d3, **{name: getattr(values, name) for name in names})
 
@@ -91,7 +92,7 @@ def _settings_of(command: str) -> types.SimpleNamespace:
 
     words = shlex.split(command)
     if words[:3] != ["python", "-m", "mezoo.toy"]:
-        raise UserError(f"--resume: the earlier results were not written by python -m mezoo.toy: {command!r}")
+        raise UsageError(f"--resume: the earlier results were not written by python -m mezoo.toy: {command!r}")
     values = flags.FlagValues()
     define_flags(values)
     values(["mezoo.toy", *words[3:]])
@@ -102,7 +103,7 @@ def kept_runs(out: Path, options: types.SimpleNamespace) -> Tuple[Dict[Tuple[int
     """`--resume`: every run of `out/toy.csv` by `(d3, seed)`, in file order, and where each came from.
 
     Runs this command would not train (other seeds or D3 values) are kept as well: a resume never
-    drops a finished run. Raises `UserError` when the earlier command's settings differ from this
+    drops a finished run. Raises `UsageError` when the earlier command's settings differ from this
     one's, or when a run in the file does not end at the recorded width and steps.
     """
     from mezoo.evidence import provenance, toy
@@ -111,22 +112,22 @@ def kept_runs(out: Path, options: types.SimpleNamespace) -> Tuple[Dict[Tuple[int
     if not csv_path.exists():
         return {}, []
     if not info_path.exists():
-        raise UserError(f"--resume: {csv_path} has no {provenance.PROVENANCE_FILE} beside it to say how it was made")
+        raise UsageError(f"--resume: {csv_path} has no {provenance.PROVENANCE_FILE} beside it to say how it was made")
     earlier = json.loads(info_path.read_text())
     before = _settings_of(earlier["command"])
     for name in SAME_SETTINGS:
         if getattr(before, name) != getattr(options, name):
-            raise UserError(
+            raise UsageError(
                 f"--resume: {csv_path} was written with --{name} {getattr(before, name)}, not "
                 f"{getattr(options, name)}; use another --out, or the same settings"
             )
     try:
         runs = toy.read_csv(csv_path)
     except ValueError as error:
-        raise UserError(f"--resume: {error}") from None
+        raise UsageError(f"--resume: {error}") from None
     for run in runs:
         if run.dim != options.dim or run.records[-1]["step"] != options.steps:
-            raise UserError(
+            raise UsageError(
                 f"--resume: {csv_path} holds D3 = {run.d3} seed {run.seed} with K = {run.dim} ending at step "
                 f"{run.records[-1]['step']}, not the --dim {options.dim} and --steps {options.steps} its "
                 f"{provenance.PROVENANCE_FILE} records: the file was changed; use another --out"
@@ -193,11 +194,14 @@ def run(values: Any, args: List[str], argv: Optional[Sequence[str]] = None) -> N
     options = settings(values)
     out = Path(options.out)
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file, not a directory")
+        raise UsageError(f"--out {out} is a file, not a directory")
     out.mkdir(parents=True, exist_ok=True)
 
     kept, kept_from = kept_runs(out, options) if options.resume else ({}, [])
-    info: Dict[str, Any] = dict(provenance.provenance("mezoo.toy", list(sys.argv[1:] if argv is None else argv)))
+    own = [out / name for name in ("toy.csv", "toy.png", "README.md", provenance.PROVENANCE_FILE)]
+    info: Dict[str, Any] = dict(
+        provenance.provenance("mezoo.toy", list(sys.argv[1:] if argv is None else argv), results=out, writes=own)
+    )
     if kept_from:
         info["kept_runs"] = kept_from
     # Kept runs first, in their file order (the earlier rows stay as they were), then this command's

@@ -3,20 +3,19 @@
     python -m mezoo.train --recipe dcnv2_me_criteo [--set section.key=value ...] [--data DIR]
                           [--run_dir DIR] [--strategy auto|one_device|mirrored|multi_worker]
 
-The same from Python: `mezoo.train.run("dcnv2_me_criteo", overrides=[...], data=..., run_dir=...)`.
+The same from Python: `mezoo.training.trainer.train("dcnv2_me_criteo", overrides=[...], data=..., run_dir=...)`.
 Each epoch: the training steps (a progress bar with examples/s; a backup every
 `train.backup_every_steps` steps), exact AUC and log loss over the whole validation split,
 information abundance, the plateau and early-stopping rules on validation AUC. At the end the
 best epoch's weights are restored and the test split is scored once. Running the same
 command again resumes from the backup, or reports the finished run.
 
-This module is the command line (flags, then a call to `mezoo.train.run`); the work is done by
-`mezoo.training.trainer.Trainer`.
+This module is the command line (flags, then a call to `mezoo.training.trainer.train`).
 """
 
 from typing import Any, List, Optional, Sequence
 
-from mezoo.cli import run_command
+from mezoo.command import run_command
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 
@@ -55,7 +54,7 @@ def define_flags(values: Any) -> None:
 
 
 def run(values: Any, args: List[str]) -> dict:
-    from mezoo.train import run as train
+    from mezoo.training.trainer import train
 
     return train(values.recipe, values.set, data=values.data, run_dir=values.run_dir, strategy=values.strategy)
 

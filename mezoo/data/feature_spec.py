@@ -19,6 +19,8 @@ from typing import Any, Dict, List, Optional, Sequence, cast
 
 from mezoo.atomic import atomic_write
 from mezoo.data import multi_valued
+from mezoo.errors import BadInput, MissingInput
+from mezoo.fields import Field
 
 FORMAT_VERSION = 2  # the newest; a spec without multi-valued fields is still written as 1
 FORMAT_VERSIONS = (1, 2)
@@ -27,7 +29,7 @@ SPEC_NAME = "feature_spec.json"
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}")
 
 
-class SpecError(ValueError):
+class SpecError(BadInput, ValueError):
     """A feature spec that is not valid (the message names the spec's problem)."""
 
 
@@ -60,7 +62,7 @@ def _is_remote(path: str) -> bool:
     return "://" in path
 
 
-class RemoteFileSystemError(FileNotFoundError):
+class RemoteFileSystemError(MissingInput):
     """A remote path whose file system this installation can't reach (`mezoo[s3]` not installed)."""
 
 
@@ -149,9 +151,9 @@ class FeatureSpec:
         except RemoteFileSystemError:
             raise
         except (OSError, IOError) as e:
-            raise FileNotFoundError(f"cannot read feature spec {path}: {e}") from e
+            raise MissingInput(f"cannot read feature spec {path}: {e}") from e
         except Exception as e:  # tf.errors.NotFoundError and friends
-            raise FileNotFoundError(f"cannot read feature spec {path}: {e}") from e
+            raise MissingInput(f"cannot read feature spec {path}: {e}") from e
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
@@ -219,7 +221,12 @@ class FeatureSpec:
     @property
     def field_lengths(self) -> List[int]:
         """Id columns of each field: 1, or a multi-valued field's `max_len`."""
-        return multi_valued.field_lengths(self.fields)
+        return multi_valued.id_columns(self.fields)
+
+    @property
+    def model_fields(self) -> List[Field]:
+        """The categorical fields as models take them (`mezoo.fields.Field`)."""
+        return [multi_valued.model_field(f) for f in self.fields if f.get("kind") in multi_valued.CATEGORICAL_KINDS]
 
     @property
     def id_width(self) -> int:
@@ -258,7 +265,7 @@ class FeatureSpec:
         else:
             found = sorted(_glob.glob(pattern))
         if not found:
-            raise FileNotFoundError(f"split {split!r}: no shard matches {pattern}")
+            raise MissingInput(f"split {split!r}: no shard matches {pattern}")
         return found
 
     def rows(self, split: str) -> int:
@@ -348,5 +355,5 @@ def read_vocabulary(path: str) -> List[bytes]:
     if not data:
         return []
     if not data.endswith(b"\n"):
-        raise ValueError(f"vocabulary {path} is truncated (no final newline)")
+        raise SpecError(f"vocabulary {path} is truncated (no final newline)")
     return [unescape_token(line) for line in data[:-1].split(b"\n")]

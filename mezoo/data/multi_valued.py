@@ -16,14 +16,13 @@ unused ones holding `PADDING_ID` (-1). In TFRecords the same columns hold `id + 
 value, so that padding costs one byte (`parse_examples` subtracts the 1).
 """
 
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence
 
-MULTI_VALUED = "multi_valued"
-CATEGORICAL_KINDS = ("categorical", MULTI_VALUED)
-POOLINGS = ("mean", "sum", "sqrtn")
+from mezoo.fields import CATEGORICAL_KINDS, MULTI_VALUED, PADDING_ID, POOLINGS, Field
+
 TRUNCATIONS = ("first", "last")
-DEFAULTS = {"separator": "|", "pooling": "mean", "truncate": "first"}
-PADDING_ID = -1
+DEFAULTS = {"separator": "|", "pooling": POOLINGS[0], "truncate": "first"}
+__all__ = ["PADDING_ID", "POOLINGS", "MULTI_VALUED", "CATEGORICAL_KINDS"]  # mezoo.fields', the field contract
 # The most values a field may keep per row. A model embeds every kept value in every embedding set:
 # at the paper's batch of 2,048 rows this is 20 M values per set (0.8 GB at d=10, before gradients),
 # 100 times the histories CTR models pool (tens to a few hundred). Every row holds max_len id columns
@@ -41,7 +40,8 @@ def field_length(field: Dict[str, Any]) -> int:
     return int(field["max_len"]) if is_multi_valued(field) else 1
 
 
-def field_lengths(fields: Sequence[Dict[str, Any]]) -> List[int]:
+def id_columns(fields: Sequence[Dict[str, Any]]) -> List[int]:
+    """Id columns of each spec field (`field_length`)."""
     return [field_length(f) for f in fields]
 
 
@@ -68,13 +68,10 @@ def check_field(field: Dict[str, Any], where: str) -> None:
         raise ValueError(f"{where}: multi-valued field {name!r} must be a string (categorical) column")
 
 
-def model_field(field: Dict[str, Any]) -> Tuple[Any, ...]:
-    """A spec field as a zoo model takes it: `(name, vocab_size)`, or `(name, vocab_size, max_len,
-    pooling)` for a multi-valued field."""
-    name, size = str(field["name"]), int(field["vocab_size"])
-    if is_multi_valued(field):
-        return (name, size, int(field["max_len"]), str(field.get("pooling") or DEFAULTS["pooling"]))
-    return (name, size)
+def model_field(field: Dict[str, Any]) -> Field:
+    """A spec field as a zoo model takes it (`mezoo.fields.Field`): `(name, vocab_size)`, or `(name,
+    vocab_size, max_len, pooling)` for a multi-valued field."""
+    return Field.from_spec(field)
 
 
 def with_defaults(field: Dict[str, Any]) -> Dict[str, Any]:

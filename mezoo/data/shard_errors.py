@@ -13,11 +13,12 @@ import tensorflow as tf
 
 from mezoo.data.examples import parse_examples
 from mezoo.data.feature_spec import FeatureSpec
+from mezoo.errors import BadInput
 
 READ_ERRORS = (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError)
 
 
-class ShardReadError(RuntimeError):
+class ShardReadError(BadInput, RuntimeError):
     """A split's shard could not be read; the message names the file and the records before the damage."""
 
 

@@ -13,7 +13,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from keras import ops
 
-from mezoo.data.multi_valued import POOLINGS
+from mezoo.fields import POOLINGS
 from mezoo.layers.types import Config, Shape, Tensor
 
 

@@ -17,17 +17,13 @@ except ImportError:  # pragma: no cover - a Keras without it: single-replica sem
         return value
 
 
-from mezoo.data.multi_valued import CATEGORICAL_KINDS, POOLINGS, model_field
+from mezoo.fields import CATEGORICAL_KINDS, Field, field_lengths, field_poolings
 from mezoo.initializers import FanInUniform
 from mezoo.layers import MultiEmbedding, NumericEmbedding
-from mezoo.layers.field_pooling import field_layout
-
-# A field: `(name, vocab_size)` single-valued, `(name, vocab_size, max_len, pooling)` multi-valued.
-Field = Tuple
 
 
 def field_list(fields) -> List[Field]:
-    """The categorical fields, from a FeatureSpec-like object or a list of tuples.
+    """The categorical fields (`mezoo.fields.Field`), from a FeatureSpec-like object or a list of tuples.
 
     A single-valued field is `(name, vocab_size)`, a multi-valued one (a spec field of kind
     `"multi_valued"`, or a 3- or 4-element entry) `(name, vocab_size, max_len, pooling)`: its
@@ -40,34 +36,12 @@ def field_list(fields) -> List[Field]:
     >>> field_list([("user", 100), ["genres", 20, 3, "sqrtn"]])
     [('user', 100), ('genres', 20, 3, 'sqrtn')]
     """
-    if hasattr(fields, "fields"):  # a FeatureSpec
-        fields = [model_field(f) for f in fields.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS]
-    out = [_field(f) for f in fields]
+    if hasattr(fields, "fields"):  # a FeatureSpec, or an object with its `fields` list
+        fields = [Field.from_spec(f) for f in fields.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS]
+    out = [Field.of(f) for f in fields]
     if not out:
         raise ValueError("a model needs at least one categorical field")
     return out
-
-
-def _field(entry) -> Field:
-    entry = tuple(entry)
-    if len(entry) == 2:
-        return (str(entry[0]), int(entry[1]))
-    if len(entry) not in (3, 4):
-        raise ValueError(f"a field is (name, vocab_size) or (name, vocab_size, max_len, pooling); got {list(entry)!r}")
-    name, size, max_len = str(entry[0]), int(entry[1]), int(entry[2])
-    pooling = str(entry[3]) if len(entry) == 4 else POOLINGS[0]
-    field_layout(1, [max_len], [pooling])  # names a max_len < 1 or an unknown pooling
-    return (name, size, max_len, pooling)
-
-
-def field_lengths(fields: Sequence[Field]) -> List[int]:
-    """Columns of the `ids` input each field takes: 1, or a multi-valued field's `max_len`."""
-    return [int(f[2]) if len(f) > 2 else 1 for f in fields]
-
-
-def field_poolings(fields: Sequence[Field]) -> List[str]:
-    """Each field's pooling (`"mean"` for single-valued fields, where it is unused)."""
-    return [str(f[3]) if len(f) > 3 else POOLINGS[0] for f in fields]
 
 
 def numeric_list(fields, numeric_fields=None) -> List[str]:

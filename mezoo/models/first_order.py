@@ -1,7 +1,7 @@
 """The first-order (linear) logit of FM-style models, as a named `FirstOrderTerm` layer."""
 
+from mezoo.fields import field_lengths, field_poolings
 from mezoo.layers import FirstOrderTerm
-from mezoo.models.ctr_model import field_lengths, field_poolings
 
 
 def first_order_logit(inputs, fields, numeric_fields, use_bias=True):

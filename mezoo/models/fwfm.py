@@ -5,8 +5,9 @@ from typing import Sequence
 import keras
 from keras import ops
 
+from mezoo.fields import field_lengths, field_poolings
 from mezoo.layers import InnerProductInteraction, MultiEmbedding
-from mezoo.models.ctr_model import CTRModel, field_lengths, field_poolings
+from mezoo.models.ctr_model import CTRModel
 from mezoo.models.registry import register
 
 

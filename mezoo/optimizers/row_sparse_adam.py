@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from mezoo.layers.sparse_rows import read_rows
-from mezoo.training.fused_adam import FusedAdam
+from mezoo.optimizers.fused_adam import FusedAdam
 
 
 def _is_indexed_slices(gradient) -> bool:

@@ -35,6 +35,7 @@ import keras
 from mezoo.data.feature_spec import SPEC_NAME, FeatureSpec, read_vocabulary, vocabulary_path
 from mezoo.directory_lock import directory_lock, remove_stale
 from mezoo.disk_full import full_disk_reported
+from mezoo.errors import BadInput
 from mezoo.serving.raw_examples import warmup_rows_from_vocabularies
 from mezoo.serving.signatures import build_archive
 from mezoo.serving.warmup import WARMUP_FILE, write_warmup_requests
@@ -45,7 +46,7 @@ SCRATCH_PATTERN = ".[0-9]*.tmp-*"  # an export's scratch directory (`.<version>.
 BUSY_HINT = "wait for it to finish and export again, or pass another --output"
 
 
-class ExportError(Exception):
+class ExportError(BadInput):
     """A run that can't be exported, with what to do about it."""
 
 

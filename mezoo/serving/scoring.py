@@ -28,12 +28,13 @@ from mezoo.atomic import temporary_name
 from mezoo.data.feature_spec import FeatureSpec
 from mezoo.directory_lock import directory_lock, remove_stale
 from mezoo.disk_full import full_disk_reported
+from mezoo.errors import BadInput
 
 FORMATS = ("criteo", "avazu", "csv", "tsv")
 CRITEO_COLUMNS = ["label"] + [f"I{i}" for i in range(1, 14)] + [f"C{i}" for i in range(1, 27)]
 
 
-class ScoringError(Exception):
+class ScoringError(BadInput):
     """An input or export that can't be scored, with the file named."""
 
 

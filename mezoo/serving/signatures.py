@@ -117,10 +117,11 @@ class ServingFunctions:
         self.to_ids = RawToIds.from_spec(spec, table_dir)
         self.names, self.numeric = spec.field_names, spec.numeric_names
         self.field_list = ", ".join(self.names[:6]) + (", ..." if len(self.names) > 6 else "")
-        lengths = spec.field_lengths
+        fields = spec.model_fields
+        lengths = [f.max_len for f in fields]
         # per id column (a multi-valued field has max_len of them): its field, vocab size, lowest id
-        self.column_names = [f["name"] for f, n in zip(spec.fields, lengths) for _ in range(n)]
-        self.column_sizes = [int(f["vocab_size"]) for f, n in zip(spec.fields, lengths) for _ in range(n)]
+        self.column_names = [f.name for f in fields for _ in range(f.max_len)]
+        self.column_sizes = [f.vocab_size for f in fields for _ in range(f.max_len)]
         # (a max_len-1 field always holds its one id: the model embeds it as a single-valued field)
         self.lowest = [PADDING_ID if n > 1 else 0 for n in lengths for _ in range(n)]
         self.separators = {f["name"]: f["separator"] for f in spec.fields if is_multi_valued(f)}

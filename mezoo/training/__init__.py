@@ -1,7 +1,6 @@
-"""Training machinery that needs TensorFlow: the row-sparse optimiser and the training modes."""
+"""Training: the trainer (`trainer.train`), its data sources, placements, stopping rules, and the training modes
+(`compile_model`); the optimizers it compiles with are `mezoo.optimizers`."""
 
-from mezoo.training.fused_adam import FusedAdam
-from mezoo.training.row_sparse_adam import RowSparseAdam
 from mezoo.training.training_mode import MODES, compile_model
 
-__all__ = ["MODES", "FusedAdam", "RowSparseAdam", "compile_model"]
+__all__ = ["MODES", "compile_model"]

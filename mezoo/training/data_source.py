@@ -1,9 +1,10 @@
 """DataSource: what the trainer, the evaluator and the evidence commands read a run's rows through."""
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Dict, List, Optional, Protocol
 
 from mezoo.data.multi_valued import CATEGORICAL_KINDS, model_field
+from mezoo.fields import Field
 
 
 class DataSource(Protocol):
@@ -51,9 +52,9 @@ class DataSource(Protocol):
         and without a short last batch; with `input_context`, `batch_size` is the global batch."""
         ...
 
-    def model_fields(self) -> List[Tuple]:
-        """What a zoo model is built on: `(name, vocab_size)` of each categorical field,
-        `(name, vocab_size, max_len, pooling)` of a multi-valued one."""
+    def model_fields(self) -> List[Field]:
+        """What a zoo model is built on (`mezoo.fields.Field`): `(name, vocab_size)` of each categorical
+        field, `(name, vocab_size, max_len, pooling)` of a multi-valued one."""
         return [model_field(f) for f in self.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS]
 
     def numeric_names(self) -> List[str]:

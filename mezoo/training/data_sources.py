@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from mezoo.errors import MissingInput
 from mezoo.recipe_schema import DataConfig
 from mezoo.training.data_source import DataSource
 
@@ -120,7 +121,7 @@ def builtin_sample(
 ) -> Path:
     """Generates (once, then cached) and converts the built-in synthetic sample of `dataset`."""
     if dataset not in CONVERTERS:
-        raise ValueError(f"no built-in sample for dataset {dataset!r}; there are: {', '.join(CONVERTERS)}")
+        raise DataNotFoundError(f"no built-in sample for dataset {dataset!r}; there are: {', '.join(CONVERTERS)}")
     root = (
         cache_directory()
         / "builtin"
@@ -171,7 +172,7 @@ def run_step(command: List[str], what: str) -> None:
         raise RuntimeError(f"{what} the built-in sample failed ({' '.join(command)}):\n{result.stderr[-3000:]}")
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(MissingInput):
     """Data asked for explicitly (`--data`, a recipe's `data.location`) that isn't a finished conversion."""
 
 

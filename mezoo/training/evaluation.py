@@ -1,14 +1,21 @@
 """Scoring a model on a whole split: exact AUC and log loss, with read errors that name the shard.
 
-Used by the trainer (validation each epoch, the test split at the end) and by `mezoo.evaluate`.
+Used by the trainer (validation each epoch, the test split at the end) and by `python -m
+mezoo.evaluate` (`evaluate_run`: a finished run on any split of its converted data).
 """
 
 import contextlib
+import json
+import sys
+from pathlib import Path
 from typing import Dict, Iterator, Tuple
 
 import numpy as np
 
 from mezoo import metrics
+from mezoo import recipe as recipes
+from mezoo.errors import MissingInput, UsageError
+from mezoo.saved_models import load_keras_file
 from mezoo.training.data_source import DataSource
 
 
@@ -55,3 +62,40 @@ def evaluate_split(model, source: DataSource, split: str, batch_size: int) -> Di
     with naming_bad_shards(source, split):
         labels, scores = predict_split(model, source, split, batch_size)
     return split_figures(labels, scores)
+
+
+def evaluate_run(run_dir, split: str = "test", data=None, source=None) -> dict:
+    """`{"auc", "logloss", "rows"}` of a finished run's `model.keras` on `split` of converted data: by
+    default the data the run trained on (recorded in its run.json), else `data`, which must be the
+    run's (the same fields and vocabularies: `run_directory.check_data_matches_run`)."""
+    from mezoo.training.run_directory import check_data_matches_run
+
+    run_dir = Path(run_dir)
+    model_path = run_dir / "model.keras"
+    if not model_path.exists():
+        raise MissingInput(f"{model_path} does not exist: is {run_dir} a finished mezoo.train run?")
+    resolved = recipes.load(run_dir / "recipe.yaml")
+    model = load_keras_file(model_path)  # a damaged model is reported before the data is looked at
+    if source is None:
+        from mezoo.training.data_sources import DataNotFoundError, open_source
+
+        recorded = (
+            json.loads((run_dir / "run.json").read_text()).get("data") if (run_dir / "run.json").exists() else None
+        )
+        if not data and recorded and not (Path(recorded) / "feature_spec.json").exists():
+            where = (
+                ""
+                if Path(recorded).is_absolute()
+                else f" (a path relative to the directory {run_dir} was trained from)"
+            )
+            raise DataNotFoundError(
+                f"{run_dir}/run.json records the data {recorded}{where}, which holds no feature_spec.json "
+                f"now (moved or deleted?): pass --data DIR with the converted data to score"
+            )
+        source = open_source(resolved.data, data or recorded, verbose=0)
+    for warning in check_data_matches_run(run_dir, source):
+        print(warning, file=sys.stderr, flush=True)
+    splits = source.spec.splits if source.spec is not None else None
+    if splits is not None and split not in splits:
+        raise UsageError(f"--split {split!r}: the data has the splits {', '.join(sorted(splits))}")
+    return evaluate_split(model, source, split, resolved.data.batch_size)

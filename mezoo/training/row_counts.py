@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from mezoo.atomic import atomic_open
-from mezoo.data.multi_valued import CATEGORICAL_KINDS, field_lengths
+from mezoo.data.multi_valued import CATEGORICAL_KINDS, id_columns
 
 COUNTS_FILE = "train_row_counts.npz"
 
@@ -32,7 +32,7 @@ def count_training_rows(source, batch_size: int = 8192) -> List[np.ndarray]:
     """Per categorical field, how often the training rows look up each id (an int64 array of the
     vocabulary size; a multi-valued field counts each of a row's values, padding not at all)."""
     fields = categorical_sizes(source)
-    lengths = field_lengths([f for f in source.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS])
+    lengths = id_columns([f for f in source.fields if f.get("kind", "categorical") in CATEGORICAL_KINDS])
     offsets = np.cumsum([0] + [size for _, size in fields])
     column_offsets = np.repeat(offsets[:-1], lengths)
     total = np.zeros(int(offsets[-1]), dtype=np.int64)

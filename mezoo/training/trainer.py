@@ -1,7 +1,7 @@
 """Trainer: one resumable training run of a zoo model, in set-up, epoch, validation and finish steps.
 
-`mezoo.train` is the command line over it; from Python, `mezoo.train.run(...)` (or
-`Trainer(...).run()`). The steps:
+`python -m mezoo.train` (`mezoo.cli.train`) is the command line over it; from Python,
+`train(...)` (or `Trainer(...).run()`). The steps:
 
 - `finished_result`: refuse a run directory of another recipe, report a finished one;
 - `set_up`: open the data, refuse a run directory of other data, build and compile the model
@@ -14,8 +14,8 @@
   in `test_predictions.npz`), save `model.keras` (and the export, `train.export`).
 
 Example:
-    >>> from mezoo.training.trainer import Trainer
-    >>> metrics = Trainer("dnn_se_frappe", ["train.epochs=1"], run_dir="/tmp/run").run()  # doctest: +SKIP
+    >>> from mezoo.training.trainer import train
+    >>> metrics = train("dnn_se_frappe", ["train.epochs=1"], run_dir="/tmp/run")  # doctest: +SKIP
 """
 
 import contextlib
@@ -114,6 +114,34 @@ class ActiveRun:
     @property
     def metrics_path(self) -> Path:
         return self.run_dir / "metrics.json"
+
+
+def train(
+    recipe,
+    overrides: Optional[Iterable[str]] = None,
+    data=None,
+    run_dir=None,
+    strategy: str = "auto",
+    source: Optional[DataSource] = None,
+    verbose: int = 1,
+) -> dict:
+    """Trains (or resumes) a run and returns its metrics.json content.
+
+    Args:
+        recipe: an installed recipe name (`mezoo.recipe.names()`) or a path to a recipe YAML file.
+        overrides: `section.key=value` strings, e.g. `["train.epochs=3"]`.
+        data: converted data directory; default: the recipe's, else the built-in synthetic sample.
+        run_dir: the run directory; default `runs/<recipe>[-<digest of overrides and data>]`.
+        strategy: `auto`, `one_device`, `mirrored` or `multi_worker` (`mezoo.training.strategies`).
+        source: a data source to train on instead of `data` (tests pass in-memory ones).
+        verbose: 0: silent; 1: progress and results.
+
+    Example:
+        >>> metrics = train("dcnv2_me_criteo", ["train.epochs=1"], run_dir="/tmp/run")  # doctest: +SKIP
+    """
+    return Trainer(
+        recipe, overrides, data=data, run_dir=run_dir, strategy=strategy, source=source, verbose=verbose
+    ).run()
 
 
 class Trainer:

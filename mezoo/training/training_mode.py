@@ -4,8 +4,8 @@ import keras
 import numpy as np
 
 from mezoo.errors import BadInput
-from mezoo.training.fused_adam import FusedAdam
-from mezoo.training.row_sparse_adam import RowSparseAdam
+from mezoo.optimizers.fused_adam import FusedAdam
+from mezoo.optimizers.row_sparse_adam import RowSparseAdam
 
 MODES = ("exact", "fast")
 

@@ -7,10 +7,10 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from mezoo import train  # noqa: E402
 from mezoo.data import FeatureSpec, make_dataset  # noqa: E402
 from mezoo.data.shard_errors import READ_ERRORS, ShardReadError, shard_read_error, unreadable_shards  # noqa: E402
 from mezoo.training.data_sources import TFRecordSource  # noqa: E402
+from mezoo.training.trainer import train  # noqa: E402
 from tests.tfrecord_tools.helpers import convert  # noqa: E402
 from tfrecord_tools.formats import criteo_layout  # noqa: E402
 
@@ -65,7 +65,7 @@ def test_the_trainer_names_the_damaged_shard(damaged, tmp_path):
         "train.jit_compile=false",
     ]
     with pytest.raises(ShardReadError, match=copied.replace("/", ".")):
-        train.run("dnn_me_criteo", overrides, run_dir=tmp_path / "run", source=TFRecordSource(directory), verbose=0)
+        train("dnn_me_criteo", overrides, run_dir=tmp_path / "run", source=TFRecordSource(directory), verbose=0)
 
 
 def test_inspect_counts_the_good_records_of_a_damaged_shard_as_the_trainer_reads_them(damaged):
@@ -109,4 +109,4 @@ def test_a_record_of_another_width_is_named_with_its_shard_and_number(tmp_path):
     assert f"record 7 does not match the feature spec: `ids` must hold {copied.id_width} ids" in bad[0][2]
     overrides = ["model.embedding_dim=4", "model.hidden_units=[8]", "data.batch_size=256", "train.epochs=1"]
     with pytest.raises(ShardReadError, match=f"{shard}: record 7 does not match the feature spec"):
-        train.run("dnn_se_criteo", overrides, run_dir=tmp_path / "run", source=TFRecordSource(directory), verbose=0)
+        train("dnn_se_criteo", overrides, run_dir=tmp_path / "run", source=TFRecordSource(directory), verbose=0)

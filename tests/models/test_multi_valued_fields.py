@@ -9,7 +9,8 @@ import pytest
 
 from mezoo import models
 from mezoo.data import FeatureSpec
-from mezoo.models.ctr_model import field_lengths, field_list
+from mezoo.fields import field_lengths
+from mezoo.models.ctr_model import field_list
 from tests.models.test_models import FIELDS as SINGLE_FIELDS
 from tests.models.test_models import randomize, small
 
@@ -62,7 +63,7 @@ def test_field_entries_are_checked():
     assert field_lengths(field_list([("b", 4, 1, "sum")])) == [1]  # one value: a plain column
     with pytest.raises(ValueError, match="unknown pooling 'max'"):
         field_list([("b", 4, 2, "max")])
-    with pytest.raises(ValueError, match="field_lengths"):
+    with pytest.raises(ValueError, match="max_len must be an integer >= 1"):
         field_list([("b", 4, 0, "mean")])
     with pytest.raises(ValueError, match=r"\(name, vocab_size, max_len, pooling\)"):
         field_list([("b", 4, 2, "mean", "extra")])

@@ -44,14 +44,14 @@ def test_xla_start_up_lines_stay_off_the_console(tmp_path):
 
 
 def test_mirrored_on_one_cpu_trains_the_default_strategys_model_and_says_so(tmp_path):
-    from mezoo import train
+    from mezoo.training.trainer import train
     from tests.training import resumable_run
 
     overrides = resumable_run.OVERRIDES + ["train.epochs=1", "train.export=false"]
     runs = {}
     for strategy in ("auto", "mirrored"):
         run_dir = tmp_path / strategy
-        runs[strategy] = train.run(
+        runs[strategy] = train(
             "dnn_me_criteo", overrides, run_dir=run_dir, strategy=strategy, source=resumable_run.source(), verbose=0
         )
         runs[strategy]["run.json"] = json.loads((run_dir / "run.json").read_text())["strategy"]

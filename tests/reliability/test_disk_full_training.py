@@ -9,8 +9,8 @@ pytestmark = pytest.mark.tensorflow
 
 import keras  # noqa: E402
 
-from mezoo import train  # noqa: E402
-from mezoo.cli import run_cli  # noqa: E402
+from mezoo.command import run_cli  # noqa: E402
+from mezoo.training.trainer import train  # noqa: E402
 from tests.training.resumable_run import OVERRIDES, source  # noqa: E402
 
 H5PY_FULL = "file write failed: errno = 28, error message = 'No space left on device', total write size = 5216"
@@ -29,14 +29,14 @@ def test_a_full_disk_mid_training_is_one_line_and_the_run_resumes(tmp_path, monk
 
     monkeypatch.setattr(keras.Model, "save_weights", fills_the_disk_on_the_third_save)
     with pytest.raises(SystemExit) as exit_info:
-        run_cli(lambda: train.run("dnn_me_criteo", OVERRIDES, run_dir=run_dir, source=source(), verbose=0))
+        run_cli(lambda: train("dnn_me_criteo", OVERRIDES, run_dir=run_dir, source=source(), verbose=0))
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: no space left on the disk of {run_dir}"), err
     assert "Traceback" not in err[0] and "resume" in err[0]
     assert not [p.name for p in run_dir.rglob(".*") if p.name != ".train.lock"], "a temporary file left behind"
     monkeypatch.undo()
-    metrics = train.run("dnn_me_criteo", OVERRIDES, run_dir=run_dir, source=source(), verbose=0)
+    metrics = train("dnn_me_criteo", OVERRIDES, run_dir=run_dir, source=source(), verbose=0)
     assert metrics["finished"] and metrics["steps"] == 2 * (int(12000 * 0.8) // 256)
 
 
@@ -50,6 +50,6 @@ def test_no_weights_file_is_started_on_a_disk_without_room_for_it(tmp_path, monk
     started = []
     monkeypatch.setattr(keras.Model, "save_weights", lambda model, path, *a, **k: started.append(path))
     with pytest.raises(SystemExit) as exit_info:
-        run_cli(lambda: train.run("dnn_me_criteo", OVERRIDES, run_dir=tmp_path / "run", source=source(), verbose=0))
+        run_cli(lambda: train("dnn_me_criteo", OVERRIDES, run_dir=tmp_path / "run", source=source(), verbose=0))
     assert exit_info.value.code == 2 and not started
     assert capsys.readouterr().err.startswith(f"error: no space left on the disk of {tmp_path / 'run'}:")

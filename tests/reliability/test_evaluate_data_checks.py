@@ -13,14 +13,14 @@ from tfrecord_tools.formats import avazu_layout, criteo_layout  # noqa: E402
 
 @pytest.fixture(scope="module")
 def criteo_run(tmp_path_factory):
-    from mezoo import train
+    from mezoo.training.trainer import train
 
     root = tmp_path_factory.mktemp("evaluate")
     raw = root / "criteo3k.txt"
     raw.write_bytes(b"".join(open(shared_data("criteo", "criteo_kaggle_head10k.tsv"), "rb").readlines()[:3000]))
     convert([str(raw)], criteo_layout(), root / "data", min_count=10, dataset="criteo")
     overrides = ["train.epochs=1", "train.steps_per_epoch=2", "data.batch_size=256", "train.export=false"]
-    train.run("dnn_se_criteo", overrides, data=str(root / "data"), run_dir=str(root / "run"), verbose=0)
+    train("dnn_se_criteo", overrides, data=str(root / "data"), run_dir=str(root / "run"), verbose=0)
     return root, raw
 
 

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from mezoo import train  # noqa: E402
+from mezoo.training.trainer import train  # noqa: E402
 from tests.reliability import helpers  # noqa: E402
 from tests.training import resumable_run  # noqa: E402
 
@@ -27,7 +27,7 @@ print(json.dumps({"optimizer": type(model.optimizer).__name__,
 def test_a_trained_run_loads_in_a_process_that_imports_only_keras_and_mezoo(tmp_path, mode, optimizer):
     source = resumable_run.source(rows=3000)
     overrides = ["train.epochs=1", "train.steps_per_epoch=3", f"train.mode={mode}", "train.export=false"]
-    train.run("dnn_me_criteo", resumable_run.OVERRIDES + overrides, run_dir=tmp_path, source=source, verbose=0)
+    train("dnn_me_criteo", resumable_run.OVERRIDES + overrides, run_dir=tmp_path, source=source, verbose=0)
     ids = source.splits["test"][0]["ids"][:8]
 
     result = helpers.run("-c", LOAD, tmp_path / "model.keras", json.dumps(ids.tolist()))

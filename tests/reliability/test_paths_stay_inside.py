@@ -35,7 +35,7 @@ def hostile_conversion(root):
 
 
 def test_field_names_that_are_paths_stay_inside_conversion_run_and_export(tmp_path):
-    from mezoo import train
+    from mezoo.training.trainer import train
 
     output = hostile_conversion(tmp_path)
     outside = files_under(tmp_path) - {os.path.join("a", "b", "out", f) for f in files_under(output)}
@@ -48,7 +48,7 @@ def test_field_names_that_are_paths_stay_inside_conversion_run_and_export(tmp_pa
     before = files_under(tmp_path)
     run_dir = tmp_path / "runs" / "r"
     overrides = ["train.epochs=1", "data.batch_size=64", "model.hidden_units=[8]", "train.jit_compile=false"]
-    train.run("dnn_se_criteo", overrides, data=str(output), run_dir=str(run_dir), verbose=0)
+    train("dnn_se_criteo", overrides, data=str(output), run_dir=str(run_dir), verbose=0)
     assert (run_dir / "export" / "1" / "saved_model.pb").exists()
     new = files_under(tmp_path) - before
     assert new and all(p.startswith(os.path.join("runs", "r") + os.sep) for p in new), sorted(new)[:5]

@@ -86,9 +86,10 @@ def test_a_run_killed_in_its_second_epoch_trains_every_later_step_as_an_uninterr
         pytest.importorskip("jax")
     monkeypatch.setenv("KERAS_BACKEND", backend)
     flags = ["--recipe", "dnn_me_criteo", "--data", converted]
-    for setting in ("model.num_embedding_sets=2", "model.hidden_units=[16]", "data.batch_size=100",
-                    "data.shuffle_buffer=1000", "train.epochs=3", "train.early_stopping_patience=5",
-                    "train.backup_every_steps=7", "train.export=false", f"train.distribution={distribution}"):  # fmt: skip
+    settings = ["model.num_embedding_sets=2", "model.hidden_units=[16]", "data.batch_size=100"]
+    settings += ["data.shuffle_buffer=1000", "train.epochs=3", "train.early_stopping_patience=5"]
+    settings += ["train.backup_every_steps=7", "train.export=false", f"train.distribution={distribution}"]
+    for setting in settings:
         flags += ["--set", setting]
 
     def command(name):

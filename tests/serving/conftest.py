@@ -71,7 +71,7 @@ def converted(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained(converted, tmp_path_factory):
     """(dataset, "se"|"me") -> a finished run directory; training exports it (train.export: true)."""
-    from mezoo import train
+    from mezoo.training.trainer import train
 
     cache = {}
 
@@ -80,7 +80,7 @@ def trained(converted, tmp_path_factory):
         if key not in cache:
             recipe, extra = MODELS[key]
             run_dir = tmp_path_factory.mktemp(f"{dataset}-{kind}") / "run"
-            train.run(recipe, TRAIN + extra, data=str(converted(dataset)["train"]), run_dir=str(run_dir), verbose=0)
+            train(recipe, TRAIN + extra, data=str(converted(dataset)["train"]), run_dir=str(run_dir), verbose=0)
             cache[key] = run_dir
         return cache[key]
 

@@ -28,7 +28,7 @@ FIELDS = ["user_id", "movie_id", "genres", "gender", "age", "occupation"]
 @pytest.fixture(scope="module")
 def movielens_run(tmp_path_factory):
     """(raw rows, converted all-rows directory, run directory) of a DCNv2 ME run on genres (max_len 3)."""
-    from mezoo import train
+    from mezoo.training.trainer import train
 
     root = tmp_path_factory.mktemp("movielens")
     movielens_csv(root / "ml.csv")
@@ -38,7 +38,7 @@ def movielens_run(tmp_path_factory):
     convert_schema(root, schema(), [root / "ml.csv"], root / "all_rows", split=(0.0, 0.0, 1.0))
     run_dir = root / "run"
     overrides = TRAIN + ["model.num_embedding_sets=2"]
-    train.run("dcnv2_me_frappe", overrides, data=str(root / "train"), run_dir=str(run_dir), verbose=0)
+    train("dcnv2_me_frappe", overrides, data=str(root / "train"), run_dir=str(run_dir), verbose=0)
     return rows, root / "all_rows", run_dir
 
 

@@ -13,7 +13,7 @@ from tests.serving.conftest import TRAIN, load_signature  # noqa: E402
 
 
 def test_numeric_fields_through_every_signature(tmp_path):
-    from mezoo import train
+    from mezoo.training.trainer import train
     from tests.tfrecord_tools.helpers import convert
     from tfrecord_tools.schema import build
 
@@ -38,7 +38,7 @@ def test_numeric_fields_through_every_signature(tmp_path):
         files, layout, fmt = build(schema, str(tmp_path), [str(csv)])
         convert(files, layout, tmp_path / name, fmt=fmt, split=split, dataset="csv")
     run = tmp_path / "run"
-    train.run(
+    train(
         "dnn_me_criteo",
         TRAIN + ["model.num_embedding_sets=2"],
         data=str(tmp_path / "train"),

@@ -220,7 +220,9 @@ def test_a_full_disk_names_the_output_and_leaves_the_previous_conversion(tmp_pat
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("tfrecord_tools.beam_pipeline.transforms.fs_copy_file", full)  # the shards' copy into the output
+    monkeypatch.setattr(
+        "tfrecord_tools.beam_pipeline.transforms.fs_copy_file", full
+    )  # the shards' copy into the output
     with pytest.raises(DiskFull, match=f"no space left on the device of the output directory {out}"):
         beam_convert([str(raw)], criteo_layout(), out, min_count=2)
     assert shard_bytes(out) == before

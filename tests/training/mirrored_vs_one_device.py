@@ -8,7 +8,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from mezoo import train  # noqa: E402
+from mezoo.training.trainer import train  # noqa: E402
 from tests.training import resumable_run  # noqa: E402
 
 mode = sys.argv[2]
@@ -19,7 +19,7 @@ overrides = (
 )
 results = {}
 for strategy in ("one_device", "mirrored"):
-    metrics = train.run(
+    metrics = train(
         "dcnv2_me_criteo",
         overrides,
         run_dir=f"{sys.argv[1]}/{strategy}",

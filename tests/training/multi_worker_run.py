@@ -116,13 +116,13 @@ class ConcatenatedPipelines:
 
 
 def reference(data, out, epochs: int, extra=()) -> None:
-    from mezoo import train
     from mezoo.training.data_sources import TFRecordSource
+    from mezoo.training.trainer import train
 
     controls = {"reference": [(WORKERS, i) for i in range(WORKERS)], "unsharded": [(1, 0)] * WORKERS}
     for name, pipelines in controls.items():
         source = ConcatenatedPipelines(TFRecordSource(data), pipelines)
-        train.run(
+        train(
             RECIPE,
             OVERRIDES + [f"train.epochs={epochs}", "train.loop=fit", *extra],
             run_dir=Path(out) / name,

@@ -2,11 +2,11 @@
 
 import sys
 
-from mezoo import train
-from mezoo.cli import run_cli
+from mezoo.command import run_cli
 from mezoo.data.planted import planted_click_log
 from mezoo.metrics import auc
 from mezoo.training.in_memory_source import InMemorySource
+from mezoo.training.trainer import train
 
 VOCAB = [20, 30, 10, 15, 25]
 OVERRIDES = [
@@ -32,4 +32,4 @@ def source(rows=12000):
 
 
 if __name__ == "__main__":  # RUN_DIR [extra overrides...]; failures reported as the commands report them
-    run_cli(lambda: train.run("dnn_me_criteo", OVERRIDES + sys.argv[2:], run_dir=sys.argv[1], source=source()))
+    run_cli(lambda: train("dnn_me_criteo", OVERRIDES + sys.argv[2:], run_dir=sys.argv[1], source=source()))

@@ -10,8 +10,9 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from mezoo import cli  # noqa: E402
+from mezoo import command as cli  # noqa: E402
 from mezoo import recipe as recipes  # noqa: E402
+from mezoo.errors import BadInput  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -179,11 +180,11 @@ def test_train_and_export_outputs_that_cannot_be_outputs(tmp_path):
         run("-m", "mezoo.train", "--recipe", "dnn_me_criteo", "--run_dir", str(afile)), "is a file, not a run directory"
     )
     assert afile.read_text() == "x"
-    from mezoo import train
+    from mezoo.training.trainer import train
 
     run_dir = tmp_path / "run"
     overrides = resumable_run.OVERRIDES + ["train.epochs=1", "train.steps_per_epoch=2", "train.export=false"]
-    train.run("dnn_me_criteo", overrides, run_dir=run_dir, source=resumable_run.source(3000), verbose=0)
+    train("dnn_me_criteo", overrides, run_dir=run_dir, source=resumable_run.source(3000), verbose=0)
     one_error_line(
         run("-m", "mezoo.export", "--run_dir", str(run_dir), "--output", str(afile)),
         "is a file, not a directory to hold the model's versions",
@@ -193,12 +194,9 @@ def test_train_and_export_outputs_that_cannot_be_outputs(tmp_path):
 
 
 def test_a_training_split_smaller_than_one_batch_is_bad_input(tmp_path):
-    from mezoo import train
-    from mezoo.training.trainer import TooFewRowsError
+    from mezoo.training.trainer import TooFewRowsError, train
     from tests.training import resumable_run
 
     with pytest.raises(TooFewRowsError, match="fewer than one batch of 4096"):
-        train.run(
-            "dnn_me_criteo", ["data.batch_size=4096"], run_dir=tmp_path, source=resumable_run.source(3000), verbose=0
-        )
-    assert isinstance(TooFewRowsError("x"), cli.user_error_types())
+        train("dnn_me_criteo", ["data.batch_size=4096"], run_dir=tmp_path, source=resumable_run.source(3000), verbose=0)
+    assert isinstance(TooFewRowsError("x"), BadInput)

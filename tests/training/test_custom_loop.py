@@ -8,9 +8,9 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from mezoo import train  # noqa: E402
 from mezoo.training.custom_loop import uses_custom_loop  # noqa: E402
 from mezoo.training.data_sources import TFRecordSource  # noqa: E402
+from mezoo.training.trainer import train  # noqa: E402
 from tests.training import multi_worker_run, resumable_run  # noqa: E402
 
 
@@ -18,7 +18,7 @@ def test_custom_loop_trains_like_fit_on_one_device(tmp_path):
     overrides = resumable_run.OVERRIDES + ["model.dropout=0.0", "train.steps_per_epoch=6", "train.jit_compile=false"]
     runs = {}
     for loop in ("fit", "custom"):
-        runs[loop] = train.run(
+        runs[loop] = train(
             "dcnv2_me_criteo",
             overrides + [f"train.loop={loop}"],
             run_dir=tmp_path / loop,

@@ -31,7 +31,7 @@ def test_recipe_trains_one_short_epoch(name, tmp_path):
         "train.steps_per_epoch=2",
         "train.backup_every_steps=0",
     ]
-    metrics = train.run(name, overrides, run_dir=tmp_path, source=resumable_run.source(rows=3000), verbose=0)
+    metrics = train(name, overrides, run_dir=tmp_path, source=resumable_run.source(rows=3000), verbose=0)
     assert metrics["finished"] and metrics["steps"] == 2 and len(metrics["epochs"]) == 1
     assert metrics["epochs"][0]["loss"] > 0 and 0 <= metrics["test_auc"] <= 1
     assert (tmp_path / "model.keras").exists()

@@ -9,11 +9,8 @@ pytestmark = pytest.mark.tensorflow
 
 import mezoo  # noqa: E402,F401
 from mezoo import models  # noqa: E402
-from mezoo.training import (  # noqa: E402
-    FusedAdam,
-    compile_model,
-    training_mode,  # noqa: E402
-)
+from mezoo.optimizers import FusedAdam  # noqa: E402
+from mezoo.training import compile_model, training_mode  # noqa: E402
 from mezoo.training.training_mode import XLA_TABLE_BYTES, auto_jit_compile  # noqa: E402
 
 

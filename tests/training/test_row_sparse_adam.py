@@ -9,7 +9,8 @@ pytestmark = pytest.mark.tensorflow
 
 import mezoo  # noqa: E402,F401
 from mezoo import models  # noqa: E402
-from mezoo.training import FusedAdam, RowSparseAdam, compile_model  # noqa: E402
+from mezoo.optimizers import FusedAdam, RowSparseAdam  # noqa: E402
+from mezoo.training import compile_model  # noqa: E402
 
 LR, B1, B2, EPS, L2 = 0.01, 0.9, 0.999, 1e-7, 0.05
 

@@ -12,13 +12,11 @@ pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
 import mezoo  # noqa: E402
-from mezoo import evaluate as evaluation  # noqa: E402
 from mezoo import recipe as recipes  # noqa: E402
-from mezoo import train  # noqa: E402
-from mezoo.cli import UserError  # noqa: E402
 from mezoo.saved_models import ModelFileError  # noqa: E402
-from mezoo.training import run_directory  # noqa: E402
+from mezoo.training import evaluation, run_directory  # noqa: E402
 from mezoo.training.data_sources import DataNotFoundError, open_source  # noqa: E402
+from mezoo.training.trainer import train  # noqa: E402
 from tests.training import resumable_run  # noqa: E402
 
 
@@ -43,7 +41,7 @@ def test_explicit_data_without_a_spec_is_an_error_not_the_builtin_sample(how, tm
 def test_the_trainer_refuses_a_missing_recipe_location(tmp_path):
     overrides = resumable_run.OVERRIDES + [f"data.location={tmp_path / 'nowhere'}"]
     with pytest.raises(DataNotFoundError):
-        train.run("dnn_me_criteo", overrides, run_dir=tmp_path / "run", verbose=0)
+        train("dnn_me_criteo", overrides, run_dir=tmp_path / "run", verbose=0)
     assert not (tmp_path / "run" / "recipe.yaml").exists()
 
 
@@ -60,7 +58,7 @@ def test_a_resume_with_another_recipe_is_refused_before_anything_changes(change,
     (tmp_path / "run.json").write_text("{}")
     before = sorted(os.listdir(tmp_path))
     with pytest.raises(recipes.RecipeChangedError, match="another recipe") as raised:
-        train.run(
+        train(
             "dnn_me_criteo",
             resumable_run.OVERRIDES + [change],
             run_dir=tmp_path,
@@ -161,11 +159,11 @@ def test_evaluate_says_where_recorded_data_went(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(evaluation, "load_keras_file", lambda path: None)  # the data is what is missing here
     with pytest.raises(
-        UserError,
+        DataNotFoundError,
         match=r"records the data data/criteo \(a path relative to the directory .* was "
         r"trained from\), which holds no feature_spec.json now .*pass --data",
     ):
-        evaluation.evaluate(tmp_path / "run")
+        evaluation.evaluate_run(tmp_path / "run")
 
 
 def test_evaluate_names_a_truncated_model_file(tmp_path):
@@ -173,7 +171,7 @@ def test_evaluate_names_a_truncated_model_file(tmp_path):
     data = (tmp_path / "model.keras").read_bytes()
     (tmp_path / "model.keras").write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelFileError, match=r"model.keras is damaged or truncated \(.* bytes, not a .keras archive\)"):
-        evaluation.evaluate(tmp_path, source=resumable_run.source(600))
+        evaluation.evaluate_run(tmp_path, source=resumable_run.source(600))
 
 
 def test_the_epoch_loss_of_a_resume_is_carried_across_backups_or_left_unknown():

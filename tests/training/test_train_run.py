@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from mezoo import train  # noqa: E402
+from mezoo.training.trainer import train  # noqa: E402
 from tests.training import resumable_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,9 +21,7 @@ STEPS_PER_EPOCH = int(12000 * 0.8) // 256
 
 
 def test_a_run_fills_its_directory_and_metrics(tmp_path):
-    result = train.run(
-        "dnn_me_criteo", resumable_run.OVERRIDES, run_dir=tmp_path, source=resumable_run.source(), verbose=0
-    )
+    result = train("dnn_me_criteo", resumable_run.OVERRIDES, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
     for name in ("recipe.yaml", "run.json", "metrics.json", "abundance.csv", "model.keras", "best.weights.h5"):
         assert (tmp_path / name).exists(), name
     assert any((tmp_path / "tensorboard").rglob("events.out.tfevents*"))
@@ -40,9 +38,7 @@ def test_a_run_fills_its_directory_and_metrics(tmp_path):
     assert 0.5 < metrics["test_auc"] <= 1 and metrics["test_logloss"] > 0
     assert "num_embedding_sets: 2" in (tmp_path / "recipe.yaml").read_text()
     # the same call again finds the finished run instead of training
-    again = train.run(
-        "dnn_me_criteo", resumable_run.OVERRIDES, run_dir=tmp_path, source=resumable_run.source(), verbose=0
-    )
+    again = train("dnn_me_criteo", resumable_run.OVERRIDES, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
     assert again == metrics
 
 
@@ -55,7 +51,7 @@ def test_early_stopping_and_plateau_follow_validation_auc(tmp_path):
         "train.reduce_lr_patience=1",
         "train.min_learning_rate=0.004",
     ]
-    metrics = train.run("dnn_me_criteo", overrides, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
+    metrics = train("dnn_me_criteo", overrides, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
     aucs = [e["val_auc"] for e in metrics["epochs"]]
     best = max(range(len(aucs)), key=aucs.__getitem__)
     assert len(aucs) < 30, "a high learning rate should plateau long before 30 epochs"
@@ -127,7 +123,7 @@ def test_mixed_precision_trains_in_half_and_leaves_the_global_policy_alone(polic
         trainer, "compile_model", lambda model, *a, **k: compile_model(built.append(model) or model, *a, **k)
     )
     overrides = resumable_run.OVERRIDES + ["train.epochs=1", f"train.mixed_precision={policy}"]
-    metrics = train.run("dnn_me_criteo", overrides, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
+    metrics = train("dnn_me_criteo", overrides, run_dir=tmp_path, source=resumable_run.source(), verbose=0)
     assert keras.mixed_precision.global_policy().name == "float32"
     assert metrics["finished"] and 0.5 < metrics["test_auc"] <= 1 and metrics["epochs"][0]["loss"] > 0
     model = built[0]

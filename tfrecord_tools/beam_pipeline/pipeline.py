@@ -5,8 +5,8 @@ import re
 import time
 from typing import Dict, List, Optional
 
-from mezoo.cli import debugging
-from mezoo.data.multi_valued import field_lengths, is_multi_valued
+from mezoo.command import debugging
+from mezoo.data.multi_valued import id_columns, is_multi_valued
 from mezoo.data.raw.layout import Layout
 from mezoo.data.raw.reader import FileInfo, InputError
 from mezoo.data.raw.rules import REJECTS_HEADER, escape_line
@@ -144,8 +144,7 @@ def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options, writ
     written = (
         pieces.pieces
         | "Per shard" >> beam.GroupByKey()
-        | "Write shards"
-        >> beam.ParDo(WriteShard(write_to, sum(field_lengths(fields)), len(layout.numeric), opts), plan)
+        | "Write shards" >> beam.ParDo(WriteShard(write_to, sum(id_columns(fields)), len(layout.numeric), opts), plan)
     )
     if opts.max_rejects_logged >= 0:
         logged = parsed.rejects | "First rejects" >> beam.combiners.Top.Smallest(

@@ -3,7 +3,7 @@ converter's own id rows (wide when a multi-valued field keeps many values)."""
 
 from typing import Dict, List, Sequence
 
-from mezoo.data.multi_valued import field_lengths, is_multi_valued
+from mezoo.data.multi_valued import id_columns, is_multi_valued
 from tfrecord_tools.convert.errors import ConversionError
 from tfrecord_tools.convert.options import Options
 
@@ -67,7 +67,7 @@ def check_id_memory(fields: List[Dict], chunk_rows: Sequence[int], split_rows: D
     """The converter's id rows: `--parallel` chunks (transform) or shards (writer) at once, each row
     one id per column (a multi-valued field's `max_len` columns), `ID_BYTES` each. Stops over
     --memory_limit, naming the multi-valued fields, before the transform allocates them. Returns the bytes."""
-    width = sum(field_lengths(fields))
+    width = sum(id_columns(fields))
     parallel = max(1, opts.parallel)
     rps = max(1, opts.rows_per_shard)
     shard_rows = [rps] * sum(n // rps for n in split_rows.values()) + [n % rps for n in split_rows.values()]

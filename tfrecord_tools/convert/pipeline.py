@@ -23,7 +23,7 @@ import tempfile
 import time
 from typing import Dict, List
 
-from mezoo.data.multi_valued import field_lengths
+from mezoo.data.multi_valued import id_columns
 from mezoo.data.raw.layout import Layout
 from mezoo.data.raw.reader import FileInfo, check_inputs
 from tfrecord_tools.convert.first_pass import (
@@ -108,7 +108,7 @@ def convert_into(files: List[FileInfo], layout: Layout, opts: Options, fmt: str,
 
     t2 = time.time()
     dtype = id_dtype(sum(v.vocab_size for v in vocabularies))
-    width = sum(field_lengths(fields))
+    width = sum(id_columns(fields))
     written = write_shards(spool, work, plan.names, plan.num_shards, dtype, width, len(layout.numeric), opts)
     t_write = time.time() - t2
     check_written(files, written, counted.rejected)

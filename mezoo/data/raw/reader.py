@@ -22,6 +22,8 @@ from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, 
 import numpy as np
 import numpy.typing as npt
 
+from mezoo.errors import BadInput
+
 # Other file systems come in through these (the Beam converter passes apache_beam.io.filesystems').
 Opener = Callable[[str], IO[bytes]]
 Sizer = Callable[[str], int]
@@ -40,7 +42,7 @@ UNSUPPORTED_MAGIC = {
 UNSUPPORTED_MAGIC.update({b"BZh" + bytes([c]) + b"1AY&": "bzip2" for c in b"12345678"})
 
 
-class InputError(Exception):
+class InputError(BadInput):
     """A problem with an input or output path, reported with the path."""
 
 
