@@ -29,24 +29,10 @@ def project_modules() -> Dict[str, Path]:
     return modules
 
 
-def is_main_block(node: ast.AST) -> bool:
-    """`if __name__ == "__main__":`: its imports run only when the file is the script (module `__main__`)."""
-    test = getattr(node, "test", None)
-    return (
-        isinstance(node, ast.If)
-        and isinstance(test, ast.Compare)
-        and isinstance(test.left, ast.Name)
-        and test.left.id == "__name__"
-        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
-    )
-
-
 def walk(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node of `tree`, `__main__` blocks left out (a command module's script entry point)."""
-    for child in ast.iter_child_nodes(tree):
-        if not is_main_block(child):
-            yield child
-            yield from walk(child)
+    """Every node of `tree`, `if __name__ == "__main__":` blocks included: an entry point's import is
+    an edge like any other."""
+    yield from ast.walk(tree)
 
 
 def imports_of(path: Path, name: str) -> Iterator[Tuple[str, List[str], int]]:
@@ -65,9 +51,13 @@ def imports_of(path: Path, name: str) -> Iterator[Tuple[str, List[str], int]]:
 
 
 def resolve(target: str, names: List[str], modules: Dict[str, Path]) -> Set[str]:
-    """The project modules an import reaches: the module itself, or the submodules imported from a package."""
-    found = {target} if target in modules else set()
-    found |= {f"{target}.{n}" for n in names if f"{target}.{n}" in modules}
+    """The project modules an import reaches: the submodules imported from a package (`from mezoo
+    import recipe` reaches mezoo.recipe), else the module itself (`import mezoo`, `from mezoo.recipe
+    import load`). Importing a submodule runs its package's `__init__` too, as every import of it does:
+    that is not an edge to the package."""
+    found = {f"{target}.{n}" for n in names if f"{target}.{n}" in modules}
+    if target in modules and (not names or any(f"{target}.{n}" not in modules for n in names)):
+        found.add(target)
     return found
 
 
@@ -136,3 +126,86 @@ def test_the_graph_sees_function_level_imports():
     """The checks above would pass on an empty graph: the scorer's parser import sits in a function."""
     assert "mezoo.data.raw.parser" in graph()["mezoo.serving.scoring"]
     assert "tfrecord_tools.convert.pipeline" in graph()["tfrecord_tools.criteo"]
+
+
+# The layers of the project, bottom up: a module imports only from its own layer or the ones below
+# (docs/design.md draws them). A module is in the layer of the longest prefix that names it.
+LAYERS = (
+    (
+        "foundations",
+        "mezoo.errors mezoo.atomic mezoo.strict_yaml mezoo.metrics mezoo.startup mezoo.initializers "
+        "mezoo.recipe_schema mezoo.directory_lock mezoo.disk_full mezoo.command mezoo.fields",
+    ),
+    ("data and layers", "mezoo.data mezoo.layers"),
+    ("models", "mezoo.models mezoo.abundance mezoo.optimizers"),
+    ("loading and recipes", "mezoo mezoo.saved_models mezoo.recipe mezoo.demo_model"),
+    ("serving", "mezoo.serving"),
+    ("training", "mezoo.training"),
+    ("evidence", "mezoo.evidence"),
+    (
+        "converters",
+        "tfrecord_tools tfrecord_tools.convert tfrecord_tools.beam_pipeline tfrecord_tools.formats "
+        "tfrecord_tools.schema tfrecord_tools.common_flags tfrecord_tools.published_stats",
+    ),
+    (
+        "commands",
+        "mezoo.cli mezoo.train mezoo.evaluate mezoo.export mezoo.predict mezoo.analyze mezoo.scaling mezoo.toy "
+        "mezoo.report mezoo.parity mezoo.demo tfrecord_tools.criteo tfrecord_tools.avazu tfrecord_tools.csv "
+        "tfrecord_tools.beam tfrecord_tools.inspect tfrecord_tools.synthetic",
+    ),
+)
+# Siblings in one layer that must not import each other: layers know nothing of data files.
+APART = (("mezoo.layers", "mezoo.data"), ("mezoo.data", "mezoo.layers"))
+
+
+def layer_of(module: str) -> int:
+    best, found = -1, None
+    for number, (_, names) in enumerate(LAYERS):
+        for prefix in names.split():
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, found = len(prefix), number
+    if found is None:
+        raise AssertionError(f"{module} is in no layer of tests/test_module_graph.py LAYERS: place it")
+    return found
+
+
+def test_every_import_goes_down_the_layers():
+    edges = graph()
+    up = [
+        f"{a} ({LAYERS[layer_of(a)][0]}) imports {b} ({LAYERS[layer_of(b)][0]})"
+        for a in sorted(edges)
+        for b in sorted(edges[a])
+        if layer_of(b) > layer_of(a)
+    ]
+    apart = [
+        f"{a} imports {b}"
+        for a in sorted(edges)
+        for b in sorted(edges[a])
+        for low, high in APART
+        if (a == low or a.startswith(low + ".")) and (b == high or b.startswith(high + "."))
+    ]
+    assert not up and not apart, "\n".join(up + apart)
+
+
+def test_no_library_or_converter_module_imports_the_command_modules():
+    """mezoo.cli is the command layer: entry points and console scripts run it, nothing else imports it."""
+    edges = graph()
+    commands = set(LAYERS[-1][1].split())
+    wrong = [
+        f"{a} imports {b}"
+        for a in sorted(edges)
+        if not any(a == c or a.startswith(c + ".") for c in commands)
+        for b in sorted(edges[a])
+        if b == "mezoo.cli" or b.startswith("mezoo.cli.")
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_entry_points_are_only_entry_points():
+    """`python -m mezoo.<command>` modules hold a docstring and a `__main__` block calling the CLI."""
+    for name in LAYERS[-1][1].split():
+        if not name.startswith("mezoo.") or name == "mezoo.cli":
+            continue
+        tree = ast.parse((ROOT / (name.replace(".", "/") + ".py")).read_text())
+        body = [node for node in tree.body if not isinstance(node, ast.Expr)]  # the docstring
+        assert len(body) == 1 and isinstance(body[0], ast.If), f"{name} holds more than its entry point"

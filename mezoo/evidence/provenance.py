@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-import mezoo
-
 # The code that makes results: changes there, new files included, mean the commit alone does not
 # reproduce them.
 CODE = ("mezoo", "tfrecord_tools")
@@ -28,7 +26,7 @@ def git_commit(paths: Sequence[PathLike] = CODE, exclude: Sequence[PathLike] = (
             (a study's `cells/`) don't.
         exclude: files or folders that don't count: those the calling command is about to write.
     """
-    root = Path(mezoo.__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # the mezoo package folder
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if commit.returncode:
