@@ -79,14 +79,6 @@ def with_defaults(field: Dict[str, Any]) -> Dict[str, Any]:
     return {**field, **{k: field.get(k, v) for k, v in DEFAULTS.items()}}
 
 
-def cell_tokens_reference(cell: bytes, field: Dict[str, Any]) -> List[bytes]:
-    """The rule in plain Python, for tests: one raw cell -> its kept tokens."""
-    field = with_defaults(field)
-    tokens = [t for t in cell.split(field["separator"].encode()) if t] or [b""]
-    max_len = int(field["max_len"])
-    return tokens[:max_len] if field["truncate"] == "first" else tokens[-max_len:]
-
-
 def cell_tokens(cells: Any, field: Dict[str, Any]) -> Any:
     """TF: raw cells `(n,)` -> `(all tokens, kept tokens)`, two `(n, None)` RaggedTensors."""
     import tensorflow as tf
@@ -103,6 +95,16 @@ def cell_tokens(cells: Any, field: Dict[str, Any]) -> Any:
     return tokens, kept
 
 
+# TFRecords store a multi-valued field's ids as id + STORED_OFFSET, so that no value (PADDING_ID) is 0
+STORED_OFFSET = -PADDING_ID
+
+
+def stored_ids(ids: Any) -> Any:
+    """A multi-valued field's ids (numpy or TF) as TFRecords store them: id + 1, 0 for no value."""
+    return ids + STORED_OFFSET
+
+
 def stored_shift(fields: Sequence[Dict[str, Any]]) -> List[int]:
-    """Per id column of the fields: 1 where it belongs to a multi-valued field (stored as id + 1), else 0."""
-    return [int(is_multi_valued(f)) for f in fields for _ in range(field_length(f))]
+    """Per id column of the fields: what `parse_examples` subtracts to read ids back (`STORED_OFFSET` where
+    the column belongs to a multi-valued field, else 0)."""
+    return [STORED_OFFSET * is_multi_valued(f) for f in fields for _ in range(field_length(f))]

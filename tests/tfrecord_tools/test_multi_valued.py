@@ -15,42 +15,25 @@ tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
 from mezoo.data import FeatureSpec  # noqa: E402
-from mezoo.data.multi_valued import cell_tokens, cell_tokens_reference  # noqa: E402
-from tests.shared_data import shared_data  # noqa: E402
-from tests.tfrecord_tools.helpers import convert, read_split, vocab_file  # noqa: E402
+from mezoo.data.multi_valued import cell_tokens, with_defaults  # noqa: E402
+from tests.tfrecord_tools.helpers import (  # noqa: E402
+    COLUMNS,
+    convert_schema,
+    movielens_csv,
+    read_split,
+    schema,
+    vocab_file,
+)
 from tfrecord_tools.convert.errors import ConversionError  # noqa: E402
 from tfrecord_tools.schema import build, check_multi_valued  # noqa: E402
 
-COLUMNS = ["label", "user_id", "movie_id", "genres", "gender", "age", "occupation"]
 
-
-def movielens_csv(path):
-    source = shared_data("movielens", "ml1m_deepctr_sample200.csv")
-    with open(source, newline="") as f:
-        rows = list(csv.DictReader(f))
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(COLUMNS)
-        for r in rows:
-            w.writerow([int(int(r["rating"]) >= 4), r["user_id"], r["movie_id"], r["genres"]] + [
-                r[c] for c in ("gender", "age", "occupation")
-            ])  # fmt: skip
-    return rows
-
-
-def schema(**genres):
-    return {
-        "format": "csv",
-        "label": "label",
-        "categorical": ["user_id", "movie_id", "genres", "gender", "age", "occupation"],
-        "multi_valued": {"genres": {"max_len": 3, **genres}},
-    }
-
-
-def convert_schema(tmp_path, spec, inputs, out, fmt_kind=None, **options):
-    files, layout, kind = build(spec, str(tmp_path), [str(p) for p in inputs])
-    options.setdefault("min_count", 1)
-    return convert(files, layout, out, fmt=kind, **options)
+def cell_tokens_reference(cell: bytes, field: dict) -> list:
+    """The rule of `mezoo.data.multi_valued`, in plain Python: one raw cell -> its kept tokens."""
+    field = with_defaults(field)
+    tokens = [t for t in cell.split(field["separator"].encode()) if t] or [b""]
+    max_len = int(field["max_len"])
+    return tokens[:max_len] if field["truncate"] == "first" else tokens[-max_len:]
 
 
 def test_movielens_genres_round_trip_with_truncation_counted(tmp_path):

@@ -14,7 +14,7 @@ from mezoo.data.raw.reader import FileInfo, read_text_chunks
 from mezoo.data.raw.rules import REASONS
 from tfrecord_tools.beam_pipeline.files import fs_copy_file, fs_open, fs_size, join
 from tfrecord_tools.beam_pipeline.runtime import COUNT_BUCKETS, METRICS_NAMESPACE, CombineFn, DoFn, pvalue
-from tfrecord_tools.convert.counting import make_count_fn, merge_counts, token_keys
+from tfrecord_tools.convert.counting import kept_mask, make_count_fn, merge_counts, token_keys
 from tfrecord_tools.convert.errors import ConversionError
 from tfrecord_tools.convert.first_pass import check_first_pass, chunk_rejects
 from tfrecord_tools.convert.memory import check_id_memory, check_memory
@@ -123,7 +123,7 @@ class MergeCounts(CombineFn):
 def kept_tokens(element, min_count: int):
     """((field, bucket), (keys, counts)) -> (field, (kept keys, their counts, distinct values in the bucket))."""
     (field, _), (keys, counts) = element
-    keep = counts >= min_count
+    keep = kept_mask(counts, min_count)
     return field, (keys[keep], counts[keep], len(keys))
 
 

@@ -6,6 +6,11 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 
 
+def kept_mask(counts, min_count: int):
+    """The `--min_count` rule, for both converters: a token is kept when counted at least `min_count` times."""
+    return counts >= min_count
+
+
 def make_count_fn(fields: List[Dict]):
     """TF function of a parsed chunk (reason, rows, labels, dense) -> (reason, labels, dense,
     index (n, F) int32, serialized distinct values, then per field three tensors: its token keys
@@ -137,11 +142,11 @@ class TokenCounter:
         self._merge()
         if self.keys is None or self.is_integer:
             keys, counts = self.result()
-            keep = counts >= min_count
+            keep = kept_mask(counts, min_count)
             return keys[keep], counts[keep], len(keys)
         import pyarrow as pa
 
-        keep = self.counts >= min_count
+        keep = kept_mask(self.counts, min_count)
         kept = self.keys.filter(pa.array(keep))
         return np.asarray(kept.to_numpy(zero_copy_only=False), dtype=object), self.counts[keep], len(self.keys)
 

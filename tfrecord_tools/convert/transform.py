@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mezoo.data.multi_valued import is_multi_valued
+from mezoo.data.multi_valued import is_multi_valued, stored_ids
 from mezoo.data.raw.threads import ordered_map
 from tfrecord_tools.convert.errors import ConversionError
 from tfrecord_tools.convert.first_pass import Counted
@@ -36,7 +36,7 @@ def make_transform_fn(transform, fields: Sequence[Dict]):
             return ids, tf.zeros(tf.stack([tf.shape(index)[0], 0]), tf.int64)
         tokens = tf.stack([tf.gather(c, index[:, i]) for c, i in zip(counts, multi)], axis=1)
         parts = [
-            tf.gather(ids + 1, index[:, i]) if i in multi else tf.gather(ids, index[:, i])[:, None]
+            tf.gather(stored_ids(ids), index[:, i]) if i in multi else tf.gather(ids, index[:, i])[:, None]
             for i, ids in enumerate(ids_of_values)
         ]
         return tf.concat(parts, axis=1), tokens
@@ -77,7 +77,9 @@ def gather_ids(
     parts = []
     for f, max_len in enumerate(max_lens):
         block = ids_of_values[offsets[f] : offsets[f] + sizes[f] * widths[f]]
-        parts.append(block.reshape(sizes[f], max_len)[index[:, f]] + 1 if max_len else block[index[:, f]][:, None])
+        parts.append(
+            stored_ids(block.reshape(sizes[f], max_len)[index[:, f]]) if max_len else block[index[:, f]][:, None]
+        )
     return np.concatenate(parts, axis=1)
 
 

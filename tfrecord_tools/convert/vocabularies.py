@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tfrecord_tools.convert.counting import TokenCounter
+from tfrecord_tools.convert.counting import TokenCounter, kept_mask
 from tfrecord_tools.convert.options import Options
 
 
@@ -36,7 +36,7 @@ def build_vocabulary(keys, counts, is_integer: bool, min_count: int, max_size: O
     """Kept tokens in id order: count >= min_count, descending count, ties by token."""
     from mezoo.data.transform import integer_token
 
-    keep = counts >= min_count
+    keep = kept_mask(counts, min_count)
     keys, counts = keys[keep], counts[keep]
     if is_integer:
         order = np.lexsort((keys, -counts))
