@@ -134,7 +134,7 @@ LAYERS = (
     (
         "foundations",
         "mezoo.errors mezoo.atomic mezoo.strict_yaml mezoo.metrics mezoo.startup mezoo.initializers "
-        "mezoo.recipe_schema mezoo.directory_lock mezoo.disk_full mezoo.command mezoo.fields",
+        "mezoo.recipe_schema mezoo.directory_lock mezoo.disk_full mezoo.command mezoo.fields mezoo.run_layout",
     ),
     ("data and layers", "mezoo.data mezoo.layers"),
     ("models", "mezoo.models mezoo.abundance mezoo.optimizers"),

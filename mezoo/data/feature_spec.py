@@ -21,10 +21,11 @@ from mezoo.atomic import atomic_write
 from mezoo.data import multi_valued
 from mezoo.errors import BadInput, MissingInput
 from mezoo.fields import Field
+from mezoo.run_layout import SPEC
 
 FORMAT_VERSION = 2  # the newest; a spec without multi-valued fields is still written as 1
 FORMAT_VERSIONS = (1, 2)
-SPEC_NAME = "feature_spec.json"
+SPEC_NAME = SPEC  # a converted directory's spec, and a run directory's copy of it
 # A field name used as it is in file names: letters, digits, `_`, `.` and `-`, not starting with `.`.
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}")
 

@@ -36,6 +36,7 @@ from mezoo.data.feature_spec import SPEC_NAME, FeatureSpec, read_vocabulary, voc
 from mezoo.directory_lock import directory_lock, remove_stale
 from mezoo.disk_full import full_disk_reported
 from mezoo.errors import BadInput
+from mezoo.run_layout import RunDirectory
 from mezoo.serving.raw_examples import warmup_rows_from_vocabularies
 from mezoo.serving.signatures import build_archive
 from mezoo.serving.warmup import WARMUP_FILE, write_warmup_requests
@@ -83,7 +84,7 @@ def run_spec(run_dir: Path) -> FeatureSpec:
 
 def _recorded_data(run_dir: Path) -> Optional[str]:
     try:
-        data = json.loads((run_dir / "run.json").read_text()).get("data")
+        data = json.loads(RunDirectory(run_dir).run_json.read_text()).get("data")
     except (OSError, ValueError):
         return None
     if not data:
@@ -99,7 +100,7 @@ def next_version(output: Path) -> int:
 
 
 def _load_model(run_dir: Path):
-    path = run_dir / "model.keras"
+    path = RunDirectory(run_dir).model
     if not path.exists():
         raise ExportError(f"{path} does not exist: the run has not finished (train it to the end first)")
     from mezoo.saved_models import load_keras_file
@@ -137,7 +138,7 @@ def export_run(
             with every feature absent.
     """
     run_dir = Path(run_dir)
-    output = Path(output) if output else run_dir / "export"
+    output = Path(output) if output else RunDirectory(run_dir).export
     if output.exists() and not output.is_dir():
         raise ExportError(f"--output {output} is a file, not a directory to hold the model's versions")
     spec = run_spec(run_dir)

@@ -25,7 +25,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 import numpy as np
 
 from mezoo.atomic import temporary_name
-from mezoo.data.feature_spec import FeatureSpec
+from mezoo.data.feature_spec import SPEC_NAME, FeatureSpec
 from mezoo.directory_lock import directory_lock, remove_stale
 from mezoo.disk_full import full_disk_reported
 from mezoo.errors import BadInput
@@ -269,7 +269,7 @@ def score_files(
 
 def export_spec(export_dir: Path) -> FeatureSpec:
     """The feature spec a mezoo.export version directory carries in `assets.extra/`."""
-    spec_path = export_dir / "assets.extra" / "feature_spec.json"
+    spec_path = export_dir / "assets.extra" / SPEC_NAME
     if not spec_path.exists():
         raise ScoringError(
             f"{spec_path} does not exist: is {export_dir} a mezoo.export version directory (<output>/<version>)?"

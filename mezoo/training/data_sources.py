@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from mezoo.data.feature_spec import SPEC_NAME
 from mezoo.errors import MissingInput
 from mezoo.recipe_schema import DataConfig
+from mezoo.run_layout import RunDirectory
 from mezoo.training.data_source import DataSource
 
 BUILTIN_VERSION = 2  # bump when the sample's generation or conversion changes
@@ -25,7 +27,7 @@ class TFRecordSource(DataSource):
         from mezoo.data.feature_spec import FeatureSpec
 
         self.directory = Path(directory)
-        self.spec = FeatureSpec.load(str(self.directory / "feature_spec.json"))
+        self.spec = FeatureSpec.load(str(self.directory / SPEC_NAME))
         self.spec.check_vocabulary_sizes()
         self.fields, self.numeric = self.spec.fields, self.spec.numeric
         self.synthetic, self.planted_auc, self.shuffle_buffer = synthetic, planted_auc, shuffle_buffer
@@ -63,7 +65,7 @@ class TFRecordSource(DataSource):
                 target = run_dir / vocabulary_path(field["name"])
                 target.parent.mkdir(exist_ok=True)
                 write_vocabulary(str(target), read_vocabulary(self.spec.resolve(field["vocabulary"])))
-        atomic_write(run_dir / "feature_spec.json", self.spec_json())
+        atomic_write(RunDirectory(run_dir).spec, self.spec_json())
 
     def dataset(
         self,
@@ -128,7 +130,7 @@ def builtin_sample(
         / f"{dataset}-{rows}-card{max_cardinality}-fo{first_order:g}-seed{seed}-v{BUILTIN_VERSION}"
     )
     converted = root / "converted"
-    if (converted / "feature_spec.json").exists():
+    if (converted / SPEC_NAME).exists():
         return converted
     # Built in a private directory, then renamed into place: a killed run leaves no half
     # sample behind, and processes starting together (a cluster's workers) don't collide.
@@ -153,12 +155,12 @@ def builtin_sample(
             command += ["--input", str(raw)]
         run_step(command, "converting")
         (work / "converted" / "planted.json").write_text(planted.read_text())
-        if not (converted / "feature_spec.json").exists():  # else another process finished first
+        if not (converted / SPEC_NAME).exists():  # else another process finished first
             shutil.rmtree(root, ignore_errors=True)  # a partial sample of an older version
             try:
                 os.rename(work, root)
             except OSError:
-                if not (converted / "feature_spec.json").exists():
+                if not (converted / SPEC_NAME).exists():
                     raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -185,7 +187,7 @@ def open_source(data_cfg: DataConfig, data=None, verbose: int = 1):
     """
     directory = data_directory(data_cfg, data)
     shuffle = data_cfg.shuffle_buffer
-    if (directory / "feature_spec.json").exists():
+    if (directory / SPEC_NAME).exists():
         return TFRecordSource(directory, shuffle_buffer=shuffle)
     if data or data_cfg.location:
         named = f"--data {data}" if data else f"the recipe's data.location {data_cfg.location}"

@@ -14,7 +14,9 @@ import numpy as np
 
 from mezoo import metrics
 from mezoo import recipe as recipes
+from mezoo.data.feature_spec import SPEC_NAME
 from mezoo.errors import MissingInput, UsageError
+from mezoo.run_layout import RunDirectory
 from mezoo.saved_models import load_keras_file
 from mezoo.training.data_source import DataSource
 
@@ -71,18 +73,17 @@ def evaluate_run(run_dir, split: str = "test", data=None, source=None) -> dict:
     from mezoo.training.run_directory import check_data_matches_run
 
     run_dir = Path(run_dir)
-    model_path = run_dir / "model.keras"
+    layout = RunDirectory(run_dir)
+    model_path = layout.model
     if not model_path.exists():
         raise MissingInput(f"{model_path} does not exist: is {run_dir} a finished mezoo.train run?")
-    resolved = recipes.load(run_dir / "recipe.yaml")
+    resolved = recipes.load(layout.recipe)
     model = load_keras_file(model_path)  # a damaged model is reported before the data is looked at
     if source is None:
         from mezoo.training.data_sources import DataNotFoundError, open_source
 
-        recorded = (
-            json.loads((run_dir / "run.json").read_text()).get("data") if (run_dir / "run.json").exists() else None
-        )
-        if not data and recorded and not (Path(recorded) / "feature_spec.json").exists():
+        recorded = json.loads(layout.run_json.read_text()).get("data") if layout.run_json.exists() else None
+        if not data and recorded and not (Path(recorded) / SPEC_NAME).exists():
             where = (
                 ""
                 if Path(recorded).is_absolute()

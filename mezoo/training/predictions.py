@@ -13,8 +13,9 @@ from typing import Dict
 import numpy as np
 
 from mezoo.atomic import atomic_open
+from mezoo.run_layout import PREDICTIONS
 
-PREDICTIONS_FILE = "test_predictions.npz"
+PREDICTIONS_FILE = PREDICTIONS
 
 
 def labels_digest(labels) -> str:

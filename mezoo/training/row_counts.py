@@ -15,8 +15,9 @@ import numpy as np
 
 from mezoo.atomic import atomic_open
 from mezoo.data.multi_valued import CATEGORICAL_KINDS, id_columns
+from mezoo.run_layout import ROW_COUNTS
 
-COUNTS_FILE = "train_row_counts.npz"
+COUNTS_FILE = ROW_COUNTS
 
 
 def categorical_sizes(source) -> List[tuple]:

@@ -18,6 +18,7 @@ from typing import Iterable, List, Optional, Union
 
 from mezoo import recipe as recipes
 from mezoo.atomic import atomic_write
+from mezoo.run_layout import RunDirectory
 from mezoo.training.data_source import DataSource
 from mezoo.training.revision import TRAINING_REVISION
 from mezoo.training.run_state import RunState, utc_now
@@ -120,7 +121,7 @@ def check_same_recipe(run_dir: Path, resolved: Union[recipes.Recipe, dict]) -> N
     train with the stored ones (or fail deep in Keras) while recipe.yaml said otherwise. Only
     `RESUME_MAY_CHANGE` (the number of epochs: more, to train on) may differ.
     """
-    stored_path = Path(run_dir) / "recipe.yaml"
+    stored_path = RunDirectory(run_dir).recipe
     if not stored_path.exists():
         return
     import yaml
@@ -140,7 +141,7 @@ def check_same_recipe(run_dir: Path, resolved: Union[recipes.Recipe, dict]) -> N
 
 def check_same_data(run_dir: Path, source: DataSource) -> None:
     """Refuses to resume a run directory on data with another feature spec (other fields or vocabularies)."""
-    stored_path = Path(run_dir) / "feature_spec.json"
+    stored_path = RunDirectory(run_dir).spec
     now_json = source.spec_json()
     if not stored_path.exists() or now_json is None:
         return
@@ -169,7 +170,7 @@ def check_data_matches_run(run_dir: Path, source: DataSource) -> List[str]:
     in the split scored). Data without a spec (in-memory sources) is not checked."""
     from mezoo.data.feature_spec import FeatureSpec
 
-    stored_path = Path(run_dir) / "feature_spec.json"
+    stored_path = RunDirectory(run_dir).spec
     now = source.spec
     if now is None or not stored_path.exists():
         return []

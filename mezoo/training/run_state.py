@@ -13,6 +13,7 @@ import numpy as np
 
 from mezoo.atomic import atomic_write
 from mezoo.disk_full import ensure_room
+from mezoo.run_layout import RunDirectory
 
 
 def utc_now() -> str:
@@ -109,11 +110,11 @@ class Backup:
     """
 
     def __init__(self, run_dir: Path, restore_from: Optional[Path] = None):
-        self.dir = Path(run_dir) / "backup"
+        self.dir = RunDirectory(run_dir).backup
         self.state_path = self.dir / "state.json"
         self.weights_path = self.dir / "weights.weights.h5"
-        self.best_path = Path(run_dir) / "best.weights.h5"
-        self.restore_dir = Path(restore_from) / "backup" if restore_from else self.dir
+        self.best_path = RunDirectory(run_dir).best_weights
+        self.restore_dir = RunDirectory(restore_from).backup if restore_from else self.dir
 
     def save(self, model, state: RunState) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -40,10 +40,11 @@ from mezoo.directory_lock import directory_lock, remove_stale
 from mezoo.disk_full import ensure_room, full_disk_reported
 from mezoo.errors import BadInput
 from mezoo.recipe_schema import TrainConfig
+from mezoo.run_layout import LOCK, RunDirectory
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar
 from mezoo.training.data_source import DataSource
 from mezoo.training.evaluation import evaluate_split, naming_bad_shards, predict_split, split_figures
-from mezoo.training.predictions import PREDICTIONS_FILE, save_predictions
+from mezoo.training.predictions import save_predictions
 from mezoo.training.row_counts import training_row_counts
 from mezoo.training.run_directory import (
     check_same_data,
@@ -58,7 +59,7 @@ from mezoo.training.stopping import StoppingRules
 from mezoo.training.table_memory import available_memory, check_table_memory
 from mezoo.training.training_mode import compile_model
 
-LOCK_NAME = ".train.lock"
+LOCK_NAME = LOCK
 # what a writer that died leaves: the backup's and best weights' temporaries, `mezoo.atomic`'s partial files
 SCRATCH_PATTERNS = (".weights-*.weights.h5", ".best-*.weights.h5", ".*.partial")
 
@@ -113,7 +114,7 @@ class ActiveRun:
 
     @property
     def metrics_path(self) -> Path:
-        return self.run_dir / "metrics.json"
+        return RunDirectory(self.run_dir).metrics
 
 
 def train(
@@ -204,7 +205,7 @@ class Trainer:
         if self.run_dir.exists() and not self.run_dir.is_dir():
             raise RunDirectoryError(f"--run_dir {self.run_dir} is a file, not a run directory")
         check_same_recipe(self.run_dir, self.resolved)
-        metrics_path = self.run_dir / "metrics.json"
+        metrics_path = RunDirectory(self.run_dir).metrics
         if metrics_path.exists() and json.loads(metrics_path.read_text()).get("finished"):
             if self.verbose:
                 print(f"{self.run_dir} holds a finished run; delete it (or pass another --run_dir) to train again")
@@ -297,18 +298,19 @@ class Trainer:
                 name=LOCK_NAME,
             )
         )
-        for folder in (self.run_dir, self.run_dir / "backup"):
+        for folder in (self.run_dir, RunDirectory(self.run_dir).backup):
             if folder.is_dir():
                 remove_stale(folder, SCRATCH_PATTERNS)
 
     def _write_run_files(self, run_dir: Path, source: DataSource, strategy) -> None:
         from mezoo.training.placement import record
 
-        atomic_write(run_dir / "recipe.yaml", recipes.dump(self.resolved))
+        layout = RunDirectory(run_dir)
+        atomic_write(layout.recipe, recipes.dump(self.resolved))
         source.save_spec(run_dir)  # with its vocabularies: what mezoo.export needs
         metadata = run_metadata(self.recipe, self.overrides, self.data, self.train_cfg.seed)
         metadata["strategy"] = record(self.strategy_name, self.train_cfg.distribution, strategy)
-        atomic_write(run_dir / "run.json", json.dumps(metadata, indent=1))
+        atomic_write(layout.run_json, json.dumps(metadata, indent=1))
 
     def _restore(self, run_dir: Path, source: DataSource, strategy, model, chief: bool, worker: str) -> ActiveRun:
         """The backup (if any), the training loop, the epoch's size, abundance, TensorBoard and the stopping rules."""
@@ -332,11 +334,11 @@ class Trainer:
             row_counts = training_row_counts(run_dir, source)
         abundance = AbundanceTracker(
             model.multi_embedding,  # the model's embedding tables (FwFM's linear vectors aside)
-            csv_path=run_dir / "abundance.csv",
-            log_dir=run_dir / "tensorboard" / "abundance",
+            csv_path=RunDirectory(run_dir).abundance,
+            log_dir=RunDirectory(run_dir).tensorboard / "abundance",
             row_counts=row_counts,
         )
-        truncate_abundance_csv(run_dir / "abundance.csv", state.epoch)
+        truncate_abundance_csv(RunDirectory(run_dir).abundance, state.epoch)
         epochs = train_cfg.epochs
         if source.builtin and data_cfg.synthetic_epochs:
             epochs = min(epochs, data_cfg.synthetic_epochs)  # the built-in sample: a quick run
@@ -346,7 +348,7 @@ class Trainer:
             reduce_lr_patience=train_cfg.reduce_lr_patience,
             min_learning_rate=train_cfg.min_learning_rate,
         )
-        tensorboard = keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), update_freq="epoch")
+        tensorboard = keras.callbacks.TensorBoard(log_dir=str(RunDirectory(run_dir).tensorboard), update_freq="epoch")
         return ActiveRun(
             run_dir, source, model, strategy, loop, chief, worker, backup, state, abundance, tensorboard, rules,
             steps_per_epoch, batch_size, epochs,
@@ -461,14 +463,14 @@ class Trainer:
             labels, scores = predict_split(model, run.source, "test", run.batch_size)
         test = split_figures(labels, scores)
         # kept so that differences between runs can be bootstrapped over the same test rows
-        save_predictions(run.run_dir / PREDICTIONS_FILE, labels, scores)
+        save_predictions(RunDirectory(run.run_dir).predictions, labels, scores)
         self.seconds["evaluate"] += time.perf_counter() - start
         synchronize_batch_norm(model, False)  # saved models load on any backend and device count
         # Exact mode's optimiser applies the tables' L2; the saved model carries the plain
         # formulation (L2 through the loss), right for any optimiser it is compiled with later.
         model.sparse_embedding_l2 = self.train_cfg.mode == "fast"
         ensure_room(run.run_dir, room_for_weights(model, run.backup.weights_path), disk_full_message(run.run_dir))
-        model.save(run.run_dir / "model.keras")
+        model.save(RunDirectory(run.run_dir).model)
         state.finished = True
         run.backup.save(model, state)
         result = write_metrics(
@@ -498,7 +500,7 @@ def _export(run_dir: Path, train_cfg: TrainConfig, verbose: int) -> None:
     """`train.export`: the finished run as a TF Serving SavedModel in `<run_dir>/export/<version>`."""
     if not train_cfg.export:
         return
-    spec = run_dir / "feature_spec.json"
+    spec = RunDirectory(run_dir).spec
     if not spec.exists() or any("vocabulary" not in f for f in json.loads(spec.read_text())["fields"]):
         if verbose:  # in-memory data, or a spec of ids only: raw values can't be mapped
             print("not exported: the run's data has no vocabularies to map raw values with")
