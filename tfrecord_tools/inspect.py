@@ -16,6 +16,7 @@ import re
 import sys
 from typing import Any, List, Optional, Sequence
 
+from mezoo.data.feature_spec import SPEC_NAME
 from mezoo.errors import MissingInput
 
 
@@ -108,11 +109,7 @@ def inspect_directory(directory, batch_size=8192, max_rows=0, out=print):
     from mezoo.data.feature_spec import FeatureSpec
 
     local = "://" not in str(directory)
-    if (
-        local
-        and not os.path.exists(os.path.join(directory, "feature_spec.json"))
-        and not str(directory).endswith(".json")
-    ):
+    if local and not os.path.exists(os.path.join(directory, SPEC_NAME)) and not str(directory).endswith(".json"):
         leftovers = [n for n in ("summary.json", "rejects.tsv", "vocab") if os.path.exists(os.path.join(directory, n))]
         raise MissingInput(
             f"{directory} holds no feature_spec.json: not a finished conversion"

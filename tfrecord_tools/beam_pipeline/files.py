@@ -4,6 +4,7 @@ inside the output."""
 import os
 from typing import List
 
+from mezoo.data.feature_spec import SPEC_NAME
 from mezoo.data.raw.reader import input_paths
 
 
@@ -95,7 +96,7 @@ def install_staged(staging: str, output: str) -> None:
     from tfrecord_tools.convert.output import CONVERSION_FILES
     from tfrecord_tools.convert.records import SHARD_NAME
 
-    spec = join(output, "feature_spec.json")
+    spec = join(output, SPEC_NAME)
     if FileSystems.exists(spec):
         FileSystems.delete([spec])
     old = [p for p in listing(join(output, "*")) if SHARD_NAME.match(os.path.basename(p))]
@@ -103,7 +104,7 @@ def install_staged(staging: str, output: str) -> None:
     old += listing(join(output, "vocab", "*"))
     if old:
         FileSystems.delete(old)
-    top = [p for p in listing(join(staging, "*")) if os.path.basename(p) != "feature_spec.json"]
+    top = [p for p in listing(join(staging, "*")) if os.path.basename(p) != SPEC_NAME]
     vocab = listing(join(staging, "vocab", "*"))
     if vocab and not FileSystems.exists(join(output, "vocab")):
         FileSystems.mkdirs(join(output, "vocab"))
@@ -111,7 +112,7 @@ def install_staged(staging: str, output: str) -> None:
     moves += [(p, join(output, "vocab", os.path.basename(p))) for p in vocab]
     if moves:
         FileSystems.rename([a for a, _ in moves], [b for _, b in moves])
-    FileSystems.rename([join(staging, "feature_spec.json")], [spec])
+    FileSystems.rename([join(staging, SPEC_NAME)], [spec])
 
 
 def join(*parts):

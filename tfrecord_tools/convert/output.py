@@ -20,6 +20,7 @@ import sys
 import time
 from typing import Dict, List, Sequence, Tuple
 
+from mezoo.data.feature_spec import SPEC_NAME
 from mezoo.data.raw.reader import InputError
 from mezoo.disk_full import full_disk_reported
 from tfrecord_tools.convert.errors import ConversionError
@@ -114,7 +115,7 @@ def install(scratch: str, output: str) -> None:
     The old spec goes first, so that from then on the directory is no conversion until the new
     spec, moved in last, makes it the new one. Only a conversion's own files are touched.
     """
-    spec = os.path.join(output, "feature_spec.json")
+    spec = os.path.join(output, SPEC_NAME)
     if os.path.exists(spec):
         os.remove(spec)
     for name in os.listdir(output):
@@ -124,9 +125,9 @@ def install(scratch: str, output: str) -> None:
         elif name == "vocab" and os.path.isdir(path):
             shutil.rmtree(path)
     for name in sorted(os.listdir(scratch)):
-        if name != "feature_spec.json":
+        if name != SPEC_NAME:
             os.replace(os.path.join(scratch, name), os.path.join(output, name))
-    os.replace(os.path.join(scratch, "feature_spec.json"), spec)
+    os.replace(os.path.join(scratch, SPEC_NAME), spec)
 
 
 def conversion_files(vocabularies: Sequence[FieldVocabulary], summary: Dict, spec: Dict) -> List[Tuple[str, bytes]]:
@@ -138,7 +139,7 @@ def conversion_files(vocabularies: Sequence[FieldVocabulary], summary: Dict, spe
     spec = FeatureSpec(spec).to_dict()  # raises on a spec mezoo.data would refuse
     files = [(vocabulary_path(v.name), vocabulary_bytes(v.tokens)) for v in vocabularies]
     files.append(("summary.json", (json.dumps(summary, indent=1) + "\n").encode()))
-    files.append(("feature_spec.json", (json.dumps(spec, indent=1) + "\n").encode()))
+    files.append((SPEC_NAME, (json.dumps(spec, indent=1) + "\n").encode()))
     return files
 
 
