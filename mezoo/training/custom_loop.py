@@ -17,6 +17,8 @@ workers. The replicas' losses are summed (`strategy.reduce("SUM")`): each is its
 the global batch's mean, so the sum is the global batch's loss, the figure `fit` reports.
 """
 
+import sys
+
 import keras
 
 from mezoo.errors import BadInput
@@ -134,3 +136,38 @@ class DistributedTrainLoop:
         chosen = chief_rows[0, 1:]
         same = bool(np.all((rows[:, 1:] == chosen) | (np.isnan(rows[:, 1:]) & np.isnan(chosen))))
         return [float(v) for v in chosen], same
+
+
+def loop_for_run(model, dist, train_cfg, state, chief):
+    """The custom training loop where the run needs one (multi-worker, or `train.loop: custom`), else None."""
+    from mezoo.training.placement import is_keras_distribution
+    from mezoo.training.placement import multi_worker as is_multi_worker
+
+    if is_keras_distribution(dist):  # (train.loop=custom refused by the trainer's set-up)
+        return None
+    if not uses_custom_loop(train_cfg.loop, dist):
+        return None
+    multi_worker = is_multi_worker(dist)
+    # XLA stays off across workers (not checked there); elsewhere the loop compiles as fit would.
+    loop = DistributedTrainLoop(model, dist, jit_compile=bool(model.jit_compile) and not multi_worker, chief=chief)
+    if multi_worker:
+        _, same = loop.agree([state.step, state.epoch, state.step_in_epoch])
+        if not same:
+            raise RuntimeError(
+                "the workers restored different backups: every worker must read the chief's run directory "
+                "(the same --run_dir on shared storage)"
+            )
+    return loop
+
+
+def agree_on_validation(loop, val: dict, worker: str) -> dict:
+    """The chief's validation figures on every worker, so that all take the same decisions."""
+    (auc, logloss), same = loop.agree([val["auc"], val["logloss"]])
+    if not same:
+        print(
+            f"warning: {worker}: validation differs across workers (here AUC {val['auc']!r}, chief {auc!r}); "
+            "following the chief",
+            file=sys.stderr,
+            flush=True,
+        )
+    return dict(val, auc=auc, logloss=logloss)

@@ -174,3 +174,22 @@ def forward_function(model) -> Callable[[Any], np.ndarray]:
         compiled = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         return lambda x: np.asarray(compiled(x))
     return lambda x: np.asarray(model.predict_on_batch(keras.tree.map_structure(np.asarray, x)))
+
+
+def epoch_batches(dist, source, batch_size: int, seed: int, skip: int, repeat: bool = False):
+    """One epoch of training batches; with several replicas, each gets its share of a global batch.
+
+    With an `input_context`, sources take the global batch size and divide it (as
+    `mezoo.data.make_dataset` does). `repeat` (the custom loop): the batches never run out. A
+    multi-worker run's workers read disjoint file shards, in general of unequal sizes, and
+    every worker must take every step, so a worker whose shards run short reads them again;
+    the first pass is the same batches as without it.
+    """
+
+    def batches(context=None):
+        data = source.dataset(
+            "train", batch_size, training=True, seed=seed, skip_batches=0 if repeat else skip, input_context=context
+        )
+        return data.repeat().skip(skip) if repeat else data
+
+    return training_data(dist, batches)

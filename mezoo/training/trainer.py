@@ -19,12 +19,8 @@ Example:
 """
 
 import contextlib
-import dataclasses
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,11 +35,14 @@ from mezoo.atomic import atomic_write
 from mezoo.directory_lock import directory_lock, remove_stale
 from mezoo.disk_full import ensure_room, full_disk_reported
 from mezoo.errors import BadInput
-from mezoo.recipe_schema import TrainConfig
 from mezoo.run_layout import LOCK, RunDirectory
+from mezoo.training.active_run import ActiveRun
 from mezoo.training.callbacks import StepBackup, ThroughputProgbar
+from mezoo.training.custom_loop import agree_on_validation, loop_for_run
 from mezoo.training.data_source import DataSource
 from mezoo.training.evaluation import evaluate_split, naming_bad_shards, predict_split, split_figures
+from mezoo.training.final_export import export_finished_run
+from mezoo.training.placement import epoch_batches
 from mezoo.training.predictions import save_predictions
 from mezoo.training.row_counts import training_row_counts
 from mezoo.training.run_directory import (
@@ -70,51 +69,6 @@ class TooFewRowsError(BadInput, ValueError):
 
 class RunDirectoryError(BadInput, ValueError):
     """A run directory path that can't be one (an existing file, say)."""
-
-
-@dataclasses.dataclass
-class ActiveRun:
-    """What `Trainer.set_up` builds for one run and the epoch and finish steps use.
-
-    Attributes:
-        run_dir: where this process writes (a scratch directory on a multi-worker run's
-            non-chief workers).
-        source: the run's data.
-        model: the compiled model, built in `strategy`'s scope.
-        strategy: the placement (`mezoo.training.placement`): a `tf.distribute` strategy on
-            TensorFlow, a Keras distribution on JAX.
-        loop: the custom training loop, where the run needs one (else None: `fit`).
-        chief: whether this process writes the run directory.
-        worker: the process's role, for messages (`worker 0`, `chief 0`).
-        backup: the resumable backup (`mezoo.training.run_state.Backup`).
-        state: where training stands (restored from the backup, or new).
-        abundance: measures the tables after each epoch.
-        tensorboard: Keras' TensorBoard callback for the training curves.
-        rules: the plateau / early-stopping rules.
-        steps_per_epoch: optimizer steps per epoch.
-        batch_size: rows per training step (global, across replicas).
-        epochs: epochs to train (the built-in sample's cap applied).
-    """
-
-    run_dir: Path
-    source: DataSource
-    model: Any
-    strategy: Any
-    loop: Any
-    chief: bool
-    worker: str
-    backup: Backup
-    state: RunState
-    abundance: AbundanceTracker
-    tensorboard: Any
-    rules: StoppingRules
-    steps_per_epoch: int
-    batch_size: int
-    epochs: int
-
-    @property
-    def metrics_path(self) -> Path:
-        return RunDirectory(self.run_dir).metrics
 
 
 def train(
@@ -321,7 +275,7 @@ class Trainer:
             print(
                 f"resuming {run_dir} at step {state.step} (epoch {state.epoch + 1}, step {state.step_in_epoch} in it)"
             )
-        loop = _custom_loop(model, strategy, train_cfg, state, chief)
+        loop = loop_for_run(model, strategy, train_cfg, state, chief)
         model.optimizer.learning_rate = state.learning_rate
         batch_size = data_cfg.batch_size
         steps_per_epoch = int(train_cfg.steps_per_epoch or source.rows("train") // batch_size)
@@ -391,7 +345,7 @@ class Trainer:
         carried_loss = state.epoch_loss_sum if skip else 0.0  # the mid-epoch backups below overwrite it
         progress = ThroughputProgbar(steps_per_epoch - skip, run.batch_size, epoch, run.epochs, self.verbose)
         seed = self.train_cfg.seed + epoch
-        train_data = _training_data(run.strategy, run.source, run.batch_size, seed, skip, repeat=run.loop is not None)
+        train_data = epoch_batches(run.strategy, run.source, run.batch_size, seed, skip, repeat=run.loop is not None)
         backups = StepBackup(run.backup, state, self.train_cfg.backup_every_steps, skip)
         callbacks = [progress, backups, run.tensorboard]
         start = time.perf_counter()
@@ -422,7 +376,7 @@ class Trainer:
         start = time.perf_counter()
         val = evaluate_split(run.model, run.source, "valid", run.batch_size)
         if multi_worker(run.strategy):
-            val = _agree_on_validation(run.loop, val, run.worker)
+            val = agree_on_validation(run.loop, val, run.worker)
         summary = run.abundance.measure(run.state.epoch + 1)  # epochs trained, counting this one
         self.seconds["evaluate"] += time.perf_counter() - start
         return val, summary
@@ -487,89 +441,10 @@ class Trainer:
                 f"({seconds['train']:.1f} s training, {seconds['evaluate']:.1f} s validation, abundance and test)",
                 flush=True,
             )
-        _export(run.run_dir, self.train_cfg, self.verbose)
+        export_finished_run(run.run_dir, self.train_cfg, self.verbose)
         return result
 
 
 def _one_based(epoch: Optional[int]) -> Optional[int]:
     """An epoch as the console and metrics.json count them (from 1)."""
     return None if epoch is None else epoch + 1
-
-
-def _export(run_dir: Path, train_cfg: TrainConfig, verbose: int) -> None:
-    """`train.export`: the finished run as a TF Serving SavedModel in `<run_dir>/export/<version>`."""
-    if not train_cfg.export:
-        return
-    spec = RunDirectory(run_dir).spec
-    if not spec.exists() or any("vocabulary" not in f for f in json.loads(spec.read_text())["fields"]):
-        if verbose:  # in-memory data, or a spec of ids only: raw values can't be mapped
-            print("not exported: the run's data has no vocabularies to map raw values with")
-        return
-    if keras.backend.backend() != "tensorflow":
-        # A SavedModel is TensorFlow's: the saved model.keras is exported by a TensorFlow process.
-        env = dict(os.environ, KERAS_BACKEND="tensorflow")
-        command = [sys.executable, "-m", "mezoo.export", "--run_dir", str(run_dir)]
-        done = subprocess.run(command, env=env, capture_output=not verbose, text=True)
-        if done.returncode:
-            raise RuntimeError(f"the export ({' '.join(command)}, on TensorFlow) failed: {done.stderr or ''}")
-        return
-    from mezoo.serving.export import export_run
-
-    export_run(run_dir, verbose=bool(verbose))
-
-
-def _training_data(dist, source, batch_size: int, seed: int, skip: int, repeat: bool = False):
-    """One epoch of training batches; with several replicas, each gets its share of a global batch.
-
-    With an `input_context`, sources take the global batch size and divide it (as
-    `mezoo.data.make_dataset` does). `repeat` (the custom loop): the batches never run out. A
-    multi-worker run's workers read disjoint file shards, in general of unequal sizes, and
-    every worker must take every step, so a worker whose shards run short reads them again;
-    the first pass is the same batches as without it.
-    """
-
-    from mezoo.training.placement import training_data
-
-    def batches(context=None):
-        data = source.dataset(
-            "train", batch_size, training=True, seed=seed, skip_batches=0 if repeat else skip, input_context=context
-        )
-        return data.repeat().skip(skip) if repeat else data
-
-    return training_data(dist, batches)
-
-
-def _custom_loop(model, dist, train_cfg, state, chief):
-    """The custom training loop where the run needs one (multi-worker, or `train.loop: custom`), else None."""
-    from mezoo.training.custom_loop import DistributedTrainLoop, uses_custom_loop
-    from mezoo.training.placement import is_keras_distribution
-    from mezoo.training.placement import multi_worker as is_multi_worker
-
-    if is_keras_distribution(dist):  # (train.loop=custom refused by `_build_model`)
-        return None
-    if not uses_custom_loop(train_cfg.loop, dist):
-        return None
-    multi_worker = is_multi_worker(dist)
-    # XLA stays off across workers (not checked there); elsewhere the loop compiles as fit would.
-    loop = DistributedTrainLoop(model, dist, jit_compile=bool(model.jit_compile) and not multi_worker, chief=chief)
-    if multi_worker:
-        _, same = loop.agree([state.step, state.epoch, state.step_in_epoch])
-        if not same:
-            raise RuntimeError(
-                "the workers restored different backups: every worker must read the chief's run directory "
-                "(the same --run_dir on shared storage)"
-            )
-    return loop
-
-
-def _agree_on_validation(loop, val: dict, worker: str) -> dict:
-    """The chief's validation figures on every worker, so that all take the same decisions."""
-    (auc, logloss), same = loop.agree([val["auc"], val["logloss"]])
-    if not same:
-        print(
-            f"warning: {worker}: validation differs across workers (here AUC {val['auc']!r}, chief {auc!r}); "
-            "following the chief",
-            file=sys.stderr,
-            flush=True,
-        )
-    return dict(val, auc=auc, logloss=logloss)
