@@ -9,7 +9,7 @@ For each scale N: SE (one table of width N*d) and ME (N sets of width d), plus M
 shared interaction module; DCNv2) with --ablations, each for every seed and training-data
 fraction. Every cell is a `mezoo.train` run in DIR/cells/<cell>/; finished cells are never
 retrained, interrupted ones resume. Several processes or machines may run the same command
-on a shared DIR at once: each cell is claimed atomically (DIR/claims/). At the end each
+on a shared DIR at once: each cell is locked atomically (DIR/claims/). At the end each
 process writes DIR/scaling.csv, scaling.md, auc_vs_scale.png and ia_vs_scale.png from every
 finished cell. The logic is `mezoo.evidence.scaling`.
 """
@@ -45,7 +45,7 @@ def define_flags(values: Any) -> None:
     flags.DEFINE_float(
         "stale_after_s",
         1800.0,
-        "take over a claim whose owner has not shown a heartbeat for this long (seconds)",
+        "take over a cell's lock whose owner has not shown a heartbeat for this long (seconds)",
         lower_bound=1.0,
         flag_values=values,
     )

@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 CODE = ("mezoo", "tfrecord_tools")
 
 PathLike = Union[str, "os.PathLike[str]"]
+# The mezoo package folder: its git checkout is the commit results name (tests point it at a throwaway one).
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 def git_commit(paths: Sequence[PathLike] = CODE, exclude: Sequence[PathLike] = ()) -> Optional[str]:
@@ -26,7 +28,7 @@ def git_commit(paths: Sequence[PathLike] = CODE, exclude: Sequence[PathLike] = (
             (a study's `cells/`) don't.
         exclude: files or folders that don't count: those the calling command is about to write.
     """
-    root = Path(__file__).resolve().parents[1]  # the mezoo package folder
+    root = PACKAGE_DIR
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if commit.returncode:

@@ -17,6 +17,7 @@ Example:
 [0, 10, 20]
 """
 
+import csv
 import dataclasses
 import math
 from typing import Dict, List, Optional, Sequence
@@ -27,6 +28,7 @@ from keras import ops
 
 from mezoo.abundance import abundance_stats
 from mezoo.errors import BadInput, UsageError
+from mezoo.evidence.figures import pyplot
 from mezoo.layers import FMInteraction
 
 D1 = D2 = 100
@@ -166,7 +168,15 @@ def run_toy(
             progress(entry)
 
     record(0, model.evaluate(ids, labels, batch_size=len(labels), verbose=0))
-    if steps and tensorflow:
+    _train_full_batch(model, ids, labels, steps, chunk, record_every, record)
+    final = [keras.ops.convert_to_numpy(t.embeddings).copy() for t in tables]
+    return ToyResult(dim, d3, seed, records, initial, final, records[-1]["loss"])
+
+
+def _train_full_batch(model, ids, labels, steps: int, chunk: int, record_every: int, record) -> None:
+    """`steps` full-batch steps of the compiled `model`, calling `record(step, loss)` every `record_every`
+    steps and at the last; on TensorFlow `chunk` steps per compiled call."""
+    if steps and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         class Recorder(keras.callbacks.Callback):
@@ -186,8 +196,6 @@ def run_toy(
             loss = model.train_on_batch(x, y)
             if step % record_every == 0 or step == steps:
                 record(step, float(np.asarray(loss).reshape(-1)[0]))
-    final = [keras.ops.convert_to_numpy(t.embeddings).copy() for t in tables]
-    return ToyResult(dim, d3, seed, records, initial, final, records[-1]["loss"])
 
 
 def run_study(
@@ -226,8 +234,6 @@ CSV_COLUMNS = ("dim", "d3", "seed", "step", "loss", "ia", "ia_normalised", "eran
 
 def write_csv(results: Sequence[ToyResult], path) -> None:
     """Every record of every run, long format (`CSV_COLUMNS`)."""
-    import csv
-
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
@@ -238,8 +244,6 @@ def write_csv(results: Sequence[ToyResult], path) -> None:
 
 def read_csv(path) -> List[ToyResult]:
     """The runs of a `toy.csv` written by `write_csv`, in file order, records only (no tables)."""
-    import csv
-
     runs: Dict[tuple, List[Dict]] = {}
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
@@ -266,8 +270,6 @@ def plot(results: Sequence[ToyResult], path, title: Optional[str] = None) -> Non
     The loss panel shows whether the run has converged; the legend sits below both panels so
     that it covers no curve.
     """
-    from mezoo.evidence.figures import pyplot
-
     plt = pyplot()
     fig, (ia_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")
     dims = sorted({r.dim for r in results})

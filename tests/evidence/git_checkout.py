@@ -3,7 +3,7 @@
 import subprocess
 from pathlib import Path
 
-import mezoo
+from mezoo.evidence import provenance
 
 
 def git(repo: Path, *args: str) -> str:
@@ -15,7 +15,8 @@ def git(repo: Path, *args: str) -> str:
 
 def make_checkout(where: Path, monkeypatch) -> Path:
     """`where/repo`: a git checkout with `mezoo/`, a committed `results/study/`, its `cells/` and `claims/` ignored;
-    `import mezoo` points at it, so `provenance.git_commit` reads this checkout."""
+    `provenance.PACKAGE_DIR` points at its `mezoo/`, so `provenance.git_commit` reads this checkout, not the
+    one under test (whose own uncommitted changes would mark every commit +dirty)."""
     repo = where / "repo"
     (repo / "mezoo").mkdir(parents=True)
     (repo / "mezoo" / "__init__.py").write_text("")
@@ -26,5 +27,5 @@ def make_checkout(where: Path, monkeypatch) -> Path:
     git(repo, "init", "-q")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "tables")
-    monkeypatch.setattr(mezoo, "__file__", str(repo / "mezoo" / "__init__.py"))
+    monkeypatch.setattr(provenance, "PACKAGE_DIR", repo / "mezoo")
     return repo

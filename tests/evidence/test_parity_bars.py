@@ -1,31 +1,16 @@
 """mezoo.parity against BARS' published runs: Welch intervals, the 0.001 tolerance, >= 3 seeds, each family once."""
 
 import csv
-import json
 import math
 
 import numpy as np
 import pytest
 
-from mezoo import recipe as recipes
 from mezoo.cli import parity as parity_cli
 from mezoo.evidence import noise, parity, report
-
-
-def stand_in(root, model, seed, auc):
-    """A finished run directory as `mezoo.parity` reads it (recipe, metrics, a model file), without training."""
-    run = root / f"{model}_seed{seed}"
-    run.mkdir(parents=True)
-    (run / "recipe.yaml").write_text(recipes.dump(recipes.load(f"{model}_se_frappe", [f"train.seed={seed}"])))
-    epochs = [{"epoch": e} for e in range(1, 13)]
-    metrics = {"finished": True, "test_auc": auc, "test_logloss": 0.15, "best_epoch": 10, "epochs": epochs}
-    (run / "metrics.json").write_text(json.dumps(metrics))
-    (run / "model.keras").write_bytes(b"")
-    return run
-
-
-def runs(root, model, aucs):
-    return [stand_in(root, model, 2024 + number, auc) for number, auc in enumerate(aucs)]
+from mezoo.evidence.report_inputs import collect
+from mezoo.evidence.table_checks import ReportInputError
+from tests.evidence.parity_runs import runs
 
 
 def test_bars_figures_are_its_published_runs_each_family_once():
@@ -135,5 +120,5 @@ def test_an_impossible_parity_table_is_refused_naming_the_column(tmp_path, colum
         writer = csv.DictWriter(handle, fieldnames=parity.COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    with pytest.raises(report.ReportInputError, match=f"parity.csv, line 6, column {column}: '{value}' is not"):
-        report.collect(tmp_path)
+    with pytest.raises(ReportInputError, match=f"parity.csv, line 6, column {column}: '{value}' is not"):
+        collect(tmp_path)

@@ -12,9 +12,10 @@ import pytest
 from mezoo.cli import parity as parity_cli
 from mezoo.cli import toy as toy_cli
 from mezoo.evidence import provenance, report
+from mezoo.evidence.table_checks import ReportInputError
 from tests.evidence.git_checkout import git, make_checkout
-from tests.evidence.test_parity_bars import runs
-from tests.evidence.test_report import GOOD_RATIO, GOOD_SIGNAL, write_parity, write_study, write_toy
+from tests.evidence.parity_runs import runs
+from tests.evidence.result_tables import GOOD_RATIO, GOOD_SIGNAL, write_parity, write_study, write_toy
 
 
 @pytest.fixture
@@ -177,6 +178,6 @@ def test_toy_and_parity_count_their_out_directory_but_not_what_they_write(checko
 def test_a_missing_predictions_file_the_table_names_is_an_error_naming_it(tmp_path):
     write_study(tmp_path, "frappe", GOOD_SIGNAL, GOOD_RATIO, seeds=2)
     (tmp_path / "frappe" / "predictions" / "me_x4_seed1.npz").unlink()
-    with pytest.raises(report.ReportInputError, match=r"me_x4_seed1.npz: the kept predictions of cell me_x4_seed1"):
+    with pytest.raises(ReportInputError, match=r"me_x4_seed1.npz: the kept predictions of cell me_x4_seed1"):
         report.write_report(tmp_path, finder=NoLabels())
     assert not (tmp_path / "README.md").exists()

@@ -1,4 +1,4 @@
-"""mezoo.scaling: the cells, resume (a finished cell is never retrained), atomic claims, data fractions."""
+"""mezoo.scaling: the cells, resume (a finished cell is never retrained), atomic cell locks, data fractions."""
 
 import csv
 import io
@@ -16,21 +16,24 @@ pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
 from mezoo.cli import scaling as scaling_cli  # noqa: E402
-from mezoo.evidence import claims, scaling  # noqa: E402
+from mezoo.evidence import cell_locks, scaling  # noqa: E402
 from mezoo.evidence.fraction_source import TrainingFractionSource  # noqa: E402
+from mezoo.evidence.scaling_cells import CSV_COLUMNS, EPOCH_COLUMNS  # noqa: E402
+from mezoo.evidence.scaling_plan import Cell, StudyMismatchError, plan  # noqa: E402
 from tests.cli_testing import fails_with  # noqa: E402
 from tests.evidence import tiny_runs  # noqa: E402
+from tests.evidence.fake_trainer import FakeTrainer  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY = tiny_runs.TINY + ["model.embedding_dim=2", "train.epochs=1"]
 
 
 def test_plan_pairs_se_and_me_at_equal_width():
-    cells = scaling.plan([1, 2, 4], seeds=2, ablations=True)
+    cells = plan([1, 2, 4], seeds=2, ablations=True)
     assert [c.key for c in cells if c.scale == 1] == ["se_x1_seed0", "se_x1_seed1"]  # ME at 1x is SE
     assert len(cells) == 2 + 2 * 2 * 3
-    me = scaling.Cell("ME", 4, 1).overrides(10, 2024, True)
-    se = scaling.Cell("SE", 4, 1).overrides(10, 2024, True)
+    me = Cell("ME", 4, 1).overrides(10, 2024, True)
+    se = Cell("SE", 4, 1).overrides(10, 2024, True)
     assert me == [
         "model.num_embedding_sets=4",
         "model.embedding_dim=10",
@@ -38,8 +41,8 @@ def test_plan_pairs_se_and_me_at_equal_width():
         "model.shared_interaction=false",
     ]
     assert se[:2] == ["model.num_embedding_sets=1", "model.embedding_dim=40"]
-    assert scaling.Cell("ME-SI", 2, 0).overrides(10, 0, True)[-1] == "model.shared_interaction=true"
-    assert scaling.Cell("ME", 2, 0, 0.25).key == "me_x2_seed0_data0.25"
+    assert Cell("ME-SI", 2, 0).overrides(10, 0, True)[-1] == "model.shared_interaction=true"
+    assert Cell("ME", 2, 0, 0.25).key == "me_x2_seed0_data0.25"
 
 
 def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
@@ -48,6 +51,8 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
         "dcnv2_me_criteo", [1, 2], 1, out, overrides=TINY, ablations=True, source=tiny_runs.source(), verbose=0
     )
     assert sorted(result["trained"]) == ["me_x2_seed0", "mesi_x2_seed0", "se_x1_seed0", "se_x2_seed0"]
+    # the cells' locks keep the on-disk names older code and live studies use: OUT/claims/<cell>.<n>.claim
+    assert sorted(p.name for p in (out / "claims").iterdir())[0] == "me_x2_seed0.0.claim"
     rows = (out / "scaling.csv").read_text().splitlines()
     assert len(rows) == 1 + 4 and rows[0].startswith("fraction,variant,scale,seed")
     records = {(r["variant"], r["scale"]): r for r in result["records"]}
@@ -98,7 +103,7 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
     assert stamps == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
     # the same OUT with another recipe or other overrides is refused, not reported under a new title
     for other, extra in (("dcnv2_se_avazu", []), ("dcnv2_me_criteo", ["model.dropout=0.5"])):
-        with pytest.raises(scaling.StudyMismatchError, match="holds cells of another study"):
+        with pytest.raises(StudyMismatchError, match="holds cells of another study"):
             scaling.run_study(other, [1, 2], 1, out, overrides=TINY + extra, source=tiny_runs.source(), verbose=0)
     assert stamps == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.keras")}
     # the run directories gone (a new machine): the committed tables keep every cell as it was
@@ -112,46 +117,6 @@ def test_a_real_tiny_study_writes_its_tables_and_never_retrains(tmp_path):
     study = json.loads((out / "study.json").read_text())
     assert study["pending"] == [] and study["finished"] == 4 and study["data_label"].endswith("(a SYNTHETIC sample)")
     assert set(study["cells"]) == set(result["trained"]) and "Cells trained by:" in (out / "scaling.md").read_text()
-
-
-class FakeTrainer:
-    """Stands in for mezoo.training.trainer.train: records each call and leaves a finished cell behind."""
-
-    def __init__(self, seconds=0.0):
-        self.calls, self.seconds, self.lock = [], seconds, threading.Lock()
-
-    def __call__(self, recipe, overrides, data=None, run_dir=None, source=None, verbose=0):
-        with self.lock:
-            self.calls.append((run_dir.name, threading.get_ident()))
-        time.sleep(self.seconds)
-        values = dict(o.split("=", 1) for o in overrides)
-        sets, dim = int(values["model.num_embedding_sets"]), int(values["model.embedding_dim"])
-        run_dir.mkdir(parents=True, exist_ok=True)
-        variant, scale, seed = run_dir.name.split("_")[:3]
-        (run_dir / "cell.json").write_text(
-            json.dumps(
-                {
-                    "version": scaling.RECORD_VERSION,
-                    "fraction": 1.0,
-                    "variant": {"se": "SE", "me": "ME", "mesi": "ME-SI"}[variant],
-                    "scale": int(scale[1:]),
-                    "seed": int(seed[4:]),
-                    "num_sets": sets,
-                    "embedding_dim": dim,
-                    "width": sets * dim,
-                    "test_auc": 0.7,
-                    "params": 100,
-                    "examples_per_sec": 1.0,
-                    "epochs": 1,
-                    "ia_mean": 2.0,
-                    "ia_min": 1.0,
-                    "ia_max": 3.0,
-                    "ia_normalised_mean": 0.5,
-                    "erank_mean": 2.0,
-                }
-            )
-        )
-        (run_dir / "metrics.json").write_text(json.dumps({"finished": True}))
 
 
 def test_invocations_with_other_plans_add_up_in_one_study(tmp_path):
@@ -191,7 +156,7 @@ def test_a_study_whose_run_directories_are_gone_adds_cells_to_its_committed_tabl
     # another recipe or other overrides on the same tables are refused before anything trains
     shutil.rmtree(tmp_path / "cells")
     for recipe, extra in (("dnn_me_criteo", ["model.dropout=0.5"]), ("dcnv2_me_criteo", [])):
-        with pytest.raises(scaling.StudyMismatchError, match="holds the tables of"):
+        with pytest.raises(StudyMismatchError, match="holds the tables of"):
             scaling.run_study(recipe, [1, 2], 3, tmp_path, overrides=extra, train_fn=trainer, source=object())
     assert len(trainer.calls) == 6
     # new cells scored on other test rows than the kept ones are refused
@@ -202,7 +167,7 @@ def test_a_study_whose_run_directories_are_gone_adds_cells_to_its_committed_tabl
         fields[header.index("labels_sha256")], fields[header.index("test_rows")] = f"digest{number}", "10"
         lines[number] = ",".join(fields)
     (tmp_path / "scaling.csv").write_text("\n".join(lines) + "\n")
-    with pytest.raises(scaling.StudyMismatchError, match="scored on different test rows"):
+    with pytest.raises(StudyMismatchError, match="scored on different test rows"):
         scaling.run_study("dnn_me_criteo", [1, 2], 2, tmp_path, train_fn=trainer, source=object(), verbose=0)
 
 
@@ -246,30 +211,30 @@ def test_workers_sharing_a_study_never_train_the_same_cell(tmp_path):
         thread.join()
     assert not errors, errors
     trained = [name for name, _ in trainer.calls]
-    expected = {c.key for c in scaling.plan([1, 2, 4, 10], 3, ablations=True)}
+    expected = {c.key for c in plan([1, 2, 4, 10], 3, ablations=True)}
     assert len(trained) == len(set(trained)), "a cell was trained twice"
     assert set(trained) == expected
     assert len({thread for _, thread in trainer.calls}) > 1, "the work was shared"
 
 
-def test_claims_are_exclusive_and_stale_ones_are_taken_over_once(tmp_path):
-    held = claims.try_claim(tmp_path, "cell")
-    assert held is not None and claims.try_claim(tmp_path, "cell") is None  # our own process is alive
+def test_cell_locks_are_exclusive_and_stale_ones_are_taken_over_once(tmp_path):
+    held = cell_locks.try_lock(tmp_path, "cell")
+    assert held is not None and cell_locks.try_lock(tmp_path, "cell") is None  # our own process is alive
     held.release()
     # a claim by a process of this host that has exited is stale: the next generation takes it, once
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    owner = {**claims.owner_record(), "pid": int(dead.stdout)}
+    owner = {**cell_locks.owner_record(), "pid": int(dead.stdout)}
     (tmp_path / "other.0.claim").write_text(json.dumps(owner))
-    taken = [claims.try_claim(tmp_path, "other") for _ in range(3)]
+    taken = [cell_locks.try_lock(tmp_path, "other") for _ in range(3)]
     assert [t is not None for t in taken] == [True, False, False]
     assert taken[0].path.name == "other.1.claim"
     taken[0].release()
     # another host's claim: stale only once its heartbeat is older than stale_after_s
     remote = tmp_path / "remote.0.claim"
     remote.write_text(json.dumps({"host": "elsewhere", "pid": 1}))
-    assert claims.try_claim(tmp_path, "remote", stale_after_s=3600) is None
-    assert claims.is_stale(remote, stale_after_s=3600, now=time.time() + 7200)
-    assert claims.holder(tmp_path, "remote")["host"] == "elsewhere"
+    assert cell_locks.try_lock(tmp_path, "remote", stale_after_s=3600) is None
+    assert cell_locks.is_stale(remote, stale_after_s=3600, now=time.time() + 7200)
+    assert cell_locks.holder(tmp_path, "remote")["host"] == "elsewhere"
 
 
 def test_a_training_fraction_is_the_same_rows_every_epoch():
@@ -322,12 +287,12 @@ def test_a_max_cells_0_rewrite_leaves_committed_tables_byte_identical(tmp_path, 
     rows[0]["test_auc"] = "0.94561897081505912345"  # more digits than a float's repr
     rows[1]["ia_vs_random_mean"] = "0.80"
     with open(tmp_path / "scaling.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=scaling.CSV_COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
     epochs = []
-    by_key = {scaling.Cell(r["variant"], int(r["scale"]), int(r["seed"])).key: r for r in rows}
-    for key in [c.key for c in scaling.plan([1, 2], 1)]:  # the writer's order of cells
+    by_key = {Cell(r["variant"], int(r["scale"]), int(r["seed"])).key: r for r in rows}
+    for key in [c.key for c in plan([1, 2], 1)]:  # the writer's order of cells
         row = by_key[key]
         for epoch in (1, 2):
             for number, field in enumerate(("user", "item")):
@@ -342,7 +307,7 @@ def test_a_max_cells_0_rewrite_leaves_committed_tables_byte_identical(tmp_path, 
                     }
                 )
     table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=scaling.EPOCH_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(table, fieldnames=EPOCH_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(epochs)
     (tmp_path / "abundance_by_epoch.csv").write_text(table.getvalue())
@@ -383,5 +348,5 @@ def test_permuted_training_labels_keep_the_rows_and_the_click_rate_but_not_the_s
         null_auc,
     )
     assert json.loads((out / "study.json").read_text())["train_labels"] == "permuted (seed 0)"
-    with pytest.raises(scaling.StudyMismatchError, match="permuted"):
+    with pytest.raises(StudyMismatchError, match="permuted"):
         scaling.run_study("dcnv2_me_criteo", [1], 2, out, overrides=overrides, source=source, verbose=0)

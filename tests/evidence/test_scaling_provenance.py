@@ -9,8 +9,10 @@ pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
 from mezoo.evidence import scaling  # noqa: E402
+from mezoo.evidence.scaling_cells import CSV_COLUMNS  # noqa: E402
+from mezoo.evidence.scaling_origins import cell_provenance  # noqa: E402
+from tests.evidence.fake_trainer import FakeTrainer  # noqa: E402
 from tests.evidence.git_checkout import make_checkout  # noqa: E402
-from tests.evidence.test_scaling import FakeTrainer  # noqa: E402
 
 
 def is_utc_time(text) -> bool:
@@ -22,14 +24,14 @@ def test_a_cell_row_takes_its_start_end_and_cpu_model_from_the_run(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"machine": machine, "git_commit": "abc"}))
     times = {"started_at": "2026-01-02T03:04:05+00:00", "finished_at": "2026-01-02T04:05:06+00:00"}
     (tmp_path / "metrics.json").write_text(json.dumps({"finished": True, **times}))
-    row = scaling.cell_provenance(tmp_path)
+    row = cell_provenance(tmp_path)
     assert {k: row[k] for k in times} == times
     assert row["machine"] == "vm, Intel(R) Xeon(R) Processor, x86_64, 2"
     # a run trained before the times were recorded: the file's time, as before, and no start
     (tmp_path / "metrics.json").write_text(json.dumps({"finished": True}))
-    row = scaling.cell_provenance(tmp_path)
+    row = cell_provenance(tmp_path)
     assert row["started_at"] is None and row["finished_at"].endswith(" UTC")
-    columns = list(scaling.CSV_COLUMNS)
+    columns = list(CSV_COLUMNS)
     assert columns.index("started_at") == columns.index("finished_at") - 1
 
 

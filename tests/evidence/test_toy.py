@@ -10,7 +10,9 @@ pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
 from mezoo.cli import toy as toy_cli  # noqa: E402
-from mezoo.evidence import toy  # noqa: E402
+from mezoo.evidence import toy, toy_report, toy_study  # noqa: E402
+from mezoo.evidence.report_claims import claim_toy  # noqa: E402
+from mezoo.evidence.report_inputs import collect  # noqa: E402
 from tests.cli_testing import fails_with  # noqa: E402
 
 # Small enough for CI (a few seconds), large enough that the ordering is clear on every seed:
@@ -133,7 +135,7 @@ def test_resume_keeps_finished_runs_and_trains_the_rest(tmp_path, capsys):
     assert all(runs[k] == first[k] for k in first)
     # the kept runs name the command that made them, in the JSON and on the page
     info = json.loads((tmp_path / "provenance.json").read_text())
-    assert info["kept_runs"] == [{"runs": [[3, 0], [100, 0]], **{k: earlier[k] for k in toy_cli.ORIGIN_KEYS}}]
+    assert info["kept_runs"] == [{"runs": [[3, 0], [100, 0]], **{k: earlier[k] for k in toy_study.ORIGIN_KEYS}}]
     assert (
         "Kept from an earlier command (`--resume`): D3 = 3 seed 0, D3 = 100 seed 0"
         in (tmp_path / "README.md").read_text()
@@ -198,3 +200,45 @@ def test_resume_refuses_a_toy_csv_whose_runs_do_not_end_at_the_recorded_steps(tm
     capsys.readouterr()
     fails_with(toy_cli.main, _toy_args(tmp_path, "--seeds", "1", "--resume"), capsys, "D3 = 100 seed 0 with K = 4")
     assert (tmp_path / "toy.csv").read_text() == "".join(cut)
+
+
+def _finished_runs(final_by_d3):
+    """Toy runs as `toy.read_csv` gives them back: a record at step 0 and one at the end with IA(E1) `final`."""
+    runs = []
+    for d3, finals in final_by_d3.items():
+        for seed, final in enumerate(finals):
+            records = [
+                {
+                    "dim": 8,
+                    "d3": d3,
+                    "seed": seed,
+                    "step": step,
+                    "loss": 0.5,
+                    "ia": ia,
+                    "ia_normalised": 0.1,
+                    "erank": 2,
+                }
+                for step, ia in ((0, 6.0), (1000, final))
+            ]
+            runs.append(toy.ToyResult(8, d3, seed, records, None, None, 0.5))
+    return runs
+
+
+@pytest.mark.parametrize(
+    "final_by_d3,expected",
+    [
+        # docs/results/toy_converged: lower with D3 = 3 on every seed, but the interval over seeds covers zero
+        ({3: [16.96, 18.39, 15.79], 100: [19.98, 19.88, 19.82]}, "Not shown"),
+        ({3: [16.1, 16.0, 15.9], 100: [19.9, 20.0, 20.1]}, "Holds"),
+    ],
+    ids=["every seed ordered, not shown", "shown"],
+)
+def test_the_toy_page_and_the_claims_page_give_the_rules_verdict(tmp_path, final_by_d3, expected):
+    runs = _finished_runs(final_by_d3)
+    (tmp_path / "toy").mkdir()
+    toy.write_csv(runs, tmp_path / "toy" / "toy.csv")
+    claims_page = claim_toy(collect(tmp_path), tmp_path)
+    sentence = toy_report.verdict(runs)
+    assert claims_page.verdict == expected, claims_page.lines
+    assert sentence.startswith("Claim 2's rule") and f": {expected.lower()}." in sentence, sentence
+    assert "on every seed (3/3)" in sentence, sentence  # the seeds are described, not judged

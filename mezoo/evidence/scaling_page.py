@@ -1,4 +1,4 @@
-"""`scaling.md`, `auc_vs_scale.png` and `ia_vs_scale.png` from the finished cells of a study."""
+"""A scaling study's page, `scaling.md`, and the two figures it shows, `auc_vs_scale.png` and `ia_vs_scale.png`."""
 
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -56,7 +56,7 @@ def markdown(
     `data_notes`: what the cells trained on (metrics.json's `data`, and the planted model's AUC
     for the built-in synthetic sample), one line each. `commands`: the commands that trained
     the cells, with how many each. `added_later`: the cells first asked for by a plan declared
-    after the study's first (`scaling.added_later_note`), None when there are none.
+    after the study's first (`scaling_plan.added_later_note`), None when there are none.
     """
     groups = _groups(records)
     variants = [v for v in VARIANT_ORDER if any(r["variant"] == v for r in records)] or [Variant.SE, Variant.ME]
@@ -75,45 +75,8 @@ def markdown(
     for fraction in fractions:
         share = "all" if fraction == 1.0 else f"the first {fraction:g}"
         title = "" if len(fractions) == 1 and fraction == 1.0 else f" (training on {share} of the training split)"
-        lines += [
-            f"## Test AUC{title}",
-            "",
-            "| variant | " + " | ".join(f"{s}x" for s in scales) + " |",
-            "|---|" + "---|" * len(scales),
-        ]
-        for variant in variants:
-            cells = []
-            for scale in scales:
-                runs = groups.get((fraction, variant, scale), [])
-                cells.append(
-                    "(= SE)" if scale == 1 and variant != Variant.SE else mean_sd([r["test_auc"] for r in runs])
-                )
-            lines.append(f"| {variant} | " + " | ".join(cells) + " |")
-        lines += [
-            "",
-            f"## Cost and abundance{title}",
-            "",
-            "| variant | scale | sets x width | parameters | examples/s (median epoch) | epochs | "
-            "per-field IA of the whole table: mean [min, max] | IA / random IA (mean) | "
-            "normalised IA (mean; moves with the aspect ratio) | effective rank (mean) |",
-            "|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for variant in variants:
-            for scale in scales:
-                runs = groups.get((fraction, variant, scale), [])
-                if not runs:
-                    continue
-
-                def mean(key):
-                    values = [r[key] for r in runs if r.get(key) is not None]
-                    return float(np.mean(values)) if values else float("nan")
-
-                lines.append(
-                    f"| {variant} | {scale}x | {runs[0]['num_sets']} x {runs[0]['embedding_dim']} | "
-                    f"{runs[0]['params']:,} | {mean('examples_per_sec'):,.0f} | {mean('epochs'):.1f} | "
-                    f"{mean('ia_mean'):.2f} [{mean('ia_min'):.2f}, {mean('ia_max'):.2f}] | "
-                    f"{mean('ia_vs_random_mean'):.3f} | {mean('ia_normalised_mean'):.3f} | {mean('erank_mean'):.2f} |"
-                )
+        lines += _auc_table(groups, variants, scales, fraction, title)
+        lines += _cost_table(groups, variants, scales, fraction, title)
         lines.append("")
     lines += ["![test AUC against scale](auc_vs_scale.png)", "", "![IA against scale](ia_vs_scale.png)", ""]
     if pending:
@@ -122,7 +85,58 @@ def markdown(
         lines += ["All cells finished.", ""]
     if added_later:
         lines += [added_later[0].upper() + added_later[1:], ""]
-    lines += [
+    return "\n".join(lines + _provenance_lines(info, scales, seeds, fractions, commands))
+
+
+def _auc_table(groups: Dict, variants: Sequence[str], scales, fraction: float, title: str) -> List[str]:
+    """Test AUC, one row per variant and one column per scale (ME and ME-SI at 1x are SE)."""
+    lines = [
+        f"## Test AUC{title}",
+        "",
+        "| variant | " + " | ".join(f"{s}x" for s in scales) + " |",
+        "|---|" + "---|" * len(scales),
+    ]
+    for variant in variants:
+        cells = []
+        for scale in scales:
+            runs = groups.get((fraction, variant, scale), [])
+            cells.append("(= SE)" if scale == 1 and variant != Variant.SE else mean_sd([r["test_auc"] for r in runs]))
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _cost_table(groups: Dict, variants: Sequence[str], scales, fraction: float, title: str) -> List[str]:
+    """Per variant and scale: shape, parameters, speed, epochs and the abundance of the whole table."""
+    lines = [
+        "",
+        f"## Cost and abundance{title}",
+        "",
+        "| variant | scale | sets x width | parameters | examples/s (median epoch) | epochs | "
+        "per-field IA of the whole table: mean [min, max] | IA / random IA (mean) | "
+        "normalised IA (mean; moves with the aspect ratio) | effective rank (mean) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for variant in variants:
+        for scale in scales:
+            runs = groups.get((fraction, variant, scale), [])
+            if not runs:
+                continue
+
+            def mean(key):
+                values = [r[key] for r in runs if r.get(key) is not None]
+                return float(np.mean(values)) if values else float("nan")
+
+            lines.append(
+                f"| {variant} | {scale}x | {runs[0]['num_sets']} x {runs[0]['embedding_dim']} | "
+                f"{runs[0]['params']:,} | {mean('examples_per_sec'):,.0f} | {mean('epochs'):.1f} | "
+                f"{mean('ia_mean'):.2f} [{mean('ia_min'):.2f}, {mean('ia_max'):.2f}] | "
+                f"{mean('ia_vs_random_mean'):.3f} | {mean('ia_normalised_mean'):.3f} | {mean('erank_mean'):.2f} |"
+            )
+    return lines
+
+
+def _provenance_lines(info: Dict[str, str], scales, seeds, fractions, commands: Optional[Dict[str, int]]) -> List[str]:
+    lines = [
         "## Provenance",
         "",
         prov.provenance_markdown(info),
@@ -138,7 +152,7 @@ def markdown(
             + [f"- `{c}` ({n} cell{'s' if n > 1 else ''})" for c, n in commands.items()]
             + [""]
         )
-    return "\n".join(lines)
+    return lines
 
 
 def _plot(records, path, recipe, keys, ylabels, title, data_label: str = "") -> Path:
