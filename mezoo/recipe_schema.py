@@ -150,8 +150,18 @@ def _fits(kind, value) -> bool:
     return isinstance(value, kind)
 
 
+# counts that can't be 0: nothing would be trained, batched or embedded
+AT_LEAST_ONE = {
+    ("data", "batch_size"),
+    ("model", "num_embedding_sets"),
+    ("model", "embedding_dim"),
+    ("train", "epochs"),
+}
+
+
 def check_field(where: str, section: str, key: str, value):
-    """`value` for the typed setting `section.key`, refused (naming the field's type) if it doesn't fit.
+    """`value` for the typed setting `section.key`, refused (naming the field's type) if it doesn't fit,
+    or if it is a count below 1 (`AT_LEAST_ONE`).
 
     YAML 1.1 reads `1e-4` (no dot) as a string: where a number is expected, such a string is
     read as the number. An integer is a number too, and is kept as written.
@@ -165,12 +175,14 @@ def check_field(where: str, section: str, key: str, value):
             value = float(value)
         except ValueError:
             pass
-    if any(_fits(kind, value) for kind in options if kind is not type(None)):
-        return value
-    raise RecipeError(
-        f"{where}: {value!r} is {type_name(value)}; this key takes {_hint_name(hint)} "
-        f"({section}.{key}: {_hint_text(hint)})"
-    )
+    if not any(_fits(kind, value) for kind in options if kind is not type(None)):
+        raise RecipeError(
+            f"{where}: {value!r} is {type_name(value)}; this key takes {_hint_name(hint)} "
+            f"({section}.{key}: {_hint_text(hint)})"
+        )
+    if value is not None and (section, key) in AT_LEAST_ONE and value < 1:
+        raise RecipeError(f"{where}: {section}.{key} must be >= 1, got {value!r}")
+    return value
 
 
 def check_like(where: str, old, new):

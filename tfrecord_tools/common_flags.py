@@ -70,16 +70,29 @@ def define_vocabulary_and_split(values: Any, min_count: Optional[int], split_def
 
 def define_shards_and_limits(values: Any) -> None:
     flags.DEFINE_integer(
-        "rows_per_shard", 500_000, "Rows per TFRecord shard (more shards help per-worker sharding).", flag_values=values
+        "rows_per_shard",
+        500_000,
+        "Rows per TFRecord shard (more shards help per-worker sharding).",
+        lower_bound=1,
+        flag_values=values,
     )
     flags.DEFINE_enum(
         "compression", "GZIP", ["GZIP", "NONE"], "Compression of the TFRecord shards.", flag_values=values
     )
     flags.DEFINE_integer(
-        "compression_level", 1, "zlib level of GZIP shards, 1 (fast; default) to 9 (smallest).", flag_values=values
+        "compression_level",
+        1,
+        "zlib level of GZIP shards, 1 (fast; default) to 9 (smallest).",
+        lower_bound=1,
+        upper_bound=9,
+        flag_values=values,
     )
     flags.DEFINE_integer(
-        "embedding_dim", 10, "Embedding width used for the memory estimate printed before writing.", flag_values=values
+        "embedding_dim",
+        10,
+        "Embedding width used for the memory estimate printed before writing.",
+        lower_bound=1,
+        flag_values=values,
     )
     flags.DEFINE_string(
         "scales",
@@ -98,8 +111,12 @@ def define_shards_and_limits(values: Any) -> None:
 
 
 def define_reading(values: Any) -> None:
-    flags.DEFINE_integer("chunk_mb", 8, "Input is parsed in chunks of about this many MB of text.", flag_values=values)
-    flags.DEFINE_integer("parallel", 2, "Chunks parsed in parallel (tf.data map parallelism).", flag_values=values)
+    flags.DEFINE_integer(
+        "chunk_mb", 8, "Input is parsed in chunks of about this many MB of text.", lower_bound=1, flag_values=values
+    )
+    flags.DEFINE_integer(
+        "parallel", 2, "Chunks parsed in parallel (tf.data map parallelism).", lower_bound=1, flag_values=values
+    )
     flags.DEFINE_integer(
         "max_rejects_logged",
         -1,
@@ -138,23 +155,37 @@ def parse_max_vocab(text: str) -> Dict[str, int]:
         part = part.strip()
         if not part:
             continue
-        if "=" in part:
-            name, value = part.split("=", 1)
-            caps[name.strip()] = int(value)
-        else:
-            caps["*"] = int(part)
+        name, _, value = part.rpartition("=")
+        try:
+            caps[name.strip() or "*"] = int(value)
+        except ValueError:
+            raise UsageError(
+                f"--max_vocab_size {part}: not an integer; give N, FIELD=N or both (e.g. 100000,C3=5000)"
+            ) from None
     for field, cap in caps.items():
         if cap < 1:
             raise UsageError(f"--max_vocab_size {field}={cap}: must be >= 1")
     return caps
 
 
+def numbers(flag: str, text: str, kind: type) -> list:
+    """A comma-separated flag's values, each read as `kind`; refused naming the flag otherwise."""
+    try:
+        return [kind(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        noun = "integers" if kind is int else "numbers"
+        raise UsageError(f"{flag} {text}: give comma-separated {noun}") from None
+
+
 def options(values: Any, dataset: str) -> Options:
     """The conversion's `Options` from the parsed flags."""
     FLAGS = values
-    split = [float(x) for x in FLAGS.split.split(",") if x.strip()]
+    split = numbers("--split", FLAGS.split, float)
     if not 2 <= len(split) <= 3 or any(x < 0 for x in split) or sum(split) <= 0 or split[0] <= 0:
         raise UsageError(f"--split {FLAGS.split}: give 2 or 3 non-negative ratios, train > 0")
+    scales = numbers("--scales", FLAGS.scales, int)
+    if not scales or min(scales) < 1:
+        raise UsageError(f"--scales {FLAGS.scales}: give one or more numbers of embedding sets, each >= 1")
     return Options(
         output=FLAGS.output,
         dataset=dataset,
@@ -167,8 +198,8 @@ def options(values: Any, dataset: str) -> Options:
         compression_level=FLAGS.compression_level,
         chunk_bytes=FLAGS.chunk_mb << 20,
         embedding_dim=FLAGS.embedding_dim,
-        scales=[int(s) for s in FLAGS.scales.split(",") if s.strip()],
-        memory_limit=parse_size(FLAGS.memory_limit),
+        scales=scales,
+        memory_limit=parse_size(FLAGS.memory_limit, "--memory_limit"),
         max_rejects_logged=FLAGS.max_rejects_logged,
         parallel=FLAGS.parallel,
         accept_unterminated_last_line=FLAGS.accept_unterminated_last_line,

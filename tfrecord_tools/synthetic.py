@@ -60,6 +60,7 @@ def define_flags(values: Any) -> None:
         "heldout_rows",
         0,
         "Held-out rows for the planted model's AUC (0: max(20000, rows // 5), at most 1,000,000).",
+        lower_bound=0,
         flag_values=values,
     )
     flags.DEFINE_float(
@@ -81,7 +82,11 @@ def define_flags(values: Any) -> None:
         flag_values=values,
     )
     flags.DEFINE_integer(
-        "pairs", 0, "Number of planted interacting field pairs (0: max(3, fields // 2)).", flag_values=values
+        "pairs",
+        0,
+        "Number of planted interacting field pairs (0: max(3, fields // 2)).",
+        lower_bound=0,
+        flag_values=values,
     )
     flags.DEFINE_integer(
         "max_cardinality",
@@ -89,6 +94,7 @@ def define_flags(values: Any) -> None:
         "Cap on each categorical field's number of distinct values (0: the "
         "published cardinality, capped at 4 x rows). Small samples need a low cap for their planted "
         "pair interactions to be learnable from the rows they have.",
+        lower_bound=0,
         flag_values=values,
     )
 

@@ -179,7 +179,13 @@ class Trainer:
         check_same_data(self.run_dir, source)
         keras.utils.set_random_seed(self.train_cfg.seed)
         if self.train_cfg.mixed_precision:
-            keras.mixed_precision.set_global_policy(self.train_cfg.mixed_precision)
+            try:
+                keras.mixed_precision.set_global_policy(self.train_cfg.mixed_precision)
+            except ValueError as error:
+                raise recipes.RecipeError(
+                    f"train.mixed_precision={self.train_cfg.mixed_precision}: Keras refuses the policy ({error}); "
+                    "use mixed_float16, mixed_bfloat16 or null"
+                ) from None
         strategy, model = self._build_model(source)
         chief, worker, run_dir = self._choose_run_directory(strategy)
         if chief:
@@ -209,9 +215,16 @@ class Trainer:
             available_memory() if placement.tables_in_host_memory() else None,
         )
         with strategy.scope():
-            model = models.get(model_cfg.name)(
-                source.model_fields(), numeric_fields=source.numeric_names(), **model_cfg.arguments()
-            )
+            try:
+                model = models.get(model_cfg.name)(
+                    source.model_fields(), numeric_fields=source.numeric_names(), **model_cfg.arguments()
+                )
+            except ValueError as error:  # the family refuses a value of the recipe's model section
+                if isinstance(error, BadInput):
+                    raise
+                raise recipes.RecipeError(
+                    f"recipe {self.recipe}: model {model_cfg.name} refuses its settings: {error}"
+                ) from None
             synchronize_batch_norm(model, placement.synchronized_batch_norm(strategy))
             compile_model(
                 model,

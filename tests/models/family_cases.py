@@ -1,4 +1,7 @@
-"""Seeded builds of every family and the layout that pins each: what a saved `.keras` depends on.
+"""The model tests' small fields and batches, and seeded builds of every family with the layout that pins each.
+
+`FIELDS`, `small(key)`, `batch()` and `randomize(model, seed)` are the shared pieces of the model
+tests: four categorical fields, small hyper-parameters, a batch of ids and labels, random weights.
 
 `layout(model)` is a model's config (but its generated name) and its variables' paths and shapes,
 in order: a `.keras` file loads its weights by these paths, so a family that keeps them keeps
@@ -31,7 +34,26 @@ ROWS = 16
 
 
 def small(key: str) -> Dict[str, Any]:
+    """Small hyper-parameters for family `key` (FM and FwFM have no MLP, so no hidden_units)."""
     return {"embedding_dim": 4} if key in SHALLOW else dict(SMALL)
+
+
+def batch(rows: int = 64, seed: int = 0) -> Tuple[Dict[str, np.ndarray], np.ndarray]:
+    """`rows` ids of `FIELDS` and 0/1 labels, drawn from `seed`."""
+    rng = np.random.default_rng(seed)
+    ids = np.stack([rng.integers(0, v, rows) for _, v in FIELDS], axis=1).astype("int32")
+    return {"ids": ids}, rng.integers(0, 2, (rows, 1)).astype("float32")
+
+
+def randomize(model: keras.Model, seed: int) -> None:
+    """Every weight drawn from `seed` (batch-norm variances positive), so that no part starts at zero."""
+    rng = np.random.default_rng(seed)
+    model.set_weights(
+        [
+            np.abs(rng.normal(size=w.shape)) + 0.5 if "variance" in w.path else rng.normal(scale=0.3, size=w.shape)
+            for w in model.weights
+        ]
+    )
 
 
 def cases() -> Dict[str, Tuple[str, List[tuple], Dict[str, Any]]]:

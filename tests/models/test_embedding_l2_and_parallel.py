@@ -6,7 +6,7 @@ import pytest
 
 from mezoo import models
 from mezoo.training import compile_model
-from tests.models.test_models import FIELDS, SMALL, batch, randomize, small
+from tests.models.family_cases import FIELDS, SMALL, batch, randomize, small
 
 
 def numpy(t):

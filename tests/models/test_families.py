@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mezoo import models
-from tests.models.test_models import FIELDS, SMALL, batch, randomize
+from tests.models.family_cases import FIELDS, SMALL, batch, randomize
 
 N, D = len(FIELDS), 4
 OFFSETS = np.cumsum([0] + [v for _, v in FIELDS])[:-1]

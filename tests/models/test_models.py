@@ -12,22 +12,9 @@ import pytest
 import mezoo  # noqa: F401  (registers the models)
 from mezoo import models
 from mezoo.layers import CrossNet, MLPBlock
+from tests.models.family_cases import FIELDS, SMALL, batch, randomize, small
 
-FIELDS = [("a", 10), ("b", 20), ("c", 5), ("d", 7)]
-SMALL = {"embedding_dim": 4, "hidden_units": (16, 8)}
-SHALLOW = ("fm", "fwfm")  # no MLP: no hidden_units
 CASES = [(key, sets) for key in models.names() for sets in (1, 3)]
-
-
-def small(key):
-    """Small hyperparameters for `key` (FM has no MLP, so no hidden_units)."""
-    return {"embedding_dim": 4} if key in SHALLOW else SMALL
-
-
-def batch(rows=64, seed=0):
-    rng = np.random.default_rng(seed)
-    ids = np.stack([rng.integers(0, v, rows) for _, v in FIELDS], axis=1).astype("int32")
-    return {"ids": ids}, rng.integers(0, 2, (rows, 1)).astype("float32")
 
 
 @pytest.mark.parametrize("key,sets", CASES)
@@ -137,16 +124,6 @@ def test_coupled_l2_is_added_to_the_loss():
     bce = float(keras.ops.convert_to_numpy(keras.losses.binary_crossentropy(y, pred)).mean())
     l2 = sum(float((keras.ops.convert_to_numpy(w) ** 2).sum()) for w in model.trainable_weights)
     assert loss == pytest.approx(bce + 1e-3 * l2, rel=1e-5)
-
-
-def randomize(model, seed):
-    rng = np.random.default_rng(seed)
-    model.set_weights(
-        [
-            np.abs(rng.normal(size=w.shape)) + 0.5 if "variance" in w.path else rng.normal(scale=0.3, size=w.shape)
-            for w in model.weights
-        ]
-    )
 
 
 @pytest.mark.parametrize("key", ["dnn", "dcnv2"])

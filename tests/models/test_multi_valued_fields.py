@@ -11,8 +11,8 @@ from mezoo import models
 from mezoo.data import FeatureSpec
 from mezoo.fields import field_lengths
 from mezoo.models.ctr_model import field_list
-from tests.models.test_models import FIELDS as SINGLE_FIELDS
-from tests.models.test_models import randomize, small
+from tests.models.family_cases import FIELDS as SINGLE_FIELDS
+from tests.models.family_cases import randomize, small
 
 SPEC_FIELDS = [
     {"name": "user", "kind": "categorical", "vocab_size": 10},

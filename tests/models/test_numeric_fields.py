@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mezoo import models
-from tests.models.test_models import FIELDS, batch, small
+from tests.models.family_cases import FIELDS, batch, small
 
 
 @pytest.mark.parametrize("key", models.names())

@@ -103,6 +103,37 @@ def load_signature(export_dir, name="serving_default"):
     return tf.saved_model.load(str(export_dir)).signatures[name]
 
 
+def criteo_examples(export_dir, count=64):
+    """The first `count` rows of the Criteo sample as serialized Examples for the export (empty cells absent)."""
+    from mezoo.data import FeatureSpec
+    from mezoo.serving.raw_examples import serialize_rows
+
+    spec = FeatureSpec.load(str(export_dir / "assets.extra"))
+    rows = [{k: (v or None) for k, v in row.items() if k != "label"} for row in raw_rows("criteo")[:count]]
+    return serialize_rows(rows, spec)
+
+
+def export_predictions(export_dir, dataset, empty_as_absent=True):
+    """The export's `serving_default` probabilities on every raw row of `dataset`'s sample, in file order."""
+    import numpy as np
+
+    from mezoo.data import FeatureSpec
+    from mezoo.serving.raw_examples import serialize_rows
+
+    spec = FeatureSpec.load(str(export_dir / "assets.extra"))
+    rows = [
+        {name: (None if empty_as_absent and row[name] == "" else row[name]) for name in spec.field_names}
+        for row in raw_rows(dataset)
+    ]
+    serve = load_signature(export_dir)
+    serialized = serialize_rows(rows, spec)
+    out = [
+        serve(examples=tf.constant(serialized[i : i + 1000]))["probability"].numpy()
+        for i in range(0, len(serialized), 1000)
+    ]
+    return np.concatenate(out).reshape(-1)
+
+
 def tf1_loader_result(export_dir, examples, work):
     """`tf1_loader.py` (TF1's loader, no mezoo or Keras importable) on serialized Examples: its JSON result."""
     import json

@@ -12,18 +12,10 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from mezoo.data import FeatureSpec  # noqa: E402
 from mezoo.serving.export import ExportError, export_run  # noqa: E402
-from mezoo.serving.raw_examples import serialize_rows  # noqa: E402
-from tests.serving.conftest import load_signature, raw_rows, tf1_loader_result  # noqa: E402
+from tests.serving.conftest import criteo_examples, load_signature, tf1_loader_result  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def criteo_examples(export_dir, count=64):
-    spec = FeatureSpec.load(str(export_dir / "assets.extra"))
-    rows = [{k: (v or None) for k, v in row.items() if k != "label"} for row in raw_rows("criteo")[:count]]
-    return serialize_rows(rows, spec)
 
 
 def test_layout_assets_and_spec(exported):

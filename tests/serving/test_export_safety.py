@@ -20,8 +20,7 @@ from mezoo.serving import export as export_module  # noqa: E402
 from mezoo.serving.export import export_run  # noqa: E402
 from tests.reliability.helpers import run as run_command  # noqa: E402
 from tests.reliability.helpers import start, wait_for  # noqa: E402
-from tests.serving.conftest import load_signature  # noqa: E402
-from tests.serving.test_export import criteo_examples  # noqa: E402
+from tests.serving.conftest import criteo_examples, load_signature  # noqa: E402
 
 EXPORT_LOCK = ".export.lock"  # the lock file export_run holds in the export base
 

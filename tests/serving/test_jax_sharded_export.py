@@ -13,9 +13,8 @@ pytest.importorskip("jax")
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from tests.serving.conftest import TRAIN, raw_rows  # noqa: E402
-from tests.serving.test_skew import export_predictions  # noqa: E402
-from tests.training.test_jax_distribution import ROOT, jax_env, result_of, run_script  # noqa: E402
+from tests.serving.conftest import TRAIN, export_predictions, raw_rows  # noqa: E402
+from tests.training.jax_processes import ROOT, jax_env, result_of, run_script  # noqa: E402
 
 
 def test_a_model_parallel_jax_run_exports_and_serves_raw_rows_as_it_scores(converted, tmp_path):

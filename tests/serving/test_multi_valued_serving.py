@@ -17,8 +17,12 @@ pytestmark = pytest.mark.tensorflow
 from mezoo.data import FeatureSpec, make_dataset  # noqa: E402
 from mezoo.serving.raw_examples import serialize_rows  # noqa: E402
 from tests.serving.conftest import load_signature, tf1_loader_result  # noqa: E402
-from tests.tfrecord_tools.helpers import read_split  # noqa: E402
-from tests.tfrecord_tools.test_multi_valued import convert_schema, movielens_csv, schema  # noqa: E402
+from tests.tfrecord_tools.helpers import (  # noqa: E402
+    convert_schema,
+    movielens_csv,
+    read_split,  # noqa: E402
+    schema,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TRAIN = ["train.epochs=1", "train.steps_per_epoch=6", "data.batch_size=32", "train.jit_compile=false"]

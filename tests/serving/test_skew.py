@@ -8,8 +8,7 @@ tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
 from mezoo.data import FeatureSpec, make_dataset  # noqa: E402
-from mezoo.serving.raw_examples import serialize_rows  # noqa: E402
-from tests.serving.conftest import load_signature, raw_rows  # noqa: E402
+from tests.serving.conftest import export_predictions, raw_rows  # noqa: E402
 
 
 def keras_predictions(run_dir, data_dir):
@@ -19,21 +18,6 @@ def keras_predictions(run_dir, data_dir):
     out = [
         model(x, training=False).numpy()
         for x, _ in make_dataset(spec, "test", 1000, training=False, deterministic=True)
-    ]
-    return np.concatenate(out).reshape(-1)
-
-
-def export_predictions(export_dir, dataset, empty_as_absent=True):
-    spec = FeatureSpec.load(str(export_dir / "assets.extra"))
-    rows = [
-        {name: (None if empty_as_absent and row[name] == "" else row[name]) for name in spec.field_names}
-        for row in raw_rows(dataset)
-    ]
-    serve = load_signature(export_dir)
-    serialized = serialize_rows(rows, spec)
-    out = [
-        serve(examples=tf.constant(serialized[i : i + 1000]))["probability"].numpy()
-        for i in range(0, len(serialized), 1000)
     ]
     return np.concatenate(out).reshape(-1)
 

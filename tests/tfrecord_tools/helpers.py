@@ -1,11 +1,16 @@
-"""Shared helpers: run a conversion in-process, read shards back, an independent vocabulary."""
+"""Shared helpers: run a conversion in-process, read shards back, an independent vocabulary; Criteo rows
+and the fixture with every reject reason; the MovieLens sample with its pipe-separated genres."""
 
 import collections
+import csv
 import decimal
 import glob
+import gzip
 import os
 
 import numpy as np
+
+from tests.shared_data import shared_data
 
 
 def convert(files, layout, output, fmt="text", **options):
@@ -87,3 +92,85 @@ def shard_bytes(directory):
             with open(path, "rb") as f:
                 out[os.path.relpath(path, str(directory))] = f.read()
     return out
+
+
+def row(label="0", i1="5", c1="ab12cd34", ncat=26, nint=13):
+    """One Criteo text line: the label, `nint` integers starting with `i1`, `ncat` categories starting with `c1`."""
+    ints = [i1] + [str(k) for k in range(1, nint)]
+    cats = [c1] + [f"{k:08x}" for k in range(1, ncat)]
+    return "\t".join([label] + ints + cats)
+
+
+def fixture_lines():
+    """(line bytes, expected reason or None) in file order; line numbers are 1-based."""
+    good = [row(str(k % 2), i1=str(k)).encode() for k in range(6)]
+    return [
+        (b"\xef\xbb\xbf" + good[0], None),  # 1: UTF-8 BOM at the start of the file
+        (good[1], None),  # 2
+        (b"", "empty_line"),  # 3
+        (row(ncat=25).encode(), "wrong_column_count"),  # 4: a column short
+        (row(c1="caf\xe9").encode("latin-1"), "invalid_utf8"),  # 5: not UTF-8
+        (row(label="").encode(), "missing_label"),  # 6
+        (row(label="2").encode(), "bad_label"),  # 7
+        (row(i1="abc").encode(), "bad_integer"),  # 8
+        (row(i1="3.5").encode(), "bad_integer"),  # 9
+        (row(ncat=27).encode(), "wrong_column_count"),  # 10: a column too many
+        (good[2], None),  # 11
+        (row(label="yes").encode(), "bad_label"),  # 12
+        (row(i1="12345678901234567890").encode(), "bad_integer"),  # 13: beyond int64
+        (row(c1="ünï").encode(), None),  # 14: UTF-8 is fine
+        (good[3], None),  # 15
+        (good[4][:37], "truncated_last_line"),  # 16: truncated last line, no newline
+    ]
+
+
+def write_fixture(directory):
+    """`fixture_lines()` without a final newline, an empty file and a gzip file with CRLF line ends and a
+    bad label on line 6, in `directory`; returns their paths."""
+    lines = fixture_lines()
+    a = directory / "part-a.tsv"
+    a.write_bytes(b"\n".join(line for line, _ in lines))  # no final newline: truncated last line
+    empty = directory / "part-b.tsv"
+    empty.write_bytes(b"")
+    crlf = [row(str(k % 2), i1=str(100 + k)).encode() for k in range(5)] + [row(label="x").encode()]
+    c = directory / "part-c.tsv.gz"
+    with gzip.open(c, "wb") as f:  # gzip + CRLF line ends; line 6 is bad
+        f.write(b"\r\n".join(crlf) + b"\r\n")
+    return [str(a), str(empty), str(c)]
+
+
+COLUMNS = ["label", "user_id", "movie_id", "genres", "gender", "age", "occupation"]
+
+
+def movielens_csv(path):
+    """The MovieLens-1M sample as a CSV of `COLUMNS` at `path`, the label "rating >= 4"; returns the sample's rows."""
+    source = shared_data("movielens", "ml1m_deepctr_sample200.csv")
+    with open(source, newline="") as f:
+        rows = list(csv.DictReader(f))
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(COLUMNS)
+        for r in rows:
+            w.writerow([int(int(r["rating"]) >= 4), r["user_id"], r["movie_id"], r["genres"]] + [
+                r[c] for c in ("gender", "age", "occupation")
+            ])  # fmt: skip
+    return rows
+
+
+def schema(**genres):
+    """The MovieLens CSV's schema, `genres` multi-valued (at most 3 values unless `genres` says otherwise)."""
+    return {
+        "format": "csv",
+        "label": "label",
+        "categorical": ["user_id", "movie_id", "genres", "gender", "age", "occupation"],
+        "multi_valued": {"genres": {"max_len": 3, **genres}},
+    }
+
+
+def convert_schema(tmp_path, spec, inputs, out, fmt_kind=None, **options):
+    """Converts `inputs` as the schema mapping `spec` says (each token kept unless `min_count` is given)."""
+    from tfrecord_tools.schema import build
+
+    files, layout, kind = build(spec, str(tmp_path), [str(p) for p in inputs])
+    options.setdefault("min_count", 1)
+    return convert(files, layout, out, fmt=kind, **options)

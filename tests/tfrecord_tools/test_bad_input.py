@@ -12,51 +12,9 @@ tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
 from mezoo.data.raw.reader import InputError  # noqa: E402
-from tests.tfrecord_tools.helpers import convert, read_split, shard_bytes  # noqa: E402
+from tests.tfrecord_tools.helpers import convert, fixture_lines, read_split, row, shard_bytes, write_fixture  # noqa: E402
 from tfrecord_tools.convert.errors import ConversionError  # noqa: E402
 from tfrecord_tools.formats import criteo_layout  # noqa: E402
-
-
-def row(label="0", i1="5", c1="ab12cd34", ncat=26, nint=13):
-    ints = [i1] + [str(k) for k in range(1, nint)]
-    cats = [c1] + [f"{k:08x}" for k in range(1, ncat)]
-    return "\t".join([label] + ints + cats)
-
-
-def fixture_lines():
-    """(line bytes, expected reason or None) in file order; line numbers are 1-based."""
-    good = [row(str(k % 2), i1=str(k)).encode() for k in range(6)]
-    return [
-        (b"\xef\xbb\xbf" + good[0], None),  # 1: UTF-8 BOM at the start of the file
-        (good[1], None),  # 2
-        (b"", "empty_line"),  # 3
-        (row(ncat=25).encode(), "wrong_column_count"),  # 4: a column short
-        (row(c1="caf\xe9").encode("latin-1"), "invalid_utf8"),  # 5: not UTF-8
-        (row(label="").encode(), "missing_label"),  # 6
-        (row(label="2").encode(), "bad_label"),  # 7
-        (row(i1="abc").encode(), "bad_integer"),  # 8
-        (row(i1="3.5").encode(), "bad_integer"),  # 9
-        (row(ncat=27).encode(), "wrong_column_count"),  # 10: a column too many
-        (good[2], None),  # 11
-        (row(label="yes").encode(), "bad_label"),  # 12
-        (row(i1="12345678901234567890").encode(), "bad_integer"),  # 13: beyond int64
-        (row(c1="ünï").encode(), None),  # 14: UTF-8 is fine
-        (good[3], None),  # 15
-        (good[4][:37], "truncated_last_line"),  # 16: truncated last line, no newline
-    ]
-
-
-def write_fixture(directory):
-    lines = fixture_lines()
-    a = directory / "part-a.tsv"
-    a.write_bytes(b"\n".join(line for line, _ in lines))  # no final newline: truncated last line
-    empty = directory / "part-b.tsv"
-    empty.write_bytes(b"")
-    crlf = [row(str(k % 2), i1=str(100 + k)).encode() for k in range(5)] + [row(label="x").encode()]
-    c = directory / "part-c.tsv.gz"
-    with gzip.open(c, "wb") as f:  # gzip + CRLF line ends; line 6 is bad
-        f.write(b"\r\n".join(crlf) + b"\r\n")
-    return [str(a), str(empty), str(c)]
 
 
 def test_every_line_is_written_or_rejected_with_reason_and_line_number(tmp_path):

@@ -21,8 +21,15 @@ pytestmark = pytest.mark.tensorflow
 
 from mezoo.data.raw.reader import FileInfo  # noqa: E402
 from tests.shared_data import shared_data  # noqa: E402
-from tests.tfrecord_tools.helpers import convert, read_split, sorted_rows  # noqa: E402
-from tests.tfrecord_tools.test_bad_input import fixture_lines, row  # noqa: E402
+from tests.tfrecord_tools.helpers import (  # noqa: E402
+    convert,
+    fixture_lines,
+    movielens_csv,
+    read_split,
+    row,
+    schema,
+    sorted_rows,
+)
 from tfrecord_tools.convert.options import Options  # noqa: E402
 from tfrecord_tools.formats import avazu_layout, criteo_layout  # noqa: E402
 
@@ -189,7 +196,6 @@ def test_beam_cli_on_a_sample(tmp_path):
 
 
 def test_multi_valued_fields_same_as_single_machine(tmp_path):
-    from tests.tfrecord_tools.test_multi_valued import movielens_csv, schema
     from tfrecord_tools.schema import build
 
     movielens_csv(tmp_path / "ml.csv")
@@ -230,7 +236,6 @@ def test_a_full_disk_names_the_output_and_leaves_the_previous_conversion(tmp_pat
 
 
 def test_memory_limit_on_wide_rows_stops_beam_as_it_stops_the_local_converter(tmp_path):
-    from tests.tfrecord_tools.test_multi_valued import movielens_csv, schema
     from tfrecord_tools.convert.errors import ConversionError
     from tfrecord_tools.schema import build
 

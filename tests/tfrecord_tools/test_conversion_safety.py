@@ -8,8 +8,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from tests.tfrecord_tools.helpers import convert, shard_bytes  # noqa: E402
-from tests.tfrecord_tools.test_bad_input import row, write_fixture  # noqa: E402
+from tests.tfrecord_tools.helpers import convert, row, shard_bytes, write_fixture  # noqa: E402
 from tfrecord_tools.convert.errors import ConversionError  # noqa: E402
 from tfrecord_tools.convert.first_pass import unique_inputs  # noqa: E402
 from tfrecord_tools.convert.output import output_lock  # noqa: E402

@@ -11,6 +11,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
+from mezoo.errors import UsageError  # noqa: E402
 from tests.shared_data import shared_data  # noqa: E402
 from tests.tfrecord_tools.helpers import convert  # noqa: E402
 from tfrecord_tools import synthetic  # noqa: E402
@@ -203,5 +204,5 @@ def test_criteo_rows_written_in_chunks_are_as_many_and_repeatable(tmp_path):
     assert lines[-1] == b"" and len(lines) - 1 == 2500 and {line.count(b"\t") for line in lines[:-1]} == {39}
     assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()
     assert 0.6 < first["planted_auc_written_rows"] <= 1 and 0.1 < first["positive_rate"] < 0.5
-    with pytest.raises(ValueError, match="Criteo only"):
+    with pytest.raises(UsageError, match="Criteo only"):
         generate("avazu", 100, str(tmp_path / "c.csv"), chunk_rows=10)

@@ -1,7 +1,12 @@
 """A small trainer run on planted in-memory data, for the resume tests (run as a script)."""
 
+import json
+import os
 import sys
+import zipfile
+from pathlib import Path
 
+from mezoo import recipe as recipes
 from mezoo.command import run_cli
 from mezoo.data.planted import planted_click_log
 from mezoo.metrics import auc
@@ -29,6 +34,16 @@ def source(rows=12000):
         synthetic=True,
         planted_auc=auc(clicks[b:], prob[b:]),
     )
+
+
+def fake_run_dir(run_dir: Path, data: str = "data/criteo") -> None:
+    """A run directory as this run's recipe records one, trained on `data`, whose model.keras is no model."""
+    run_dir.mkdir(exist_ok=True)
+    (run_dir / "recipe.yaml").write_text(recipes.dump(recipes.load("dnn_me_criteo", OVERRIDES)))
+    (run_dir / "run.json").write_text(json.dumps({"data": data}))
+    with zipfile.ZipFile(run_dir / "model.keras", "w") as z:
+        z.writestr("config.json", "{}" * 5000)
+        z.writestr("model.weights.h5", os.urandom(20000))
 
 
 if __name__ == "__main__":  # RUN_DIR [extra overrides...]; failures reported as the commands report them

@@ -77,7 +77,7 @@ def test_train_refuses_a_bad_override_type_and_an_incompatible_resume(tmp_path):
 
 
 def test_evaluate_names_a_truncated_model(tmp_path):
-    from tests.training.test_run_safety import fake_run_dir
+    from tests.training.resumable_run import fake_run_dir
 
     fake_run_dir(tmp_path / "run")
     (tmp_path / "run" / "model.keras").write_bytes((tmp_path / "run" / "model.keras").read_bytes()[:3000])

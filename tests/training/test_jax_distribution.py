@@ -4,42 +4,16 @@ The runs are a subprocess (`sharded_jax_run.py`): the virtual devices must be co
 JAX starts, and this process may be on another backend.
 """
 
-import json
-import os
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("jax")
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.training.jax_processes import result_of, run_script  # noqa: E402
+
 MODELS = ("dcnv2_se", "dcnv2_me", "deepfm_me")
 SHARDED = ("data_parallel", "model_parallel", "model_parallel_2x2")
-
-
-def jax_env(devices: int) -> dict:
-    return {
-        **os.environ,
-        "KERAS_BACKEND": "jax",
-        "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-    }
-
-
-def run_script(*args, devices=4, timeout=900):
-    command = [sys.executable, "-m", "tests.training.sharded_jax_run", *map(str, args)]
-    return subprocess.Popen(
-        command, cwd=ROOT, env=jax_env(devices), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-
-
-def result_of(process, timeout=900) -> dict:
-    out, err = process.communicate(timeout=timeout)
-    assert process.returncode == 0, err[-4000:]
-    return json.loads(out.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@
 import dataclasses
 import json
 import os
-import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +16,7 @@ from mezoo.training import evaluation, run_directory  # noqa: E402
 from mezoo.training.data_sources import DataNotFoundError, open_source  # noqa: E402
 from mezoo.training.trainer import train  # noqa: E402
 from tests.training import resumable_run  # noqa: E402
+from tests.training.resumable_run import fake_run_dir  # noqa: E402
 
 
 @pytest.mark.parametrize("how", ["flag", "recipe"])
@@ -143,15 +142,6 @@ def test_a_shadowed_package_is_reported_not_a_crash(monkeypatch, capsys, tmp_pat
     assert meta["recipe"] == "dnn_me_criteo"
     err = capsys.readouterr().err
     assert "found a folder without __init__.py" in err and str(tmp_path / "mezoo") in err and "shadows" in err
-
-
-def fake_run_dir(run_dir: Path, data="data/criteo"):
-    run_dir.mkdir(exist_ok=True)
-    (run_dir / "recipe.yaml").write_text(recipes.dump(recipes.load("dnn_me_criteo", resumable_run.OVERRIDES)))
-    (run_dir / "run.json").write_text(json.dumps({"data": data}))
-    with zipfile.ZipFile(run_dir / "model.keras", "w") as z:
-        z.writestr("config.json", "{}" * 5000)
-        z.writestr("model.weights.h5", os.urandom(20000))
 
 
 def test_evaluate_says_where_recorded_data_went(tmp_path, monkeypatch):

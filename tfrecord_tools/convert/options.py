@@ -3,6 +3,8 @@
 import dataclasses
 from typing import Callable, Dict, Optional, Sequence
 
+from mezoo.errors import UsageError
+
 Log = Callable[..., None]  # print-like: where a conversion says what it does
 
 
@@ -30,15 +32,19 @@ class Options:
 
 
 # ------------------------------------------------------------------------------- helpers
-def parse_size(text: Optional[str]) -> Optional[float]:
-    """'16GB', '512M', '1e9' -> bytes."""
+def parse_size(text: Optional[str], flag: str = "size") -> Optional[float]:
+    """'16GB', '512M', '1e9' -> bytes; `flag` names the setting in the error when `text` is none of these."""
     if text in (None, "", "0"):
         return None
-    text = str(text).strip().upper().rstrip("B")
+    size = str(text).strip().upper().rstrip("B")
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-    if text and text[-1] in units:
-        return float(text[:-1]) * units[text[-1]]
-    return float(text)
+    unit = units.get(size[-1:], 1)
+    try:
+        return float(size[:-1] if size[-1:] in units else size) * unit
+    except ValueError:
+        raise UsageError(
+            f"{flag} {text}: not a size; give bytes or a number with K, M, G or T (e.g. 16GB, 500M)"
+        ) from None
 
 
 def logger(verbose: bool) -> Log:
