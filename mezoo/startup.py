@@ -37,6 +37,7 @@ CONSOLE_SCRIPTS = {
     "mezoo-toy": "mezoo.cli.toy",
     "mezoo-report": "mezoo.cli.report",
     "mezoo-parity": "mezoo.cli.parity",
+    "mezoo-compare": "mezoo.cli.compare",
     "mezoo-demo": "mezoo.cli.demo",
     "tfrecord-criteo": "tfrecord_tools.criteo",
     "tfrecord-avazu": "tfrecord_tools.avazu",

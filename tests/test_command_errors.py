@@ -46,6 +46,10 @@ BAD_INPUTS = {
     ),
     "mezoo-report": (["{w}/empty"], "{w}/empty: no results"),
     "mezoo-parity": (["{w}/empty", "--out", "{w}/parity"], "{w}/empty: no recipe.yaml"),
+    "mezoo-compare": (
+        ["{w}/empty", "{w}/empty", "--out", "{w}/compared"],
+        "{w}/empty: no scaling.csv: not a mezoo.scaling study directory",
+    ),
     # the demo's every input is a flag: nothing else can be wrong
     "mezoo-demo": (["--rows", "10"], "flag --rows=10: 10 is not integer >= 100"),
     "tfrecord-criteo": (["--input", "{w}/nowhere.tsv", "--output", "{w}/out"], "input file not found: {w}/nowhere.tsv"),

@@ -18,6 +18,7 @@ COMMANDS = [
     "mezoo.cli.toy",
     "mezoo.cli.report",
     "mezoo.cli.parity",
+    "mezoo.cli.compare",
     "mezoo.cli.demo",
     "tfrecord_tools.criteo",
     "tfrecord_tools.avazu",
@@ -27,7 +28,7 @@ COMMANDS = [
     "tfrecord_tools.beam",
 ]
 SHIMS = ["mezoo.train", "mezoo.evaluate", "mezoo.export", "mezoo.predict", "mezoo.analyze", "mezoo.scaling"]
-SHIMS += ["mezoo.toy", "mezoo.report", "mezoo.parity", "mezoo.demo"]
+SHIMS += ["mezoo.toy", "mezoo.report", "mezoo.parity", "mezoo.compare", "mezoo.demo"]
 
 IMPORT_ALL = """
 import importlib, json, os, sys

@@ -12,6 +12,7 @@ import pytest
         ("mezoo.cli.analyze", ["RUN_DIR", "--out"]),
         ("mezoo.cli.parity", ["RUN_DIR", "--out"]),
         ("mezoo.cli.report", ["RESULTS_DIR", "--out"]),
+        ("mezoo.cli.compare", ["BASE OTHER", "--out", "--margin", "--data"]),
         (
             "mezoo.cli.scaling",
             ["--recipe", "--scales", "--seeds", "--data", "--out", "--ablations", "--data_fractions"],
