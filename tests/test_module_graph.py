@@ -150,7 +150,8 @@ LAYERS = (
     (
         "commands",
         "mezoo.cli mezoo.train mezoo.evaluate mezoo.export mezoo.predict mezoo.analyze mezoo.scaling mezoo.toy "
-        "mezoo.report mezoo.parity mezoo.compare mezoo.demo tfrecord_tools.criteo tfrecord_tools.avazu tfrecord_tools.csv "
+        "mezoo.report mezoo.parity mezoo.compare mezoo.demo "
+        "tfrecord_tools.criteo tfrecord_tools.avazu tfrecord_tools.csv "
         "tfrecord_tools.beam tfrecord_tools.inspect tfrecord_tools.synthetic",
     ),
 )
