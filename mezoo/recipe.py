@@ -39,7 +39,7 @@ BASE_RECIPE = RECIPES_DIR / "_base.yaml"  # every setting's default; every recip
 SECTIONS = ("data", "model", "train")
 # Settings added after runs were recorded without them: absent from a stored recipe means this
 # value (what those runs did), so such runs still resume and still count as the same study.
-ADDED_LATER = {("train", "distribution"): "auto", ("train", "mesh"): None}
+ADDED_LATER = {("train", "distribution"): "auto", ("train", "mesh"): None, ("train", "warm_start"): None}
 
 
 def names() -> List[str]:

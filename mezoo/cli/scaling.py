@@ -1,13 +1,15 @@
 """python -m mezoo.scaling: the SE / ME scaling study, resumable and shareable across processes.
 
     python -m mezoo.scaling --recipe dcnv2_se_frappe --scales 1,2,4,10 --seeds 3 [--data DIR] --out DIR
-                            [--ablations] [--data_fractions 0.25,0.5,1] [--permute_train_labels]
+                            [--ablations] [--ensembles] [--data_fractions 0.25,0.5,1] [--permute_train_labels]
                             [--set section.key=value ...]
                             [--max_cells N] [--stale_after_s 1800]
 
 For each scale N: SE (one table of width N*d) and ME (N sets of width d), plus ME-SI (one
 shared interaction module; DCNv2) with --ablations, each for every seed and training-data
-fraction. Every cell is a `mezoo.train` run in DIR/cells/<cell>/; finished cells are never
+fraction; with --ensembles ENS (the average of N SE 1x runs, its members: SE 1x seeds 3 on,
+trained as any cell; the ENS cell is assembled once they are finished). Every cell is a
+`mezoo.train` run in DIR/cells/<cell>/; finished cells are never
 retrained, interrupted ones resume. Several processes or machines may run the same command
 on a shared DIR at once: each cell is locked atomically (DIR/claims/). At the end each
 process writes DIR/scaling.csv, scaling.md, auc_vs_scale.png and ia_vs_scale.png from every
@@ -35,6 +37,12 @@ def define_flags(values: Any) -> None:
         "permute_train_labels",
         False,
         "the null study: every cell trains on the training split with its labels permuted (seed 0)",
+        flag_values=values,
+    )
+    flags.DEFINE_bool(
+        "ensembles",
+        False,
+        "add ENS cells (the average of N SE 1x runs at each scale N > 1) and the SE 1x seeds that are their members",
         flag_values=values,
     )
     flags.DEFINE_list("data_fractions", ["1"], "fractions of the training split, e.g. 0.25,0.5,1", flag_values=values)
@@ -89,6 +97,7 @@ def run(values: Any, args: List[str], argv: Optional[Sequence[str]] = None):
         max_cells=values.max_cells,
         stale_after_s=values.stale_after_s,
         permuted_labels=values.permute_train_labels,
+        ensembles=values.ensembles,
         argv=list(sys.argv[1:] if argv is None else argv),
     )
 

@@ -165,7 +165,7 @@ class PairedAUC:
 
     Args:
         labels: 0/1 per row.
-        replicates: bootstrap replicates B.
+        replicates: bootstrap replicates B (0: only the exact AUC).
         seed: seed of the resampling (the intervals are a deterministic function of the data).
     """
 
@@ -175,8 +175,8 @@ class PairedAUC:
         if n == 0 or self.labels.all() or not self.labels.any():
             raise ValueError("an AUC needs both positive and negative rows")
         rng = np.random.default_rng(seed)
-        self.counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(replicates)])
-        self.counts = self.counts.astype(np.float32)
+        counts = [np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(replicates)]
+        self.counts = np.stack(counts).astype(np.float32) if counts else np.zeros((0, n), np.float32)
 
     def auc(self, scores) -> float:
         """The exact AUC of `scores`."""

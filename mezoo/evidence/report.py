@@ -17,7 +17,8 @@ differences have no interval and show nothing.
 
 The page's parts, one module each: `report_inputs` reads the results directory, `report_study`
 reads a scaling study back with its intervals, `report_claims` judges the five claims (by
-`mezoo.evidence.rules`), `report_sections` writes the other sections, `report_digests` the
+`mezoo.evidence.rules`) with `report_checks`' IA robustness lines, `report_ensembles` compares ME
+with the ensemble baseline, `report_sections` writes the other sections, `report_digests` the
 inputs' digests; this module puts the page together.
 
 Example:
@@ -40,6 +41,7 @@ from mezoo.evidence.report_claims import (
     claim_toy,
 )
 from mezoo.evidence.report_digests import INPUTS_FILE, input_digests, inputs_listing, inputs_section
+from mezoo.evidence.report_ensembles import ensemble_section
 from mezoo.evidence.report_inputs import Result, collect, of_kind
 from mezoo.evidence.report_sections import (
     added_later_lines,
@@ -134,6 +136,9 @@ def markdown(
         lines.append(f"| {c.number}. {c.title} | {c.verdict} | {by} |")
     lines += ["", "## Side by side with the paper", ""] + side_by_side(evidence)
     lines += claim_lines(claims)
+    ensembles = ensemble_section(evidence, root)
+    if ensembles:
+        lines += ["## ME against an ensemble of the same size", ""] + ensembles
     lines += ["## The paper's own Table 1 under these rules", ""] + paper_section()
     if nulls:
         lines += ["## A null the pipeline must fail: permuted training labels", ""] + null_section(nulls, root)

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mezoo.evidence import convergence, rules
+from mezoo.evidence import convergence, report_checks, rules
 from mezoo.evidence.noise import Interval, holm, mean_sd, welch_interval
 from mezoo.evidence.report_inputs import Result
 from mezoo.evidence.report_study import Study, cell_key, study_title
@@ -111,10 +111,14 @@ def claim_collapse(studies: Sequence[Study], root: Path, family: VerdictTests = 
             f"- {study.result.link(root)} ({study_title(study)}), fields {', '.join(large)}: IA / random IA {series}. "
             f"Narrowest minus widest: {interval.detail(3)} ({verdict.lower()})."
         )
+        lines += report_checks.collapse_lines(study, large)
         figure = figure or _figure(study.result, "ia_vs_scale.png", root, f"abundance against scale, {study.name}")
     lines.append(
         f"- A random table scores 1 at every width; fields with fewer than {LARGE_FIELD}x the width in rows are left "
-        "out: their IA is capped by their rows, not by collapse."
+        "out: their IA is capped by their rows, not by collapse. *Checks*, where the cells' weights were kept: the "
+        "same comparison with each table centred (column means removed) and row-normalised (rows scaled to unit "
+        "length), which a shared offset of the rows or row norms grown with frequency move and collapse does not; "
+        "the verdict reads the paper's IA."
     )
     return _claim(1, "single-embedding tables collapse as they widen", findings, lines, figure)
 
@@ -184,6 +188,7 @@ def claim_abundance(studies: Sequence[Study], root: Path, family: VerdictTests =
                 f"epoch; ME - SE {interval.detail(3)}; at epoch {matched}, which every one of these cells reached: "
                 f"{at_matched.text(3)}. On every field (not in the verdict): ME - SE {every.text(3)}."
             )
+            lines += report_checks.abundance_lines(study, n, large)
         if by_scale:
             findings.append(rules.Finding(study.name, rules.beats(by_scale)))
             figure = figure or _figure(study.result, "ia_vs_scale.png", root, f"abundance against scale, {study.name}")

@@ -1,7 +1,7 @@
 """The claims page's inputs: a results directory read back, one `Result` per subdirectory with its tables.
 
 Each subdirectory holds what one command wrote: `mezoo.toy` (`toy.csv`), `mezoo.analyze`
-(`fields.csv`), `mezoo.scaling` (`scaling.csv`, `study.json`, `abundance_by_epoch.csv`) or
+(`fields.csv`), `mezoo.scaling` (`scaling.csv`, `study.json`, `abundance_by_epoch.csv`, `abundance_checks.csv`) or
 `mezoo.parity` (`parity.csv`), and maybe its `provenance.json`. Every table is read whole and
 checked (`mezoo.evidence.table_checks`): a truncated or damaged file is an error naming it.
 """
@@ -71,6 +71,7 @@ class Result:
     rows: List[Dict[str, str]]
     meta: Dict = dataclasses.field(default_factory=dict)
     epochs: List[Dict[str, str]] = dataclasses.field(default_factory=list)  # a study's abundance_by_epoch.csv
+    checks: List[Dict[str, str]] = dataclasses.field(default_factory=list)  # a study's abundance_checks.csv
     files: List[Path] = dataclasses.field(default_factory=list)  # every file read, for the page's digests
 
     @property
@@ -102,6 +103,10 @@ def collect(root) -> List[Result]:
                     epochs = directory / "abundance_by_epoch.csv"
                     result.epochs = read_table(epochs, ("cell", "epoch", "field"), "epochs")
                     result.files.append(epochs)
+                if (directory / "abundance_checks.csv").exists():
+                    checks = directory / "abundance_checks.csv"
+                    result.checks = read_table(checks, ("cell", "field", "ia_vs_random"), "checks")
+                    result.files.append(checks)
             results.append(result)
     return results
 

@@ -165,10 +165,11 @@ def provenance_section(results: Sequence[Result], root: Path) -> List[str]:
         protocol = f"{protocol_of(resolved)}: {protocol_details(resolved)}" if resolved else "-"
         command = (result.meta.get("provenance") or {}).get("command", "") or "not recorded"
         cells = "-"
-        if result.kind == "study" and result.rows and "git_commit" in result.rows[0]:
-            commits = sorted({(r.get("git_commit") or "?")[:10] for r in result.rows})
-            revisions = sorted({r.get("training_revision") or "none" for r in result.rows})
-            stale = [cell_key(r) for r in result.rows if (number(r.get("training_revision")) or 0) < TRAINING_REVISION]
+        trained = [r for r in result.rows if r["variant"] != Variant.ENS] if result.kind == "study" else []
+        if trained and "git_commit" in trained[0]:  # ENS cells are assembled, not trained
+            commits = sorted({(r.get("git_commit") or "?")[:10] for r in trained})
+            revisions = sorted({r.get("training_revision") or "none" for r in trained})
+            stale = [cell_key(r) for r in trained if (number(r.get("training_revision")) or 0) < TRAINING_REVISION]
             cells = f"{', '.join(commits)}; revision {', '.join(revisions)}" + (
                 f"; **trained before revision {TRAINING_REVISION}**: {', '.join(stale)}" if stale else ""
             )

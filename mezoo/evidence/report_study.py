@@ -13,13 +13,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mezoo.evidence.ensembles import FIRST_MEMBER_SEED
 from mezoo.evidence.labels import LabelFinder
 from mezoo.evidence.noise import Interval, PairedAUC, welch_interval
 from mezoo.evidence.report_inputs import Result, number
 from mezoo.evidence.table_checks import ReportInputError
+from mezoo.evidence.variants import Variant
 from mezoo.training.predictions import load_predictions
 
 REPLICATES = 1000  # bootstrap replicates of the test rows
+CHECK_MEASURES = ("ia_vs_random", "centred_vs_random", "row_normalised_vs_random")
 
 
 def cell_key(row: Dict[str, str]) -> str:
@@ -34,7 +37,10 @@ class Study:
     def __init__(self, result: Result, finder: LabelFinder):
         self.result, self.finder = result, finder
         self.name = result.name
-        self.rows = result.rows
+        # In a study with ensembles, SE 1x seeds from FIRST_MEMBER_SEED on are the ensembles' members,
+        # trained for them after the study's own seeds: the 1x baseline of the claims stays those seeds.
+        with_ensembles = any(r["variant"] == Variant.ENS for r in result.rows)
+        self.rows = [r for r in result.rows if not (with_ensembles and is_member(r))]
         resolved = result.meta.get("resolved_recipe") or {}
         self.model = (resolved.get("model") or {}).get("name") or _model_of(result.meta.get("recipe", self.name))
         self.structure = (resolved.get("model") or {}).get("structure", "stacked")
@@ -136,6 +142,29 @@ class Study:
 
     def epochs_trained(self, row: Dict[str, str]) -> int:
         return int(float(row.get("epochs") or 0))
+
+    def checks(self, key: str, fields: Sequence[str]) -> Optional[Dict[str, float]]:
+        """A cell's abundance checks (`abundance_checks.csv`), each measure's mean over `fields`; None
+        where the cell has none (its weights were not kept)."""
+        rows = [r for r in self.result.checks if r["cell"] == key and r["field"] in fields]
+        if not rows:
+            return None
+        return {m: float(np.nanmean([float(r[m]) for r in rows])) for m in CHECK_MEASURES}
+
+    def checked_cells(self, variant: str, scale: int) -> List[str]:
+        """The keys of the cells of `variant` at `scale` (all data) that have abundance checks."""
+        return sorted(
+            {
+                r["cell"]
+                for r in self.result.checks
+                if r["variant"] == variant and int(r["scale"]) == scale and float(r["fraction"]) == 1.0
+            }
+        )
+
+
+def is_member(row: Dict[str, str]) -> bool:
+    """An SE 1x cell with an ensemble member's seed (`ensembles.FIRST_MEMBER_SEED` on)."""
+    return row["variant"] == Variant.SE and int(row["scale"]) == 1 and int(row["seed"]) >= FIRST_MEMBER_SEED
 
 
 def _model_of(recipe: str) -> str:

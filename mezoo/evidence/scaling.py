@@ -36,6 +36,7 @@ from typing import Callable, Collection, Dict, List, Optional, Sequence
 from mezoo import recipe as recipes
 from mezoo.evidence import cell_locks
 from mezoo.evidence.fraction_source import TrainingFractionSource
+from mezoo.evidence.labels import LabelFinder
 from mezoo.evidence.permuted_labels import PermutedTrainingLabels
 from mezoo.evidence.scaling_cells import cell_record, finished_cells, is_finished
 from mezoo.evidence.scaling_kept import kept_cells
@@ -51,8 +52,9 @@ from mezoo.evidence.scaling_plan import (
     read_study_json,
 )
 from mezoo.evidence.scaling_tables import write_study
+from mezoo.evidence.variants import Variant
 from mezoo.models import registry
-from mezoo.training.data_sources import open_source
+from mezoo.training.data_sources import data_directory, open_source
 from mezoo.training.run_directory import check_same_data, check_same_recipe
 from mezoo.training.run_state import utc_now
 from mezoo.training.trainer import train
@@ -131,6 +133,13 @@ class CellTraining:
                 print(f"{label}: test AUC {record['test_auc']:.5f}, {record['params']:,} parameters", flush=True)
 
 
+def _data_dirs(training: CellTraining) -> List[Path]:
+    """Where the study's test labels may be: its data directory and the data its cells recorded."""
+    notes = read_study_json(training.out).get("data") or []
+    dirs = [data_directory(training.base.data, training.data)] + [Path(n) for n in notes if isinstance(n, str)]
+    return [d for d in dirs if d.is_dir()]
+
+
 def check_plan(training: CellTraining, scales: Sequence[int], seeds: int, ablations: bool) -> None:
     """A plan the study's model can train: ME-SI needs a shared interaction; scales and seeds >= 1."""
     if ablations and not training.has_shared:
@@ -167,6 +176,8 @@ def train_cells(
     out, verbose = training.out, training.verbose
     report: Dict[str, List[str]] = {"trained": [], "skipped_finished": [], "held_elsewhere": [], "kept": []}
     for number, cell in enumerate(cells, start=1):
+        if cell.variant == Variant.ENS:
+            continue  # assembled from its members when the tables are written, never trained
         run_dir = out / CELLS_DIR / cell.key
         label = f"[{number}/{len(cells)}] {cell.key}"
         if is_finished(run_dir):
@@ -209,6 +220,8 @@ def run_study(
     argv: Optional[Sequence[str]] = None,
     verbose: int = 1,
     permuted_labels: bool = False,
+    ensembles: bool = False,
+    label_finder=None,
 ) -> Dict:
     """Trains the cells nobody else holds, then writes the study's tables and figures.
 
@@ -229,6 +242,10 @@ def run_study(
         verbose: 0 silent, 1 progress.
         permuted_labels: train every cell on the training split with its labels permuted
             (`PermutedTrainingLabels`, seed 0): the null study whose claims must come out not shown.
+        ensembles: add an ENS cell per scale above 1 and seed, and the SE 1x cells that are its members
+            (`scaling_ensembles`); ENS cells are assembled when the tables are written.
+        label_finder: finds the test labels ENS cells are scored on (`.find(digest, rows)`; default a
+            `LabelFinder` over `data` and the study's data).
 
     Returns:
         `{"trained": [keys], "skipped_finished": [...], "held_elsewhere": [...], "kept": [cells of the
@@ -238,12 +255,12 @@ def run_study(
     (out / CELLS_DIR).mkdir(parents=True, exist_ok=True)
     training = CellTraining(recipe, overrides, out, data, source, train_fn, permuted_labels, verbose)
     check_plan(training, scales, seeds, ablations)
-    cells = plan(scales, seeds, ablations, fractions)
+    cells = plan(scales, seeds, ablations, fractions, ensembles)
     labels_now = check_train_labels(out, permuted_labels)
     for cell in cells:
         training.check_belongs(cell)
     kept = set(kept_cells(out, [c.key for c in finished_cells(out)], training.base, overrides)["records"])
-    declared = {**plan_entry(scales, seeds, ablations, fractions), "declared_at": utc_now()}
+    declared = {**plan_entry(scales, seeds, ablations, fractions, ensembles), "declared_at": utc_now()}
     declare_plan(out, declared, recipe, overrides, labels_now)  # the seeds and cells asked for, before any result
     report = train_cells(training, cells, kept, max_cells, stale_after_s)
     summary = write_study(
@@ -259,7 +276,16 @@ def run_study(
         overrides,
         train_labels=labels_now,
         declared_at=declared["declared_at"],
+        ensembles=ensembles,
+        finder=label_finder or LabelFinder(_data_dirs(training)),
     )
+    if verbose and (ensembles or summary["ensembles"]["assembled"]):
+        built, waiting = summary["ensembles"], summary["ensembles"]["waiting"]
+        print(
+            f"ENS cells: {len(built['assembled'])} assembled ({len(built['new'])} now), {len(waiting)} waiting"
+            + "".join(f"\n  {key}: {why}" for key, why in waiting.items()),
+            flush=True,
+        )
     if verbose:
         print(
             f"{len(summary['records'])} of {summary['planned']} planned cells finished; wrote {out / 'scaling.csv'}, "

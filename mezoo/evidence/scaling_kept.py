@@ -16,9 +16,7 @@ from mezoo.evidence.scaling_cells import CSV_COLUMNS, RECORD_VERSION
 from mezoo.evidence.scaling_plan import Cell, StudyMismatchError, read_study_json
 from mezoo.training.run_directory import RESUME_MAY_CHANGE
 
-INT_COLUMNS = frozenset(
-    ("scale", "seed", "num_sets", "embedding_dim", "width", "best_epoch", "epochs", "params", "test_rows")
-)
+INT_COLUMNS = frozenset(("scale", "seed", "num_sets", "embedding_dim", "width", "best_epoch", "params", "test_rows"))
 TEXT_COLUMNS = frozenset(
     ("variant", "predictions", "labels_sha256", "git_commit", "started_at", "finished_at", "machine")
     + ("tensorflow", "keras", "run_dir")

@@ -12,7 +12,7 @@ from mezoo.evidence.noise import mean_sd
 from mezoo.evidence.variants import Variant
 
 VARIANT_ORDER = tuple(Variant)
-COLORS = {Variant.SE: "tab:red", Variant.ME: "tab:blue", Variant.ME_SI: "tab:green"}
+COLORS = {Variant.SE: "tab:red", Variant.ME: "tab:blue", Variant.ME_SI: "tab:green", Variant.ENS: "tab:purple"}
 
 
 def _groups(records) -> Dict:
@@ -50,13 +50,15 @@ def markdown(
     data_notes: Sequence[str] = (),
     commands: Optional[Dict[str, int]] = None,
     added_later: Optional[str] = None,
+    waiting: Optional[Dict[str, str]] = None,
 ) -> str:
     """The study's tables: test AUC (mean ± std over seeds, with n), parameters, examples/s, IA; pending cells.
 
     `data_notes`: what the cells trained on (metrics.json's `data`, and the planted model's AUC
     for the built-in synthetic sample), one line each. `commands`: the commands that trained
     the cells, with how many each. `added_later`: the cells first asked for by a plan declared
-    after the study's first (`scaling_plan.added_later_note`), None when there are none.
+    after the study's first (`scaling_plan.added_later_note`), None when there are none. `waiting`:
+    the ENS cells not assembled yet, with why.
     """
     groups = _groups(records)
     variants = [v for v in VARIANT_ORDER if any(r["variant"] == v for r in records)] or [Variant.SE, Variant.ME]
@@ -65,7 +67,8 @@ def markdown(
         "",
         "Written by `python -m mezoo.scaling`; do not edit by hand. Scale Nx: SE has one table of width N*d, "
         "ME has N sets of width d (the same embedding parameters), ME-SI is ME with one interaction module shared "
-        "by all sets. At 1x ME and ME-SI are SE. Test AUC of the best validation epoch, mean ± sd over seeds "
+        "by all sets, ENS (where the study has ensembles) averages the probabilities of N SE 1x runs (its members: "
+        "SE 1x seeds 3 on). At 1x ME and ME-SI are SE. Test AUC of the best validation epoch, mean ± sd over seeds "
         "(sample sd; the number of finished seeds in brackets). Abundance leaves out rows training never looked "
         "up. Intervals of the differences are on the claims page (`python -m mezoo.report`).",
         "",
@@ -81,6 +84,8 @@ def markdown(
     lines += ["![test AUC against scale](auc_vs_scale.png)", "", "![IA against scale](ia_vs_scale.png)", ""]
     if pending:
         lines += [f"## Cells not finished ({len(pending)})", "", ", ".join(f"`{k}`" for k in pending), ""]
+        if waiting:
+            lines += ["ENS cells waiting:", ""] + [f"- `{key}`: {why}" for key, why in waiting.items()] + [""]
     else:
         lines += ["All cells finished.", ""]
     if added_later:

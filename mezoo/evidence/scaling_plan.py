@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from mezoo.atomic import atomic_write
 from mezoo.errors import BadInput
+from mezoo.evidence.ensembles import POOL, member_seeds
 from mezoo.evidence.variants import Variant
 
 STUDY_JSON = "study.json"
@@ -58,7 +59,7 @@ class Cell:
     @classmethod
     def from_key(cls, key: str) -> Optional["Cell"]:
         """The cell a run directory's name (`Cell.key`) stands for; None for another name."""
-        match = re.fullmatch(r"(se|me|mesi)_x(\d+)_seed(\d+)(?:_data([0-9.e-]+))?", key)
+        match = re.fullmatch(r"(se|me|mesi|ens)_x(\d+)_seed(\d+)(?:_data([0-9.e-]+))?", key)
         if not match:
             return None
         variant = Variant.from_key(match.group(1))
@@ -71,7 +72,9 @@ class Cell:
         return cls(record["variant"], record["scale"], record["seed"], record["fraction"])
 
     def overrides(self, base_dim: int, base_seed: int, has_shared_interaction: bool = False) -> List[str]:
-        """Recipe overrides that make this cell's model and seed."""
+        """Recipe overrides that make this cell's model and seed (an ENS cell is never trained: none)."""
+        if self.variant == Variant.ENS:
+            raise StudyPlanError(f"{self.key} is an ensemble of SE 1x cells, assembled, never trained")
         sets, dim = (1, self.scale * base_dim) if self.variant == Variant.SE else (self.scale, base_dim)
         extra = [
             f"model.num_embedding_sets={sets}",
@@ -90,8 +93,18 @@ def study_order(cell: Cell):
     return (cell.fraction, cell.scale, cell.seed, VARIANT_ORDER[cell.variant])
 
 
-def plan(scales: Sequence[int], seeds: int, ablations: bool = False, fractions: Sequence[float] = (1.0,)) -> List[Cell]:
-    """Every cell, ordered so that a study cut short has whole scales: fraction, scale, seed, variant."""
+def plan(
+    scales: Sequence[int],
+    seeds: int,
+    ablations: bool = False,
+    fractions: Sequence[float] = (1.0,),
+    ensembles: bool = False,
+) -> List[Cell]:
+    """Every cell, ordered so that a study cut short has whole scales: fraction, scale, seed, variant.
+
+    `ensembles`: an ENS cell per scale above 1 and seed, and the SE 1x cells that are its members
+    (`ensembles.member_seeds`), which train as any cell; the ENS cell is assembled once they have.
+    """
     variants = [Variant.SE, Variant.ME] + ([Variant.ME_SI] if ablations else [])
     cells = []
     for fraction in fractions:
@@ -101,22 +114,31 @@ def plan(scales: Sequence[int], seeds: int, ablations: bool = False, fractions: 
                     if scale == 1 and variant != Variant.SE:
                         continue  # ME and ME-SI with one set are SE
                     cells.append(Cell(variant, int(scale), seed, float(fraction)))
-    return cells
+                if ensembles and 1 < scale <= POOL:
+                    cells.append(Cell(Variant.ENS, int(scale), seed, float(fraction)))
+                    cells += [Cell(Variant.SE, 1, m, float(fraction)) for m in member_seeds(seed, scale)]
+    return sorted(dict.fromkeys(cells), key=study_order)
 
 
-def plan_entry(scales: Sequence[int], seeds: int, ablations: bool, fractions: Sequence[float]) -> Dict[str, Any]:
-    """An invocation's plan as `study.json` records it (`declared_at` is added when it is declared)."""
-    return {
+def plan_entry(
+    scales: Sequence[int], seeds: int, ablations: bool, fractions: Sequence[float], ensembles: bool = False
+) -> Dict[str, Any]:
+    """An invocation's plan as `study.json` records it (`declared_at` is added when it is declared;
+    `ensembles` only where the plan asks for them, so older plans read the same)."""
+    entry: Dict[str, Any] = {
         "scales": [int(n) for n in scales],
         "seeds": int(seeds),
         "ablations": bool(ablations),
         "fractions": [float(f) for f in fractions],
     }
+    if ensembles:
+        entry["ensembles"] = True
+    return entry
 
 
 def cells_of_plan(entry: Dict[str, Any]) -> List[Cell]:
     """The cells a recorded plan asks for."""
-    return plan(entry["scales"], entry["seeds"], entry["ablations"], entry["fractions"])
+    return plan(entry["scales"], entry["seeds"], entry["ablations"], entry["fractions"], entry.get("ensembles", False))
 
 
 def merged_plans(plans: Sequence[Dict[str, Any]], entry: Dict[str, Any]) -> List[Dict[str, Any]]:

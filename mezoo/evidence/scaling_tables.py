@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence
 
 from mezoo.atomic import atomic_open, atomic_write
 from mezoo.evidence import provenance as prov
-from mezoo.evidence import scaling_page
+from mezoo.evidence import scaling_ensembles, scaling_page
 from mezoo.evidence.scaling_cells import CSV_COLUMNS, EPOCH_COLUMNS, cell_record, epoch_rows, finished_cells
 from mezoo.evidence.scaling_kept import AS_WRITTEN, kept_cells
 from mezoo.evidence.scaling_origins import cell_origin, data_label, origins_summary
@@ -34,6 +34,7 @@ from mezoo.evidence.scaling_plan import (
     read_study_json,
     study_order,
 )
+from mezoo.evidence.variants import Variant
 from mezoo.training.predictions import PREDICTIONS_FILE
 from mezoo.training.run_state import utc_now
 
@@ -45,6 +46,7 @@ STUDY_FILES = (
     "scaling.md",
     "auc_vs_scale.png",
     "ia_vs_scale.png",
+    scaling_ensembles.CHECKS_FILE,
 )
 
 
@@ -61,6 +63,8 @@ def write_study(
     overrides,
     train_labels: str = "true",
     declared_at: Optional[str] = None,
+    ensembles: bool = False,
+    finder=None,
 ) -> Dict:
     """Every table, figure and copied prediction of the study, from every finished cell in OUT.
 
@@ -69,10 +73,11 @@ def write_study(
     `run_study` checks): the tables cover every finished cell, and `study.json` keeps every
     invocation's plan in the order they were first declared, so the pending cells are those some
     plan asked for. `declared_at`: when this invocation's plan was declared (`run_study` declares
-    it before training; default now).
+    it before training; default now). `ensembles`: this invocation's plan has ENS cells, assembled
+    here from their members (`scaling_ensembles`) with the test labels `finder` finds.
     """
     plan_now = {
-        **plan_entry(scales, seeds, ablations, fractions),
+        **plan_entry(scales, seeds, ablations, fractions, ensembles),
         "declared_at": utc_now() if declared_at is None else declared_at,
     }
     plans = merged_plans(read_study_json(out).get("plans") or [], plan_now)
@@ -84,8 +89,20 @@ def write_study(
     ordered = sorted({**planned, **finished}.values(), key=study_order)
     records, by_epoch, origins = _gather(out, ordered, done, kept)
     _check_same_test_rows(out, records)
-    pending = [c.key for c in ordered if c.key not in finished]
+    assembly = _assemble_ensembles(out, ordered, records, finder)
+    records += assembly["records"]
+    origins.update(assembly["origins"])
+    present = {Cell.of_record(r).key for r in records}
+    pending = [c.key for c in ordered if c.key not in present]
     _write_epoch_table(out, by_epoch)
+    kept_checks = scaling_ensembles.read_checks(out)
+    checks = [
+        row
+        for cell in ordered
+        if cell.key in present
+        for row in assembly["checks"].get(cell.key) or scaling_ensembles.cell_checks(out, cell, kept_checks)
+    ]
+    scaling_ensembles.write_checks(out, checks)
     commands, notes = origins_summary(origins, kept["legacy"])
     all_scales = sorted({n for p in plans for n in p["scales"]} | {c.scale for c in finished.values()})
     all_fractions = sorted({f for p in plans for f in p["fractions"]} | {c.fraction for c in finished.values()})
@@ -107,8 +124,32 @@ def write_study(
         origins={"cells": origins, "legacy_origins": kept["legacy"]},
         label=kept["label"],
         train_labels=train_labels,
+        waiting=assembly["waiting"],
     )
-    return {"records": records, "pending": pending, "planned": len(ordered)}
+    ens = [Cell.of_record(r).key for r in records if r["variant"] == Variant.ENS]
+    summary = {"assembled": ens, "new": list(assembly["checks"]), "waiting": assembly["waiting"]}
+    return {"records": records, "pending": pending, "planned": len(ordered), "ensembles": summary}
+
+
+def _assemble_ensembles(out: Path, ordered: Sequence[Cell], records: Sequence[Dict], finder) -> Dict:
+    """The ENS cells among `ordered` not in the tables yet, assembled where their members allow
+    (`scaling_ensembles.assemble`): their records, checks rows and origins, and why the others wait."""
+    finished = {Cell.of_record(r).key: r for r in records}
+    out_records: List[Dict] = []
+    checks: Dict[str, List[Dict]] = {}
+    origins: Dict[str, Dict] = {}
+    waiting: Dict[str, str] = {}
+    for cell in ordered:
+        if cell.variant != Variant.ENS or cell.key in finished:
+            continue
+        record, rows, note = scaling_ensembles.assemble(out, cell, finished, finder)
+        if record is None:
+            waiting[cell.key] = note
+            continue
+        out_records.append(record)
+        checks[cell.key] = rows
+        origins[cell.key] = scaling_ensembles.ensemble_origin(cell)
+    return {"records": out_records, "checks": checks, "origins": origins, "waiting": waiting}
 
 
 def _gather(out: Path, ordered: Sequence[Cell], done: Dict[str, Cell], kept: Dict):
@@ -190,8 +231,11 @@ def write_outputs(
     origins: Optional[Dict] = None,
     label: Optional[str] = None,
     train_labels: str = "true",
+    waiting: Optional[Dict[str, str]] = None,
 ) -> None:
-    """`scaling.csv`, `scaling.md`, `study.json` and the figures from the study's records."""
+    """`scaling.csv`, `scaling.md`, `study.json` and the figures from the study's records.
+
+    `waiting`: the ENS cells not assembled yet, with why (their members not finished, by name)."""
     _write_scaling_csv(out, records)
     # what this command rewrites does not count against the commit; anything else uncommitted in OUT does
     written = [*STUDY_FILES, "predictions"]
@@ -199,7 +243,9 @@ def write_outputs(
     later = added_later_note(plans, [Cell.of_record(r).key for r in records])
     atomic_write(
         out / "scaling.md",
-        scaling_page.markdown(records, pending, recipe, scales, seeds, fractions, info, notes, commands, later),
+        scaling_page.markdown(
+            records, pending, recipe, scales, seeds, fractions, info, notes, commands, later, waiting or {}
+        ),
     )
     study = {
         "recipe": str(recipe),
@@ -214,6 +260,7 @@ def write_outputs(
         "train_labels": train_labels,
         "finished": len(records),
         "pending": list(pending),
+        **({"ensembles_waiting": dict(waiting)} if waiting else {}),
         "data": list(notes),
         "commands": dict(commands or {}),
         "provenance": info,

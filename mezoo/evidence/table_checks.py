@@ -105,7 +105,7 @@ RULES = {
             "test_logloss": LOG_LOSS,
             "best_val_auc": AUC,
             "best_epoch": COUNT,
-            "epochs": COUNT,
+            "epochs": NON_NEGATIVE,  # an ENS cell's is its members' mean
             "params": COUNT,
             "examples_per_sec": NON_NEGATIVE,
             # a mean over fields, where a field with nothing measured counts 0
@@ -135,6 +135,18 @@ RULES = {
             "ia_vs_random": RATIO,
             "ia_normalised": NON_NEGATIVE,
             "erank": NON_NEGATIVE,
+        },
+    ),
+    "checks": TableRules(
+        "mezoo.scaling",
+        "cell's field",
+        ("cell", "field"),
+        {
+            **_CELL,
+            "rows": COUNT,
+            "ia_vs_random": RATIO,
+            "centred_vs_random": RATIO,
+            "row_normalised_vs_random": RATIO,
         },
     ),
     "toy": TableRules(

@@ -2,10 +2,12 @@
 
 - `SE`: single embedding, one table of width N*d at scale N;
 - `ME`: multi-embedding, N sets of width d, one interaction module per set;
-- `ME-SI`: the paper's ablation, ME with one interaction module shared by all sets.
+- `ME-SI`: the paper's ablation, ME with one interaction module shared by all sets;
+- `ENS`: the ensemble baseline, the average of N SE 1x runs' probabilities (never trained itself:
+  assembled from its members, `mezoo.evidence.scaling_ensembles`).
 
 A `str` enum: a variant compares equal to its name as the study's CSV files write it ("SE",
-"ME", "ME-SI"), and `key` is how cell directories spell it (`se`, `me`, `mesi`).
+"ME", "ME-SI", "ENS"), and `key` is how cell directories spell it (`se`, `me`, `mesi`, `ens`).
 
 Example:
 >>> Variant("ME-SI").key
@@ -23,10 +25,11 @@ class Variant(str, enum.Enum):
     SE = "SE"
     ME = "ME"
     ME_SI = "ME-SI"
+    ENS = "ENS"
 
     @property
     def key(self) -> str:
-        """The variant in a cell's directory name: `se`, `me`, `mesi`."""
+        """The variant in a cell's directory name: `se`, `me`, `mesi`, `ens`."""
         return self.value.lower().replace("-", "")
 
     @classmethod
