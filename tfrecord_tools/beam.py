@@ -94,8 +94,8 @@ def convert_command(values: Any, rest: List[str]) -> Dict:
                 "tfrecord_tools.csv, or convert to delimited text"
             )
         opts = common_flags.options(values, schema.get("dataset", "csv"))
-        if schema.get("vocabulary_from"):
-            opts.vocabulary_splits = list(schema["vocabulary_from"])
+        if schema.get("vocabulary_splits"):
+            opts.vocabulary_splits = list(schema["vocabulary_splits"])
     else:
         from tfrecord_tools.formats import avazu_layout, check_avazu_header, criteo_layout
 

@@ -66,6 +66,16 @@ def define_vocabulary_and_split(values: Any, min_count: Optional[int], split_def
         "N,FIELD=M. The most frequent values are kept.",
         flag_values=values,
     )
+    flags.DEFINE_string(
+        "vocabulary_from",
+        None,
+        "An earlier conversion's output directory whose vocabularies this one grows: every value it "
+        "holds keeps its id, new values passing --min_count are appended after them (--max_vocab_size "
+        "caps only those), values absent here keep their ids (counted as unseen in summary.json). The "
+        "fields must be the parent's (same names, order, types, separator and max_len). The spec "
+        "records the parent and generation = the parent's + 1.",
+        flag_values=values,
+    )
 
 
 def define_shards_and_limits(values: Any) -> None:
@@ -204,4 +214,5 @@ def options(values: Any, dataset: str) -> Options:
         parallel=FLAGS.parallel,
         accept_unterminated_last_line=FLAGS.accept_unterminated_last_line,
         allow_duplicate_inputs=FLAGS.allow_duplicate_inputs,
+        vocabulary_from=FLAGS.vocabulary_from or None,
     )

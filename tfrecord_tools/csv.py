@@ -13,10 +13,10 @@ The schema (YAML or JSON) names the columns' roles; paths in it are relative to 
     numeric: []            # float columns, written as `dense`
     splits: {train: train.csv, valid: valid.csv, test: test.csv}   # optional given split
     min_count: 1           # optional defaults for the flags of the same names
-    vocabulary_from: [train]
+    vocabulary_splits: [train]
 
 Without `splits`, pass `--input` and the rows are split at random (`--split`). With given
-splits, vocabularies are counted on `vocabulary_from` (default: train only), train rows are
+splits, vocabularies are counted on `vocabulary_splits` (default: train only), train rows are
 shuffled and the others keep their order. Text is split on the delimiter only: quoted fields
 are not interpreted (convert such files to Parquet first). Columns not named are ignored.
 """
@@ -53,8 +53,8 @@ def run(values: Any, args: List[str]) -> dict:
         schema, os.path.dirname(os.path.abspath(values.schema)), input_paths(values.input), values.schema
     )
     opts = common_flags.options(values, schema.get("dataset", "csv"))
-    if schema.get("vocabulary_from"):
-        opts.vocabulary_splits = list(schema["vocabulary_from"])
+    if schema.get("vocabulary_splits"):
+        opts.vocabulary_splits = list(schema["vocabulary_splits"])
     return convert(files, layout, opts, fmt=fmt)
 
 

@@ -30,9 +30,10 @@ KEYS = (
     "min_count",
     "seed",
     "split",
-    "vocabulary_from",
+    "vocabulary_splits",
 )
-LIST_KEYS = ("columns", "categorical", "integer", "numeric", "vocabulary_from")
+LIST_KEYS = ("columns", "categorical", "integer", "numeric", "vocabulary_splits")
+RENAMED = {"vocabulary_from": "vocabulary_splits"}  # old key -> new key
 
 
 def load_schema(path: str) -> dict:
@@ -56,6 +57,12 @@ def load_schema(path: str) -> dict:
             f"schema {path}{where}: not a plain YAML schema: {problem} (tags such as !!python/... are not allowed)"
         ) from None
     if isinstance(schema, dict):
+        for old, new in RENAMED.items():
+            if old in schema:
+                raise ConversionError(
+                    f"schema {path}: the key {old} is now {new} (the splits the vocabularies are counted on); "
+                    f"rename it (the flag --{old} DIR grows an earlier conversion's vocabularies)"
+                )
         unknown = sorted(str(k) for k in schema if k not in KEYS)
         if unknown:
             raise ConversionError(f"schema {path}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(KEYS)}")

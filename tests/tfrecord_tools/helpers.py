@@ -174,3 +174,68 @@ def convert_schema(tmp_path, spec, inputs, out, fmt_kind=None, **options):
     files, layout, kind = build(spec, str(tmp_path), [str(p) for p in inputs])
     options.setdefault("min_count", 1)
     return convert(files, layout, out, fmt=kind, **options)
+
+
+# ----------------------------------------------------------------- generations (--vocabulary_from)
+def split_in_two(lines, header=None):
+    """`lines` (without newline) -> (day 1: the first half, day 2: the rest), each with `header` first if given."""
+    half = len(lines) // 2
+    head = [header] if header is not None else []
+    return head + lines[:half], head + lines[half:]
+
+
+def write_days(tmp_path, name, days):
+    """Each day's lines as `<tmp_path>/<name>_day<k>.<ext>`; returns the paths."""
+    paths = []
+    for k, lines in enumerate(days, 1):
+        path = tmp_path / f"day{k}_{name}"
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def criteo_days(tmp_path):
+    """The Criteo sample (chronological) cut in two: day 1 = its first 5,000 rows, day 2 = the next 5,000."""
+    with open(shared_data("criteo", "criteo_kaggle_head10k.tsv"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    return write_days(tmp_path, "criteo.tsv", split_in_two(lines))
+
+
+def avazu_days(tmp_path):
+    """The Avazu sample (one hour, in log order) cut in two, each half with Avazu's header."""
+    with open(shared_data("avazu", "avazu_head10k.csv"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    return write_days(tmp_path, "avazu.csv", split_in_two(lines[1:], header=lines[0]))
+
+
+def movielens_days(tmp_path):
+    """The MovieLens sample as `COLUMNS` CSVs, ordered by timestamp and cut in two (day 1 = the earlier half)."""
+    source = shared_data("movielens", "ml1m_deepctr_sample200.csv")
+    with open(source, newline="") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["timestamp"]))
+    lines = [
+        ",".join(
+            [str(int(int(r["rating"]) >= 4)), r["user_id"], r["movie_id"], r["genres"]]
+            + [r[c] for c in ("gender", "age", "occupation")]
+        )  # fmt: skip
+        for r in rows
+    ]
+    return write_days(tmp_path, "movielens.csv", split_in_two(lines, header=",".join(COLUMNS)))
+
+
+def grown_vocab(parent, values, min_count, cap=None, integer=False):
+    """The vocabulary `--vocabulary_from` must give, from the rule's words: the parent's tokens in
+    their order, then the new data's tokens counted at least `min_count` times that the parent
+    lacks, most frequent first (ties as `independent_vocab`), cut where `cap` (vocab_size) says."""
+    known = set(parent)
+    appended = [t for t in independent_vocab(values, min_count, integer) if t not in known]
+    if cap is not None:
+        appended = appended[: max(cap - 1 - len(parent), 0)]
+    return list(parent) + appended
+
+
+def spec_of(directory):
+    import json
+
+    with open(os.path.join(str(directory), "feature_spec.json"), encoding="utf-8") as f:
+        return json.load(f)

@@ -250,3 +250,44 @@ def test_memory_limit_on_wide_rows_stops_beam_as_it_stops_the_local_converter(tm
     with pytest.raises(ConversionError, match=message):
         beam_convert([str(tmp_path / "ml.csv")], layout, tmp_path / "beam", **options)
     assert not (tmp_path / "beam" / "feature_spec.json").exists()
+
+
+def test_vocabulary_from_same_as_single_machine(tmp_path):
+    """--vocabulary_from: day 2 of the Criteo sample grown from day 1, a cap on the appended values."""
+    from tests.tfrecord_tools.helpers import criteo_days
+
+    day1, day2 = criteo_days(tmp_path)
+    convert([day1], criteo_layout(), tmp_path / "day1", min_count=10, dataset="criteo")
+    options = dict(
+        min_count=10,
+        seed=2,
+        dataset="criteo",
+        max_vocab_size={"C3": 60},
+        vocabulary_from=str(tmp_path / "day1"),
+    )
+    single = convert([day2], criteo_layout(), tmp_path / "single", chunk_bytes=256 << 10, **options)
+    beamed = beam_convert([day2], criteo_layout(), tmp_path / "beam", chunk_bytes=100 << 10, **options)
+    assert single["unseen"] == beamed["unseen"] and sum(single["appended"].values()) > 0
+    assert json.loads((tmp_path / "beam" / "feature_spec.json").read_text())["generation"] == 2
+    fields = [f["name"] for f in criteo_layout().fields]
+    assert_equivalent(tmp_path / "single", tmp_path / "beam", single, beamed, fields)
+
+
+def test_vocabulary_from_multi_valued_same_as_single_machine(tmp_path):
+    """MovieLens by timestamp, genres multi-valued; and a parent that is no conversion is refused alike."""
+    from mezoo.errors import BadInput
+    from tests.tfrecord_tools.helpers import movielens_days
+    from tfrecord_tools.schema import build
+
+    day1, day2 = movielens_days(tmp_path)
+    files1, layout, _ = build(schema(), str(tmp_path), [day1])
+    convert(files1, layout, tmp_path / "day1", min_count=1)
+    files2, layout, _ = build(schema(), str(tmp_path), [day2])
+    options = dict(min_count=1, seed=4, vocabulary_from=str(tmp_path / "day1"))
+    single = convert(files2, layout, tmp_path / "single", **options)
+    beamed = beam_convert([day2], layout, tmp_path / "beam", chunk_bytes=2 << 10, **options)
+    assert single["unseen"]["genres"] == beamed["unseen"]["genres"]
+    assert_equivalent(tmp_path / "single", tmp_path / "beam", single, beamed, [f["name"] for f in layout.fields])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BadInput, match="--vocabulary_from .*no feature_spec.json"):
+        beam_convert([day2], layout, tmp_path / "beam2", min_count=1, vocabulary_from=str(tmp_path / "empty"))

@@ -23,6 +23,8 @@ from tfrecord_tools.beam_pipeline.transforms import (
     files_with_stats,
     kept_tokens,
     make_plan,
+    no_tokens,
+    parent_known_keys,
     rejected_per_reason,
     vocabularies_in_order,
 )
@@ -33,6 +35,7 @@ from tfrecord_tools.convert.options import Options
 from tfrecord_tools.convert.output import conversion_files, disk_full_named
 from tfrecord_tools.convert.spec import Conversion, spec_and_summary
 from tfrecord_tools.convert.vocabularies import spec_fields
+from tfrecord_tools.convert.vocabulary_parent import Parent, load_parent
 
 
 def write_rejects(rejects, files: List[FileInfo], output: str, limit: int):
@@ -61,6 +64,7 @@ def finish(
     vocab_splits,
     write_to: str,
     truncation=None,
+    parent: Optional[Parent] = None,
 ):
     """Last: the rows check, vocabulary files, summary.json, and feature_spec.json last of all
     (written to `write_to`, the run's staging directory; messages name `opts.output`)."""
@@ -85,7 +89,7 @@ def finish(
     }
     done = Conversion(
         files, layout, opts, vocabularies, num_shards, written_rows, positives, rejected, memory, vocab_splits,
-        truncated,
+        truncated, parent,
     )  # fmt: skip
     spec, summary = spec_and_summary(done)
     for relative, data in conversion_files(vocabularies, summary, spec):
@@ -93,12 +97,22 @@ def finish(
     yield summary
 
 
-def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options, write_to: Optional[str] = None):
+def build_pipeline(
+    p,
+    files: List[FileInfo],
+    layout: Layout,
+    opts: Options,
+    write_to: Optional[str] = None,
+    parent: Optional[Parent] = None,
+):
     """Adds the conversion to pipeline `p`; returns the PCollection of the (one) summary.
 
     Everything is written to `write_to` (default `opts.output`; `run` passes its staging directory).
+    With `--vocabulary_from`, `parent` (else loaded here) is the conversion the vocabularies grow from.
     """
     write_to = write_to or opts.output
+    if parent is None:
+        parent = load_parent(opts.vocabulary_from, layout, opts.output)
     given_splits = any(f.split for f in files)
     vocab_splits = vocabulary_splits(files, opts)
     count_files = [i for i, f in enumerate(files) if not given_splits or f.split in vocab_splits]
@@ -120,12 +134,16 @@ def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options, writ
         )
     )
     reasons = parsed.reasons | "Reject counts" >> beam.CombinePerKey(sum)
-    vocab = (
+    counted = (
         parsed.tokens
         | "Count tokens" >> beam.CombinePerKey(MergeCounts())
-        | "Min count" >> beam.Map(kept_tokens, opts.min_count)
+        | "Min count" >> beam.Map(kept_tokens, opts.min_count, parent_known_keys(fields, parent))
+    )
+    vocab = (
+        (counted, p | "Every field" >> beam.Create(no_tokens(fields)))
+        | "With every field" >> beam.Flatten()
         | "Per field" >> beam.GroupByKey()
-        | "Vocabulary" >> beam.Map(field_vocabulary, fields, opts)
+        | "Vocabulary" >> beam.Map(field_vocabulary, fields, opts, parent)
     )
     one = p | "Once" >> beam.Create([None])
     planned = one | "Split plan" >> beam.FlatMap(
@@ -169,6 +187,7 @@ def build_pipeline(p, files: List[FileInfo], layout: Layout, opts: Options, writ
         vocab_splits,
         write_to,
         AsDict(truncation),
+        parent,
     )
 
 
@@ -181,11 +200,12 @@ def run(files: List[FileInfo], layout: Layout, opts: Options, beam_args: List[st
     from apache_beam.options.pipeline_options import PipelineOptions
 
     t0 = time.time()
+    parent = load_parent(opts.vocabulary_from, layout, opts.output)
     with disk_full_named(opts.output):
         staging = prepare_staging(opts.output)
         try:
             p = beam.Pipeline(options=PipelineOptions(beam_args))
-            build_pipeline(p, files, layout, opts, write_to=staging)
+            build_pipeline(p, files, layout, opts, write_to=staging, parent=parent)
             with quiet_beam_logs(debugging()):
                 try:
                     result = p.run()

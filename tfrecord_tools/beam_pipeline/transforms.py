@@ -3,7 +3,7 @@
 import dataclasses
 import os
 import tempfile
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -22,7 +22,9 @@ from tfrecord_tools.convert.options import Options, logger
 from tfrecord_tools.convert.plan import id_dtype, plan_splits, shard_pieces
 from tfrecord_tools.convert.records import make_serializer, shard_name, tfrecord_options, write_records
 from tfrecord_tools.convert.transform import make_transform_fn, truncation_counts
-from tfrecord_tools.convert.vocabularies import FieldVocabulary, build_vocabulary, spec_fields, vocabulary_cap
+from tfrecord_tools.convert.vocabularies import FieldVocabulary, spec_fields
+from tfrecord_tools.convert.vocabularies import field_vocabulary as build_field_vocabulary
+from tfrecord_tools.convert.vocabulary_parent import Parent, parent_keys
 
 
 class ReadFile(DoFn):
@@ -120,14 +122,37 @@ class MergeCounts(CombineFn):
         return merge_counts(parts, parts[0][0].dtype != object)
 
 
-def kept_tokens(element, min_count: int):
-    """((field, bucket), (keys, counts)) -> (field, (kept keys, their counts, distinct values in the bucket))."""
+def kept_tokens(element, min_count: int, known: Optional[Dict[int, set]] = None):
+    """((field, bucket), (keys, counts)) -> (field, (kept keys, their counts, distinct values in the bucket)).
+    `known`: per field, the parent's keys (`--vocabulary_from`), kept whatever their count."""
     (field, _), (keys, counts) = element
     keep = kept_mask(counts, min_count)
+    if known is not None and known[field]:
+        keep |= np.fromiter((k in known[field] for k in keys), bool, len(keys))
     return field, (keys[keep], counts[keep], len(keys))
 
 
-def field_vocabulary(element, fields: List[Dict], opts: Options):
+def parent_known_keys(fields: List[Dict], parent: Optional[Parent]) -> Optional[Dict[int, set]]:
+    """Per field index, the parent's tokens as count keys (int buckets or bytes), or None without a parent."""
+    if parent is None:
+        return None
+    known = {}
+    for i, field in enumerate(fields):
+        keys = parent_keys(parent.vocabularies[field["name"]], field.get("source") == "integer")
+        known[i] = set(keys.tolist() if isinstance(keys, np.ndarray) else keys)
+    return known
+
+
+def no_tokens(fields: List[Dict]):
+    """An empty count part per field, so that every field gets a vocabulary (with a parent: the
+    parent's, all unseen)."""
+    return [
+        (i, (np.zeros(0, np.int64 if f.get("source") == "integer" else object), np.zeros(0, np.int64), 0))
+        for i, f in enumerate(fields)
+    ]
+
+
+def field_vocabulary(element, fields: List[Dict], opts: Options, parent: Optional[Parent] = None):
     """(field, [(keys, counts, distinct)...]) -> (field, its `FieldVocabulary`)."""
     field, parts = element
     parts = list(parts)
@@ -138,9 +163,7 @@ def field_vocabulary(element, fields: List[Dict], opts: Options):
     else:
         keys = np.concatenate([np.asarray(p[0], object) for p in parts] or [np.zeros(0, object)])
     counts = np.concatenate([np.asarray(p[1], np.int64) for p in parts] or [np.zeros(0, np.int64)])
-    name = fields[field]["name"]
-    tokens = build_vocabulary(keys, counts, integer, opts.min_count, vocabulary_cap(opts, name))
-    return field, FieldVocabulary(name, tuple(tokens), int(distinct))
+    return field, build_field_vocabulary(fields[field]["name"], keys, counts, int(distinct), integer, opts, parent)
 
 
 def files_with_stats(files: List[FileInfo], stats, reasons) -> List[FileInfo]:

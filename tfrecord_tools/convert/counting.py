@@ -136,17 +136,24 @@ class TokenCounter:
             return
         self.keys, self.counts = merge_counts(parts, self.is_integer, as_arrow=True)
 
-    def kept(self, min_count: int) -> Tuple[Any, np.ndarray, int]:
-        """(keys counted at least `min_count` times, their counts, the number of distinct keys):
-        the filter runs on the Arrow array, so only kept tokens become Python bytes."""
+    def kept(self, min_count: int, also=None) -> Tuple[Any, np.ndarray, int]:
+        """(keys counted at least `min_count` times, and those of `also` counted at all; their counts;
+        the number of distinct keys): the filter runs on the Arrow array, so only kept tokens become
+        Python bytes. `also`: int64 keys of an integer field, else a list of bytes."""
         self._merge()
         if self.keys is None or self.is_integer:
             keys, counts = self.result()
             keep = kept_mask(counts, min_count)
+            if self.is_integer and also is not None and len(also):
+                keep |= np.isin(keys, np.asarray(also, np.int64))
             return keys[keep], counts[keep], len(keys)
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         keep = kept_mask(self.counts, min_count)
+        if also is not None and len(also):
+            known = pc.is_in(self.keys, value_set=pa.array(also, pa.large_binary()))
+            keep |= known.to_numpy(zero_copy_only=False)
         kept = self.keys.filter(pa.array(keep))
         return np.asarray(kept.to_numpy(zero_copy_only=False), dtype=object), self.counts[keep], len(self.keys)
 

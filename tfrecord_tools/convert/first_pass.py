@@ -28,7 +28,7 @@ from tfrecord_tools.convert.scratch import keep_chunk
 
 
 def vocabulary_splits(files: List[FileInfo], opts: Options) -> Set[str]:
-    """The splits whose rows are counted for the vocabularies: --vocabulary_from, else train with
+    """The splits whose rows are counted for the vocabularies: the schema's `vocabulary_splits`, else train with
     given splits, else all."""
     given_splits = any(f.split for f in files)
     return set(opts.vocabulary_splits or (["train"] if given_splits else SPLITS))

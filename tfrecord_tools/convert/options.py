@@ -29,6 +29,7 @@ class Options:
     verbose: bool = True
     accept_unterminated_last_line: bool = False  # else a last line without newline is rejected
     allow_duplicate_inputs: bool = False  # else byte-identical inputs (same sha256) are refused
+    vocabulary_from: Optional[str] = None  # an earlier conversion whose vocabularies this one grows
 
 
 # ------------------------------------------------------------------------------- helpers

@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from mezoo.data.multi_valued import id_columns
 from mezoo.data.raw.layout import Layout
@@ -50,6 +50,7 @@ from tfrecord_tools.convert.records import write_shards
 from tfrecord_tools.convert.spec import Conversion, format_summary, spec_and_summary
 from tfrecord_tools.convert.transform import transform_and_spool
 from tfrecord_tools.convert.vocabularies import build_vocabularies, spec_fields
+from tfrecord_tools.convert.vocabulary_parent import Parent, load_parent
 
 
 def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "text") -> Dict:
@@ -72,6 +73,7 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     log = logger(opts.verbose)
     check_inputs([f.path for f in files])
     files = unique_inputs(files, log)
+    parent = load_parent(opts.vocabulary_from, layout, opts.output)
     with disk_full_named(opts.output):
         check_output(opts.output)
         with output_lock(opts.output):
@@ -79,7 +81,7 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
                 log(f"removed {os.path.join(opts.output, name)}, left by a conversion that did not finish")
             scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=opts.output)
             try:
-                summary = convert_into(files, layout, opts, fmt, scratch, log)
+                summary = convert_into(files, layout, opts, fmt, scratch, log, parent)
                 install(scratch, opts.output)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -87,15 +89,18 @@ def convert(files: List[FileInfo], layout: Layout, opts: Options, fmt: str = "te
     return summary
 
 
-def convert_into(files: List[FileInfo], layout: Layout, opts: Options, fmt: str, work: str, log: Log) -> Dict:
-    """The stages, every file (scratch and result) written under `work`; returns the summary."""
+def convert_into(
+    files: List[FileInfo], layout: Layout, opts: Options, fmt: str, work: str, log: Log, parent: Optional[Parent] = None
+) -> Dict:
+    """The stages, every file (scratch and result) written under `work`; returns the summary.
+    With `parent` (`--vocabulary_from`) the vocabularies grow from the parent's."""
     t0 = time.time()
     vocab_splits = vocabulary_splits(files, opts)
     counted = validate_and_count(files, layout, opts, fmt, layout.fields, vocab_splits, work)
     t_pass1 = time.time() - t0
     check_first_pass(files, counted.valid_per_file, counted.rejected, counted.first_rejects, opts, log)
 
-    vocabularies = build_vocabularies(layout.fields, counted.counters, opts)
+    vocabularies = build_vocabularies(layout.fields, counted.counters, opts, parent)
     fields = spec_fields(layout.fields, vocabularies)
     _, memory = check_memory(fields, opts, log)
     plan = plan_splits(counted.valid_per_file, [f.split for f in files], opts.split, opts.seed, opts.rows_per_shard)
@@ -125,6 +130,7 @@ def convert_into(files: List[FileInfo], layout: Layout, opts: Options, fmt: str,
         memory,
         vocab_splits,
         transformed.truncation,
+        parent,
     )
     spec, summary = spec_and_summary(done)
     write_local(work, conversion_files(vocabularies, summary, spec))

@@ -2,14 +2,16 @@
 
 import dataclasses
 import os
-from typing import Dict, List, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from mezoo.data.multi_valued import is_multi_valued
 from mezoo.data.raw.layout import Layout
 from mezoo.data.raw.reader import FileInfo
 from mezoo.data.raw.rules import REASONS
+from mezoo.data.vocabulary_lineage import FRESH_GENERATION
 from tfrecord_tools.convert.options import Options
 from tfrecord_tools.convert.vocabularies import FieldVocabulary, spec_fields
+from tfrecord_tools.convert.vocabulary_parent import Parent
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Conversion:
     memory: List[Dict]  # the embedding memory table (`memory.memory_table`)
     vocab_splits: Set[str]  # the splits the vocabularies were counted on
     truncation: Dict[str, Dict[str, int]] = dataclasses.field(default_factory=dict)  # per multi-valued field
+    parent: Optional[Parent] = None  # --vocabulary_from: the conversion the vocabularies grew from
 
 
 def spec_and_summary(done: Conversion) -> Tuple[Dict, Dict]:
@@ -43,6 +46,8 @@ def conversion_spec(done: Conversion, fields: List[Dict]) -> Dict:
     return {
         "format_version": 2 if any(is_multi_valued(f) for f in fields) else 1,
         "dataset": opts.dataset,
+        "generation": done.parent.generation if done.parent else FRESH_GENERATION,
+        "parent": done.parent.lineage() if done.parent else None,
         "label": layout.label_name,
         "fields": fields,
         "numeric": [{"name": n["name"]} for n in layout.numeric],
@@ -60,7 +65,7 @@ def conversion_spec(done: Conversion, fields: List[Dict]) -> Dict:
             "min_count": opts.min_count,
             "split": "given" if given_splits else [float(r) for r in opts.split],
             "seed": opts.seed,
-            "vocabulary_from": sorted(done.vocab_splits) if given_splits else "all",
+            "vocabulary_splits": sorted(done.vocab_splits) if given_splits else "all",
             "max_vocab_size": opts.max_vocab_size,
             "oov_id": 0,
             "integer_transform": "log_square_bucket: missing -> '', v > 2 -> floor(ln(v)^2), else v - 2",
@@ -93,6 +98,7 @@ def conversion_summary(done: Conversion, fields: List[Dict]) -> Dict:
         "vocab_sizes": {f["name"]: f["vocab_size"] for f in fields},
         "distinct_values": {v.name: v.distinct_values for v in done.vocabularies},
         "vocab_size_total": sum(v.vocab_size for v in done.vocabularies),
+        **(growth(done) if done.parent else {}),
         **({"multi_valued": done.truncation} if any(is_multi_valued(f) for f in fields) else {}),
         "memory": done.memory,
         # a last line without newline may have been cut: what this run did with such lines
@@ -112,6 +118,17 @@ def conversion_summary(done: Conversion, fields: List[Dict]) -> Dict:
             }
             for f in files
         ],
+    }
+
+
+def growth(done: Conversion) -> Dict:
+    """With --vocabulary_from: the parent, and per field the values appended and the parent's values unseen."""
+    parent = done.parent
+    assert parent is not None
+    return {
+        "vocabulary_from": {"path": parent.path, "generation": parent.generation},
+        "appended": {v.name: v.appended for v in done.vocabularies},
+        "unseen": {v.name: v.unseen for v in done.vocabularies},
     }
 
 
@@ -159,6 +176,12 @@ def format_summary(s: Dict) -> str:
         f"  vocabulary sizes (incl. OOV id 0), total {s['vocab_size_total']:,}: "
         + " ".join(f"{k}={v}" for k, v in s["vocab_sizes"].items())
     )
+    if "unseen" in s:
+        lines.append(
+            f"  grown from {s['vocabulary_from']['path']} (generation {s['vocabulary_from']['generation']}): "
+            f"appended {sum(s['appended'].values()):,} values, unseen {sum(s['unseen'].values()):,} "
+            "(the parent's values absent here keep their ids; per field in summary.json)"
+        )
     if "timing" in s:
         t = s["timing"]
         lines.append(

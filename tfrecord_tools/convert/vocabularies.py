@@ -11,6 +11,7 @@ import numpy as np
 
 from tfrecord_tools.convert.counting import TokenCounter, kept_mask
 from tfrecord_tools.convert.options import Options
+from tfrecord_tools.convert.vocabulary_parent import Parent, grow, parent_keys, present_tokens
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,6 +21,8 @@ class FieldVocabulary:
     name: str
     tokens: Tuple[bytes, ...]
     distinct_values: int
+    appended: int = 0  # with --vocabulary_from: tokens added after the parent's
+    unseen: int = 0  # with --vocabulary_from: the parent's tokens the new data lacks
 
     @property
     def vocab_size(self) -> int:
@@ -51,17 +54,42 @@ def build_vocabulary(keys, counts, is_integer: bool, min_count: int, max_size: O
     return tokens
 
 
-def build_vocabularies(fields: Sequence[Dict], counters: List[TokenCounter], opts: Options) -> List[FieldVocabulary]:
-    """Each field's vocabulary (`build_vocabulary` with --min_count and --max_vocab_size)."""
+def build_vocabularies(
+    fields: Sequence[Dict], counters: List[TokenCounter], opts: Options, parent: Optional[Parent] = None
+) -> List[FieldVocabulary]:
+    """Each field's vocabulary (`field_vocabulary` with --min_count, --max_vocab_size and the parent's)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    def kept(field_counter):
+        field, counter = field_counter
+        return counter.kept(opts.min_count, also=known_keys(parent, field["name"], counter.is_integer))
+
     with ThreadPoolExecutor(max(1, opts.parallel)) as pool:  # the merges run in Arrow, without the GIL
-        kept = list(pool.map(lambda counter: counter.kept(opts.min_count), counters))
-    vocabularies = []
-    for field, counter, (keys, counts, distinct) in zip(fields, counters, kept):
-        tokens = build_vocabulary(keys, counts, counter.is_integer, opts.min_count, vocabulary_cap(opts, field["name"]))
-        vocabularies.append(FieldVocabulary(field["name"], tuple(tokens), int(distinct)))
-    return vocabularies
+        counted = list(pool.map(kept, zip(fields, counters)))
+    return [
+        field_vocabulary(field["name"], keys, counts, int(distinct), counter.is_integer, opts, parent)
+        for field, counter, (keys, counts, distinct) in zip(fields, counters, counted)
+    ]
+
+
+def known_keys(parent: Optional[Parent], name: str, is_integer: bool):
+    """The parent's tokens of a field as counter keys (counted even under --min_count, to tell unseen ones), or None."""
+    return None if parent is None else parent_keys(parent.vocabularies[name], is_integer)
+
+
+def field_vocabulary(
+    name: str, keys, counts, distinct: int, is_integer: bool, opts: Options, parent: Optional[Parent]
+) -> FieldVocabulary:
+    """A field's vocabulary from its counted keys (those passing --min_count, and with a parent the
+    parent's that were counted at all): fresh, or the parent's grown (`vocabulary_parent.grow`)."""
+    cap = vocabulary_cap(opts, name)
+    if parent is None:
+        return FieldVocabulary(name, tuple(build_vocabulary(keys, counts, is_integer, opts.min_count, cap)), distinct)
+    old = parent.vocabularies[name]
+    tokens, appended = grow(old, build_vocabulary(keys, counts, is_integer, opts.min_count, None), cap)
+    present = present_tokens(keys, is_integer)
+    unseen = sum(1 for token in old if token not in present)
+    return FieldVocabulary(name, tuple(tokens), distinct, appended, unseen)
 
 
 def spec_fields(fields: Sequence[Dict], vocabularies: Sequence[FieldVocabulary]) -> List[Dict]:
