@@ -88,6 +88,7 @@ class TrainConfig:
     distribution: str
     mesh: Optional[dict]
     export: bool
+    warm_start: Optional[str]
 
 
 SECTION_TYPES = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}

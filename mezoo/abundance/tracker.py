@@ -1,6 +1,7 @@
 """Recording abundance during training: `AbundanceTracker` (the trainer's) and `AbundanceCallback` (Keras').
 
-Both write the long-format CSV (`CSV_COLUMNS`), TensorBoard summaries and the latest figures;
+Both write the long-format CSV (`CSV_COLUMNS`; the trainer's `TRACKED_COLUMNS`), TensorBoard summaries
+and the latest figures;
 `MetricCallback` is the design card's name for `AbundanceCallback`, the same class.
 """
 
@@ -15,6 +16,10 @@ from mezoo.abundance.measures import METHODS
 from mezoo.abundance.tables import CSV_COLUMNS, embedding_abundance, summarize
 from mezoo.layers.multi_embedding import MultiEmbedding
 
+# What the trainer's tracker writes: the measures' columns, then the tables' generation (1, then one
+# more per warm start: `mezoo.training.warm_start`). Without a generation, `CSV_COLUMNS`.
+TRACKED_COLUMNS = (*CSV_COLUMNS, "generation")
+
 
 class AbundanceTracker:
     """Measures the information abundance of embedding tables and records it: the trainer's half.
@@ -22,7 +27,7 @@ class AbundanceTracker:
     `measure(epoch)` runs `embedding_abundance` on each `MultiEmbedding` layer and
 
     - appends the rows to `csv_path`, if given: long format with the columns `CSV_COLUMNS`
-      (`epoch,field,set,rows,rows_total,width,ia,ia_normalised,erank,ia_random,ia_vs_random`).
+      (`epoch,field,set,rows,rows_total,width,ia,ia_normalised,erank,ia_random,ia_vs_random,generation`).
       The header is written only when the file is new or empty, so a resumed run keeps
       appending to the same file (an existing file with another header raises `ValueError`);
     - writes the `summarize` figures as TensorBoard scalars `abundance/ia_mean_concat` etc. at
@@ -44,6 +49,9 @@ class AbundanceTracker:
         log_dir: TensorBoard log directory for the summary scalars, or None. Requires TensorFlow.
         field_names: field names for a single layer; defaults to the layer's `field_names`, else
             field indices.
+        generation: the tables' generation, written in each CSV row as a last column (the
+            trainer's: a warm-started run's tables are one generation after its parent's); None
+            (the default): no such column.
         method: `"auto"`, `"svd"` or `"gram"`, as in `singular_values`.
         row_counts: for a single layer, per field the training split's count of each id
             (`embedding_abundance`): rows never looked up are left out. None: every row.
@@ -64,6 +72,7 @@ class AbundanceTracker:
         field_names: Optional[Sequence[str]] = None,
         method: str = "auto",
         row_counts: Optional[Sequence[Any]] = None,
+        generation: Optional[int] = None,
     ):
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -78,6 +87,7 @@ class AbundanceTracker:
         self.field_names = None if field_names is None else [str(n) for n in field_names]
         self.method = method
         self.row_counts = row_counts
+        self.generation = None if generation is None else int(generation)
         self.latest_rows: List[Dict] = []
         self.latest_summary: Dict[str, float] = {}
         self.latest_epoch: Optional[int] = None
@@ -109,6 +119,8 @@ class AbundanceTracker:
             prefix = f"{sub.name}/" if len(layers) > 1 else ""
             for row in rows:
                 all_rows.append({"epoch": int(epoch), **row, "field": prefix + str(row["field"])})
+                if self.generation is not None:
+                    all_rows[-1]["generation"] = self.generation
             summary.update({prefix + key: value for key, value in summarize(rows).items()})
         self.latest_rows, self.latest_summary, self.latest_epoch = all_rows, summary, int(epoch)
         if self.csv_path is not None:
@@ -120,18 +132,21 @@ class AbundanceTracker:
     def _append_csv(self, rows: List[Dict]) -> None:
         path = self.csv_path
         assert path is not None, "called only when csv_path is set"
-        header = ",".join(CSV_COLUMNS)
+        columns = CSV_COLUMNS if self.generation is None else TRACKED_COLUMNS
+        header = ",".join(columns)
         is_new = not os.path.exists(path) or os.path.getsize(path) == 0
         if not is_new:
             with open(path, newline="") as f:
                 existing = f.readline().strip()
-            if existing != header:
+            if existing == ",".join(CSV_COLUMNS):  # a run from before generations, resumed: its own columns
+                columns = CSV_COLUMNS
+            elif existing != header:
                 raise ValueError(f"{path} exists with header {existing!r}, not {header!r}: pass another csv_path")
         directory = os.path.dirname(path)
         if directory:
             os.makedirs(directory, exist_ok=True)
         with open(path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
+            writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
             if is_new:
                 writer.writeheader()
             writer.writerows(rows)

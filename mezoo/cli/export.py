@@ -19,7 +19,10 @@ def define_flags(values: Any) -> None:
         "run_dir", None, "a finished mezoo.train run directory (model.keras, feature_spec.json)", flag_values=values
     )
     flags.DEFINE_string(
-        "output", None, "TF Serving's base path for the model; default <run_dir>/export", flag_values=values
+        "output",
+        None,
+        "TF Serving's base path for the model; default <run_dir>/export (a warm-started run: its parent's export base)",
+        flag_values=values,
     )
     flags.DEFINE_integer(
         "version",

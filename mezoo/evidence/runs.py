@@ -107,7 +107,11 @@ def _read_json(path: Path) -> Dict:
 
 
 def read_abundance_csv(path: Path) -> List[Dict]:
-    """Rows of a run's `abundance.csv` with numbers parsed; `set` stays a string ("0", "concat")."""
+    """Rows of a run's `abundance.csv` with numbers parsed; `set` stays a string ("0", "concat").
+
+    A warm-started run's file begins with its parents' rows (a `generation` column, whose epochs
+    start again at 1 each generation): only the run's own generation, the highest, is returned.
+    """
     if not path.exists():
         return []
     rows = []
@@ -131,12 +135,14 @@ def read_abundance_csv(path: Path) -> List[Dict]:
                 }
                 # columns of runs that left out rows never looked up (absent in older runs' files)
                 parsed["rows_total"] = int(row["rows_total"]) if row.get("rows_total") else parsed["rows"]
+                parsed["generation"] = int(row["generation"]) if row.get("generation") else 1
                 for key in ("ia_random", "ia_vs_random"):
                     parsed[key] = float(row[key]) if row.get(key) not in (None, "") else None
                 rows.append(parsed)
             except (TypeError, ValueError) as error:
                 raise RunDirError(f"{path}, line {line}: {error}") from None
-    return rows
+    last = max((r["generation"] for r in rows), default=1)
+    return [r for r in rows if r["generation"] == last]
 
 
 def read_run(path, label: Optional[str] = None) -> FinishedRun:

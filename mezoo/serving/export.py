@@ -93,6 +93,16 @@ def _recorded_data(run_dir: Path) -> Optional[str]:
     return str(path if path.is_absolute() else (run_dir / path))
 
 
+def default_export_base(run_dir: Path) -> Path:
+    """Where a run's exports go by default: `<run_dir>/export`, but a warm-started run's go to its
+    parent's export base (recorded in run.json), as the next version of the model served there."""
+    try:
+        recorded = (json.loads(RunDirectory(run_dir).run_json.read_text()).get("warm_start") or {}).get("export_base")
+    except (OSError, ValueError):
+        recorded = None
+    return Path(recorded) if recorded else RunDirectory(run_dir).export
+
+
 def next_version(output: Path) -> int:
     """One above the highest numeric version under `output` (TF Serving serves the highest)."""
     versions = [int(p.name) for p in output.iterdir() if p.name.isdigit()] if output.exists() else []
@@ -128,7 +138,7 @@ def export_run(
 
     Args:
         run_dir: the run directory (holds `model.keras` and `feature_spec.json`).
-        output: TF Serving's base path for the model (default `<run_dir>/export`).
+        output: TF Serving's base path for the model (default `default_export_base(run_dir)`).
         version: the version directory's number (default: one above the highest there).
         jit_compile: compile the model part with XLA (TF Serving then needs
             `--xla_cpu_compilation_enabled=true`).
@@ -138,7 +148,7 @@ def export_run(
             with every feature absent.
     """
     run_dir = Path(run_dir)
-    output = Path(output) if output else RunDirectory(run_dir).export
+    output = Path(output) if output else default_export_base(run_dir)
     if output.exists() and not output.is_dir():
         raise ExportError(f"--output {output} is a file, not a directory to hold the model's versions")
     spec = run_spec(run_dir)

@@ -7,7 +7,9 @@ recipe), `run.json` (`run_metadata`), `feature_spec.json` with `vocab/`, `metric
 recipe (`check_same_recipe`) and data (`check_same_data`).
 """
 
+import csv
 import hashlib
+import io
 import json
 import os
 import platform
@@ -209,14 +211,37 @@ def check_data_matches_run(run_dir: Path, source: DataSource) -> List[str]:
     return []
 
 
-def truncate_abundance_csv(path: Path, epoch: int) -> None:
-    """Drops rows of epochs a resumed run will measure again (`epoch` epochs are done; rows count from 1)."""
+def truncate_abundance_csv(path: Path, epoch: int, generation: int = 1) -> None:
+    """Drops rows of epochs a resumed run will measure again (`epoch` epochs are done; rows count from 1);
+    the rows of earlier generations (a warm start's parent's) stay."""
     if not path.exists():
         return
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
     lines = path.read_text().splitlines(keepends=True)
-    kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) <= epoch]
+    kept = lines[:1] + [
+        line
+        for line, row in zip(lines[1:], rows)
+        if int(row.get("generation") or 1) != generation or int(row["epoch"]) <= epoch
+    ]
     if len(kept) != len(lines):
         atomic_write(path, "".join(kept))
+
+
+def continue_abundance_csv(parent: Path, path: Path) -> None:
+    """A warm-started run's abundance.csv begins with its parent's rows (each with its generation, 1
+    where the parent's file has none), so that one file follows a table across retrainings."""
+    from mezoo.abundance.tracker import TRACKED_COLUMNS
+
+    if not parent.exists():
+        return
+    with open(parent, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=TRACKED_COLUMNS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({**row, "generation": row.get("generation") or 1} for row in rows)
+    atomic_write(path, out.getvalue())
 
 
 def write_metrics(

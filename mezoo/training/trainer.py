@@ -48,6 +48,7 @@ from mezoo.training.row_counts import training_row_counts
 from mezoo.training.run_directory import (
     check_same_data,
     check_same_recipe,
+    continue_abundance_csv,
     default_run_dir,
     run_metadata,
     truncate_abundance_csv,
@@ -57,6 +58,7 @@ from mezoo.training.run_state import Backup, RunState, disk_full_message, optimi
 from mezoo.training.stopping import StoppingRules
 from mezoo.training.table_memory import available_memory, check_table_memory
 from mezoo.training.training_mode import compile_model
+from mezoo.training.warm_start import WarmStart
 
 LOCK_NAME = LOCK
 # what a writer that died leaves: the backup's and best weights' temporaries, `mezoo.atomic`'s partial files
@@ -130,6 +132,8 @@ class Trainer:
         self.strategy_name, self.source, self.verbose = strategy, source, verbose
         self.seconds = {"train": 0.0, "evaluate": 0.0}  # this process's, a resumed run's earlier ones not included
         self.held = contextlib.ExitStack()  # the run directory's lock, from `set_up` to the end of `run`
+        self.warm_start: Optional[WarmStart] = None  # the parent run (`train.warm_start`), found by `set_up`
+        self.generation = 1  # the tables' generation: the data's, else one after the parent's
 
     def run(self) -> dict:
         """All the steps; returns metrics.json's content (that of the finished run, if it already was)."""
@@ -187,6 +191,7 @@ class Trainer:
                     "use mixed_float16, mixed_bfloat16 or null"
                 ) from None
         strategy, model = self._build_model(source)
+        self._warm_start(source, strategy, model)
         chief, worker, run_dir = self._choose_run_directory(strategy)
         if chief:
             self._hold_run_directory()
@@ -234,6 +239,20 @@ class Trainer:
             )
         return strategy, model
 
+    def _warm_start(self, source: DataSource, strategy, model) -> None:
+        """`train.warm_start`: the parent's weights into the new model, id for id (a resumed run's
+        backup replaces them); the tables' generation."""
+        data_generation = (source.spec.to_dict().get("generation") if source.spec is not None else None) or None
+        if not self.train_cfg.warm_start:
+            self.generation = int(data_generation or 1)
+            return
+        self.warm_start = WarmStart.open(self.train_cfg.warm_start, model, source)
+        self.generation = int(data_generation or self.warm_start.parent_generation() + 1)
+        with strategy.scope():
+            self.warm_start.apply(model)
+        if self.verbose:
+            print(f"warm start from {self.warm_start.run_dir} (generation {self.generation})", flush=True)
+
     def _choose_run_directory(self, strategy) -> Tuple[bool, str, Path]:
         """(chief, the worker's role, where it writes). Multi-worker: only the chief writes the run
         directory; the other workers write theirs to a scratch directory (TF's convention),
@@ -277,6 +296,11 @@ class Trainer:
         source.save_spec(run_dir)  # with its vocabularies: what mezoo.export needs
         metadata = run_metadata(self.recipe, self.overrides, self.data, self.train_cfg.seed)
         metadata["strategy"] = record(self.strategy_name, self.train_cfg.distribution, strategy)
+        metadata["generation"] = self.generation
+        if self.warm_start is not None:
+            metadata["warm_start"] = self.warm_start.record(self.generation)
+            if not layout.abundance.exists():  # the parent's rows first: one file shows the tables across generations
+                continue_abundance_csv(RunDirectory(self.warm_start.run_dir).abundance, layout.abundance)
         atomic_write(layout.run_json, json.dumps(metadata, indent=1))
 
     def _restore(self, run_dir: Path, source: DataSource, strategy, model, chief: bool, worker: str) -> ActiveRun:
@@ -304,8 +328,9 @@ class Trainer:
             csv_path=RunDirectory(run_dir).abundance,
             log_dir=RunDirectory(run_dir).tensorboard / "abundance",
             row_counts=row_counts,
+            generation=self.generation,
         )
-        truncate_abundance_csv(RunDirectory(run_dir).abundance, state.epoch)
+        truncate_abundance_csv(RunDirectory(run_dir).abundance, state.epoch, self.generation)
         epochs = train_cfg.epochs
         if source.builtin and data_cfg.synthetic_epochs:
             epochs = min(epochs, data_cfg.synthetic_epochs)  # the built-in sample: a quick run
