@@ -5,10 +5,12 @@
 #   .venv        the default stack, TensorFlow 2.21 (constraints.txt): what a new user gets
 #   .venv-tf216  the older stack, TensorFlow 2.16 with tensorflow-io for s3:// (constraints-tf216.txt)
 #   .venv-jax    no TensorFlow: the layers, models and abundance on the JAX backend (constraints-jax.txt)
+#   .venv-torch  no TensorFlow: the same on the PyTorch backend, torch's CPU wheel (constraints-torch.txt)
 PYTHON ?= python3
 VENV ?= .venv
 TF216_VENV ?= .venv-tf216
 JAX_VENV ?= .venv-jax
+TORCH_VENV ?= .venv-torch
 PYTEST_ARGS ?=
 EXTRAS = tensorflow,evidence,test,serving,beam,lint,jax
 TF216_EXTRAS = tensorflow,evidence,test,serving,beam,s3
@@ -19,7 +21,7 @@ TF216_EXTRAS = tensorflow,evidence,test,serving,beam,s3
 TF216_CONVERT = arrow_parse example_bytes parquet real_samples beam_equivalence multi_valued
 TF216_TESTS = tests/data tests/serving $(foreach t,$(TF216_CONVERT),tests/tfrecord_tools/test_$(t).py)
 
-.PHONY: install install-tf216 install-jax train lint test test-tf test-tf216 test-jax bench clean
+.PHONY: install install-tf216 install-jax install-torch train lint test test-tf test-tf216 test-jax test-torch bench clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -40,9 +42,18 @@ $(JAX_VENV)/.installed: pyproject.toml constraints-jax.txt
 	$(JAX_VENV)/bin/python -m pip install --quiet -c constraints-jax.txt -e ".[jax]" pytest scikit-learn wheel setuptools
 	touch $@
 
+# A third, the PyTorch backend. torch's CPU wheel is pinned (constraints-torch.txt): where an
+# index offers only the CUDA build, pip installs that instead, a few GB that runs the same tests.
+$(TORCH_VENV)/.installed: pyproject.toml constraints-torch.txt
+	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TORCH_VENV)/bin/python -m pip install --quiet -c constraints-torch.txt -e ".[torch]" pytest scikit-learn wheel setuptools
+	touch $@
+
 install: $(VENV)/.installed
 install-tf216: $(TF216_VENV)/.installed
 install-jax: $(JAX_VENV)/.installed
+install-torch: $(TORCH_VENV)/.installed
 
 # ruff (pyflakes, pycodestyle, isort), ruff's formatter and mypy; settings in pyproject.toml.
 lint: install
@@ -54,9 +65,9 @@ train: install
 	$(VENV)/bin/python -m mezoo.train --recipe dcnv2_me_criteo
 
 # The older stack first: the default stack's run then loads an export made there.
-test: test-tf216 test-tf test-jax
+test: test-tf216 test-tf test-jax test-torch
 
-# Docstring examples are tests too (pytest --doctest-modules), under both backends.
+# Docstring examples are tests too (pytest --doctest-modules), under every backend.
 DOCTEST_JAX = mezoo/layers mezoo/models mezoo/abundance mezoo/metrics.py mezoo/initializers.py \
 	mezoo/recipe.py mezoo/recipe_schema.py mezoo/training/stopping.py
 
@@ -72,6 +83,11 @@ test-jax: install-jax
 	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -m "not tensorflow and not slow" $(PYTEST_ARGS) tests
 	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -q $(PYTEST_ARGS) --doctest-modules $(DOCTEST_JAX)
 
+# The last: the cross-backend weight test runs here, once the three environments exist.
+test-torch: install-torch
+	KERAS_BACKEND=torch $(TORCH_VENV)/bin/python -m pytest -m "not tensorflow and not slow" $(PYTEST_ARGS) tests
+	KERAS_BACKEND=torch $(TORCH_VENV)/bin/python -m pytest -q $(PYTEST_ARGS) --doctest-modules $(DOCTEST_JAX)
+
 bench: install
 	$(VENV)/bin/python benchmarks/abundance.py --write
 	$(VENV)/bin/python benchmarks/train_step.py --write
@@ -84,4 +100,4 @@ bench: install
 		--write docs/benchmarks/train_step_placements.md
 
 clean:
-	rm -rf $(VENV) $(TF216_VENV) $(JAX_VENV) *.egg-info
+	rm -rf $(VENV) $(TF216_VENV) $(JAX_VENV) $(TORCH_VENV) *.egg-info

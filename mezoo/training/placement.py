@@ -36,6 +36,11 @@ def make_placement(strategy: str, distribution: str, mesh: Optional[dict], batch
     if distribution not in DISTRIBUTIONS:
         raise PlacementError(f"unknown train.distribution {distribution!r}; choose one of {', '.join(DISTRIBUTIONS)}")
     backend = keras.backend.backend()
+    if backend not in ("tensorflow", "jax"):
+        raise PlacementError(
+            f"mezoo.train runs on the TensorFlow or JAX backend, not KERAS_BACKEND={backend}: its input pipeline "
+            "and export are TensorFlow's; on PyTorch, fit the zoo's models with Keras (docs/backends.md)"
+        )
     if backend == "jax":
         if strategy != "auto":
             raise PlacementError(

@@ -17,10 +17,10 @@ class TrainingModeError(BadInput, ValueError):
 def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_compile="auto", **compile_kwargs):
     """Compiles a zoo model with binary cross-entropy and Adam in one of `MODES`.
 
-    On TensorFlow as below. On another backend (JAX) exact mode is Keras' Adam with the
-    tables' coupled L2 in the loss, compiled (`jit_compile` false aside): the same update,
-    whose gradient there is dense anyway; fast mode needs TensorFlow's row-sparse gradients
-    and is refused.
+    On TensorFlow as below. On another backend (JAX, PyTorch) exact mode is Keras' Adam with
+    the tables' coupled L2 in the loss, compiled on JAX and not on PyTorch (`auto_jit_compile`):
+    the same update, whose gradient there is dense anyway; fast mode needs TensorFlow's
+    row-sparse gradients and is refused (docs/backends.md says why on PyTorch).
 
     - `"exact"`: the paper's optimiser semantics. Dense Adam (epsilon 1e-8) over every
       weight; the coupled L2 covers every embedding row, so every row decays every step and
@@ -86,8 +86,13 @@ def auto_jit_compile(model, mode: str) -> bool:
       models, and for multi-embedding models whose embedding tables take at least
       `XLA_TABLE_BYTES`; never for bfloat16 (XLA's CPU backend in TF 2.16 refuses the
       bfloat16 dot); on a newer TensorFlow never (XLA's CPU step measured slower there);
-    - on another backend (JAX) always: an eager step is pointless there, a sharded one needs XLA.
+    - on JAX always: an eager step is pointless there, a sharded one needs XLA;
+    - on PyTorch never: Keras compiles its step with `torch.compile`, measured 1.5x slower than
+      the eager step on a CPU (docs/backends.md), and whose guards on each layer's type make it
+      recompile the step until dynamo gives up, warning each time.
     """
+    if keras.backend.backend() == "torch":
+        return False
     if keras.backend.backend() != "tensorflow":
         return True
     if mode == "fast" or _bfloat16_on_cpu(model):

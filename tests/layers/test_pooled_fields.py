@@ -152,6 +152,12 @@ def table_gradient(layer, variable, ids, upstream):
             return jnp.sum(out * upstream)
 
         return np.asarray(jax.grad(loss)(variable.value))
+    if backend == "torch":
+        import torch
+
+        loss = keras.ops.sum(layer(ids) * keras.ops.convert_to_tensor(upstream))
+        (gradient,) = torch.autograd.grad(loss, variable.value)
+        return gradient.detach().cpu().numpy()
     pytest.skip(f"no gradient helper for the {backend} backend")
 
 

@@ -200,3 +200,13 @@ def test_a_training_split_smaller_than_one_batch_is_bad_input(tmp_path):
     with pytest.raises(TooFewRowsError, match="fewer than one batch of 4096"):
         train("dnn_me_criteo", ["data.batch_size=4096"], run_dir=tmp_path, source=resumable_run.source(3000), verbose=0)
     assert isinstance(TooFewRowsError("x"), BadInput)
+
+
+def test_the_trainer_on_another_backend_is_refused_naming_it(monkeypatch):
+    import keras
+
+    from mezoo.training import placement
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    with pytest.raises(placement.PlacementError, match="KERAS_BACKEND=torch"):
+        placement.make_placement("auto", "auto", None, 256)
