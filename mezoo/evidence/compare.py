@@ -91,6 +91,8 @@ def differing_settings(base: Dict, other: Dict) -> List[Tuple[str, Any, Any]]:
     """(setting, base value, other value) where the two studies' resolved recipes differ."""
     a = flat(base["meta"].get("resolved_recipe") or {})
     b = flat(other["meta"].get("resolved_recipe") or {})
+    for key in ("data", "train_labels"):  # what the study trained on, outside the recipe
+        a[f"study.{key}"], b[f"study.{key}"] = base["meta"].get(key), other["meta"].get(key)
     return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 

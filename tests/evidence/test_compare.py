@@ -48,6 +48,8 @@ def test_the_difference_is_the_mean_auc_difference_over_seeds_and_a_real_gap_dif
     set_precision(tmp_path / "other", "mixed_bfloat16")
     base, other = compare.read_study(tmp_path / "base"), compare.read_study(tmp_path / "other")
     assert compare.differing_settings(base, other) == [("train.mixed_precision", None, "mixed_bfloat16")]
+    other["meta"]["train_labels"] = "permuted"  # a permuted-label null is not a recipe setting, but differs
+    assert ("study.train_labels", None, "permuted") in compare.differing_settings(base, other)
     boot = PairedAUC(LABELS, replicates=2)
     for row in compare.compare_rows(base, other, Finder()):
         seeds = [int(s) for s in row["seeds"].split()]
