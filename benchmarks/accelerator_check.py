@@ -34,7 +34,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 # The row definitions import mezoo, so Keras: without TensorFlow installed, JAX is the backend here.
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-from benchmarks.common import shape_vocab_sizes  # noqa: E402
+from benchmarks.common import epoch_timer, shape_vocab_sizes  # noqa: E402
 from benchmarks.train_step import CRITEO_ROWS  # noqa: E402
 
 PRECISIONS = ("float32", "mixed_bfloat16")
@@ -91,14 +90,9 @@ def run_cell(spec: dict) -> dict:
     labels = rng.integers(0, 2, (batch * steps, 1)).astype("float32")
     times = []
 
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.start)
-
-    model.fit({"ids": ids}, labels, batch_size=batch, epochs=1 + spec["repeats"], verbose=0, callbacks=[EpochTimer()])
+    model.fit(
+        {"ids": ids}, labels, batch_size=batch, epochs=1 + spec["repeats"], verbose=0, callbacks=[epoch_timer(times)]
+    )
     first = times.pop(0)
     result = {
         "step_ms": 1000 * statistics.median(times) / steps,

@@ -180,3 +180,19 @@ def page_text(title: str, output: str) -> str:
             block.append(line)
     flush_text()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def epoch_timer(times: list):
+    """A Keras callback that appends each epoch's wall seconds to `times`."""
+    import time
+
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.start)
+
+    return EpochTimer()

@@ -59,7 +59,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep oneDNN's warnings: they are counted
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import add_write_flag, command_line, peer_rates, published, shape_vocab_sizes  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    add_write_flag,
+    command_line,
+    epoch_timer,
+    peer_rates,
+    published,
+    shape_vocab_sizes,
+)
 
 # label, model key, sets, embedding_dim, the official code's config name (../shared/peerbench)
 CRITEO_ROWS = [
@@ -174,15 +181,8 @@ def run_row(spec: dict) -> dict:
 
     times = []
 
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.start)
-
     def fit(steps, epochs):
-        model.fit(data, steps_per_epoch=steps, epochs=epochs, verbose=0, callbacks=[EpochTimer()])
+        model.fit(data, steps_per_epoch=steps, epochs=epochs, verbose=0, callbacks=[epoch_timer(times)])
 
     fit(1, 1)
     first = times.pop()  # tracing and compilation
