@@ -204,6 +204,22 @@ def train_cells(
     return report
 
 
+def print_summary(out: Path, summary: Dict, ensembles: bool) -> None:
+    """What a study run says at its end: its ENS cells, then the cells finished and the files written."""
+    if ensembles or summary["ensembles"]["assembled"]:
+        built, waiting = summary["ensembles"], summary["ensembles"]["waiting"]
+        print(
+            f"ENS cells: {len(built['assembled'])} assembled ({len(built['new'])} now), {len(waiting)} waiting"
+            + "".join(f"\n  {key}: {why}" for key, why in waiting.items()),
+            flush=True,
+        )
+    print(
+        f"{len(summary['records'])} of {summary['planned']} planned cells finished; wrote {out / 'scaling.csv'}, "
+        f"{out / 'scaling.md'}, {out / 'auc_vs_scale.png'}, {out / 'ia_vs_scale.png'}",
+        flush=True,
+    )
+
+
 def run_study(
     recipe,
     scales: Sequence[int],
@@ -279,17 +295,6 @@ def run_study(
         ensembles=ensembles,
         finder=label_finder or LabelFinder(_data_dirs(training)),
     )
-    if verbose and (ensembles or summary["ensembles"]["assembled"]):
-        built, waiting = summary["ensembles"], summary["ensembles"]["waiting"]
-        print(
-            f"ENS cells: {len(built['assembled'])} assembled ({len(built['new'])} now), {len(waiting)} waiting"
-            + "".join(f"\n  {key}: {why}" for key, why in waiting.items()),
-            flush=True,
-        )
     if verbose:
-        print(
-            f"{len(summary['records'])} of {summary['planned']} planned cells finished; wrote {out / 'scaling.csv'}, "
-            f"{out / 'scaling.md'}, {out / 'auc_vs_scale.png'}, {out / 'ia_vs_scale.png'}",
-            flush=True,
-        )
+        print_summary(out, summary, ensembles)
     return {**report, "records": summary["records"], "pending": summary["pending"]}

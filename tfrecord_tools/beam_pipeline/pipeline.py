@@ -97,6 +97,35 @@ def finish(
     yield summary
 
 
+def vocabularies(p, tokens, fields: List[Dict], opts: Options, parent: Optional[Parent]):
+    """Each field's vocabulary from the counted tokens (grown from `parent`'s where given), every field
+    present even with no token."""
+    counted = (
+        tokens
+        | "Count tokens" >> beam.CombinePerKey(MergeCounts())
+        | "Min count" >> beam.Map(kept_tokens, opts.min_count, parent_known_keys(fields, parent))
+    )
+    return (
+        (counted, p | "Every field" >> beam.Create(no_tokens(fields)))
+        | "With every field" >> beam.Flatten()
+        | "Per field" >> beam.GroupByKey()
+        | "Vocabulary" >> beam.Map(field_vocabulary, fields, opts, parent)
+    )
+
+
+def rejects_written(one, rejects, files: List[FileInfo], write_to: str, opts: Options):
+    """The rejected rows written (the first `max_rejects_logged` by file and line, or all of them)."""
+    if opts.max_rejects_logged >= 0:
+        logged = rejects | "First rejects" >> beam.combiners.Top.Smallest(
+            opts.max_rejects_logged, key=lambda r: (r[0], r[1])
+        )
+    else:
+        logged = rejects | "All rejects" >> beam.combiners.ToList()
+    return one | "Write rejects" >> beam.Map(
+        lambda _, rows: write_rejects(rows, files, write_to, opts.max_rejects_logged), pvalue.AsSingleton(logged)
+    )
+
+
 def build_pipeline(
     p,
     files: List[FileInfo],
@@ -134,17 +163,7 @@ def build_pipeline(
         )
     )
     reasons = parsed.reasons | "Reject counts" >> beam.CombinePerKey(sum)
-    counted = (
-        parsed.tokens
-        | "Count tokens" >> beam.CombinePerKey(MergeCounts())
-        | "Min count" >> beam.Map(kept_tokens, opts.min_count, parent_known_keys(fields, parent))
-    )
-    vocab = (
-        (counted, p | "Every field" >> beam.Create(no_tokens(fields)))
-        | "With every field" >> beam.Flatten()
-        | "Per field" >> beam.GroupByKey()
-        | "Vocabulary" >> beam.Map(field_vocabulary, fields, opts, parent)
-    )
+    vocab = vocabularies(p, parsed.tokens, fields, opts, parent)
     one = p | "Once" >> beam.Create([None])
     planned = one | "Split plan" >> beam.FlatMap(
         make_plan, AsList(parsed.valid), AsList(read.files), AsList(reasons), AsDict(vocab), files, layout, opts
@@ -164,15 +183,7 @@ def build_pipeline(
         | "Per shard" >> beam.GroupByKey()
         | "Write shards" >> beam.ParDo(WriteShard(write_to, sum(id_columns(fields)), len(layout.numeric), opts), plan)
     )
-    if opts.max_rejects_logged >= 0:
-        logged = parsed.rejects | "First rejects" >> beam.combiners.Top.Smallest(
-            opts.max_rejects_logged, key=lambda r: (r[0], r[1])
-        )
-    else:
-        logged = parsed.rejects | "All rejects" >> beam.combiners.ToList()
-    rejects_done = one | "Write rejects" >> beam.Map(
-        lambda _, rows: write_rejects(rows, files, write_to, opts.max_rejects_logged), AsSingleton(logged)
-    )
+    rejects_done = rejects_written(one, parsed.rejects, files, write_to, opts)
     return one | "Finish" >> beam.FlatMap(
         finish,
         AsList(read.files),
