@@ -5,7 +5,8 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 
-from mezoo import recipe, train  # noqa: E402
+from mezoo import recipe  # noqa: E402
+from mezoo.training.trainer import train  # noqa: E402
 from tests.training import resumable_run  # noqa: E402
 
 RECIPES = recipe.names()
