@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine (Python 3.10+ with venv):
 #   make train   installs the default stack into .venv, then runs the main job
-#   make test    installs the three test environments, then runs every test
+#   make test    installs the four test environments, then runs every test
 # The environments (BUILD.md):
 #   .venv        the default stack, TensorFlow 2.21 (constraints.txt): what a new user gets
 #   .venv-tf216  the older stack, TensorFlow 2.16 with tensorflow-io for s3:// (constraints-tf216.txt)
