@@ -29,6 +29,22 @@ def ratio(table):
     return information_abundance(table) / random_abundance(*table.shape)
 
 
+def ensemble_study(path, trainer, **options):
+    """A study of SE and ME at 1x and 4x, one seed, with ENS cells, trained by `trainer` (a FakeTrainer)."""
+    return scaling.run_study(
+        "dnn_me_criteo",
+        [1, 4],
+        1,
+        path,
+        train_fn=trainer,
+        source=object(),
+        verbose=0,
+        ensembles=True,
+        label_finder=Finder(),
+        **options,
+    )
+
+
 def test_checks_measure_a_table_centred_and_row_normalised_as_numpy_does():
     rng = np.random.default_rng(0)
     gaussian = rng.normal(size=(4000, 10))
@@ -52,17 +68,7 @@ def test_checks_measure_a_table_centred_and_row_normalised_as_numpy_does():
 
 def test_ensemble_cells_average_their_members_and_are_scored_on_the_same_rows(tmp_path, capsys):
     trainer = FakeTrainer(labels=LABELS)
-    result = scaling.run_study(
-        "dnn_me_criteo",
-        [1, 4],
-        1,
-        tmp_path,
-        train_fn=trainer,
-        source=object(),
-        verbose=0,
-        ensembles=True,
-        label_finder=Finder(),
-    )
+    result = ensemble_study(tmp_path, trainer)
     members = [f"se_x1_seed{s}" for s in (3, 4, 5, 6)]
     assert set(members) <= set(result["trained"]) and "ens_x4_seed0" not in result["trained"]
     rows = {(r["variant"], r["scale"], r["seed"]): r for r in csv.DictReader(open(tmp_path / "scaling.csv"))}
@@ -85,18 +91,7 @@ def test_ensemble_cells_average_their_members_and_are_scored_on_the_same_rows(tm
 
 def test_an_ensemble_waits_for_its_members_and_says_how_many_are_missing(tmp_path):
     trainer = FakeTrainer(labels=LABELS)
-    result = scaling.run_study(
-        "dnn_me_criteo",
-        [1, 4],
-        1,
-        tmp_path,
-        train_fn=trainer,
-        source=object(),
-        verbose=0,
-        ensembles=True,
-        label_finder=Finder(),
-        max_cells=4,  # se_x1_seed0, se_x1_seed3, se_x1_seed4, se_x1_seed5
-    )
+    result = ensemble_study(tmp_path, trainer, max_cells=4)  # se_x1_seed0, se_x1_seed3, se_x1_seed4, se_x1_seed5
     assert "ens_x4_seed0" in result["pending"]
     assert not any(r["variant"] == "ENS" for r in csv.DictReader(open(tmp_path / "scaling.csv")))
     study = json.loads((tmp_path / "study.json").read_text())
@@ -112,18 +107,7 @@ def test_a_member_scored_on_other_rows_is_refused_by_name(tmp_path):
     for path in (tmp_path / "cells" / "se_x1_seed5" / PREDICTIONS, tmp_path / "predictions" / "se_x1_seed5.npz"):
         save_predictions(path, other, planted_scores(other, "x"))
     with pytest.raises(EnsembleError, match="se_x1_seed5"):
-        scaling.run_study(
-            "dnn_me_criteo",
-            [1, 4],
-            1,
-            tmp_path,
-            train_fn=trainer,
-            source=object(),
-            verbose=0,
-            ensembles=True,
-            label_finder=Finder(),
-            max_cells=0,
-        )
+        ensemble_study(tmp_path, trainer, max_cells=0)
 
 
 def test_the_plan_names_the_members_an_ensemble_needs():
@@ -143,17 +127,7 @@ def test_the_plan_names_the_members_an_ensemble_needs():
 
 def test_a_max_cells_0_rewrite_with_ensembles_is_byte_identical(tmp_path, capsys, monkeypatch):
     trainer = FakeTrainer(labels=LABELS)
-    scaling.run_study(
-        "dnn_me_criteo",
-        [1, 4],
-        1,
-        tmp_path,
-        train_fn=trainer,
-        source=object(),
-        verbose=0,
-        ensembles=True,
-        label_finder=Finder(),
-    )
+    ensemble_study(tmp_path, trainer)
     shutil.rmtree(tmp_path / "cells")
     names = [n for n in TABLES if n != "study.json"] + ["predictions/ens_x4_seed0.npz"]
     before = {name: (tmp_path / name).read_bytes() for name in names}
