@@ -22,9 +22,6 @@ test says so.
 
 import csv
 import io
-import math
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -32,10 +29,10 @@ import numpy as np
 
 from mezoo.evidence import provenance as prov
 from mezoo.evidence.labels import LabelFinder
-from mezoo.evidence.noise import Interval, PairedAUC
-from mezoo.evidence.report_inputs import FILES, read_json, read_table
+from mezoo.evidence.noise import Interval, PairedAUC, paired_interval
+from mezoo.evidence.report_inputs import FILES, Result, read_result
+from mezoo.evidence.report_study import Study
 from mezoo.evidence.table_checks import ReportInputError
-from mezoo.training.predictions import load_predictions
 
 REPLICATES = 1000
 MARGIN = 0.001  # BARS' own tolerance for an accurate reproduction (BARS#17)
@@ -65,15 +62,12 @@ class ComparisonError(ReportInputError):
     """Two studies that cannot be compared cell for cell."""
 
 
-def read_study(directory) -> Dict[str, Any]:
-    """A study directory's cells (`scaling.csv`, checked as the claims page checks it) and `study.json`."""
+def read_study(directory) -> Result:
+    """A study directory read as the claims page reads it (`scaling.csv` checked, `study.json`)."""
     directory = Path(directory)
-    table = directory / FILES["study"]
-    if not table.is_file():
+    if not (directory / FILES["study"]).is_file():
         raise ComparisonError(f"{directory}: no {FILES['study']}: not a mezoo.scaling study directory")
-    rows = read_table(table, ("fraction", "variant", "scale", "seed", "test_auc", "predictions"), "study")
-    meta = read_json(directory / "study.json") if (directory / "study.json").exists() else {}
-    return {"path": directory, "rows": rows, "meta": meta}
+    return read_result(directory, "study")
 
 
 def flat(settings: Dict, prefix: str = "") -> Dict[str, Any]:
@@ -87,76 +81,40 @@ def flat(settings: Dict, prefix: str = "") -> Dict[str, Any]:
     return out
 
 
-def differing_settings(base: Dict, other: Dict) -> List[Tuple[str, Any, Any]]:
+def differing_settings(base: Result, other: Result) -> List[Tuple[str, Any, Any]]:
     """(setting, base value, other value) where the two studies' resolved recipes differ."""
-    a = flat(base["meta"].get("resolved_recipe") or {})
-    b = flat(other["meta"].get("resolved_recipe") or {})
+    a = flat(base.meta.get("resolved_recipe") or {})
+    b = flat(other.meta.get("resolved_recipe") or {})
     for key in ("data", "train_labels"):  # what the study trained on, outside the recipe
-        a[f"study.{key}"], b[f"study.{key}"] = base["meta"].get(key), other["meta"].get(key)
+        a[f"study.{key}"], b[f"study.{key}"] = base.meta.get(key), other.meta.get(key)
     return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
-def groups(study: Dict) -> Dict[Tuple[str, int, float], Dict[int, Dict[str, str]]]:
+def groups(study: Result) -> Dict[Tuple[str, int, float], Dict[int, Dict[str, str]]]:
     """{(variant, scale, fraction): {seed: row}}."""
     out: Dict[Tuple[str, int, float], Dict[int, Dict[str, str]]] = {}
-    for row in study["rows"]:
+    for row in study.rows:
         key = (row["variant"], int(row["scale"]), float(row["fraction"]))
         out.setdefault(key, {})[int(row["seed"])] = row
     return out
 
 
-def scores(study: Dict, row: Dict[str, str]) -> np.ndarray:
-    path = study["path"] / row["predictions"]
-    try:
-        kept = load_predictions(path)
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as error:
-        raise ComparisonError(f"{path}: not a predictions file mezoo.scaling kept ({type(error).__name__})") from None
-    if (kept["labels_sha256"], kept["rows"]) != (row["labels_sha256"], int(float(row["test_rows"]))):
-        raise ComparisonError(f"{path}: scored on other test rows than {study['path'] / FILES['study']} says")
-    return kept["probability"]
-
-
-def shared_labels(base: Dict, other: Dict, finder) -> np.ndarray:
+def shared_labels(base: Result, other: Result, finder) -> np.ndarray:
     """The one set of test labels every compared cell was scored on."""
-    digests = {(r["labels_sha256"], int(float(r["test_rows"]))) for s in (base, other) for r in s["rows"]}
+    digests = {(r["labels_sha256"], int(float(r["test_rows"]))) for s in (base, other) for r in s.rows}
     if len(digests) != 1:
         raise ComparisonError(
-            f"{base['path']} and {other['path']} were scored on {len(digests)} different sets of test rows: "
+            f"{base.path} and {other.path} were scored on {len(digests)} different sets of test rows: "
             "a paired comparison needs the same rows"
         )
     digest, rows = digests.pop()
     labels = finder.find(digest, rows)
     if labels is None:
         raise ComparisonError(
-            f"the test labels of {base['path']} ({rows} rows, sha256 {digest[:12]}) are not on this machine: "
+            f"the test labels of {base.path} ({rows} rows, sha256 {digest[:12]}) are not on this machine: "
             "give the converted data with --data, or set MEZOO_SHARED_DATA"
         )
     return labels
-
-
-def paired_interval(differences: Sequence[float], extra_variance: float = 0.0) -> Interval:
-    """The mean of per-seed differences with a t interval over seeds, plus `extra_variance` (the test rows',
-    counted with infinite df; Satterthwaite's df for the sum).
-
-    Example:
-    >>> paired_interval([0.001, 0.003]).text()
-    '+0.00200 [-0.01071, +0.01471]'
-    """
-    from scipy import stats
-
-    n = len(differences)
-    estimate = float(np.mean(differences)) if n else float("nan")
-    if n < 2:
-        return Interval(estimate, None, None, (n, n), f"n = {n} seed")
-    seeds = float(np.var(differences, ddof=1)) / n
-    total = seeds + float(extra_variance)
-    if total <= 0:
-        return Interval(estimate, estimate, estimate, (n, n), se=0.0)
-    df = total**2 / (seeds**2 / (n - 1)) if seeds > 0 else math.inf
-    half = (
-        float(stats.t.ppf(0.975, df)) * math.sqrt(total) if math.isfinite(df) else 1.959963984540054 * math.sqrt(total)
-    )
-    return Interval(estimate, estimate - half, estimate + half, (n, n), se=math.sqrt(total), df=df)
 
 
 def paired_auc_difference(bootstrap: PairedAUC, other: Sequence[np.ndarray], base: Sequence[np.ndarray]) -> Interval:
@@ -184,20 +142,21 @@ def ia_ratio(row: Dict[str, str]) -> Optional[float]:
     return None if np.isnan(value) else value
 
 
-def compare_rows(base: Dict, other: Dict, finder, margin: float = MARGIN) -> List[Dict[str, Any]]:
+def compare_rows(base: Result, other: Result, finder, margin: float = MARGIN) -> List[Dict[str, Any]]:
     """One row per (variant, scale, fraction) both studies trained, on the seeds both have."""
     a, b = groups(base), groups(other)
     common = sorted(set(a) & set(b))
     if not common:
-        raise ComparisonError(f"{base['path']} and {other['path']} have no (variant, scale, fraction) in common")
+        raise ComparisonError(f"{base.path} and {other.path} have no (variant, scale, fraction) in common")
     bootstrap = PairedAUC(shared_labels(base, other, finder), replicates=REPLICATES, seed=0)
+    base_study, other_study = Study(base, finder), Study(other, finder)
     rows = []
     for key in common:
         seeds = sorted(set(a[key]) & set(b[key]))
         if not seeds:
             continue
-        base_scores = [scores(base, a[key][s]) for s in seeds]
-        other_scores = [scores(other, b[key][s]) for s in seeds]
+        base_scores = [base_study.scores(a[key][s]) for s in seeds]
+        other_scores = [other_study.scores(b[key][s]) for s in seeds]
         auc = paired_auc_difference(bootstrap, other_scores, base_scores)
         base_ia = [ia_ratio(a[key][s]) for s in seeds]
         other_ia = [ia_ratio(b[key][s]) for s in seeds]
@@ -237,10 +196,10 @@ def to_csv(rows: Sequence[Dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def markdown(base: Dict, other: Dict, rows: Sequence[Dict[str, Any]], margin: float, info: Dict[str, str]) -> str:
+def markdown(base: Result, other: Result, rows: Sequence[Dict[str, Any]], margin: float, info: Dict[str, str]) -> str:
     changed = differing_settings(base, other)
     lines = [
-        f"# {other['path'].name} against {base['path'].name}",
+        f"# {other.path.name} against {base.path.name}",
         "",
         "Written by `python -m mezoo.compare`; do not edit by hand. Each row: the cells both studies "
         "trained, OTHER minus BASE, paired by seed. Test AUC: mean over the seeds both have, 95% interval "
@@ -249,8 +208,8 @@ def markdown(base: Dict, other: Dict, rows: Sequence[Dict[str, Any]], margin: fl
         "lies inside it; differs: the interval excludes zero; undecided: neither). IA ratio: mean IA / "
         "random IA over fields at the best epoch, t interval over the seeds' differences.",
         "",
-        f"- BASE: `{base['path']}`",
-        f"- OTHER: `{other['path']}`",
+        f"- BASE: `{base.path}`",
+        f"- OTHER: `{other.path}`",
         "- Settings that differ: "
         + ("; ".join(f"`{k}` {a!r} -> {b!r}" for k, a, b in changed) if changed else "none (the same recipe)"),
         "",

@@ -217,6 +217,27 @@ def auc_difference(bootstrap: PairedAUC, a: Sequence[np.ndarray], b: Sequence[np
     return welch_interval([bootstrap.auc(p) for p in a], [bootstrap.auc(p) for p in b], extra_variance=rows)
 
 
+def paired_interval(differences: Sequence[float], extra_variance: float = 0.0) -> Interval:
+    """The mean of per-seed differences with a t interval over seeds, plus `extra_variance` (the test rows',
+    counted with infinite df; Satterthwaite's df for the sum).
+
+    Example:
+    >>> paired_interval([0.001, 0.003]).text()
+    '+0.00200 [-0.01071, +0.01471]'
+    """
+    n = len(differences)
+    estimate = float(np.mean(differences)) if n else float("nan")
+    if n < 2:
+        return Interval(estimate, None, None, (n, n), f"n = {n} seed")
+    seeds = float(np.var(differences, ddof=1)) / n
+    total = seeds + float(extra_variance)
+    if total <= 0:
+        return Interval(estimate, estimate, estimate, (n, n), se=0.0)
+    df = total**2 / (seeds**2 / (n - 1)) if seeds > 0 else math.inf
+    half = _t_quantile(df) * math.sqrt(total)
+    return Interval(estimate, estimate - half, estimate + half, (n, n), se=math.sqrt(total), df=df)
+
+
 def fixed_noise_interval(difference: float, half_width: float) -> Interval:
     """A difference known only as a mean, with a stated 95% half-width (a normal interval)."""
     se = half_width / _t_quantile(math.inf)

@@ -83,32 +83,34 @@ class Result:
         return f"[{self.name}]({page.relative_to(root)})"
 
 
+def read_result(directory: Path, kind: str) -> Result:
+    """The result of `kind` in `directory`: its table, checked, with its provenance, and for a study its
+    `study.json` and `abundance_by_epoch.csv`."""
+    name = FILES[kind]
+    result = Result(directory, kind, read_table(directory / name, REQUIRED[kind], kind))
+    result.files.append(directory / name)
+    if (directory / "provenance.json").exists():
+        result.meta["provenance"] = read_json(directory / "provenance.json")
+        result.files.append(directory / "provenance.json")
+    if kind == "study":
+        if (directory / "study.json").exists():
+            result.meta = {**result.meta, **read_json(directory / "study.json")}
+            result.files.append(directory / "study.json")
+        if (directory / "abundance_by_epoch.csv").exists():
+            epochs = directory / "abundance_by_epoch.csv"
+            result.epochs = read_table(epochs, ("cell", "epoch", "field"), "epochs")
+            result.files.append(epochs)
+    return result
+
+
 def collect(root) -> List[Result]:
     """Every result under `root`, by the file its command writes; directories without one are skipped."""
-    results = []
-    for directory in sorted(p for p in Path(root).iterdir() if p.is_dir()):
-        for kind, name in FILES.items():
-            if not (directory / name).exists():
-                continue
-            result = Result(directory, kind, read_table(directory / name, REQUIRED[kind], kind))
-            result.files.append(directory / name)
-            if (directory / "provenance.json").exists():
-                result.meta["provenance"] = read_json(directory / "provenance.json")
-                result.files.append(directory / "provenance.json")
-            if kind == "study":
-                if (directory / "study.json").exists():
-                    result.meta = {**result.meta, **read_json(directory / "study.json")}
-                    result.files.append(directory / "study.json")
-                if (directory / "abundance_by_epoch.csv").exists():
-                    epochs = directory / "abundance_by_epoch.csv"
-                    result.epochs = read_table(epochs, ("cell", "epoch", "field"), "epochs")
-                    result.files.append(epochs)
-                if (directory / "abundance_checks.csv").exists():
-                    checks = directory / "abundance_checks.csv"
-                    result.checks = read_table(checks, ("cell", "field", "ia_vs_random"), "checks")
-                    result.files.append(checks)
-            results.append(result)
-    return results
+    return [
+        read_result(directory, kind)
+        for directory in sorted(p for p in Path(root).iterdir() if p.is_dir())
+        for kind, name in FILES.items()
+        if (directory / name).exists()
+    ]
 
 
 def of_kind(results: Sequence[Result], kind: str) -> List[Result]:

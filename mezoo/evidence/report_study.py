@@ -87,7 +87,8 @@ class Study:
                         self._boot = PairedAUC(labels, replicates=REPLICATES, seed=0)
         return self._boot
 
-    def _scores(self, row: Dict[str, str]):
+    def scores(self, row: Dict[str, str]):
+        """The kept test probabilities of a cell row, checked against the rows the table says they score."""
         path = self.result.path / row["predictions"]
         try:
             kept = load_predictions(path)
@@ -108,7 +109,7 @@ class Study:
         if key not in self._replicates:
             boot = self.bootstrap()
             assert boot is not None
-            scores = self._scores(row)
+            scores = self.scores(row)
             self._exact[key] = boot.auc(scores)
             self._replicates[key] = boot.replicate_aucs(scores)
         return self._exact[key], self._replicates[key]

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from mezoo.data.feature_spec import SPEC_NAME, FeatureSpec, read_vocabulary
+from mezoo.data.vocabulary_lineage import FRESH_GENERATION, generation, vocabularies_digest
 from mezoo.errors import BadInput
 from mezoo.layers.first_order_term import FirstOrderTerm
 from mezoo.layers.multi_embedding import MultiEmbedding
@@ -71,8 +72,6 @@ def vocabularies_sha256(spec_dir: Path) -> Optional[str]:
     spec_dir = Path(spec_dir)
     if not (spec_dir / SPEC_NAME).is_file():
         return None
-    from mezoo.data.vocabulary_lineage import vocabularies_digest
-
     return vocabularies_digest(str(spec_dir))
 
 
@@ -282,9 +281,9 @@ class WarmStart:
 def spec_generation(spec_path: Path) -> int:
     """A feature_spec.json's `generation` (1 when absent or there is no spec)."""
     try:
-        return int(json.loads(Path(spec_path).read_text()).get("generation") or 1)
+        return generation(json.loads(Path(spec_path).read_text()))
     except (OSError, ValueError):
-        return 1
+        return FRESH_GENERATION
 
 
 def grown_rows(old: np.ndarray, fresh: np.ndarray, old_sizes: Sequence[int], new_sizes: Sequence[int]) -> np.ndarray:

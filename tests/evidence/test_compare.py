@@ -33,7 +33,7 @@ def test_a_study_against_itself_is_equivalent_with_zero_difference(tmp_path, cap
     compare_cli.main([str(tmp_path / "base"), str(tmp_path / "base"), "--out", str(tmp_path / "out")])
     page = (tmp_path / "out" / "comparison.md").read_text()
     assert "none (the same recipe)" in page
-    rows = compare.read_study(tmp_path / "base")["rows"]
+    rows = compare.read_study(tmp_path / "base").rows
     found = list(compare.compare_rows(*[compare.read_study(tmp_path / "base")] * 2, Finder()))
     assert len(found) == len({(r["variant"], r["scale"]) for r in rows})
     for row in found:
@@ -48,7 +48,7 @@ def test_the_difference_is_the_mean_auc_difference_over_seeds_and_a_real_gap_dif
     set_precision(tmp_path / "other", "mixed_bfloat16")
     base, other = compare.read_study(tmp_path / "base"), compare.read_study(tmp_path / "other")
     assert compare.differing_settings(base, other) == [("train.mixed_precision", None, "mixed_bfloat16")]
-    other["meta"]["train_labels"] = "permuted"  # a permuted-label null is not a recipe setting, but differs
+    other.meta["train_labels"] = "permuted"  # a permuted-label null is not a recipe setting, but differs
     assert ("study.train_labels", None, "permuted") in compare.differing_settings(base, other)
     boot = PairedAUC(LABELS, replicates=2)
     for row in compare.compare_rows(base, other, Finder()):
@@ -56,7 +56,7 @@ def test_the_difference_is_the_mean_auc_difference_over_seeds_and_a_real_gap_dif
         key = f"{row['variant'].lower().replace('-', '')}_x{row['scale']}_seed"
         mean = [
             np.mean(
-                [boot.auc(load_predictions(s["path"] / "predictions" / f"{key}{n}.npz")["probability"]) for n in seeds]
+                [boot.auc(load_predictions(s.path / "predictions" / f"{key}{n}.npz")["probability"]) for n in seeds]
             )
             for s in (other, base)
         ]
