@@ -85,7 +85,7 @@ class Result:
 
 def read_result(directory: Path, kind: str) -> Result:
     """The result of `kind` in `directory`: its table, checked, with its provenance, and for a study its
-    `study.json` and `abundance_by_epoch.csv`."""
+    `study.json`, `abundance_by_epoch.csv` and `abundance_checks.csv`."""
     name = FILES[kind]
     result = Result(directory, kind, read_table(directory / name, REQUIRED[kind], kind))
     result.files.append(directory / name)
@@ -100,6 +100,10 @@ def read_result(directory: Path, kind: str) -> Result:
             epochs = directory / "abundance_by_epoch.csv"
             result.epochs = read_table(epochs, ("cell", "epoch", "field"), "epochs")
             result.files.append(epochs)
+        if (directory / "abundance_checks.csv").exists():
+            checks = directory / "abundance_checks.csv"
+            result.checks = read_table(checks, ("cell", "field", "ia_vs_random"), "checks")
+            result.files.append(checks)
     return result
 
 

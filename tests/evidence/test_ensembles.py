@@ -219,3 +219,16 @@ def test_the_claims_page_compares_me_with_the_ensemble_and_prints_the_checks(tmp
     claim3 = page.split("## Claim 3")[1].split("## Claim 4")[0]
     assert "centred" in claim3 and "agree" in claim3
     assert "Holds" in page.split("| 1. ")[1].split("\n")[0]  # the verdict stays on the paper's IA
+
+
+def test_the_claims_page_reads_a_studys_abundance_checks(tmp_path):
+    from mezoo.evidence.report_inputs import collect
+    from mezoo.evidence.scaling_ensembles import CHECK_COLUMNS, CHECKS_FILE
+    from tests.evidence.result_tables import GOOD_RATIO, GOOD_SIGNAL, write_csv, write_study
+
+    write_study(tmp_path, "frappe", GOOD_SIGNAL, GOOD_RATIO)
+    row = {"cell": "se_x1_seed0", "fraction": 1.0, "variant": "SE", "scale": 1, "seed": 0, "width": 10}
+    row.update(field="item", rows=50, ia_vs_random=0.7, centred_vs_random=0.71, row_normalised_vs_random=0.75)
+    write_csv(tmp_path / "frappe" / CHECKS_FILE, CHECK_COLUMNS, [row])
+    (study,) = [r for r in collect(tmp_path) if r.kind == "study"]
+    assert [c["cell"] for c in study.checks] == ["se_x1_seed0"] and tmp_path / "frappe" / CHECKS_FILE in study.files
