@@ -12,6 +12,11 @@ TF216_VENV ?= .venv-tf216
 JAX_VENV ?= .venv-jax
 TORCH_VENV ?= .venv-torch
 PYTEST_ARGS ?=
+# Two test processes (pytest-xdist), each test module whole in one of them (its fixtures built
+# once): on the 2-core CI machine the suites spend much of their time in single-threaded Python
+# (imports, tracing, command subprocesses). `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= 2
+PYTEST = -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 EXTRAS = tensorflow,evidence,test,serving,beam,lint,jax
 TF216_EXTRAS = tensorflow,evidence,test,serving,beam,s3
 # The older stack runs what depends on the TensorFlow, numpy, protobuf and pyarrow versions:
@@ -39,7 +44,7 @@ $(TF216_VENV)/.installed: pyproject.toml constraints-tf216.txt
 $(JAX_VENV)/.installed: pyproject.toml constraints-jax.txt
 	test -x $(JAX_VENV)/bin/python || $(PYTHON) -m venv $(JAX_VENV)
 	$(JAX_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(JAX_VENV)/bin/python -m pip install --quiet -c constraints-jax.txt -e ".[jax]" pytest scikit-learn wheel setuptools
+	$(JAX_VENV)/bin/python -m pip install --quiet -c constraints-jax.txt -e ".[jax]" pytest pytest-xdist scikit-learn wheel setuptools
 	touch $@
 
 # A third, the PyTorch backend. torch's CPU wheel is pinned (constraints-torch.txt): where an
@@ -47,7 +52,7 @@ $(JAX_VENV)/.installed: pyproject.toml constraints-jax.txt
 $(TORCH_VENV)/.installed: pyproject.toml constraints-torch.txt
 	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
 	$(TORCH_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(TORCH_VENV)/bin/python -m pip install --quiet -c constraints-torch.txt -e ".[torch]" pytest scikit-learn wheel setuptools
+	$(TORCH_VENV)/bin/python -m pip install --quiet -c constraints-torch.txt -e ".[torch]" pytest pytest-xdist scikit-learn wheel setuptools
 	touch $@
 
 install: $(VENV)/.installed
@@ -73,20 +78,20 @@ DOCTEST_JAX = mezoo/layers mezoo/models mezoo/abundance mezoo/metrics.py mezoo/i
 
 test-tf: install
 	MEZOO_OTHER_STACK_PYTHON=$(if $(wildcard $(TF216_VENV)/bin/python),$(abspath $(TF216_VENV))/bin/python,) \
-		$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS) tests
-	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS) --doctest-modules mezoo
+		$(VENV)/bin/python $(PYTEST) -m "not slow" tests
+	$(VENV)/bin/python $(PYTEST) -q --doctest-modules mezoo
 
 test-tf216: install-tf216
-	$(TF216_VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS) $(TF216_TESTS)
+	$(TF216_VENV)/bin/python $(PYTEST) -m "not slow" $(TF216_TESTS)
 
 test-jax: install-jax
-	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -m "not tensorflow and not slow" $(PYTEST_ARGS) tests
-	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -q $(PYTEST_ARGS) --doctest-modules $(DOCTEST_JAX)
+	KERAS_BACKEND=jax $(JAX_VENV)/bin/python $(PYTEST) -m "not tensorflow and not slow" tests
+	KERAS_BACKEND=jax $(JAX_VENV)/bin/python $(PYTEST) -q --doctest-modules $(DOCTEST_JAX)
 
 # The last: the cross-backend weight test runs here, once the three environments exist.
 test-torch: install-torch
-	KERAS_BACKEND=torch $(TORCH_VENV)/bin/python -m pytest -m "not tensorflow and not slow" $(PYTEST_ARGS) tests
-	KERAS_BACKEND=torch $(TORCH_VENV)/bin/python -m pytest -q $(PYTEST_ARGS) --doctest-modules $(DOCTEST_JAX)
+	KERAS_BACKEND=torch $(TORCH_VENV)/bin/python $(PYTEST) -m "not tensorflow and not slow" tests
+	KERAS_BACKEND=torch $(TORCH_VENV)/bin/python $(PYTEST) -q --doctest-modules $(DOCTEST_JAX)
 
 bench: install
 	$(VENV)/bin/python benchmarks/abundance.py --write
