@@ -131,9 +131,10 @@ def _cost_table(groups: Dict, variants: Sequence[str], scales, fraction: float, 
                 values = [r[key] for r in runs if r.get(key) is not None]
                 return float(np.mean(values)) if values else float("nan")
 
+            speed = mean("examples_per_sec")  # none for ENS: its members are SE 1x cells, timed there
             lines.append(
                 f"| {variant} | {scale}x | {runs[0]['num_sets']} x {runs[0]['embedding_dim']} | "
-                f"{runs[0]['params']:,} | {mean('examples_per_sec'):,.0f} | {mean('epochs'):.1f} | "
+                f"{runs[0]['params']:,} | {'-' if np.isnan(speed) else f'{speed:,.0f}'} | {mean('epochs'):.1f} | "
                 f"{mean('ia_mean'):.2f} [{mean('ia_min'):.2f}, {mean('ia_max'):.2f}] | "
                 f"{mean('ia_vs_random_mean'):.3f} | {mean('ia_normalised_mean'):.3f} | {mean('erank_mean'):.2f} |"
             )

@@ -87,6 +87,8 @@ def test_ensemble_cells_average_their_members_and_are_scored_on_the_same_rows(tm
     assert ens["ia_vs_random_mean"] == "" and "no model.keras" in ens["run_dir"]
     md = (tmp_path / "scaling.md").read_text()
     assert "| ENS |" in md
+    cost_row = next(line for line in md.splitlines() if line.startswith("| ENS | 4x | 4 x "))
+    assert cost_row.split(" | ")[4] == "-"  # no speed of its own (its members are SE 1x cells), never "nan"
 
 
 def test_an_ensemble_waits_for_its_members_and_says_how_many_are_missing(tmp_path):
