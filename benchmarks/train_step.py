@@ -147,23 +147,15 @@ def matmul_rate(n: int = 2048, k: int = 1024, repeats: int = 7) -> float:
 PLACEMENTS = ("tensorflow", "jax", "jax_data_parallel", "jax_model_parallel")
 
 
-def run_row(spec: dict) -> dict:
-    """One (shape, model, mode, XLA, placement) cell in this process: examples/s over timed epochs."""
+def row_model(spec: dict, batches: int = 8):
+    """A cell's compiled model (seeded, in its precision) and `batches` batches of uniform ids and labels."""
     import keras
     import numpy as np
-    import tensorflow as tf
 
     import mezoo  # noqa: F401  (registers the zoo's classes for loading)
     from mezoo import models
     from mezoo.training import compile_model
-    from mezoo.training.training_mode import auto_jit_compile
 
-    placement = spec.get("placement", "tensorflow")
-    if placement.startswith("jax_"):
-        from mezoo.training.jax_distribution import make_distribution
-
-        distribution = make_distribution(placement[len("jax_") :], None, spec["batch"])
-        keras.distribution.set_distribution(distribution.distribution)
     keras.utils.set_random_seed(0)
     keras.mixed_precision.set_global_policy(spec.get("precision", "float32"))
     vocab = spec["vocab_sizes"]
@@ -174,9 +166,28 @@ def run_row(spec: dict) -> dict:
     )
     compile_model(model, spec["mode"], jit_compile=JIT[spec["jit"]])
     rng = np.random.default_rng(0)
-    batch, batches = spec["batch"], 8
-    ids = random_ids(rng, vocab, max_lens, batch * batches)
-    labels = rng.integers(0, 2, (batch * batches, 1)).astype("float32")
+    rows = spec["batch"] * batches
+    ids = random_ids(rng, vocab, max_lens, rows)
+    labels = rng.integers(0, 2, (rows, 1)).astype("float32")
+    return model, ids, labels
+
+
+def run_row(spec: dict) -> dict:
+    """One (shape, model, mode, XLA, placement) cell in this process: examples/s over timed epochs."""
+    import keras
+    import tensorflow as tf
+
+    from mezoo.training.training_mode import auto_jit_compile
+
+    placement = spec.get("placement", "tensorflow")
+    if placement.startswith("jax_"):
+        from mezoo.training.jax_distribution import make_distribution
+
+        distribution = make_distribution(placement[len("jax_") :], None, spec["batch"])
+        keras.distribution.set_distribution(distribution.distribution)
+    model, ids, labels = row_model(spec)
+    vocab = spec["vocab_sizes"]
+    batch = spec["batch"]
     data = tf.data.Dataset.from_tensor_slices(({"ids": ids}, labels)).batch(batch, drop_remainder=True).cache().repeat()
 
     times = []
