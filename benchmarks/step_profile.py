@@ -19,7 +19,9 @@ The table prints each phase, then the differences that name where the time goes:
 interaction and head's forward (forward - embedding forward), backward (the rest of
 forward+backward), the optimiser's two parts, what `train_step` adds beyond those (loss metric,
 bookkeeping) and what `fit` adds beyond `train_step`. Phases are timed apart, so the parts need
-not add up to the step exactly: the last line says by how much they miss.
+not add up to the step exactly (a small negative part is that noise). A last line gives the
+row's matrix products at the machine's float32 matmul rate (`train_step.matmul_rate`): the floor
+a step cannot go under in float32 on that machine.
 
     python benchmarks/step_profile.py --rows "DCNv2 SE 1x" --modes exact,fast
     python benchmarks/step_profile.py --smoke        # CI: tiny, checks the script works
@@ -38,7 +40,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import add_write_flag, command_line, epoch_timer, published  # noqa: E402
-from benchmarks.train_step import CRITEO_ROWS, row_model, shape_fields  # noqa: E402
+from benchmarks.train_step import CRITEO_ROWS, forward_matmul_flops, matmul_rate, row_model, shape_fields  # noqa: E402
 
 PHASES = (
     "embedding forward",
@@ -155,6 +157,7 @@ def profile_row(spec: dict) -> dict:
     model.fit(data, steps_per_epoch=1, epochs=1, verbose=0)
     model.fit(data, steps_per_epoch=steps, epochs=max(3, repeats // 4), verbose=0, callbacks=[epoch_timer(times)])
     result["fit"] = 1000 * statistics.median(times) / steps
+    result["forward_gflop"] = forward_matmul_flops(model) * batch / 1e9
     return result
 
 
@@ -204,6 +207,9 @@ def report(args) -> None:
             raise SystemExit(f"--rows: {', '.join(sorted(unknown))} not among {', '.join(r[0] for r in CRITEO_ROWS)}")
         rows = [r for r in CRITEO_ROWS if r[0] in wanted]
     print(f"shape criteo: {len(vocab)} fields, {sum(vocab):,} rows ({source}), batch {batch}, {args.precision}")
+    n, k = (256, 256) if args.smoke else (2048, 1024)
+    rate = matmul_rate(n, k)
+    print(f"float32 matmul rate: {rate:.1f} GFLOP/s (median, {n}x{k} @ {k}x{k}, TensorFlow)")
     for label, key, sets, dim, _ in rows:
         measured = {}
         for mode in args.modes.split(","):
@@ -238,6 +244,12 @@ def report(args) -> None:
                 cells.append(f"{ms:.1f} | {100 * ms / measured[m]['fit']:.0f}%")
             print(f"| {name} | " + " | ".join(cells) + " |")
         print("| fit step | " + " | ".join(f"{measured[m]['fit']:.1f} | 100%" for m in modes) + " |")
+        floor = 3 * measured[modes[0]]["forward_gflop"] / rate * 1000
+        print(
+            f"\n{label}: its matrix products (forward and twice that backward, "
+            f"{measured[modes[0]]['forward_gflop']:.2f} GFLOP forward) take {floor:.1f} ms at the matmul rate above: "
+            + ", ".join(f"{m} {100 * floor / measured[m]['fit']:.0f}% of its step" for m in modes)
+        )
 
 
 def main(argv=None) -> None:
