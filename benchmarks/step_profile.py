@@ -13,7 +13,10 @@ uniform ids, `--precision`) and times, each the median of `--repeats` calls of i
   gradients computed beforehand to the embedding tables only, then to every other weight;
 - `train_step`: Keras' own `model.train_step` (forward, backward, optimiser, loss metric);
 - `fit`: one step of `model.fit` over a cached in-memory dataset (adds the input pipeline and
-  Keras' step loop around `train_step`).
+  Keras' step loop around `train_step`);
+- and, from TensorFlow's profiler over 10 traced `train_step` calls, each op type's self time
+  per step (the row-sparse optimiser's `Unique`, `UnsortedSegmentSum`, `ResourceGather` and
+  scatters; the matrix products' `_MklMatMul` / `_MklBatchMatMulV2`; dropout's random numbers).
 
 The table prints each phase, then the differences that name where the time goes: the
 interaction and head's forward (forward - embedding forward), backward (the rest of
@@ -79,6 +82,38 @@ def total(tensors):
         values = t.values if isinstance(t, tf.IndexedSlices) else t
         parts.append(tf.reduce_sum(tf.cast(values, tf.float32)))
     return tf.add_n(parts)
+
+
+def op_self_times(step, args, steps: int = 10) -> dict:
+    """Milliseconds per step of each TensorFlow op type's self time over `steps` traced calls of
+    `step` (TensorFlow's profiler; summed over the threads that run ops at once, so the total can
+    exceed the step's wall time). Empty where this TensorFlow's profiler can't be read back."""
+    import json
+    import tempfile
+
+    import tensorflow as tf
+
+    try:  # the profiler's own converter: not a public API, so the table is optional
+        from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as plugin
+    except ImportError:
+        return {}
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        for _ in range(steps):
+            tf.nest.map_structure(lambda t: t.numpy(), step(*args))
+        tf.profiler.experimental.stop()
+        planes = sorted(Path(logdir).rglob("*.xplane.pb"))
+        data, ok = plugin.xspace_to_tools_data([str(planes[-1])], "framework_op_stats", {}) if planes else (b"", False)
+    if not ok:
+        return {}
+    table = json.loads(data)[0]
+    columns = [c["id"] for c in table["cols"]]
+    times: dict = {}
+    for row in table["rows"]:
+        cells = dict(zip(columns, (cell["v"] if cell else None for cell in row["c"])))
+        if cells["type"] != "IDLE":
+            times[cells["type"]] = times.get(cells["type"], 0.0) + cells["total_self_time"] / 1000 / steps
+    return times
 
 
 def profile_row(spec: dict) -> dict:
@@ -158,6 +193,7 @@ def profile_row(spec: dict) -> dict:
     model.fit(data, steps_per_epoch=steps, epochs=max(3, repeats // 4), verbose=0, callbacks=[epoch_timer(times)])
     result["fit"] = 1000 * statistics.median(times) / steps
     result["forward_gflop"] = forward_matmul_flops(model) * batch / 1e9
+    result["ops"] = op_self_times(train_step, [(x, y)])
     return result
 
 
@@ -188,6 +224,27 @@ def in_subprocess(spec: dict) -> dict:
     if result.returncode != 0 or not lines:
         raise RuntimeError(f"row {spec['label']} {spec['mode']} failed:\n{result.stderr[-3000:]}")
     return json.loads(lines[-1])
+
+
+def print_op_table(label: str, measured: dict, top: int = 20) -> None:
+    """The op types with the most self time in `train_step`, per mode (`op_self_times`)."""
+    modes = [m for m in measured if measured[m].get("ops")]
+    if not modes:
+        print(f"\n{label}: TensorFlow's profiler could not be read back here: no op table")
+        return
+    totals: dict = {}
+    for m in modes:
+        for op, ms in measured[m]["ops"].items():
+            totals[op] = max(totals.get(op, 0.0), ms)
+    print(
+        f"\n{label}: train_step's self time per op type, ms per step (TensorFlow's profiler over 10 steps; "
+        "ops run two at a time, so a column can add up to more than the step)\n"
+    )
+    print("| op type | " + " | ".join(modes) + " |")
+    print("|---|" + "---|" * len(modes))
+    for op in sorted(totals, key=lambda o: -totals[o])[:top]:
+        print(f"| {op} | " + " | ".join(f"{measured[m]['ops'].get(op, 0.0):.1f}" for m in modes) + " |")
+    print("| all op types | " + " | ".join(f"{sum(measured[m]['ops'].values()):.1f}" for m in modes) + " |")
 
 
 def report(args) -> None:
@@ -244,6 +301,7 @@ def report(args) -> None:
                 cells.append(f"{ms:.1f} | {100 * ms / measured[m]['fit']:.0f}%")
             print(f"| {name} | " + " | ".join(cells) + " |")
         print("| fit step | " + " | ".join(f"{measured[m]['fit']:.1f} | 100%" for m in modes) + " |")
+        print_op_table(label, measured)
         floor = 3 * measured[modes[0]]["forward_gflop"] / rate * 1000
         print(
             f"\n{label}: its matrix products (forward and twice that backward, "
