@@ -131,7 +131,7 @@ class CrossNet(keras.layers.Layer):
     def call(self, inputs: Tensor) -> Tensor:
         x0 = x = inputs
         if self.parameterization == "matrix":
-            if self.num_sets is None:
+            if self.num_sets is None or self.num_sets == 1:  # one set: no set-major layout (see Cross)
                 for layer in self.cross_layers:
                     x = layer(x0, x)
                 return x

@@ -99,7 +99,15 @@ class MLPBlock(keras.layers.Layer):
             self.batch_norm.build((None, width))
 
     def call(self, inputs: Tensor, training: Optional[Tensor] = None) -> Tensor:
-        x = ops.einsum(self._matmul, inputs, self.kernel) + self.bias
+        if self.num_sets == 1:
+            # One set: a 2-D matrix product, as in `Cross` (a batched one with a batch of 1 is slower
+            # on TensorFlow's CPU kernels at wide inputs).
+            flat = ops.matmul(
+                ops.reshape(inputs, (-1, inputs.shape[-1])), ops.reshape(self.kernel, self.kernel.shape[1:])
+            )
+            x = ops.reshape(flat, (-1, 1, self.units)) + self.bias
+        else:
+            x = ops.einsum(self._matmul, inputs, self.kernel) + self.bias
         if self.batch_norm is not None:
             if self.num_sets is None:
                 x = self.batch_norm(x, training=training)
