@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 from typing import Optional
@@ -180,6 +181,18 @@ def page_text(title: str, output: str) -> str:
             block.append(line)
     flush_text()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def row_in_subprocess(script: str, spec: dict, env: dict, what: str):
+    """Runs `script --row SPEC` (one benchmark cell in a fresh process): (its last JSON line, its stderr).
+    Raises naming `what` with the end of stderr if the cell fails."""
+    result = subprocess.run(
+        [sys.executable, script, "--row", json.dumps(spec)], capture_output=True, text=True, env=env
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"row {what} failed:\n{result.stderr[-3000:]}")
+    return json.loads(lines[-1]), result.stderr
 
 
 def epoch_timer(times: list):

@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,7 +41,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import add_write_flag, command_line, epoch_timer, published  # noqa: E402
+from benchmarks.common import add_write_flag, command_line, epoch_timer, published, row_in_subprocess  # noqa: E402
 from benchmarks.train_step import CRITEO_ROWS, forward_matmul_flops, matmul_rate, row_model, shape_fields  # noqa: E402
 
 PHASES = (
@@ -146,34 +145,28 @@ def profile_row(spec: dict) -> dict:
     def forward(x, y):
         return loss_of(x, y)
 
-    @tf.function(jit_compile=jit)
-    def forward_backward(x, y):
-        with tf.GradientTape() as tape:
-            loss = loss_of(x, y)
-        return total(tape.gradient(loss, [w.value for w in model.trainable_weights]))
-
-    @tf.function(jit_compile=jit)
-    def gradients(x, y):
+    def gradients_of(x, y):
         with tf.GradientTape() as tape:
             loss = loss_of(x, y)
         return tape.gradient(loss, [w.value for w in model.trainable_weights])
 
+    forward_backward = tf.function(lambda x, y: total(gradients_of(x, y)), jit_compile=jit)
+
     weights = model.trainable_weights
-    grads = gradients(x, y)
+    grads = tf.function(gradients_of, jit_compile=jit)(x, y)
     model.optimizer.build(weights)
-    is_table = [w is table for w in weights]
-    table_pairs = [(g, w) for g, w, t in zip(grads, weights, is_table) if t]
-    dense_pairs = [(g, w) for g, w, t in zip(grads, weights, is_table) if not t]
 
-    @tf.function(jit_compile=jit)
-    def apply_tables():
-        model.optimizer.apply([g for g, _ in table_pairs], [w for _, w in table_pairs])
-        return model.optimizer.iterations.value
+    def applier(tables: bool):
+        """One optimiser step on the tables (or on every other weight), with the gradients above."""
+        pairs = [(g, w) for g, w in zip(grads, weights) if (w is table) == tables]
 
-    @tf.function(jit_compile=jit)
-    def apply_dense():
-        model.optimizer.apply([g for g, _ in dense_pairs], [w for _, w in dense_pairs])
-        return model.optimizer.iterations.value
+        def apply():
+            model.optimizer.apply([g for g, _ in pairs], [w for _, w in pairs])
+            return model.optimizer.iterations.value
+
+        return tf.function(apply, jit_compile=jit)
+
+    apply_tables, apply_dense = applier(tables=True), applier(tables=False)
 
     train_step = tf.function(model.train_step, jit_compile=jit)
     result = {
@@ -217,13 +210,7 @@ def breakdown(r: dict) -> list:
 
 def in_subprocess(spec: dict) -> dict:
     env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
-    result = subprocess.run(
-        [sys.executable, __file__, "--row", json.dumps(spec)], capture_output=True, text=True, env=env
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"row {spec['label']} {spec['mode']} failed:\n{result.stderr[-3000:]}")
-    return json.loads(lines[-1])
+    return row_in_subprocess(__file__, spec, env, f"{spec['label']} {spec['mode']}")[0]
 
 
 def print_op_table(label: str, measured: dict, top: int = 20) -> None:

@@ -51,7 +51,6 @@ import math
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,6 +64,7 @@ from benchmarks.common import (  # noqa: E402
     epoch_timer,
     peer_rates,
     published,
+    row_in_subprocess,
     shape_vocab_sizes,
 )
 
@@ -282,13 +282,8 @@ def in_subprocess(spec: dict) -> dict:
     env["KERAS_BACKEND"] = "tensorflow" if placement == "tensorflow" else "jax"
     if placement.startswith("jax_"):
         env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={spec['devices']}"
-    result = subprocess.run(
-        [sys.executable, __file__, "--row", json.dumps(spec)], capture_output=True, text=True, env=env
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"row {spec['model']} {spec['mode']} failed:\n{result.stderr[-3000:]}")
-    return {**json.loads(lines[-1]), "reference_matmul_warnings": result.stderr.count(REFERENCE_MATMUL)}
+    result, stderr = row_in_subprocess(__file__, spec, env, f"{spec['model']} {spec['mode']}")
+    return {**result, "reference_matmul_warnings": stderr.count(REFERENCE_MATMUL)}
 
 
 def table_row(label: str, mode: str, xla: str, r: dict, ratio: str, train_gflops: float, rate: float) -> str:

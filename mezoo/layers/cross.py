@@ -149,15 +149,17 @@ class Cross(keras.layers.Layer):
         if x.shape[-1] is not None and x0.shape[-1] is not None and x.shape[-1] != x0.shape[-1]:
             raise ValueError(f"Cross: x0 has dim {x0.shape[-1]} but x has dim {x.shape[-1]}")
         set_major = set_major and self.num_sets is not None
-        if self.num_sets == 1 and not set_major:
-            # One set: 2-D matrix products on (batch, dim). On TensorFlow's CPU kernels a batched
-            # product with a batch of 1 ran 12% slower at width 1,560 and 34% at 3,900 (forward and
-            # backward, batch 2048): the SE 4x and 10x rows of benchmarks/train_step.py.
-            width = x0.shape[-1]
-            out = self._cross_one_set(ops.reshape(x0, (-1, width)), ops.reshape(x, (-1, width)))
-            return ops.reshape(out, (-1, 1, width))
+        # One set: 2-D matrix products on (batch, dim). On TensorFlow's CPU kernels a batched
+        # product with a batch of 1 ran 12% slower at width 1,560 and 34% at 3,900 (forward and
+        # backward, batch 2048): the SE 4x and 10x rows of benchmarks/train_step.py.
+        one_set = self.num_sets == 1 and not set_major
+        width = x0.shape[-1]
+        if one_set:
+            x0, x = ops.reshape(x0, (-1, width)), ops.reshape(x, (-1, width))
 
         def matmul(a: Tensor, b: Tensor) -> Tensor:
+            if one_set:
+                return ops.matmul(a, ops.reshape(b, b.shape[1:]))
             if set_major:  # (M, batch, dim): a plain batched matmul, no transposes (see CrossNet)
                 return ops.matmul(a, b)
             return ops.einsum(self._matmul, a, b)
@@ -170,23 +172,8 @@ class Cross(keras.layers.Layer):
             prod = prod + (ops.expand_dims(self.bias, 1) if set_major else self.bias)
         if self.diag_scale:
             prod = prod + self.diag_scale * x
-        return x0 * prod + x
-
-    def _cross_one_set(self, x0: Tensor, x: Tensor) -> Tensor:
-        """`call` for `num_sets=1` on `(batch, dim)` inputs, the weights' set axis dropped."""
-
-        def squeeze(weight: Tensor) -> Tensor:
-            return ops.reshape(weight, weight.shape[1:])
-
-        if self.projection_dim is None:
-            prod = ops.matmul(x, squeeze(self.effective_kernel()))
-        else:
-            prod = ops.matmul(ops.matmul(x, squeeze(self.u_kernel)), squeeze(self.v_kernel))
-        if self.use_bias:
-            prod = prod + squeeze(self.bias)
-        if self.diag_scale:
-            prod = prod + self.diag_scale * x
-        return x0 * prod + x
+        out = x0 * prod + x
+        return ops.reshape(out, (-1, 1, width)) if one_set else out
 
     def compute_output_shape(self, x0_shape: Shape, x_shape: Optional[Shape] = None) -> OutputShape:
         return tuple(x0_shape)
