@@ -33,6 +33,8 @@ class FirstOrderTerm(keras.layers.Layer):
     `MultiEmbedding`) contributes the pooled weight of its ids: their mean, sum or sum /
     sqrt(count) over the non-padding positions, 0 when it has none.
 
+    `sparse_reads`: as `MultiEmbedding`'s (row-sparse updates of the table: set it).
+
     Args:
         vocab_sizes: rows of each categorical field, in input column order.
         num_numeric: number of numeric fields (the `dense` call argument's width).
@@ -71,11 +73,14 @@ class FirstOrderTerm(keras.layers.Layer):
         self.field_lengths, self.poolings = field_layout(len(self.vocab_sizes), field_lengths, poolings)
         self.pooled = is_pooled(self.field_lengths)
         self.column_offsets = column_offsets(self.offsets, self.field_lengths).astype("int32")
+        self.sparse_reads = False
 
     def build(self, ids_shape: Sequence[Optional[int]], dense_shape: Optional[Sequence[Optional[int]]] = None) -> None:
         check_width("FirstOrderTerm", ids_shape, self.field_lengths)
         rows = padded_row_count(sum(self.vocab_sizes), shard_row_multiple())  # zeros beyond the real rows
-        self.table = self.add_weight(name="table", shape=(rows, 1), initializer="zeros")
+        # Never autocast: under a mixed policy a cast table would be a full-table pass per step
+        # (and a dense read); rows are gathered in the variable's dtype and cast below.
+        self.table = self.add_weight(name="table", shape=(rows, 1), initializer="zeros", autocast=False)
         self.numeric_kernel = None
         if self.num_numeric:
             self.numeric_kernel = self.add_weight(
@@ -93,11 +98,12 @@ class FirstOrderTerm(keras.layers.Layer):
         check_width("FirstOrderTerm", ids.shape, self.field_lengths)
         if self.pooled:
             ids = ops.cast(ids, "int32")
-            rows = read_rows(self.table, clamp_padding(ids) + ops.convert_to_tensor(self.column_offsets))
+            rows = read_rows(self.table, clamp_padding(ids) + ops.convert_to_tensor(self.column_offsets), self.sparse_reads)
             out = ops.sum(pool_fields(rows, ids, self.field_lengths, self.poolings), axis=1)  # padding weighs 0
         else:
             rows = ops.cast(ids, "int32") + ops.convert_to_tensor(self.offsets)
-            out = ops.sum(read_rows(self.table, rows), axis=1)
+            out = ops.sum(read_rows(self.table, rows, self.sparse_reads), axis=1)
+        out = ops.cast(out, self.compute_dtype)
         if self.numeric_kernel is not None:
             if dense is None:
                 raise ValueError(f"FirstOrderTerm has {self.num_numeric} numeric fields; pass `dense`")

@@ -51,6 +51,11 @@ class MultiEmbedding(keras.layers.Layer):
     field's, up to a multiple of the mesh's device count, so that its rows can be sharded;
     no id reads them, and saved weights leave them out (`mezoo.layers.row_padding`).
 
+    `sparse_reads` (an attribute, False by default, not part of the config) says how the table's
+    rows are read (`mezoo.layers.sparse_rows.read_rows`): set it when an optimiser updates the
+    table row-sparsely (`RowSparseAdam`; `compile_model(mode="fast")` sets it), leave it off for
+    dense updates (exact mode, any Keras optimiser).
+
     Args:
         vocab_sizes: rows of each field's table, in input column order.
         embedding_dim: width `d` of one set's embedding.
@@ -119,6 +124,7 @@ class MultiEmbedding(keras.layers.Layer):
         self.field_lengths, self.poolings = field_layout(len(self.vocab_sizes), field_lengths, poolings)
         self.pooled = is_pooled(self.field_lengths)
         self.column_offsets = column_offsets(self.offsets, self.field_lengths)  # (T,): each column's field offset
+        self.sparse_reads = False
 
     @property
     def num_fields(self) -> int:
@@ -141,6 +147,9 @@ class MultiEmbedding(keras.layers.Layer):
             shape=(padded_row_count(self.total_rows, shard_row_multiple()), self.num_sets * self.embedding_dim),
             initializer=zero_padded(initializer, self.total_rows),
             regularizer=self.embeddings_regularizer,
+            # Never autocast: under a mixed policy a cast table would be a full-table pass per
+            # step (and a dense read); rows are gathered in the variable's dtype, cast in `call`.
+            autocast=False,
         )
 
     def save_own_variables(self, store: Any) -> None:
@@ -163,7 +172,7 @@ class MultiEmbedding(keras.layers.Layer):
 
     def gather_rows(self, row_ids: Tensor) -> Tensor:
         """Rows of the fused table (`row_ids` already offset), reading only those rows."""
-        return read_rows(self.embeddings, row_ids)
+        return read_rows(self.embeddings, row_ids, sparse=self.sparse_reads)
 
     def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return (input_shape[0], self.num_sets, self.num_fields, self.embedding_dim)

@@ -31,6 +31,11 @@ class RowSparseAdam(FusedAdam):
     gradient an `sparse_l2 * sum(w^2)` loss term gives those rows. Leave the table out of the
     loss's own penalty (a zoo model's `sparse_embedding_l2=True`), or its gradient is dense.
 
+    The layers that gather from such tables should read them with `sparse_reads=True`
+    (`compile_model(mode="fast")` sets it on a zoo model's `MultiEmbedding` and
+    `FirstOrderTerm` layers): a dense read of a table in TensorFlow's copy-on-read mode, which
+    row-sparse updates put it in, copies the whole table every step.
+
     Args:
         learning_rate, beta_1, beta_2, epsilon, **kwargs: as `keras.optimizers.Adam`.
             `amsgrad` is not supported.
@@ -78,7 +83,7 @@ class RowSparseAdam(FusedAdam):
         grad = ops.cast(grad, variable.dtype)
         # Sparse reads: a dense read would copy the whole table (TF's copy-on-read mode).
         if self.sparse_l2:
-            grad = grad + (2.0 * self.sparse_l2) * read_rows(variable, rows)
+            grad = grad + (2.0 * self.sparse_l2) * read_rows(variable, rows, sparse=True)
         lr = ops.cast(learning_rate, variable.dtype)
         step = ops.cast(self.iterations + 1, variable.dtype)
         alpha = lr * ops.sqrt(1 - ops.power(ops.cast(self.beta_2, variable.dtype), step))
@@ -86,8 +91,8 @@ class RowSparseAdam(FusedAdam):
 
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
-        m_rows = read_rows(m, rows)
-        v_rows = read_rows(v, rows)
+        m_rows = read_rows(m, rows, sparse=True)
+        v_rows = read_rows(v, rows, sparse=True)
         m_rows = m_rows + (grad - m_rows) * (1 - self.beta_1)
         v_rows = v_rows + (ops.square(grad) - v_rows) * (1 - self.beta_2)
         self.assign(m, tf.IndexedSlices(m_rows, rows))

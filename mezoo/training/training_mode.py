@@ -35,7 +35,8 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
       model's `sparse_embedding_l2` switched on, so the embedding table's gradient, decay and
       update cover only the distinct rows in the batch: a step costs O(batch), whatever the
       vocabulary. Rows outside the batch neither decay nor move; the loss Keras reports
-      leaves out the table's L2 term. No XLA: `tf.unique` has no XLA kernel, and a compiled
+      leaves out the table's L2 term; the tables' layers read their rows sparsely
+      (`set_sparse_reads`). No XLA: `tf.unique` has no XLA kernel, and a compiled
       step measured 10-20x slower.
     """
     if mode not in MODES:
@@ -52,6 +53,7 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
     # it out. Elsewhere the tables' gradient is dense and can't carry it: it stays in the loss,
     # which is the paper's formulation itself.
     model.sparse_embedding_l2 = on_tensorflow
+    set_sparse_reads(model, fast)
     table_l2 = (model.l2_regularization + getattr(model, "embedding_l2_regularization", 0.0)) if on_tensorflow else 0.0
     if fast:
         optimizer = RowSparseAdam(learning_rate=learning_rate, epsilon=1e-8, sparse_l2=table_l2)
@@ -61,6 +63,20 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
         jit_compile = auto_jit_compile(model, mode)
     model.compile(optimizer=optimizer, loss="binary_crossentropy", jit_compile=jit_compile, **compile_kwargs)
     return model
+
+
+def set_sparse_reads(model, sparse: bool) -> None:
+    """Sets `sparse_reads` on every layer of `model` (nested models too) that gathers from a table.
+
+    Row-sparse updates (fast mode) need sparse reads; dense updates (exact mode) need dense reads,
+    or the optimiser's dense read of each table copies it every step (`read_rows`).
+    """
+    todo = list(getattr(model, "layers", []))
+    while todo:
+        layer = todo.pop()
+        if hasattr(layer, "sparse_reads"):
+            layer.sparse_reads = bool(sparse)
+        todo += getattr(layer, "layers", [])
 
 
 # In exact mode on a CPU, XLA fuses the step's passes over the embedding tables (the dense

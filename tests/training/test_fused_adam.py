@@ -104,3 +104,60 @@ def test_exact_mode_trains_as_l2_through_the_loss(family):
         assert np.all(unseen != start[0][25:30])
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+
+def _table_ops(model, x) -> tuple:
+    """(the gather op types, the casts of a whole table) in a traced forward and backward pass."""
+
+    @tf.function
+    def step(ids):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.cast(model({"ids": ids}, training=True), tf.float32))
+        return tape.gradient(loss, model.trainable_variables)
+
+    graph = step.get_concrete_function(tf.TensorSpec(x["ids"].shape, tf.int32)).graph
+    table_shapes = {tuple(table.shape) for table in model.row_tables}
+    casts = [op.name for op in graph.get_operations() if op.type == "Cast" and tuple(op.inputs[0].shape) in table_shapes]
+    return {op.type for op in graph.get_operations() if "Gather" in op.type}, casts
+
+
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("family", ["dcnv2", "deepfm", "fwfm"])
+def test_exact_mode_reads_tables_densely_and_fast_mode_sparsely(family, precision):
+    """A sparse read (ResourceGather) puts a table in TensorFlow's copy-on-read mode for good, where
+    exact mode's dense read of it (FusedAdam's coupled L2) copies the whole table every step; fast
+    mode's row-sparse updates put it there anyway and need the sparse reads. Every layer that
+    gathers from a table is switched by compile_model. Under a mixed policy no table is cast
+    whole (Keras' autocast would, every step, and gather from the cast copy)."""
+    fields = [("a", 30), ("b", 40), ("c", 20)]
+    rng = np.random.default_rng(0)
+    x = {"ids": rng.integers(0, 20, (64, 3)).astype("int32")}
+    y = rng.integers(0, 2, (64, 1)).astype("float32")
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        for mode in ("exact", "fast"):
+            mlp = {} if family == "fwfm" else {"hidden_units": (8,)}
+            model = models.get(family)(fields, l2_regularization=0.05, **mlp)
+            compile_model(model, mode, jit_compile=False)
+            readers = [layer for layer in model.layers if hasattr(layer, "sparse_reads")]
+            assert len(readers) == {"dcnv2": 1, "deepfm": 2, "fwfm": 2}[family]
+            assert all(layer.sparse_reads == (mode == "fast") for layer in readers)
+            model.train_on_batch(x, y)
+            gathers, casts = _table_ops(model, x)
+            assert ("ResourceGather" in gathers) == (mode == "fast"), gathers
+            assert mode == "fast" or "GatherV2" in gathers, gathers
+            assert not casts
+            assert model(x).dtype == "float32"
+            assert all(str(layer.compute_dtype) == precision.replace("mixed_", "") for layer in readers)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_set_sparse_reads_reaches_nested_models():
+    inner = models.get("dnn")([("a", 5), ("b", 7)], hidden_units=[4])
+    outer = keras.Sequential([keras.Input((2,), dtype="int32"), keras.layers.Lambda(lambda ids: {"ids": ids}), inner])
+    training_mode.set_sparse_reads(outer, True)
+    assert inner.multi_embedding.sparse_reads
+    training_mode.set_sparse_reads(outer, False)
+    assert not inner.multi_embedding.sparse_reads
