@@ -98,7 +98,8 @@ class FirstOrderTerm(keras.layers.Layer):
         check_width("FirstOrderTerm", ids.shape, self.field_lengths)
         if self.pooled:
             ids = ops.cast(ids, "int32")
-            rows = read_rows(self.table, clamp_padding(ids) + ops.convert_to_tensor(self.column_offsets), self.sparse_reads)
+            columns = clamp_padding(ids) + ops.convert_to_tensor(self.column_offsets)
+            rows = read_rows(self.table, columns, self.sparse_reads)
             out = ops.sum(pool_fields(rows, ids, self.field_lengths, self.poolings), axis=1)  # padding weighs 0
         else:
             rows = ops.cast(ids, "int32") + ops.convert_to_tensor(self.offsets)

@@ -118,8 +118,9 @@ def _table_ops(model, x) -> tuple:
 
     graph = step.get_concrete_function(tf.TensorSpec(x["ids"].shape, tf.int32)).graph
     table_shapes = {tuple(table.shape) for table in model.row_tables}
-    casts = [op.name for op in graph.get_operations() if op.type == "Cast" and tuple(op.inputs[0].shape) in table_shapes]
-    return {op.type for op in graph.get_operations() if "Gather" in op.type}, casts
+    operations = graph.get_operations()
+    casts = [op.name for op in operations if op.type == "Cast" and tuple(op.inputs[0].shape) in table_shapes]
+    return {op.type for op in operations if "Gather" in op.type}, casts
 
 
 @pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
