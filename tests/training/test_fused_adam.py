@@ -106,7 +106,6 @@ def test_exact_mode_trains_as_l2_through_the_loss(family):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-
 def _table_ops(model, x) -> tuple:
     """(the gather op types, the casts of a whole table) in a traced forward and backward pass."""
 
