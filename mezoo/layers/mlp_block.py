@@ -5,7 +5,7 @@ from typing import Any, Optional
 import keras
 from keras import ops
 
-from mezoo.layers.per_set import check_set_axis, per_set_initializer, set_einsum, set_shape
+from mezoo.layers.per_set import check_set_axis, per_set_initializer, set_shape
 from mezoo.layers.types import Config, OutputShape, Shape, Tensor
 
 
@@ -16,7 +16,7 @@ class MLPBlock(keras.layers.Layer):
     BatchNorm defaults are the paper's PyTorch ones (momentum 0.1 there, 0.9 in Keras terms;
     epsilon 1e-5). With `num_sets=M`, inputs are `(batch, M, in)` and each set has its own
     Dense kernel, bias and BatchNorm statistics (the per-set non-linear projection of
-    multi-embedding), computed in one einsum.
+    multi-embedding), computed in one batched matrix product.
 
     Args:
         units: output width.
@@ -68,7 +68,6 @@ class MLPBlock(keras.layers.Layer):
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.num_sets = None if num_sets is None else int(num_sets)
-        self._matmul = set_einsum("bmi,mio->bmo", self.num_sets)
         self.batch_norm = None
         if self.use_batch_norm:
             # Per-set statistics: sets are flattened into the feature axis for normalisation.
@@ -106,8 +105,15 @@ class MLPBlock(keras.layers.Layer):
                 ops.reshape(inputs, (-1, inputs.shape[-1])), ops.reshape(self.kernel, self.kernel.shape[1:])
             )
             x = ops.reshape(flat, (-1, 1, self.units)) + self.bias
+        elif self.num_sets is not None:
+            # Set-major for the product: one batched matrix product over sets, then back. TF's einsum
+            # of the same product ran 1.5x slower forward + backward (10 sets, 2048 x 390 -> 400);
+            # after `CrossNet`, whose output is transposed back from set-major, grappler drops the
+            # two transposes that cancel.
+            product = ops.matmul(ops.transpose(inputs, (1, 0, 2)), self.kernel)
+            x = ops.transpose(product, (1, 0, 2)) + self.bias
         else:
-            x = ops.einsum(self._matmul, inputs, self.kernel) + self.bias
+            x = ops.matmul(inputs, self.kernel) + self.bias
         if self.batch_norm is not None:
             if self.num_sets is None:
                 x = self.batch_norm(x, training=training)

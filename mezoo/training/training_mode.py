@@ -61,6 +61,7 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
         optimizer = FusedAdam(learning_rate=learning_rate, epsilon=1e-8, table_l2=table_l2)
     if jit_compile == "auto":
         jit_compile = auto_jit_compile(model, mode)
+    optimizer.in_place_table_l2 = on_tensorflow and not jit_compile
     model.compile(optimizer=optimizer, loss="binary_crossentropy", jit_compile=jit_compile, **compile_kwargs)
     return model
 

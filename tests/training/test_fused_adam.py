@@ -161,3 +161,34 @@ def test_set_sparse_reads_reaches_nested_models():
     assert inner.multi_embedding.sparse_reads
     training_mode.set_sparse_reads(outer, False)
     assert not inner.multi_embedding.sparse_reads
+
+
+@pytest.mark.parametrize("family", ["dcnv2", "deepfm"])
+def test_in_place_table_l2_gives_the_scatters_numbers_and_leaves_the_table_alone(family):
+    """compile_model adds the batch's rows into the decay term in place (InplaceAdd) when the step
+    has no XLA; the table itself must not be written through the alias, and duplicate rows add up:
+    the same weights as the scatter after a few steps, to rounding."""
+    fields = [("a", 30), ("b", 40), ("c", 20)]
+    rng = np.random.default_rng(5)
+    x = {"ids": rng.integers(0, 6, (64, 3)).astype("int32")}  # many duplicate rows per batch
+    y = rng.integers(0, 2, (64, 1)).astype("float32")
+    weights = []
+    for in_place in (True, False):
+        keras.utils.set_random_seed(0)
+        model = models.get(family)(fields, hidden_units=(8,), dropout=0.0, l2_regularization=0.05)
+        compile_model(model, "exact", learning_rate=0.01, jit_compile=False)
+        assert model.optimizer.in_place_table_l2
+        model.optimizer.in_place_table_l2 = in_place
+        for _ in range(3):
+            model.train_on_batch(x, y)
+        weights.append([w.numpy() for w in model.weights])
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_no_in_place_table_l2_under_xla():
+    model = models.get("dnn")([("a", 5), ("b", 7)], hidden_units=[4], l2_regularization=0.05)
+    compile_model(model, "exact", jit_compile=True)
+    assert not model.optimizer.in_place_table_l2
+    rng = np.random.default_rng(0)
+    model.train_on_batch({"ids": rng.integers(0, 5, (8, 2)).astype("int32")}, np.ones((8, 1), "float32"))
