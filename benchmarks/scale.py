@@ -225,6 +225,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     with published(args.write, "The cost curve to Criteo Kaggle's size"):
         print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+        print(f"load average at the start (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         columns = ("rows", "generate s", "convert s", "rows/s", "s per M rows", "peak RSS", "vocab (ids)")
         print("| " + " | ".join(columns + ("distinct", "pipeline ex/s")) + " |")
         print("|---" * (len(columns) + 2) + "|")
@@ -274,6 +275,7 @@ def main() -> None:
                 f"{gib(sorted(rss[-quarter:])[quarter // 2])}, peak {gib(max(rss))} ({len(rss)} samples, "
                 f"{e['seconds'] / 60:.1f} min)"
             )
+        print(f"load average at the end (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if args.write:
             png = Path(args.write).with_suffix(".png")
             plot(curve, series, png)
