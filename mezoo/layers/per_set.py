@@ -2,7 +2,8 @@
 
 Every interaction layer in mezoo runs either on one embedding set (`num_sets=None`: no set
 axis anywhere) or on several at once (`num_sets=M`: inputs carry a set axis at position 1 and
-weights a leading axis of size M). The batched form is one einsum, never a loop of layers.
+weights a leading axis of size M). The batched form is one batched product (an einsum, or a
+matmul on set-major operands), never a loop of layers.
 """
 
 import zlib
