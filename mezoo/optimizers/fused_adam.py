@@ -1,5 +1,7 @@
 """FusedAdam: Keras' Adam, each variable's update one fused TensorFlow kernel."""
 
+from typing import Callable, Optional
+
 import keras
 
 from mezoo.layers.row_padding import load_resized
@@ -29,8 +31,8 @@ class FusedAdam(keras.optimizers.Adam):
     `table_l2 * sum(w^2)` loss term adds, so every row still decays every step. Through the
     loss the same gradient costs a dense read, square, sum and their backward pass, plus
     merging the sparse and dense gradients: 49 of a 187 ms DCNv2 step at Criteo
-    vocabularies without XLA (benchmarks/train_step.py). With `in_place_table_l2` (set by
-    `compile_model` when the step runs without XLA) the batch's rows are added into the decay
+    vocabularies without XLA (benchmarks/train_step.py). When the step runs without XLA (`step_uses_xla`,
+    set by `compile_model`) the batch's rows are added into the decay
     term in place instead, saving the scatter's copy of the table. Leave the tables out of the loss's penalty (a zoo
     model's `sparse_embedding_l2=True`), or they decay twice.
 
@@ -50,9 +52,10 @@ class FusedAdam(keras.optimizers.Adam):
     def __init__(self, learning_rate=0.001, table_l2: float = 0.0, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.table_l2 = float(table_l2)
-        # Whether `table_l2` adds the batch's rows in place (`InplaceAdd`), which XLA can't
-        # compile: `compile_model` sets it for steps that run without XLA. Not part of the config.
-        self.in_place_table_l2 = False
+        # Whether the step is compiled by XLA, asked when the step is traced: `table_l2` then adds
+        # the batch's rows with a scatter, XLA having no `InplaceAdd`. None (unknown: the scatter)
+        # unless `compile_model` sets it from the model's `jit_compile`. Not part of the config.
+        self.step_uses_xla: Optional[Callable[[], bool]] = None
         # The step count and the learning rate (unless a schedule): an unbuilt optimizer's variables.
         self._variables_before_build = len(self.variables)
 
@@ -100,7 +103,8 @@ class FusedAdam(keras.optimizers.Adam):
         value = variable.value if isinstance(variable, keras.Variable) else variable
         decay = tf.cast(2.0 * self.table_l2, value.dtype) * tf.convert_to_tensor(value)
         values = tf.cast(gradient.values, value.dtype)
-        if self.in_place_table_l2 and value.shape[0] is not None and value.shape[0] < 2**31:
+        in_place = self.step_uses_xla is not None and not self.step_uses_xla()
+        if in_place and value.shape[0] is not None and value.shape[0] < 2**31:
             # `decay` is a fresh tensor nothing else reads, so the batch's rows can be added into it
             # in place (InplaceAdd aliases its input; duplicate rows add up as in the scatter).
             # tensor_scatter_nd_add copies it first: a whole-table copy, 2 of the 11 passes over

@@ -1,5 +1,7 @@
 """The two ways mezoo trains a zoo model: the paper's exact semantics, or fast."""
 
+import weakref
+
 import keras
 import numpy as np
 
@@ -61,7 +63,8 @@ def compile_model(model, mode: str = "exact", learning_rate: float = 1e-3, jit_c
         optimizer = FusedAdam(learning_rate=learning_rate, epsilon=1e-8, table_l2=table_l2)
     if jit_compile == "auto":
         jit_compile = auto_jit_compile(model, mode)
-    optimizer.in_place_table_l2 = on_tensorflow and not jit_compile
+    model_ref = weakref.ref(model)  # asked at trace time: a later `model.compile(jit_compile=...)` counts
+    optimizer.step_uses_xla = lambda: bool(getattr(model_ref(), "jit_compile", True))
     model.compile(optimizer=optimizer, loss="binary_crossentropy", jit_compile=jit_compile, **compile_kwargs)
     return model
 

@@ -177,8 +177,9 @@ def test_in_place_table_l2_gives_the_scatters_numbers_and_leaves_the_table_alone
         keras.utils.set_random_seed(0)
         model = models.get(family)(fields, hidden_units=(8,), dropout=0.0, l2_regularization=0.05)
         compile_model(model, "exact", learning_rate=0.01, jit_compile=False)
-        assert model.optimizer.in_place_table_l2
-        model.optimizer.in_place_table_l2 = in_place
+        assert not model.optimizer.step_uses_xla()
+        if not in_place:
+            model.optimizer.step_uses_xla = lambda: True
         for _ in range(3):
             model.train_on_batch(x, y)
         weights.append([w.numpy() for w in model.weights])
@@ -186,9 +187,17 @@ def test_in_place_table_l2_gives_the_scatters_numbers_and_leaves_the_table_alone
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
-def test_no_in_place_table_l2_under_xla():
+def test_no_in_place_table_l2_under_xla_even_when_recompiled_with_it():
+    """XLA has no InplaceAdd: a step compiled by it (from compile_model, or a later model.compile
+    with jit_compile=True and the same optimizer) takes the scatter."""
+    rng = np.random.default_rng(0)
+    x, y = {"ids": rng.integers(0, 5, (8, 2)).astype("int32")}, np.ones((8, 1), "float32")
     model = models.get("dnn")([("a", 5), ("b", 7)], hidden_units=[4], l2_regularization=0.05)
     compile_model(model, "exact", jit_compile=True)
-    assert not model.optimizer.in_place_table_l2
-    rng = np.random.default_rng(0)
-    model.train_on_batch({"ids": rng.integers(0, 5, (8, 2)).astype("int32")}, np.ones((8, 1), "float32"))
+    assert model.optimizer.step_uses_xla()
+    model.train_on_batch(x, y)
+    model = models.get("dnn")([("a", 5), ("b", 7)], hidden_units=[4], l2_regularization=0.05)
+    compile_model(model, "exact", jit_compile=False)
+    model.compile(optimizer=model.optimizer, loss="binary_crossentropy", jit_compile=True)
+    assert model.optimizer.step_uses_xla()
+    model.train_on_batch(x, y)
