@@ -31,10 +31,10 @@ class FusedAdam(keras.optimizers.Adam):
     `table_l2 * sum(w^2)` loss term adds, so every row still decays every step. Through the
     loss the same gradient costs a dense read, square, sum and their backward pass, plus
     merging the sparse and dense gradients: 49 of a 187 ms DCNv2 step at Criteo
-    vocabularies without XLA (benchmarks/train_step.py). When the step runs without XLA (`step_uses_xla`,
-    set by `compile_model`) the batch's rows are added into the decay
-    term in place instead, saving the scatter's copy of the table. Leave the tables out of the loss's penalty (a zoo
-    model's `sparse_embedding_l2=True`), or they decay twice.
+    vocabularies without XLA (benchmarks/train_step.py). When the step runs without XLA
+    (`step_uses_xla`, set by `compile_model`) the batch's rows are added into the decay term in
+    place instead, saving the scatter's copy of the table. Leave the tables out of the loss's
+    penalty (a zoo model's `sparse_embedding_l2=True`), or they decay twice.
 
     Args:
         table_l2: coupled L2 coefficient for gathered tables (a zoo model's
@@ -104,7 +104,7 @@ class FusedAdam(keras.optimizers.Adam):
         decay = tf.cast(2.0 * self.table_l2, value.dtype) * tf.convert_to_tensor(value)
         values = tf.cast(gradient.values, value.dtype)
         in_place = self.step_uses_xla is not None and not self.step_uses_xla()
-        if in_place and value.shape[0] is not None and value.shape[0] < 2**31:
+        if in_place and value.shape[0] < 2**31:  # InplaceAdd's row indices are int32
             # `decay` is a fresh tensor nothing else reads, so the batch's rows can be added into it
             # in place (InplaceAdd aliases its input; duplicate rows add up as in the scatter).
             # tensor_scatter_nd_add copies it first: a whole-table copy, 2 of the 11 passes over
