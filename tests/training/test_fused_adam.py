@@ -14,7 +14,7 @@ from mezoo.training import compile_model, training_mode  # noqa: E402
 from mezoo.training.training_mode import XLA_TABLE_BYTES, auto_jit_compile  # noqa: E402
 
 
-def _train(optimizer, jit: bool, sparse: bool):
+def _train(optimizer, jit: bool, sparse: bool, decay: float = 1e-3):
     rng = np.random.default_rng(0)
     table = keras.Variable(rng.normal(size=(20, 3)).astype("float32"))
     dense = keras.Variable(rng.normal(size=(3,)).astype("float32"))
@@ -23,8 +23,14 @@ def _train(optimizer, jit: bool, sparse: bool):
     def step(rows, g_dense):
         with tf.GradientTape() as tape:
             looked_up = tf.gather(table.value, rows) if sparse else tf.gather(tf.convert_to_tensor(table.value), rows)
-            loss = tf.reduce_sum(tf.square(looked_up * dense)) + 1e-3 * tf.reduce_sum(tf.square(table.value))
+            loss = tf.reduce_sum(tf.square(looked_up * dense))
+            if decay:  # the table's gradient then has a dense part, else it is row-sparse (IndexedSlices)
+                loss += decay * tf.reduce_sum(tf.square(table.value))
         grads = tape.gradient(loss, [table.value, dense.value])
+        if not isinstance(optimizer, FusedAdam):
+            # The reference is dense Adam: Keras' Adam given a row-sparse gradient squares each of a
+            # batch's repeated rows apart instead of their sum.
+            grads[0] = tf.convert_to_tensor(grads[0])
         optimizer.apply([grads[0], grads[1] + g_dense], [table, dense])
 
     start = [keras.ops.convert_to_numpy(v) for v in (table, dense)]
@@ -34,13 +40,14 @@ def _train(optimizer, jit: bool, sparse: bool):
 
 
 @pytest.mark.parametrize("jit", [False, True])
-@pytest.mark.parametrize("sparse", [False, True])
-def test_same_numbers_as_keras_adam(jit, sparse):
-    start, fused, fused_steps = _train(FusedAdam(0.01, epsilon=1e-8), jit, sparse)
-    _, plain, plain_steps = _train(keras.optimizers.Adam(0.01, epsilon=1e-8), jit, sparse)
+@pytest.mark.parametrize("sparse,decay", [(False, 1e-3), (True, 1e-3), (True, 0.0)])
+def test_same_numbers_as_keras_adam(jit, sparse, decay):
+    start, fused, fused_steps = _train(FusedAdam(0.01, epsilon=1e-8), jit, sparse, decay)
+    _, plain, plain_steps = _train(keras.optimizers.Adam(0.01, epsilon=1e-8), jit, sparse, decay)
     for before, a, b in zip(start, fused, plain):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-        assert np.abs(a - before).min() > 1e-3  # every row moved (dense semantics, also for a gathered table)
+        if decay:  # every row moved (dense semantics, also for a gathered table)
+            assert np.abs(a - before).min() > 1e-3
     assert fused_steps == plain_steps == 6
 
 
@@ -164,10 +171,36 @@ def test_set_sparse_reads_reaches_nested_models():
 
 
 @pytest.mark.parametrize("family", ["dcnv2", "deepfm"])
-def test_in_place_table_l2_gives_the_scatters_numbers_and_leaves_the_table_alone(family):
-    """compile_model adds the batch's rows into the decay term in place (InplaceAdd) when the step
-    has no XLA; the table itself must not be written through the alias, and duplicate rows add up:
-    the same weights as the scatter after a few steps, to rounding."""
+def test_each_table_takes_one_xla_kernel_and_the_other_weights_resource_apply_adam(family):
+    """Without a tf.distribute strategy a table's exact step (its coupled L2, both moments, the
+    weights) is one XLA-compiled call, also in a step that is not compiled by XLA; every other
+    weight keeps TensorFlow's fused ResourceApplyAdam."""
+    fields = [("a", 30), ("b", 40), ("c", 20)]
+    rng = np.random.default_rng(5)
+    x, y = rng.integers(0, 20, (16, 3)).astype("int32"), rng.integers(0, 2, (16, 1)).astype("float32")
+    model = models.get(family)(fields, hidden_units=(8,), l2_regularization=0.05)
+    compile_model(model, "exact", jit_compile=False)
+    model.train_on_batch({"ids": x}, y)
+
+    @tf.function
+    def step(ids, labels):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.binary_crossentropy(labels, model({"ids": ids}, training=True)))
+        model.optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+
+    operations = step.get_concrete_function(tf.constant(x), tf.constant(y)).graph.get_operations()
+    xla_calls = [op for op in operations if "_XlaMustCompile" in op.node_def.attr]
+    applies = [op for op in operations if op.type == "ResourceApplyAdam"]
+    assert len(xla_calls) == len(model.row_tables) == {"dcnv2": 1, "deepfm": 2}[family]
+    assert len(applies) == len(model.trainable_variables) - len(model.row_tables)
+
+
+@pytest.mark.parametrize("family", ["dcnv2", "deepfm"])
+def test_in_place_table_l2_under_a_strategy_gives_the_scatters_numbers_and_leaves_the_table_alone(family):
+    """Under a tf.distribute strategy Keras' Adam updates the tables, and compile_model adds the
+    batch's rows into the decay term in place (InplaceAdd) when the step has no XLA; the table
+    itself must not be written through the alias, and duplicate rows add up: the same weights as
+    the scatter after a few steps, to rounding."""
     fields = [("a", 30), ("b", 40), ("c", 20)]
     rng = np.random.default_rng(5)
     x = {"ids": rng.integers(0, 6, (64, 3)).astype("int32")}  # many duplicate rows per batch
@@ -175,8 +208,9 @@ def test_in_place_table_l2_gives_the_scatters_numbers_and_leaves_the_table_alone
     weights = []
     for in_place in (True, False):
         keras.utils.set_random_seed(0)
-        model = models.get(family)(fields, hidden_units=(8,), dropout=0.0, l2_regularization=0.05)
-        compile_model(model, "exact", learning_rate=0.01, jit_compile=False)
+        with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+            model = models.get(family)(fields, hidden_units=(8,), dropout=0.0, l2_regularization=0.05)
+            compile_model(model, "exact", learning_rate=0.01, jit_compile=False)
         assert not model.optimizer.step_uses_xla()
         if not in_place:
             model.optimizer.step_uses_xla = lambda: True
@@ -187,17 +221,23 @@ def test_in_place_table_l2_gives_the_scatters_numbers_and_leaves_the_table_alone
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
-def test_no_in_place_table_l2_under_xla_even_when_recompiled_with_it():
-    """XLA has no InplaceAdd: a step compiled by it (from compile_model, or a later model.compile
-    with jit_compile=True and the same optimizer) takes the scatter."""
+@pytest.mark.parametrize("strategy", [False, True])
+def test_exact_steps_train_under_xla_even_when_recompiled_with_it(strategy):
+    """A step compiled by XLA (from compile_model, or a later model.compile with jit_compile=True
+    and the same optimizer) trains: the tables' XLA kernel is inlined, and under a strategy XLA,
+    which has no InplaceAdd, gets the scatter."""
+    import contextlib
+
     rng = np.random.default_rng(0)
     x, y = {"ids": rng.integers(0, 5, (8, 2)).astype("int32")}, np.ones((8, 1), "float32")
-    model = models.get("dnn")([("a", 5), ("b", 7)], hidden_units=[4], l2_regularization=0.05)
-    compile_model(model, "exact", jit_compile=True)
-    assert model.optimizer.step_uses_xla()
-    model.train_on_batch(x, y)
-    model = models.get("dnn")([("a", 5), ("b", 7)], hidden_units=[4], l2_regularization=0.05)
-    compile_model(model, "exact", jit_compile=False)
-    model.compile(optimizer=model.optimizer, loss="binary_crossentropy", jit_compile=True)
-    assert model.optimizer.step_uses_xla()
-    model.train_on_batch(x, y)
+    for recompiled in (False, True):
+        scope = tf.distribute.OneDeviceStrategy("/cpu:0").scope() if strategy else contextlib.nullcontext()
+        with scope:
+            model = models.get("dnn")([("a", 5), ("b", 7)], hidden_units=[4], l2_regularization=0.05)
+            compile_model(model, "exact", jit_compile=not recompiled)
+            if recompiled:
+                model.compile(optimizer=model.optimizer, loss="binary_crossentropy", jit_compile=True)
+        assert model.optimizer.step_uses_xla()
+        before = model.row_tables[0].numpy()
+        model.train_on_batch(x, y)
+        assert np.all(model.row_tables[0].numpy() != before)
