@@ -209,3 +209,22 @@ def epoch_timer(times: list):
             times.append(time.perf_counter() - self.start)
 
     return EpochTimer()
+
+
+def timed_fit(model, data, seconds: float, repeats: int) -> dict:
+    """Times `model.fit` over `data` (an endless dataset): an untimed epoch that traces and
+    compiles, a two-step estimate of the step, then `repeats` epochs of about `seconds` each.
+    Returns the median step's seconds, each timed epoch's seconds per step, and the first epoch's."""
+    import statistics
+
+    times: list = []
+
+    def fit(steps, epochs):
+        model.fit(data, steps_per_epoch=steps, epochs=epochs, verbose=0, callbacks=[epoch_timer(times)])
+
+    fit(1, 1)
+    first = times.pop()
+    fit(2, 1)
+    steps = max(1, min(50, round(seconds / (times.pop() / 2))))
+    fit(steps, repeats)
+    return {"step_s": statistics.median(times) / steps, "steps": [t / steps for t in times], "first_epoch_s": first}

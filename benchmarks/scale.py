@@ -6,9 +6,14 @@ the process tree sampled every 0.2 s, vocabulary sizes and files), then the inpu
 rows/s on the output (`make_dataset` in training mode). At `--beam_size` the Beam converter on
 the DirectRunner with `--beam_workers` workers. At `--epoch_size`, one epoch of DCNv2 SE 1x in
 fast mode (`python -m mezoo.train --recipe dcnv2_se_criteo`) with the training examples/s and the
-process's RSS sampled over the epoch, against the same step's examples/s in
-`benchmarks/train_step.py` in the same run. Each figure is one run: the sizes' costs are the
-curve, not repeated medians (a 45.8M-row conversion is a quarter of an hour here).
+process's RSS sampled over the epoch, against the same step in the same run timed two ways: on
+the conversion's own first `--own_batches` training batches held in memory (the recipe's model
+built and compiled by the trainer itself, timed as `benchmarks/train_step.py` times a cell),
+the comparison that isolates what a long epoch adds (input pipeline, callbacks, drift); and
+`benchmarks/train_step.py`'s figure on uniform ids, which is not the same work: fast mode's step
+costs follow the distinct rows a batch touches, and uniform ids touch more than Criteo's skewed
+ones. Each figure is one run: the sizes' costs are the curve, not repeated medians (a
+45.8M-row conversion is a quarter of an hour here).
 
     python benchmarks/scale.py --work /big/disk/scale            # 1M, 5M, 20M, 45.8M; minutes to hours
     python benchmarks/scale.py --smoke                           # CI: tiny sizes
@@ -144,14 +149,17 @@ def pipeline_rate(conversion: Path, seconds: float) -> float:
     return float(run.output.strip().splitlines()[-1])
 
 
+EPOCH_RECIPE = "dcnv2_se_criteo"
+EPOCH_SETTINGS = ["train.mode=fast", "train.epochs=1", "train.export=false", "train.backup_every_steps=null"]
+
+
 def epoch(work: Path, conversion: Path, steps: Optional[int]) -> Dict:
     """One epoch of DCNv2 SE 1x in fast mode on the conversion: examples/s and the RSS over it."""
     run_dir = work / f"epoch_{conversion.name}"
-    command = [sys.executable, "-m", "mezoo.train", "--recipe", "dcnv2_se_criteo", "--data", str(conversion)]
-    command += ["--run_dir", str(run_dir), "--set", "train.mode=fast", "--set", "train.epochs=1"]
-    command += ["--set", "train.export=false", "--set", "train.backup_every_steps=null"]
-    if steps:
-        command += ["--set", f"train.steps_per_epoch={steps}"]
+    command = [sys.executable, "-m", "mezoo.train", "--recipe", EPOCH_RECIPE, "--data", str(conversion)]
+    command += ["--run_dir", str(run_dir)]
+    for setting in EPOCH_SETTINGS + ([f"train.steps_per_epoch={steps}"] if steps else []):
+        command += ["--set", setting]
     if run_dir.exists():
         import shutil
 
@@ -160,6 +168,33 @@ def epoch(work: Path, conversion: Path, steps: Optional[int]) -> Dict:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     first = metrics["epochs"][0]
     return {"examples_per_s": first["examples_per_sec"], "series": run.series, "seconds": run.seconds}
+
+
+def own_batches_rate(work: Path, conversion: Path, batches: int) -> float:
+    """The epoch's step on the conversion's own first `batches` training batches, in memory (its own process)."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--work", str(work), "--own_batches", str(batches)]
+    output = Sampled(command + ["--step_on", str(conversion)]).run().output
+    return float(output.strip().splitlines()[-1])
+
+
+def time_own_batches(work: Path, conversion: Path, batches: int) -> float:
+    """Examples/s of the epoch's model, built and compiled by the trainer (recipe and settings as
+    the epoch's), over the conversion's first `batches` training batches cached in memory."""
+    from benchmarks.common import timed_fit
+    from mezoo.training.trainer import Trainer
+
+    run_dir = work / f"own_batches_{conversion.name}"
+    if run_dir.exists():
+        import shutil
+
+        shutil.rmtree(run_dir)
+    trainer = Trainer(EPOCH_RECIPE, EPOCH_SETTINGS, data=conversion, run_dir=run_dir, verbose=0)
+    run = trainer.set_up()
+    try:
+        data = run.source.dataset("train", run.batch_size, training=True, seed=0).take(batches).cache().repeat()
+        return run.batch_size / timed_fit(run.model, data, seconds=2.0, repeats=3)["step_s"]
+    finally:
+        trainer.held.close()
 
 
 def step_rate() -> float:
@@ -214,15 +249,20 @@ def main() -> None:
     parser.add_argument("--epoch_steps", type=int, default=0, help="cap the epoch's steps (0: the whole split)")
     parser.add_argument("--chunk_rows", type=int, default=1_000_000)
     parser.add_argument("--pipeline_seconds", type=float, default=20.0)
+    parser.add_argument("--own_batches", type=int, default=50, help="the conversion's batches the step is timed on")
+    parser.add_argument("--step_on", help=argparse.SUPPRESS)  # internal: time the step on a conversion, print it
     parser.add_argument("--smoke", action="store_true", help="CI: tiny sizes")
     add_write_flag(parser, "scale")
     args = parser.parse_args()
     if args.smoke:
         args.sizes, args.beam_size, args.epoch_size, args.epoch_steps = "20000,40000", 20000, 40000, 5
-        args.chunk_rows, args.pipeline_seconds = 15000, 1.0
+        args.chunk_rows, args.pipeline_seconds, args.own_batches = 15000, 1.0, 5
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(args.work or tempfile.mkdtemp(prefix="mezoo-scale-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.step_on:
+        print(time_own_batches(work, Path(args.step_on), args.own_batches))
+        return
     with published(args.write, "The cost curve to Criteo Kaggle's size"):
         print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
         print(f"load average at the start (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -266,11 +306,14 @@ def main() -> None:
             series = e["series"]
             rss = [r for _, r in series]
             quarter = max(1, len(rss) // 4)
+            own = own_batches_rate(work, conversion, args.own_batches)
             step = step_rate()
             print(
                 f"one epoch of DCNv2 SE 1x fast on {args.epoch_size:,} rows: {e['examples_per_s']:,.0f} examples/s "
-                f"training; benchmarks/train_step.py in the same run {step:,.0f} examples/s: epoch / step "
-                f"{e['examples_per_s'] / step:.2f} (goal: within 10%); RSS over the run: first quarter median "
+                f"training; the same step on the conversion's first {args.own_batches} training batches in memory "
+                f"{own:,.0f} examples/s: epoch / step {e['examples_per_s'] / own:.2f} (goal: within 10%); "
+                f"benchmarks/train_step.py on uniform ids {step:,.0f} examples/s: epoch / step "
+                f"{e['examples_per_s'] / step:.2f}; RSS over the run: first quarter median "
                 f"{gib(sorted(rss[:quarter])[quarter // 2])}, last quarter median "
                 f"{gib(sorted(rss[-quarter:])[quarter // 2])}, peak {gib(max(rss))} ({len(rss)} samples, "
                 f"{e['seconds'] / 60:.1f} min)"

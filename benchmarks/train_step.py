@@ -61,11 +61,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import (  # noqa: E402
     add_write_flag,
     command_line,
-    epoch_timer,
     peer_rates,
     published,
     row_in_subprocess,
     shape_vocab_sizes,
+    timed_fit,
 )
 
 # label, model key, sets, embedding_dim, the official code's config name (../shared/peerbench)
@@ -190,22 +190,13 @@ def run_row(spec: dict) -> dict:
     batch = spec["batch"]
     data = tf.data.Dataset.from_tensor_slices(({"ids": ids}, labels)).batch(batch, drop_remainder=True).cache().repeat()
 
-    times = []
-
-    def fit(steps, epochs):
-        model.fit(data, steps_per_epoch=steps, epochs=epochs, verbose=0, callbacks=[epoch_timer(times)])
-
-    fit(1, 1)
-    first = times.pop()  # tracing and compilation
-    fit(2, 1)
-    steps = max(1, min(50, round(spec["seconds"] / (times.pop() / 2))))
-    fit(steps, spec["repeats"])
-    step_s = statistics.median(times) / steps
+    timed = timed_fit(model, data, spec["seconds"], spec["repeats"])
+    step_s = timed["step_s"]
     result = {
         "examples_per_s": batch / step_s,
         "step_ms": 1000 * step_s,
-        "step_ms_range": [1000 * min(times) / steps, 1000 * max(times) / steps],
-        "first_epoch_s": first,
+        "step_ms_range": [1000 * min(timed["steps"]), 1000 * max(timed["steps"])],
+        "first_epoch_s": timed["first_epoch_s"],
         "jit_used": bool(model.jit_compile),
         "auto_choice": bool(auto_jit_compile(model, spec["mode"])),
         "forward_mflops": forward_matmul_flops(model) / 1e6,
