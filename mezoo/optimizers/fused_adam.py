@@ -1,10 +1,17 @@
-"""FusedAdam: Keras' Adam, each variable's update one fused TensorFlow kernel."""
+"""FusedAdam: Keras' Adam, each variable's update one fused kernel."""
 
+import functools
+import math
 from typing import Callable, Optional
 
 import keras
 
 from mezoo.layers.row_padding import load_resized
+
+# Tables from this size (float32 bytes) take one XLA-compiled kernel per exact step; smaller ones
+# TensorFlow's kernels. Measured on 910,747-row tables, 2 cores: XLA's kernel 30 against 17.6 ms
+# at 56 MiB, 46 against 31 at 83, a tie at 111, 55 against 62 at 139, 135 against 251 at 347.
+XLA_TABLE_STEP_BYTES = 128 * 2**20
 
 
 @keras.saving.register_keras_serializable(package="mezoo")
@@ -25,23 +32,27 @@ class FusedAdam(keras.optimizers.Adam):
     Adam's own update.
 
     A table's gradient (a row-sparse `tf.IndexedSlices`) gets dense Adam, the exact
-    semantics: every row moves. Its whole step (the batch's rows scattered into the coupled
-    L2's decay term, both moments, the weights) is one XLA-compiled kernel, also when the
-    training step itself is not compiled by XLA: `ResourceApplyAdam` does not split its work
-    over threads, and with the decay's multiply and the rows' add it took 255 ms on a
-    910,747 x 100 table (2 cores) against the kernel's 147. Keras' own Adam, given a
-    row-sparse gradient, squares each of a batch's repeated rows apart instead of their sum;
-    here they are summed first, as dense Adam does.
+    semantics: every row moves. From `XLA_TABLE_STEP_BYTES` (128 MiB) a table's whole step
+    (the batch's rows scattered into the coupled L2's decay term, both moments, the weights)
+    is one XLA-compiled kernel, also when the training step itself is not compiled by XLA
+    (so exact mode with such tables needs a TensorFlow build with XLA, as the CPU and CUDA
+    ones are): `ResourceApplyAdam` does not split its work over threads, and with the
+    decay's multiply and the rows' add it took 255 ms on a 910,747 x 100 table (2 cores)
+    against the kernel's 147; on smaller tables, which caches serve better, TensorFlow's
+    kernels are faster. Keras' own Adam, given a row-sparse gradient, squares each of a
+    batch's repeated rows apart instead of their sum; here they are summed first, as dense
+    Adam does.
 
     `table_l2` is the coupled L2 of gathered tables, applied here rather than through the
     loss: a table's gradient becomes `2 * table_l2 * w` for every row with the batch's rows
     added, exactly the gradient a `table_l2 * sum(w^2)` loss term adds, so every row still
     decays every step. Through the loss the same gradient costs a dense read, square, sum and
     their backward pass, plus merging the sparse and dense gradients: 49 of a 187 ms DCNv2 step
-    at Criteo vocabularies without XLA (benchmarks/train_step.py). Under a strategy, when the
-    step runs without XLA (`step_uses_xla`, set by `compile_model`), the batch's rows are added
-    into the decay term in place, saving a scatter's copy of the table. Leave the tables out of
-    the loss's penalty (a zoo model's `sparse_embedding_l2=True`), or they decay twice.
+    at Criteo vocabularies without XLA (benchmarks/train_step.py). Outside the XLA kernel
+    (smaller tables, a strategy, amsgrad), when the step runs without XLA (`step_uses_xla`,
+    set by `compile_model`), the batch's rows are added into the decay term in place, saving
+    a scatter's copy of the table. Leave the tables out of the loss's penalty (a zoo model's
+    `sparse_embedding_l2=True`), or they decay twice.
 
     Args:
         table_l2: coupled L2 coefficient for gathered tables (a zoo model's
@@ -59,11 +70,11 @@ class FusedAdam(keras.optimizers.Adam):
     def __init__(self, learning_rate=0.001, table_l2: float = 0.0, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.table_l2 = float(table_l2)
-        # Whether the step is compiled by XLA, asked when the step is traced: under a strategy
-        # `table_l2` then adds the batch's rows with a scatter, XLA having no `InplaceAdd`. None (unknown: the scatter)
-        # unless `compile_model` sets it from the model's `jit_compile`. Not part of the config.
+        # Whether the step is compiled by XLA, asked when the step is traced: outside the tables'
+        # XLA kernel `table_l2` then adds the batch's rows with a scatter, XLA having no
+        # `InplaceAdd`. None (unknown: the scatter) unless `compile_model` sets it from the
+        # model's `jit_compile`. Not part of the config.
         self.step_uses_xla: Optional[Callable[[], bool]] = None
-        self._table_step: Optional[Callable] = None  # the tables' XLA kernel, traced once per table shape
         # The step count and the learning rate (unless a schedule): an unbuilt optimizer's variables.
         self._variables_before_build = len(self.variables)
 
@@ -81,10 +92,13 @@ class FusedAdam(keras.optimizers.Adam):
         load_resized(self.variables, store, "FusedAdam")
 
     def update_step(self, gradient, variable, learning_rate):
+        raw = keras.backend.backend() == "tensorflow" and not self.amsgrad and not _in_strategy()
         table = type(gradient).__name__ == "IndexedSlices"
-        if keras.backend.backend() != "tensorflow" or self.amsgrad or _in_strategy():
-            if table:  # dense Adam (Keras' would square a batch's repeated rows apart)
-                gradient = self._with_table_l2(gradient, variable) if self.table_l2 else _dense(gradient)
+        if table and not (raw and math.prod(variable.shape) * 4 >= XLA_TABLE_STEP_BYTES):
+            # Dense Adam outside the tables' XLA kernel (Keras' own would square a batch's repeated rows apart).
+            gradient = self._with_table_l2(gradient, variable) if self.table_l2 else _dense(gradient)
+            table = False
+        if not raw:
             return super().update_step(gradient, variable, learning_rate)
         import tensorflow as tf
 
@@ -101,9 +115,7 @@ class FusedAdam(keras.optimizers.Adam):
             "epsilon": tf.cast(self.epsilon, dtype),
         }
         if table:
-            if self._table_step is None:
-                self._table_step = _table_step()
-            self._table_step(
+            _table_step()(
                 _value(variable).handle,
                 _value(momentum).handle,
                 _value(velocity).handle,
@@ -157,9 +169,10 @@ def _in_strategy() -> bool:
     return tf.distribute.has_strategy()
 
 
+@functools.lru_cache(maxsize=None)
 def _table_step():
     """A table's whole Adam step as one XLA-compiled kernel: the row-sparse gradient scattered
-    into the decay term, both moments and the weights updated in one pass over the table.
+    into the decay term, then both moments and the weights updated in one fused loop.
 
     Measured against the three TensorFlow kernels it replaces (the decay's multiply, the rows'
     in-place add, `ResourceApplyAdam`) on a 910,747 x 100 table, 2 cores: 147 against 255 ms
@@ -168,9 +181,12 @@ def _table_step():
     """
     import tensorflow as tf
 
-    @tf.function(jit_compile=True)
+    # One function for the process, not an optimizer attribute: TensorFlow would track it as the
+    # optimizer's child (and a SavedModel of a live model try to save it). `reduce_retracing`: one
+    # trace for tables of any shape; XLA compiles once per concrete shape.
+    @tf.function(jit_compile=True, reduce_retracing=True)
     def step(var, m, v, rows, values, decay, beta1_power, beta2_power, lr, beta1, beta2, epsilon):
-        # Handles, not variables: a function that captured variables would outlive a rebuilt model's.
+        # Handles, not variables: a function shared by every model must not capture one's variables.
         def read(handle):
             return tf.raw_ops.ReadVariableOp(resource=handle, dtype=values.dtype)
 

@@ -1,4 +1,4 @@
-"""FusedAdam: Keras' Adam computed by TensorFlow's fused kernel; the same numbers, to rounding."""
+"""FusedAdam: Keras' Adam in one fused kernel per variable; dense Adam's numbers, to rounding."""
 
 import keras
 import numpy as np
@@ -9,9 +9,17 @@ pytestmark = pytest.mark.tensorflow
 
 import mezoo  # noqa: E402,F401
 from mezoo import models  # noqa: E402
-from mezoo.optimizers import FusedAdam  # noqa: E402
+from mezoo.optimizers import FusedAdam, fused_adam  # noqa: E402
 from mezoo.training import compile_model, training_mode  # noqa: E402
 from mezoo.training.training_mode import XLA_TABLE_BYTES, auto_jit_compile  # noqa: E402
+
+
+@pytest.fixture(params=["tensorflow kernels", "xla kernel"])
+def table_kernel(request, monkeypatch) -> str:
+    """Runs a test with tables under the XLA kernel's threshold (TensorFlow's kernels), then over it."""
+    if request.param == "xla kernel":
+        monkeypatch.setattr(fused_adam, "XLA_TABLE_STEP_BYTES", 0)
+    return request.param
 
 
 def _train(optimizer, jit: bool, sparse: bool, decay: float = 1e-3):
@@ -41,7 +49,7 @@ def _train(optimizer, jit: bool, sparse: bool, decay: float = 1e-3):
 
 @pytest.mark.parametrize("jit", [False, True])
 @pytest.mark.parametrize("sparse,decay", [(False, 1e-3), (True, 1e-3), (True, 0.0)])
-def test_same_numbers_as_keras_adam(jit, sparse, decay):
+def test_same_numbers_as_keras_adam(jit, sparse, decay, table_kernel):
     start, fused, fused_steps = _train(FusedAdam(0.01, epsilon=1e-8), jit, sparse, decay)
     _, plain, plain_steps = _train(keras.optimizers.Adam(0.01, epsilon=1e-8), jit, sparse, decay)
     for before, a, b in zip(start, fused, plain):
@@ -87,8 +95,9 @@ def test_auto_xla_follows_sets_and_table_size(monkeypatch):
     assert compile_model(model, "exact").jit_compile
 
 
+@pytest.mark.parametrize("jit", [False, True])
 @pytest.mark.parametrize("family", ["dnn", "dcnv2", "deepfm"])
-def test_exact_mode_trains_as_l2_through_the_loss(family):
+def test_exact_mode_trains_as_l2_through_the_loss(family, jit, table_kernel):
     """Exact mode (tables' L2 in FusedAdam) against the plain formulation: L2 in the loss, Keras' Adam."""
     fields = [("a", 30), ("b", 40), ("c", 20)]
     rng = np.random.default_rng(3)
@@ -99,7 +108,7 @@ def test_exact_mode_trains_as_l2_through_the_loss(family):
         keras.utils.set_random_seed(0)
         model = models.get(family)(fields, hidden_units=(8,), dropout=0.0, l2_regularization=0.05)
         if exact:
-            compile_model(model, "exact", learning_rate=0.01, jit_compile=False)
+            compile_model(model, "exact", learning_rate=0.01, jit_compile=jit)
             assert model.sparse_embedding_l2 and model.optimizer.table_l2 == 0.05
         else:  # every weight's L2 through the loss, dense Adam
             model.compile(optimizer=keras.optimizers.Adam(0.01, epsilon=1e-8), loss="binary_crossentropy")
@@ -170,29 +179,49 @@ def test_set_sparse_reads_reaches_nested_models():
     assert not inner.multi_embedding.sparse_reads
 
 
+def _optimizer_step_ops(model, x, y, strategy=None) -> list:
+    """`_library_ops` of a traced training step of `model` (inside `strategy.run` if given)."""
+
+    def replica(ids, labels):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.binary_crossentropy(labels, model({"ids": ids}, training=True)))
+        model.optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+
+    @tf.function
+    def step(ids, labels):
+        if strategy is None:
+            replica(ids, labels)
+        else:
+            strategy.run(replica, (ids, labels))
+
+    return _library_ops(step.get_concrete_function(tf.constant(x), tf.constant(y)))
+
+
+def _library_ops(concrete) -> list:
+    """(op type, whether XLA must compile it) of every node in a traced function and its library."""
+    graph_def = concrete.graph.as_graph_def()
+    nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+    return [(n.op, "_XlaMustCompile" in n.attr and n.attr["_XlaMustCompile"].b) for n in nodes]
+
+
 @pytest.mark.parametrize("family", ["dcnv2", "deepfm"])
-def test_each_table_takes_one_xla_kernel_and_the_other_weights_resource_apply_adam(family):
-    """Without a tf.distribute strategy a table's exact step (its coupled L2, both moments, the
-    weights) is one XLA-compiled call, also in a step that is not compiled by XLA; every other
-    weight keeps TensorFlow's fused ResourceApplyAdam."""
+def test_tables_from_the_threshold_take_one_xla_kernel_and_the_rest_resource_apply_adam(family, table_kernel):
+    """Without a tf.distribute strategy a table of XLA_TABLE_STEP_BYTES or more takes its exact step
+    (its coupled L2, both moments, the weights) in one XLA-compiled call, also in a step that is not
+    compiled by XLA; smaller tables (their rows added into the decay in place) and every other weight
+    take TensorFlow's fused ResourceApplyAdam."""
     fields = [("a", 30), ("b", 40), ("c", 20)]
     rng = np.random.default_rng(5)
     x, y = rng.integers(0, 20, (16, 3)).astype("int32"), rng.integers(0, 2, (16, 1)).astype("float32")
     model = models.get(family)(fields, hidden_units=(8,), l2_regularization=0.05)
     compile_model(model, "exact", jit_compile=False)
     model.train_on_batch({"ids": x}, y)
-
-    @tf.function
-    def step(ids, labels):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(keras.losses.binary_crossentropy(labels, model({"ids": ids}, training=True)))
-        model.optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
-
-    operations = step.get_concrete_function(tf.constant(x), tf.constant(y)).graph.get_operations()
-    xla_calls = [op for op in operations if "_XlaMustCompile" in op.node_def.attr]
-    applies = [op for op in operations if op.type == "ResourceApplyAdam"]
-    assert len(xla_calls) == len(model.row_tables) == {"dcnv2": 1, "deepfm": 2}[family]
-    assert len(applies) == len(model.trainable_variables) - len(model.row_tables)
+    ops = _optimizer_step_ops(model, x, y)
+    tables = {"dcnv2": 1, "deepfm": 2}[family] if table_kernel == "xla kernel" else 0
+    assert sum(xla for _, xla in ops) == tables
+    applies = [op for op, _ in ops if op == "ResourceApplyAdam"]
+    assert len(applies) == len(model.trainable_variables) - tables
+    assert ("InplaceAdd" in {op for op, _ in ops}) == (tables == 0)
 
 
 @pytest.mark.parametrize("family", ["dcnv2", "deepfm"])
@@ -208,7 +237,8 @@ def test_in_place_table_l2_under_a_strategy_gives_the_scatters_numbers_and_leave
     weights = []
     for in_place in (True, False):
         keras.utils.set_random_seed(0)
-        with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+        with strategy.scope():
             model = models.get(family)(fields, hidden_units=(8,), dropout=0.0, l2_regularization=0.05)
             compile_model(model, "exact", learning_rate=0.01, jit_compile=False)
         assert not model.optimizer.step_uses_xla()
@@ -217,12 +247,15 @@ def test_in_place_table_l2_under_a_strategy_gives_the_scatters_numbers_and_leave
         for _ in range(3):
             model.train_on_batch(x, y)
         weights.append([w.numpy() for w in model.weights])
+        ops = _optimizer_step_ops(model, x["ids"], y, strategy)
+        assert not any(xla for _, xla in ops)  # Keras' Adam, not the tables' XLA kernel
+        assert ("InplaceAdd" in {op for op, _ in ops}) == in_place
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("strategy", [False, True])
-def test_exact_steps_train_under_xla_even_when_recompiled_with_it(strategy):
+def test_exact_steps_train_under_xla_even_when_recompiled_with_it(strategy, table_kernel):
     """A step compiled by XLA (from compile_model, or a later model.compile with jit_compile=True
     and the same optimizer) trains: the tables' XLA kernel is inlined, and under a strategy XLA,
     which has no InplaceAdd, gets the scatter."""
