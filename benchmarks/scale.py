@@ -256,6 +256,8 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="CI: tiny sizes")
     add_write_flag(parser, "scale")
     args = parser.parse_args()
+    if args.own_batches < 1:  # an empty cache repeated would make fit wait forever
+        parser.error(f"--own_batches {args.own_batches}: at least 1 batch")
     if args.smoke:
         args.sizes, args.beam_size, args.epoch_size, args.epoch_steps = "20000,40000", 20000, 40000, 5
         args.chunk_rows, args.pipeline_seconds, args.own_batches = 15000, 1.0, 5
