@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Tuple
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmarks.common import add_write_flag, published  # noqa: E402
+from benchmarks.common import add_write_flag, published, timed_fit  # noqa: E402
 
 KAGGLE_ROWS = 45_840_617
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,6 +153,15 @@ EPOCH_RECIPE = "dcnv2_se_criteo"
 EPOCH_SETTINGS = ["train.mode=fast", "train.epochs=1", "train.export=false", "train.backup_every_steps=null"]
 
 
+def removed(run_dir: Path) -> Path:
+    """`run_dir`, with an earlier run's directory there deleted (each timing starts from a new run)."""
+    if run_dir.exists():
+        import shutil
+
+        shutil.rmtree(run_dir)
+    return run_dir
+
+
 def epoch(work: Path, conversion: Path, steps: Optional[int]) -> Dict:
     """One epoch of DCNv2 SE 1x in fast mode on the conversion: examples/s and the RSS over it."""
     run_dir = work / f"epoch_{conversion.name}"
@@ -160,10 +169,7 @@ def epoch(work: Path, conversion: Path, steps: Optional[int]) -> Dict:
     command += ["--run_dir", str(run_dir)]
     for setting in EPOCH_SETTINGS + ([f"train.steps_per_epoch={steps}"] if steps else []):
         command += ["--set", setting]
-    if run_dir.exists():
-        import shutil
-
-        shutil.rmtree(run_dir)
+    removed(run_dir)
     run = Sampled(command, every=2.0).run()
     metrics = json.loads((run_dir / "metrics.json").read_text())
     first = metrics["epochs"][0]
@@ -180,14 +186,9 @@ def own_batches_rate(work: Path, conversion: Path, batches: int) -> float:
 def time_own_batches(work: Path, conversion: Path, batches: int) -> float:
     """Examples/s of the epoch's model, built and compiled by the trainer (recipe and settings as
     the epoch's), over the conversion's first `batches` training batches cached in memory."""
-    from benchmarks.common import timed_fit
     from mezoo.training.trainer import Trainer
 
-    run_dir = work / f"own_batches_{conversion.name}"
-    if run_dir.exists():
-        import shutil
-
-        shutil.rmtree(run_dir)
+    run_dir = removed(work / f"own_batches_{conversion.name}")
     trainer = Trainer(EPOCH_RECIPE, EPOCH_SETTINGS, data=conversion, run_dir=run_dir, verbose=0)
     try:
         run = trainer.set_up()
