@@ -265,9 +265,21 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(args.work or tempfile.mkdtemp(prefix="mezoo-scale-"))
     work.mkdir(parents=True, exist_ok=True)
-    if args.step_on:
+    if args.step_on:  # a child of the run below, inside its hold on --work
         print(time_own_batches(work, Path(args.step_on), args.own_batches))
         return
+    from mezoo.directory_lock import directory_lock
+    from mezoo.errors import DirectoryBusy
+
+    try:
+        with directory_lock(work, "a scale benchmark", hint="wait for it, or pass another --work", name=".scale.lock"):
+            measure(args, sizes, work)
+    except DirectoryBusy as error:  # two runs on one --work would delete each other's run directories
+        sys.exit(f"scale.py: {error}")
+
+
+def measure(args, sizes: List[int], work: Path) -> None:
+    """The curve, Beam, the epoch and its step comparisons, printed (and published with --write)."""
     with published(args.write, "The cost curve to Criteo Kaggle's size"):
         print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
         print(f"load average at the start (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
